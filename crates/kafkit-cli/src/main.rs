@@ -1,0 +1,71 @@
+//! `kafkit`: the command-line face of the kafkit Kafka client.
+
+mod topic;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use kafkit::{Kafka, KafkaConfig};
+
+#[derive(Parser)]
+#[command(name = "kafkit", version, about = "A pure-Rust Apache Kafka client (KIP-848 consumer groups, producer, admin)")]
+struct Cli {
+    /// Brokers to bootstrap from, comma-separated host:port.
+    #[arg(long, short = 'b', global = true, env = "KAFKIT_BOOTSTRAP", default_value = "127.0.0.1:9092")]
+    bootstrap: String,
+    /// Client id sent to the brokers.
+    #[arg(long, global = true, default_value = "kafkit-cli")]
+    client_id: String,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Connection timeout in milliseconds.
+    #[arg(long, global = true, default_value_t = 10_000)]
+    connect_timeout_ms: u64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show brokers, controller, and topics with their partitions and leaders.
+    Metadata {
+        /// Only these topics.
+        topics: Vec<String>,
+    },
+    /// Create, delete, list or describe topics.
+    #[command(subcommand)]
+    Topic(topic::TopicCommand),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KAFKIT_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kafkit: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> kafkit::Result<()> {
+    let config = KafkaConfig::new(cli.bootstrap.split(',').map(|s| s.trim().to_string()))
+        .client_id(cli.client_id.clone())
+        .connect_timeout(Duration::from_millis(cli.connect_timeout_ms));
+    let kafka = Kafka::connect(config).await?;
+    let result = match cli.command {
+        Command::Metadata { topics } => topic::metadata(&kafka, &topics, cli.json).await,
+        Command::Topic(cmd) => topic::run(&kafka, cmd, cli.json).await,
+    };
+    kafka.close(Duration::from_secs(5)).await;
+    result
+}

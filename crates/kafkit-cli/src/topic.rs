@@ -1,0 +1,109 @@
+//! `kafkit metadata` and `kafkit topic ...`.
+
+use clap::Subcommand;
+use kafkit::{Kafka, NewTopic};
+use serde_json::json;
+
+#[derive(Subcommand)]
+pub enum TopicCommand {
+    /// Create a topic.
+    Create {
+        /// Topic name.
+        name: String,
+        /// Number of partitions.
+        #[arg(long, short, default_value_t = 1)]
+        partitions: i32,
+        /// Replication factor (-1 = broker default).
+        #[arg(long, short, default_value_t = -1)]
+        replication_factor: i16,
+        /// Topic config as key=value (repeatable).
+        #[arg(long = "config", short = 'c')]
+        configs: Vec<String>,
+    },
+    /// Delete topics.
+    Delete {
+        /// Topic names.
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// List topic names.
+    List,
+}
+
+pub async fn run(kafka: &Kafka, cmd: TopicCommand, as_json: bool) -> kafkit::Result<()> {
+    let admin = kafka.admin();
+    match cmd {
+        TopicCommand::Create { name, partitions, replication_factor, configs } => {
+            let mut topic = NewTopic::new(&name, partitions).replication_factor(replication_factor);
+            for c in configs {
+                let (k, v) = c.split_once('=').ok_or_else(|| {
+                    kafkit::Error::new(
+                        kafkit::ErrorKind::Config,
+                        "topic create",
+                        format!("--config '{c}' is not key=value (e.g. --config cleanup.policy=compact)"),
+                    )
+                })?;
+                topic = topic.config(k, v);
+            }
+            admin.create_topics(&[topic]).await?;
+            if as_json {
+                println!("{}", json!({"created": name, "partitions": partitions}));
+            } else {
+                println!("created topic {name} ({partitions} partitions)");
+            }
+        }
+        TopicCommand::Delete { names } => {
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            admin.delete_topics(&refs).await?;
+            if as_json {
+                println!("{}", json!({"deleted": names}));
+            } else {
+                for n in names {
+                    println!("deleted topic {n}");
+                }
+            }
+        }
+        TopicCommand::List => {
+            let names = admin.list_topics().await?;
+            if as_json {
+                println!("{}", json!(names));
+            } else {
+                for n in names {
+                    println!("{n}");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn metadata(kafka: &Kafka, topics: &[String], as_json: bool) -> kafkit::Result<()> {
+    let admin = kafka.admin();
+    let cluster = admin.describe_cluster().await?;
+    let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let topics = admin.topic_metadata(&refs).await?;
+    if as_json {
+        let out = json!({
+            "cluster_id": cluster.cluster_id,
+            "controller_id": cluster.controller_id,
+            "brokers": cluster.brokers.iter().map(|b| json!({"node_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack})).collect::<Vec<_>>(),
+            "topics": topics.iter().map(|t| json!({
+                "name": t.name, "id": t.id.to_string(), "internal": t.is_internal,
+                "partitions": t.partitions.iter().map(|p| json!({"partition": p.partition, "leader": p.leader, "leader_epoch": p.leader_epoch, "replicas": p.replicas, "isr": p.isr})).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return Ok(());
+    }
+    println!("cluster {} (controller {})", cluster.cluster_id.as_deref().unwrap_or("?"), cluster.controller_id);
+    for b in &cluster.brokers {
+        println!("  broker {} at {}:{}{}", b.node_id, b.host, b.port, b.rack.as_ref().map(|r| format!(" rack {r}")).unwrap_or_default());
+    }
+    for t in topics {
+        println!("topic {} id {}{} partitions {}", t.name, t.id, if t.is_internal { " (internal)" } else { "" }, t.partitions.len());
+        for p in &t.partitions {
+            println!("  partition {} leader {} epoch {} replicas {:?} isr {:?}", p.partition, p.leader, p.leader_epoch, p.replicas, p.isr);
+        }
+    }
+    Ok(())
+}

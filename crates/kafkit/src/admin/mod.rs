@@ -1,0 +1,31 @@
+//! The admin client: topics, cluster description (and, as they land, groups and offsets).
+
+mod topics;
+
+pub use topics::{ClusterDescription, NewTopic};
+
+use crate::error::Result;
+use crate::net::Connection;
+use crate::Kafka;
+
+/// Administrative operations on the cluster. Built by [`Kafka::admin`].
+#[derive(Debug, Clone)]
+pub struct Admin {
+    kafka: Kafka,
+}
+
+impl Admin {
+    pub(crate) fn new(kafka: Kafka) -> Self {
+        Admin { kafka }
+    }
+
+    /// The handle this client was built from.
+    pub fn kafka(&self) -> &Kafka {
+        &self.kafka
+    }
+
+    /// A connection for admin requests: KRaft brokers forward them to the controller.
+    async fn connection(&self) -> Result<Connection> {
+        self.kafka.pool().any().await
+    }
+}

@@ -1,0 +1,197 @@
+//! Topic administration: create, delete, list, describe; and the cluster description.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+use kafka_protocol::messages::{CreateTopicsRequest, DeleteTopicsRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
+
+use super::Admin;
+use crate::cluster::{BrokerInfo, TopicInfo, TopicSelection};
+use crate::error::{Error, Result};
+
+/// A topic to create.
+#[derive(Debug, Clone)]
+pub struct NewTopic {
+    /// Name.
+    pub name: String,
+    /// Partitions; -1 = the broker's `num.partitions`.
+    pub partitions: i32,
+    /// Replication factor; -1 = the broker's `default.replication.factor`.
+    pub replication_factor: i16,
+    /// Topic configs, e.g. `cleanup.policy=compact`.
+    pub configs: BTreeMap<String, String>,
+}
+
+impl NewTopic {
+    /// A topic with `partitions` partitions and the broker's default replication factor.
+    pub fn new(name: impl Into<String>, partitions: i32) -> Self {
+        NewTopic {
+            name: name.into(),
+            partitions,
+            replication_factor: -1,
+            configs: BTreeMap::new(),
+        }
+    }
+
+    /// Sets the replication factor.
+    pub fn replication_factor(mut self, rf: i16) -> Self {
+        self.replication_factor = rf;
+        self
+    }
+
+    /// Adds a topic config.
+    pub fn config(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.configs.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// Brokers, controller and cluster id.
+#[derive(Debug, Clone)]
+pub struct ClusterDescription {
+    /// Cluster id.
+    pub cluster_id: Option<String>,
+    /// Controller node id as the brokers report it.
+    pub controller_id: i32,
+    /// Brokers.
+    pub brokers: Vec<BrokerInfo>,
+}
+
+/// Broker-side wait for topic operations.
+const TOPIC_OP_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Admin {
+    /// Creates topics, then waits until each has a leader for every partition (so producing to
+    /// it right away works). A topic that exists already fails with `TOPIC_ALREADY_EXISTS`.
+    pub async fn create_topics(&self, topics: &[NewTopic]) -> Result<()> {
+        for t in topics {
+            if t.name.is_empty() || t.partitions == 0 || t.partitions < -1 {
+                return Err(Error::config(format!(
+                    "topic '{}': give a non-empty name and a positive partition count (or -1 for the broker default)",
+                    t.name
+                )));
+            }
+        }
+        let conn = self.connection().await?;
+        let mut req = CreateTopicsRequest::default();
+        req.timeout_ms = TOPIC_OP_TIMEOUT.as_millis() as i32;
+        req.topics = topics.iter().map(creatable).collect();
+        let resp = conn.send(&req).await.map_err(|e| e.during("create_topics"))?;
+        for r in &resp.topics {
+            Error::check(r.error_code, "create_topics", || {
+                format!(
+                    "topic '{}': {}",
+                    r.name.0,
+                    r.error_message.as_deref().unwrap_or("the broker refused to create it")
+                )
+            })?;
+        }
+        let deadline = self.kafka.config().request_timeout;
+        for t in topics {
+            self.kafka.cluster().wait_for_topic(&t.name, deadline).await?;
+        }
+        Ok(())
+    }
+
+    /// Creates one topic with `partitions` partitions and the broker's default replication.
+    pub async fn create_topic(&self, name: &str, partitions: i32) -> Result<()> {
+        self.create_topics(&[NewTopic::new(name, partitions)]).await
+    }
+
+    /// Deletes topics by name. A topic that does not exist fails with `UNKNOWN_TOPIC_OR_PARTITION`.
+    pub async fn delete_topics(&self, names: &[&str]) -> Result<()> {
+        let conn = self.connection().await?;
+        let version = conn.version::<DeleteTopicsRequest>()?;
+        let mut req = DeleteTopicsRequest::default();
+        req.timeout_ms = TOPIC_OP_TIMEOUT.as_millis() as i32;
+        if version >= 6 {
+            req.topics = names
+                .iter()
+                .map(|n| {
+                    let mut s = kafka_protocol::messages::delete_topics_request::DeleteTopicState::default();
+                    s.name = Some(TopicName(StrBytes::from_string(n.to_string())));
+                    s
+                })
+                .collect();
+        } else {
+            req.topic_names = names.iter().map(|n| TopicName(StrBytes::from_string(n.to_string()))).collect();
+        }
+        let resp = conn.send_version(&req, version).await.map_err(|e| e.during("delete_topics"))?;
+        for r in &resp.responses {
+            let name = r.name.as_ref().map(|n| n.0.to_string()).unwrap_or_else(|| r.topic_id.to_string());
+            Error::check(r.error_code, "delete_topics", || {
+                format!("topic '{name}': {}", r.error_message.as_deref().unwrap_or("delete failed"))
+            })?;
+        }
+        let _ = self.kafka.cluster().refresh(TopicSelection::Names(names.iter().map(|s| s.to_string()).collect())).await;
+        Ok(())
+    }
+
+    /// Names of every topic that is not internal, sorted.
+    pub async fn list_topics(&self) -> Result<Vec<String>> {
+        let snap = self.kafka.cluster().refresh(TopicSelection::All).await?;
+        let mut names: Vec<String> = snap
+            .topics
+            .values()
+            .filter(|t| !t.is_internal)
+            .map(|t| t.name.clone())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Metadata of these topics (all topics when `names` is empty).
+    pub async fn topic_metadata(&self, names: &[&str]) -> Result<Vec<Arc<TopicInfo>>> {
+        let selection = if names.is_empty() {
+            TopicSelection::All
+        } else {
+            TopicSelection::Names(names.iter().map(|s| s.to_string()).collect())
+        };
+        let snap = self.kafka.cluster().refresh(selection).await?;
+        if names.is_empty() {
+            let mut all: Vec<_> = snap.topics.values().cloned().collect();
+            all.sort_by(|a, b| a.name.cmp(&b.name));
+            return Ok(all);
+        }
+        names
+            .iter()
+            .map(|n| {
+                snap.topic(n).cloned().ok_or_else(|| {
+                    Error::from_code(3, "topic_metadata", format!("topic '{n}' does not exist"))
+                        .unwrap_or_else(|| Error::config("unreachable"))
+                })
+            })
+            .collect()
+    }
+
+    /// Brokers, controller and cluster id.
+    pub async fn describe_cluster(&self) -> Result<ClusterDescription> {
+        let snap = self.kafka.cluster().refresh(TopicSelection::Names(Vec::new())).await?;
+        Ok(ClusterDescription {
+            cluster_id: snap.cluster_id.clone(),
+            controller_id: snap.controller_id,
+            brokers: snap.brokers.values().cloned().collect(),
+        })
+    }
+}
+
+fn creatable(t: &NewTopic) -> CreatableTopic {
+    let mut c = CreatableTopic::default();
+    c.name = TopicName(StrBytes::from_string(t.name.clone()));
+    c.num_partitions = t.partitions;
+    c.replication_factor = t.replication_factor;
+    c.configs = t
+        .configs
+        .iter()
+        .map(|(k, v)| {
+            let mut cfg = CreatableTopicConfig::default();
+            cfg.name = StrBytes::from_string(k.clone());
+            cfg.value = Some(StrBytes::from_string(v.clone()));
+            cfg
+        })
+        .collect();
+    c
+}

@@ -1,0 +1,457 @@
+//! The cluster metadata cache: brokers, topics, partitions, leaders, topic ids.
+//!
+//! Readers take a cheap snapshot (`Arc<ClusterMetadata>`). Refreshes run on a period and at once
+//! when a client reports an error that calls for one (stale leader, unknown topic or id).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::{MetadataRequest, MetadataResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::net::BrokerPool;
+
+/// A broker as metadata describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerInfo {
+    /// Node id.
+    pub node_id: i32,
+    /// Advertised host.
+    pub host: String,
+    /// Advertised port.
+    pub port: i32,
+    /// Rack, if configured.
+    pub rack: Option<String>,
+}
+
+impl BrokerInfo {
+    /// `host:port`.
+    pub fn addr(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// One partition of a topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionInfo {
+    /// Partition number.
+    pub partition: i32,
+    /// Leader node id, -1 if none.
+    pub leader: i32,
+    /// Leader epoch.
+    pub leader_epoch: i32,
+    /// Replica node ids.
+    pub replicas: Vec<i32>,
+    /// In-sync replica node ids.
+    pub isr: Vec<i32>,
+    /// Kafka error code for this partition (0 = none).
+    pub error_code: i16,
+}
+
+/// One topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicInfo {
+    /// Name.
+    pub name: String,
+    /// Topic id (KIP-516).
+    pub id: Uuid,
+    /// Whether Kafka manages it internally (`__consumer_offsets`, ...).
+    pub is_internal: bool,
+    /// Partitions, sorted by number.
+    pub partitions: Vec<PartitionInfo>,
+}
+
+impl TopicInfo {
+    /// The partition `p`, if it exists.
+    pub fn partition(&self, p: i32) -> Option<&PartitionInfo> {
+        self.partitions.get(p as usize).filter(|i| i.partition == p)
+            .or_else(|| self.partitions.iter().find(|i| i.partition == p))
+    }
+
+    /// Whether every partition has a leader.
+    pub fn has_leaders(&self) -> bool {
+        !self.partitions.is_empty() && self.partitions.iter().all(|p| p.leader >= 0)
+    }
+}
+
+/// A snapshot of the cluster.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterMetadata {
+    /// Cluster id.
+    pub cluster_id: Option<String>,
+    /// A controller node id (in KRaft, a broker that forwards to the controller).
+    pub controller_id: i32,
+    /// Brokers by node id.
+    pub brokers: BTreeMap<i32, BrokerInfo>,
+    /// Topics by name.
+    pub topics: HashMap<String, Arc<TopicInfo>>,
+    /// Topic names by id.
+    pub topic_names: HashMap<Uuid, String>,
+}
+
+impl ClusterMetadata {
+    /// A topic by name.
+    pub fn topic(&self, name: &str) -> Option<&Arc<TopicInfo>> {
+        self.topics.get(name)
+    }
+
+    /// A topic by id.
+    pub fn topic_by_id(&self, id: &Uuid) -> Option<&Arc<TopicInfo>> {
+        self.topic_names.get(id).and_then(|n| self.topics.get(n))
+    }
+}
+
+/// Which topics a Metadata request asks about.
+#[derive(Debug, Clone)]
+pub enum TopicSelection {
+    /// Every topic in the cluster.
+    All,
+    /// These names.
+    Names(Vec<String>),
+    /// These ids.
+    Ids(Vec<Uuid>),
+}
+
+/// The cluster metadata cache of one client handle.
+pub struct Cluster {
+    pool: Arc<BrokerPool>,
+    state: RwLock<Arc<ClusterMetadata>>,
+    /// Topics some client uses; periodic refreshes ask for these.
+    tracked: Mutex<BTreeSet<String>>,
+    refresh_now: Notify,
+    refreshed: Notify,
+    /// Serializes refreshes so a burst of errors triggers one request, not one each.
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+impl Cluster {
+    /// An empty cache over `pool`.
+    pub fn new(pool: Arc<BrokerPool>) -> Self {
+        Cluster {
+            pool,
+            state: RwLock::new(Arc::new(ClusterMetadata::default())),
+            tracked: Mutex::new(BTreeSet::new()),
+            refresh_now: Notify::new(),
+            refreshed: Notify::new(),
+            refreshing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The current snapshot.
+    pub fn snapshot(&self) -> Arc<ClusterMetadata> {
+        self.state.read().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Adds topics to those kept fresh by periodic refreshes.
+    pub fn track(&self, topics: impl IntoIterator<Item = String>) {
+        if let Ok(mut t) = self.tracked.lock() {
+            t.extend(topics);
+        }
+    }
+
+    /// Asks the background task for a refresh as soon as possible (after an error that calls for it).
+    pub fn invalidate(&self) {
+        self.refresh_now.notify_one();
+    }
+
+    /// Waits until the next refresh completes (or `timeout` passes).
+    pub async fn wait_refreshed(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.refreshed.notified()).await;
+    }
+
+    /// Fetches metadata for `selection` and merges it into the cache.
+    pub async fn refresh(&self, selection: TopicSelection) -> Result<Arc<ClusterMetadata>> {
+        let _guard = self.refreshing.lock().await;
+        let conn = self.pool.any().await.map_err(|e| e.during("metadata"))?;
+        let version = conn.version::<MetadataRequest>()?;
+        let req = build_request(&selection, version)?;
+        let resp = conn.send_version(&req, version).await.map_err(|e| e.during("metadata"))?;
+        let snapshot = self.merge(&selection, resp)?;
+        self.refreshed.notify_waiters();
+        Ok(snapshot)
+    }
+
+    /// Refreshes the tracked topics.
+    pub async fn refresh_tracked(&self) -> Result<Arc<ClusterMetadata>> {
+        let names: Vec<String> = self
+            .tracked
+            .lock()
+            .map(|t| t.iter().cloned().collect())
+            .unwrap_or_default();
+        self.refresh(TopicSelection::Names(names)).await
+    }
+
+    /// The topic, refreshing metadata until it is known with a leader for every partition, or
+    /// until `timeout`, then UNKNOWN_TOPIC_OR_PARTITION (or the broker's error for it).
+    pub async fn wait_for_topic(&self, name: &str, timeout: Duration) -> Result<Arc<TopicInfo>> {
+        if let Some(t) = self.snapshot().topic(name).filter(|t| t.has_leaders()) {
+            return Ok(t.clone());
+        }
+        self.track([name.to_string()]);
+        let deadline = Instant::now() + timeout;
+        let mut wait = Duration::from_millis(50);
+        loop {
+            let last_err = match self.refresh(TopicSelection::Names(vec![name.to_string()])).await {
+                Ok(snap) => match snap.topic(name) {
+                    Some(t) if t.has_leaders() => return Ok(t.clone()),
+                    _ => None,
+                },
+                Err(e) if e.is_retriable() || e.kafka_error().is_some() => Some(e),
+                Err(e) => return Err(e),
+            };
+            if Instant::now() + wait > deadline {
+                return Err(last_err.unwrap_or_else(|| {
+                    Error::new(
+                        ErrorKind::Kafka(kafka_protocol::error::ResponseError::UnknownTopicOrPartition),
+                        "metadata",
+                        format!("topic '{name}' does not exist or has no leader after waiting {timeout:?}; create it first (`kafkit topic create {name}`), or enable auto topic creation on the broker"),
+                    )
+                }));
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_millis(500));
+        }
+    }
+
+    /// Topic names for ids, asking the cluster for ids not in the cache.
+    pub async fn resolve_topic_ids(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, String>> {
+        let snap = self.snapshot();
+        let missing: Vec<Uuid> = ids.iter().filter(|id| !snap.topic_names.contains_key(id)).copied().collect();
+        let snap = if missing.is_empty() {
+            snap
+        } else {
+            self.refresh(TopicSelection::Ids(missing)).await?
+        };
+        Ok(ids
+            .iter()
+            .filter_map(|id| snap.topic_names.get(id).map(|n| (*id, n.clone())))
+            .collect())
+    }
+
+    /// Runs periodic refreshes (every `max_age`) and on-demand ones until the handle is dropped.
+    pub(crate) fn spawn_refresher(self: &Arc<Self>, max_age: Duration) {
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                let Some(cluster) = weak.upgrade() else { return };
+                let notified = cluster.refresh_now.notified();
+                let woke = tokio::time::timeout(max_age, notified).await.is_ok();
+                if let Err(e) = cluster.refresh_tracked().await {
+                    tracing::debug!(error = %e, "metadata refresh failed");
+                }
+                drop(cluster);
+                if woke {
+                    // Debounce: a burst of errors asks once.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        });
+    }
+
+    fn merge(&self, selection: &TopicSelection, resp: MetadataResponse) -> Result<Arc<ClusterMetadata>> {
+        let parsed = parse_response(resp)?;
+        self.pool
+            .set_brokers(parsed.brokers.values().map(|b| (b.node_id, b.addr())));
+        let mut state = self
+            .state
+            .write()
+            .map_err(|_| Error::protocol("metadata", "metadata cache poisoned"))?;
+        let mut next = (**state).clone();
+        next.cluster_id = parsed.cluster_id;
+        next.controller_id = parsed.controller_id;
+        next.brokers = parsed.brokers;
+        if matches!(selection, TopicSelection::All) {
+            next.topics.clear();
+            next.topic_names.clear();
+        }
+        for name in &parsed.missing {
+            if let Some(old) = next.topics.remove(name) {
+                next.topic_names.remove(&old.id);
+            }
+        }
+        for t in parsed.topics {
+            if let Some(old) = next.topics.get(&t.name) {
+                // Deleted and recreated under the same name: forget the old id.
+                if old.id != t.id {
+                    next.topic_names.remove(&old.id);
+                }
+            }
+            next.topic_names.insert(t.id, t.name.clone());
+            next.topics.insert(t.name.clone(), Arc::new(t));
+        }
+        let snapshot = Arc::new(next);
+        *state = snapshot.clone();
+        Ok(snapshot)
+    }
+}
+
+fn build_request(selection: &TopicSelection, version: i16) -> Result<MetadataRequest> {
+    let mut req = MetadataRequest::default();
+    req.allow_auto_topic_creation = false;
+    req.topics = match selection {
+        TopicSelection::All => None,
+        TopicSelection::Names(names) => Some(
+            names
+                .iter()
+                .map(|n| {
+                    let mut t = MetadataRequestTopic::default();
+                    t.name = Some(TopicName(StrBytes::from_string(n.clone())));
+                    t
+                })
+                .collect(),
+        ),
+        TopicSelection::Ids(ids) => {
+            if version < 12 {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    "metadata",
+                    "looking topics up by id needs Metadata v12 (Kafka 3.1+); upgrade the broker",
+                ));
+            }
+            Some(
+                ids.iter()
+                    .map(|id| {
+                        let mut t = MetadataRequestTopic::default();
+                        t.topic_id = *id;
+                        t.name = None;
+                        t
+                    })
+                    .collect(),
+            )
+        }
+    };
+    Ok(req)
+}
+
+struct Parsed {
+    cluster_id: Option<String>,
+    controller_id: i32,
+    brokers: BTreeMap<i32, BrokerInfo>,
+    topics: Vec<TopicInfo>,
+    /// Names the broker said do not exist.
+    missing: Vec<String>,
+}
+
+fn parse_response(resp: MetadataResponse) -> Result<Parsed> {
+    Error::check(resp.error_code, "metadata", || "the broker rejected the Metadata request".into())?;
+    let brokers: BTreeMap<i32, BrokerInfo> = resp
+        .brokers
+        .into_iter()
+        .filter(|b| b.port > 0 && b.port <= u16::MAX as i32 && !b.host.is_empty())
+        .map(|b| {
+            (
+                b.node_id.0,
+                BrokerInfo {
+                    node_id: b.node_id.0,
+                    host: b.host.to_string(),
+                    port: b.port,
+                    rack: b.rack.map(|r| r.to_string()),
+                },
+            )
+        })
+        .collect();
+    let mut topics = Vec::new();
+    let mut missing = Vec::new();
+    for t in resp.topics {
+        let name = t.name.map(|n| n.0.to_string());
+        match (t.error_code, name) {
+            (0, Some(name)) => {
+                let mut partitions: Vec<PartitionInfo> = t
+                    .partitions
+                    .into_iter()
+                    .filter(|p| p.partition_index >= 0)
+                    .map(|p| PartitionInfo {
+                        partition: p.partition_index,
+                        leader: p.leader_id.0,
+                        leader_epoch: p.leader_epoch,
+                        replicas: p.replica_nodes.into_iter().map(|n| n.0).collect(),
+                        isr: p.isr_nodes.into_iter().map(|n| n.0).collect(),
+                        error_code: p.error_code,
+                    })
+                    .collect();
+                partitions.sort_by_key(|p| p.partition);
+                partitions.dedup_by_key(|p| p.partition);
+                topics.push(TopicInfo {
+                    name,
+                    id: t.topic_id,
+                    is_internal: t.is_internal,
+                    partitions,
+                });
+            }
+            // UNKNOWN_TOPIC_OR_PARTITION / UNKNOWN_TOPIC_ID: the topic is gone (or never was).
+            (3 | 100, Some(name)) => missing.push(name),
+            (code, name) => {
+                tracing::debug!(code, topic = ?name, id = %t.topic_id, "metadata error for topic");
+            }
+        }
+    }
+    Ok(Parsed {
+        cluster_id: resp.cluster_id.map(|c| c.to_string()),
+        controller_id: resp.controller_id.0,
+        brokers,
+        topics,
+        missing,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kafka_protocol::messages::metadata_response::{
+        MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+    };
+    use kafka_protocol::messages::BrokerId;
+
+    fn response() -> MetadataResponse {
+        let mut r = MetadataResponse::default();
+        let mut b = MetadataResponseBroker::default();
+        b.node_id = BrokerId(1);
+        b.host = StrBytes::from_static_str("127.0.0.1");
+        b.port = 9092;
+        r.brokers.push(b);
+        let mut bad = MetadataResponseBroker::default();
+        bad.node_id = BrokerId(2);
+        bad.host = StrBytes::from_static_str("x");
+        bad.port = -5;
+        r.brokers.push(bad);
+        let mut t = MetadataResponseTopic::default();
+        t.name = Some(TopicName(StrBytes::from_static_str("t")));
+        t.topic_id = Uuid::from_u128(7);
+        for i in [1, 0, 1, -3] {
+            let mut p = MetadataResponsePartition::default();
+            p.partition_index = i;
+            p.leader_id = BrokerId(1);
+            t.partitions.push(p);
+        }
+        r.topics.push(t);
+        let mut gone = MetadataResponseTopic::default();
+        gone.name = Some(TopicName(StrBytes::from_static_str("gone")));
+        gone.error_code = 3;
+        r.topics.push(gone);
+        r
+    }
+
+    #[test]
+    fn parses_and_sanitizes_untrusted_metadata() {
+        let p = parse_response(response()).unwrap();
+        assert_eq!(p.brokers.len(), 1, "broker with an invalid port is dropped");
+        assert_eq!(p.topics.len(), 1);
+        let parts: Vec<i32> = p.topics[0].partitions.iter().map(|p| p.partition).collect();
+        assert_eq!(parts, vec![0, 1], "negative and duplicate partitions dropped, sorted");
+        assert_eq!(p.missing, vec!["gone".to_string()]);
+    }
+
+    #[test]
+    fn request_by_id_needs_v12() {
+        assert!(build_request(&TopicSelection::Ids(vec![Uuid::nil()]), 11).is_err());
+        let r = build_request(&TopicSelection::Ids(vec![Uuid::from_u128(1)]), 12).unwrap();
+        assert!(r.topics.unwrap()[0].name.is_none());
+        assert!(build_request(&TopicSelection::All, 12).unwrap().topics.is_none());
+    }
+}

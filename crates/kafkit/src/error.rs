@@ -1,0 +1,219 @@
+//! One error type for the whole client.
+//!
+//! Every failure says *what* went wrong ([`ErrorKind`]), *during which operation*, and whether
+//! retrying can help ([`Error::is_retriable`]). Kafka error codes keep their protocol name
+//! (`TOPIC_ALREADY_EXISTS`) so they can be looked up in the Kafka documentation.
+
+use std::fmt;
+use std::time::Duration;
+
+pub use kafka_protocol::error::ResponseError;
+
+/// Result alias used throughout kafkit.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The broker answered with a Kafka error code.
+    Kafka(ResponseError),
+    /// A TCP connection could not be made or broke.
+    Connection,
+    /// No answer within the configured time.
+    Timeout(Duration),
+    /// The configuration is invalid; the message names the option and the fix.
+    Config,
+    /// The broker sent bytes that do not decode, or broke a protocol rule.
+    Protocol,
+    /// The broker is too old, or lacks an API or feature kafkit needs.
+    Unsupported,
+    /// A record or request is larger than a configured or broker limit.
+    TooLarge,
+    /// The client (or this consumer/producer) was closed.
+    Closed,
+    /// A user callback (a rebalance hook or message handler) failed.
+    Handler,
+    /// Authentication failed.
+    Auth,
+    /// The producer was fenced or hit a fatal idempotence/transaction error.
+    Fatal,
+}
+
+/// The kafkit error.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    operation: &'static str,
+    message: String,
+}
+
+impl Error {
+    /// A new error of `kind` during `operation`, with a message that names the cause and the fix.
+    pub fn new(kind: ErrorKind, operation: &'static str, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            operation,
+            message: message.into(),
+        }
+    }
+
+    /// An error for a non-zero Kafka error code, or `None` for code 0.
+    pub fn from_code(code: i16, operation: &'static str, detail: impl Into<String>) -> Option<Self> {
+        ResponseError::try_from_code(code).map(|e| Error::new(ErrorKind::Kafka(e), operation, detail))
+    }
+
+    /// `Ok(())` for code 0, else the error.
+    pub fn check(code: i16, operation: &'static str, detail: impl FnOnce() -> String) -> Result<()> {
+        match ResponseError::try_from_code(code) {
+            None => Ok(()),
+            Some(e) => Err(Error::new(ErrorKind::Kafka(e), operation, detail())),
+        }
+    }
+
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Config, "config", message)
+    }
+
+    pub(crate) fn protocol(operation: &'static str, message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Protocol, operation, message)
+    }
+
+    pub(crate) fn closed(operation: &'static str) -> Self {
+        Error::new(ErrorKind::Closed, operation, "the client was closed")
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// The operation that failed (for example `"create_topics"`, `"produce"`, `"heartbeat"`).
+    pub fn operation(&self) -> &'static str {
+        self.operation
+    }
+
+    /// The human-readable detail.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The Kafka error, if the broker answered with one.
+    pub fn kafka_error(&self) -> Option<ResponseError> {
+        match self.kind {
+            ErrorKind::Kafka(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The Kafka error code, if the broker answered with one.
+    pub fn code(&self) -> Option<i16> {
+        self.kafka_error().map(|e| e.code())
+    }
+
+    /// Whether the same operation may succeed if tried again.
+    pub fn is_retriable(&self) -> bool {
+        match &self.kind {
+            ErrorKind::Kafka(e) => e.is_retriable(),
+            ErrorKind::Connection | ErrorKind::Timeout(_) => true,
+            _ => false,
+        }
+    }
+
+    /// Whether the error calls for a metadata refresh before retrying.
+    pub fn needs_metadata_refresh(&self) -> bool {
+        use ResponseError::*;
+        matches!(
+            self.kafka_error(),
+            Some(
+                NotLeaderOrFollower
+                    | UnknownTopicOrPartition
+                    | LeaderNotAvailable
+                    | UnknownTopicId
+                    | FencedLeaderEpoch
+                    | UnknownLeaderEpoch
+                    | KafkaStorageError
+                    | ReplicaNotAvailable
+                    | InconsistentTopicId
+            )
+        ) || matches!(self.kind, ErrorKind::Connection)
+    }
+
+    /// Replace the operation (when a lower layer's error surfaces through a higher one).
+    pub(crate) fn during(mut self, operation: &'static str) -> Self {
+        self.operation = operation;
+        self
+    }
+}
+
+/// `UnknownTopicOrPartition` -> `UNKNOWN_TOPIC_OR_PARTITION`, the name Kafka's docs use.
+pub fn kafka_error_name(e: ResponseError) -> String {
+    let camel = format!("{e:?}");
+    if let ResponseError::Unknown(code) = e {
+        return format!("UNKNOWN_ERROR_CODE_{code}");
+    }
+    let mut out = String::with_capacity(camel.len() + 8);
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ErrorKind::Kafka(e) => write!(
+                f,
+                "{} failed: {} (code {}{})",
+                self.operation,
+                kafka_error_name(*e),
+                e.code(),
+                if e.is_retriable() { ", retriable" } else { "" }
+            )?,
+            ErrorKind::Timeout(d) => write!(f, "{} timed out after {:?}", self.operation, d)?,
+            kind => write!(f, "{} failed ({:?} error)", self.operation, kind)?,
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_kafka_docs() {
+        assert_eq!(
+            kafka_error_name(ResponseError::TopicAlreadyExists),
+            "TOPIC_ALREADY_EXISTS"
+        );
+        assert_eq!(kafka_error_name(ResponseError::Unknown(999)), "UNKNOWN_ERROR_CODE_999");
+    }
+
+    #[test]
+    fn code_zero_is_ok_and_others_carry_retriability() {
+        assert!(Error::from_code(0, "x", "").is_none());
+        let e = Error::from_code(6, "produce", "partition t-0").unwrap();
+        assert!(e.is_retriable());
+        assert!(e.needs_metadata_refresh());
+        assert_eq!(e.code(), Some(6));
+        let text = e.to_string();
+        assert!(text.contains("NOT_LEADER_OR_FOLLOWER"), "{text}");
+        let fatal = Error::from_code(36, "create_topics", "").unwrap();
+        assert!(!fatal.is_retriable());
+    }
+}

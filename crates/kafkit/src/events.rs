@@ -1,0 +1,172 @@
+//! Instrumentation events, as typed values.
+//!
+//! Every client built from one [`crate::Kafka`] handle publishes on one broadcast channel;
+//! [`crate::Kafka::events`] subscribes. A slow subscriber misses events (it sees `Lagged`)
+//! rather than slowing the client down.
+
+use std::time::Duration;
+
+/// A topic partition, by name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TopicPartition {
+    /// Topic name.
+    pub topic: String,
+    /// Partition number.
+    pub partition: i32,
+}
+
+impl TopicPartition {
+    /// A new topic partition.
+    pub fn new(topic: impl Into<String>, partition: i32) -> Self {
+        TopicPartition {
+            topic: topic.into(),
+            partition,
+        }
+    }
+}
+
+impl std::fmt::Display for TopicPartition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.topic, self.partition)
+    }
+}
+
+/// An instrumentation event (KafkaJS's `instrumentation events`, as a Rust enum).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Event {
+    /// A connection to a broker was established (after ApiVersions).
+    Connect {
+        /// `host:port` of the broker.
+        broker: String,
+    },
+    /// A connection closed or broke.
+    Disconnect {
+        /// `host:port` of the broker.
+        broker: String,
+        /// Why, if it broke.
+        reason: Option<String>,
+    },
+    /// A request completed.
+    Request {
+        /// `host:port` of the broker.
+        broker: String,
+        /// The API name, e.g. `Produce`.
+        api: &'static str,
+        /// Version used.
+        api_version: i16,
+        /// Round-trip time.
+        duration: Duration,
+        /// Bytes sent.
+        size: usize,
+    },
+    /// A request got no answer in time.
+    RequestTimeout {
+        /// `host:port` of the broker.
+        broker: String,
+        /// The API name.
+        api: &'static str,
+        /// The timeout that passed.
+        timeout: Duration,
+    },
+    /// The number of requests in flight on a connection changed.
+    RequestQueueSize {
+        /// `host:port` of the broker.
+        broker: String,
+        /// Requests in flight.
+        queue_size: usize,
+    },
+    /// A consumer joined its group (first successful heartbeat, or JoinGroup+SyncGroup).
+    GroupJoin {
+        /// Group id.
+        group_id: String,
+        /// Member id.
+        member_id: String,
+        /// Member epoch (KIP-848) or generation id (classic).
+        member_epoch: i32,
+        /// The partitions assigned after the join.
+        assignment: Vec<TopicPartition>,
+    },
+    /// A group heartbeat succeeded.
+    Heartbeat {
+        /// Group id.
+        group_id: String,
+        /// Member id.
+        member_id: String,
+        /// Member epoch (KIP-848) or generation id (classic).
+        member_epoch: i32,
+        /// Partitions newly assigned by this heartbeat.
+        added: Vec<TopicPartition>,
+        /// Partitions revoked by this heartbeat.
+        removed: Vec<TopicPartition>,
+    },
+    /// The member's assignment is changing.
+    Rebalancing {
+        /// Group id.
+        group_id: String,
+        /// Member id.
+        member_id: String,
+    },
+    /// Offsets were committed.
+    CommitOffsets {
+        /// Group id.
+        group_id: String,
+        /// Committed offsets (the next offset to read).
+        offsets: Vec<(TopicPartition, i64)>,
+    },
+    /// A fetch request is about to be sent.
+    FetchStart {
+        /// Node id of the broker.
+        node_id: i32,
+    },
+    /// A fetch response arrived.
+    Fetch {
+        /// Node id of the broker.
+        node_id: i32,
+        /// Records received.
+        records: usize,
+        /// Round-trip time.
+        duration: Duration,
+    },
+    /// The handler starts on a batch.
+    StartBatchProcess {
+        /// Partition.
+        partition: TopicPartition,
+        /// First offset of the batch.
+        first_offset: i64,
+        /// Records in the batch.
+        batch_size: usize,
+        /// Records between the batch's last offset and the high watermark.
+        offset_lag: i64,
+    },
+    /// The handler finished a batch.
+    EndBatchProcess {
+        /// Partition.
+        partition: TopicPartition,
+        /// First offset of the batch.
+        first_offset: i64,
+        /// Records in the batch.
+        batch_size: usize,
+        /// Records between the batch's last offset and the high watermark.
+        offset_lag: i64,
+        /// Time the handler took.
+        duration: Duration,
+    },
+    /// The consumer stopped on an error it cannot recover from.
+    Crash {
+        /// Group id.
+        group_id: String,
+        /// The error.
+        error: String,
+    },
+    /// The consumer stopped.
+    Stop {
+        /// Group id.
+        group_id: String,
+    },
+    /// A non-fatal warning worth surfacing to users (e.g. TOPIC_AUTHORIZATION_FAILED in a heartbeat).
+    Warning {
+        /// What happened and what to do about it.
+        message: String,
+    },
+}

@@ -1,0 +1,233 @@
+//! The shared client handle and its configuration.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+use crate::admin::Admin;
+use crate::cluster::{Cluster, TopicSelection};
+use crate::error::{Error, Result};
+use crate::events::Event;
+use crate::net::pool::ReconnectBackoff;
+use crate::net::{BrokerPool, ConnectionConfig};
+use crate::retry::RetryPolicy;
+
+/// Settings shared by every client built from one [`Kafka`] handle.
+///
+/// ```
+/// let config = kafkit::KafkaConfig::new(["127.0.0.1:9092"]).client_id("my-app");
+/// assert_eq!(config.client_id, "my-app");
+/// ```
+#[derive(Debug, Clone)]
+pub struct KafkaConfig {
+    /// Brokers to bootstrap from, `host:port` each (Java `bootstrap.servers`, KafkaJS `brokers`).
+    pub bootstrap: Vec<String>,
+    /// Sent with every request (Java `client.id`, KafkaJS `clientId`). Default `kafkit`.
+    pub client_id: String,
+    /// Time to open a connection (KafkaJS `connectionTimeout`). Default 10 s.
+    pub connect_timeout: Duration,
+    /// Time to wait for a response (KafkaJS `requestTimeout`, Java `request.timeout.ms`). Default 30 s.
+    pub request_timeout: Duration,
+    /// Requests in flight per connection. Default 5.
+    pub max_in_flight: usize,
+    /// Largest response frame accepted, in bytes. Default 256 MiB.
+    pub max_response_size: usize,
+    /// Retries of retriable errors (KafkaJS `retry`).
+    pub retry: RetryPolicy,
+    /// Reconnect backoff (Java `reconnect.backoff.ms` 50 ms, `reconnect.backoff.max.ms` 1 s).
+    pub reconnect_backoff: ReconnectBackoff,
+    /// Period of metadata refreshes (Java `metadata.max.age.ms`). Default 5 min.
+    pub metadata_max_age: Duration,
+}
+
+impl KafkaConfig {
+    /// Defaults, with these bootstrap brokers.
+    pub fn new<S: Into<String>>(bootstrap: impl IntoIterator<Item = S>) -> Self {
+        let conn = ConnectionConfig::default();
+        KafkaConfig {
+            bootstrap: bootstrap.into_iter().map(Into::into).collect(),
+            client_id: conn.client_id,
+            connect_timeout: conn.connect_timeout,
+            request_timeout: conn.request_timeout,
+            max_in_flight: conn.max_in_flight,
+            max_response_size: conn.max_response_size,
+            retry: RetryPolicy::default(),
+            reconnect_backoff: ReconnectBackoff::default(),
+            metadata_max_age: Duration::from_secs(300),
+        }
+    }
+
+    /// Sets the client id.
+    pub fn client_id(mut self, id: impl Into<String>) -> Self {
+        self.client_id = id.into();
+        self
+    }
+
+    /// Sets the connect timeout.
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
+        self.connect_timeout = t;
+        self
+    }
+
+    /// Sets the request timeout.
+    pub fn request_timeout(mut self, t: Duration) -> Self {
+        self.request_timeout = t;
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn retry(mut self, r: RetryPolicy) -> Self {
+        self.retry = r;
+        self
+    }
+
+    /// Checks every option; the error names the option and a fix.
+    pub fn validate(&self) -> Result<()> {
+        if self.bootstrap.is_empty() {
+            return Err(Error::config(
+                "`bootstrap` is empty: give at least one broker as host:port, e.g. 127.0.0.1:9092",
+            ));
+        }
+        for b in &self.bootstrap {
+            let ok = b
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+            if !ok {
+                return Err(Error::config(format!(
+                    "bootstrap broker '{b}' is not host:port (e.g. 127.0.0.1:9092)"
+                )));
+            }
+        }
+        if self.client_id.is_empty() {
+            return Err(Error::config("`client_id` is empty; set a name for this application"));
+        }
+        for (name, d) in [
+            ("connect_timeout", self.connect_timeout),
+            ("request_timeout", self.request_timeout),
+            ("metadata_max_age", self.metadata_max_age),
+        ] {
+            if d.is_zero() {
+                return Err(Error::config(format!("`{name}` is zero; give it a positive duration")));
+            }
+        }
+        if self.max_in_flight == 0 {
+            return Err(Error::config("`max_in_flight` is 0; it must be at least 1"));
+        }
+        if self.max_response_size < 1024 {
+            return Err(Error::config("`max_response_size` is below 1 KiB; use at least the broker's `message.max.bytes`"));
+        }
+        Ok(())
+    }
+
+    fn connection_config(&self) -> ConnectionConfig {
+        ConnectionConfig {
+            client_id: self.client_id.clone(),
+            connect_timeout: self.connect_timeout,
+            request_timeout: self.request_timeout,
+            max_in_flight: self.max_in_flight,
+            max_response_size: self.max_response_size,
+        }
+    }
+}
+
+struct Inner {
+    config: KafkaConfig,
+    pool: Arc<BrokerPool>,
+    cluster: Arc<Cluster>,
+    events: broadcast::Sender<Event>,
+}
+
+/// The client handle: connections, metadata and settings shared by producers, consumers and the
+/// admin client built from it. Cheap to clone.
+#[derive(Clone)]
+pub struct Kafka {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Kafka {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kafka").field("bootstrap", &self.inner.config.bootstrap).finish()
+    }
+}
+
+impl Kafka {
+    /// Validates `config` and connects: reaches a bootstrap broker and loads the cluster's
+    /// brokers. Fails with a connection error naming every address tried if none answers
+    /// within `connect_timeout`.
+    pub async fn connect(config: KafkaConfig) -> Result<Kafka> {
+        config.validate()?;
+        let (events, _) = broadcast::channel(1024);
+        let pool = Arc::new(BrokerPool::new(
+            config.bootstrap.clone(),
+            config.connection_config(),
+            config.reconnect_backoff.clone(),
+            events.clone(),
+        ));
+        let cluster = Arc::new(Cluster::new(pool.clone()));
+        cluster.refresh(TopicSelection::Names(Vec::new())).await?;
+        cluster.spawn_refresher(config.metadata_max_age);
+        Ok(Kafka {
+            inner: Arc::new(Inner {
+                config,
+                pool,
+                cluster,
+                events,
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &KafkaConfig {
+        &self.inner.config
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &Arc<BrokerPool> {
+        &self.inner.pool
+    }
+
+    /// The metadata cache.
+    pub fn cluster(&self) -> &Arc<Cluster> {
+        &self.inner.cluster
+    }
+
+    /// Subscribes to instrumentation events from every client of this handle.
+    pub fn events(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    pub(crate) fn emit(&self, event: Event) {
+        if self.inner.events.receiver_count() > 0 {
+            let _ = self.inner.events.send(event);
+        }
+    }
+
+    /// The admin client.
+    pub fn admin(&self) -> Admin {
+        Admin::new(self.clone())
+    }
+
+    /// Closes every connection, letting requests in flight finish for up to `timeout`.
+    pub async fn close(&self, timeout: Duration) {
+        self.inner.pool.close(timeout).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_config_names_the_option() {
+        let e = KafkaConfig::new(Vec::<String>::new()).validate().unwrap_err();
+        assert!(e.to_string().contains("bootstrap"), "{e}");
+        let e = KafkaConfig::new(["localhost"]).validate().unwrap_err();
+        assert!(e.to_string().contains("host:port"), "{e}");
+        let e = KafkaConfig::new(["h:0"]).validate().unwrap_err();
+        assert!(e.to_string().contains("host:port"), "{e}");
+        let e = KafkaConfig::new(["h:1"]).request_timeout(Duration::ZERO).validate().unwrap_err();
+        assert!(e.to_string().contains("request_timeout"), "{e}");
+        assert!(KafkaConfig::new(["[::1]:9092", "h:1"]).validate().is_ok());
+    }
+}

@@ -1,0 +1,26 @@
+//! # kafkit
+//!
+//! A pure-Rust, async (Tokio) Apache Kafka client whose headline is the next-generation consumer
+//! group protocol (KIP-848, `group.protocol=consumer`, Kafka 4.0+), beside the classic protocol.
+//!
+//! One [`Kafka`] handle owns the connections, the cluster metadata and the shared settings;
+//! producers, consumers and the admin client are built from it and share it.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod events;
+pub mod net;
+pub mod protocol;
+pub mod retry;
+
+pub use error::{Error, ErrorKind, Result};
+pub mod admin;
+pub mod cluster;
+mod kafka;
+
+pub use admin::{Admin, NewTopic};
+pub use events::{Event, TopicPartition};
+pub use kafka::{Kafka, KafkaConfig};
+pub use retry::RetryPolicy;

@@ -1,0 +1,591 @@
+//! One connection to one broker: pipelined requests, matched to responses by correlation id.
+//!
+//! A writer task owns the socket's write half and a reader task its read half. A caller encodes
+//! its request in its own task, registers a reply slot and hands the frame to the writer; the
+//! reader routes each response frame back by correlation id, and the caller decodes it. Kafka
+//! answers the requests of one connection in order, so pending requests sit in a FIFO and a
+//! response whose correlation id is not the oldest one is a protocol violation.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ResponseHeader};
+use kafka_protocol::protocol::{Decodable, HeaderVersion, Request, StrBytes};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot, Notify, OwnedSemaphorePermit, Semaphore};
+
+use super::frame::{encode_request, read_frame, take_correlation_id};
+use super::versions::ApiVersions;
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::Event;
+
+/// Settings of a connection; shared by every connection of a client.
+#[derive(Debug, Clone)]
+pub struct ConnectionConfig {
+    /// Sent in every request header (Java `client.id`, KafkaJS `clientId`).
+    pub client_id: String,
+    /// Time allowed to open the TCP connection and finish ApiVersions (KafkaJS `connectionTimeout`).
+    pub connect_timeout: Duration,
+    /// Time allowed for a response (Java `request.timeout.ms`, KafkaJS `requestTimeout`).
+    pub request_timeout: Duration,
+    /// Requests in flight on one connection (Java `max.in.flight.requests.per.connection`).
+    pub max_in_flight: usize,
+    /// Largest response frame accepted (bytes); a bigger one closes the connection.
+    pub max_response_size: usize,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        ConnectionConfig {
+            client_id: "kafkit".to_string(),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_in_flight: 5,
+            max_response_size: 256 * 1024 * 1024,
+        }
+    }
+}
+
+type Reply = oneshot::Sender<Result<Bytes>>;
+
+struct Pending {
+    correlation_id: i32,
+    reply: Reply,
+}
+
+/// State shared by the caller side, the writer and the reader.
+struct Shared {
+    /// `Some` once the connection is dead: the reason, given to every later request.
+    failed: Option<Error>,
+    /// Requests written (or about to be) whose response has not arrived, oldest first.
+    queue: VecDeque<Pending>,
+}
+
+struct Outgoing {
+    frame: Vec<Bytes>,
+    pending: Option<Pending>,
+}
+
+struct Inner {
+    addr: String,
+    config: ConnectionConfig,
+    client_id: StrBytes,
+    versions: std::sync::OnceLock<ApiVersions>,
+    next_correlation: AtomicI32,
+    in_flight: Arc<Semaphore>,
+    shared: Arc<Mutex<Shared>>,
+    drained: Arc<Notify>,
+    tx: mpsc::UnboundedSender<Outgoing>,
+    events: Option<tokio::sync::broadcast::Sender<Event>>,
+}
+
+/// A live connection to a broker. Cheap to clone; clones share the socket.
+#[derive(Clone)]
+pub struct Connection {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection").field("addr", &self.inner.addr).finish()
+    }
+}
+
+impl Connection {
+    /// Opens a TCP connection to `addr` and negotiates API versions.
+    pub async fn connect(
+        addr: &str,
+        config: ConnectionConfig,
+        events: Option<tokio::sync::broadcast::Sender<Event>>,
+    ) -> Result<Connection> {
+        let deadline = config.connect_timeout;
+        let attempt = async {
+            let stream = TcpStream::connect(addr).await.map_err(|e| {
+                Error::new(
+                    ErrorKind::Connection,
+                    "connect",
+                    format!("cannot connect to broker {addr}: {e}; check that the broker is running and that the address is right"),
+                )
+            })?;
+            let _ = stream.set_nodelay(true);
+            let (r, w) = stream.into_split();
+            Connection::handshake(addr, r, w, config.clone(), events.clone()).await
+        };
+        match tokio::time::timeout(deadline, attempt).await {
+            Ok(res) => res,
+            Err(_) => Err(Error::new(
+                ErrorKind::Timeout(deadline),
+                "connect",
+                format!("no connection to broker {addr} within connect_timeout; check the address and the network, or raise `connect_timeout`"),
+            )),
+        }
+    }
+
+    /// Starts the I/O tasks on an established byte stream and performs ApiVersions.
+    pub async fn handshake<R, W>(
+        addr: &str,
+        reader: R,
+        writer: W,
+        config: ConnectionConfig,
+        events: Option<tokio::sync::broadcast::Sender<Event>>,
+    ) -> Result<Connection>
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        let conn = Connection::start(addr, reader, writer, config, events);
+        let versions = conn.negotiate_versions().await?;
+        let _ = conn.inner.versions.set(versions);
+        if let Some(tx) = &conn.inner.events {
+            let _ = tx.send(Event::Connect {
+                broker: conn.inner.addr.clone(),
+            });
+        }
+        Ok(conn)
+    }
+
+    fn start<R, W>(
+        addr: &str,
+        reader: R,
+        writer: W,
+        config: ConnectionConfig,
+        events: Option<tokio::sync::broadcast::Sender<Event>>,
+    ) -> Connection
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        let shared = Arc::new(Mutex::new(Shared {
+            failed: None,
+            queue: VecDeque::new(),
+        }));
+        let drained = Arc::new(Notify::new());
+        let (tx, rx) = mpsc::unbounded_channel();
+        let max_in_flight = config.max_in_flight.max(1);
+        let max_response = config.max_response_size;
+        tokio::spawn(write_loop(writer, rx, shared.clone(), addr.to_string(), events.clone()));
+        tokio::spawn(read_loop(
+            reader,
+            max_response,
+            shared.clone(),
+            drained.clone(),
+            addr.to_string(),
+            events.clone(),
+        ));
+        Connection {
+            inner: Arc::new(Inner {
+                addr: addr.to_string(),
+                client_id: StrBytes::from_string(config.client_id.clone()),
+                config,
+                versions: std::sync::OnceLock::new(),
+                next_correlation: AtomicI32::new(1),
+                in_flight: Arc::new(Semaphore::new(max_in_flight)),
+                shared,
+                drained,
+                tx,
+                events,
+            }),
+        }
+    }
+
+    async fn negotiate_versions(&self) -> Result<ApiVersions> {
+        let mut req = ApiVersionsRequest::default();
+        req.client_software_name = StrBytes::from_static_str("kafkit");
+        req.client_software_version = StrBytes::from_static_str(env!("CARGO_PKG_VERSION"));
+        // v3 is flexible; a broker that does not know v3 answers in v0 format with error 35.
+        let resp = match self.send_version::<ApiVersionsRequest>(&req, 3).await {
+            Ok(r) if r.error_code == 35 => None,
+            Ok(r) => Some(r),
+            Err(e) if e.kind() == &ErrorKind::Protocol => None,
+            Err(e) => return Err(e.during("api_versions")),
+        };
+        let resp = match resp {
+            Some(r) => r,
+            None => self
+                .send_version::<ApiVersionsRequest>(&ApiVersionsRequest::default(), 0)
+                .await
+                .map_err(|e| e.during("api_versions"))?,
+        };
+        Error::check(resp.error_code, "api_versions", || {
+            format!("broker {} rejected ApiVersions", self.inner.addr)
+        })?;
+        Ok(ApiVersions::from_response(&resp))
+    }
+
+    /// `host:port` of the broker.
+    pub fn addr(&self) -> &str {
+        &self.inner.addr
+    }
+
+    /// The API versions the broker announced.
+    pub fn api_versions(&self) -> &ApiVersions {
+        static NONE: std::sync::OnceLock<ApiVersions> = std::sync::OnceLock::new();
+        self.inner.versions.get().unwrap_or_else(|| NONE.get_or_init(ApiVersions::default))
+    }
+
+    /// The highest version of `R` both kafkit and the broker support.
+    pub fn version<R: Request>(&self) -> Result<i16> {
+        self.api_versions()
+            .pick(R::KEY, R::VERSIONS.min, R::VERSIONS.max)
+            .map_err(|e| e.with_broker(&self.inner.addr))
+    }
+
+    /// Whether the connection is dead (a new one must be made).
+    pub fn is_closed(&self) -> bool {
+        self.inner.shared.lock().map(|s| s.failed.is_some()).unwrap_or(true)
+    }
+
+    /// Sends `req` at the highest common version and waits for the response.
+    pub async fn send<R: Request>(&self, req: &R) -> Result<R::Response> {
+        let v = self.version::<R>()?;
+        self.send_version(req, v).await
+    }
+
+    /// Sends `req` at `version` and waits for the response, within the request timeout.
+    pub async fn send_version<R: Request>(&self, req: &R, version: i16) -> Result<R::Response> {
+        self.send_timeout(req, version, self.inner.config.request_timeout).await
+    }
+
+    /// Sends `req` at `version` and waits up to `timeout` for the response (long-polling fetches
+    /// pass their max wait plus the request timeout).
+    pub async fn send_timeout<R: Request>(&self, req: &R, version: i16, timeout: Duration) -> Result<R::Response> {
+        let mut buf = BytesMut::new();
+        let correlation_id = self.next_correlation_id();
+        encode_request(&mut buf, req, version, correlation_id, &self.inner.client_id)?;
+        let size = buf.len();
+        let started = Instant::now();
+        let frame = self
+            .roundtrip(vec![buf.freeze()], correlation_id, api_name(R::KEY), timeout)
+            .await?;
+        let resp = decode_response::<R>(frame, version, &self.inner.addr)?;
+        self.emit(|addr| Event::Request {
+            broker: addr,
+            api: api_name(R::KEY),
+            api_version: version,
+            duration: started.elapsed(),
+            size,
+        });
+        Ok(resp)
+    }
+
+    /// Sends a pre-encoded request whose response is wanted (`frame` = the length-prefixed
+    /// request in pieces, so large payloads such as record batches are not copied again).
+    pub async fn send_raw(&self, frame: Vec<Bytes>, correlation_id: i32, api: &'static str) -> Result<Bytes> {
+        self.roundtrip(frame, correlation_id, api, self.inner.config.request_timeout)
+            .await
+    }
+
+    /// Sends a request that gets no response (Produce with acks=0).
+    pub async fn send_oneway<R: Request>(&self, req: &R, version: i16) -> Result<()> {
+        let mut buf = BytesMut::new();
+        let correlation_id = self.next_correlation_id();
+        encode_request(&mut buf, req, version, correlation_id, &self.inner.client_id)?;
+        self.check_open()?;
+        self.inner
+            .tx
+            .send(Outgoing {
+                frame: vec![buf.freeze()],
+                pending: None,
+            })
+            .map_err(|_| Error::new(ErrorKind::Connection, "send", "connection closed"))
+    }
+
+    /// A fresh correlation id (for callers that encode requests themselves).
+    pub fn next_correlation_id(&self) -> i32 {
+        // Wraps around after 2^31 requests; only uniqueness among in-flight requests matters.
+        self.inner.next_correlation.fetch_add(1, Ordering::Relaxed) & 0x7fff_ffff
+    }
+
+    /// The client id sent in request headers.
+    pub fn client_id(&self) -> &StrBytes {
+        &self.inner.client_id
+    }
+
+    fn check_open(&self) -> Result<()> {
+        let shared = self
+            .inner
+            .shared
+            .lock()
+            .map_err(|_| Error::protocol("send", "connection state poisoned"))?;
+        match &shared.failed {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    async fn roundtrip(
+        &self,
+        frame: Vec<Bytes>,
+        correlation_id: i32,
+        api: &'static str,
+        timeout: Duration,
+    ) -> Result<Bytes> {
+        let permit: OwnedSemaphorePermit = self
+            .inner
+            .in_flight
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::closed("send"))?;
+        self.check_open()?;
+        let (reply, rx) = oneshot::channel();
+        self.inner
+            .tx
+            .send(Outgoing {
+                frame,
+                pending: Some(Pending { correlation_id, reply }),
+            })
+            .map_err(|_| Error::new(ErrorKind::Connection, api, "connection closed"))?;
+        self.emit_queue_size();
+        let result = tokio::time::timeout(timeout, rx).await;
+        drop(permit);
+        match result {
+            Ok(Ok(res)) => res.map_err(|e| e.during(api)),
+            Ok(Err(_)) => Err(Error::new(
+                ErrorKind::Connection,
+                api,
+                format!("connection to {} closed before the response", self.inner.addr),
+            )),
+            Err(_) => {
+                // Responses come in order: with one missing, the connection cannot be trusted.
+                let err = Error::new(
+                    ErrorKind::Timeout(timeout),
+                    api,
+                    format!(
+                        "no response from broker {} within the request timeout; the connection is closed and will be reopened",
+                        self.inner.addr
+                    ),
+                );
+                self.fail(err.clone());
+                self.emit(|addr| Event::RequestTimeout {
+                    broker: addr,
+                    api,
+                    timeout,
+                });
+                Err(err)
+            }
+        }
+    }
+
+    fn fail(&self, err: Error) {
+        fail_all(&self.inner.shared, err);
+        self.inner.drained.notify_waiters();
+    }
+
+    /// Stops accepting requests, waits up to `timeout` for those in flight, then closes.
+    pub async fn close(&self, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.inner.drained.notified();
+            let empty = self
+                .inner
+                .shared
+                .lock()
+                .map(|s| s.queue.is_empty() || s.failed.is_some())
+                .unwrap_or(true);
+            if empty || tokio::time::timeout_at(deadline, notified).await.is_err() {
+                break;
+            }
+        }
+        self.fail(Error::closed("close"));
+    }
+
+    fn emit(&self, make: impl FnOnce(String) -> Event) {
+        if let Some(tx) = &self.inner.events {
+            if tx.receiver_count() > 0 {
+                let _ = tx.send(make(self.inner.addr.clone()));
+            }
+        }
+    }
+
+    fn emit_queue_size(&self) {
+        if self.inner.events.as_ref().is_some_and(|tx| tx.receiver_count() > 0) {
+            let queue_size = self.inner.shared.lock().map(|s| s.queue.len()).unwrap_or(0);
+            self.emit(|broker| Event::RequestQueueSize { broker, queue_size });
+        }
+    }
+}
+
+fn fail_all(shared: &Mutex<Shared>, err: Error) {
+    let pending: Vec<Pending> = match shared.lock() {
+        Ok(mut s) => {
+            if s.failed.is_none() {
+                s.failed = Some(err.clone());
+            }
+            s.queue.drain(..).collect()
+        }
+        Err(_) => Vec::new(),
+    };
+    for p in pending {
+        let _ = p.reply.send(Err(err.clone()));
+    }
+}
+
+async fn write_loop<W: AsyncWrite + Unpin>(
+    writer: W,
+    mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    shared: Arc<Mutex<Shared>>,
+    addr: String,
+    events: Option<tokio::sync::broadcast::Sender<Event>>,
+) {
+    let mut writer = BufWriter::with_capacity(64 * 1024, writer);
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        // Coalesce whatever is queued into one flush.
+        while let Some(out) = next.take() {
+            if let Some(p) = out.pending {
+                let mut s = match shared.lock() {
+                    Ok(s) => s,
+                    Err(_) => return,
+                };
+                if let Some(e) = &s.failed {
+                    let _ = p.reply.send(Err(e.clone()));
+                    continue;
+                }
+                s.queue.push_back(p);
+            }
+            for piece in &out.frame {
+                if let Err(e) = writer.write_all(piece).await {
+                    on_io_error(&shared, &addr, &events, "write", e);
+                    return;
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        if let Err(e) = writer.flush().await {
+            on_io_error(&shared, &addr, &events, "write", e);
+            return;
+        }
+        if shared.lock().map(|s| s.failed.is_some()).unwrap_or(true) {
+            break;
+        }
+    }
+    let _ = writer.shutdown().await;
+}
+
+fn on_io_error(
+    shared: &Mutex<Shared>,
+    addr: &str,
+    events: &Option<tokio::sync::broadcast::Sender<Event>>,
+    op: &'static str,
+    e: impl std::fmt::Display,
+) {
+    let err = Error::new(ErrorKind::Connection, op, format!("connection to broker {addr} broke: {e}"));
+    tracing::debug!(broker = addr, error = %err, "connection failed");
+    fail_all(shared, err.clone());
+    if let Some(tx) = events {
+        let _ = tx.send(Event::Disconnect {
+            broker: addr.to_string(),
+            reason: Some(err.to_string()),
+        });
+    }
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(
+    mut reader: R,
+    max_response: usize,
+    shared: Arc<Mutex<Shared>>,
+    drained: Arc<Notify>,
+    addr: String,
+    events: Option<tokio::sync::broadcast::Sender<Event>>,
+) {
+    loop {
+        let frame = tokio::select! {
+            f = read_frame(&mut reader, max_response) => f,
+            _ = wait_failed(&shared, &drained) => return,
+        };
+        let mut frame = match frame {
+            Ok(Some(f)) => f,
+            Ok(None) => {
+                on_io_error(&shared, &addr, &events, "read", "closed by the broker");
+                drained.notify_waiters();
+                return;
+            }
+            Err(e) => {
+                on_io_error(&shared, &addr, &events, "read", e);
+                drained.notify_waiters();
+                return;
+            }
+        };
+        let routed = take_correlation_id(&mut frame).and_then(|cid| {
+            let mut s = shared
+                .lock()
+                .map_err(|_| Error::protocol("read", "connection state poisoned"))?;
+            match s.queue.front() {
+                Some(p) if p.correlation_id == cid => Ok(s.queue.pop_front()),
+                Some(p) => Err(Error::protocol(
+                    "read",
+                    format!("broker {addr} answered correlation id {cid} while {} was expected", p.correlation_id),
+                )),
+                None => Err(Error::protocol(
+                    "read",
+                    format!("broker {addr} sent a response (correlation id {cid}) nobody asked for"),
+                )),
+            }
+        });
+        match routed {
+            Ok(Some(p)) => {
+                let _ = p.reply.send(Ok(frame));
+                drained.notify_waiters();
+            }
+            Ok(None) => {}
+            Err(e) => {
+                fail_all(&shared, e);
+                drained.notify_waiters();
+                return;
+            }
+        }
+    }
+}
+
+/// Resolves once the connection has failed (so the reader stops even while the socket is idle).
+async fn wait_failed(shared: &Mutex<Shared>, drained: &Notify) {
+    loop {
+        let notified = drained.notified();
+        if shared.lock().map(|s| s.failed.is_some()).unwrap_or(true) {
+            return;
+        }
+        notified.await;
+    }
+}
+
+/// Decodes a response frame (correlation id already removed). Never panics: a malformed frame
+/// from a broker is a protocol error.
+pub fn decode_response<R: Request>(mut frame: Bytes, version: i16, addr: &str) -> Result<R::Response> {
+    let header_version = R::Response::header_version(version);
+    let result = std::panic::catch_unwind(move || {
+        ResponseHeader::decode(&mut frame, header_version)?;
+        R::Response::decode(&mut frame, version)
+    });
+    match result {
+        Ok(Ok(resp)) => Ok(resp),
+        Ok(Err(e)) => Err(Error::protocol(
+            "decode_response",
+            format!("malformed {} v{version} response from broker {addr}: {e}", api_name(R::KEY)),
+        )),
+        Err(_) => Err(Error::protocol(
+            "decode_response",
+            format!("malformed {} v{version} response from broker {addr}", api_name(R::KEY)),
+        )),
+    }
+}
+
+/// The protocol name of an API key, e.g. `Produce`.
+pub fn api_name(key: i16) -> &'static str {
+    static NAMES: std::sync::OnceLock<HashMap<i16, &'static str>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        let mut m = HashMap::new();
+        for k in 0..200i16 {
+            if let Ok(api) = ApiKey::try_from(k) {
+                let name: &'static str = Box::leak(format!("{api:?}").into_boxed_str());
+                m.insert(k, name);
+            }
+        }
+        m
+    });
+    names.get(&key).copied().unwrap_or("UnknownApi")
+}

@@ -1,0 +1,157 @@
+//! Kafka framing: a 4-byte big-endian length, then the message.
+//!
+//! The length is checked against a bound before anything is allocated, so a broken or hostile
+//! peer cannot make the client allocate gigabytes.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::RequestHeader;
+use kafka_protocol::protocol::{Encodable, Request, StrBytes};
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Encodes one request frame (length, header, body) into `buf`.
+pub fn encode_request<R: Request>(
+    buf: &mut BytesMut,
+    req: &R,
+    version: i16,
+    correlation_id: i32,
+    client_id: &StrBytes,
+) -> Result<()> {
+    let mut header = RequestHeader::default();
+    header.request_api_key = R::KEY;
+    header.request_api_version = version;
+    header.correlation_id = correlation_id;
+    header.client_id = Some(client_id.clone());
+    let header_version = R::header_version(version);
+    let fail = |what: &str, e: String| {
+        Error::protocol("encode_request", format!("api key {} v{version} {what}: {e}", R::KEY))
+    };
+    let size = header
+        .compute_size(header_version)
+        .map_err(|e| fail("header", e.to_string()))?
+        + req.compute_size(version).map_err(|e| fail("body", e.to_string()))?;
+    let size32 = i32::try_from(size).map_err(|_| {
+        Error::new(
+            ErrorKind::TooLarge,
+            "encode_request",
+            format!("request of {size} bytes exceeds the protocol's 2 GiB frame limit"),
+        )
+    })?;
+    buf.reserve(4 + size);
+    buf.put_i32(size32);
+    header
+        .encode(buf, header_version)
+        .map_err(|e| fail("header", e.to_string()))?;
+    req.encode(buf, version).map_err(|e| fail("body", e.to_string()))?;
+    Ok(())
+}
+
+/// Reads one frame body (without the length prefix). `Ok(None)` on a clean end of stream
+/// before a new frame starts.
+pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R, max_size: usize) -> Result<Option<Bytes>> {
+    let mut len = [0u8; 4];
+    match reader.read_exact(&mut len).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(Error::new(ErrorKind::Connection, "read", e.to_string())),
+    }
+    let len = i32::from_be_bytes(len);
+    let len = check_frame_len(len, max_size)?;
+    let mut body = BytesMut::zeroed(len);
+    reader
+        .read_exact(&mut body)
+        .await
+        .map_err(|e| Error::new(ErrorKind::Connection, "read", format!("frame cut short: {e}")))?;
+    Ok(Some(body.freeze()))
+}
+
+/// Validates a frame length read from the wire.
+pub fn check_frame_len(len: i32, max_size: usize) -> Result<usize> {
+    if len < 4 {
+        return Err(Error::protocol(
+            "read",
+            format!("frame length {len} is too small for a response header; the peer is not speaking the Kafka protocol (is this a Kafka listener, with the right security protocol?)"),
+        ));
+    }
+    let len = len as usize;
+    if len > max_size {
+        return Err(Error::new(
+            ErrorKind::TooLarge,
+            "read",
+            format!(
+                "response frame of {len} bytes exceeds max_response_size ({max_size} bytes); raise `max_response_size` if this is expected, or check that this is a Kafka PLAINTEXT listener (a TLS listener answers with bytes that look like a huge length)"
+            ),
+        ));
+    }
+    Ok(len)
+}
+
+/// Splits the correlation id off a response frame.
+pub fn take_correlation_id(frame: &mut Bytes) -> Result<i32> {
+    if frame.len() < 4 {
+        return Err(Error::protocol("read", "response frame shorter than its correlation id"));
+    }
+    Ok(frame.get_i32())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kafka_protocol::messages::ApiVersionsRequest;
+
+    #[tokio::test]
+    async fn rejects_frames_over_the_bound_before_allocating() {
+        let data: &[u8] = &[0x7f, 0xff, 0xff, 0xff, 1, 2, 3];
+        let mut r = data;
+        let err = read_frame(&mut r, 1024).await.unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::TooLarge);
+        assert!(err.to_string().contains("max_response_size"));
+    }
+
+    #[tokio::test]
+    async fn rejects_negative_and_tiny_lengths() {
+        for len in [-1i32, 0, 3, i32::MIN] {
+            let bytes = len.to_be_bytes();
+            let mut r: &[u8] = &bytes;
+            let err = read_frame(&mut r, 1024).await.unwrap_err();
+            assert_eq!(err.kind(), &ErrorKind::Protocol, "len {len}");
+        }
+    }
+
+    #[tokio::test]
+    async fn truncated_body_is_a_connection_error() {
+        let data: &[u8] = &[0, 0, 0, 10, 0, 0, 0, 1, 9];
+        let mut r = data;
+        let err = read_frame(&mut r, 1024).await.unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::Connection);
+    }
+
+    #[tokio::test]
+    async fn clean_eof_and_partial_length() {
+        let mut r: &[u8] = &[];
+        assert!(read_frame(&mut r, 1024).await.unwrap().is_none());
+        let mut r: &[u8] = &[0, 0];
+        assert!(read_frame(&mut r, 1024).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn reads_a_frame_and_its_correlation_id() {
+        let data: &[u8] = &[0, 0, 0, 6, 0, 0, 0, 42, 7, 8];
+        let mut r = data;
+        let mut f = read_frame(&mut r, 1024).await.unwrap().unwrap();
+        assert_eq!(take_correlation_id(&mut f).unwrap(), 42);
+        assert_eq!(&f[..], &[7, 8]);
+    }
+
+    #[test]
+    fn encodes_length_prefix_matching_body() {
+        let mut buf = BytesMut::new();
+        let client = StrBytes::from_static_str("kafkit");
+        encode_request(&mut buf, &ApiVersionsRequest::default(), 3, 7, &client).unwrap();
+        let len = i32::from_be_bytes(buf[..4].try_into().unwrap()) as usize;
+        assert_eq!(len, buf.len() - 4);
+        // api key 18, version 3, correlation id 7
+        assert_eq!(&buf[4..12], &[0, 18, 0, 3, 0, 0, 0, 7]);
+    }
+}
