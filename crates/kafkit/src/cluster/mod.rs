@@ -1,5 +1,7 @@
 //! Cluster metadata: brokers, topics, partitions, leaders, topic ids.
 
+pub mod coordinator;
 pub mod metadata;
 
+pub use coordinator::{find_coordinator, CoordinatorType};
 pub use metadata::{BrokerInfo, Cluster, ClusterMetadata, PartitionInfo, TopicInfo, TopicSelection};

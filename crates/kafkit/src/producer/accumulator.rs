@@ -1,0 +1,240 @@
+//! Per-partition batches: records are appended into the open batch of their partition; the
+//! sender drains sealed (full or lingered) batches, per leader, into Produce requests.
+//!
+//! Ordering under idempotence: a partition's batches get consecutive sequence numbers when
+//! first sent; after a retriable failure the partition stops sending new batches until what is
+//! in flight has come back, then resends the failed batches in sequence order.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::record::{BatchOutcome, BatchResult};
+use crate::error::Error;
+use crate::protocol::record_batch::RecordBatchBuilder;
+
+/// A batch of records for one partition.
+pub(crate) struct Batch {
+    pub id: u64,
+    pub topic: Arc<str>,
+    pub partition: i32,
+    /// Records while the batch is filling (and until it is first sent).
+    pub builder: Option<RecordBatchBuilder>,
+    /// The encoded batch, once sent at least once (kept for retries).
+    pub data: Option<Bytes>,
+    pub record_count: i32,
+    /// Bytes of `buffer_memory` this batch holds.
+    pub reserved: usize,
+    pub created: Instant,
+    /// -1 until the first send assigns it (idempotence).
+    pub base_sequence: i32,
+    pub attempts: u32,
+    pub retry_at: Option<Instant>,
+    pub done: watch::Sender<BatchResult>,
+}
+
+impl Batch {
+    pub fn expired(&self, now: Instant, delivery_timeout: Duration) -> bool {
+        now >= self.created + delivery_timeout
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct PartitionQueue {
+    pub open: Option<Batch>,
+    pub ready: VecDeque<Batch>,
+    pub in_flight: usize,
+    pub next_sequence: i32,
+    /// A batch failed: send nothing new until in-flight requests return, then resend in order.
+    pub retrying: bool,
+}
+
+#[derive(Default)]
+pub(crate) struct TopicQueues {
+    pub partitions: HashMap<i32, PartitionQueue>,
+    /// Sticky partition for keyless records (KIP-480): kept until its batch fills.
+    pub sticky: Option<i32>,
+}
+
+/// Everything not yet acknowledged.
+#[derive(Default)]
+pub(crate) struct Accumulator {
+    pub topics: HashMap<Arc<str>, TopicQueues>,
+    /// Ids of batches not yet completed (flush waits on these).
+    pub outstanding: BTreeSet<u64>,
+    pub next_batch_id: u64,
+    /// Batches with an id up to this are sent without waiting for linger.
+    pub flush_upto: Option<u64>,
+    pub closed: bool,
+}
+
+/// One batch chosen for sending, with where it goes.
+pub(crate) struct Ready {
+    pub leader: i32,
+    pub batch: Batch,
+}
+
+/// How the sender decides per partition.
+pub(crate) struct DrainLimits {
+    pub linger: Duration,
+    pub delivery_timeout: Duration,
+    pub max_in_flight_per_partition: usize,
+    /// Assign sequence numbers on first send.
+    pub idempotent: bool,
+}
+
+impl Accumulator {
+    /// The interned topic name.
+    pub fn topic_key(&mut self, topic: &str) -> Arc<str> {
+        if let Some((k, _)) = self.topics.get_key_value(topic) {
+            return k.clone();
+        }
+        let k: Arc<str> = Arc::from(topic);
+        self.topics.insert(k.clone(), TopicQueues::default());
+        k
+    }
+
+    pub fn new_batch(&mut self, topic: Arc<str>, partition: i32, builder: RecordBatchBuilder) -> Batch {
+        let id = self.next_batch_id;
+        self.next_batch_id += 1;
+        self.outstanding.insert(id);
+        let (done, _) = watch::channel(None);
+        Batch {
+            id,
+            topic,
+            partition,
+            builder: Some(builder),
+            data: None,
+            record_count: 0,
+            reserved: 0,
+            created: Instant::now(),
+            base_sequence: -1,
+            attempts: 0,
+            retry_at: None,
+            done,
+        }
+    }
+
+    /// Seals every open batch (flush / close).
+    pub fn seal_all(&mut self) {
+        for tq in self.topics.values_mut() {
+            for q in tq.partitions.values_mut() {
+                if let Some(b) = q.open.take() {
+                    q.ready.push_back(b);
+                }
+            }
+        }
+    }
+
+    /// Takes the batches that may be sent now. `leader_of` maps a partition to its leader node
+    /// (None = unknown: metadata must be refreshed). Returns the batches, the batches that
+    /// expired (to fail), whether a metadata refresh is needed, and when to look again.
+    pub fn drain(
+        &mut self,
+        now: Instant,
+        limits: &DrainLimits,
+        mut leader_of: impl FnMut(&str, i32) -> Option<i32>,
+    ) -> Drained {
+        let mut out = Drained::default();
+        let flush_upto = self.flush_upto;
+        for (topic, tq) in self.topics.iter_mut() {
+            for (&partition, q) in tq.partitions.iter_mut() {
+                // Seal an open batch whose linger is over (or that a flush asked for).
+                if let Some(open) = &q.open {
+                    let due = open.created + limits.linger;
+                    if due <= now || flush_upto.is_some_and(|f| open.id <= f) {
+                        if let Some(b) = q.open.take() {
+                            q.ready.push_back(b);
+                        }
+                    } else {
+                        out.wake_at(due);
+                    }
+                }
+                // Expired batches fail wherever they are in the queue (not in flight).
+                let mut i = 0;
+                while i < q.ready.len() {
+                    if q.ready[i].expired(now, limits.delivery_timeout) {
+                        if let Some(b) = q.ready.remove(i) {
+                            out.expired.push(b);
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+                if q.ready.is_empty() || (q.retrying && q.in_flight > 0) {
+                    continue;
+                }
+                let Some(leader) = leader_of(topic, partition) else {
+                    out.need_metadata = true;
+                    continue;
+                };
+                // One batch per partition per request; more go in following requests.
+                if q.in_flight >= limits.max_in_flight_per_partition {
+                    continue;
+                }
+                if let Some(at) = q.ready.front().and_then(|b| b.retry_at) {
+                    if at > now {
+                        out.wake_at(at);
+                        continue;
+                    }
+                }
+                if let Some(mut batch) = q.ready.pop_front() {
+                    if limits.idempotent && batch.base_sequence < 0 {
+                        batch.base_sequence = q.next_sequence;
+                        // Sequences wrap at i32::MAX, as the broker expects.
+                        q.next_sequence = q.next_sequence.wrapping_add(batch.record_count) & i32::MAX;
+                    }
+                    q.in_flight += 1;
+                    out.ready.push(Ready { leader, batch });
+                }
+            }
+        }
+        out
+    }
+
+    pub fn queue(&mut self, topic: &str, partition: i32) -> Option<&mut PartitionQueue> {
+        self.topics.get_mut(topic)?.partitions.get_mut(&partition)
+    }
+
+    /// Completes a batch: wakes its records' futures and forgets it.
+    pub fn complete(&mut self, batch: &Batch, result: Result<BatchOutcome, Error>) {
+        self.outstanding.remove(&batch.id);
+        let _ = batch.done.send(Some(result));
+    }
+
+    /// Whether every batch with id ≤ `upto` has completed.
+    pub fn flushed(&self, upto: u64) -> bool {
+        self.outstanding.first().is_none_or(|&first| first > upto)
+    }
+
+    /// Removes every batch not in flight (open and queued).
+    pub fn take_queued(&mut self) -> Vec<Batch> {
+        let mut out = Vec::new();
+        for tq in self.topics.values_mut() {
+            for q in tq.partitions.values_mut() {
+                out.extend(q.open.take());
+                out.extend(q.ready.drain(..));
+            }
+        }
+        out
+    }
+}
+
+/// What [`Accumulator::drain`] found.
+#[derive(Default)]
+pub(crate) struct Drained {
+    pub ready: Vec<Ready>,
+    pub expired: Vec<Batch>,
+    pub need_metadata: bool,
+    pub next_wakeup: Option<Instant>,
+}
+
+impl Drained {
+    fn wake_at(&mut self, at: Instant) {
+        self.next_wakeup = Some(self.next_wakeup.map_or(at, |w| w.min(at)));
+    }
+}

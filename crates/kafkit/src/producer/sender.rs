@@ -1,0 +1,323 @@
+//! The sender task: drains ready batches into one Produce request per leader, sends them
+//! concurrently, and settles each batch from the response (ack, retry in order, or fail).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName, TransactionalId};
+use kafka_protocol::protocol::StrBytes;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::accumulator::{Batch, DrainLimits, Ready};
+use super::config::Acks;
+use super::idempotence::restamp;
+use super::record::BatchOutcome;
+use super::Shared;
+use crate::error::{Error, ErrorKind, Result};
+use crate::net::Lane;
+use crate::protocol::record_batch::BatchParams;
+
+/// A Produce request's batches coming back with the outcome.
+pub(crate) struct Sent {
+    batches: Vec<Batch>,
+    result: Result<Option<ProduceResponse>>,
+}
+
+pub(crate) async fn run(shared: Arc<Shared>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Sent>();
+    let limits = DrainLimits {
+        linger: shared.config.linger,
+        delivery_timeout: shared.config.delivery_timeout,
+        max_in_flight_per_partition: shared.config.max_in_flight,
+        idempotent: shared.idempotent,
+    };
+    loop {
+        if shared.idempotent && !shared.producer_id_ready().await {
+            // Fatal: everything has been failed; wait for close.
+            if shared.is_closed_and_empty() {
+                return;
+            }
+            shared.wake.notified().await;
+            continue;
+        }
+        let now = Instant::now();
+        let snapshot = shared.kafka.cluster().snapshot();
+        let drained = {
+            let mut acc = shared.lock();
+            if shared.reset_pending() {
+                // Epoch reset waits until nothing is in flight.
+                Default::default()
+            } else {
+                acc.drain(now, &limits, |topic, p| {
+                    snapshot
+                        .topic(topic)
+                        .and_then(|t| t.partition(p))
+                        .map(|p| p.leader)
+                        .filter(|l| *l >= 0)
+                })
+            }
+        };
+        for b in drained.expired {
+            let err = Error::new(
+                ErrorKind::Timeout(shared.config.delivery_timeout),
+                "produce",
+                format!(
+                    "{} record(s) for {}-{} were not acknowledged within delivery_timeout ({} attempts); check that the partition has a leader and the broker is reachable, or raise `delivery_timeout`",
+                    b.record_count, b.topic, b.partition, b.attempts
+                ),
+            );
+            shared.finish(&b, Err(err));
+        }
+        if drained.need_metadata {
+            shared.kafka.cluster().invalidate();
+        }
+        if !drained.ready.is_empty() {
+            dispatch(&shared, drained.ready, &tx);
+        }
+        if shared.is_closed_and_empty() {
+            return;
+        }
+        let wake_at = drained
+            .next_wakeup
+            .or_else(|| drained.need_metadata.then(|| now + shared.config.retry_backoff))
+            .unwrap_or_else(|| now + Duration::from_secs(3600));
+        tokio::select! {
+            _ = shared.wake.notified() => {}
+            Some(sent) = rx.recv() => {
+                settle(&shared, sent);
+                while let Ok(more) = rx.try_recv() {
+                    settle(&shared, more);
+                }
+            }
+            _ = tokio::time::sleep_until(wake_at) => {}
+        }
+    }
+}
+
+/// Groups ready batches by leader and sends one request per leader (split at max_request_size).
+fn dispatch(shared: &Arc<Shared>, ready: Vec<Ready>, tx: &mpsc::UnboundedSender<Sent>) {
+    let mut by_leader: HashMap<i32, Vec<Batch>> = HashMap::new();
+    for Ready { leader, mut batch } in ready {
+        if batch.data.is_none() {
+            if let Err(e) = encode(shared, &mut batch) {
+                shared.finish(&batch, Err(e));
+                continue;
+            }
+        }
+        by_leader.entry(leader).or_default().push(batch);
+    }
+    for (leader, batches) in by_leader {
+        let mut request: Vec<Batch> = Vec::new();
+        let mut size = 0;
+        for b in batches {
+            let len = b.data.as_ref().map_or(0, Bytes::len);
+            if !request.is_empty() && size + len > shared.config.max_request_size {
+                spawn_request(shared, leader, std::mem::take(&mut request), tx);
+                size = 0;
+            }
+            size += len;
+            request.push(b);
+        }
+        if !request.is_empty() {
+            spawn_request(shared, leader, request, tx);
+        }
+    }
+}
+
+/// Encodes a batch on its first send, stamped with the producer id, epoch and sequence.
+fn encode(shared: &Shared, batch: &mut Batch) -> Result<()> {
+    let (producer_id, producer_epoch) = shared.producer_id();
+    let Some(mut builder) = batch.builder.take() else {
+        return Err(Error::protocol("produce", "batch has neither records nor encoded data"));
+    };
+    let data = builder.build(BatchParams {
+        producer_id,
+        producer_epoch,
+        base_sequence: batch.base_sequence,
+        transactional: shared.config.transactional_id.is_some(),
+        is_control: false,
+    })?;
+    batch.data = Some(data);
+    Ok(())
+}
+
+fn spawn_request(shared: &Arc<Shared>, leader: i32, batches: Vec<Batch>, tx: &mpsc::UnboundedSender<Sent>) {
+    let shared = shared.clone();
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        let result = send(&shared, leader, &batches).await;
+        let _ = tx.send(Sent { batches, result });
+    });
+}
+
+async fn send(shared: &Shared, leader: i32, batches: &[Batch]) -> Result<Option<ProduceResponse>> {
+    let conn = shared.kafka.pool().get(leader, Lane::General).await?;
+    let version = conn.version::<ProduceRequest>()?;
+    let snapshot = shared.kafka.cluster().snapshot();
+    let mut req = ProduceRequest::default();
+    req.acks = shared.config.acks.code();
+    req.timeout_ms = shared.config.request_timeout.as_millis().min(i32::MAX as u128) as i32;
+    req.transactional_id = shared
+        .config
+        .transactional_id
+        .as_ref()
+        .map(|t| TransactionalId(StrBytes::from_string(t.clone())));
+    let mut topics: Vec<TopicProduceData> = Vec::new();
+    for b in batches {
+        let pos = match topics.iter().position(|t| t.name.0.as_str() == &*b.topic) {
+            Some(i) => i,
+            None => {
+                let mut t = TopicProduceData::default();
+                t.name = TopicName(StrBytes::from_string(b.topic.to_string()));
+                if version >= 13 {
+                    t.topic_id = snapshot.topic(&b.topic).map(|t| t.id).unwrap_or_default();
+                }
+                topics.push(t);
+                topics.len() - 1
+            }
+        };
+        let mut p = PartitionProduceData::default();
+        p.index = b.partition;
+        p.records = b.data.clone();
+        topics[pos].partition_data.push(p);
+    }
+    req.topic_data = topics;
+    if shared.config.acks == Acks::None {
+        conn.send_oneway(&req, version).await?;
+        return Ok(None);
+    }
+    // Broker-side wait plus the client's own margin.
+    let timeout = shared.config.request_timeout + shared.kafka.config().request_timeout;
+    conn.send_timeout(&req, version, timeout).await.map(Some)
+}
+
+/// Applies one Produce outcome to its batches.
+fn settle(shared: &Arc<Shared>, sent: Sent) {
+    let Sent { batches, result } = sent;
+    let resp = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if e.needs_metadata_refresh() {
+                shared.kafka.cluster().invalidate();
+            }
+            for b in batches {
+                retry_or_fail(shared, b, e.clone());
+            }
+            return;
+        }
+    };
+    let Some(resp) = resp else {
+        // acks=0: nothing to wait for.
+        for b in batches {
+            shared.sent_ok(b, BatchOutcome { base_offset: -1, log_append_time: -1 });
+        }
+        return;
+    };
+    let snapshot = shared.kafka.cluster().snapshot();
+    let mut outcomes: HashMap<(String, i32), _> = HashMap::new();
+    for t in resp.responses {
+        let name = if t.name.0.is_empty() {
+            snapshot.topic_names.get(&t.topic_id).cloned().unwrap_or_default()
+        } else {
+            t.name.0.to_string()
+        };
+        for p in t.partition_responses {
+            outcomes.insert((name.clone(), p.index), p);
+        }
+    }
+    for b in batches {
+        let Some(p) = outcomes.remove(&(b.topic.to_string(), b.partition)) else {
+            let e = Error::protocol(
+                "produce",
+                format!("the broker's Produce response has no result for {}-{}", b.topic, b.partition),
+            );
+            retry_or_fail(shared, b, e);
+            continue;
+        };
+        match ResponseError::try_from_code(p.error_code) {
+            None => shared.sent_ok(
+                b,
+                BatchOutcome {
+                    base_offset: p.base_offset,
+                    log_append_time: p.log_append_time_ms,
+                },
+            ),
+            // Already written by an earlier attempt whose response was lost.
+            Some(ResponseError::DuplicateSequenceNumber) => {
+                shared.sent_ok(b, BatchOutcome { base_offset: -1, log_append_time: -1 })
+            }
+            Some(code) => {
+                let detail = p
+                    .error_message
+                    .as_deref()
+                    .map(str::to_string)
+                    .or_else(|| p.record_errors.first().and_then(|r| r.batch_index_error_message.as_deref().map(str::to_string)));
+                let e = produce_error(code, &b, detail, shared.config.max_request_size);
+                if e.needs_metadata_refresh() {
+                    shared.kafka.cluster().invalidate();
+                }
+                if code == ResponseError::UnknownProducerId {
+                    shared.request_reset();
+                }
+                retry_or_fail(shared, b, e);
+            }
+        }
+    }
+}
+
+/// A Produce error that names the cause and the fix.
+fn produce_error(code: ResponseError, b: &Batch, detail: Option<String>, max_request: usize) -> Error {
+    let tp = format!("{}-{}", b.topic, b.partition);
+    let fix = match code {
+        ResponseError::MessageTooLarge => format!(
+            "a record batch for {tp} is larger than the topic accepts; raise the topic's max.message.bytes (broker message.max.bytes) or lower batch_size / the record size"
+        ),
+        ResponseError::RecordListTooLarge => format!(
+            "the request for {tp} exceeds the broker's limit; lower max_request_size (now {max_request})"
+        ),
+        ResponseError::InvalidRecord => format!("the broker rejected a record of {tp} as invalid (for example a null key on a compacted topic)"),
+        ResponseError::TopicAuthorizationFailed => format!("not authorized to write to topic {}; grant WRITE on it to this principal", b.topic),
+        ResponseError::ClusterAuthorizationFailed => "not authorized for idempotent writes; grant IDEMPOTENT_WRITE on the cluster or turn idempotence off".to_string(),
+        ResponseError::UnknownTopicOrPartition => format!("{tp} does not exist (or this broker does not know it yet)"),
+        _ => format!("producing to {tp} failed"),
+    };
+    let msg = match detail {
+        Some(d) if !d.is_empty() => format!("{fix} (broker says: {d})"),
+        _ => fix,
+    };
+    Error::new(ErrorKind::Kafka(code), "produce", msg)
+}
+
+fn retry_or_fail(shared: &Arc<Shared>, mut b: Batch, e: Error) {
+    let now = Instant::now();
+    let retriable = e.is_retriable()
+        || matches!(
+            e.kafka_error(),
+            Some(ResponseError::OutOfOrderSequenceNumber | ResponseError::UnknownProducerId)
+        );
+    if !retriable || b.expired(now, shared.config.delivery_timeout) {
+        if shared.idempotent && b.base_sequence >= 0 && !b.expired(now, shared.config.delivery_timeout) {
+            // A gap in the sequence would make every later batch fail: start a new epoch.
+            shared.request_reset();
+        }
+        shared.sent_failed(b, e);
+        return;
+    }
+    tracing::debug!(topic = %b.topic, partition = b.partition, attempts = b.attempts, error = %e, "retrying batch");
+    b.attempts += 1;
+    b.retry_at = Some(now + shared.config.retry_backoff);
+    shared.requeue(b);
+}
+
+/// Re-stamps batches that were encoded under an old producer id/epoch.
+pub(crate) fn restamp_batch(b: &mut Batch, producer_id: i64, epoch: i16) -> Result<()> {
+    if let Some(data) = &b.data {
+        b.data = Some(restamp(data, producer_id, epoch, b.base_sequence)?);
+    }
+    Ok(())
+}
