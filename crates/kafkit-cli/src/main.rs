@@ -1,5 +1,8 @@
 //! `kafkit`: the command-line face of the kafkit Kafka client.
 
+mod consume;
+mod demo;
+mod produce;
 mod topic;
 
 use std::process::ExitCode;
@@ -37,6 +40,12 @@ enum Command {
     /// Create, delete, list or describe topics.
     #[command(subcommand)]
     Topic(topic::TopicCommand),
+    /// Produce records from stdin (one per line), or generated load with --count.
+    Produce(produce::ProduceArgs),
+    /// Consume with a consumer group and print the records.
+    Consume(consume::ConsumeArgs),
+    /// Create a topic, produce a few records and consume them with a KIP-848 group.
+    Demo,
 }
 
 #[tokio::main]
@@ -65,6 +74,9 @@ async fn run(cli: Cli) -> kafkit::Result<()> {
     let result = match cli.command {
         Command::Metadata { topics } => topic::metadata(&kafka, &topics, cli.json).await,
         Command::Topic(cmd) => topic::run(&kafka, cmd, cli.json).await,
+        Command::Produce(args) => produce::run(&kafka, args, cli.json).await,
+        Command::Consume(args) => consume::run(&kafka, args, cli.json).await,
+        Command::Demo => demo::run(&kafka).await,
     };
     kafka.close(Duration::from_secs(5)).await;
     result

@@ -18,6 +18,7 @@ pub mod retry;
 pub use error::{Error, ErrorKind, Result};
 pub mod admin;
 pub mod cluster;
+pub mod producer;
 mod kafka;
 
 pub use admin::{Admin, NewTopic};

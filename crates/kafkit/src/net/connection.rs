@@ -18,7 +18,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Notify, OwnedSemaphorePermit, Semaphore};
 
-use super::frame::{encode_request, read_frame, take_correlation_id};
+use super::frame::{encode_request, peek_correlation_id, read_frame};
 use super::versions::ApiVersions;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::Event;
@@ -498,7 +498,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
             f = read_frame(&mut reader, max_response) => f,
             _ = wait_failed(&shared, &drained) => return,
         };
-        let mut frame = match frame {
+        let frame = match frame {
             Ok(Some(f)) => f,
             Ok(None) => {
                 on_io_error(&shared, &addr, &events, "read", "closed by the broker");
@@ -511,7 +511,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 return;
             }
         };
-        let routed = take_correlation_id(&mut frame).and_then(|cid| {
+        let routed = peek_correlation_id(&frame).and_then(|cid| {
             let mut s = shared
                 .lock()
                 .map_err(|_| Error::protocol("read", "connection state poisoned"))?;
@@ -553,7 +553,7 @@ async fn wait_failed(shared: &Mutex<Shared>, drained: &Notify) {
     }
 }
 
-/// Decodes a response frame (correlation id already removed). Never panics: a malformed frame
+/// Decodes a response frame (header included). Never panics: a malformed frame
 /// from a broker is a protocol error.
 pub fn decode_response<R: Request>(mut frame: Bytes, version: i16, addr: &str) -> Result<R::Response> {
     let header_version = R::Response::header_version(version);

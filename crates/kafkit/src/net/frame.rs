@@ -3,7 +3,7 @@
 //! The length is checked against a bound before anything is allocated, so a broken or hostile
 //! peer cannot make the client allocate gigabytes.
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::RequestHeader;
 use kafka_protocol::protocol::{Encodable, Request, StrBytes};
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -87,12 +87,12 @@ pub fn check_frame_len(len: i32, max_size: usize) -> Result<usize> {
     Ok(len)
 }
 
-/// Splits the correlation id off a response frame.
-pub fn take_correlation_id(frame: &mut Bytes) -> Result<i32> {
+/// The correlation id at the start of a response frame (left in place for the header decoder).
+pub fn peek_correlation_id(frame: &Bytes) -> Result<i32> {
     if frame.len() < 4 {
         return Err(Error::protocol("read", "response frame shorter than its correlation id"));
     }
-    Ok(frame.get_i32())
+    Ok(i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]))
 }
 
 #[cfg(test)]
@@ -139,9 +139,9 @@ mod tests {
     async fn reads_a_frame_and_its_correlation_id() {
         let data: &[u8] = &[0, 0, 0, 6, 0, 0, 0, 42, 7, 8];
         let mut r = data;
-        let mut f = read_frame(&mut r, 1024).await.unwrap().unwrap();
-        assert_eq!(take_correlation_id(&mut f).unwrap(), 42);
-        assert_eq!(&f[..], &[7, 8]);
+        let f = read_frame(&mut r, 1024).await.unwrap().unwrap();
+        assert_eq!(peek_correlation_id(&f).unwrap(), 42);
+        assert_eq!(&f[4..], &[7, 8]);
     }
 
     #[test]

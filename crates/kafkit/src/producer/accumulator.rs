@@ -119,17 +119,6 @@ impl Accumulator {
         }
     }
 
-    /// Seals every open batch (flush / close).
-    pub fn seal_all(&mut self) {
-        for tq in self.topics.values_mut() {
-            for q in tq.partitions.values_mut() {
-                if let Some(b) = q.open.take() {
-                    q.ready.push_back(b);
-                }
-            }
-        }
-    }
-
     /// Takes the batches that may be sent now. `leader_of` maps a partition to its leader node
     /// (None = unknown: metadata must be refreshed). Returns the batches, the batches that
     /// expired (to fail), whether a metadata refresh is needed, and when to look again.

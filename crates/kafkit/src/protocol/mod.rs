@@ -1,1 +1,9 @@
-//! Wire-level helpers that the `kafka-protocol` crate does not cover: record batches and compression.
+//! Wire-level pieces the `kafka-protocol` crate does not cover: the record batch format (the
+//! hot path of both producer and consumer) and its compression codecs.
+
+pub mod compression;
+pub mod record_batch;
+
+/// The generated request and response types of every Kafka API (the `kafka-protocol` crate),
+/// for callers that talk to brokers through [`crate::net::Connection`] directly.
+pub use kafka_protocol::messages;

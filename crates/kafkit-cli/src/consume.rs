@@ -1,0 +1,145 @@
+//! `kafkit consume`: a group consumer printing records (and, with --events, group events).
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use clap::Args;
+use futures::StreamExt;
+use kafkit::consumer::{ConsumerConfig, Message};
+use kafkit::{Event, Kafka};
+use serde_json::json;
+
+#[derive(Args)]
+pub struct ConsumeArgs {
+    /// Consumer group id.
+    #[arg(long, short)]
+    group: String,
+    /// Group protocol: consumer (KIP-848) or classic.
+    #[arg(long, default_value = "consumer")]
+    group_protocol: String,
+    /// Topic to subscribe to (repeatable).
+    #[arg(long, short)]
+    topic: Vec<String>,
+    /// Subscribe by regular expression instead (RE2J, whole-name match, evaluated by the broker).
+    #[arg(long)]
+    pattern: Option<String>,
+    /// Start from the earliest offset when the group has no committed offset.
+    #[arg(long)]
+    from_beginning: bool,
+    /// Stop after this many records.
+    #[arg(long)]
+    max_records: Option<u64>,
+    /// Stop after this many seconds without a record.
+    #[arg(long)]
+    idle_timeout_secs: Option<u64>,
+    /// Server-side assignor (uniform, range).
+    #[arg(long)]
+    assignor: Option<String>,
+    /// Print group events (joins, heartbeats with assignment changes, commits).
+    #[arg(long)]
+    events: bool,
+}
+
+fn text(b: &Option<bytes::Bytes>) -> String {
+    match b {
+        None => "null".into(),
+        Some(b) => String::from_utf8_lossy(b).into_owned(),
+    }
+}
+
+fn print(m: &Message, as_json: bool) {
+    if as_json {
+        let enc = |b: &Option<bytes::Bytes>| b.as_ref().map(|b| match std::str::from_utf8(b) {
+            Ok(s) => json!(s),
+            Err(_) => json!({"base64": base64::engine::general_purpose::STANDARD.encode(b)}),
+        });
+        println!(
+            "{}",
+            json!({"topic": &*m.topic, "partition": m.partition, "offset": m.offset, "timestamp": m.timestamp,
+                   "key": enc(&m.key), "value": enc(&m.value),
+                   "headers": m.headers.iter().map(|h| json!([String::from_utf8_lossy(&h.key), h.value.as_ref().map(|v| String::from_utf8_lossy(v).into_owned())])).collect::<Vec<_>>()})
+        );
+    } else {
+        println!("{}-{}@{}\t{}\t{}", m.topic, m.partition, m.offset, text(&m.key), text(&m.value));
+    }
+}
+
+pub fn print_event(e: &Event, as_json: bool) {
+    let line = match e {
+        Event::GroupJoin { group_id, member_id, member_epoch, assignment } => {
+            json!({"event": "group_join", "group": group_id, "member_id": member_id, "member_epoch": member_epoch,
+                   "assignment": assignment.iter().map(|t| t.to_string()).collect::<Vec<_>>()})
+        }
+        Event::Heartbeat { member_epoch, added, removed, .. } if !added.is_empty() || !removed.is_empty() => {
+            json!({"event": "heartbeat", "member_epoch": member_epoch,
+                   "added": added.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+                   "removed": removed.iter().map(|t| t.to_string()).collect::<Vec<_>>()})
+        }
+        Event::CommitOffsets { offsets, .. } => {
+            json!({"event": "commit_offsets", "offsets": offsets.iter().map(|(t, o)| json!([t.to_string(), o])).collect::<Vec<_>>()})
+        }
+        Event::Rebalancing { .. } => json!({"event": "rebalancing"}),
+        Event::Crash { error, .. } => json!({"event": "crash", "error": error}),
+        Event::Warning { message } => json!({"event": "warning", "message": message}),
+        Event::Stop { .. } => json!({"event": "stop"}),
+        _ => return,
+    };
+    if as_json {
+        eprintln!("{line}");
+    } else {
+        eprintln!("# {line}");
+    }
+}
+
+pub async fn run(kafka: &Kafka, args: ConsumeArgs, as_json: bool) -> kafkit::Result<()> {
+    let mut config = ConsumerConfig::new(&args.group).group_protocol_str(&args.group_protocol)?;
+    config.remote_assignor = args.assignor.clone();
+    let consumer = kafka.consumer(config)?;
+    if args.events {
+        let mut rx = kafka.events();
+        tokio::spawn(async move {
+            while let Ok(e) = rx.recv().await {
+                print_event(&e, as_json);
+            }
+        });
+    }
+    match (&args.pattern, args.topic.is_empty()) {
+        (Some(p), _) => consumer.subscribe_pattern(p, args.from_beginning).await?,
+        (None, false) => {
+            let topics: Vec<&str> = args.topic.iter().map(String::as_str).collect();
+            consumer.subscribe(&topics, args.from_beginning).await?
+        }
+        (None, true) => {
+            return Err(kafkit::Error::new(kafkit::ErrorKind::Config, "consume", "give --topic T (repeatable) or --pattern REGEX"))
+        }
+    }
+    let mut stream = Box::pin(consumer.stream());
+    let mut seen = 0u64;
+    let idle = args.idle_timeout_secs.map(Duration::from_secs);
+    let result = loop {
+        let next = match idle {
+            Some(d) => match tokio::time::timeout(d, stream.next()).await {
+                Ok(n) => n,
+                Err(_) => break Ok(()),
+            },
+            None => tokio::select! {
+                n = stream.next() => n,
+                _ = tokio::signal::ctrl_c() => break Ok(()),
+            },
+        };
+        match next {
+            Some(Ok(m)) => {
+                print(&m, as_json);
+                seen += 1;
+                if args.max_records.is_some_and(|max| seen >= max) {
+                    break Ok(());
+                }
+            }
+            Some(Err(e)) => break Err(e),
+            None => break Ok(()),
+        }
+    };
+    drop(stream);
+    let stopped = consumer.stop().await;
+    result.and(stopped)
+}

@@ -1,0 +1,143 @@
+//! `kafkit produce`: records from stdin, or generated load with progress and a summary.
+
+use std::io::BufRead;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use kafkit::producer::{Acks, ProducerConfig, Record};
+use kafkit::Kafka;
+use serde_json::json;
+
+#[derive(Args)]
+pub struct ProduceArgs {
+    /// Topic to write to.
+    #[arg(long, short)]
+    topic: String,
+    /// Generate this many records instead of reading stdin.
+    #[arg(long)]
+    count: Option<u64>,
+    /// Value size of generated records, in bytes.
+    #[arg(long, default_value_t = 100)]
+    size: usize,
+    /// Compression: none, gzip, snappy, lz4, zstd.
+    #[arg(long, default_value = "none")]
+    compression: String,
+    /// Acks: all, leader, none.
+    #[arg(long, default_value = "all")]
+    acks: String,
+    /// Linger in milliseconds.
+    #[arg(long, default_value_t = 5)]
+    linger_ms: u64,
+    /// Batch size in bytes.
+    #[arg(long, default_value_t = 16384)]
+    batch_size: usize,
+    /// Split stdin lines at the first TAB into key and value.
+    #[arg(long)]
+    key_tab: bool,
+    /// Partition to write to (default: the partitioner chooses).
+    #[arg(long)]
+    partition: Option<i32>,
+}
+
+pub async fn run(kafka: &Kafka, args: ProduceArgs, as_json: bool) -> kafkit::Result<()> {
+    let config = ProducerConfig::default()
+        .compression(args.compression.parse()?)
+        .acks(args.acks.parse::<Acks>()?)
+        .linger(Duration::from_millis(args.linger_ms))
+        .batch_size(args.batch_size);
+    let producer = kafka.producer(config)?;
+    match args.count {
+        Some(n) => load(&producer, &args, n, as_json).await?,
+        None => stdin(&producer, &args, as_json).await?,
+    }
+    producer.close().await
+}
+
+async fn stdin(producer: &kafkit::producer::Producer, args: &ProduceArgs, as_json: bool) -> kafkit::Result<()> {
+    let lines: Vec<String> = std::io::stdin().lock().lines().map_while(Result::ok).collect();
+    let mut acks = Vec::with_capacity(lines.len());
+    for line in &lines {
+        let (key, value) = match (args.key_tab, line.split_once('\t')) {
+            (true, Some((k, v))) => (Some(k.as_bytes()), v.as_bytes()),
+            _ => (None, line.as_bytes()),
+        };
+        let mut r = Record::new(&args.topic, value);
+        r.key = key;
+        r.partition = args.partition;
+        acks.push(producer.send(r).await?);
+    }
+    producer.flush().await?;
+    for a in acks {
+        let m = a.await?;
+        if as_json {
+            println!("{}", json!({"topic": &*m.topic, "partition": m.partition, "offset": m.offset, "timestamp": m.timestamp}));
+        } else {
+            println!("{}-{}@{}", m.topic, m.partition, m.offset);
+        }
+    }
+    Ok(())
+}
+
+async fn load(producer: &kafkit::producer::Producer, args: &ProduceArgs, n: u64, as_json: bool) -> kafkit::Result<()> {
+    let value = vec![b'x'; args.size];
+    let started = Instant::now();
+    let (lat_tx, mut lat_rx) = tokio::sync::mpsc::unbounded_channel::<Duration>();
+    let collector = tokio::spawn(async move {
+        let mut v = Vec::new();
+        while let Some(d) = lat_rx.recv().await {
+            v.push(d);
+        }
+        v
+    });
+    let mut last_print = Instant::now();
+    let mut failures = 0u64;
+    let (err_tx, mut err_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    for i in 0..n {
+        let mut r = Record::new(&args.topic, &value);
+        r.partition = args.partition;
+        let sent_at = Instant::now();
+        let ack = producer.send(r).await?;
+        // Sample latency on every 100th record to keep the bookkeeping off the hot path.
+        if i % 100 == 0 {
+            let tx = lat_tx.clone();
+            let etx = err_tx.clone();
+            tokio::spawn(async move {
+                match ack.await {
+                    Ok(_) => {
+                        let _ = tx.send(sent_at.elapsed());
+                    }
+                    Err(e) => {
+                        let _ = etx.send(e.to_string());
+                    }
+                }
+            });
+        }
+        if !as_json && last_print.elapsed() > Duration::from_secs(1) {
+            last_print = Instant::now();
+            let secs = started.elapsed().as_secs_f64();
+            eprint!("\rsent {i}/{n} records ({:.0} records/s)   ", i as f64 / secs);
+        }
+    }
+    producer.flush().await?;
+    drop(lat_tx);
+    drop(err_tx);
+    while let Some(e) = err_rx.recv().await {
+        failures += 1;
+        if failures == 1 {
+            eprintln!("\nfirst failure: {e}");
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let mut lat = collector.await.unwrap_or_default();
+    lat.sort();
+    let pct = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p) as usize).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    let rps = n as f64 / secs;
+    let mbps = rps * args.size as f64 / 1e6;
+    if as_json {
+        println!("{}", json!({"records": n, "seconds": secs, "records_per_sec": rps, "mb_per_sec": mbps, "p50_ms": pct(0.5), "p99_ms": pct(0.99), "failures": failures}));
+    } else {
+        eprintln!();
+        println!("{n} records in {secs:.2}s: {rps:.0} records/s, {mbps:.1} MB/s, ack latency p50 {:.1} ms p99 {:.1} ms, {failures} failures", pct(0.5), pct(0.99));
+    }
+    Ok(())
+}

@@ -1,0 +1,281 @@
+//! Consumer settings, with the KafkaJS names they correspond to.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// Which group protocol the consumer speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupProtocol {
+    /// JoinGroup/SyncGroup with client-side assignment.
+    Classic,
+    /// KIP-848: ConsumerGroupHeartbeat with server-side assignment (Kafka 4.0+).
+    Consumer,
+}
+
+impl std::str::FromStr for GroupProtocol {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "classic" => Ok(GroupProtocol::Classic),
+            "consumer" => Ok(GroupProtocol::Consumer),
+            _ => Err(Error::config("Consumer groupProtocol must be either 'classic' or 'consumer'")),
+        }
+    }
+}
+
+impl std::fmt::Display for GroupProtocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GroupProtocol::Classic => "classic",
+            GroupProtocol::Consumer => "consumer",
+        })
+    }
+}
+
+/// Where to start a partition that has no committed offset (or whose offset is out of range).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoOffsetReset {
+    /// The oldest record.
+    Earliest,
+    /// After the newest record (the default, as in Java and KafkaJS without `fromBeginning`).
+    Latest,
+    /// Fail with OFFSET_OUT_OF_RANGE.
+    None,
+}
+
+impl std::str::FromStr for AutoOffsetReset {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "earliest" => Ok(AutoOffsetReset::Earliest),
+            "latest" => Ok(AutoOffsetReset::Latest),
+            "none" => Ok(AutoOffsetReset::None),
+            _ => Err(Error::config(format!(
+                "auto offset reset '{s}' must be earliest, latest or none"
+            ))),
+        }
+    }
+}
+
+/// Whether records of open or aborted transactions are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IsolationLevel {
+    /// Every record, committed or not.
+    ReadUncommitted = 0,
+    /// Only records of committed transactions, up to the last stable offset (the default).
+    ReadCommitted = 1,
+}
+
+/// Consumer options. Names in parentheses are KafkaJS's.
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    /// Group id (`groupId`). Required.
+    pub group_id: String,
+    /// Group protocol (`groupProtocol`). Default [`GroupProtocol::Consumer`] (KIP-848).
+    pub group_protocol: GroupProtocol,
+    /// Server-side assignor for the consumer protocol (`groupRemoteAssignor`): `uniform`,
+    /// `range`, or any name in the broker's `group.consumer.assignors`. `None` = the broker's
+    /// default (`uniform`).
+    pub remote_assignor: Option<String>,
+    /// Time the coordinator waits for this member to give up partitions (`rebalanceTimeout`).
+    /// Default 60 s.
+    pub rebalance_timeout: Duration,
+    /// Classic protocol only (`sessionTimeout`); ignored with a warning under `consumer`,
+    /// where the broker's `group.consumer.session.timeout.ms` applies.
+    pub session_timeout: Option<Duration>,
+    /// Classic protocol only (`heartbeatInterval`); ignored with a warning under `consumer`,
+    /// where the broker's `group.consumer.heartbeat.interval.ms` applies.
+    pub heartbeat_interval: Option<Duration>,
+    /// Classic protocol only (`partitionAssigners`), by name; ignored with a warning under
+    /// `consumer`, where the remote assignor applies.
+    pub partition_assigners: Vec<String>,
+    /// Rack of this client, for rack-aware assignment and follower fetching (`rackId`).
+    pub rack_id: Option<String>,
+    /// Static membership id (Java `group.instance.id`).
+    pub instance_id: Option<String>,
+    /// Bytes fetched per partition per request (`maxBytesPerPartition`). Default 1 MiB.
+    pub max_bytes_per_partition: i32,
+    /// Bytes the broker waits for before answering a fetch (`minBytes`). Default 1.
+    pub min_bytes: i32,
+    /// Bytes per fetch response (`maxBytes`). Default 10 MiB.
+    pub max_bytes: i32,
+    /// Longest a fetch waits for `min_bytes` (`maxWaitTimeInMs`). Default 500 ms.
+    pub max_wait: Duration,
+    /// Bytes of fetched records buffered ahead of the handler. Default 64 MiB.
+    pub max_prefetch_bytes: usize,
+    /// Default `ReadCommitted`.
+    pub isolation_level: IsolationLevel,
+    /// Default `Latest`; `subscribe(.., from_beginning = true)` uses `Earliest`.
+    pub auto_offset_reset: AutoOffsetReset,
+    /// Commit processed offsets automatically (`autoCommit`). Default true.
+    pub auto_commit: bool,
+    /// Commit at least this often (`autoCommitInterval`). Default 5 s.
+    pub auto_commit_interval: Duration,
+    /// Commit after this many resolved records (`autoCommitThreshold`). Default none.
+    pub auto_commit_threshold: Option<usize>,
+    /// A handler running longer than this makes the member stale: it leaves the group and
+    /// rejoins when the handler returns (Java `max.poll.interval.ms`). Default 5 min.
+    pub max_poll_interval: Duration,
+}
+
+impl ConsumerConfig {
+    /// Defaults for `group_id`.
+    pub fn new(group_id: impl Into<String>) -> Self {
+        ConsumerConfig {
+            group_id: group_id.into(),
+            group_protocol: GroupProtocol::Consumer,
+            remote_assignor: None,
+            rebalance_timeout: Duration::from_secs(60),
+            session_timeout: None,
+            heartbeat_interval: None,
+            partition_assigners: Vec::new(),
+            rack_id: None,
+            instance_id: None,
+            max_bytes_per_partition: 1024 * 1024,
+            min_bytes: 1,
+            max_bytes: 10 * 1024 * 1024,
+            max_wait: Duration::from_millis(500),
+            max_prefetch_bytes: 64 * 1024 * 1024,
+            isolation_level: IsolationLevel::ReadCommitted,
+            auto_offset_reset: AutoOffsetReset::Latest,
+            auto_commit: true,
+            auto_commit_interval: Duration::from_secs(5),
+            auto_commit_threshold: None,
+            max_poll_interval: Duration::from_secs(300),
+        }
+    }
+
+    /// Sets the group protocol.
+    pub fn group_protocol(mut self, p: GroupProtocol) -> Self {
+        self.group_protocol = p;
+        self
+    }
+
+    /// Sets the group protocol from its name; anything but `classic` or `consumer` fails with
+    /// `Consumer groupProtocol must be either 'classic' or 'consumer'`.
+    pub fn group_protocol_str(mut self, p: &str) -> Result<Self> {
+        self.group_protocol = p.parse()?;
+        Ok(self)
+    }
+
+    /// Sets the remote (server-side) assignor.
+    pub fn remote_assignor(mut self, name: impl Into<String>) -> Self {
+        self.remote_assignor = Some(name.into());
+        self
+    }
+
+    /// Sets the rebalance timeout.
+    pub fn rebalance_timeout(mut self, d: Duration) -> Self {
+        self.rebalance_timeout = d;
+        self
+    }
+
+    /// Sets the static membership id.
+    pub fn instance_id(mut self, id: impl Into<String>) -> Self {
+        self.instance_id = Some(id.into());
+        self
+    }
+
+    /// Sets the rack id.
+    pub fn rack_id(mut self, id: impl Into<String>) -> Self {
+        self.rack_id = Some(id.into());
+        self
+    }
+
+    /// Sets auto offset reset.
+    pub fn auto_offset_reset(mut self, r: AutoOffsetReset) -> Self {
+        self.auto_offset_reset = r;
+        self
+    }
+
+    /// Turns auto commit on or off.
+    pub fn auto_commit(mut self, on: bool) -> Self {
+        self.auto_commit = on;
+        self
+    }
+
+    /// Sets max wait of fetches.
+    pub fn max_wait(mut self, d: Duration) -> Self {
+        self.max_wait = d;
+        self
+    }
+
+    /// Sets the isolation level.
+    pub fn isolation_level(mut self, l: IsolationLevel) -> Self {
+        self.isolation_level = l;
+        self
+    }
+
+    /// Checks the options; returns the warnings to log for options the protocol ignores.
+    pub fn validate(&self) -> Result<Vec<String>> {
+        if self.group_id.trim().is_empty() {
+            return Err(Error::config("group_id is empty; give the consumer group a name"));
+        }
+        if self.remote_assignor.as_deref().is_some_and(|a| a.trim().is_empty()) {
+            return Err(Error::config("remote_assignor is empty; use 'uniform', 'range', or leave it unset"));
+        }
+        if self.instance_id.as_deref().is_some_and(|a| a.trim().is_empty()) {
+            return Err(Error::config("instance_id is empty; give a stable name or leave it unset"));
+        }
+        if self.rack_id.as_deref().is_some_and(|a| a.trim().is_empty()) {
+            return Err(Error::config("rack_id is empty; give the rack name or leave it unset"));
+        }
+        if self.rebalance_timeout.is_zero() || self.rebalance_timeout.as_millis() > i32::MAX as u128 {
+            return Err(Error::config("rebalance_timeout must be between 1 ms and 24 days"));
+        }
+        if self.max_bytes_per_partition <= 0 || self.max_bytes <= 0 || self.min_bytes < 0 {
+            return Err(Error::config("max_bytes_per_partition and max_bytes must be positive, min_bytes not negative"));
+        }
+        if self.max_prefetch_bytes < self.max_bytes_per_partition as usize {
+            return Err(Error::config("max_prefetch_bytes must be at least max_bytes_per_partition"));
+        }
+        let mut warnings = Vec::new();
+        if self.group_protocol == GroupProtocol::Consumer {
+            if self.session_timeout.is_some() {
+                warnings.push("session_timeout is ignored with group protocol 'consumer': the broker's group.consumer.session.timeout.ms applies".to_string());
+            }
+            if self.heartbeat_interval.is_some() {
+                warnings.push("heartbeat_interval is ignored with group protocol 'consumer': the broker's group.consumer.heartbeat.interval.ms applies".to_string());
+            }
+            if !self.partition_assigners.is_empty() {
+                warnings.push("partition_assigners are ignored with group protocol 'consumer': assignment is server-side; choose it with remote_assignor ('uniform' or 'range')".to_string());
+            }
+        }
+        Ok(warnings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_protocol_string_gives_the_exact_message() {
+        let e = "cooperative".parse::<GroupProtocol>().unwrap_err();
+        assert_eq!(e.message(), "Consumer groupProtocol must be either 'classic' or 'consumer'");
+        assert_eq!("consumer".parse::<GroupProtocol>().unwrap(), GroupProtocol::Consumer);
+        assert_eq!("classic".parse::<GroupProtocol>().unwrap(), GroupProtocol::Classic);
+        assert!(ConsumerConfig::new("g").group_protocol_str("Consumer").is_err());
+    }
+
+    #[test]
+    fn classic_options_warn_under_consumer() {
+        let mut c = ConsumerConfig::new("g");
+        c.session_timeout = Some(Duration::from_secs(30));
+        c.heartbeat_interval = Some(Duration::from_secs(3));
+        c.partition_assigners = vec!["roundrobin".into()];
+        let w = c.validate().unwrap();
+        assert_eq!(w.len(), 3);
+        assert!(w[0].contains("group.consumer.session.timeout.ms"));
+        assert!(w[1].contains("group.consumer.heartbeat.interval.ms"));
+        assert!(w[2].contains("remote_assignor"));
+        c.group_protocol = GroupProtocol::Classic;
+        assert!(c.validate().unwrap().is_empty());
+    }
+
+    #[test]
+    fn empty_group_is_rejected() {
+        assert!(ConsumerConfig::new(" ").validate().is_err());
+    }
+}

@@ -1,0 +1,1011 @@
+//! The consumer engine: one task that drives group membership, fetching and commits, and
+//! hands batches to the handler. Slow work (hooks, offset lookups, requests) runs in spawned
+//! tasks that report back, so heartbeats never wait behind the handler or a long poll.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use kafka_protocol::messages::{ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, FetchRequest};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::config::{AutoOffsetReset, ConsumerConfig, IsolationLevel};
+use super::fetcher::{self, FetchPosition, FetchTarget, FetchedPartition};
+use super::group::consumer::{Action, Membership, MembershipConfig, Subscription};
+use super::message::Batch;
+use super::offsets::{self, CommitOffset, Committer};
+use super::partitions::Partitions;
+use crate::cluster::{find_coordinator, CoordinatorType};
+use crate::error::{Error, ErrorKind, ResponseError, Result};
+use crate::events::{Event, TopicPartition};
+use crate::net::{Connection, Lane};
+use crate::Kafka;
+
+/// Which rebalance callback runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RebalanceKind {
+    /// Partitions were assigned to this member.
+    Assigned,
+    /// Partitions are being taken away (processed offsets were committed if auto-commit is on).
+    Revoked,
+    /// Partitions were lost (fenced or session expired): do not commit for them.
+    Lost,
+}
+
+/// A rebalance callback: async, may commit through the consumer it is given.
+pub type RebalanceHook =
+    Arc<dyn Fn(RebalanceKind, Vec<TopicPartition>) -> BoxFuture<'static, Result<()>> + Send + Sync>;
+
+/// A batch handed to the handler, tagged with the assignment generation it came from.
+pub(crate) struct Delivery {
+    pub generation: u64,
+    pub batch: Batch,
+}
+
+/// Requests from the consumer handle and the run loop.
+pub(crate) enum Command {
+    Subscribe {
+        subscription: Subscription,
+        from_beginning: bool,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    Pause(Vec<TopicPartition>, bool),
+    Seek(TopicPartition, i64),
+    Commit {
+        offsets: Option<Vec<(TopicPartition, i64)>>,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    /// The handler finished a batch (or part of it): `next` is the next offset to process.
+    Processed {
+        tp: TopicPartition,
+        generation: u64,
+        next: Option<(i64, i32)>,
+        done: bool,
+    },
+    Assignment(oneshot::Sender<Vec<TopicPartition>>),
+    /// The handler was stalled past max_poll_interval: leave, and rejoin when called again.
+    Stale,
+    Rejoin,
+    Stop(oneshot::Sender<Result<()>>),
+}
+
+/// Results of spawned work.
+enum Internal {
+    Heartbeat(Result<ConsumerGroupHeartbeatResponse>),
+    Coordinator(Result<(i32, Connection)>),
+    TopicNames(Result<HashMap<Uuid, String>>),
+    Fetched {
+        node: i32,
+        result: Result<Vec<FetchedPartition>>,
+        generations: HashMap<TopicPartition, u64>,
+    },
+    Revoked(u64),
+    Assigned(u64, Result<Vec<(TopicPartition, i64)>>),
+    Lost(u64),
+    /// Positions found by an offset reset (OFFSET_OUT_OF_RANGE).
+    Reset(Vec<(TopicPartition, i64)>),
+    Committed {
+        offsets: Vec<(TopicPartition, i64)>,
+        result: Result<()>,
+        reply: Option<oneshot::Sender<Result<()>>>,
+    },
+}
+
+/// The engine's view of the group coordinator.
+enum Coordinator {
+    Unknown,
+    Finding,
+    Known(i32, Connection),
+}
+
+pub(crate) struct Engine {
+    kafka: Kafka,
+    config: ConsumerConfig,
+    membership: Membership,
+    coordinator: Coordinator,
+    coordinator_attempts: u32,
+    coordinator_retry_at: Option<Instant>,
+    heartbeat_in_flight: bool,
+    parts: Partitions,
+    fetching: HashSet<i32>,
+    from_beginning: bool,
+    subscribed: bool,
+    hooks: Hooks,
+    delivery: mpsc::Sender<Delivery>,
+    internal_tx: mpsc::UnboundedSender<Internal>,
+    internal_rx: mpsc::UnboundedReceiver<Internal>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    /// Revocation waiting for the handler to finish these partitions.
+    pending_revoke: Option<(u64, Vec<TopicPartition>)>,
+    task_generation: u64,
+    last_auto_commit: Instant,
+    resolved_since_commit: usize,
+    stopping: Option<oneshot::Sender<Result<()>>>,
+    fatal: Option<Error>,
+    group_joined: bool,
+    metadata_retry_at: Option<Instant>,
+    exit: bool,
+}
+
+/// The user's rebalance callbacks.
+#[derive(Clone, Default)]
+pub(crate) struct Hooks {
+    pub assigned: Option<RebalanceHook>,
+    pub revoked: Option<RebalanceHook>,
+    pub lost: Option<RebalanceHook>,
+}
+
+/// Largest decompressed batch accepted from a fetch.
+const MAX_DECOMPRESSED: usize = 256 * 1024 * 1024;
+
+impl Engine {
+    pub(crate) fn new(
+        kafka: Kafka,
+        config: ConsumerConfig,
+        member_id: String,
+        hooks: Hooks,
+        delivery: mpsc::Sender<Delivery>,
+        commands: mpsc::UnboundedReceiver<Command>,
+    ) -> Self {
+        let membership = Membership::new(MembershipConfig {
+            group_id: config.group_id.clone(),
+            member_id,
+            instance_id: config.instance_id.clone(),
+            rack_id: config.rack_id.clone(),
+            rebalance_timeout: config.rebalance_timeout,
+            server_assignor: config.remote_assignor.clone(),
+        });
+        let (internal_tx, internal_rx) = mpsc::unbounded_channel();
+        Engine {
+            kafka,
+            config,
+            membership,
+            coordinator: Coordinator::Unknown,
+            coordinator_attempts: 0,
+            coordinator_retry_at: None,
+            heartbeat_in_flight: false,
+            parts: Partitions::default(),
+            fetching: HashSet::new(),
+            from_beginning: false,
+            subscribed: false,
+            hooks,
+            delivery,
+            internal_tx,
+            internal_rx,
+            commands,
+            pending_revoke: None,
+            task_generation: 0,
+            last_auto_commit: Instant::now(),
+            resolved_since_commit: 0,
+            stopping: None,
+            fatal: None,
+            group_joined: false,
+            metadata_retry_at: None,
+            exit: false,
+        }
+    }
+
+    /// Runs until stopped (or a fatal error). Returns the fatal error, if any.
+    pub(crate) async fn run(mut self) -> Option<Error> {
+        loop {
+            let now = Instant::now();
+            self.step(now);
+            if self.finished() {
+                break;
+            }
+            let deadline = self.next_deadline(now);
+            tokio::select! {
+                biased;
+                Some(msg) = self.internal_rx.recv() => self.on_internal(msg),
+                cmd = self.commands.recv() => match cmd {
+                    Some(cmd) => self.on_command(cmd),
+                    // Every handle dropped: leave the group.
+                    None => if self.stopping.is_none() {
+                        let (tx, _) = oneshot::channel();
+                        self.begin_stop(tx);
+                    },
+                },
+                _ = tokio::time::sleep_until(deadline) => {}
+            }
+        }
+        self.emit(Event::Stop {
+            group_id: self.config.group_id.clone(),
+        });
+        self.fatal.clone()
+    }
+
+    fn finished(&mut self) -> bool {
+        if self.exit {
+            return true;
+        }
+        if let Some(e) = &self.fatal {
+            if let Some(reply) = self.stopping.take() {
+                let _ = reply.send(Err(e.clone()));
+            }
+            return true;
+        }
+        if self.stopping.is_some() && self.membership.has_left() {
+            if let Some(reply) = self.stopping.take() {
+                let _ = reply.send(Ok(()));
+            }
+            return true;
+        }
+        false
+    }
+
+    /// Everything that may be done now without waiting.
+    fn step(&mut self, now: Instant) {
+        self.drive_membership(now);
+        self.deliver();
+        self.fetch(now);
+        self.maybe_auto_commit(now);
+    }
+
+    fn next_deadline(&self, now: Instant) -> Instant {
+        let mut at = now + Duration::from_secs(1);
+        if let Some(d) = self.membership.next_deadline() {
+            at = at.min(d.into());
+        }
+        if let Some(r) = self.coordinator_retry_at {
+            at = at.min(r);
+        }
+        if self.config.auto_commit {
+            at = at.min(self.last_auto_commit + self.config.auto_commit_interval);
+        }
+        if let Some(r) = self.metadata_retry_at {
+            at = at.min(r);
+        }
+        for st in self.parts.states.values() {
+            if let Some(b) = st.backoff_until {
+                at = at.min(b);
+            }
+        }
+        at.max(now + Duration::from_millis(1))
+    }
+
+    fn emit(&self, e: Event) {
+        self.kafka.emit(e);
+    }
+
+    // ---- group membership -------------------------------------------------------------
+
+    fn drive_membership(&mut self, now: Instant) {
+        while let Some(action) = self.membership.poll_action() {
+            self.on_action(action, now);
+        }
+        if !self.subscribed {
+            return;
+        }
+        match &self.coordinator {
+            Coordinator::Known(_, conn) => {
+                if self.heartbeat_in_flight {
+                    return;
+                }
+                if let Some(req) = self.membership.poll_heartbeat(now.into()) {
+                    self.heartbeat_in_flight = true;
+                    let conn = conn.clone();
+                    let tx = self.internal_tx.clone();
+                    tokio::spawn(async move {
+                        let res = send_heartbeat(&conn, &req).await;
+                        let _ = tx.send(Internal::Heartbeat(res));
+                    });
+                }
+            }
+            Coordinator::Unknown => {
+                if self.coordinator_retry_at.is_some_and(|r| r > now) {
+                    return;
+                }
+                self.coordinator = Coordinator::Finding;
+                let kafka = self.kafka.clone();
+                let group = self.config.group_id.clone();
+                let tx = self.internal_tx.clone();
+                tokio::spawn(async move {
+                    let res = async {
+                        let node = find_coordinator(&kafka, CoordinatorType::Group, &group).await?;
+                        let conn = kafka.pool().get(node, Lane::Group).await?;
+                        check_consumer_protocol(&conn)?;
+                        Ok((node, conn))
+                    }
+                    .await;
+                    let _ = tx.send(Internal::Coordinator(res));
+                });
+            }
+            Coordinator::Finding => {}
+        }
+    }
+
+    fn on_action(&mut self, action: Action, now: Instant) {
+        match action {
+            Action::ResolveTopicIds(ids) => {
+                let kafka = self.kafka.clone();
+                let tx = self.internal_tx.clone();
+                tokio::spawn(async move {
+                    let res = kafka.cluster().resolve_topic_ids(&ids).await;
+                    let _ = tx.send(Internal::TopicNames(res));
+                });
+            }
+            Action::Revoke(tps) => {
+                self.emit(Event::Rebalancing {
+                    group_id: self.config.group_id.clone(),
+                    member_id: self.membership.member_id().to_string(),
+                });
+                self.task_generation += 1;
+                self.pending_revoke = Some((self.task_generation, tps));
+                self.maybe_finish_revoke();
+            }
+            Action::Assign(tps) => {
+                self.task_generation += 1;
+                let generation = self.task_generation;
+                self.spawn_assign(generation, tps);
+            }
+            Action::Lost(tps) => {
+                self.task_generation += 1;
+                let generation = self.task_generation;
+                self.parts.remove(&tps);
+                let hook = self.hooks.lost.clone();
+                let tx = self.internal_tx.clone();
+                tokio::spawn(async move {
+                    if let Some(h) = hook {
+                        if let Err(e) = h(RebalanceKind::Lost, tps).await {
+                            tracing::warn!(error = %e, "partitions-lost hook failed");
+                        }
+                    }
+                    let _ = tx.send(Internal::Lost(generation));
+                });
+            }
+            Action::Joined { member_id, epoch, assignment } => {
+                self.group_joined = true;
+                self.emit(Event::GroupJoin {
+                    group_id: self.config.group_id.clone(),
+                    member_id,
+                    member_epoch: epoch,
+                    assignment,
+                });
+            }
+            Action::HeartbeatEvent { epoch, added, removed } => self.emit(Event::Heartbeat {
+                group_id: self.config.group_id.clone(),
+                member_id: self.membership.member_id().to_string(),
+                member_epoch: epoch,
+                added,
+                removed,
+            }),
+            Action::Fatal(e) => {
+                tracing::error!(group = %self.config.group_id, error = %e, "consumer group error");
+                self.emit(Event::Crash {
+                    group_id: self.config.group_id.clone(),
+                    error: e.to_string(),
+                });
+                self.fatal = Some(e);
+            }
+            Action::Warn(e) => {
+                tracing::warn!(group = %self.config.group_id, error = %e, "consumer group warning");
+                self.emit(Event::Warning { message: e.to_string() });
+            }
+            Action::FindCoordinator => {
+                self.coordinator = Coordinator::Unknown;
+                self.coordinator_attempts += 1;
+                let wait = self.kafka.config().retry.backoff(self.coordinator_attempts.min(6));
+                self.coordinator_retry_at = Some(now + wait);
+            }
+            Action::Left => {}
+        }
+    }
+
+    fn on_internal(&mut self, msg: Internal) {
+        let now = Instant::now();
+        match msg {
+            Internal::Heartbeat(res) => {
+                self.heartbeat_in_flight = false;
+                match res {
+                    Ok(resp) => self.membership.on_heartbeat_response(resp, now.into()),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "heartbeat failed");
+                        if matches!(e.kind(), ErrorKind::Connection | ErrorKind::Timeout(_)) {
+                            self.coordinator = Coordinator::Unknown;
+                        }
+                        self.membership.on_heartbeat_failed(&e, now.into());
+                    }
+                }
+            }
+            Internal::Coordinator(res) => match res {
+                Ok((node, conn)) => {
+                    tracing::debug!(node, group = %self.config.group_id, "group coordinator found");
+                    self.coordinator = Coordinator::Known(node, conn);
+                    self.coordinator_attempts = 0;
+                    self.coordinator_retry_at = None;
+                }
+                Err(e) if e.kind() == &ErrorKind::Unsupported => {
+                    self.emit(Event::Crash {
+                        group_id: self.config.group_id.clone(),
+                        error: e.to_string(),
+                    });
+                    self.fatal = Some(e);
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "finding the group coordinator failed");
+                    self.coordinator = Coordinator::Unknown;
+                    self.coordinator_attempts += 1;
+                    let wait = self.kafka.config().retry.backoff(self.coordinator_attempts.min(6));
+                    self.coordinator_retry_at = Some(now + wait);
+                }
+            },
+            Internal::TopicNames(res) => match res {
+                Ok(names) => self.membership.on_topic_names(&names),
+                Err(e) => tracing::debug!(error = %e, "resolving topic ids failed; retrying on the next heartbeat"),
+            },
+            Internal::Fetched { node, result, generations } => {
+                self.fetching.remove(&node);
+                self.on_fetched(result, generations, now);
+            }
+            Internal::Revoked(generation) => {
+                if generation == self.task_generation {
+                    self.membership.on_revoked(now.into());
+                }
+            }
+            Internal::Assigned(generation, res) => {
+                if generation != self.task_generation {
+                    return;
+                }
+                match res {
+                    Ok(positions) => {
+                        self.parts.assign(positions);
+                        self.membership.on_assigned(now.into());
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "preparing assigned partitions failed; retrying");
+                        if e.kind() != &ErrorKind::Handler && !e.is_retriable() && e.kafka_error().is_none() {
+                            self.fatal = Some(e);
+                        } else {
+                            let tps = self.membership.assigning().to_vec();
+                            let generation = self.task_generation;
+                            let tx = self.internal_tx.clone();
+                            let this = self.assign_ctx();
+                            tokio::spawn(async move {
+                                tokio::time::sleep(Duration::from_millis(500)).await;
+                                let res = this.prepare(tps).await;
+                                let _ = tx.send(Internal::Assigned(generation, res));
+                            });
+                        }
+                    }
+                }
+            }
+            Internal::Reset(positions) => {
+                for (tp, offset) in positions {
+                    if let Some(st) = self.parts.states.get_mut(&tp) {
+                        if st.position.is_none() {
+                            st.position = Some(offset);
+                        }
+                    }
+                }
+            }
+            Internal::Lost(generation) => {
+                if generation == self.task_generation {
+                    self.membership.on_lost_handled(now.into());
+                }
+            }
+            Internal::Committed { offsets, result, reply } => {
+                match &result {
+                    Ok(()) => {
+                        self.parts.mark_committed(&offsets);
+                        self.emit(Event::CommitOffsets {
+                            group_id: self.config.group_id.clone(),
+                            offsets: offsets.clone(),
+                        });
+                    }
+                    Err(e) => tracing::debug!(error = %e, "offset commit failed"),
+                }
+                if let Some(r) = reply {
+                    let _ = r.send(result);
+                }
+            }
+        }
+    }
+
+    fn on_command(&mut self, cmd: Command) {
+        let now = Instant::now();
+        match cmd {
+            Command::Subscribe { subscription, from_beginning, reply } => {
+                self.from_beginning = from_beginning;
+                self.subscribed = true;
+                if let Subscription::Topics(names) = &subscription {
+                    self.kafka.cluster().track(names.iter().cloned());
+                }
+                self.membership.subscribe(subscription, now.into());
+                let _ = reply.send(Ok(()));
+            }
+            Command::Pause(tps, pause) => {
+                for tp in tps {
+                    if let Some(st) = self.parts.states.get_mut(&tp) {
+                        st.paused = pause;
+                    }
+                }
+            }
+            Command::Seek(tp, offset) => {
+                if !self.parts.seek(&tp, offset) {
+                    tracing::warn!(partition = %tp, "seek on a partition not assigned to this member is ignored");
+                }
+            }
+            Command::Commit { offsets, reply } => {
+                let offsets = match offsets {
+                    Some(o) => o.into_iter().map(|(tp, off)| (tp, off, -1)).collect(),
+                    None => self.parts.uncommitted(),
+                };
+                self.spawn_commit(offsets, Some(reply));
+            }
+            Command::Processed { tp, generation, next, done } => {
+                if let Some(st) = self.parts.states.get_mut(&tp) {
+                    if st.generation == generation {
+                        if let Some(n) = next {
+                            if st.processed.is_none_or(|(o, _)| n.0 > o) {
+                                st.processed = Some(n);
+                                self.resolved_since_commit += 1;
+                            }
+                        }
+                        if done {
+                            st.in_process = false;
+                        }
+                    } else if done {
+                        st.in_process = false;
+                    }
+                }
+                self.maybe_finish_revoke();
+            }
+            Command::Assignment(reply) => {
+                let _ = reply.send(self.parts.states.keys().cloned().collect());
+            }
+            Command::Stale => {
+                tracing::warn!(group = %self.config.group_id, "handler exceeded max_poll_interval: leaving the group until it returns");
+                self.membership.on_poll_stale(now.into());
+            }
+            Command::Rejoin => self.membership.rejoin(now.into()),
+            Command::Stop(reply) => self.begin_stop(reply),
+        }
+    }
+
+    fn begin_stop(&mut self, reply: oneshot::Sender<Result<()>>) {
+        if !self.subscribed {
+            // Never joined: nothing to leave.
+            let _ = reply.send(Ok(()));
+            self.exit = true;
+            return;
+        }
+        self.stopping = Some(reply);
+        self.membership.leave(Instant::now().into());
+    }
+
+    // ---- revocation and assignment -----------------------------------------------------
+
+    /// Finishes a revocation once the handler is done with those partitions: commit what was
+    /// processed (auto-commit), run the hook, then let the membership acknowledge.
+    fn maybe_finish_revoke(&mut self) {
+        let Some((generation, tps)) = &self.pending_revoke else { return };
+        if self.parts.any_in_process(tps) {
+            return;
+        }
+        let (generation, tps) = (*generation, tps.clone());
+        self.pending_revoke = None;
+        let processed = self.parts.remove(&tps);
+        let commit = if self.config.auto_commit { processed } else { Vec::new() };
+        let hook = self.hooks.revoked.clone();
+        let tx = self.internal_tx.clone();
+        let ctx = self.commit_ctx();
+        tokio::spawn(async move {
+            if !commit.is_empty() {
+                let offsets: Vec<(TopicPartition, i64)> = commit.iter().map(|(tp, o, _)| (tp.clone(), *o)).collect();
+                let result = ctx.commit(commit).await;
+                if let Err(e) = &result {
+                    // The ack must not wait on a failing commit (topic deleted, coordinator moving).
+                    tracing::warn!(error = %e, "commit before revocation failed");
+                }
+                let _ = tx.send(Internal::Committed { offsets, result, reply: None });
+            }
+            if let Some(h) = hook {
+                if let Err(e) = h(RebalanceKind::Revoked, tps).await {
+                    tracing::warn!(error = %e, "partitions-revoked hook failed");
+                }
+            }
+            let _ = tx.send(Internal::Revoked(generation));
+        });
+    }
+
+    fn spawn_assign(&mut self, generation: u64, tps: Vec<TopicPartition>) {
+        let tx = self.internal_tx.clone();
+        let ctx = self.assign_ctx();
+        tokio::spawn(async move {
+            let res = ctx.prepare(tps).await;
+            let _ = tx.send(Internal::Assigned(generation, res));
+        });
+    }
+
+    fn assign_ctx(&self) -> AssignCtx {
+        AssignCtx {
+            commit: self.commit_ctx(),
+            reset: if self.from_beginning && self.config.auto_offset_reset == AutoOffsetReset::Latest {
+                AutoOffsetReset::Earliest
+            } else {
+                self.config.auto_offset_reset
+            },
+            read_committed: self.config.isolation_level == IsolationLevel::ReadCommitted,
+            hook: self.hooks.assigned.clone(),
+        }
+    }
+
+    fn commit_ctx(&self) -> CommitCtx {
+        CommitCtx {
+            kafka: self.kafka.clone(),
+            group_id: self.config.group_id.clone(),
+            member_id: self.membership.member_id().to_string(),
+            epoch: self.membership.member_epoch(),
+            instance_id: self.config.instance_id.clone(),
+            conn: match &self.coordinator {
+                Coordinator::Known(_, c) => Some(c.clone()),
+                _ => None,
+            },
+        }
+    }
+
+    // ---- commits ------------------------------------------------------------------------
+
+    fn maybe_auto_commit(&mut self, now: Instant) {
+        if !self.config.auto_commit || self.membership.member_epoch() <= 0 {
+            return;
+        }
+        let by_time = now >= self.last_auto_commit + self.config.auto_commit_interval;
+        let by_count = self
+            .config
+            .auto_commit_threshold
+            .is_some_and(|t| self.resolved_since_commit >= t);
+        if !(by_time || by_count) {
+            return;
+        }
+        self.last_auto_commit = now;
+        self.resolved_since_commit = 0;
+        let offsets = self.parts.uncommitted();
+        if !offsets.is_empty() {
+            self.spawn_commit(offsets, None);
+        }
+    }
+
+    fn spawn_commit(&mut self, offsets: Vec<(TopicPartition, i64, i32)>, reply: Option<oneshot::Sender<Result<()>>>) {
+        let ctx = self.commit_ctx();
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let plain: Vec<(TopicPartition, i64)> = offsets.iter().map(|(tp, o, _)| (tp.clone(), *o)).collect();
+            let result = ctx.commit(offsets).await;
+            let _ = tx.send(Internal::Committed { offsets: plain, result, reply });
+        });
+    }
+
+    // ---- fetching -----------------------------------------------------------------------
+
+    fn fetch(&mut self, now: Instant) {
+        if self.parts.buffered_bytes >= self.config.max_prefetch_bytes || self.stopping.is_some() {
+            return;
+        }
+        let snapshot = self.kafka.cluster().snapshot();
+        let mut by_leader: BTreeMap<i32, Vec<FetchTarget>> = BTreeMap::new();
+        let mut generations: HashMap<i32, HashMap<TopicPartition, u64>> = HashMap::new();
+        let revoking: BTreeSet<&TopicPartition> = self
+            .pending_revoke
+            .as_ref()
+            .map(|(_, t)| t.iter().collect())
+            .unwrap_or_default();
+        let mut missing_leader = false;
+        for (tp, st) in &self.parts.states {
+            let Some(position) = st.position else { continue };
+            if st.paused || !st.buffered.is_empty() || st.in_process || revoking.contains(tp) {
+                continue;
+            }
+            if st.backoff_until.is_some_and(|b| b > now) {
+                continue;
+            }
+            let Some(topic) = snapshot.topic(&tp.topic) else {
+                missing_leader = true;
+                continue;
+            };
+            let Some(p) = topic.partition(tp.partition).filter(|p| p.leader >= 0) else {
+                missing_leader = true;
+                continue;
+            };
+            if self.fetching.contains(&p.leader) {
+                continue;
+            }
+            by_leader.entry(p.leader).or_default().push(FetchTarget {
+                partition: tp.clone(),
+                topic_id: topic.id,
+                position: FetchPosition {
+                    offset: position,
+                    current_leader_epoch: p.leader_epoch,
+                },
+            });
+            generations.entry(p.leader).or_default().insert(tp.clone(), st.generation);
+        }
+        if missing_leader && self.metadata_retry_at.is_none_or(|r| r <= now) {
+            self.kafka.cluster().invalidate();
+            self.metadata_retry_at = Some(now + Duration::from_millis(200));
+        }
+        for (node, targets) in by_leader {
+            self.fetching.insert(node);
+            let kafka = self.kafka.clone();
+            let config = self.config.clone();
+            let tx = self.internal_tx.clone();
+            let generations = generations.remove(&node).unwrap_or_default();
+            self.emit(Event::FetchStart { node_id: node });
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let result = fetch_once(&kafka, node, &config, &targets).await;
+                if let Ok(parts) = &result {
+                    kafka.emit(Event::Fetch {
+                        node_id: node,
+                        records: parts.iter().map(|p| p.messages.len()).sum(),
+                        duration: started.elapsed(),
+                    });
+                }
+                let _ = tx.send(Internal::Fetched { node, result, generations });
+            });
+        }
+    }
+
+    fn on_fetched(&mut self, result: Result<Vec<FetchedPartition>>, generations: HashMap<TopicPartition, u64>, now: Instant) {
+        let parts = match result {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::debug!(error = %e, "fetch failed");
+                if e.needs_metadata_refresh() {
+                    self.kafka.cluster().invalidate();
+                }
+                for tp in generations.keys() {
+                    if let Some(st) = self.parts.states.get_mut(tp) {
+                        st.backoff_until = Some(now + Duration::from_millis(100));
+                    }
+                }
+                return;
+            }
+        };
+        let mut resets = Vec::new();
+        for fp in parts {
+            let Some(st) = self.parts.states.get_mut(&fp.partition) else { continue };
+            if generations.get(&fp.partition) != Some(&st.generation) || st.position != Some(fp.fetch_offset) {
+                continue; // seeked or reassigned while the fetch was in flight
+            }
+            if let Some(e) = fp.error {
+                match e.kafka_error() {
+                    Some(ResponseError::OffsetOutOfRange) => resets.push(fp.partition.clone()),
+                    _ => {
+                        if e.needs_metadata_refresh() {
+                            self.kafka.cluster().invalidate();
+                        }
+                        if !e.is_retriable() && e.kafka_error() != Some(ResponseError::FencedLeaderEpoch) {
+                            tracing::warn!(error = %e, "fetch error");
+                        }
+                        st.backoff_until = Some(now + Duration::from_millis(100));
+                    }
+                }
+                continue;
+            }
+            st.position = Some(fp.next_offset);
+            st.backoff_until = None;
+            if !fp.messages.is_empty() {
+                let batch = Batch {
+                    topic: fp.messages[0].topic.clone(),
+                    partition: fp.partition.partition,
+                    high_watermark: fp.high_watermark,
+                    messages: fp.messages,
+                };
+                self.parts.buffered_bytes += batch.approx_bytes();
+                st.buffered.push_back(batch);
+            }
+        }
+        if !resets.is_empty() {
+            self.reset_offsets(resets);
+        }
+    }
+
+    fn reset_offsets(&mut self, tps: Vec<TopicPartition>) {
+        let reset = self.assign_ctx().reset;
+        if reset == AutoOffsetReset::None {
+            let e = Error::new(
+                ErrorKind::Kafka(ResponseError::OffsetOutOfRange),
+                "fetch",
+                format!("offsets of {tps:?} are out of range and auto_offset_reset is none; seek to a valid offset or set auto_offset_reset"),
+            );
+            self.emit(Event::Crash { group_id: self.config.group_id.clone(), error: e.to_string() });
+            self.fatal = Some(e);
+            return;
+        }
+        for tp in &tps {
+            if let Some(st) = self.parts.states.get_mut(tp) {
+                st.position = None;
+            }
+        }
+        let kafka = self.kafka.clone();
+        let read_committed = self.config.isolation_level == IsolationLevel::ReadCommitted;
+        let ts = if reset == AutoOffsetReset::Earliest { offsets::EARLIEST } else { offsets::LATEST };
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            match offsets::list_offsets(&kafka, &tps, ts, read_committed).await {
+                Ok(found) => {
+                    let _ = tx.send(Internal::Reset(found.into_iter().collect()));
+                }
+                Err(e) => tracing::warn!(error = %e, "offset reset failed"),
+            }
+        });
+    }
+
+    // ---- delivery -----------------------------------------------------------------------
+
+    fn deliver(&mut self) {
+        if self.stopping.is_some() {
+            return;
+        }
+        let revoking: BTreeSet<TopicPartition> = self
+            .pending_revoke
+            .as_ref()
+            .map(|(_, t)| t.iter().cloned().collect())
+            .unwrap_or_default();
+        for (tp, st) in self.parts.states.iter_mut() {
+            if st.in_process || st.paused || revoking.contains(tp) {
+                continue;
+            }
+            let Some(batch) = st.buffered.pop_front() else { continue };
+            let bytes = batch.approx_bytes();
+            match self.delivery.try_send(Delivery {
+                generation: st.generation,
+                batch,
+            }) {
+                Ok(()) => {
+                    st.in_process = true;
+                    self.parts.buffered_bytes = self.parts.buffered_bytes.saturating_sub(bytes);
+                }
+                Err(mpsc::error::TrySendError::Full(d)) => {
+                    st.buffered.push_front(d.batch);
+                    return;
+                }
+                Err(mpsc::error::TrySendError::Closed(d)) => {
+                    st.buffered.push_front(d.batch);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Everything a commit needs, detached from the engine so it can run in a task.
+#[derive(Clone)]
+struct CommitCtx {
+    kafka: Kafka,
+    group_id: String,
+    member_id: String,
+    epoch: i32,
+    instance_id: Option<String>,
+    conn: Option<Connection>,
+}
+
+impl CommitCtx {
+    async fn connection(&self) -> Result<Connection> {
+        if let Some(c) = self.conn.as_ref().filter(|c| !c.is_closed()) {
+            return Ok(c.clone());
+        }
+        let node = find_coordinator(&self.kafka, CoordinatorType::Group, &self.group_id).await?;
+        self.kafka.pool().get(node, Lane::Group).await
+    }
+
+    async fn commit(&self, offsets: Vec<(TopicPartition, i64, i32)>) -> Result<()> {
+        let offsets: Vec<CommitOffset> = offsets
+            .into_iter()
+            .map(|(partition, offset, leader_epoch)| CommitOffset { partition, offset, leader_epoch })
+            .collect();
+        let mut attempt = 0;
+        loop {
+            let res = async {
+                let conn = self.connection().await?;
+                let who = Committer {
+                    group_id: &self.group_id,
+                    member_id: &self.member_id,
+                    epoch: self.epoch,
+                    instance_id: self.instance_id.as_deref(),
+                };
+                offsets::commit(&conn, &who, &offsets).await
+            }
+            .await;
+            match res {
+                Err(e) if e.is_retriable() && attempt < 5 => {
+                    attempt += 1;
+                    tokio::time::sleep(self.kafka.config().retry.backoff(attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Everything preparing an assignment needs (committed offsets, reset, hook).
+struct AssignCtx {
+    commit: CommitCtx,
+    reset: AutoOffsetReset,
+    read_committed: bool,
+    hook: Option<RebalanceHook>,
+}
+
+impl AssignCtx {
+    async fn prepare(&self, tps: Vec<TopicPartition>) -> Result<Vec<(TopicPartition, i64)>> {
+        let kafka = &self.commit.kafka;
+        let conn = self.commit.connection().await?;
+        let who = Committer {
+            group_id: &self.commit.group_id,
+            member_id: &self.commit.member_id,
+            epoch: self.commit.epoch,
+            instance_id: self.commit.instance_id.as_deref(),
+        };
+        let committed = offsets::fetch_committed(&conn, &who, &tps, true).await?;
+        let mut positions = Vec::new();
+        let mut need_reset = Vec::new();
+        for tp in &tps {
+            match committed.get(tp).copied().flatten() {
+                Some((o, _)) => positions.push((tp.clone(), o)),
+                None => need_reset.push(tp.clone()),
+            }
+        }
+        if !need_reset.is_empty() {
+            let ts = match self.reset {
+                AutoOffsetReset::Earliest => offsets::EARLIEST,
+                AutoOffsetReset::Latest => offsets::LATEST,
+                AutoOffsetReset::None => {
+                    return Err(Error::new(
+                        ErrorKind::Config,
+                        "assign",
+                        format!("no committed offset for {need_reset:?} and auto_offset_reset is none; commit offsets for the group or set auto_offset_reset"),
+                    ))
+                }
+            };
+            kafka.cluster().track(need_reset.iter().map(|t| t.topic.clone()));
+            let found = offsets::list_offsets(kafka, &need_reset, ts, self.read_committed).await?;
+            positions.extend(found);
+        }
+        if let Some(h) = &self.hook {
+            h(RebalanceKind::Assigned, tps)
+                .await
+                .map_err(|e| Error::new(ErrorKind::Handler, "partitions_assigned", e.to_string()))?;
+        }
+        Ok(positions)
+    }
+}
+
+async fn send_heartbeat(conn: &Connection, req: &ConsumerGroupHeartbeatRequest) -> Result<ConsumerGroupHeartbeatResponse> {
+    let version = conn.version::<ConsumerGroupHeartbeatRequest>()?;
+    conn.send_version(req, version).await
+}
+
+/// The broker must speak ConsumerGroupHeartbeat v1 (Kafka 4.0+).
+pub(crate) fn check_consumer_protocol(conn: &Connection) -> Result<()> {
+    let key = 68;
+    match conn.api_versions().range(key) {
+        Some((_, max)) if max >= 1 => Ok(()),
+        other => Err(Error::new(
+            ErrorKind::Unsupported,
+            "subscribe",
+            format!(
+                "the broker at {} does not support the consumer group protocol (KIP-848){}; use group protocol 'classic', or upgrade to Apache Kafka 4.0+ with group.coordinator.rebalance.protocols including 'consumer'",
+                conn.addr(),
+                match other {
+                    Some((min, max)) => format!(" (it offers ConsumerGroupHeartbeat v{min}-v{max}, kafkit needs v1)"),
+                    None => String::new(),
+                }
+            ),
+        )),
+    }
+}
+
+async fn fetch_once(kafka: &Kafka, node: i32, config: &ConsumerConfig, targets: &[FetchTarget]) -> Result<Vec<FetchedPartition>> {
+    let conn = kafka.pool().get(node, Lane::Fetch).await?;
+    let version = conn.version::<FetchRequest>()?;
+    let req = fetcher::build_request(version, config, targets);
+    let timeout = config.max_wait + kafka.config().request_timeout;
+    let resp = conn.send_timeout(&req, version, timeout).await?;
+    let names: HashMap<Uuid, String> = targets.iter().map(|t| (t.topic_id, t.partition.topic.clone())).collect();
+    let offsets: HashMap<TopicPartition, i64> = targets.iter().map(|t| (t.partition.clone(), t.position.offset)).collect();
+    fetcher::parse_response(resp, &names, &offsets, config.isolation_level, MAX_DECOMPRESSED)
+}

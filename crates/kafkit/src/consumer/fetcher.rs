@@ -1,0 +1,234 @@
+//! Building Fetch requests and turning Fetch responses into records (sans-IO).
+//!
+//! Decoding is lazy and zero-copy: record keys, values and headers are slices of the response
+//! buffer. Under read_committed, records of aborted transactions and control records are
+//! skipped, as the broker's aborted-transaction list says.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::fetch_response::AbortedTransaction;
+use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use uuid::Uuid;
+
+use super::config::{ConsumerConfig, IsolationLevel};
+use super::message::{Message, MessageHeader};
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::TopicPartition;
+use crate::protocol::record_batch::BatchIter;
+
+/// Where a partition is read from next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FetchPosition {
+    /// Next offset to read.
+    pub offset: i64,
+    /// The leader epoch metadata knows (lets the broker detect a stale leader: FENCED_LEADER_EPOCH).
+    pub current_leader_epoch: i32,
+}
+
+/// A partition to fetch.
+#[derive(Debug, Clone)]
+pub struct FetchTarget {
+    /// Partition.
+    pub partition: TopicPartition,
+    /// Its topic id (Fetch v13+ names topics by id).
+    pub topic_id: Uuid,
+    /// Position.
+    pub position: FetchPosition,
+}
+
+/// Builds a full (sessionless) Fetch request.
+pub fn build_request(version: i16, config: &ConsumerConfig, targets: &[FetchTarget]) -> FetchRequest {
+    let mut req = FetchRequest::default();
+    req.replica_id = BrokerId(-1);
+    req.replica_state.replica_id = BrokerId(-1);
+    req.replica_state.replica_epoch = -1;
+    req.max_wait_ms = config.max_wait.as_millis().min(i32::MAX as u128) as i32;
+    req.min_bytes = config.min_bytes;
+    req.max_bytes = config.max_bytes;
+    req.isolation_level = config.isolation_level as i8;
+    req.session_id = 0;
+    req.session_epoch = -1;
+    req.rack_id = StrBytes::from_string(config.rack_id.clone().unwrap_or_default());
+    let mut topics: BTreeMap<&str, FetchTopic> = BTreeMap::new();
+    for t in targets {
+        let topic = topics.entry(t.partition.topic.as_str()).or_insert_with(|| {
+            let mut ft = FetchTopic::default();
+            if version >= 13 {
+                ft.topic_id = t.topic_id;
+            } else {
+                ft.topic = TopicName(StrBytes::from_string(t.partition.topic.clone()));
+            }
+            ft
+        });
+        let mut p = FetchPartition::default();
+        p.partition = t.partition.partition;
+        p.current_leader_epoch = t.position.current_leader_epoch;
+        p.fetch_offset = t.position.offset;
+        p.last_fetched_epoch = -1;
+        p.log_start_offset = -1;
+        p.partition_max_bytes = config.max_bytes_per_partition;
+        p.high_watermark = i64::MAX;
+        topic.partitions.push(p);
+    }
+    req.topics = topics.into_values().collect();
+    req
+}
+
+/// What a fetch brought for one partition.
+#[derive(Debug, Clone)]
+pub struct FetchedPartition {
+    /// Partition.
+    pub partition: TopicPartition,
+    /// The offset this fetch started at.
+    pub fetch_offset: i64,
+    /// The partition's error, if any (the records are then empty).
+    pub error: Option<Error>,
+    /// High watermark.
+    pub high_watermark: i64,
+    /// Last stable offset (read_committed limit).
+    pub last_stable_offset: i64,
+    /// Log start offset.
+    pub log_start_offset: i64,
+    /// Records at or after `fetch_offset`, control and aborted ones removed.
+    pub messages: Vec<Message>,
+    /// Where the next fetch starts: after the last batch seen (skipped ones included).
+    pub next_offset: i64,
+    /// Bytes of record data received.
+    pub bytes: usize,
+}
+
+/// Decodes a Fetch response. `names` resolves topic ids (v13+); `offsets` are the positions
+/// the request asked for. Unknown topics or partitions in the response are ignored.
+pub fn parse_response(
+    resp: FetchResponse,
+    names: &HashMap<Uuid, String>,
+    offsets: &HashMap<TopicPartition, i64>,
+    isolation: IsolationLevel,
+    max_decompressed: usize,
+) -> Result<Vec<FetchedPartition>> {
+    Error::check(resp.error_code, "fetch", || "the broker rejected the fetch".to_string())?;
+    let mut out = Vec::new();
+    for t in resp.responses {
+        let topic_name = if t.topic.0.is_empty() {
+            match names.get(&t.topic_id) {
+                Some(n) => n.clone(),
+                None => continue,
+            }
+        } else {
+            t.topic.0.to_string()
+        };
+        let topic: Arc<str> = Arc::from(topic_name.as_str());
+        for p in t.partitions {
+            let tp = TopicPartition::new(topic_name.clone(), p.partition_index);
+            let Some(&fetch_offset) = offsets.get(&tp) else { continue };
+            let mut fp = FetchedPartition {
+                partition: tp,
+                fetch_offset,
+                error: Error::from_code(p.error_code, "fetch", format!("partition {}-{}", topic_name, p.partition_index)),
+                high_watermark: p.high_watermark,
+                last_stable_offset: p.last_stable_offset,
+                log_start_offset: p.log_start_offset,
+                messages: Vec::new(),
+                next_offset: fetch_offset,
+                bytes: p.records.as_ref().map_or(0, Bytes::len),
+            };
+            if fp.error.is_none() {
+                if let Some(records) = p.records {
+                    let aborted = if isolation == IsolationLevel::ReadCommitted {
+                        p.aborted_transactions.unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    };
+                    if let Err(e) = decode_records(&topic, p.partition_index, records, fetch_offset, aborted, max_decompressed, &mut fp) {
+                        fp.error = Some(e);
+                    }
+                }
+            }
+            out.push(fp);
+        }
+    }
+    Ok(out)
+}
+
+fn decode_records(
+    topic: &Arc<str>,
+    partition: i32,
+    records: Bytes,
+    fetch_offset: i64,
+    mut aborted: Vec<AbortedTransaction>,
+    max_decompressed: usize,
+    out: &mut FetchedPartition,
+) -> Result<()> {
+    // Aborted transactions start to apply at their first offset, in offset order.
+    aborted.sort_by_key(|a| std::cmp::Reverse(a.first_offset));
+    let mut aborting: HashSet<i64> = HashSet::new();
+    let mut decoded_any = false;
+    for batch in BatchIter::new(records, max_decompressed) {
+        let batch = match batch {
+            Ok(b) => b,
+            // Records already decoded stay usable; the error surfaces if nothing was.
+            Err(e) if decoded_any => {
+                tracing::warn!(topic = %topic, partition, error = %e, "stopping at a corrupt batch");
+                break;
+            }
+            Err(e) => return Err(e),
+        };
+        decoded_any = true;
+        let last = batch.last_offset();
+        if last < fetch_offset {
+            continue;
+        }
+        while aborted.last().is_some_and(|a| a.first_offset <= last) {
+            if let Some(a) = aborted.pop() {
+                aborting.insert(a.producer_id.0);
+            }
+        }
+        out.next_offset = out.next_offset.max(last + 1);
+        if batch.is_control() {
+            // A commit or abort marker ends that producer's transaction.
+            if batch.is_transactional() {
+                aborting.remove(&batch.producer_id());
+            }
+            continue;
+        }
+        if batch.is_transactional() && aborting.contains(&batch.producer_id()) {
+            continue;
+        }
+        let leader_epoch = batch.partition_leader_epoch();
+        for record in batch.records()? {
+            let r = record?;
+            if r.offset < fetch_offset {
+                continue;
+            }
+            out.messages.push(Message {
+                topic: topic.clone(),
+                partition,
+                offset: r.offset,
+                timestamp: r.timestamp,
+                key: r.key,
+                value: r.value,
+                headers: r
+                    .headers
+                    .into_iter()
+                    .map(|h| MessageHeader { key: h.key, value: h.value })
+                    .collect(),
+                leader_epoch,
+            });
+        }
+    }
+    if !decoded_any && out.bytes > 0 {
+        // A batch larger than max_bytes_per_partition never fits: say how to fix it.
+        return Err(Error::new(
+            ErrorKind::TooLarge,
+            "fetch",
+            format!(
+                "a record batch at {topic}-{partition} offset {fetch_offset} is larger than max_bytes_per_partition; raise max_bytes_per_partition"
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,77 @@
+//! A consumed record and a batch of them.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+/// A header of a consumed record. Keys are kept as bytes (Kafka does not enforce UTF-8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageHeader {
+    /// Header key.
+    pub key: Bytes,
+    /// Header value; `None` = null.
+    pub value: Option<Bytes>,
+}
+
+impl MessageHeader {
+    /// The key as UTF-8, if it is.
+    pub fn key_str(&self) -> Option<&str> {
+        std::str::from_utf8(&self.key).ok()
+    }
+}
+
+/// A consumed record. Key, value and header bytes share the fetched response's buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Topic.
+    pub topic: Arc<str>,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+    /// Timestamp, ms since the epoch.
+    pub timestamp: i64,
+    /// Key.
+    pub key: Option<Bytes>,
+    /// Value (`None` = tombstone).
+    pub value: Option<Bytes>,
+    /// Headers, in order, duplicates kept.
+    pub headers: Vec<MessageHeader>,
+    /// Leader epoch of the batch (for commits).
+    pub leader_epoch: i32,
+}
+
+/// Records of one partition handed to a batch handler.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// Topic.
+    pub topic: Arc<str>,
+    /// Partition.
+    pub partition: i32,
+    /// High watermark when fetched.
+    pub high_watermark: i64,
+    /// The records, in offset order.
+    pub messages: Vec<Message>,
+}
+
+impl Batch {
+    /// Offset of the first record (or -1 if empty).
+    pub fn first_offset(&self) -> i64 {
+        self.messages.first().map_or(-1, |m| m.offset)
+    }
+
+    /// Offset of the last record (or -1 if empty).
+    pub fn last_offset(&self) -> i64 {
+        self.messages.last().map_or(-1, |m| m.offset)
+    }
+
+    /// Records between the last one here and the high watermark.
+    pub fn offset_lag(&self) -> i64 {
+        (self.high_watermark - 1 - self.last_offset()).max(0)
+    }
+
+    /// Whether the batch holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+}

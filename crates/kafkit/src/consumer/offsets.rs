@@ -1,0 +1,242 @@
+//! Committed offsets (OffsetCommit, OffsetFetch) and log offsets (ListOffsets).
+
+use std::collections::{BTreeMap, HashMap};
+
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
+use kafka_protocol::messages::offset_fetch_request::{OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics};
+use kafka_protocol::messages::{
+    BrokerId, GroupId, ListOffsetsRequest, OffsetCommitRequest, OffsetFetchRequest, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+
+use crate::error::{Error, Result};
+use crate::events::TopicPartition;
+use crate::net::{Connection, Lane};
+use crate::Kafka;
+
+/// Who commits: a group member (member id and epoch/generation), or an admin (`""`, -1).
+#[derive(Debug, Clone)]
+pub struct Committer<'a> {
+    /// Group id.
+    pub group_id: &'a str,
+    /// Member id, `""` for admin commits.
+    pub member_id: &'a str,
+    /// Member epoch (KIP-848) or generation id (classic); -1 for admin commits.
+    pub epoch: i32,
+    /// Static membership id.
+    pub instance_id: Option<&'a str>,
+}
+
+/// An offset to commit: the next offset to read, with the leader epoch of the last record read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitOffset {
+    /// Partition.
+    pub partition: TopicPartition,
+    /// Next offset to read.
+    pub offset: i64,
+    /// Leader epoch of the last consumed record (-1 if unknown).
+    pub leader_epoch: i32,
+}
+
+fn topic_name(s: &str) -> TopicName {
+    TopicName(StrBytes::from_string(s.to_string()))
+}
+
+/// Commits offsets; the first partition error is returned (STALE_MEMBER_EPOCH,
+/// UNKNOWN_MEMBER_ID, ... for the caller to handle).
+pub async fn commit(conn: &Connection, who: &Committer<'_>, offsets: &[CommitOffset]) -> Result<()> {
+    if offsets.is_empty() {
+        return Ok(());
+    }
+    let version = conn.version::<OffsetCommitRequest>()?;
+    let mut req = OffsetCommitRequest::default();
+    req.group_id = GroupId(StrBytes::from_string(who.group_id.to_string()));
+    req.generation_id_or_member_epoch = who.epoch;
+    req.member_id = StrBytes::from_string(who.member_id.to_string());
+    req.group_instance_id = who.instance_id.map(|s| StrBytes::from_string(s.to_string()));
+    req.retention_time_ms = -1;
+    let mut by_topic: BTreeMap<&str, Vec<&CommitOffset>> = BTreeMap::new();
+    for o in offsets {
+        by_topic.entry(o.partition.topic.as_str()).or_default().push(o);
+    }
+    req.topics = by_topic
+        .into_iter()
+        .map(|(topic, parts)| {
+            let mut t = OffsetCommitRequestTopic::default();
+            t.name = topic_name(topic);
+            t.partitions = parts
+                .into_iter()
+                .map(|o| {
+                    let mut p = OffsetCommitRequestPartition::default();
+                    p.partition_index = o.partition.partition;
+                    p.committed_offset = o.offset;
+                    p.committed_leader_epoch = o.leader_epoch;
+                    p
+                })
+                .collect();
+            t
+        })
+        .collect();
+    let resp = conn.send_version(&req, version).await.map_err(|e| e.during("commit_offsets"))?;
+    for t in &resp.topics {
+        for p in &t.partitions {
+            Error::check(p.error_code, "commit_offsets", || {
+                format!("group '{}', partition {}-{}", who.group_id, t.name.0, p.partition_index)
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The committed offset of each partition (`None` = nothing committed). With a member id and
+/// epoch (OffsetFetch v9, KIP-848) the broker checks the member is current.
+pub async fn fetch_committed(
+    conn: &Connection,
+    who: &Committer<'_>,
+    partitions: &[TopicPartition],
+    require_stable: bool,
+) -> Result<HashMap<TopicPartition, Option<(i64, i32)>>> {
+    let version = conn.version::<OffsetFetchRequest>()?;
+    let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+    for tp in partitions {
+        by_topic.entry(tp.topic.as_str()).or_default().push(tp.partition);
+    }
+    let mut req = OffsetFetchRequest::default();
+    req.require_stable = require_stable;
+    if version >= 8 {
+        let mut g = OffsetFetchRequestGroup::default();
+        g.group_id = GroupId(StrBytes::from_string(who.group_id.to_string()));
+        if version >= 9 && !who.member_id.is_empty() {
+            g.member_id = Some(StrBytes::from_string(who.member_id.to_string()));
+            g.member_epoch = who.epoch;
+        } else {
+            g.member_epoch = -1;
+        }
+        g.topics = Some(
+            by_topic
+                .iter()
+                .map(|(t, ps)| {
+                    let mut x = OffsetFetchRequestTopics::default();
+                    x.name = topic_name(t);
+                    x.partition_indexes = ps.clone();
+                    x
+                })
+                .collect(),
+        );
+        req.groups = vec![g];
+    } else {
+        req.group_id = GroupId(StrBytes::from_string(who.group_id.to_string()));
+        req.topics = Some(
+            by_topic
+                .iter()
+                .map(|(t, ps)| {
+                    let mut x = OffsetFetchRequestTopic::default();
+                    x.name = topic_name(t);
+                    x.partition_indexes = ps.clone();
+                    x
+                })
+                .collect(),
+        );
+    }
+    let resp = conn.send_version(&req, version).await.map_err(|e| e.during("fetch_offsets"))?;
+    let mut out = HashMap::new();
+    let mut record = |topic: &str, p: i32, offset: i64, epoch: i32, code: i16| -> Result<()> {
+        Error::check(code, "fetch_offsets", || format!("group '{}', partition {topic}-{p}", who.group_id))?;
+        let v = (offset >= 0).then_some((offset, epoch));
+        out.insert(TopicPartition::new(topic, p), v);
+        Ok(())
+    };
+    if version >= 8 {
+        for g in &resp.groups {
+            Error::check(g.error_code, "fetch_offsets", || format!("group '{}'", who.group_id))?;
+            for t in &g.topics {
+                for p in &t.partitions {
+                    record(&t.name.0, p.partition_index, p.committed_offset, p.committed_leader_epoch, p.error_code)?;
+                }
+            }
+        }
+    } else {
+        Error::check(resp.error_code, "fetch_offsets", || format!("group '{}'", who.group_id))?;
+        for t in &resp.topics {
+            for p in &t.partitions {
+                record(&t.name.0, p.partition_index, p.committed_offset, p.committed_leader_epoch, p.error_code)?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `ListOffsets` timestamp for the earliest offset.
+pub const EARLIEST: i64 = -2;
+/// `ListOffsets` timestamp for the latest offset (the high watermark, or the last stable
+/// offset under read_committed).
+pub const LATEST: i64 = -1;
+
+/// Offsets for a timestamp (or [`EARLIEST`] / [`LATEST`]) per partition, asked of each leader.
+pub async fn list_offsets(
+    kafka: &Kafka,
+    partitions: &[TopicPartition],
+    timestamp: i64,
+    read_committed: bool,
+) -> Result<HashMap<TopicPartition, i64>> {
+    let snapshot = kafka.cluster().snapshot();
+    let mut by_leader: BTreeMap<i32, BTreeMap<&str, Vec<(i32, i32)>>> = BTreeMap::new();
+    for tp in partitions {
+        let info = snapshot
+            .topic(&tp.topic)
+            .and_then(|t| t.partition(tp.partition))
+            .filter(|p| p.leader >= 0)
+            .ok_or_else(|| {
+                kafka.cluster().invalidate();
+                Error::from_code(5, "list_offsets", format!("no leader known for {tp}"))
+                    .unwrap_or_else(|| Error::protocol("list_offsets", "no leader"))
+            })?;
+        by_leader
+            .entry(info.leader)
+            .or_default()
+            .entry(tp.topic.as_str())
+            .or_default()
+            .push((tp.partition, info.leader_epoch));
+    }
+    let mut out = HashMap::new();
+    for (leader, topics) in by_leader {
+        let conn = kafka.pool().get(leader, Lane::General).await?;
+        let mut req = ListOffsetsRequest::default();
+        req.replica_id = BrokerId(-1);
+        req.isolation_level = i8::from(read_committed);
+        req.timeout_ms = kafka.config().request_timeout.as_millis().min(i32::MAX as u128) as i32;
+        req.topics = topics
+            .into_iter()
+            .map(|(t, parts)| {
+                let mut lt = ListOffsetsTopic::default();
+                lt.name = topic_name(t);
+                lt.partitions = parts
+                    .into_iter()
+                    .map(|(p, epoch)| {
+                        let mut lp = ListOffsetsPartition::default();
+                        lp.partition_index = p;
+                        lp.current_leader_epoch = epoch;
+                        lp.timestamp = timestamp;
+                        lp
+                    })
+                    .collect();
+                lt
+            })
+            .collect();
+        let resp = conn.send(&req).await.map_err(|e| e.during("list_offsets"))?;
+        for t in resp.topics {
+            for p in t.partitions {
+                let tp = TopicPartition::new(t.name.0.to_string(), p.partition_index);
+                if let Some(e) = Error::from_code(p.error_code, "list_offsets", format!("partition {tp}")) {
+                    if e.needs_metadata_refresh() {
+                        kafka.cluster().invalidate();
+                    }
+                    return Err(e);
+                }
+                out.insert(tp, p.offset);
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,338 @@
+//! The run loop: hands batches to the user's handler, up to N partitions at once, and reports
+//! what was processed so commits store exactly that.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use futures::Stream;
+
+use super::engine::{Command, Delivery};
+use super::message::{Batch, Message};
+use super::Consumer;
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::{Event, TopicPartition};
+
+/// Options of `run` (KafkaJS's `consumer.run({...})`).
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Partitions whose batches are handled at the same time (`partitionsConsumedConcurrently`).
+    /// Records of one partition are always handled in order. Default 1.
+    pub partitions_consumed_concurrently: usize,
+    /// After a batch handler returns, its last record counts as processed
+    /// (`eachBatchAutoResolve`). Default true.
+    pub each_batch_auto_resolve: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            partitions_consumed_concurrently: 1,
+            each_batch_auto_resolve: true,
+        }
+    }
+}
+
+/// What a batch handler gets: the batch and the controls KafkaJS's `eachBatch` offers.
+pub struct BatchContext {
+    /// The records.
+    pub batch: Batch,
+    consumer: Consumer,
+    generation: u64,
+    resolved: Arc<AtomicI64>,
+    stale: Arc<AtomicBool>,
+}
+
+impl BatchContext {
+    /// Marks `offset` (and everything before it in this batch) as processed.
+    pub fn resolve_offset(&self, offset: i64) {
+        self.resolved.fetch_max(offset, Ordering::AcqRel);
+        let epoch = self.batch.messages.first().map_or(-1, |m| m.leader_epoch);
+        let _ = self.consumer.command(Command::Processed {
+            tp: self.partition(),
+            generation: self.generation,
+            next: Some((offset + 1, epoch)),
+            done: false,
+        });
+    }
+
+    /// The partition of the batch.
+    pub fn partition(&self) -> TopicPartition {
+        TopicPartition::new(self.batch.topic.to_string(), self.batch.partition)
+    }
+
+    /// Heartbeats run on their own schedule in kafkit, so a long handler does not need to call
+    /// this; kept for KafkaJS parity. Returns at once.
+    pub async fn heartbeat(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Commits processed offsets now (KafkaJS's `commitOffsetsIfNecessary`).
+    pub async fn commit_offsets_if_necessary(&self) -> Result<()> {
+        self.consumer.commit().await
+    }
+
+    /// The next offset to commit for this partition (last resolved + 1), if any was resolved.
+    pub fn uncommitted_offsets(&self) -> Option<(TopicPartition, i64)> {
+        let r = self.resolved.load(Ordering::Acquire);
+        (r >= 0).then(|| (self.partition(), r + 1))
+    }
+
+    /// Whether the consumer is still running (false once `stop` was called).
+    pub fn is_running(&self) -> bool {
+        self.consumer.is_running()
+    }
+
+    /// Whether this member lost its place in the group because the handler ran longer than
+    /// `max_poll_interval`: stop processing and return; the member rejoins afterwards.
+    pub fn is_stale(&self) -> bool {
+        self.stale.load(Ordering::Acquire)
+    }
+
+    /// Pauses this partition (resume it with `Consumer::resume`).
+    pub fn pause(&self) -> Result<()> {
+        self.consumer.pause(&[self.partition()])
+    }
+}
+
+impl Consumer {
+    /// Runs `handler` for each record until `stop` (KafkaJS's `eachMessage`). A handler error
+    /// stops the run with that error; records after the failing one are not marked processed.
+    pub async fn run_each_message<H, F>(&self, handler: H) -> Result<()>
+    where
+        H: Fn(Message) -> F + Send + Sync + 'static,
+        F: Future<Output = Result<()>> + Send + 'static,
+    {
+        self.run_each_message_with(RunOptions::default(), handler).await
+    }
+
+    /// `run_each_message` with options (concurrency).
+    pub async fn run_each_message_with<H, F>(&self, options: RunOptions, handler: H) -> Result<()>
+    where
+        H: Fn(Message) -> F + Send + Sync + 'static,
+        F: Future<Output = Result<()>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        self.run_each_batch_with(
+            RunOptions {
+                each_batch_auto_resolve: false,
+                ..options
+            },
+            move |ctx: BatchContext| {
+                let handler = handler.clone();
+                async move {
+                    for m in ctx.batch.messages.clone() {
+                        if !ctx.is_running() || ctx.is_stale() {
+                            break;
+                        }
+                        let offset = m.offset;
+                        handler(m).await?;
+                        ctx.resolve_offset(offset);
+                    }
+                    Ok(())
+                }
+            },
+        )
+        .await
+    }
+
+    /// Runs `handler` for each batch until `stop` (KafkaJS's `eachBatch`).
+    pub async fn run_each_batch<H, F>(&self, handler: H) -> Result<()>
+    where
+        H: Fn(BatchContext) -> F + Send + Sync + 'static,
+        F: Future<Output = Result<()>> + Send + 'static,
+    {
+        self.run_each_batch_with(RunOptions::default(), handler).await
+    }
+
+    /// `run_each_batch` with options.
+    pub async fn run_each_batch_with<H, F>(&self, options: RunOptions, handler: H) -> Result<()>
+    where
+        H: Fn(BatchContext) -> F + Send + Sync + 'static,
+        F: Future<Output = Result<()>> + Send + 'static,
+    {
+        let mut rx = self.inner.delivery.try_lock().map_err(|_| {
+            Error::new(ErrorKind::Config, "run", "the consumer is already running (one run or stream per consumer)")
+        })?;
+        self.inner.running.store(true, Ordering::Release);
+        let concurrency = options.partitions_consumed_concurrently.max(1);
+        let max_poll = self.inner.config.max_poll_interval;
+        let mut running = FuturesUnordered::new();
+        let result = loop {
+            let can_take = running.len() < concurrency;
+            tokio::select! {
+                delivery = rx.recv(), if can_take => {
+                    let Some(d) = delivery else { break Ok(()) };
+                    running.push(self.handle(d, &handler, options.each_batch_auto_resolve, max_poll));
+                }
+                Some(res) = running.next(), if !running.is_empty() => {
+                    if let Err(e) = res {
+                        break Err(e);
+                    }
+                }
+                else => break Ok(()),
+            }
+            if !self.is_running() && running.is_empty() {
+                break Ok(());
+            }
+        };
+        // Let in-flight handlers finish so their progress is reported before leaving.
+        while let Some(res) = running.next().await {
+            if let Err(e) = res {
+                tracing::warn!(error = %e, "handler failed while stopping");
+            }
+        }
+        drop(rx);
+        self.inner.running.store(false, Ordering::Release);
+        if let Err(e) = &result {
+            self.inner.kafka.emit(Event::Crash {
+                group_id: self.inner.config.group_id.clone(),
+                error: e.to_string(),
+            });
+            let _ = self.stop().await;
+        }
+        result
+    }
+
+    fn handle<H, F>(&self, d: Delivery, handler: &H, auto_resolve: bool, max_poll: Duration) -> impl Future<Output = Result<()>>
+    where
+        H: Fn(BatchContext) -> F,
+        F: Future<Output = Result<()>>,
+    {
+        let resolved = Arc::new(AtomicI64::new(-1));
+        let stale = Arc::new(AtomicBool::new(false));
+        let tp = TopicPartition::new(d.batch.topic.to_string(), d.batch.partition);
+        let (first, size, lag, last, epoch) = (
+            d.batch.first_offset(),
+            d.batch.messages.len(),
+            d.batch.offset_lag(),
+            d.batch.last_offset(),
+            d.batch.messages.last().map_or(-1, |m| m.leader_epoch),
+        );
+        let ctx = BatchContext {
+            batch: d.batch,
+            consumer: self.clone(),
+            generation: d.generation,
+            resolved: resolved.clone(),
+            stale: stale.clone(),
+        };
+        let consumer = self.clone();
+        let generation = d.generation;
+        let fut = handler(ctx);
+        async move {
+            consumer.inner.kafka.emit(Event::StartBatchProcess {
+                partition: tp.clone(),
+                first_offset: first,
+                batch_size: size,
+                offset_lag: lag,
+            });
+            let started = Instant::now();
+            tokio::pin!(fut);
+            // Watch for a handler that outlives max_poll_interval (KafkaJS's isStale).
+            let res = loop {
+                tokio::select! {
+                    r = &mut fut => break r,
+                    _ = tokio::time::sleep(max_poll), if !stale.load(Ordering::Acquire) => {
+                        stale.store(true, Ordering::Release);
+                        let _ = consumer.command(Command::Stale);
+                    }
+                }
+            };
+            if stale.load(Ordering::Acquire) {
+                let _ = consumer.command(Command::Rejoin);
+            }
+            let next = if res.is_ok() && auto_resolve && last >= 0 {
+                Some((last + 1, epoch))
+            } else {
+                let r = resolved.load(Ordering::Acquire);
+                (r >= 0).then_some((r + 1, epoch))
+            };
+            let _ = consumer.command(Command::Processed {
+                tp: tp.clone(),
+                generation,
+                next,
+                done: true,
+            });
+            consumer.inner.kafka.emit(Event::EndBatchProcess {
+                partition: tp,
+                first_offset: first,
+                batch_size: size,
+                offset_lag: lag,
+                duration: started.elapsed(),
+            });
+            res.map_err(|e| {
+                if e.kind() == &ErrorKind::Handler {
+                    e
+                } else {
+                    Error::new(ErrorKind::Handler, "handler", e.to_string())
+                }
+            })
+        }
+    }
+
+    /// The records as a `Stream`. A record counts as processed once the stream is polled for
+    /// the record after it (so auto-commit stores what the caller has taken). One stream or run
+    /// per consumer.
+    pub fn stream(&self) -> impl Stream<Item = Result<Message>> + Send + 'static {
+        struct State {
+            consumer: Consumer,
+            rx: Option<tokio::sync::OwnedMutexGuard<tokio::sync::mpsc::Receiver<Delivery>>>,
+            current: std::vec::IntoIter<Message>,
+            open: Option<(TopicPartition, u64, i64, i32)>,
+        }
+        let state = State {
+            consumer: self.clone(),
+            rx: None,
+            current: Vec::new().into_iter(),
+            open: None,
+        };
+        self.inner.running.store(true, Ordering::Release);
+        futures::stream::unfold(state, |mut st| async move {
+            loop {
+                if let Some(m) = st.current.next() {
+                    if let Some(open) = st.open.as_mut() {
+                        let tp = open.0.clone();
+                        let generation = open.1;
+                        // Everything before this record has been taken by the caller.
+                        if m.offset > 0 {
+                            let _ = st.consumer.command(Command::Processed {
+                                tp,
+                                generation,
+                                next: Some((m.offset, m.leader_epoch)),
+                                done: false,
+                            });
+                        }
+                        open.2 = m.offset + 1;
+                        open.3 = m.leader_epoch;
+                    }
+                    return Some((Ok(m), st));
+                }
+                if let Some((tp, generation, next, epoch)) = st.open.take() {
+                    let _ = st.consumer.command(Command::Processed {
+                        tp,
+                        generation,
+                        next: Some((next, epoch)),
+                        done: true,
+                    });
+                }
+                if st.rx.is_none() {
+                    match st.consumer.inner.delivery.clone().try_lock_owned() {
+                        Ok(g) => st.rx = Some(g),
+                        Err(_) => {
+                            let e = Error::new(ErrorKind::Config, "stream", "the consumer is already running (one run or stream per consumer)");
+                            return Some((Err(e), st));
+                        }
+                    }
+                }
+                let rx = st.rx.as_mut()?;
+                let d = rx.recv().await?;
+                let tp = TopicPartition::new(d.batch.topic.to_string(), d.batch.partition);
+                let first = d.batch.first_offset();
+                st.open = Some((tp, d.generation, first, -1));
+                st.current = d.batch.messages.into_iter();
+            }
+        })
+    }
+}

@@ -1,0 +1,116 @@
+//! Connections, version negotiation, metadata and topic admin against the real broker.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use kafkit::error::{ErrorKind, ResponseError};
+use kafkit::net::{Connection, ConnectionConfig};
+use kafkit::{Kafka, KafkaConfig, NewTopic};
+
+#[tokio::test]
+async fn negotiates_versions_with_the_broker() {
+    common::init_tracing();
+    let conn = Connection::connect(&common::bootstrap(), ConnectionConfig::default(), None)
+        .await
+        .expect("connect");
+    let versions = conn.api_versions();
+    // Kafka 4.x: Produce, Fetch, Metadata and the KIP-848 heartbeat are all there.
+    for key in [0i16, 1, 3, 18, 68] {
+        assert!(versions.supports(key), "broker lacks api key {key}");
+    }
+    let v = conn.version::<kafka_protocol::messages::MetadataRequest>().unwrap();
+    assert!(v >= 12, "metadata v{v}");
+    let hb = conn
+        .version::<kafka_protocol::messages::ConsumerGroupHeartbeatRequest>()
+        .unwrap();
+    assert_eq!(hb, 1);
+}
+
+#[tokio::test]
+async fn metadata_lists_the_broker_and_a_new_topic() {
+    let kafka = common::connect().await;
+    let admin = kafka.admin();
+    let cluster = admin.describe_cluster().await.unwrap();
+    assert_eq!(cluster.brokers.len(), 1);
+    assert!(cluster.cluster_id.is_some());
+    let topic = common::unique("meta");
+    admin
+        .create_topics(&[NewTopic::new(&topic, 3).replication_factor(1)])
+        .await
+        .unwrap();
+    let md = admin.topic_metadata(&[&topic]).await.unwrap();
+    assert_eq!(md[0].partitions.len(), 3);
+    assert!(md[0].has_leaders());
+    assert!(!md[0].id.is_nil());
+    let snap = kafka.cluster().snapshot();
+    assert_eq!(snap.topic_names.get(&md[0].id), Some(&topic), "id -> name");
+    let listed = admin.list_topics().await.unwrap();
+    assert!(listed.contains(&topic));
+    admin.delete_topics(&[&topic]).await.unwrap();
+    let listed = admin.list_topics().await.unwrap();
+    assert!(!listed.contains(&topic), "deleted topic still listed");
+}
+
+#[tokio::test]
+async fn creating_an_existing_topic_is_a_typed_error() {
+    let kafka = common::connect().await;
+    let admin = kafka.admin();
+    let topic = common::unique("dup");
+    admin.create_topic(&topic, 1).await.unwrap();
+    let err = admin.create_topic(&topic, 1).await.unwrap_err();
+    assert_eq!(err.kafka_error(), Some(ResponseError::TopicAlreadyExists), "{err}");
+    assert!(!err.is_retriable());
+    assert!(err.to_string().contains("TOPIC_ALREADY_EXISTS"), "{err}");
+    assert!(err.to_string().contains(&topic), "{err}");
+    admin.delete_topics(&[&topic]).await.unwrap();
+}
+
+#[tokio::test]
+async fn deleting_a_missing_topic_is_a_typed_error() {
+    let kafka = common::connect().await;
+    let err = kafka
+        .admin()
+        .delete_topics(&[&common::unique("missing")])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kafka_error(), Some(ResponseError::UnknownTopicOrPartition), "{err}");
+}
+
+#[tokio::test]
+async fn unreachable_bootstrap_fails_clearly_within_the_timeout() {
+    // A port nothing listens on (connection refused), and a non-routable address (timeout).
+    let started = Instant::now();
+    let err = Kafka::connect(KafkaConfig::new(["127.0.0.1:1"]).connect_timeout(Duration::from_secs(2)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Connection, "{err}");
+    assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    let started = Instant::now();
+    let err = Kafka::connect(KafkaConfig::new(["10.255.255.1:9092"]).connect_timeout(Duration::from_millis(500)))
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(err.to_string().contains("10.255.255.1:9092"), "{err}");
+}
+
+#[tokio::test]
+async fn bad_config_is_rejected_before_connecting() {
+    let err = Kafka::connect(KafkaConfig::new(["no-port"])).await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Config);
+    assert!(err.to_string().contains("host:port"), "{err}");
+}
+
+#[tokio::test]
+async fn pipelines_many_requests_on_one_connection() {
+    let conn = Connection::connect(&common::bootstrap(), ConnectionConfig::default(), None)
+        .await
+        .unwrap();
+    let req = kafka_protocol::messages::MetadataRequest::default();
+    let futs = (0..50).map(|_| conn.send(&req));
+    let results = futures::future::join_all(futs).await;
+    assert!(results.iter().all(|r| r.is_ok()));
+    assert!(!conn.is_closed());
+}
