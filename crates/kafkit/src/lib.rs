@@ -18,6 +18,7 @@ pub mod retry;
 pub use error::{Error, ErrorKind, Result};
 pub mod admin;
 pub mod cluster;
+pub mod consumer;
 pub mod producer;
 mod kafka;
 

@@ -98,7 +98,7 @@ enum Internal {
 enum Coordinator {
     Unknown,
     Finding,
-    Known(i32, Connection),
+    Known(Connection),
 }
 
 pub(crate) struct Engine {
@@ -280,7 +280,7 @@ impl Engine {
             return;
         }
         match &self.coordinator {
-            Coordinator::Known(_, conn) => {
+            Coordinator::Known(conn) => {
                 if self.heartbeat_in_flight {
                     return;
                 }
@@ -413,7 +413,7 @@ impl Engine {
             Internal::Coordinator(res) => match res {
                 Ok((node, conn)) => {
                     tracing::debug!(node, group = %self.config.group_id, "group coordinator found");
-                    self.coordinator = Coordinator::Known(node, conn);
+                    self.coordinator = Coordinator::Known(conn);
                     self.coordinator_attempts = 0;
                     self.coordinator_retry_at = None;
                 }
@@ -641,7 +641,7 @@ impl Engine {
             epoch: self.membership.member_epoch(),
             instance_id: self.config.instance_id.clone(),
             conn: match &self.coordinator {
-                Coordinator::Known(_, c) => Some(c.clone()),
+                Coordinator::Known(c) => Some(c.clone()),
                 _ => None,
             },
         }

@@ -1,0 +1,3 @@
+//! Group membership protocols. `consumer` is KIP-848 (ConsumerGroupHeartbeat).
+
+pub mod consumer;
