@@ -115,6 +115,9 @@ pub(crate) struct Engine {
     subscribed: bool,
     hooks: Hooks,
     delivery: mpsc::Sender<Delivery>,
+    /// The handler's end of `delivery`, to take back batches nobody is reading (stream
+    /// dropped, run not started) so revocation and stop never wait on them.
+    delivery_rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Delivery>>>,
     internal_tx: mpsc::UnboundedSender<Internal>,
     internal_rx: mpsc::UnboundedReceiver<Internal>,
     commands: mpsc::UnboundedReceiver<Command>,
@@ -148,6 +151,7 @@ impl Engine {
         member_id: String,
         hooks: Hooks,
         delivery: mpsc::Sender<Delivery>,
+        delivery_rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Delivery>>>,
         commands: mpsc::UnboundedReceiver<Command>,
     ) -> Self {
         let membership = Membership::new(MembershipConfig {
@@ -173,6 +177,7 @@ impl Engine {
             subscribed: false,
             hooks,
             delivery,
+            delivery_rx,
             internal_tx,
             internal_rx,
             commands,
@@ -238,6 +243,7 @@ impl Engine {
 
     /// Everything that may be done now without waiting.
     fn step(&mut self, now: Instant) {
+        self.maybe_finish_revoke();
         self.drive_membership(now);
         self.deliver();
         self.fetch(now);
@@ -342,7 +348,9 @@ impl Engine {
                 self.spawn_assign(generation, tps);
             }
             Action::Lost(tps) => {
+                // Supersedes a revocation or assignment in progress (their results are dropped).
                 self.task_generation += 1;
+                self.pending_revoke = None;
                 let generation = self.task_generation;
                 self.parts.remove(&tps);
                 let hook = self.hooks.lost.clone();
@@ -581,6 +589,10 @@ impl Engine {
     /// Finishes a revocation once the handler is done with those partitions: commit what was
     /// processed (auto-commit), run the hook, then let the membership acknowledge.
     fn maybe_finish_revoke(&mut self) {
+        let Some((_, tps)) = &self.pending_revoke else { return };
+        if self.parts.any_in_process(tps) {
+            self.reclaim_unread();
+        }
         let Some((generation, tps)) = &self.pending_revoke else { return };
         if self.parts.any_in_process(tps) {
             return;
@@ -836,6 +848,22 @@ impl Engine {
     }
 
     // ---- delivery -----------------------------------------------------------------------
+
+    /// Takes back the batches queued for a handler that is not reading (no `run`, stream
+    /// dropped): they return to their partition's buffer, unprocessed.
+    fn reclaim_unread(&mut self) {
+        let Ok(mut rx) = self.delivery_rx.try_lock() else { return };
+        while let Ok(d) = rx.try_recv() {
+            let tp = TopicPartition::new(d.batch.topic.to_string(), d.batch.partition);
+            if let Some(st) = self.parts.states.get_mut(&tp) {
+                if st.generation == d.generation {
+                    st.in_process = false;
+                    self.parts.buffered_bytes += d.batch.approx_bytes();
+                    st.buffered.push_front(d.batch);
+                }
+            }
+        }
+    }
 
     fn deliver(&mut self) {
         if self.stopping.is_some() {

@@ -198,6 +198,7 @@ impl Consumer {
             self.inner.member_id.clone(),
             hooks,
             delivery,
+            self.inner.delivery.clone(),
             commands,
         );
         let handle = tokio::spawn(engine.run());

@@ -282,6 +282,21 @@ impl Consumer {
             current: std::vec::IntoIter<Message>,
             open: Option<(TopicPartition, u64, i64, i32)>,
         }
+        impl Drop for State {
+            // A dropped stream releases its partition: what the caller took counts as processed,
+            // and the receiver is unlocked first so the engine can reclaim queued batches.
+            fn drop(&mut self) {
+                self.rx.take();
+                if let Some((tp, generation, next, epoch)) = self.open.take() {
+                    let _ = self.consumer.command(Command::Processed {
+                        tp,
+                        generation,
+                        next: Some((next, epoch)),
+                        done: true,
+                    });
+                }
+            }
+        }
         let state = State {
             consumer: self.clone(),
             rx: None,

@@ -287,7 +287,9 @@ impl Membership {
         }
         self.stale_leave = true;
         self.target = None;
-        self.step = None;
+        if let Some(Step::Assigning(set)) = self.step.take() {
+            self.owned.extend(set);
+        }
         self.state = MemberState::Leaving;
         self.next_heartbeat = Some(now);
         if !self.owned.is_empty() {
@@ -481,7 +483,10 @@ impl Membership {
     /// that keeps fencing a known member id does not cause a hot loop).
     fn fence(&mut self, now: Instant) {
         self.target = None;
-        self.step = None;
+        // Partitions the driver is still assigning are lost too (it may fetch them already).
+        if let Some(Step::Assigning(set)) = self.step.take() {
+            self.owned.extend(set);
+        }
         self.epoch = JOIN_EPOCH;
         self.sent = None;
         self.failures = self.failures.saturating_add(1);

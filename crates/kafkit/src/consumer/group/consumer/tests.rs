@@ -192,6 +192,7 @@ fn fenced_member_loses_partitions_and_rejoins_with_the_same_id_without_hot_loop(
     m.on_heartbeat_response(resp(3, Some(&[(T1, &[0])])), now);
     drain(&mut m);
     m.on_assigned(now);
+    drain(&mut m);
     let _ = m.poll_heartbeat(now).unwrap();
     m.on_heartbeat_response(err(110), now); // FENCED_MEMBER_EPOCH
     let actions = drain(&mut m);
@@ -329,6 +330,7 @@ fn leave_revokes_first_then_sends_epoch_minus_one_or_minus_two_static() {
         m.on_heartbeat_response(resp(1, Some(&[(T1, &[0])])), now);
         drain(&mut m);
         m.on_assigned(now);
+        drain(&mut m);
         let _ = m.poll_heartbeat(now).unwrap();
         m.on_heartbeat_response(resp(1, None), now);
         m.leave(now);
@@ -369,6 +371,7 @@ fn stale_member_loses_partitions_leaves_and_rejoins_on_request() {
     m.on_heartbeat_response(resp(1, Some(&[(T1, &[0])])), now);
     drain(&mut m);
     m.on_assigned(now);
+    drain(&mut m);
     let _ = m.poll_heartbeat(now).unwrap();
     m.on_heartbeat_response(resp(1, None), now);
     m.on_poll_stale(now);
