@@ -70,6 +70,10 @@ pub(crate) enum Command {
     Stale,
     Rejoin,
     Stop(oneshot::Sender<Result<()>>),
+    /// Test support: end without leaving the group (as a crashed process would).
+    Abort,
+    /// Test support: send no heartbeat until then (as a frozen process would).
+    SuspendHeartbeats(Instant),
 }
 
 /// Results of spawned work.
@@ -131,6 +135,11 @@ pub(crate) struct Engine {
     group_joined: bool,
     metadata_retry_at: Option<Instant>,
     exit: bool,
+    heartbeats_suspended_until: Option<Instant>,
+    /// `subscribe` waits for the first heartbeat answer, so a broker that refuses the
+    /// protocol fails the subscribe itself.
+    subscribe_reply: Option<oneshot::Sender<Result<()>>>,
+    heartbeat_answered: bool,
 }
 
 /// The user's rebalance callbacks.
@@ -190,6 +199,9 @@ impl Engine {
             group_joined: false,
             metadata_retry_at: None,
             exit: false,
+            heartbeats_suspended_until: None,
+            subscribe_reply: None,
+            heartbeat_answered: false,
         }
     }
 
@@ -223,6 +235,17 @@ impl Engine {
     }
 
     fn finished(&mut self) -> bool {
+        if let Some(reply) = self.subscribe_reply.take() {
+            match &self.fatal {
+                Some(e) => {
+                    let _ = reply.send(Err(e.clone()));
+                }
+                None if self.heartbeat_answered || self.exit || self.stopping.is_some() => {
+                    let _ = reply.send(Ok(()));
+                }
+                None => self.subscribe_reply = Some(reply),
+            }
+        }
         if self.exit {
             return true;
         }
@@ -264,6 +287,9 @@ impl Engine {
         if let Some(r) = self.metadata_retry_at {
             at = at.min(r);
         }
+        if let Some(u) = self.heartbeats_suspended_until.filter(|u| *u > now) {
+            at = at.min(u);
+        }
         for st in self.parts.states.values() {
             if let Some(b) = st.backoff_until {
                 at = at.min(b);
@@ -287,7 +313,7 @@ impl Engine {
         }
         match &self.coordinator {
             Coordinator::Known(conn) => {
-                if self.heartbeat_in_flight {
+                if self.heartbeat_in_flight || self.heartbeats_suspended_until.is_some_and(|u| u > now) {
                     return;
                 }
                 if let Some(req) = self.membership.poll_heartbeat(now.into()) {
@@ -407,6 +433,7 @@ impl Engine {
         match msg {
             Internal::Heartbeat(res) => {
                 self.heartbeat_in_flight = false;
+                self.heartbeat_answered = true;
                 match res {
                     Ok(resp) => self.membership.on_heartbeat_response(resp, now.into()),
                     Err(e) => {
@@ -522,7 +549,11 @@ impl Engine {
                     self.kafka.cluster().track(names.iter().cloned());
                 }
                 self.membership.subscribe(subscription, now.into());
-                let _ = reply.send(Ok(()));
+                if self.heartbeat_answered {
+                    let _ = reply.send(Ok(()));
+                } else {
+                    self.subscribe_reply = Some(reply);
+                }
             }
             Command::Pause(tps, pause) => {
                 for tp in tps {
@@ -570,6 +601,8 @@ impl Engine {
             }
             Command::Rejoin => self.membership.rejoin(now.into()),
             Command::Stop(reply) => self.begin_stop(reply),
+            Command::Abort => self.exit = true,
+            Command::SuspendHeartbeats(until) => self.heartbeats_suspended_until = Some(until),
         }
     }
 

@@ -178,6 +178,11 @@ impl Consumer {
     }
 
     async fn subscribe_with(&self, subscription: Subscription, from_beginning: bool) -> Result<()> {
+        let first = self.inner.pending_engine.lock().map(|p| p.is_some()).unwrap_or(false);
+        if first {
+            // Fail here, not later in `run`, when the broker lacks the group protocol.
+            self.connect().await?;
+        }
         self.start_engine();
         let (reply, rx) = oneshot::channel();
         self.command(Command::Subscribe {
@@ -271,6 +276,19 @@ impl Consumer {
             let _ = tokio::time::timeout(Duration::from_secs(30), h).await;
         }
         res
+    }
+
+    /// Test support: ends the consumer without leaving the group, as a crashed process would;
+    /// the broker moves its partitions after the session timeout.
+    #[doc(hidden)]
+    pub fn abort(&self) {
+        let _ = self.command(Command::Abort);
+    }
+
+    /// Test support: sends no heartbeat for `d`, as a frozen process would.
+    #[doc(hidden)]
+    pub fn suspend_heartbeats(&self, d: Duration) {
+        let _ = self.command(Command::SuspendHeartbeats(tokio::time::Instant::now() + d));
     }
 
     /// Stops and releases the consumer (KafkaJS's `disconnect`).

@@ -45,3 +45,65 @@ pub fn init_tracing() {
         .with_test_writer()
         .try_init();
 }
+
+/// Produces `n` keyed records (`key-i` → `value-i`) and waits for every acknowledgement.
+pub async fn produce(kafka: &Kafka, topic: &str, n: usize) {
+    use kafkit::producer::{ProducerConfig, Record};
+    let producer = kafka.producer(ProducerConfig::default()).expect("producer");
+    let mut acks = Vec::with_capacity(n);
+    for i in 0..n {
+        let (k, v) = (format!("key-{i}"), format!("value-{i}"));
+        acks.push(producer.send(Record::new(topic, v.as_bytes()).key(k.as_bytes())).await.expect("send"));
+    }
+    for a in acks {
+        a.await.expect("acknowledged");
+    }
+    producer.close().await.expect("close");
+}
+
+/// Creates a topic and returns its name.
+pub async fn topic(kafka: &Kafka, prefix: &str, partitions: i32) -> String {
+    let name = unique(prefix);
+    kafka
+        .admin()
+        .create_topics(&[kafkit::NewTopic::new(&name, partitions)])
+        .await
+        .expect("create topic");
+    name
+}
+
+/// The Java kafka-clients peer (`java/JavaPeer.java`) on the classpath `scripts/test` exports.
+pub fn java_peer(args: &[&str]) -> std::process::Command {
+    let cp = std::env::var("KAFKIT_JAVA_CP").unwrap_or_else(|_| {
+        let out = std::process::Command::new(format!("{}/scripts/kafka", repo()))
+            .arg("classpath")
+            .output()
+            .expect("scripts/kafka classpath");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    });
+    let mut cmd = std::process::Command::new("java");
+    cmd.arg("-cp").arg(cp).arg(format!("{}/java/JavaPeer.java", repo())).args(args);
+    cmd
+}
+
+pub fn repo() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../..").to_string()
+}
+
+/// Waits until `f` holds, polling every 100 ms; panics with `what` after `timeout`.
+pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if f().await {
+            return;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for: {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,321 @@
+//! The KIP-848 group consumer against the real broker: assignment, rebalances without stalls or
+//! duplicates, session expiry, fencing, regex subscriptions, a Java member in the same group,
+//! and a broker without the protocol.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use kafkit::consumer::{Consumer, ConsumerConfig, GroupProtocol, RebalanceKind};
+use kafkit::{ErrorKind, Kafka, TopicPartition};
+
+type Seen = Arc<Mutex<Vec<(i32, i64, Instant)>>>;
+
+fn config(group: &str) -> ConsumerConfig {
+    ConsumerConfig::new(group).group_protocol(GroupProtocol::Consumer).max_wait(Duration::from_millis(200))
+}
+
+/// Starts `run_each_message` on a consumer, recording (partition, offset, when) of every record.
+async fn member(kafka: &Kafka, group: &str, topic: &str) -> (Consumer, Seen) {
+    let c = kafka.consumer(config(group)).expect("consumer");
+    c.subscribe(&[topic], true).await.expect("subscribe");
+    let seen: Seen = Arc::default();
+    let (c2, s2) = (c.clone(), seen.clone());
+    tokio::spawn(async move {
+        c2.run_each_message(move |m| {
+            let s = s2.clone();
+            async move {
+                s.lock().unwrap().push((m.partition, m.offset, Instant::now()));
+                Ok(())
+            }
+        })
+        .await
+    });
+    (c, seen)
+}
+
+async fn partitions(c: &Consumer) -> BTreeSet<i32> {
+    c.assignment().await.unwrap_or_default().into_iter().map(|tp| tp.partition).collect()
+}
+
+/// Whether the members' assignments are disjoint, non-empty each, and cover `0..n`.
+async fn split(members: Vec<Consumer>, n: i32) -> bool {
+    let mut all = BTreeSet::new();
+    for m in &members {
+        let p = partitions(m).await;
+        if p.is_empty() || !p.is_disjoint(&all) {
+            return false;
+        }
+        all.extend(p);
+    }
+    all == (0..n).collect()
+}
+
+#[tokio::test]
+async fn bad_group_protocol_string_gives_the_exact_message() {
+    let e = ConsumerConfig::new("g").group_protocol_str("eager").unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::Config);
+    assert!(
+        e.to_string().contains("Consumer groupProtocol must be either 'classic' or 'consumer'"),
+        "{e}"
+    );
+    assert_eq!("consumer".parse::<GroupProtocol>().unwrap(), GroupProtocol::Consumer);
+    assert_eq!("classic".parse::<GroupProtocol>().unwrap(), GroupProtocol::Classic);
+}
+
+#[tokio::test]
+async fn one_member_gets_every_partition_and_reads_every_record() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let topic = common::topic(&kafka, "c-one", 6).await;
+    common::produce(&kafka, &topic, 120).await;
+    let c = kafka.consumer(config(&common::unique("g-one"))).unwrap();
+    c.subscribe(&[&topic], true).await.unwrap();
+    let mut stream = Box::pin(c.stream());
+    let mut seen = BTreeSet::new();
+    while seen.len() < 120 {
+        let m = tokio::time::timeout(Duration::from_secs(30), stream.next())
+            .await
+            .expect("records within 30 s")
+            .expect("stream open")
+            .expect("record");
+        assert!(seen.insert((m.partition, m.offset)), "duplicate {}@{}", m.partition, m.offset);
+        let i: usize = std::str::from_utf8(&m.value.unwrap()).unwrap()["value-".len()..].parse().unwrap();
+        assert_eq!(m.key.as_deref(), Some(format!("key-{i}").as_bytes()));
+    }
+    assert_eq!(partitions(&c).await, (0..6).collect());
+    drop(stream);
+    c.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn three_members_split_disjointly_then_a_fourth_joins_without_stalling_the_others() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let topic = common::topic(&kafka, "c-split", 12).await;
+    let group = common::unique("g-split");
+    let (a, sa) = member(&kafka, &group, &topic).await;
+    let (b, sb) = member(&kafka, &group, &topic).await;
+    let (c, sc) = member(&kafka, &group, &topic).await;
+    common::eventually(Duration::from_secs(30), "three members split 12 partitions", || split(vec![a.clone(), b.clone(), c.clone()], 12)).await;
+
+    // Records flow while a fourth member joins.
+    let producing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let (k2, t2, p2) = (kafka.clone(), topic.clone(), producing.clone());
+    let producer = tokio::spawn(async move {
+        while p2.load(std::sync::atomic::Ordering::Relaxed) {
+            common::produce(&k2, &t2, 24).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before: Vec<BTreeSet<i32>> = vec![partitions(&a).await, partitions(&b).await, partitions(&c).await];
+    let joined_at = Instant::now();
+    let (d, sd) = member(&kafka, &group, &topic).await;
+    common::eventually(Duration::from_secs(30), "four members split 12 partitions", || split(vec![a.clone(), b.clone(), c.clone(), d.clone()], 12)).await;
+    let settled_at = Instant::now();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    producing.store(false, std::sync::atomic::Ordering::Relaxed);
+    producer.await.unwrap();
+
+    // Partitions an old member kept went on being consumed between the join and the new split.
+    let after: Vec<BTreeSet<i32>> = vec![partitions(&a).await, partitions(&b).await, partitions(&c).await];
+    for (i, seen) in [&sa, &sb, &sc].iter().enumerate() {
+        let kept: BTreeSet<i32> = before[i].intersection(&after[i]).copied().collect();
+        assert!(!kept.is_empty(), "member {i} kept nothing: {:?} -> {:?}", before[i], after[i]);
+        let during = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _, t)| kept.contains(p) && *t >= joined_at && *t <= settled_at + Duration::from_millis(500))
+            .count();
+        assert!(during > 0, "member {i} consumed nothing on its kept partitions {kept:?} during the rebalance");
+    }
+    assert!(!sd.lock().unwrap().is_empty(), "the new member consumed nothing");
+    for m in [&a, &b, &c, &d] {
+        m.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_member_that_leaves_hands_over_with_nothing_processed_twice() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let topic = common::topic(&kafka, "c-handover", 6).await;
+    let group = common::unique("g-handover");
+    let (a, sa) = member(&kafka, &group, &topic).await;
+    let (b, sb) = member(&kafka, &group, &topic).await;
+    common::eventually(Duration::from_secs(30), "two members split", || split(vec![a.clone(), b.clone()], 6)).await;
+    common::produce(&kafka, &topic, 300).await;
+    common::eventually(Duration::from_secs(30), "some records consumed by a", || {
+        let n = sa.lock().unwrap().len();
+        async move { n > 0 }
+    })
+    .await;
+    a.stop().await.unwrap();
+    common::produce(&kafka, &topic, 300).await;
+    common::eventually(Duration::from_secs(30), "600 records consumed", || {
+        let n = sa.lock().unwrap().len() + sb.lock().unwrap().len();
+        async move { n >= 600 }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut count: BTreeMap<(i32, i64), usize> = BTreeMap::new();
+    for (p, o, _) in sa.lock().unwrap().iter().chain(sb.lock().unwrap().iter()) {
+        *count.entry((*p, *o)).or_default() += 1;
+    }
+    let twice: Vec<_> = count.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "processed twice: {twice:?}");
+    assert_eq!(count.len(), 600);
+    assert_eq!(partitions(&b).await, (0..6).collect());
+    b.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_member_that_dies_loses_its_partitions_after_the_session_timeout() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let topic = common::topic(&kafka, "c-crash", 4).await;
+    let group = common::unique("g-crash");
+    let (a, _) = member(&kafka, &group, &topic).await;
+    let (b, _) = member(&kafka, &group, &topic).await;
+    common::eventually(Duration::from_secs(30), "two members split", || split(vec![a.clone(), b.clone()], 4)).await;
+    a.abort(); // no leave heartbeat
+    let crashed = Instant::now();
+    common::eventually(Duration::from_secs(40), "survivor owns everything", || async {
+        partitions(&b).await == (0..4).collect::<BTreeSet<_>>()
+    })
+    .await;
+    // The test broker's group.consumer.session.timeout.ms is 10 s: not before that.
+    assert!(crashed.elapsed() > Duration::from_secs(5), "moved after {:?}", crashed.elapsed());
+    b.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_fenced_member_loses_its_partitions_and_rejoins() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let topic = common::topic(&kafka, "c-fenced", 3).await;
+    let c = kafka.consumer(config(&common::unique("g-fenced"))).unwrap();
+    let events: Arc<Mutex<Vec<RebalanceKind>>> = Arc::default();
+    let e2 = events.clone();
+    c.on_partitions_lost(Arc::new(move |k, _| {
+        e2.lock().unwrap().push(k);
+        Box::pin(async { Ok(()) })
+    }));
+    let e3 = events.clone();
+    c.on_partitions_assigned(Arc::new(move |k, _| {
+        e3.lock().unwrap().push(k);
+        Box::pin(async { Ok(()) })
+    }));
+    c.subscribe(&[&topic], true).await.unwrap();
+    common::eventually(Duration::from_secs(30), "assigned", || async { partitions(&c).await.len() == 3 }).await;
+    // Silent past the session timeout: the broker removes the member, the next heartbeat is fenced.
+    c.suspend_heartbeats(Duration::from_secs(13));
+    common::eventually(Duration::from_secs(40), "lost, then assigned again", || {
+        let ev = events.lock().unwrap().clone();
+        async move {
+            let lost = ev.iter().position(|k| *k == RebalanceKind::Lost);
+            lost.is_some_and(|i| ev[i..].contains(&RebalanceKind::Assigned))
+        }
+    })
+    .await;
+    common::eventually(Duration::from_secs(10), "all partitions back", || async { partitions(&c).await.len() == 3 }).await;
+    c.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_regex_subscription_picks_up_a_topic_created_later() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let prefix = common::unique("c-regex");
+    let first = format!("{prefix}-a");
+    kafka.admin().create_topics(&[kafkit::NewTopic::new(&first, 2)]).await.unwrap();
+    let c = kafka.consumer(config(&common::unique("g-regex"))).unwrap();
+    c.subscribe_pattern(&format!("{}-.*", regex_escape(&prefix)), true).await.unwrap();
+    common::eventually(Duration::from_secs(30), "first topic assigned", || async {
+        c.assignment().await.unwrap_or_default().iter().filter(|tp| tp.topic == first).count() == 2
+    })
+    .await;
+    let second = format!("{prefix}-b");
+    kafka.admin().create_topics(&[kafkit::NewTopic::new(&second, 2)]).await.unwrap();
+    common::produce(&kafka, &second, 10).await;
+    let mut stream = Box::pin(c.stream());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut got = 0;
+    while got < 10 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let m = tokio::time::timeout(left, stream.next()).await.expect("records of the later topic").unwrap().unwrap();
+        assert_eq!(&*m.topic, second.as_str());
+        got += 1;
+    }
+    let assigned: BTreeSet<TopicPartition> = c.assignment().await.unwrap().into_iter().collect();
+    assert_eq!(assigned.len(), 4, "{assigned:?}");
+    drop(stream);
+    c.stop().await.unwrap();
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_string() } else { format!("\\{c}") }).collect()
+}
+
+#[tokio::test]
+async fn a_java_consumer_in_the_same_group_gets_a_disjoint_share() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let topic = common::topic(&kafka, "c-java", 6).await;
+    let group = common::unique("g-java");
+    let (k, _) = member(&kafka, &group, &topic).await;
+    common::eventually(Duration::from_secs(30), "kafkit owns all", || async { partitions(&k).await.len() == 6 }).await;
+    let mut java = common::java_peer(&["group", &common::bootstrap(), &topic, &group, "25"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("java (install a JDK 17+)");
+    let stdout = java.stdout.take().unwrap();
+    let java_assigned: Arc<Mutex<BTreeSet<i32>>> = Arc::default();
+    let ja = java_assigned.clone();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines().map_while(|l| l.ok()) {
+            if let Some(list) = line.strip_prefix("ASSIGNED") {
+                let set = list
+                    .split(',')
+                    .filter_map(|tp| tp.trim().rsplit_once('-').and_then(|(_, p)| p.parse().ok()))
+                    .collect();
+                *ja.lock().unwrap() = set;
+            }
+        }
+    });
+    common::eventually(Duration::from_secs(40), "kafkit and Java split the partitions", || {
+        let j = java_assigned.lock().unwrap().clone();
+        let k = k.clone();
+        async move {
+            let mine = partitions(&k).await;
+            !j.is_empty() && !mine.is_empty() && j.is_disjoint(&mine) && j.union(&mine).count() == 6
+        }
+    })
+    .await;
+    let _ = java.kill();
+    let _ = java.wait();
+    k.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_broker_without_the_consumer_protocol_gives_an_error_naming_both_fixes() {
+    common::init_tracing();
+    let bootstrap = std::env::var("KAFKIT_CLASSIC_BOOTSTRAP").unwrap_or_else(|_| "127.0.0.1:19092".into());
+    let kafka = match Kafka::connect(kafkit::KafkaConfig::new([bootstrap.clone()])).await {
+        Ok(k) => k,
+        Err(e) => panic!("start the classic-only broker with `scripts/kafka up --profile classic`: {e}"),
+    };
+    let c = kafka.consumer(config("g-classic-only")).unwrap();
+    let e = c.subscribe(&["anything"], true).await.expect_err("the broker has no KIP-848");
+    let text = e.to_string();
+    assert!(text.contains("classic"), "{text}");
+    assert!(text.contains("4.0"), "{text}");
+    assert!(matches!(e.kind(), ErrorKind::Unsupported | ErrorKind::Kafka(_)), "{e:?}");
+}

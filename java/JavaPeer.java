@@ -1,0 +1,96 @@
+// The Java kafka-clients peer for kafkit's interop tests, run as a single-file program:
+//   java -cp "$(scripts/kafka classpath)" java/JavaPeer.java MODE ARGS...
+// Modes:
+//   read BOOTSTRAP TOPIC COUNT TIMEOUT_MS    read every partition from the start (read_committed);
+//                                            one line per record: partition offset key value headers
+//                                            (hex, "-" for null); exit 2 if COUNT records do not arrive
+//   partition PARTITIONS KEY...              the default partitioner's choice for each UTF-8 key
+//   group BOOTSTRAP TOPIC GROUP SECONDS      a group.protocol=consumer member; prints "ASSIGNED t-p,..."
+//                                            after every rebalance and "COUNT n" before it leaves
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.*;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.*;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.utils.Utils;
+
+public class JavaPeer {
+    public static void main(String[] args) throws Exception {
+        switch (args[0]) {
+            case "read" -> read(args[1], args[2], Integer.parseInt(args[3]), Long.parseLong(args[4]));
+            case "partition" -> {
+                int n = Integer.parseInt(args[1]);
+                for (int i = 2; i < args.length; i++) {
+                    byte[] key = args[i].getBytes(StandardCharsets.UTF_8);
+                    System.out.println(Utils.toPositive(Utils.murmur2(key)) % n);
+                }
+            }
+            case "group" -> group(args[1], args[2], args[3], Integer.parseInt(args[4]));
+            default -> { System.err.println("unknown mode " + args[0]); System.exit(1); }
+        }
+    }
+
+    static Properties props(String bootstrap) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        return p;
+    }
+
+    static String hex(byte[] b) {
+        if (b == null) return "-";
+        if (b.length == 0) return "~";
+        StringBuilder s = new StringBuilder();
+        for (byte x : b) s.append(String.format("%02x", x));
+        return s.toString();
+    }
+
+    static void read(String bootstrap, String topic, int count, long timeoutMs) {
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props(bootstrap))) {
+            List<TopicPartition> tps = c.partitionsFor(topic).stream()
+                .map(i -> new TopicPartition(topic, i.partition())).collect(Collectors.toList());
+            c.assign(tps);
+            c.seekToBeginning(tps);
+            int got = 0;
+            long deadline = System.currentTimeMillis() + timeoutMs;
+            while (got < count && System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    List<String> hs = new ArrayList<>();
+                    for (Header h : r.headers()) hs.add(hex(h.key().getBytes(StandardCharsets.UTF_8)) + "=" + hex(h.value()));
+                    System.out.println(r.partition() + " " + r.offset() + " " + hex(r.key()) + " " + hex(r.value()) + " "
+                        + (hs.isEmpty() ? "-" : String.join(",", hs)));
+                    got++;
+                }
+            }
+            System.out.flush();
+            if (got < count) { System.err.println("only " + got + " of " + count + " records"); System.exit(2); }
+        }
+    }
+
+    static void group(String bootstrap, String topic, String group, int seconds) {
+        Properties p = props(bootstrap);
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+        p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer");
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p)) {
+            c.subscribe(List.of(topic), new ConsumerRebalanceListener() {
+                public void onPartitionsRevoked(Collection<TopicPartition> ps) {}
+                public void onPartitionsAssigned(Collection<TopicPartition> ps) {
+                    String now = c.assignment().stream().map(TopicPartition::toString).sorted().collect(Collectors.joining(","));
+                    System.out.println("ASSIGNED " + now);
+                    System.out.flush();
+                }
+            });
+            long count = 0;
+            long deadline = System.currentTimeMillis() + seconds * 1000L;
+            while (System.currentTimeMillis() < deadline) count += c.poll(Duration.ofMillis(200)).count();
+            System.out.println("COUNT " + count);
+            System.out.flush();
+        }
+    }
+}
