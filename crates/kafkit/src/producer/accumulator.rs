@@ -51,6 +51,10 @@ pub(crate) struct PartitionQueue {
     pub next_sequence: i32,
     /// A batch failed: send nothing new until in-flight requests return, then resend in order.
     pub retrying: bool,
+    /// The broker acknowledged a batch of this producer epoch. Until then one batch at a time:
+    /// a broker with no state for the producer accepts any first sequence, so a later batch
+    /// overtaking a failed first one would strand it.
+    pub acked: bool,
 }
 
 #[derive(Default)]
@@ -162,7 +166,7 @@ impl Accumulator {
                     continue;
                 };
                 // One batch per partition per request; more go in following requests.
-                if q.in_flight >= limits.max_in_flight_per_partition {
+                if q.in_flight >= limits.max_in_flight_per_partition || (limits.idempotent && !q.acked && q.in_flight > 0) {
                     continue;
                 }
                 if let Some(at) = q.ready.front().and_then(|b| b.retry_at) {

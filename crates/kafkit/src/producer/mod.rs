@@ -146,6 +146,7 @@ impl Shared {
             for q in tq.partitions.values_mut() {
                 q.next_sequence = 0;
                 q.retrying = false;
+                q.acked = false;
                 for b in q.ready.iter_mut() {
                     if b.base_sequence >= 0 {
                         b.base_sequence = q.next_sequence;
@@ -194,6 +195,7 @@ impl Shared {
         let mut acc = self.lock();
         if let Some(q) = acc.queue(&b.topic, b.partition) {
             q.in_flight = q.in_flight.saturating_sub(1);
+            q.acked = true;
             if q.in_flight == 0 {
                 q.retrying = false;
             }

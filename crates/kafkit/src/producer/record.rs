@@ -114,6 +114,15 @@ pub struct DeliveryFuture {
     waiting: Option<Pin<Box<dyn Future<Output = Result<BatchOutcome>> + Send>>>,
 }
 
+impl std::fmt::Debug for DeliveryFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryFuture")
+            .field("topic", &self.topic)
+            .field("partition", &self.partition)
+            .finish_non_exhaustive()
+    }
+}
+
 fn read_outcome(r: &BatchResult) -> Option<Result<BatchOutcome>> {
     match r {
         Some(Ok(o)) => Some(Ok(o.clone())),

@@ -308,7 +308,7 @@ fn retry_or_fail(shared: &Arc<Shared>, mut b: Batch, e: Error) {
         shared.sent_failed(b, e);
         return;
     }
-    tracing::debug!(topic = %b.topic, partition = b.partition, attempts = b.attempts, error = %e, "retrying batch");
+    tracing::debug!(topic = %b.topic, partition = b.partition, sequence = b.base_sequence, records = b.record_count, attempts = b.attempts, error = %e, "retrying batch");
     b.attempts += 1;
     b.retry_at = Some(now + shared.config.retry_backoff);
     shared.requeue(b);
