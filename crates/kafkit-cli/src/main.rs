@@ -2,6 +2,7 @@
 
 mod consume;
 mod demo;
+mod group;
 mod produce;
 mod topic;
 
@@ -44,6 +45,9 @@ enum Command {
     Produce(produce::ProduceArgs),
     /// Consume with a consumer group and print the records.
     Consume(consume::ConsumeArgs),
+    /// List, describe and delete consumer groups; show and reset their offsets.
+    #[command(subcommand)]
+    Group(group::GroupCommand),
     /// Create a topic, produce a few records and consume them with a KIP-848 group.
     Demo,
 }
@@ -76,6 +80,7 @@ async fn run(cli: Cli) -> kafkit::Result<()> {
         Command::Topic(cmd) => topic::run(&kafka, cmd, cli.json).await,
         Command::Produce(args) => produce::run(&kafka, args, cli.json).await,
         Command::Consume(args) => consume::run(&kafka, args, cli.json).await,
+        Command::Group(cmd) => group::run(&kafka, cmd, cli.json).await,
         Command::Demo => demo::run(&kafka).await,
     };
     kafka.close(Duration::from_secs(5)).await;

@@ -1,7 +1,9 @@
-//! The admin client: topics, cluster description (and, as they land, groups and offsets).
+//! The admin client: topics, cluster description, consumer groups and their offsets.
 
+mod groups;
 mod topics;
 
+pub use groups::{GroupDescription, GroupKind, GroupListing, GroupOffset, MemberDescription, OffsetReset};
 pub use topics::{ClusterDescription, NewTopic};
 
 use crate::error::Result;

@@ -1,0 +1,360 @@
+//! Consumer group administration: list, describe (ConsumerGroupDescribe for `consumer` groups,
+//! DescribeGroups for classic ones), delete, and the group's committed offsets (fetch, set,
+//! reset).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
+use kafka_protocol::messages::{
+    ConsumerGroupDescribeRequest, DeleteGroupsRequest, DescribeGroupsRequest, GroupId, ListGroupsRequest,
+    OffsetFetchRequest,
+};
+use kafka_protocol::protocol::StrBytes;
+
+use super::Admin;
+use crate::cluster::coordinator::find_coordinator_retrying;
+use crate::cluster::CoordinatorType;
+use crate::consumer::offsets::{self, CommitOffset, Committer};
+use crate::error::{Error, ErrorKind, ResponseError, Result};
+use crate::events::TopicPartition;
+use crate::net::{Connection, Lane};
+
+/// A group as `list_groups` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupListing {
+    /// Group id.
+    pub group_id: String,
+    /// `consumer` (KIP-848), `classic`, `share`, ... (empty from brokers before ListGroups v5).
+    pub group_type: String,
+    /// State, for example `Stable`, `Empty`, `Reconciling`, `Assigning`.
+    pub state: String,
+    /// The embedded protocol type of classic groups (`consumer`), empty otherwise.
+    pub protocol_type: String,
+}
+
+/// The group protocol a described group uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupKind {
+    /// KIP-848 `consumer` group.
+    Consumer,
+    /// Classic group.
+    Classic,
+}
+
+/// One member of a described group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberDescription {
+    /// Member id.
+    pub member_id: String,
+    /// Static membership id.
+    pub instance_id: Option<String>,
+    /// Client id and host.
+    pub client_id: String,
+    /// Host the member connects from.
+    pub client_host: String,
+    /// Rack (consumer groups).
+    pub rack_id: Option<String>,
+    /// Member epoch (consumer groups; -1 for classic).
+    pub member_epoch: i32,
+    /// Subscribed topic names (consumer groups).
+    pub subscribed_topics: Vec<String>,
+    /// Subscribed regular expression (consumer groups).
+    pub subscribed_regex: Option<String>,
+    /// Partitions the member owns (consumer groups).
+    pub assignment: Vec<TopicPartition>,
+    /// Partitions the coordinator wants it to own (consumer groups).
+    pub target_assignment: Vec<TopicPartition>,
+}
+
+/// A described group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupDescription {
+    /// Group id.
+    pub group_id: String,
+    /// Protocol of the group.
+    pub kind: GroupKind,
+    /// State.
+    pub state: String,
+    /// Group epoch (consumer groups; -1 for classic).
+    pub group_epoch: i32,
+    /// Epoch of the target assignment (consumer groups; -1 for classic).
+    pub assignment_epoch: i32,
+    /// Server assignor (consumer groups) or the chosen client protocol (classic).
+    pub assignor: String,
+    /// Members.
+    pub members: Vec<MemberDescription>,
+}
+
+/// A committed offset of a group, with the partition's end offset and the lag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupOffset {
+    /// Partition.
+    pub partition: TopicPartition,
+    /// Committed offset.
+    pub committed: i64,
+    /// End offset (high watermark) now.
+    pub end: i64,
+    /// `end - committed`.
+    pub lag: i64,
+}
+
+/// Where `reset_group_offsets` moves a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetReset {
+    /// To the earliest offset of each partition.
+    Earliest,
+    /// To the end of each partition.
+    Latest,
+    /// To this offset on every partition.
+    To(i64),
+}
+
+fn group_id(s: &str) -> GroupId {
+    GroupId(StrBytes::from_string(s.to_string()))
+}
+
+fn tps(a: &kafka_protocol::messages::consumer_group_describe_response::Assignment) -> Vec<TopicPartition> {
+    let mut out: Vec<TopicPartition> = a
+        .topic_partitions
+        .iter()
+        .flat_map(|t| {
+            let name = if t.topic_name.0.is_empty() { t.topic_id.to_string() } else { t.topic_name.0.to_string() };
+            t.partitions.iter().map(move |p| TopicPartition::new(name.clone(), *p))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+impl Admin {
+    async fn coordinator(&self, group: &str) -> Result<Connection> {
+        if group.is_empty() {
+            return Err(Error::config("the group id is empty"));
+        }
+        let node = find_coordinator_retrying(&self.kafka, CoordinatorType::Group, group).await?;
+        self.kafka.pool().get(node, Lane::General).await
+    }
+
+    /// Lists the groups of every broker, filtered by type (`consumer`, `classic`; empty = all)
+    /// and state (`Stable`, `Empty`, ...; empty = all, case-insensitive).
+    pub async fn list_groups(&self, types: &[&str], states: &[&str]) -> Result<Vec<GroupListing>> {
+        let brokers: Vec<i32> = self.kafka.cluster().snapshot().brokers.keys().copied().collect();
+        let mut out = BTreeMap::new();
+        for node in brokers {
+            let conn = self.kafka.pool().get(node, Lane::General).await?;
+            let version = conn.version::<ListGroupsRequest>()?;
+            let mut req = ListGroupsRequest::default();
+            if version >= 4 {
+                req.states_filter = states.iter().map(|s| StrBytes::from_string(s.to_string())).collect();
+            }
+            if version >= 5 {
+                req.types_filter = types.iter().map(|s| StrBytes::from_string(s.to_string())).collect();
+            }
+            let resp = conn.send_version(&req, version).await.map_err(|e| e.during("list_groups"))?;
+            Error::check(resp.error_code, "list_groups", || format!("broker {node}"))?;
+            for g in resp.groups {
+                let listing = GroupListing {
+                    group_id: g.group_id.0.to_string(),
+                    group_type: g.group_type.to_string(),
+                    state: g.group_state.to_string(),
+                    protocol_type: g.protocol_type.to_string(),
+                };
+                // Older brokers ignore the filters: apply them here too.
+                let type_ok = types.is_empty() || listing.group_type.is_empty() || types.iter().any(|t| t.eq_ignore_ascii_case(&listing.group_type));
+                let state_ok = states.is_empty() || states.iter().any(|s| s.eq_ignore_ascii_case(&listing.state));
+                if type_ok && state_ok {
+                    out.insert(listing.group_id.clone(), listing);
+                }
+            }
+        }
+        Ok(out.into_values().collect())
+    }
+
+    /// Describes groups: `consumer` groups with ConsumerGroupDescribe (members, epochs,
+    /// assignments and target assignments), classic ones with DescribeGroups.
+    pub async fn describe_groups(&self, groups: &[&str]) -> Result<Vec<GroupDescription>> {
+        let mut out = Vec::new();
+        for g in groups {
+            out.push(self.describe_group(g).await?);
+        }
+        Ok(out)
+    }
+
+    async fn describe_group(&self, group: &str) -> Result<GroupDescription> {
+        let conn = self.coordinator(group).await?;
+        if conn.api_versions().supports(69) {
+            let mut req = ConsumerGroupDescribeRequest::default();
+            req.group_ids = vec![group_id(group)];
+            let resp = conn.send(&req).await.map_err(|e| e.during("describe_groups"))?;
+            let d = resp.groups.into_iter().next().ok_or_else(|| Error::protocol("describe_groups", "empty ConsumerGroupDescribe response"))?;
+            match ResponseError::try_from_code(d.error_code) {
+                None => {
+                    return Ok(GroupDescription {
+                        group_id: d.group_id.0.to_string(),
+                        kind: GroupKind::Consumer,
+                        state: d.group_state.to_string(),
+                        group_epoch: d.group_epoch,
+                        assignment_epoch: d.assignment_epoch,
+                        assignor: d.assignor_name.to_string(),
+                        members: d
+                            .members
+                            .iter()
+                            .map(|m| MemberDescription {
+                                member_id: m.member_id.to_string(),
+                                instance_id: m.instance_id.as_ref().map(|s| s.to_string()),
+                                client_id: m.client_id.to_string(),
+                                client_host: m.client_host.to_string(),
+                                rack_id: m.rack_id.as_ref().map(|s| s.to_string()),
+                                member_epoch: m.member_epoch,
+                                subscribed_topics: m.subscribed_topic_names.iter().map(|t| t.0.to_string()).collect(),
+                                subscribed_regex: m.subscribed_topic_regex.as_ref().map(|s| s.to_string()),
+                                assignment: tps(&m.assignment),
+                                target_assignment: tps(&m.target_assignment),
+                            })
+                            .collect(),
+                    })
+                }
+                // Not a consumer group (a classic one, or none): ask DescribeGroups.
+                Some(ResponseError::GroupIdNotFound) => {}
+                Some(_) => {
+                    Error::check(d.error_code, "describe_groups", || {
+                        format!("group '{group}'{}", d.error_message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())
+                    })?;
+                }
+            }
+        }
+        let mut req = DescribeGroupsRequest::default();
+        req.groups = vec![group_id(group)];
+        let resp = conn.send(&req).await.map_err(|e| e.during("describe_groups"))?;
+        let d = resp.groups.into_iter().next().ok_or_else(|| Error::protocol("describe_groups", "empty DescribeGroups response"))?;
+        Error::check(d.error_code, "describe_groups", || format!("group '{group}'"))?;
+        Ok(GroupDescription {
+            group_id: d.group_id.0.to_string(),
+            kind: GroupKind::Classic,
+            state: d.group_state.to_string(),
+            group_epoch: -1,
+            assignment_epoch: -1,
+            assignor: d.protocol_data.to_string(),
+            members: d
+                .members
+                .iter()
+                .map(|m| MemberDescription {
+                    member_id: m.member_id.to_string(),
+                    instance_id: m.group_instance_id.as_ref().map(|s| s.to_string()),
+                    client_id: m.client_id.to_string(),
+                    client_host: m.client_host.to_string(),
+                    rack_id: None,
+                    member_epoch: -1,
+                    subscribed_topics: Vec::new(),
+                    subscribed_regex: None,
+                    assignment: Vec::new(),
+                    target_assignment: Vec::new(),
+                })
+                .collect(),
+        })
+    }
+
+    /// Deletes groups (they must be empty: no live members).
+    pub async fn delete_groups(&self, groups: &[&str]) -> Result<()> {
+        for g in groups {
+            let conn = self.coordinator(g).await?;
+            let mut req = DeleteGroupsRequest::default();
+            req.groups_names = vec![group_id(g)];
+            let resp = conn.send(&req).await.map_err(|e| e.during("delete_groups"))?;
+            for r in resp.results {
+                Error::check(r.error_code, "delete_groups", || match ResponseError::try_from_code(r.error_code) {
+                    Some(ResponseError::NonEmptyGroup) => format!("group '{g}' still has members; stop them first"),
+                    _ => format!("group '{g}'"),
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The group's committed offsets, with each partition's end offset and lag.
+    pub async fn group_offsets(&self, group: &str) -> Result<Vec<GroupOffset>> {
+        let conn = self.coordinator(group).await?;
+        let version = conn.version::<OffsetFetchRequest>()?;
+        if version < 8 {
+            return Err(Error::new(ErrorKind::Unsupported, "group_offsets", "the broker is older than Kafka 3.0 (OffsetFetch v8)"));
+        }
+        let mut req = OffsetFetchRequest::default();
+        let mut g = OffsetFetchRequestGroup::default();
+        g.group_id = group_id(group);
+        g.member_epoch = -1;
+        g.topics = None; // every partition with a committed offset
+        req.groups = vec![g];
+        let resp = conn.send_version(&req, version).await.map_err(|e| e.during("group_offsets"))?;
+        let mut committed = BTreeMap::new();
+        for g in &resp.groups {
+            Error::check(g.error_code, "group_offsets", || format!("group '{group}'"))?;
+            for t in &g.topics {
+                for p in &t.partitions {
+                    Error::check(p.error_code, "group_offsets", || format!("group '{group}', {}-{}", t.name.0, p.partition_index))?;
+                    if p.committed_offset >= 0 {
+                        committed.insert(TopicPartition::new(t.name.0.to_string(), p.partition_index), p.committed_offset);
+                    }
+                }
+            }
+        }
+        let partitions: Vec<TopicPartition> = committed.keys().cloned().collect();
+        let topics: BTreeSet<String> = partitions.iter().map(|tp| tp.topic.clone()).collect();
+        if !topics.is_empty() {
+            self.kafka.cluster().refresh(crate::cluster::TopicSelection::Names(topics.into_iter().collect())).await?;
+        }
+        let ends = offsets::list_offsets(&self.kafka, &partitions, offsets::LATEST, false).await?;
+        Ok(committed
+            .into_iter()
+            .map(|(tp, c)| {
+                let end = ends.get(&tp).copied().unwrap_or(-1);
+                GroupOffset { lag: (end - c).max(0), partition: tp, committed: c, end }
+            })
+            .collect())
+    }
+
+    /// Sets the group's committed offsets. The group must have no live members (the broker
+    /// refuses commits from outside a live group).
+    pub async fn set_group_offsets(&self, group: &str, offsets_to_set: &[(TopicPartition, i64)]) -> Result<()> {
+        if let Some((tp, o)) = offsets_to_set.iter().find(|(_, o)| *o < 0) {
+            return Err(Error::config(format!("offset {o} for {tp} is negative")));
+        }
+        let conn = self.coordinator(group).await?;
+        let who = Committer { group_id: group, member_id: "", epoch: -1, instance_id: None };
+        let list: Vec<CommitOffset> = offsets_to_set
+            .iter()
+            .map(|(tp, o)| CommitOffset { partition: tp.clone(), offset: *o, leader_epoch: -1 })
+            .collect();
+        offsets::commit(&conn, &who, &list).await.map_err(|e| match e.kafka_error() {
+            Some(ResponseError::UnknownMemberId | ResponseError::IllegalGeneration | ResponseError::StaleMemberEpoch | ResponseError::RebalanceInProgress) => Error::new(
+                e.kind().clone(),
+                "set_group_offsets",
+                format!("group '{group}' has live members; stop them before changing its offsets ({e})"),
+            ),
+            _ => e,
+        })
+    }
+
+    /// Moves the group's offsets on every partition of `topic` to the earliest, the latest, or
+    /// a given offset. Returns what was set.
+    pub async fn reset_group_offsets(&self, group: &str, topic: &str, to: OffsetReset) -> Result<Vec<(TopicPartition, i64)>> {
+        let meta = self.kafka.cluster().refresh(crate::cluster::TopicSelection::Names(vec![topic.to_string()])).await?;
+        let t = meta.topic(topic).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Kafka(ResponseError::UnknownTopicOrPartition),
+                "reset_group_offsets",
+                format!("topic '{topic}' does not exist"),
+            )
+        })?;
+        let partitions: Vec<TopicPartition> = t.partitions.iter().map(|p| TopicPartition::new(topic, p.partition)).collect();
+        let targets: Vec<(TopicPartition, i64)> = match to {
+            OffsetReset::To(o) => partitions.into_iter().map(|tp| (tp, o)).collect(),
+            OffsetReset::Earliest | OffsetReset::Latest => {
+                let ts = if to == OffsetReset::Earliest { offsets::EARLIEST } else { offsets::LATEST };
+                let found = offsets::list_offsets(&self.kafka, &partitions, ts, false).await?;
+                partitions.into_iter().map(|tp| (tp.clone(), found.get(&tp).copied().unwrap_or(0))).collect()
+            }
+        };
+        self.set_group_offsets(group, &targets).await?;
+        Ok(targets)
+    }
+}
