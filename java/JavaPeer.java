@@ -5,6 +5,8 @@
 //                                            one line per record: partition offset key value headers
 //                                            (hex, "-" for null); exit 2 if COUNT records do not arrive
 //   partition PARTITIONS KEY...              the default partitioner's choice for each UTF-8 key
+//   produce-bench BOOTSTRAP TOPIC COUNT SIZE CODEC   COUNT records of SIZE bytes, acks=all, idempotent;
+//                                            prints "records seconds"
 //   group BOOTSTRAP TOPIC GROUP SECONDS      a group.protocol=consumer member; prints "ASSIGNED t-p,..."
 //                                            after every rebalance and "COUNT n" before it leaves
 import java.nio.charset.StandardCharsets;
@@ -29,6 +31,7 @@ public class JavaPeer {
                 }
             }
             case "group" -> group(args[1], args[2], args[3], Integer.parseInt(args[4]));
+            case "produce-bench" -> produceBench(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]), args[5]);
             default -> { System.err.println("unknown mode " + args[0]); System.exit(1); }
         }
     }
@@ -70,6 +73,28 @@ public class JavaPeer {
             }
             System.out.flush();
             if (got < count) { System.err.println("only " + got + " of " + count + " records"); System.exit(2); }
+        }
+    }
+
+    static void produceBench(String bootstrap, String topic, int count, int size, String codec) throws Exception {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", bootstrap);
+        p.put("acks", "all");
+        p.put("enable.idempotence", "true");
+        p.put("compression.type", codec);
+        p.put("key.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
+        p.put("value.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
+        byte[] value = new byte[size];
+        Arrays.fill(value, (byte) 'x');
+        java.util.concurrent.atomic.AtomicLong failed = new java.util.concurrent.atomic.AtomicLong();
+        try (org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]> producer = new org.apache.kafka.clients.producer.KafkaProducer<>(p)) {
+            long start = System.nanoTime();
+            for (int i = 0; i < count; i++) {
+                producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, value), (m, e) -> { if (e != null) failed.incrementAndGet(); });
+            }
+            producer.flush();
+            double secs = (System.nanoTime() - start) / 1e9;
+            System.out.println(count + " " + secs + " " + failed.get());
         }
     }
 

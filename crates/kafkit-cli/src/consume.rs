@@ -49,10 +49,12 @@ fn text(b: &Option<bytes::Bytes>) -> String {
 
 fn print(m: &Message, as_json: bool) {
     if as_json {
-        let enc = |b: &Option<bytes::Bytes>| b.as_ref().map(|b| match std::str::from_utf8(b) {
-            Ok(s) => json!(s),
-            Err(_) => json!({"base64": base64::engine::general_purpose::STANDARD.encode(b)}),
-        });
+        let enc = |b: &Option<bytes::Bytes>| {
+            b.as_ref().map(|b| match std::str::from_utf8(b) {
+                Ok(s) => json!(s),
+                Err(_) => json!({"base64": base64::engine::general_purpose::STANDARD.encode(b)}),
+            })
+        };
         println!(
             "{}",
             json!({"topic": &*m.topic, "partition": m.partition, "offset": m.offset, "timestamp": m.timestamp,
@@ -60,17 +62,34 @@ fn print(m: &Message, as_json: bool) {
                    "headers": m.headers.iter().map(|h| json!([String::from_utf8_lossy(&h.key), h.value.as_ref().map(|v| String::from_utf8_lossy(v).into_owned())])).collect::<Vec<_>>()})
         );
     } else {
-        println!("{}-{}@{}\t{}\t{}", m.topic, m.partition, m.offset, text(&m.key), text(&m.value));
+        println!(
+            "{}-{}@{}\t{}\t{}",
+            m.topic,
+            m.partition,
+            m.offset,
+            text(&m.key),
+            text(&m.value)
+        );
     }
 }
 
 pub fn print_event(e: &Event, as_json: bool) {
     let line = match e {
-        Event::GroupJoin { group_id, member_id, member_epoch, assignment } => {
+        Event::GroupJoin {
+            group_id,
+            member_id,
+            member_epoch,
+            assignment,
+        } => {
             json!({"event": "group_join", "group": group_id, "member_id": member_id, "member_epoch": member_epoch,
                    "assignment": assignment.iter().map(|t| t.to_string()).collect::<Vec<_>>()})
         }
-        Event::Heartbeat { member_epoch, added, removed, .. } if !added.is_empty() || !removed.is_empty() => {
+        Event::Heartbeat {
+            member_epoch,
+            added,
+            removed,
+            ..
+        } if !added.is_empty() || !removed.is_empty() => {
             json!({"event": "heartbeat", "member_epoch": member_epoch,
                    "added": added.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
                    "removed": removed.iter().map(|t| t.to_string()).collect::<Vec<_>>()})
@@ -110,7 +129,11 @@ pub async fn run(kafka: &Kafka, args: ConsumeArgs, as_json: bool) -> kafkit::Res
             consumer.subscribe(&topics, args.from_beginning).await?
         }
         (None, true) => {
-            return Err(kafkit::Error::new(kafkit::ErrorKind::Config, "consume", "give --topic T (repeatable) or --pattern REGEX"))
+            return Err(kafkit::Error::new(
+                kafkit::ErrorKind::Config,
+                "consume",
+                "give --topic T (repeatable) or --pattern REGEX",
+            ))
         }
     }
     let mut stream = Box::pin(consumer.stream());

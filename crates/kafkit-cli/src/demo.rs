@@ -15,7 +15,10 @@ pub async fn run(kafka: &Kafka) -> kafkit::Result<()> {
     let topic = format!("kafkit-demo-{suffix}");
     let group = format!("kafkit-demo-group-{suffix}");
     println!("1. creating topic {topic} with 3 partitions");
-    kafka.admin().create_topics(&[NewTopic::new(&topic, 3)]).await?;
+    kafka
+        .admin()
+        .create_topics(&[NewTopic::new(&topic, 3)])
+        .await?;
 
     println!("2. producing 6 records (idempotent, acks=all)");
     let producer = kafka.producer(ProducerConfig::default())?;
@@ -23,7 +26,11 @@ pub async fn run(kafka: &Kafka) -> kafkit::Result<()> {
     let mut acks = Vec::new();
     for (i, v) in lines.iter().enumerate() {
         let key = format!("key-{i}");
-        acks.push(producer.send(Record::new(&topic, v.as_bytes()).key(key.as_bytes())).await?);
+        acks.push(
+            producer
+                .send(Record::new(&topic, v.as_bytes()).key(key.as_bytes()))
+                .await?,
+        );
     }
     for a in acks {
         let m = a.await?;
@@ -32,12 +39,22 @@ pub async fn run(kafka: &Kafka) -> kafkit::Result<()> {
     producer.close().await?;
 
     println!("3. consuming with group {group} (group protocol: consumer / KIP-848)");
-    let consumer = kafka.consumer(ConsumerConfig::new(&group).group_protocol(GroupProtocol::Consumer))?;
+    let consumer =
+        kafka.consumer(ConsumerConfig::new(&group).group_protocol(GroupProtocol::Consumer))?;
     let mut events = kafka.events();
     tokio::spawn(async move {
         while let Ok(e) = events.recv().await {
-            if let kafkit::Event::GroupJoin { member_id, member_epoch, assignment, .. } = e {
-                println!("   joined as {member_id} at epoch {member_epoch}, {} partitions assigned", assignment.len());
+            if let kafkit::Event::GroupJoin {
+                member_id,
+                member_epoch,
+                assignment,
+                ..
+            } = e
+            {
+                println!(
+                    "   joined as {member_id} at epoch {member_epoch}, {} partitions assigned",
+                    assignment.len()
+                );
             }
         }
     });

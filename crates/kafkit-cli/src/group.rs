@@ -42,7 +42,10 @@ pub enum GroupCommand {
 }
 
 fn tp_list(tps: &[TopicPartition]) -> String {
-    tps.iter().map(|tp| tp.to_string()).collect::<Vec<_>>().join(",")
+    tps.iter()
+        .map(|tp| tp.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 pub async fn run(kafka: &Kafka, cmd: GroupCommand, as_json: bool) -> kafkit::Result<()> {
@@ -67,7 +70,11 @@ pub async fn run(kafka: &Kafka, cmd: GroupCommand, as_json: bool) -> kafkit::Res
         GroupCommand::Describe { groups } => {
             let refs: Vec<&str> = groups.iter().map(String::as_str).collect();
             for d in admin.describe_groups(&refs).await? {
-                let kind = if d.kind == GroupKind::Consumer { "consumer" } else { "classic" };
+                let kind = if d.kind == GroupKind::Consumer {
+                    "consumer"
+                } else {
+                    "classic"
+                };
                 if as_json {
                     let members: Vec<_> = d
                         .members
@@ -116,7 +123,11 @@ pub async fn run(kafka: &Kafka, cmd: GroupCommand, as_json: bool) -> kafkit::Res
                 }
             }
         }
-        GroupCommand::Offsets { group, reset_to, topic } => {
+        GroupCommand::Offsets {
+            group,
+            reset_to,
+            topic,
+        } => {
             if let (Some(to), Some(topic)) = (reset_to, topic) {
                 let target = match to.as_str() {
                     "earliest" => OffsetReset::Earliest,

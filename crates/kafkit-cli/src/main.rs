@@ -13,10 +13,20 @@ use clap::{Parser, Subcommand};
 use kafkit::{Kafka, KafkaConfig};
 
 #[derive(Parser)]
-#[command(name = "kafkit", version, about = "A pure-Rust Apache Kafka client (KIP-848 consumer groups, producer, admin)")]
+#[command(
+    name = "kafkit",
+    version,
+    about = "A pure-Rust Apache Kafka client (KIP-848 consumer groups, producer, admin)"
+)]
 struct Cli {
     /// Brokers to bootstrap from, comma-separated host:port.
-    #[arg(long, short = 'b', global = true, env = "KAFKIT_BOOTSTRAP", default_value = "127.0.0.1:9092")]
+    #[arg(
+        long,
+        short = 'b',
+        global = true,
+        env = "KAFKIT_BOOTSTRAP",
+        default_value = "127.0.0.1:9092"
+    )]
     bootstrap: String,
     /// Client id sent to the brokers.
     #[arg(long, global = true, default_value = "kafkit-cli")]
@@ -56,7 +66,8 @@ enum Command {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("KAFKIT_LOG").unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("KAFKIT_LOG")
+                .unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();

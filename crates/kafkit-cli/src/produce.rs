@@ -53,8 +53,16 @@ pub async fn run(kafka: &Kafka, args: ProduceArgs, as_json: bool) -> kafkit::Res
     producer.close().await
 }
 
-async fn stdin(producer: &kafkit::producer::Producer, args: &ProduceArgs, as_json: bool) -> kafkit::Result<()> {
-    let lines: Vec<String> = std::io::stdin().lock().lines().map_while(Result::ok).collect();
+async fn stdin(
+    producer: &kafkit::producer::Producer,
+    args: &ProduceArgs,
+    as_json: bool,
+) -> kafkit::Result<()> {
+    let lines: Vec<String> = std::io::stdin()
+        .lock()
+        .lines()
+        .map_while(Result::ok)
+        .collect();
     let mut acks = Vec::with_capacity(lines.len());
     for line in &lines {
         let (key, value) = match (args.key_tab, line.split_once('\t')) {
@@ -70,7 +78,10 @@ async fn stdin(producer: &kafkit::producer::Producer, args: &ProduceArgs, as_jso
     for a in acks {
         let m = a.await?;
         if as_json {
-            println!("{}", json!({"topic": &*m.topic, "partition": m.partition, "offset": m.offset, "timestamp": m.timestamp}));
+            println!(
+                "{}",
+                json!({"topic": &*m.topic, "partition": m.partition, "offset": m.offset, "timestamp": m.timestamp})
+            );
         } else {
             println!("{}-{}@{}", m.topic, m.partition, m.offset);
         }
@@ -78,7 +89,12 @@ async fn stdin(producer: &kafkit::producer::Producer, args: &ProduceArgs, as_jso
     Ok(())
 }
 
-async fn load(producer: &kafkit::producer::Producer, args: &ProduceArgs, n: u64, as_json: bool) -> kafkit::Result<()> {
+async fn load(
+    producer: &kafkit::producer::Producer,
+    args: &ProduceArgs,
+    n: u64,
+    as_json: bool,
+) -> kafkit::Result<()> {
     let value = vec![b'x'; args.size];
     let started = Instant::now();
     let (lat_tx, mut lat_rx) = tokio::sync::mpsc::unbounded_channel::<Duration>();
@@ -115,7 +131,10 @@ async fn load(producer: &kafkit::producer::Producer, args: &ProduceArgs, n: u64,
         if !as_json && last_print.elapsed() > Duration::from_secs(1) {
             last_print = Instant::now();
             let secs = started.elapsed().as_secs_f64();
-            eprint!("\rsent {i}/{n} records ({:.0} records/s)   ", i as f64 / secs);
+            eprint!(
+                "\rsent {i}/{n} records ({:.0} records/s)   ",
+                i as f64 / secs
+            );
         }
     }
     producer.flush().await?;
@@ -130,11 +149,17 @@ async fn load(producer: &kafkit::producer::Producer, args: &ProduceArgs, n: u64,
     let secs = started.elapsed().as_secs_f64();
     let mut lat = collector.await.unwrap_or_default();
     lat.sort();
-    let pct = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p) as usize).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 - 1.0) * p) as usize)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
     let rps = n as f64 / secs;
     let mbps = rps * args.size as f64 / 1e6;
     if as_json {
-        println!("{}", json!({"records": n, "seconds": secs, "records_per_sec": rps, "mb_per_sec": mbps, "p50_ms": pct(0.5), "p99_ms": pct(0.99), "failures": failures}));
+        println!(
+            "{}",
+            json!({"records": n, "seconds": secs, "records_per_sec": rps, "mb_per_sec": mbps, "p50_ms": pct(0.5), "p99_ms": pct(0.99), "failures": failures})
+        );
     } else {
         eprintln!();
         println!("{n} records in {secs:.2}s: {rps:.0} records/s, {mbps:.1} MB/s, ack latency p50 {:.1} ms p99 {:.1} ms, {failures} failures", pct(0.5), pct(0.99));

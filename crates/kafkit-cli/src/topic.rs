@@ -33,7 +33,12 @@ pub enum TopicCommand {
 pub async fn run(kafka: &Kafka, cmd: TopicCommand, as_json: bool) -> kafkit::Result<()> {
     let admin = kafka.admin();
     match cmd {
-        TopicCommand::Create { name, partitions, replication_factor, configs } => {
+        TopicCommand::Create {
+            name,
+            partitions,
+            replication_factor,
+            configs,
+        } => {
             let mut topic = NewTopic::new(&name, partitions).replication_factor(replication_factor);
             for c in configs {
                 let (k, v) = c.split_once('=').ok_or_else(|| {
@@ -95,14 +100,36 @@ pub async fn metadata(kafka: &Kafka, topics: &[String], as_json: bool) -> kafkit
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(());
     }
-    println!("cluster {} (controller {})", cluster.cluster_id.as_deref().unwrap_or("?"), cluster.controller_id);
+    println!(
+        "cluster {} (controller {})",
+        cluster.cluster_id.as_deref().unwrap_or("?"),
+        cluster.controller_id
+    );
     for b in &cluster.brokers {
-        println!("  broker {} at {}:{}{}", b.node_id, b.host, b.port, b.rack.as_ref().map(|r| format!(" rack {r}")).unwrap_or_default());
+        println!(
+            "  broker {} at {}:{}{}",
+            b.node_id,
+            b.host,
+            b.port,
+            b.rack
+                .as_ref()
+                .map(|r| format!(" rack {r}"))
+                .unwrap_or_default()
+        );
     }
     for t in topics {
-        println!("topic {} id {}{} partitions {}", t.name, t.id, if t.is_internal { " (internal)" } else { "" }, t.partitions.len());
+        println!(
+            "topic {} id {}{} partitions {}",
+            t.name,
+            t.id,
+            if t.is_internal { " (internal)" } else { "" },
+            t.partitions.len()
+        );
         for p in &t.partitions {
-            println!("  partition {} leader {} epoch {} replicas {:?} isr {:?}", p.partition, p.leader, p.leader_epoch, p.replicas, p.isr);
+            println!(
+                "  partition {} leader {} epoch {} replicas {:?} isr {:?}",
+                p.partition, p.leader, p.leader_epoch, p.replicas, p.isr
+            );
         }
     }
     Ok(())

@@ -59,12 +59,21 @@ impl Error {
     }
 
     /// An error for a non-zero Kafka error code, or `None` for code 0.
-    pub fn from_code(code: i16, operation: &'static str, detail: impl Into<String>) -> Option<Self> {
-        ResponseError::try_from_code(code).map(|e| Error::new(ErrorKind::Kafka(e), operation, detail))
+    pub fn from_code(
+        code: i16,
+        operation: &'static str,
+        detail: impl Into<String>,
+    ) -> Option<Self> {
+        ResponseError::try_from_code(code)
+            .map(|e| Error::new(ErrorKind::Kafka(e), operation, detail))
     }
 
     /// `Ok(())` for code 0, else the error.
-    pub fn check(code: i16, operation: &'static str, detail: impl FnOnce() -> String) -> Result<()> {
+    pub fn check(
+        code: i16,
+        operation: &'static str,
+        detail: impl FnOnce() -> String,
+    ) -> Result<()> {
         match ResponseError::try_from_code(code) {
             None => Ok(()),
             Some(e) => Err(Error::new(ErrorKind::Kafka(e), operation, detail())),
@@ -201,7 +210,10 @@ mod tests {
             kafka_error_name(ResponseError::TopicAlreadyExists),
             "TOPIC_ALREADY_EXISTS"
         );
-        assert_eq!(kafka_error_name(ResponseError::Unknown(999)), "UNKNOWN_ERROR_CODE_999");
+        assert_eq!(
+            kafka_error_name(ResponseError::Unknown(999)),
+            "UNKNOWN_ERROR_CODE_999"
+        );
     }
 
     #[test]

@@ -90,9 +90,9 @@ impl KafkaConfig {
             ));
         }
         for b in &self.bootstrap {
-            let ok = b
-                .rsplit_once(':')
-                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+            let ok = b.rsplit_once(':').is_some_and(|(host, port)| {
+                !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+            });
             if !ok {
                 return Err(Error::config(format!(
                     "bootstrap broker '{b}' is not host:port (e.g. 127.0.0.1:9092)"
@@ -100,7 +100,9 @@ impl KafkaConfig {
             }
         }
         if self.client_id.is_empty() {
-            return Err(Error::config("`client_id` is empty; set a name for this application"));
+            return Err(Error::config(
+                "`client_id` is empty; set a name for this application",
+            ));
         }
         for (name, d) in [
             ("connect_timeout", self.connect_timeout),
@@ -108,14 +110,18 @@ impl KafkaConfig {
             ("metadata_max_age", self.metadata_max_age),
         ] {
             if d.is_zero() {
-                return Err(Error::config(format!("`{name}` is zero; give it a positive duration")));
+                return Err(Error::config(format!(
+                    "`{name}` is zero; give it a positive duration"
+                )));
             }
         }
         if self.max_in_flight == 0 {
             return Err(Error::config("`max_in_flight` is 0; it must be at least 1"));
         }
         if self.max_response_size < 1024 {
-            return Err(Error::config("`max_response_size` is below 1 KiB; use at least the broker's `message.max.bytes`"));
+            return Err(Error::config(
+                "`max_response_size` is below 1 KiB; use at least the broker's `message.max.bytes`",
+            ));
         }
         Ok(())
     }
@@ -147,7 +153,9 @@ pub struct Kafka {
 
 impl std::fmt::Debug for Kafka {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Kafka").field("bootstrap", &self.inner.config.bootstrap).finish()
+        f.debug_struct("Kafka")
+            .field("bootstrap", &self.inner.config.bootstrap)
+            .finish()
     }
 }
 
@@ -220,13 +228,18 @@ mod tests {
 
     #[test]
     fn bad_config_names_the_option() {
-        let e = KafkaConfig::new(Vec::<String>::new()).validate().unwrap_err();
+        let e = KafkaConfig::new(Vec::<String>::new())
+            .validate()
+            .unwrap_err();
         assert!(e.to_string().contains("bootstrap"), "{e}");
         let e = KafkaConfig::new(["localhost"]).validate().unwrap_err();
         assert!(e.to_string().contains("host:port"), "{e}");
         let e = KafkaConfig::new(["h:0"]).validate().unwrap_err();
         assert!(e.to_string().contains("host:port"), "{e}");
-        let e = KafkaConfig::new(["h:1"]).request_timeout(Duration::ZERO).validate().unwrap_err();
+        let e = KafkaConfig::new(["h:1"])
+            .request_timeout(Duration::ZERO)
+            .validate()
+            .unwrap_err();
         assert!(e.to_string().contains("request_timeout"), "{e}");
         assert!(KafkaConfig::new(["[::1]:9092", "h:1"]).validate().is_ok());
     }

@@ -19,8 +19,8 @@ pub use error::{Error, ErrorKind, Result};
 pub mod admin;
 pub mod cluster;
 pub mod consumer;
-pub mod producer;
 mod kafka;
+pub mod producer;
 
 pub use admin::{Admin, NewTopic};
 pub use events::{Event, TopicPartition};

@@ -35,9 +35,12 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The wait before retry number `attempt` (0-based), given a uniform random value in `[0, 1)`.
     pub fn backoff_with(&self, attempt: u32, random: f64) -> Duration {
-        let base = self.initial_retry_time.as_secs_f64() * self.multiplier.powi(attempt.min(64) as i32);
+        let base =
+            self.initial_retry_time.as_secs_f64() * self.multiplier.powi(attempt.min(64) as i32);
         let jitter = 1.0 - self.factor + 2.0 * self.factor * random.clamp(0.0, 1.0);
-        let secs = (base * jitter).min(self.max_retry_time.as_secs_f64()).max(0.0);
+        let secs = (base * jitter)
+            .min(self.max_retry_time.as_secs_f64())
+            .max(0.0);
         Duration::from_secs_f64(secs)
     }
 

@@ -15,7 +15,9 @@ use kafkit::{ErrorKind, Kafka, TopicPartition};
 type Seen = Arc<Mutex<Vec<(i32, i64, Instant)>>>;
 
 fn config(group: &str) -> ConsumerConfig {
-    ConsumerConfig::new(group).group_protocol(GroupProtocol::Consumer).max_wait(Duration::from_millis(200))
+    ConsumerConfig::new(group)
+        .group_protocol(GroupProtocol::Consumer)
+        .max_wait(Duration::from_millis(200))
 }
 
 /// Starts `run_each_message` on a consumer, recording (partition, offset, when) of every record.
@@ -28,7 +30,9 @@ async fn member(kafka: &Kafka, group: &str, topic: &str) -> (Consumer, Seen) {
         c2.run_each_message(move |m| {
             let s = s2.clone();
             async move {
-                s.lock().unwrap().push((m.partition, m.offset, Instant::now()));
+                s.lock()
+                    .unwrap()
+                    .push((m.partition, m.offset, Instant::now()));
                 Ok(())
             }
         })
@@ -38,7 +42,12 @@ async fn member(kafka: &Kafka, group: &str, topic: &str) -> (Consumer, Seen) {
 }
 
 async fn partitions(c: &Consumer) -> BTreeSet<i32> {
-    c.assignment().await.unwrap_or_default().into_iter().map(|tp| tp.partition).collect()
+    c.assignment()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|tp| tp.partition)
+        .collect()
 }
 
 /// Whether the members' assignments are disjoint, non-empty each, and cover `0..n`.
@@ -56,14 +65,23 @@ async fn split(members: Vec<Consumer>, n: i32) -> bool {
 
 #[tokio::test]
 async fn bad_group_protocol_string_gives_the_exact_message() {
-    let e = ConsumerConfig::new("g").group_protocol_str("eager").unwrap_err();
+    let e = ConsumerConfig::new("g")
+        .group_protocol_str("eager")
+        .unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::Config);
     assert!(
-        e.to_string().contains("Consumer groupProtocol must be either 'classic' or 'consumer'"),
+        e.to_string()
+            .contains("Consumer groupProtocol must be either 'classic' or 'consumer'"),
         "{e}"
     );
-    assert_eq!("consumer".parse::<GroupProtocol>().unwrap(), GroupProtocol::Consumer);
-    assert_eq!("classic".parse::<GroupProtocol>().unwrap(), GroupProtocol::Classic);
+    assert_eq!(
+        "consumer".parse::<GroupProtocol>().unwrap(),
+        GroupProtocol::Consumer
+    );
+    assert_eq!(
+        "classic".parse::<GroupProtocol>().unwrap(),
+        GroupProtocol::Classic
+    );
 }
 
 #[tokio::test]
@@ -82,8 +100,15 @@ async fn one_member_gets_every_partition_and_reads_every_record() {
             .expect("records within 30 s")
             .expect("stream open")
             .expect("record");
-        assert!(seen.insert((m.partition, m.offset)), "duplicate {}@{}", m.partition, m.offset);
-        let i: usize = std::str::from_utf8(&m.value.unwrap()).unwrap()["value-".len()..].parse().unwrap();
+        assert!(
+            seen.insert((m.partition, m.offset)),
+            "duplicate {}@{}",
+            m.partition,
+            m.offset
+        );
+        let i: usize = std::str::from_utf8(&m.value.unwrap()).unwrap()["value-".len()..]
+            .parse()
+            .unwrap();
         assert_eq!(m.key.as_deref(), Some(format!("key-{i}").as_bytes()));
     }
     assert_eq!(partitions(&c).await, (0..6).collect());
@@ -100,7 +125,12 @@ async fn three_members_split_disjointly_then_a_fourth_joins_without_stalling_the
     let (a, sa) = member(&kafka, &group, &topic).await;
     let (b, sb) = member(&kafka, &group, &topic).await;
     let (c, sc) = member(&kafka, &group, &topic).await;
-    common::eventually(Duration::from_secs(30), "three members split 12 partitions", || split(vec![a.clone(), b.clone(), c.clone()], 12)).await;
+    common::eventually(
+        Duration::from_secs(30),
+        "three members split 12 partitions",
+        || split(vec![a.clone(), b.clone(), c.clone()], 12),
+    )
+    .await;
 
     // Records flow while a fourth member joins.
     let producing = Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -112,29 +142,55 @@ async fn three_members_split_disjointly_then_a_fourth_joins_without_stalling_the
         }
     });
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let before: Vec<BTreeSet<i32>> = vec![partitions(&a).await, partitions(&b).await, partitions(&c).await];
+    let before: Vec<BTreeSet<i32>> = vec![
+        partitions(&a).await,
+        partitions(&b).await,
+        partitions(&c).await,
+    ];
     let joined_at = Instant::now();
     let (d, sd) = member(&kafka, &group, &topic).await;
-    common::eventually(Duration::from_secs(30), "four members split 12 partitions", || split(vec![a.clone(), b.clone(), c.clone(), d.clone()], 12)).await;
+    common::eventually(
+        Duration::from_secs(30),
+        "four members split 12 partitions",
+        || split(vec![a.clone(), b.clone(), c.clone(), d.clone()], 12),
+    )
+    .await;
     let settled_at = Instant::now();
     tokio::time::sleep(Duration::from_secs(1)).await;
     producing.store(false, std::sync::atomic::Ordering::Relaxed);
     producer.await.unwrap();
 
     // Partitions an old member kept went on being consumed between the join and the new split.
-    let after: Vec<BTreeSet<i32>> = vec![partitions(&a).await, partitions(&b).await, partitions(&c).await];
+    let after: Vec<BTreeSet<i32>> = vec![
+        partitions(&a).await,
+        partitions(&b).await,
+        partitions(&c).await,
+    ];
     for (i, seen) in [&sa, &sb, &sc].iter().enumerate() {
         let kept: BTreeSet<i32> = before[i].intersection(&after[i]).copied().collect();
-        assert!(!kept.is_empty(), "member {i} kept nothing: {:?} -> {:?}", before[i], after[i]);
+        assert!(
+            !kept.is_empty(),
+            "member {i} kept nothing: {:?} -> {:?}",
+            before[i],
+            after[i]
+        );
         let during = seen
             .lock()
             .unwrap()
             .iter()
-            .filter(|(p, _, t)| kept.contains(p) && *t >= joined_at && *t <= settled_at + Duration::from_millis(500))
+            .filter(|(p, _, t)| {
+                kept.contains(p) && *t >= joined_at && *t <= settled_at + Duration::from_millis(500)
+            })
             .count();
-        assert!(during > 0, "member {i} consumed nothing on its kept partitions {kept:?} during the rebalance");
+        assert!(
+            during > 0,
+            "member {i} consumed nothing on its kept partitions {kept:?} during the rebalance"
+        );
     }
-    assert!(!sd.lock().unwrap().is_empty(), "the new member consumed nothing");
+    assert!(
+        !sd.lock().unwrap().is_empty(),
+        "the new member consumed nothing"
+    );
     for m in [&a, &b, &c, &d] {
         m.stop().await.unwrap();
     }
@@ -148,12 +204,19 @@ async fn a_member_that_leaves_hands_over_with_nothing_processed_twice() {
     let group = common::unique("g-handover");
     let (a, sa) = member(&kafka, &group, &topic).await;
     let (b, sb) = member(&kafka, &group, &topic).await;
-    common::eventually(Duration::from_secs(30), "two members split", || split(vec![a.clone(), b.clone()], 6)).await;
-    common::produce(&kafka, &topic, 300).await;
-    common::eventually(Duration::from_secs(30), "some records consumed by a", || {
-        let n = sa.lock().unwrap().len();
-        async move { n > 0 }
+    common::eventually(Duration::from_secs(30), "two members split", || {
+        split(vec![a.clone(), b.clone()], 6)
     })
+    .await;
+    common::produce(&kafka, &topic, 300).await;
+    common::eventually(
+        Duration::from_secs(30),
+        "some records consumed by a",
+        || {
+            let n = sa.lock().unwrap().len();
+            async move { n > 0 }
+        },
+    )
     .await;
     a.stop().await.unwrap();
     common::produce(&kafka, &topic, 300).await;
@@ -182,15 +245,24 @@ async fn a_member_that_dies_loses_its_partitions_after_the_session_timeout() {
     let group = common::unique("g-crash");
     let (a, _) = member(&kafka, &group, &topic).await;
     let (b, _) = member(&kafka, &group, &topic).await;
-    common::eventually(Duration::from_secs(30), "two members split", || split(vec![a.clone(), b.clone()], 4)).await;
-    a.abort(); // no leave heartbeat
-    let crashed = Instant::now();
-    common::eventually(Duration::from_secs(40), "survivor owns everything", || async {
-        partitions(&b).await == (0..4).collect::<BTreeSet<_>>()
+    common::eventually(Duration::from_secs(30), "two members split", || {
+        split(vec![a.clone(), b.clone()], 4)
     })
     .await;
+    a.abort(); // no leave heartbeat
+    let crashed = Instant::now();
+    common::eventually(
+        Duration::from_secs(40),
+        "survivor owns everything",
+        || async { partitions(&b).await == (0..4).collect::<BTreeSet<_>>() },
+    )
+    .await;
     // The test broker's group.consumer.session.timeout.ms is 10 s: not before that.
-    assert!(crashed.elapsed() > Duration::from_secs(5), "moved after {:?}", crashed.elapsed());
+    assert!(
+        crashed.elapsed() > Duration::from_secs(5),
+        "moved after {:?}",
+        crashed.elapsed()
+    );
     b.stop().await.unwrap();
 }
 
@@ -212,7 +284,10 @@ async fn a_fenced_member_loses_its_partitions_and_rejoins() {
         Box::pin(async { Ok(()) })
     }));
     c.subscribe(&[&topic], true).await.unwrap();
-    common::eventually(Duration::from_secs(30), "assigned", || async { partitions(&c).await.len() == 3 }).await;
+    common::eventually(Duration::from_secs(30), "assigned", || async {
+        partitions(&c).await.len() == 3
+    })
+    .await;
     // Silent past the session timeout: the broker removes the member, the next heartbeat is fenced.
     c.suspend_heartbeats(Duration::from_secs(13));
     common::eventually(Duration::from_secs(40), "lost, then assigned again", || {
@@ -223,7 +298,10 @@ async fn a_fenced_member_loses_its_partitions_and_rejoins() {
         }
     })
     .await;
-    common::eventually(Duration::from_secs(10), "all partitions back", || async { partitions(&c).await.len() == 3 }).await;
+    common::eventually(Duration::from_secs(10), "all partitions back", || async {
+        partitions(&c).await.len() == 3
+    })
+    .await;
     c.stop().await.unwrap();
 }
 
@@ -233,22 +311,42 @@ async fn a_regex_subscription_picks_up_a_topic_created_later() {
     let kafka = common::connect().await;
     let prefix = common::unique("c-regex");
     let first = format!("{prefix}-a");
-    kafka.admin().create_topics(&[kafkit::NewTopic::new(&first, 2)]).await.unwrap();
+    kafka
+        .admin()
+        .create_topics(&[kafkit::NewTopic::new(&first, 2)])
+        .await
+        .unwrap();
     let c = kafka.consumer(config(&common::unique("g-regex"))).unwrap();
-    c.subscribe_pattern(&format!("{}-.*", regex_escape(&prefix)), true).await.unwrap();
+    c.subscribe_pattern(&format!("{}-.*", regex_escape(&prefix)), true)
+        .await
+        .unwrap();
     common::eventually(Duration::from_secs(30), "first topic assigned", || async {
-        c.assignment().await.unwrap_or_default().iter().filter(|tp| tp.topic == first).count() == 2
+        c.assignment()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|tp| tp.topic == first)
+            .count()
+            == 2
     })
     .await;
     let second = format!("{prefix}-b");
-    kafka.admin().create_topics(&[kafkit::NewTopic::new(&second, 2)]).await.unwrap();
+    kafka
+        .admin()
+        .create_topics(&[kafkit::NewTopic::new(&second, 2)])
+        .await
+        .unwrap();
     common::produce(&kafka, &second, 10).await;
     let mut stream = Box::pin(c.stream());
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut got = 0;
     while got < 10 {
         let left = deadline.saturating_duration_since(Instant::now());
-        let m = tokio::time::timeout(left, stream.next()).await.expect("records of the later topic").unwrap().unwrap();
+        let m = tokio::time::timeout(left, stream.next())
+            .await
+            .expect("records of the later topic")
+            .unwrap()
+            .unwrap();
         assert_eq!(&*m.topic, second.as_str());
         got += 1;
     }
@@ -259,7 +357,15 @@ async fn a_regex_subscription_picks_up_a_topic_created_later() {
 }
 
 fn regex_escape(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_string() } else { format!("\\{c}") }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -269,7 +375,10 @@ async fn a_java_consumer_in_the_same_group_gets_a_disjoint_share() {
     let topic = common::topic(&kafka, "c-java", 6).await;
     let group = common::unique("g-java");
     let (k, _) = member(&kafka, &group, &topic).await;
-    common::eventually(Duration::from_secs(30), "kafkit owns all", || async { partitions(&k).await.len() == 6 }).await;
+    common::eventually(Duration::from_secs(30), "kafkit owns all", || async {
+        partitions(&k).await.len() == 6
+    })
+    .await;
     let mut java = common::java_peer(&["group", &common::bootstrap(), &topic, &group, "25"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -280,7 +389,10 @@ async fn a_java_consumer_in_the_same_group_gets_a_disjoint_share() {
     let ja = java_assigned.clone();
     std::thread::spawn(move || {
         use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout).lines().map_while(|l| l.ok()) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(|l| l.ok())
+        {
             if let Some(list) = line.strip_prefix("ASSIGNED") {
                 let set = list
                     .split(',')
@@ -290,14 +402,21 @@ async fn a_java_consumer_in_the_same_group_gets_a_disjoint_share() {
             }
         }
     });
-    common::eventually(Duration::from_secs(40), "kafkit and Java split the partitions", || {
-        let j = java_assigned.lock().unwrap().clone();
-        let k = k.clone();
-        async move {
-            let mine = partitions(&k).await;
-            !j.is_empty() && !mine.is_empty() && j.is_disjoint(&mine) && j.union(&mine).count() == 6
-        }
-    })
+    common::eventually(
+        Duration::from_secs(40),
+        "kafkit and Java split the partitions",
+        || {
+            let j = java_assigned.lock().unwrap().clone();
+            let k = k.clone();
+            async move {
+                let mine = partitions(&k).await;
+                !j.is_empty()
+                    && !mine.is_empty()
+                    && j.is_disjoint(&mine)
+                    && j.union(&mine).count() == 6
+            }
+        },
+    )
     .await;
     let _ = java.kill();
     let _ = java.wait();
@@ -307,15 +426,24 @@ async fn a_java_consumer_in_the_same_group_gets_a_disjoint_share() {
 #[tokio::test]
 async fn a_broker_without_the_consumer_protocol_gives_an_error_naming_both_fixes() {
     common::init_tracing();
-    let bootstrap = std::env::var("KAFKIT_CLASSIC_BOOTSTRAP").unwrap_or_else(|_| "127.0.0.1:19092".into());
+    let bootstrap =
+        std::env::var("KAFKIT_CLASSIC_BOOTSTRAP").unwrap_or_else(|_| "127.0.0.1:19092".into());
     let kafka = match Kafka::connect(kafkit::KafkaConfig::new([bootstrap.clone()])).await {
         Ok(k) => k,
-        Err(e) => panic!("start the classic-only broker with `scripts/kafka up --profile classic`: {e}"),
+        Err(e) => {
+            panic!("start the classic-only broker with `scripts/kafka up --profile classic`: {e}")
+        }
     };
     let c = kafka.consumer(config("g-classic-only")).unwrap();
-    let e = c.subscribe(&["anything"], true).await.expect_err("the broker has no KIP-848");
+    let e = c
+        .subscribe(&["anything"], true)
+        .await
+        .expect_err("the broker has no KIP-848");
     let text = e.to_string();
     assert!(text.contains("classic"), "{text}");
     assert!(text.contains("4.0"), "{text}");
-    assert!(matches!(e.kind(), ErrorKind::Unsupported | ErrorKind::Kafka(_)), "{e:?}");
+    assert!(
+        matches!(e.kind(), ErrorKind::Unsupported | ErrorKind::Kafka(_)),
+        "{e:?}"
+    );
 }

@@ -19,7 +19,9 @@ async fn negotiates_versions_with_the_broker() {
     for key in [0i16, 1, 3, 18, 68] {
         assert!(versions.supports(key), "broker lacks api key {key}");
     }
-    let v = conn.version::<kafka_protocol::messages::MetadataRequest>().unwrap();
+    let v = conn
+        .version::<kafka_protocol::messages::MetadataRequest>()
+        .unwrap();
     assert!(v >= 12, "metadata v{v}");
     let hb = conn
         .version::<kafka_protocol::messages::ConsumerGroupHeartbeatRequest>()
@@ -59,7 +61,11 @@ async fn creating_an_existing_topic_is_a_typed_error() {
     let topic = common::unique("dup");
     admin.create_topic(&topic, 1).await.unwrap();
     let err = admin.create_topic(&topic, 1).await.unwrap_err();
-    assert_eq!(err.kafka_error(), Some(ResponseError::TopicAlreadyExists), "{err}");
+    assert_eq!(
+        err.kafka_error(),
+        Some(ResponseError::TopicAlreadyExists),
+        "{err}"
+    );
     assert!(!err.is_retriable());
     assert!(err.to_string().contains("TOPIC_ALREADY_EXISTS"), "{err}");
     assert!(err.to_string().contains(&topic), "{err}");
@@ -74,31 +80,44 @@ async fn deleting_a_missing_topic_is_a_typed_error() {
         .delete_topics(&[&common::unique("missing")])
         .await
         .unwrap_err();
-    assert_eq!(err.kafka_error(), Some(ResponseError::UnknownTopicOrPartition), "{err}");
+    assert_eq!(
+        err.kafka_error(),
+        Some(ResponseError::UnknownTopicOrPartition),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn unreachable_bootstrap_fails_clearly_within_the_timeout() {
     // A port nothing listens on (connection refused), and a non-routable address (timeout).
     let started = Instant::now();
-    let err = Kafka::connect(KafkaConfig::new(["127.0.0.1:1"]).connect_timeout(Duration::from_secs(2)))
-        .await
-        .unwrap_err();
+    let err =
+        Kafka::connect(KafkaConfig::new(["127.0.0.1:1"]).connect_timeout(Duration::from_secs(2)))
+            .await
+            .unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::Connection, "{err}");
     assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(5));
 
     let started = Instant::now();
-    let err = Kafka::connect(KafkaConfig::new(["10.255.255.1:9092"]).connect_timeout(Duration::from_millis(500)))
-        .await
-        .unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    let err = Kafka::connect(
+        KafkaConfig::new(["10.255.255.1:9092"]).connect_timeout(Duration::from_millis(500)),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
     assert!(err.to_string().contains("10.255.255.1:9092"), "{err}");
 }
 
 #[tokio::test]
 async fn bad_config_is_rejected_before_connecting() {
-    let err = Kafka::connect(KafkaConfig::new(["no-port"])).await.unwrap_err();
+    let err = Kafka::connect(KafkaConfig::new(["no-port"]))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::Config);
     assert!(err.to_string().contains("host:port"), "{err}");
 }

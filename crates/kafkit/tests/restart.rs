@@ -39,9 +39,15 @@ async fn idempotent_records_survive_a_broker_restart_exactly_once() {
     common::init_tracing();
     kafka_script(&["up"]);
     let _broker = Broker;
-    let kafka = Kafka::connect(KafkaConfig::new([BOOTSTRAP]).client_id("kafkit-restart-test")).await.unwrap();
+    let kafka = Kafka::connect(KafkaConfig::new([BOOTSTRAP]).client_id("kafkit-restart-test"))
+        .await
+        .unwrap();
     let topic = common::unique("r-restart");
-    kafka.admin().create_topics(&[NewTopic::new(&topic, 3)]).await.unwrap();
+    kafka
+        .admin()
+        .create_topics(&[NewTopic::new(&topic, 3)])
+        .await
+        .unwrap();
 
     const N: u32 = 6000;
     let producer = kafka.producer(ProducerConfig::default()).unwrap();
@@ -73,25 +79,53 @@ async fn idempotent_records_survive_a_broker_restart_exactly_once() {
     .await
     .unwrap();
     let failed = sending.await.unwrap();
-    assert!(failed.is_empty(), "{} records failed, first: {:?}", failed.len(), failed.first());
+    assert!(
+        failed.is_empty(),
+        "{} records failed, first: {:?}",
+        failed.len(),
+        failed.first()
+    );
     producer.close().await.unwrap();
 
     // The same handle reconnected: admin calls work again.
-    assert!(kafka.admin().list_topics().await.unwrap().iter().any(|t| *t == topic));
+    assert!(kafka
+        .admin()
+        .list_topics()
+        .await
+        .unwrap()
+        .iter()
+        .any(|t| *t == topic));
 
-    let c = kafka.consumer(ConsumerConfig::new(common::unique("g-restart")).group_protocol(GroupProtocol::Consumer)).unwrap();
+    let c = kafka
+        .consumer(
+            ConsumerConfig::new(common::unique("g-restart"))
+                .group_protocol(GroupProtocol::Consumer),
+        )
+        .unwrap();
     c.subscribe(&[&topic], true).await.unwrap();
     let mut stream = Box::pin(c.stream());
     let mut count: BTreeMap<u32, usize> = BTreeMap::new();
     let mut total = 0;
     while total < N as usize {
-        let m = tokio::time::timeout(Duration::from_secs(30), stream.next()).await.expect("records").unwrap().unwrap();
-        *count.entry(u32::from_be_bytes(m.value.as_deref().unwrap().try_into().unwrap())).or_default() += 1;
+        let m = tokio::time::timeout(Duration::from_secs(30), stream.next())
+            .await
+            .expect("records")
+            .unwrap()
+            .unwrap();
+        *count
+            .entry(u32::from_be_bytes(
+                m.value.as_deref().unwrap().try_into().unwrap(),
+            ))
+            .or_default() += 1;
         total += 1;
     }
     // Nothing more behind them (a duplicate would show up here).
     let extra = tokio::time::timeout(Duration::from_secs(2), stream.next()).await;
-    assert!(extra.is_err(), "more records than were sent: {:?}", extra.map(|m| m.map(|m| m.map(|m| m.offset))));
+    assert!(
+        extra.is_err(),
+        "more records than were sent: {:?}",
+        extra.map(|m| m.map(|m| m.map(|m| m.offset)))
+    );
     let twice: Vec<_> = count.iter().filter(|(_, n)| **n != 1).collect();
     assert!(twice.is_empty(), "written more than once: {twice:?}");
     assert_eq!(count.len(), N as usize);

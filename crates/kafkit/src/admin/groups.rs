@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
 use kafka_protocol::messages::{
-    ConsumerGroupDescribeRequest, DeleteGroupsRequest, DescribeGroupsRequest, GroupId, ListGroupsRequest,
-    OffsetFetchRequest,
+    ConsumerGroupDescribeRequest, DeleteGroupsRequest, DescribeGroupsRequest, GroupId,
+    ListGroupsRequest, OffsetFetchRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -113,13 +113,21 @@ fn group_id(s: &str) -> GroupId {
     GroupId(StrBytes::from_string(s.to_string()))
 }
 
-fn tps(a: &kafka_protocol::messages::consumer_group_describe_response::Assignment) -> Vec<TopicPartition> {
+fn tps(
+    a: &kafka_protocol::messages::consumer_group_describe_response::Assignment,
+) -> Vec<TopicPartition> {
     let mut out: Vec<TopicPartition> = a
         .topic_partitions
         .iter()
         .flat_map(|t| {
-            let name = if t.topic_name.0.is_empty() { t.topic_id.to_string() } else { t.topic_name.0.to_string() };
-            t.partitions.iter().map(move |p| TopicPartition::new(name.clone(), *p))
+            let name = if t.topic_name.0.is_empty() {
+                t.topic_id.to_string()
+            } else {
+                t.topic_name.0.to_string()
+            };
+            t.partitions
+                .iter()
+                .map(move |p| TopicPartition::new(name.clone(), *p))
         })
         .collect();
     out.sort();
@@ -138,19 +146,35 @@ impl Admin {
     /// Lists the groups of every broker, filtered by type (`consumer`, `classic`; empty = all)
     /// and state (`Stable`, `Empty`, ...; empty = all, case-insensitive).
     pub async fn list_groups(&self, types: &[&str], states: &[&str]) -> Result<Vec<GroupListing>> {
-        let brokers: Vec<i32> = self.kafka.cluster().snapshot().brokers.keys().copied().collect();
+        let brokers: Vec<i32> = self
+            .kafka
+            .cluster()
+            .snapshot()
+            .brokers
+            .keys()
+            .copied()
+            .collect();
         let mut out = BTreeMap::new();
         for node in brokers {
             let conn = self.kafka.pool().get(node, Lane::General).await?;
             let version = conn.version::<ListGroupsRequest>()?;
             let mut req = ListGroupsRequest::default();
             if version >= 4 {
-                req.states_filter = states.iter().map(|s| StrBytes::from_string(s.to_string())).collect();
+                req.states_filter = states
+                    .iter()
+                    .map(|s| StrBytes::from_string(s.to_string()))
+                    .collect();
             }
             if version >= 5 {
-                req.types_filter = types.iter().map(|s| StrBytes::from_string(s.to_string())).collect();
+                req.types_filter = types
+                    .iter()
+                    .map(|s| StrBytes::from_string(s.to_string()))
+                    .collect();
             }
-            let resp = conn.send_version(&req, version).await.map_err(|e| e.during("list_groups"))?;
+            let resp = conn
+                .send_version(&req, version)
+                .await
+                .map_err(|e| e.during("list_groups"))?;
             Error::check(resp.error_code, "list_groups", || format!("broker {node}"))?;
             for g in resp.groups {
                 let listing = GroupListing {
@@ -160,8 +184,15 @@ impl Admin {
                     protocol_type: g.protocol_type.to_string(),
                 };
                 // Older brokers ignore the filters: apply them here too.
-                let type_ok = types.is_empty() || listing.group_type.is_empty() || types.iter().any(|t| t.eq_ignore_ascii_case(&listing.group_type));
-                let state_ok = states.is_empty() || states.iter().any(|s| s.eq_ignore_ascii_case(&listing.state));
+                let type_ok = types.is_empty()
+                    || listing.group_type.is_empty()
+                    || types
+                        .iter()
+                        .any(|t| t.eq_ignore_ascii_case(&listing.group_type));
+                let state_ok = states.is_empty()
+                    || states
+                        .iter()
+                        .any(|s| s.eq_ignore_ascii_case(&listing.state));
                 if type_ok && state_ok {
                     out.insert(listing.group_id.clone(), listing);
                 }
@@ -185,8 +216,13 @@ impl Admin {
         if conn.api_versions().supports(69) {
             let mut req = ConsumerGroupDescribeRequest::default();
             req.group_ids = vec![group_id(group)];
-            let resp = conn.send(&req).await.map_err(|e| e.during("describe_groups"))?;
-            let d = resp.groups.into_iter().next().ok_or_else(|| Error::protocol("describe_groups", "empty ConsumerGroupDescribe response"))?;
+            let resp = conn
+                .send(&req)
+                .await
+                .map_err(|e| e.during("describe_groups"))?;
+            let d = resp.groups.into_iter().next().ok_or_else(|| {
+                Error::protocol("describe_groups", "empty ConsumerGroupDescribe response")
+            })?;
             match ResponseError::try_from_code(d.error_code) {
                 None => {
                     return Ok(GroupDescription {
@@ -206,8 +242,15 @@ impl Admin {
                                 client_host: m.client_host.to_string(),
                                 rack_id: m.rack_id.as_ref().map(|s| s.to_string()),
                                 member_epoch: m.member_epoch,
-                                subscribed_topics: m.subscribed_topic_names.iter().map(|t| t.0.to_string()).collect(),
-                                subscribed_regex: m.subscribed_topic_regex.as_ref().map(|s| s.to_string()),
+                                subscribed_topics: m
+                                    .subscribed_topic_names
+                                    .iter()
+                                    .map(|t| t.0.to_string())
+                                    .collect(),
+                                subscribed_regex: m
+                                    .subscribed_topic_regex
+                                    .as_ref()
+                                    .map(|s| s.to_string()),
                                 assignment: tps(&m.assignment),
                                 target_assignment: tps(&m.target_assignment),
                             })
@@ -218,16 +261,30 @@ impl Admin {
                 Some(ResponseError::GroupIdNotFound) => {}
                 Some(_) => {
                     Error::check(d.error_code, "describe_groups", || {
-                        format!("group '{group}'{}", d.error_message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())
+                        format!(
+                            "group '{group}'{}",
+                            d.error_message
+                                .as_deref()
+                                .map(|m| format!(": {m}"))
+                                .unwrap_or_default()
+                        )
                     })?;
                 }
             }
         }
         let mut req = DescribeGroupsRequest::default();
         req.groups = vec![group_id(group)];
-        let resp = conn.send(&req).await.map_err(|e| e.during("describe_groups"))?;
-        let d = resp.groups.into_iter().next().ok_or_else(|| Error::protocol("describe_groups", "empty DescribeGroups response"))?;
-        Error::check(d.error_code, "describe_groups", || format!("group '{group}'"))?;
+        let resp = conn
+            .send(&req)
+            .await
+            .map_err(|e| e.during("describe_groups"))?;
+        let d =
+            resp.groups.into_iter().next().ok_or_else(|| {
+                Error::protocol("describe_groups", "empty DescribeGroups response")
+            })?;
+        Error::check(d.error_code, "describe_groups", || {
+            format!("group '{group}'")
+        })?;
         Ok(GroupDescription {
             group_id: d.group_id.0.to_string(),
             kind: GroupKind::Classic,
@@ -260,12 +317,21 @@ impl Admin {
             let conn = self.coordinator(g).await?;
             let mut req = DeleteGroupsRequest::default();
             req.groups_names = vec![group_id(g)];
-            let resp = conn.send(&req).await.map_err(|e| e.during("delete_groups"))?;
+            let resp = conn
+                .send(&req)
+                .await
+                .map_err(|e| e.during("delete_groups"))?;
             for r in resp.results {
-                Error::check(r.error_code, "delete_groups", || match ResponseError::try_from_code(r.error_code) {
-                    Some(ResponseError::NonEmptyGroup) => format!("group '{g}' still has members; stop them first"),
-                    _ => format!("group '{g}'"),
-                })?;
+                Error::check(
+                    r.error_code,
+                    "delete_groups",
+                    || match ResponseError::try_from_code(r.error_code) {
+                        Some(ResponseError::NonEmptyGroup) => {
+                            format!("group '{g}' still has members; stop them first")
+                        }
+                        _ => format!("group '{g}'"),
+                    },
+                )?;
             }
         }
         Ok(())
@@ -276,7 +342,11 @@ impl Admin {
         let conn = self.coordinator(group).await?;
         let version = conn.version::<OffsetFetchRequest>()?;
         if version < 8 {
-            return Err(Error::new(ErrorKind::Unsupported, "group_offsets", "the broker is older than Kafka 3.0 (OffsetFetch v8)"));
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "group_offsets",
+                "the broker is older than Kafka 3.0 (OffsetFetch v8)",
+            ));
         }
         let mut req = OffsetFetchRequest::default();
         let mut g = OffsetFetchRequestGroup::default();
@@ -284,15 +354,23 @@ impl Admin {
         g.member_epoch = -1;
         g.topics = None; // every partition with a committed offset
         req.groups = vec![g];
-        let resp = conn.send_version(&req, version).await.map_err(|e| e.during("group_offsets"))?;
+        let resp = conn
+            .send_version(&req, version)
+            .await
+            .map_err(|e| e.during("group_offsets"))?;
         let mut committed = BTreeMap::new();
         for g in &resp.groups {
             Error::check(g.error_code, "group_offsets", || format!("group '{group}'"))?;
             for t in &g.topics {
                 for p in &t.partitions {
-                    Error::check(p.error_code, "group_offsets", || format!("group '{group}', {}-{}", t.name.0, p.partition_index))?;
+                    Error::check(p.error_code, "group_offsets", || {
+                        format!("group '{group}', {}-{}", t.name.0, p.partition_index)
+                    })?;
                     if p.committed_offset >= 0 {
-                        committed.insert(TopicPartition::new(t.name.0.to_string(), p.partition_index), p.committed_offset);
+                        committed.insert(
+                            TopicPartition::new(t.name.0.to_string(), p.partition_index),
+                            p.committed_offset,
+                        );
                     }
                 }
             }
@@ -300,29 +378,52 @@ impl Admin {
         let partitions: Vec<TopicPartition> = committed.keys().cloned().collect();
         let topics: BTreeSet<String> = partitions.iter().map(|tp| tp.topic.clone()).collect();
         if !topics.is_empty() {
-            self.kafka.cluster().refresh(crate::cluster::TopicSelection::Names(topics.into_iter().collect())).await?;
+            self.kafka
+                .cluster()
+                .refresh(crate::cluster::TopicSelection::Names(
+                    topics.into_iter().collect(),
+                ))
+                .await?;
         }
         let ends = offsets::list_offsets(&self.kafka, &partitions, offsets::LATEST, false).await?;
         Ok(committed
             .into_iter()
             .map(|(tp, c)| {
                 let end = ends.get(&tp).copied().unwrap_or(-1);
-                GroupOffset { lag: (end - c).max(0), partition: tp, committed: c, end }
+                GroupOffset {
+                    lag: (end - c).max(0),
+                    partition: tp,
+                    committed: c,
+                    end,
+                }
             })
             .collect())
     }
 
     /// Sets the group's committed offsets. The group must have no live members (the broker
     /// refuses commits from outside a live group).
-    pub async fn set_group_offsets(&self, group: &str, offsets_to_set: &[(TopicPartition, i64)]) -> Result<()> {
+    pub async fn set_group_offsets(
+        &self,
+        group: &str,
+        offsets_to_set: &[(TopicPartition, i64)],
+    ) -> Result<()> {
         if let Some((tp, o)) = offsets_to_set.iter().find(|(_, o)| *o < 0) {
             return Err(Error::config(format!("offset {o} for {tp} is negative")));
         }
         let conn = self.coordinator(group).await?;
-        let who = Committer { group_id: group, member_id: "", epoch: -1, instance_id: None };
+        let who = Committer {
+            group_id: group,
+            member_id: "",
+            epoch: -1,
+            instance_id: None,
+        };
         let list: Vec<CommitOffset> = offsets_to_set
             .iter()
-            .map(|(tp, o)| CommitOffset { partition: tp.clone(), offset: *o, leader_epoch: -1 })
+            .map(|(tp, o)| CommitOffset {
+                partition: tp.clone(),
+                offset: *o,
+                leader_epoch: -1,
+            })
             .collect();
         offsets::commit(&conn, &who, &list).await.map_err(|e| match e.kafka_error() {
             Some(ResponseError::UnknownMemberId | ResponseError::IllegalGeneration | ResponseError::StaleMemberEpoch | ResponseError::RebalanceInProgress) => Error::new(
@@ -336,8 +437,19 @@ impl Admin {
 
     /// Moves the group's offsets on every partition of `topic` to the earliest, the latest, or
     /// a given offset. Returns what was set.
-    pub async fn reset_group_offsets(&self, group: &str, topic: &str, to: OffsetReset) -> Result<Vec<(TopicPartition, i64)>> {
-        let meta = self.kafka.cluster().refresh(crate::cluster::TopicSelection::Names(vec![topic.to_string()])).await?;
+    pub async fn reset_group_offsets(
+        &self,
+        group: &str,
+        topic: &str,
+        to: OffsetReset,
+    ) -> Result<Vec<(TopicPartition, i64)>> {
+        let meta = self
+            .kafka
+            .cluster()
+            .refresh(crate::cluster::TopicSelection::Names(vec![
+                topic.to_string()
+            ]))
+            .await?;
         let t = meta.topic(topic).ok_or_else(|| {
             Error::new(
                 ErrorKind::Kafka(ResponseError::UnknownTopicOrPartition),
@@ -345,13 +457,24 @@ impl Admin {
                 format!("topic '{topic}' does not exist"),
             )
         })?;
-        let partitions: Vec<TopicPartition> = t.partitions.iter().map(|p| TopicPartition::new(topic, p.partition)).collect();
+        let partitions: Vec<TopicPartition> = t
+            .partitions
+            .iter()
+            .map(|p| TopicPartition::new(topic, p.partition))
+            .collect();
         let targets: Vec<(TopicPartition, i64)> = match to {
             OffsetReset::To(o) => partitions.into_iter().map(|tp| (tp, o)).collect(),
             OffsetReset::Earliest | OffsetReset::Latest => {
-                let ts = if to == OffsetReset::Earliest { offsets::EARLIEST } else { offsets::LATEST };
+                let ts = if to == OffsetReset::Earliest {
+                    offsets::EARLIEST
+                } else {
+                    offsets::LATEST
+                };
                 let found = offsets::list_offsets(&self.kafka, &partitions, ts, false).await?;
-                partitions.into_iter().map(|tp| (tp.clone(), found.get(&tp).copied().unwrap_or(0))).collect()
+                partitions
+                    .into_iter()
+                    .map(|tp| (tp.clone(), found.get(&tp).copied().unwrap_or(0)))
+                    .collect()
             }
         };
         self.set_group_offsets(group, &targets).await?;

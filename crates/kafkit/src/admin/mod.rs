@@ -3,7 +3,9 @@
 mod groups;
 mod topics;
 
-pub use groups::{GroupDescription, GroupKind, GroupListing, GroupOffset, MemberDescription, OffsetReset};
+pub use groups::{
+    GroupDescription, GroupKind, GroupListing, GroupOffset, MemberDescription, OffsetReset,
+};
 pub use topics::{ClusterDescription, NewTopic};
 
 use crate::error::Result;

@@ -79,19 +79,27 @@ impl Admin {
         let mut req = CreateTopicsRequest::default();
         req.timeout_ms = TOPIC_OP_TIMEOUT.as_millis() as i32;
         req.topics = topics.iter().map(creatable).collect();
-        let resp = conn.send(&req).await.map_err(|e| e.during("create_topics"))?;
+        let resp = conn
+            .send(&req)
+            .await
+            .map_err(|e| e.during("create_topics"))?;
         for r in &resp.topics {
             Error::check(r.error_code, "create_topics", || {
                 format!(
                     "topic '{}': {}",
                     r.name.0,
-                    r.error_message.as_deref().unwrap_or("the broker refused to create it")
+                    r.error_message
+                        .as_deref()
+                        .unwrap_or("the broker refused to create it")
                 )
             })?;
         }
         let deadline = self.kafka.config().request_timeout;
         for t in topics {
-            self.kafka.cluster().wait_for_topic(&t.name, deadline).await?;
+            self.kafka
+                .cluster()
+                .wait_for_topic(&t.name, deadline)
+                .await?;
         }
         Ok(())
     }
@@ -111,22 +119,43 @@ impl Admin {
             req.topics = names
                 .iter()
                 .map(|n| {
-                    let mut s = kafka_protocol::messages::delete_topics_request::DeleteTopicState::default();
+                    let mut s =
+                        kafka_protocol::messages::delete_topics_request::DeleteTopicState::default(
+                        );
                     s.name = Some(TopicName(StrBytes::from_string(n.to_string())));
                     s
                 })
                 .collect();
         } else {
-            req.topic_names = names.iter().map(|n| TopicName(StrBytes::from_string(n.to_string()))).collect();
+            req.topic_names = names
+                .iter()
+                .map(|n| TopicName(StrBytes::from_string(n.to_string())))
+                .collect();
         }
-        let resp = conn.send_version(&req, version).await.map_err(|e| e.during("delete_topics"))?;
+        let resp = conn
+            .send_version(&req, version)
+            .await
+            .map_err(|e| e.during("delete_topics"))?;
         for r in &resp.responses {
-            let name = r.name.as_ref().map(|n| n.0.to_string()).unwrap_or_else(|| r.topic_id.to_string());
+            let name = r
+                .name
+                .as_ref()
+                .map(|n| n.0.to_string())
+                .unwrap_or_else(|| r.topic_id.to_string());
             Error::check(r.error_code, "delete_topics", || {
-                format!("topic '{name}': {}", r.error_message.as_deref().unwrap_or("delete failed"))
+                format!(
+                    "topic '{name}': {}",
+                    r.error_message.as_deref().unwrap_or("delete failed")
+                )
             })?;
         }
-        let _ = self.kafka.cluster().refresh(TopicSelection::Names(names.iter().map(|s| s.to_string()).collect())).await;
+        let _ = self
+            .kafka
+            .cluster()
+            .refresh(TopicSelection::Names(
+                names.iter().map(|s| s.to_string()).collect(),
+            ))
+            .await;
         Ok(())
     }
 
@@ -169,7 +198,11 @@ impl Admin {
 
     /// Brokers, controller and cluster id.
     pub async fn describe_cluster(&self) -> Result<ClusterDescription> {
-        let snap = self.kafka.cluster().refresh(TopicSelection::Names(Vec::new())).await?;
+        let snap = self
+            .kafka
+            .cluster()
+            .refresh(TopicSelection::Names(Vec::new()))
+            .await?;
         Ok(ClusterDescription {
             cluster_id: snap.cluster_id.clone(),
             controller_id: snap.controller_id,

@@ -34,22 +34,36 @@ pub async fn find_coordinator(kafka: &Kafka, kind: CoordinatorType, key: &str) -
         .map_err(|e| e.during("find_coordinator"))?;
     let (code, message, node, host, port) = if version >= 4 {
         let c = resp.coordinators.into_iter().next().ok_or_else(|| {
-            Error::protocol("find_coordinator", "FindCoordinator response lists no coordinator")
+            Error::protocol(
+                "find_coordinator",
+                "FindCoordinator response lists no coordinator",
+            )
         })?;
         (c.error_code, c.error_message, c.node_id.0, c.host, c.port)
     } else {
-        (resp.error_code, resp.error_message, resp.node_id.0, resp.host, resp.port)
+        (
+            resp.error_code,
+            resp.error_message,
+            resp.node_id.0,
+            resp.host,
+            resp.port,
+        )
     };
     Error::check(code, "find_coordinator", || {
         format!(
             "no coordinator for {kind:?} '{key}' yet{}",
-            message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default()
+            message
+                .as_deref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default()
         )
     })?;
     if node < 0 || host.is_empty() || !(1..=65535).contains(&port) {
         return Err(Error::protocol(
             "find_coordinator",
-            format!("FindCoordinator returned an invalid coordinator: node {node} at {host}:{port}"),
+            format!(
+                "FindCoordinator returned an invalid coordinator: node {node} at {host}:{port}"
+            ),
         ));
     }
     kafka.pool().set_brokers([(node, format!("{host}:{port}"))]);
@@ -57,7 +71,11 @@ pub async fn find_coordinator(kafka: &Kafka, kind: CoordinatorType, key: &str) -
 }
 
 /// `find_coordinator`, retried with the client's retry policy.
-pub async fn find_coordinator_retrying(kafka: &Kafka, kind: CoordinatorType, key: &str) -> Result<i32> {
+pub async fn find_coordinator_retrying(
+    kafka: &Kafka,
+    kind: CoordinatorType,
+    key: &str,
+) -> Result<i32> {
     kafka
         .config()
         .retry

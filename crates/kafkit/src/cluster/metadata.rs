@@ -70,7 +70,9 @@ pub struct TopicInfo {
 impl TopicInfo {
     /// The partition `p`, if it exists.
     pub fn partition(&self, p: i32) -> Option<&PartitionInfo> {
-        self.partitions.get(p as usize).filter(|i| i.partition == p)
+        self.partitions
+            .get(p as usize)
+            .filter(|i| i.partition == p)
             .or_else(|| self.partitions.iter().find(|i| i.partition == p))
     }
 
@@ -171,7 +173,10 @@ impl Cluster {
         let conn = self.pool.any().await.map_err(|e| e.during("metadata"))?;
         let version = conn.version::<MetadataRequest>()?;
         let req = build_request(&selection, version)?;
-        let resp = conn.send_version(&req, version).await.map_err(|e| e.during("metadata"))?;
+        let resp = conn
+            .send_version(&req, version)
+            .await
+            .map_err(|e| e.during("metadata"))?;
         let snapshot = self.merge(&selection, resp)?;
         self.refreshed.notify_waiters();
         Ok(snapshot)
@@ -197,7 +202,10 @@ impl Cluster {
         let deadline = Instant::now() + timeout;
         let mut wait = Duration::from_millis(50);
         loop {
-            let last_err = match self.refresh(TopicSelection::Names(vec![name.to_string()])).await {
+            let last_err = match self
+                .refresh(TopicSelection::Names(vec![name.to_string()]))
+                .await
+            {
                 Ok(snap) => match snap.topic(name) {
                     Some(t) if t.has_leaders() => return Ok(t.clone()),
                     _ => None,
@@ -222,7 +230,11 @@ impl Cluster {
     /// Topic names for ids, asking the cluster for ids not in the cache.
     pub async fn resolve_topic_ids(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, String>> {
         let snap = self.snapshot();
-        let missing: Vec<Uuid> = ids.iter().filter(|id| !snap.topic_names.contains_key(id)).copied().collect();
+        let missing: Vec<Uuid> = ids
+            .iter()
+            .filter(|id| !snap.topic_names.contains_key(id))
+            .copied()
+            .collect();
         let snap = if missing.is_empty() {
             snap
         } else {
@@ -239,7 +251,9 @@ impl Cluster {
         let weak = Arc::downgrade(self);
         tokio::spawn(async move {
             loop {
-                let Some(cluster) = weak.upgrade() else { return };
+                let Some(cluster) = weak.upgrade() else {
+                    return;
+                };
                 let notified = cluster.refresh_now.notified();
                 let woke = tokio::time::timeout(max_age, notified).await.is_ok();
                 if let Err(e) = cluster.refresh_tracked().await {
@@ -254,7 +268,11 @@ impl Cluster {
         });
     }
 
-    fn merge(&self, selection: &TopicSelection, resp: MetadataResponse) -> Result<Arc<ClusterMetadata>> {
+    fn merge(
+        &self,
+        selection: &TopicSelection,
+        resp: MetadataResponse,
+    ) -> Result<Arc<ClusterMetadata>> {
         let parsed = parse_response(resp)?;
         self.pool
             .set_brokers(parsed.brokers.values().map(|b| (b.node_id, b.addr())));
@@ -339,7 +357,9 @@ struct Parsed {
 }
 
 fn parse_response(resp: MetadataResponse) -> Result<Parsed> {
-    Error::check(resp.error_code, "metadata", || "the broker rejected the Metadata request".into())?;
+    Error::check(resp.error_code, "metadata", || {
+        "the broker rejected the Metadata request".into()
+    })?;
     let brokers: BTreeMap<i32, BrokerInfo> = resp
         .brokers
         .into_iter()
@@ -443,7 +463,11 @@ mod tests {
         assert_eq!(p.brokers.len(), 1, "broker with an invalid port is dropped");
         assert_eq!(p.topics.len(), 1);
         let parts: Vec<i32> = p.topics[0].partitions.iter().map(|p| p.partition).collect();
-        assert_eq!(parts, vec![0, 1], "negative and duplicate partitions dropped, sorted");
+        assert_eq!(
+            parts,
+            vec![0, 1],
+            "negative and duplicate partitions dropped, sorted"
+        );
         assert_eq!(p.missing, vec!["gone".to_string()]);
     }
 
@@ -452,6 +476,9 @@ mod tests {
         assert!(build_request(&TopicSelection::Ids(vec![Uuid::nil()]), 11).is_err());
         let r = build_request(&TopicSelection::Ids(vec![Uuid::from_u128(1)]), 12).unwrap();
         assert!(r.topics.unwrap()[0].name.is_none());
-        assert!(build_request(&TopicSelection::All, 12).unwrap().topics.is_none());
+        assert!(build_request(&TopicSelection::All, 12)
+            .unwrap()
+            .topics
+            .is_none());
     }
 }

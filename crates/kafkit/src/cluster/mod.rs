@@ -4,4 +4,6 @@ pub mod coordinator;
 pub mod metadata;
 
 pub use coordinator::{find_coordinator, CoordinatorType};
-pub use metadata::{BrokerInfo, Cluster, ClusterMetadata, PartitionInfo, TopicInfo, TopicSelection};
+pub use metadata::{
+    BrokerInfo, Cluster, ClusterMetadata, PartitionInfo, TopicInfo, TopicSelection,
+};

@@ -19,7 +19,9 @@ impl std::str::FromStr for GroupProtocol {
         match s {
             "classic" => Ok(GroupProtocol::Classic),
             "consumer" => Ok(GroupProtocol::Consumer),
-            _ => Err(Error::config("Consumer groupProtocol must be either 'classic' or 'consumer'")),
+            _ => Err(Error::config(
+                "Consumer groupProtocol must be either 'classic' or 'consumer'",
+            )),
         }
     }
 }
@@ -210,25 +212,48 @@ impl ConsumerConfig {
     /// Checks the options; returns the warnings to log for options the protocol ignores.
     pub fn validate(&self) -> Result<Vec<String>> {
         if self.group_id.trim().is_empty() {
-            return Err(Error::config("group_id is empty; give the consumer group a name"));
+            return Err(Error::config(
+                "group_id is empty; give the consumer group a name",
+            ));
         }
-        if self.remote_assignor.as_deref().is_some_and(|a| a.trim().is_empty()) {
-            return Err(Error::config("remote_assignor is empty; use 'uniform', 'range', or leave it unset"));
+        if self
+            .remote_assignor
+            .as_deref()
+            .is_some_and(|a| a.trim().is_empty())
+        {
+            return Err(Error::config(
+                "remote_assignor is empty; use 'uniform', 'range', or leave it unset",
+            ));
         }
-        if self.instance_id.as_deref().is_some_and(|a| a.trim().is_empty()) {
-            return Err(Error::config("instance_id is empty; give a stable name or leave it unset"));
+        if self
+            .instance_id
+            .as_deref()
+            .is_some_and(|a| a.trim().is_empty())
+        {
+            return Err(Error::config(
+                "instance_id is empty; give a stable name or leave it unset",
+            ));
         }
         if self.rack_id.as_deref().is_some_and(|a| a.trim().is_empty()) {
-            return Err(Error::config("rack_id is empty; give the rack name or leave it unset"));
+            return Err(Error::config(
+                "rack_id is empty; give the rack name or leave it unset",
+            ));
         }
-        if self.rebalance_timeout.is_zero() || self.rebalance_timeout.as_millis() > i32::MAX as u128 {
-            return Err(Error::config("rebalance_timeout must be between 1 ms and 24 days"));
+        if self.rebalance_timeout.is_zero() || self.rebalance_timeout.as_millis() > i32::MAX as u128
+        {
+            return Err(Error::config(
+                "rebalance_timeout must be between 1 ms and 24 days",
+            ));
         }
         if self.max_bytes_per_partition <= 0 || self.max_bytes <= 0 || self.min_bytes < 0 {
-            return Err(Error::config("max_bytes_per_partition and max_bytes must be positive, min_bytes not negative"));
+            return Err(Error::config(
+                "max_bytes_per_partition and max_bytes must be positive, min_bytes not negative",
+            ));
         }
         if self.max_prefetch_bytes < self.max_bytes_per_partition as usize {
-            return Err(Error::config("max_prefetch_bytes must be at least max_bytes_per_partition"));
+            return Err(Error::config(
+                "max_prefetch_bytes must be at least max_bytes_per_partition",
+            ));
         }
         let mut warnings = Vec::new();
         if self.group_protocol == GroupProtocol::Consumer {
@@ -253,10 +278,21 @@ mod tests {
     #[test]
     fn bad_protocol_string_gives_the_exact_message() {
         let e = "cooperative".parse::<GroupProtocol>().unwrap_err();
-        assert_eq!(e.message(), "Consumer groupProtocol must be either 'classic' or 'consumer'");
-        assert_eq!("consumer".parse::<GroupProtocol>().unwrap(), GroupProtocol::Consumer);
-        assert_eq!("classic".parse::<GroupProtocol>().unwrap(), GroupProtocol::Classic);
-        assert!(ConsumerConfig::new("g").group_protocol_str("Consumer").is_err());
+        assert_eq!(
+            e.message(),
+            "Consumer groupProtocol must be either 'classic' or 'consumer'"
+        );
+        assert_eq!(
+            "consumer".parse::<GroupProtocol>().unwrap(),
+            GroupProtocol::Consumer
+        );
+        assert_eq!(
+            "classic".parse::<GroupProtocol>().unwrap(),
+            GroupProtocol::Classic
+        );
+        assert!(ConsumerConfig::new("g")
+            .group_protocol_str("Consumer")
+            .is_err());
     }
 
     #[test]

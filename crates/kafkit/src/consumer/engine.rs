@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use kafka_protocol::messages::{ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, FetchRequest};
+use kafka_protocol::messages::{
+    ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, FetchRequest,
+};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -313,7 +315,9 @@ impl Engine {
         }
         match &self.coordinator {
             Coordinator::Known(conn) => {
-                if self.heartbeat_in_flight || self.heartbeats_suspended_until.is_some_and(|u| u > now) {
+                if self.heartbeat_in_flight
+                    || self.heartbeats_suspended_until.is_some_and(|u| u > now)
+                {
                     return;
                 }
                 if let Some(req) = self.membership.poll_heartbeat(now.into()) {
@@ -390,8 +394,22 @@ impl Engine {
                     let _ = tx.send(Internal::Lost(generation));
                 });
             }
-            Action::Joined { member_id, epoch, assignment } => {
+            Action::Joined {
+                member_id,
+                epoch,
+                mut assignment,
+            } => {
                 self.group_joined = true;
+                // Topic ids the membership has not resolved yet may be in the metadata cache.
+                let snapshot = self.kafka.cluster().snapshot();
+                for tp in assignment.iter_mut() {
+                    if let Some(name) = Uuid::parse_str(&tp.topic)
+                        .ok()
+                        .and_then(|id| snapshot.topic_names.get(&id))
+                    {
+                        tp.topic = name.to_string();
+                    }
+                }
                 self.emit(Event::GroupJoin {
                     group_id: self.config.group_id.clone(),
                     member_id,
@@ -399,7 +417,11 @@ impl Engine {
                     assignment,
                 });
             }
-            Action::HeartbeatEvent { epoch, added, removed } => self.emit(Event::Heartbeat {
+            Action::HeartbeatEvent {
+                epoch,
+                added,
+                removed,
+            } => self.emit(Event::Heartbeat {
                 group_id: self.config.group_id.clone(),
                 member_id: self.membership.member_id().to_string(),
                 member_epoch: epoch,
@@ -416,12 +438,18 @@ impl Engine {
             }
             Action::Warn(e) => {
                 tracing::warn!(group = %self.config.group_id, error = %e, "consumer group warning");
-                self.emit(Event::Warning { message: e.to_string() });
+                self.emit(Event::Warning {
+                    message: e.to_string(),
+                });
             }
             Action::FindCoordinator => {
                 self.coordinator = Coordinator::Unknown;
                 self.coordinator_attempts += 1;
-                let wait = self.kafka.config().retry.backoff(self.coordinator_attempts.min(6));
+                let wait = self
+                    .kafka
+                    .config()
+                    .retry
+                    .backoff(self.coordinator_attempts.min(6));
                 self.coordinator_retry_at = Some(now + wait);
             }
             Action::Left => {}
@@ -463,15 +491,25 @@ impl Engine {
                     tracing::debug!(error = %e, "finding the group coordinator failed");
                     self.coordinator = Coordinator::Unknown;
                     self.coordinator_attempts += 1;
-                    let wait = self.kafka.config().retry.backoff(self.coordinator_attempts.min(6));
+                    let wait = self
+                        .kafka
+                        .config()
+                        .retry
+                        .backoff(self.coordinator_attempts.min(6));
                     self.coordinator_retry_at = Some(now + wait);
                 }
             },
             Internal::TopicNames(res) => match res {
                 Ok(names) => self.membership.on_topic_names(&names),
-                Err(e) => tracing::debug!(error = %e, "resolving topic ids failed; retrying on the next heartbeat"),
+                Err(e) => {
+                    tracing::debug!(error = %e, "resolving topic ids failed; retrying on the next heartbeat")
+                }
             },
-            Internal::Fetched { node, result, generations } => {
+            Internal::Fetched {
+                node,
+                result,
+                generations,
+            } => {
                 self.fetching.remove(&node);
                 self.on_fetched(result, generations, now);
             }
@@ -491,7 +529,10 @@ impl Engine {
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "preparing assigned partitions failed; retrying");
-                        if e.kind() != &ErrorKind::Handler && !e.is_retriable() && e.kafka_error().is_none() {
+                        if e.kind() != &ErrorKind::Handler
+                            && !e.is_retriable()
+                            && e.kafka_error().is_none()
+                        {
                             self.fatal = Some(e);
                         } else {
                             let tps = self.membership.assigning().to_vec();
@@ -521,7 +562,11 @@ impl Engine {
                     self.membership.on_lost_handled(now.into());
                 }
             }
-            Internal::Committed { offsets, result, reply } => {
+            Internal::Committed {
+                offsets,
+                result,
+                reply,
+            } => {
                 match &result {
                     Ok(()) => {
                         self.parts.mark_committed(&offsets);
@@ -542,7 +587,11 @@ impl Engine {
     fn on_command(&mut self, cmd: Command) {
         let now = Instant::now();
         match cmd {
-            Command::Subscribe { subscription, from_beginning, reply } => {
+            Command::Subscribe {
+                subscription,
+                from_beginning,
+                reply,
+            } => {
                 self.from_beginning = from_beginning;
                 self.subscribed = true;
                 if let Subscription::Topics(names) = &subscription {
@@ -574,7 +623,12 @@ impl Engine {
                 };
                 self.spawn_commit(offsets, Some(reply));
             }
-            Command::Processed { tp, generation, next, done } => {
+            Command::Processed {
+                tp,
+                generation,
+                next,
+                done,
+            } => {
                 if let Some(st) = self.parts.states.get_mut(&tp) {
                     if st.generation == generation {
                         if let Some(n) = next {
@@ -622,30 +676,43 @@ impl Engine {
     /// Finishes a revocation once the handler is done with those partitions: commit what was
     /// processed (auto-commit), run the hook, then let the membership acknowledge.
     fn maybe_finish_revoke(&mut self) {
-        let Some((_, tps)) = &self.pending_revoke else { return };
+        let Some((_, tps)) = &self.pending_revoke else {
+            return;
+        };
         if self.parts.any_in_process(tps) {
             self.reclaim_unread();
         }
-        let Some((generation, tps)) = &self.pending_revoke else { return };
+        let Some((generation, tps)) = &self.pending_revoke else {
+            return;
+        };
         if self.parts.any_in_process(tps) {
             return;
         }
         let (generation, tps) = (*generation, tps.clone());
         self.pending_revoke = None;
         let processed = self.parts.remove(&tps);
-        let commit = if self.config.auto_commit { processed } else { Vec::new() };
+        let commit = if self.config.auto_commit {
+            processed
+        } else {
+            Vec::new()
+        };
         let hook = self.hooks.revoked.clone();
         let tx = self.internal_tx.clone();
         let ctx = self.commit_ctx();
         tokio::spawn(async move {
             if !commit.is_empty() {
-                let offsets: Vec<(TopicPartition, i64)> = commit.iter().map(|(tp, o, _)| (tp.clone(), *o)).collect();
+                let offsets: Vec<(TopicPartition, i64)> =
+                    commit.iter().map(|(tp, o, _)| (tp.clone(), *o)).collect();
                 let result = ctx.commit(commit).await;
                 if let Err(e) = &result {
                     // The ack must not wait on a failing commit (topic deleted, coordinator moving).
                     tracing::warn!(error = %e, "commit before revocation failed");
                 }
-                let _ = tx.send(Internal::Committed { offsets, result, reply: None });
+                let _ = tx.send(Internal::Committed {
+                    offsets,
+                    result,
+                    reply: None,
+                });
             }
             if let Some(h) = hook {
                 if let Err(e) = h(RebalanceKind::Revoked, tps).await {
@@ -668,7 +735,9 @@ impl Engine {
     fn assign_ctx(&self) -> AssignCtx {
         AssignCtx {
             commit: self.commit_ctx(),
-            reset: if self.from_beginning && self.config.auto_offset_reset == AutoOffsetReset::Latest {
+            reset: if self.from_beginning
+                && self.config.auto_offset_reset == AutoOffsetReset::Latest
+            {
                 AutoOffsetReset::Earliest
             } else {
                 self.config.auto_offset_reset
@@ -714,13 +783,22 @@ impl Engine {
         }
     }
 
-    fn spawn_commit(&mut self, offsets: Vec<(TopicPartition, i64, i32)>, reply: Option<oneshot::Sender<Result<()>>>) {
+    fn spawn_commit(
+        &mut self,
+        offsets: Vec<(TopicPartition, i64, i32)>,
+        reply: Option<oneshot::Sender<Result<()>>>,
+    ) {
         let ctx = self.commit_ctx();
         let tx = self.internal_tx.clone();
         tokio::spawn(async move {
-            let plain: Vec<(TopicPartition, i64)> = offsets.iter().map(|(tp, o, _)| (tp.clone(), *o)).collect();
+            let plain: Vec<(TopicPartition, i64)> =
+                offsets.iter().map(|(tp, o, _)| (tp.clone(), *o)).collect();
             let result = ctx.commit(offsets).await;
-            let _ = tx.send(Internal::Committed { offsets: plain, result, reply });
+            let _ = tx.send(Internal::Committed {
+                offsets: plain,
+                result,
+                reply,
+            });
         });
     }
 
@@ -740,7 +818,9 @@ impl Engine {
             .unwrap_or_default();
         let mut missing_leader = false;
         for (tp, st) in &self.parts.states {
-            let Some(position) = st.position else { continue };
+            let Some(position) = st.position else {
+                continue;
+            };
             if st.paused || !st.buffered.is_empty() || st.in_process || revoking.contains(tp) {
                 continue;
             }
@@ -766,7 +846,10 @@ impl Engine {
                     current_leader_epoch: p.leader_epoch,
                 },
             });
-            generations.entry(p.leader).or_default().insert(tp.clone(), st.generation);
+            generations
+                .entry(p.leader)
+                .or_default()
+                .insert(tp.clone(), st.generation);
         }
         if missing_leader && self.metadata_retry_at.is_none_or(|r| r <= now) {
             self.kafka.cluster().invalidate();
@@ -789,12 +872,21 @@ impl Engine {
                         duration: started.elapsed(),
                     });
                 }
-                let _ = tx.send(Internal::Fetched { node, result, generations });
+                let _ = tx.send(Internal::Fetched {
+                    node,
+                    result,
+                    generations,
+                });
             });
         }
     }
 
-    fn on_fetched(&mut self, result: Result<Vec<FetchedPartition>>, generations: HashMap<TopicPartition, u64>, now: Instant) {
+    fn on_fetched(
+        &mut self,
+        result: Result<Vec<FetchedPartition>>,
+        generations: HashMap<TopicPartition, u64>,
+        now: Instant,
+    ) {
         let parts = match result {
             Ok(p) => p,
             Err(e) => {
@@ -812,8 +904,12 @@ impl Engine {
         };
         let mut resets = Vec::new();
         for fp in parts {
-            let Some(st) = self.parts.states.get_mut(&fp.partition) else { continue };
-            if generations.get(&fp.partition) != Some(&st.generation) || st.position != Some(fp.fetch_offset) {
+            let Some(st) = self.parts.states.get_mut(&fp.partition) else {
+                continue;
+            };
+            if generations.get(&fp.partition) != Some(&st.generation)
+                || st.position != Some(fp.fetch_offset)
+            {
                 continue; // seeked or reassigned while the fetch was in flight
             }
             if let Some(e) = fp.error {
@@ -823,7 +919,9 @@ impl Engine {
                         if e.needs_metadata_refresh() {
                             self.kafka.cluster().invalidate();
                         }
-                        if !e.is_retriable() && e.kafka_error() != Some(ResponseError::FencedLeaderEpoch) {
+                        if !e.is_retriable()
+                            && e.kafka_error() != Some(ResponseError::FencedLeaderEpoch)
+                        {
                             tracing::warn!(error = %e, "fetch error");
                         }
                         st.backoff_until = Some(now + Duration::from_millis(100));
@@ -857,7 +955,10 @@ impl Engine {
                 "fetch",
                 format!("offsets of {tps:?} are out of range and auto_offset_reset is none; seek to a valid offset or set auto_offset_reset"),
             );
-            self.emit(Event::Crash { group_id: self.config.group_id.clone(), error: e.to_string() });
+            self.emit(Event::Crash {
+                group_id: self.config.group_id.clone(),
+                error: e.to_string(),
+            });
             self.fatal = Some(e);
             return;
         }
@@ -868,7 +969,11 @@ impl Engine {
         }
         let kafka = self.kafka.clone();
         let read_committed = self.config.isolation_level == IsolationLevel::ReadCommitted;
-        let ts = if reset == AutoOffsetReset::Earliest { offsets::EARLIEST } else { offsets::LATEST };
+        let ts = if reset == AutoOffsetReset::Earliest {
+            offsets::EARLIEST
+        } else {
+            offsets::LATEST
+        };
         let tx = self.internal_tx.clone();
         tokio::spawn(async move {
             match offsets::list_offsets(&kafka, &tps, ts, read_committed).await {
@@ -885,7 +990,9 @@ impl Engine {
     /// Takes back the batches queued for a handler that is not reading (no `run`, stream
     /// dropped): they return to their partition's buffer, unprocessed.
     fn reclaim_unread(&mut self) {
-        let Ok(mut rx) = self.delivery_rx.try_lock() else { return };
+        let Ok(mut rx) = self.delivery_rx.try_lock() else {
+            return;
+        };
         while let Ok(d) = rx.try_recv() {
             let tp = TopicPartition::new(d.batch.topic.to_string(), d.batch.partition);
             if let Some(st) = self.parts.states.get_mut(&tp) {
@@ -911,7 +1018,9 @@ impl Engine {
             if st.in_process || st.paused || revoking.contains(tp) {
                 continue;
             }
-            let Some(batch) = st.buffered.pop_front() else { continue };
+            let Some(batch) = st.buffered.pop_front() else {
+                continue;
+            };
             let bytes = batch.approx_bytes();
             match self.delivery.try_send(Delivery {
                 generation: st.generation,
@@ -957,7 +1066,11 @@ impl CommitCtx {
     async fn commit(&self, offsets: Vec<(TopicPartition, i64, i32)>) -> Result<()> {
         let offsets: Vec<CommitOffset> = offsets
             .into_iter()
-            .map(|(partition, offset, leader_epoch)| CommitOffset { partition, offset, leader_epoch })
+            .map(|(partition, offset, leader_epoch)| CommitOffset {
+                partition,
+                offset,
+                leader_epoch,
+            })
             .collect();
         let mut attempt = 0;
         loop {
@@ -1022,20 +1135,25 @@ impl AssignCtx {
                     ))
                 }
             };
-            kafka.cluster().track(need_reset.iter().map(|t| t.topic.clone()));
+            kafka
+                .cluster()
+                .track(need_reset.iter().map(|t| t.topic.clone()));
             let found = offsets::list_offsets(kafka, &need_reset, ts, self.read_committed).await?;
             positions.extend(found);
         }
         if let Some(h) = &self.hook {
-            h(RebalanceKind::Assigned, tps)
-                .await
-                .map_err(|e| Error::new(ErrorKind::Handler, "partitions_assigned", e.to_string()))?;
+            h(RebalanceKind::Assigned, tps).await.map_err(|e| {
+                Error::new(ErrorKind::Handler, "partitions_assigned", e.to_string())
+            })?;
         }
         Ok(positions)
     }
 }
 
-async fn send_heartbeat(conn: &Connection, req: &ConsumerGroupHeartbeatRequest) -> Result<ConsumerGroupHeartbeatResponse> {
+async fn send_heartbeat(
+    conn: &Connection,
+    req: &ConsumerGroupHeartbeatRequest,
+) -> Result<ConsumerGroupHeartbeatResponse> {
     let version = conn.version::<ConsumerGroupHeartbeatRequest>()?;
     conn.send_version(req, version).await
 }
@@ -1060,13 +1178,30 @@ pub(crate) fn check_consumer_protocol(conn: &Connection) -> Result<()> {
     }
 }
 
-async fn fetch_once(kafka: &Kafka, node: i32, config: &ConsumerConfig, targets: &[FetchTarget]) -> Result<Vec<FetchedPartition>> {
+async fn fetch_once(
+    kafka: &Kafka,
+    node: i32,
+    config: &ConsumerConfig,
+    targets: &[FetchTarget],
+) -> Result<Vec<FetchedPartition>> {
     let conn = kafka.pool().get(node, Lane::Fetch).await?;
     let version = conn.version::<FetchRequest>()?;
     let req = fetcher::build_request(version, config, targets);
     let timeout = config.max_wait + kafka.config().request_timeout;
     let resp = conn.send_timeout(&req, version, timeout).await?;
-    let names: HashMap<Uuid, String> = targets.iter().map(|t| (t.topic_id, t.partition.topic.clone())).collect();
-    let offsets: HashMap<TopicPartition, i64> = targets.iter().map(|t| (t.partition.clone(), t.position.offset)).collect();
-    fetcher::parse_response(resp, &names, &offsets, config.isolation_level, MAX_DECOMPRESSED)
+    let names: HashMap<Uuid, String> = targets
+        .iter()
+        .map(|t| (t.topic_id, t.partition.topic.clone()))
+        .collect();
+    let offsets: HashMap<TopicPartition, i64> = targets
+        .iter()
+        .map(|t| (t.partition.clone(), t.position.offset))
+        .collect();
+    fetcher::parse_response(
+        resp,
+        &names,
+        &offsets,
+        config.isolation_level,
+        MAX_DECOMPRESSED,
+    )
 }

@@ -41,7 +41,11 @@ pub struct FetchTarget {
 }
 
 /// Builds a full (sessionless) Fetch request.
-pub fn build_request(version: i16, config: &ConsumerConfig, targets: &[FetchTarget]) -> FetchRequest {
+pub fn build_request(
+    version: i16,
+    config: &ConsumerConfig,
+    targets: &[FetchTarget],
+) -> FetchRequest {
     let mut req = FetchRequest::default();
     req.replica_id = BrokerId(-1);
     req.replica_state.replica_id = BrokerId(-1);
@@ -110,7 +114,9 @@ pub fn parse_response(
     isolation: IsolationLevel,
     max_decompressed: usize,
 ) -> Result<Vec<FetchedPartition>> {
-    Error::check(resp.error_code, "fetch", || "the broker rejected the fetch".to_string())?;
+    Error::check(resp.error_code, "fetch", || {
+        "the broker rejected the fetch".to_string()
+    })?;
     let mut out = Vec::new();
     for t in resp.responses {
         let topic_name = if t.topic.0.is_empty() {
@@ -124,11 +130,17 @@ pub fn parse_response(
         let topic: Arc<str> = Arc::from(topic_name.as_str());
         for p in t.partitions {
             let tp = TopicPartition::new(topic_name.clone(), p.partition_index);
-            let Some(&fetch_offset) = offsets.get(&tp) else { continue };
+            let Some(&fetch_offset) = offsets.get(&tp) else {
+                continue;
+            };
             let mut fp = FetchedPartition {
                 partition: tp,
                 fetch_offset,
-                error: Error::from_code(p.error_code, "fetch", format!("partition {}-{}", topic_name, p.partition_index)),
+                error: Error::from_code(
+                    p.error_code,
+                    "fetch",
+                    format!("partition {}-{}", topic_name, p.partition_index),
+                ),
                 high_watermark: p.high_watermark,
                 last_stable_offset: p.last_stable_offset,
                 log_start_offset: p.log_start_offset,
@@ -143,7 +155,15 @@ pub fn parse_response(
                     } else {
                         Vec::new()
                     };
-                    if let Err(e) = decode_records(&topic, p.partition_index, records, fetch_offset, aborted, max_decompressed, &mut fp) {
+                    if let Err(e) = decode_records(
+                        &topic,
+                        p.partition_index,
+                        records,
+                        fetch_offset,
+                        aborted,
+                        max_decompressed,
+                        &mut fp,
+                    ) {
                         fp.error = Some(e);
                     }
                 }
@@ -214,7 +234,10 @@ fn decode_records(
                 headers: r
                     .headers
                     .into_iter()
-                    .map(|h| MessageHeader { key: h.key, value: h.value })
+                    .map(|h| MessageHeader {
+                        key: h.key,
+                        value: h.value,
+                    })
                     .collect(),
                 leader_epoch,
             });

@@ -162,23 +162,34 @@ impl Consumer {
     /// `from_beginning`: partitions without a committed offset start at the earliest record.
     pub async fn subscribe(&self, topics: &[&str], from_beginning: bool) -> Result<()> {
         if topics.is_empty() || topics.iter().any(|t| t.is_empty()) {
-            return Err(Error::config("subscribe needs at least one non-empty topic name"));
+            return Err(Error::config(
+                "subscribe needs at least one non-empty topic name",
+            ));
         }
         let names = topics.iter().map(|t| t.to_string()).collect();
-        self.subscribe_with(Subscription::Topics(names), from_beginning).await
+        self.subscribe_with(Subscription::Topics(names), from_beginning)
+            .await
     }
 
     /// Subscribes to every topic whose whole name matches `pattern`, evaluated by the broker
     /// (RE2J syntax, Kafka 4.0+); topics created later that match are picked up.
     pub async fn subscribe_pattern(&self, pattern: &str, from_beginning: bool) -> Result<()> {
         if pattern.is_empty() {
-            return Err(Error::config("subscribe_pattern needs a non-empty regular expression"));
+            return Err(Error::config(
+                "subscribe_pattern needs a non-empty regular expression",
+            ));
         }
-        self.subscribe_with(Subscription::Pattern(pattern.to_string()), from_beginning).await
+        self.subscribe_with(Subscription::Pattern(pattern.to_string()), from_beginning)
+            .await
     }
 
     async fn subscribe_with(&self, subscription: Subscription, from_beginning: bool) -> Result<()> {
-        let first = self.inner.pending_engine.lock().map(|p| p.is_some()).unwrap_or(false);
+        let first = self
+            .inner
+            .pending_engine
+            .lock()
+            .map(|p| p.is_some())
+            .unwrap_or(false);
         if first {
             // Fail here, not later in `run`, when the broker lacks the group protocol.
             self.connect().await?;
@@ -194,9 +205,21 @@ impl Consumer {
     }
 
     fn start_engine(&self) {
-        let pending = self.inner.pending_engine.lock().ok().and_then(|mut p| p.take());
-        let Some((commands, delivery)) = pending else { return };
-        let hooks = self.inner.hooks.lock().map(|h| h.clone()).unwrap_or_default();
+        let pending = self
+            .inner
+            .pending_engine
+            .lock()
+            .ok()
+            .and_then(|mut p| p.take());
+        let Some((commands, delivery)) = pending else {
+            return;
+        };
+        let hooks = self
+            .inner
+            .hooks
+            .lock()
+            .map(|h| h.clone())
+            .unwrap_or_default();
         let engine = Engine::new(
             self.inner.kafka.clone(),
             self.inner.config.clone(),
@@ -213,7 +236,10 @@ impl Consumer {
     }
 
     fn command(&self, cmd: Command) -> Result<()> {
-        self.inner.commands.send(cmd).map_err(|_| self.engine_gone())
+        self.inner
+            .commands
+            .send(cmd)
+            .map_err(|_| self.engine_gone())
     }
 
     fn engine_gone(&self) -> Error {
@@ -258,7 +284,10 @@ impl Consumer {
     /// Commits the offsets the handler has processed and not yet committed.
     pub async fn commit(&self) -> Result<()> {
         let (reply, rx) = oneshot::channel();
-        self.command(Command::Commit { offsets: None, reply })?;
+        self.command(Command::Commit {
+            offsets: None,
+            reply,
+        })?;
         rx.await.map_err(|_| self.engine_gone())?
     }
 

@@ -3,8 +3,12 @@
 use std::collections::{BTreeMap, HashMap};
 
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
-use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
-use kafka_protocol::messages::offset_fetch_request::{OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics};
+use kafka_protocol::messages::offset_commit_request::{
+    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+};
+use kafka_protocol::messages::offset_fetch_request::{
+    OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics,
+};
 use kafka_protocol::messages::{
     BrokerId, GroupId, ListOffsetsRequest, OffsetCommitRequest, OffsetFetchRequest, TopicName,
 };
@@ -45,7 +49,11 @@ fn topic_name(s: &str) -> TopicName {
 
 /// Commits offsets; the first partition error is returned (STALE_MEMBER_EPOCH,
 /// UNKNOWN_MEMBER_ID, ... for the caller to handle).
-pub async fn commit(conn: &Connection, who: &Committer<'_>, offsets: &[CommitOffset]) -> Result<()> {
+pub async fn commit(
+    conn: &Connection,
+    who: &Committer<'_>,
+    offsets: &[CommitOffset],
+) -> Result<()> {
     if offsets.is_empty() {
         return Ok(());
     }
@@ -54,11 +62,16 @@ pub async fn commit(conn: &Connection, who: &Committer<'_>, offsets: &[CommitOff
     req.group_id = GroupId(StrBytes::from_string(who.group_id.to_string()));
     req.generation_id_or_member_epoch = who.epoch;
     req.member_id = StrBytes::from_string(who.member_id.to_string());
-    req.group_instance_id = who.instance_id.map(|s| StrBytes::from_string(s.to_string()));
+    req.group_instance_id = who
+        .instance_id
+        .map(|s| StrBytes::from_string(s.to_string()));
     req.retention_time_ms = -1;
     let mut by_topic: BTreeMap<&str, Vec<&CommitOffset>> = BTreeMap::new();
     for o in offsets {
-        by_topic.entry(o.partition.topic.as_str()).or_default().push(o);
+        by_topic
+            .entry(o.partition.topic.as_str())
+            .or_default()
+            .push(o);
     }
     req.topics = by_topic
         .into_iter()
@@ -78,11 +91,17 @@ pub async fn commit(conn: &Connection, who: &Committer<'_>, offsets: &[CommitOff
             t
         })
         .collect();
-    let resp = conn.send_version(&req, version).await.map_err(|e| e.during("commit_offsets"))?;
+    let resp = conn
+        .send_version(&req, version)
+        .await
+        .map_err(|e| e.during("commit_offsets"))?;
     for t in &resp.topics {
         for p in &t.partitions {
             Error::check(p.error_code, "commit_offsets", || {
-                format!("group '{}', partition {}-{}", who.group_id, t.name.0, p.partition_index)
+                format!(
+                    "group '{}', partition {}-{}",
+                    who.group_id, t.name.0, p.partition_index
+                )
             })?;
         }
     }
@@ -100,7 +119,10 @@ pub async fn fetch_committed(
     let version = conn.version::<OffsetFetchRequest>()?;
     let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
     for tp in partitions {
-        by_topic.entry(tp.topic.as_str()).or_default().push(tp.partition);
+        by_topic
+            .entry(tp.topic.as_str())
+            .or_default()
+            .push(tp.partition);
     }
     let mut req = OffsetFetchRequest::default();
     req.require_stable = require_stable;
@@ -139,28 +161,49 @@ pub async fn fetch_committed(
                 .collect(),
         );
     }
-    let resp = conn.send_version(&req, version).await.map_err(|e| e.during("fetch_offsets"))?;
+    let resp = conn
+        .send_version(&req, version)
+        .await
+        .map_err(|e| e.during("fetch_offsets"))?;
     let mut out = HashMap::new();
     let mut record = |topic: &str, p: i32, offset: i64, epoch: i32, code: i16| -> Result<()> {
-        Error::check(code, "fetch_offsets", || format!("group '{}', partition {topic}-{p}", who.group_id))?;
+        Error::check(code, "fetch_offsets", || {
+            format!("group '{}', partition {topic}-{p}", who.group_id)
+        })?;
         let v = (offset >= 0).then_some((offset, epoch));
         out.insert(TopicPartition::new(topic, p), v);
         Ok(())
     };
     if version >= 8 {
         for g in &resp.groups {
-            Error::check(g.error_code, "fetch_offsets", || format!("group '{}'", who.group_id))?;
+            Error::check(g.error_code, "fetch_offsets", || {
+                format!("group '{}'", who.group_id)
+            })?;
             for t in &g.topics {
                 for p in &t.partitions {
-                    record(&t.name.0, p.partition_index, p.committed_offset, p.committed_leader_epoch, p.error_code)?;
+                    record(
+                        &t.name.0,
+                        p.partition_index,
+                        p.committed_offset,
+                        p.committed_leader_epoch,
+                        p.error_code,
+                    )?;
                 }
             }
         }
     } else {
-        Error::check(resp.error_code, "fetch_offsets", || format!("group '{}'", who.group_id))?;
+        Error::check(resp.error_code, "fetch_offsets", || {
+            format!("group '{}'", who.group_id)
+        })?;
         for t in &resp.topics {
             for p in &t.partitions {
-                record(&t.name.0, p.partition_index, p.committed_offset, p.committed_leader_epoch, p.error_code)?;
+                record(
+                    &t.name.0,
+                    p.partition_index,
+                    p.committed_offset,
+                    p.committed_leader_epoch,
+                    p.error_code,
+                )?;
             }
         }
     }
@@ -205,7 +248,11 @@ pub async fn list_offsets(
         let mut req = ListOffsetsRequest::default();
         req.replica_id = BrokerId(-1);
         req.isolation_level = i8::from(read_committed);
-        req.timeout_ms = kafka.config().request_timeout.as_millis().min(i32::MAX as u128) as i32;
+        req.timeout_ms = kafka
+            .config()
+            .request_timeout
+            .as_millis()
+            .min(i32::MAX as u128) as i32;
         req.topics = topics
             .into_iter()
             .map(|(t, parts)| {
@@ -224,11 +271,16 @@ pub async fn list_offsets(
                 lt
             })
             .collect();
-        let resp = conn.send(&req).await.map_err(|e| e.during("list_offsets"))?;
+        let resp = conn
+            .send(&req)
+            .await
+            .map_err(|e| e.during("list_offsets"))?;
         for t in resp.topics {
             for p in t.partitions {
                 let tp = TopicPartition::new(t.name.0.to_string(), p.partition_index);
-                if let Some(e) = Error::from_code(p.error_code, "list_offsets", format!("partition {tp}")) {
+                if let Some(e) =
+                    Error::from_code(p.error_code, "list_offsets", format!("partition {tp}"))
+                {
                     if e.needs_metadata_refresh() {
                         kafka.cluster().invalidate();
                     }

@@ -52,7 +52,9 @@ impl Partitions {
         let mut processed = Vec::new();
         for tp in tps {
             if let Some(st) = self.states.remove(tp) {
-                self.buffered_bytes = self.buffered_bytes.saturating_sub(batch_bytes(&st.buffered));
+                self.buffered_bytes = self
+                    .buffered_bytes
+                    .saturating_sub(batch_bytes(&st.buffered));
                 if let Some((o, e)) = st.processed {
                     if st.committed != Some(o) {
                         processed.push((tp.clone(), o, e));
@@ -65,7 +67,8 @@ impl Partitions {
 
     /// Whether any of `tps` has a batch with the handler.
     pub fn any_in_process(&self, tps: &[TopicPartition]) -> bool {
-        tps.iter().any(|tp| self.states.get(tp).is_some_and(|s| s.in_process))
+        tps.iter()
+            .any(|tp| self.states.get(tp).is_some_and(|s| s.in_process))
     }
 
     /// Processed offsets not yet committed.
@@ -90,9 +93,13 @@ impl Partitions {
 
     /// Moves a partition's position (seek): buffered records are dropped.
     pub fn seek(&mut self, tp: &TopicPartition, offset: i64) -> bool {
-        let Some(st) = self.states.get_mut(tp) else { return false };
+        let Some(st) = self.states.get_mut(tp) else {
+            return false;
+        };
         self.next_generation += 1;
-        self.buffered_bytes = self.buffered_bytes.saturating_sub(batch_bytes(&st.buffered));
+        self.buffered_bytes = self
+            .buffered_bytes
+            .saturating_sub(batch_bytes(&st.buffered));
         st.buffered.clear();
         st.position = Some(offset);
         st.generation = self.next_generation;
@@ -110,7 +117,9 @@ impl Batch {
     pub(crate) fn approx_bytes(&self) -> usize {
         self.messages
             .iter()
-            .map(|m| 64 + m.key.as_ref().map_or(0, |k| k.len()) + m.value.as_ref().map_or(0, |v| v.len()))
+            .map(|m| {
+                64 + m.key.as_ref().map_or(0, |k| k.len()) + m.value.as_ref().map_or(0, |v| v.len())
+            })
             .sum()
     }
 }

@@ -105,7 +105,8 @@ impl Consumer {
         H: Fn(Message) -> F + Send + Sync + 'static,
         F: Future<Output = Result<()>> + Send + 'static,
     {
-        self.run_each_message_with(RunOptions::default(), handler).await
+        self.run_each_message_with(RunOptions::default(), handler)
+            .await
     }
 
     /// `run_each_message` with options (concurrency).
@@ -144,7 +145,8 @@ impl Consumer {
         H: Fn(BatchContext) -> F + Send + Sync + 'static,
         F: Future<Output = Result<()>> + Send + 'static,
     {
-        self.run_each_batch_with(RunOptions::default(), handler).await
+        self.run_each_batch_with(RunOptions::default(), handler)
+            .await
     }
 
     /// `run_each_batch` with options.
@@ -154,7 +156,11 @@ impl Consumer {
         F: Future<Output = Result<()>> + Send + 'static,
     {
         let mut rx = self.inner.delivery.try_lock().map_err(|_| {
-            Error::new(ErrorKind::Config, "run", "the consumer is already running (one run or stream per consumer)")
+            Error::new(
+                ErrorKind::Config,
+                "run",
+                "the consumer is already running (one run or stream per consumer)",
+            )
         })?;
         self.inner.running.store(true, Ordering::Release);
         let concurrency = options.partitions_consumed_concurrently.max(1);
@@ -196,7 +202,13 @@ impl Consumer {
         result
     }
 
-    fn handle<H, F>(&self, d: Delivery, handler: &H, auto_resolve: bool, max_poll: Duration) -> impl Future<Output = Result<()>>
+    fn handle<H, F>(
+        &self,
+        d: Delivery,
+        handler: &H,
+        auto_resolve: bool,
+        max_poll: Duration,
+    ) -> impl Future<Output = Result<()>>
     where
         H: Fn(BatchContext) -> F,
         F: Future<Output = Result<()>>,
@@ -336,7 +348,11 @@ impl Consumer {
                     match st.consumer.inner.delivery.clone().try_lock_owned() {
                         Ok(g) => st.rx = Some(g),
                         Err(_) => {
-                            let e = Error::new(ErrorKind::Config, "stream", "the consumer is already running (one run or stream per consumer)");
+                            let e = Error::new(
+                                ErrorKind::Config,
+                                "stream",
+                                "the consumer is already running (one run or stream per consumer)",
+                            );
                             return Some((Err(e), st));
                         }
                     }

@@ -83,6 +83,12 @@ struct Inner {
     events: Option<tokio::sync::broadcast::Sender<Event>>,
 }
 
+/// A request on the wire: its in-flight slot and where its response arrives.
+struct Waiting {
+    permit: OwnedSemaphorePermit,
+    rx: oneshot::Receiver<Result<Bytes>>,
+}
+
 /// A live connection to a broker. Cheap to clone; clones share the socket.
 #[derive(Clone)]
 pub struct Connection {
@@ -91,7 +97,9 @@ pub struct Connection {
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection").field("addr", &self.inner.addr).finish()
+        f.debug_struct("Connection")
+            .field("addr", &self.inner.addr)
+            .finish()
     }
 }
 
@@ -167,7 +175,13 @@ impl Connection {
         let (tx, rx) = mpsc::unbounded_channel();
         let max_in_flight = config.max_in_flight.max(1);
         let max_response = config.max_response_size;
-        tokio::spawn(write_loop(writer, rx, shared.clone(), addr.to_string(), events.clone()));
+        tokio::spawn(write_loop(
+            writer,
+            rx,
+            shared.clone(),
+            addr.to_string(),
+            events.clone(),
+        ));
         tokio::spawn(read_loop(
             reader,
             max_response,
@@ -224,7 +238,10 @@ impl Connection {
     /// The API versions the broker announced.
     pub fn api_versions(&self) -> &ApiVersions {
         static NONE: std::sync::OnceLock<ApiVersions> = std::sync::OnceLock::new();
-        self.inner.versions.get().unwrap_or_else(|| NONE.get_or_init(ApiVersions::default))
+        self.inner
+            .versions
+            .get()
+            .unwrap_or_else(|| NONE.get_or_init(ApiVersions::default))
     }
 
     /// The highest version of `R` both kafkit and the broker support.
@@ -236,7 +253,11 @@ impl Connection {
 
     /// Whether the connection is dead (a new one must be made).
     pub fn is_closed(&self) -> bool {
-        self.inner.shared.lock().map(|s| s.failed.is_some()).unwrap_or(true)
+        self.inner
+            .shared
+            .lock()
+            .map(|s| s.failed.is_some())
+            .unwrap_or(true)
     }
 
     /// Sends `req` at the highest common version and waits for the response.
@@ -247,43 +268,88 @@ impl Connection {
 
     /// Sends `req` at `version` and waits for the response, within the request timeout.
     pub async fn send_version<R: Request>(&self, req: &R, version: i16) -> Result<R::Response> {
-        self.send_timeout(req, version, self.inner.config.request_timeout).await
+        self.send_timeout(req, version, self.inner.config.request_timeout)
+            .await
     }
 
     /// Sends `req` at `version` and waits up to `timeout` for the response (long-polling fetches
     /// pass their max wait plus the request timeout).
-    pub async fn send_timeout<R: Request>(&self, req: &R, version: i16, timeout: Duration) -> Result<R::Response> {
+    pub async fn send_timeout<R: Request>(
+        &self,
+        req: &R,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<R::Response> {
+        self.enqueue(req, version, timeout).await?.await
+    }
+
+    /// Puts `req` on the wire queue (waiting for an in-flight slot) and returns the future of
+    /// its response. Requests enqueued one after another by one task reach the broker in that
+    /// order, which idempotent produce relies on (sequence numbers per partition).
+    pub async fn enqueue<R: Request>(
+        &self,
+        req: &R,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<impl std::future::Future<Output = Result<R::Response>> + Send + 'static> {
         let mut buf = BytesMut::new();
         let correlation_id = self.next_correlation_id();
-        encode_request(&mut buf, req, version, correlation_id, &self.inner.client_id)?;
+        encode_request(
+            &mut buf,
+            req,
+            version,
+            correlation_id,
+            &self.inner.client_id,
+        )?;
         let size = buf.len();
         let started = Instant::now();
-        let frame = self
-            .roundtrip(vec![buf.freeze()], correlation_id, api_name(R::KEY), timeout)
+        let api = api_name(R::KEY);
+        let waiting = self
+            .start_roundtrip(vec![buf.freeze()], correlation_id, api)
             .await?;
-        let resp = decode_response::<R>(frame, version, &self.inner.addr)?;
-        self.emit(|addr| Event::Request {
-            broker: addr,
-            api: api_name(R::KEY),
-            api_version: version,
-            duration: started.elapsed(),
-            size,
-        });
-        Ok(resp)
+        let conn = self.clone();
+        Ok(async move {
+            let frame = conn.finish_roundtrip(waiting, api, timeout).await?;
+            let resp = decode_response::<R>(frame, version, &conn.inner.addr)?;
+            conn.emit(|addr| Event::Request {
+                broker: addr,
+                api,
+                api_version: version,
+                duration: started.elapsed(),
+                size,
+            });
+            Ok(resp)
+        })
     }
 
     /// Sends a pre-encoded request whose response is wanted (`frame` = the length-prefixed
     /// request in pieces, so large payloads such as record batches are not copied again).
-    pub async fn send_raw(&self, frame: Vec<Bytes>, correlation_id: i32, api: &'static str) -> Result<Bytes> {
-        self.roundtrip(frame, correlation_id, api, self.inner.config.request_timeout)
-            .await
+    pub async fn send_raw(
+        &self,
+        frame: Vec<Bytes>,
+        correlation_id: i32,
+        api: &'static str,
+    ) -> Result<Bytes> {
+        self.roundtrip(
+            frame,
+            correlation_id,
+            api,
+            self.inner.config.request_timeout,
+        )
+        .await
     }
 
     /// Sends a request that gets no response (Produce with acks=0).
     pub async fn send_oneway<R: Request>(&self, req: &R, version: i16) -> Result<()> {
         let mut buf = BytesMut::new();
         let correlation_id = self.next_correlation_id();
-        encode_request(&mut buf, req, version, correlation_id, &self.inner.client_id)?;
+        encode_request(
+            &mut buf,
+            req,
+            version,
+            correlation_id,
+            &self.inner.client_id,
+        )?;
         self.check_open()?;
         self.inner
             .tx
@@ -324,6 +390,17 @@ impl Connection {
         api: &'static str,
         timeout: Duration,
     ) -> Result<Bytes> {
+        let waiting = self.start_roundtrip(frame, correlation_id, api).await?;
+        self.finish_roundtrip(waiting, api, timeout).await
+    }
+
+    /// Takes an in-flight slot and queues the frame for the writer.
+    async fn start_roundtrip(
+        &self,
+        frame: Vec<Bytes>,
+        correlation_id: i32,
+        api: &'static str,
+    ) -> Result<Waiting> {
         let permit: OwnedSemaphorePermit = self
             .inner
             .in_flight
@@ -337,10 +414,24 @@ impl Connection {
             .tx
             .send(Outgoing {
                 frame,
-                pending: Some(Pending { correlation_id, reply }),
+                pending: Some(Pending {
+                    correlation_id,
+                    reply,
+                }),
             })
             .map_err(|_| Error::new(ErrorKind::Connection, api, "connection closed"))?;
         self.emit_queue_size();
+        Ok(Waiting { permit, rx })
+    }
+
+    /// Waits for the response of a queued request.
+    async fn finish_roundtrip(
+        &self,
+        waiting: Waiting,
+        api: &'static str,
+        timeout: Duration,
+    ) -> Result<Bytes> {
+        let Waiting { permit, rx } = waiting;
         let result = tokio::time::timeout(timeout, rx).await;
         drop(permit);
         match result {
@@ -348,7 +439,10 @@ impl Connection {
             Ok(Err(_)) => Err(Error::new(
                 ErrorKind::Connection,
                 api,
-                format!("connection to {} closed before the response", self.inner.addr),
+                format!(
+                    "connection to {} closed before the response",
+                    self.inner.addr
+                ),
             )),
             Err(_) => {
                 // Responses come in order: with one missing, the connection cannot be trusted.
@@ -403,7 +497,12 @@ impl Connection {
     }
 
     fn emit_queue_size(&self) {
-        if self.inner.events.as_ref().is_some_and(|tx| tx.receiver_count() > 0) {
+        if self
+            .inner
+            .events
+            .as_ref()
+            .is_some_and(|tx| tx.receiver_count() > 0)
+        {
             let queue_size = self.inner.shared.lock().map(|s| s.queue.len()).unwrap_or(0);
             self.emit(|broker| Event::RequestQueueSize { broker, queue_size });
         }
@@ -474,7 +573,11 @@ fn on_io_error(
     op: &'static str,
     e: impl std::fmt::Display,
 ) {
-    let err = Error::new(ErrorKind::Connection, op, format!("connection to broker {addr} broke: {e}"));
+    let err = Error::new(
+        ErrorKind::Connection,
+        op,
+        format!("connection to broker {addr} broke: {e}"),
+    );
     tracing::debug!(broker = addr, error = %err, "connection failed");
     fail_all(shared, err.clone());
     if let Some(tx) = events {
@@ -519,11 +622,16 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 Some(p) if p.correlation_id == cid => Ok(s.queue.pop_front()),
                 Some(p) => Err(Error::protocol(
                     "read",
-                    format!("broker {addr} answered correlation id {cid} while {} was expected", p.correlation_id),
+                    format!(
+                        "broker {addr} answered correlation id {cid} while {} was expected",
+                        p.correlation_id
+                    ),
                 )),
                 None => Err(Error::protocol(
                     "read",
-                    format!("broker {addr} sent a response (correlation id {cid}) nobody asked for"),
+                    format!(
+                        "broker {addr} sent a response (correlation id {cid}) nobody asked for"
+                    ),
                 )),
             }
         });
@@ -555,7 +663,11 @@ async fn wait_failed(shared: &Mutex<Shared>, drained: &Notify) {
 
 /// Decodes a response frame (header included). Never panics: a malformed frame
 /// from a broker is a protocol error.
-pub fn decode_response<R: Request>(mut frame: Bytes, version: i16, addr: &str) -> Result<R::Response> {
+pub fn decode_response<R: Request>(
+    mut frame: Bytes,
+    version: i16,
+    addr: &str,
+) -> Result<R::Response> {
     let header_version = R::Response::header_version(version);
     let result = std::panic::catch_unwind(move || {
         ResponseHeader::decode(&mut frame, header_version)?;
@@ -565,11 +677,17 @@ pub fn decode_response<R: Request>(mut frame: Bytes, version: i16, addr: &str) -
         Ok(Ok(resp)) => Ok(resp),
         Ok(Err(e)) => Err(Error::protocol(
             "decode_response",
-            format!("malformed {} v{version} response from broker {addr}: {e}", api_name(R::KEY)),
+            format!(
+                "malformed {} v{version} response from broker {addr}: {e}",
+                api_name(R::KEY)
+            ),
         )),
         Err(_) => Err(Error::protocol(
             "decode_response",
-            format!("malformed {} v{version} response from broker {addr}", api_name(R::KEY)),
+            format!(
+                "malformed {} v{version} response from broker {addr}",
+                api_name(R::KEY)
+            ),
         )),
     }
 }

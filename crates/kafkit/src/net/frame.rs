@@ -25,12 +25,17 @@ pub fn encode_request<R: Request>(
     header.client_id = Some(client_id.clone());
     let header_version = R::header_version(version);
     let fail = |what: &str, e: String| {
-        Error::protocol("encode_request", format!("api key {} v{version} {what}: {e}", R::KEY))
+        Error::protocol(
+            "encode_request",
+            format!("api key {} v{version} {what}: {e}", R::KEY),
+        )
     };
     let size = header
         .compute_size(header_version)
         .map_err(|e| fail("header", e.to_string()))?
-        + req.compute_size(version).map_err(|e| fail("body", e.to_string()))?;
+        + req
+            .compute_size(version)
+            .map_err(|e| fail("body", e.to_string()))?;
     let size32 = i32::try_from(size).map_err(|_| {
         Error::new(
             ErrorKind::TooLarge,
@@ -43,13 +48,17 @@ pub fn encode_request<R: Request>(
     header
         .encode(buf, header_version)
         .map_err(|e| fail("header", e.to_string()))?;
-    req.encode(buf, version).map_err(|e| fail("body", e.to_string()))?;
+    req.encode(buf, version)
+        .map_err(|e| fail("body", e.to_string()))?;
     Ok(())
 }
 
 /// Reads one frame body (without the length prefix). `Ok(None)` on a clean end of stream
 /// before a new frame starts.
-pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R, max_size: usize) -> Result<Option<Bytes>> {
+pub async fn read_frame<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    max_size: usize,
+) -> Result<Option<Bytes>> {
     let mut len = [0u8; 4];
     match reader.read_exact(&mut len).await {
         Ok(_) => {}
@@ -59,10 +68,13 @@ pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R, max_size: usize) -
     let len = i32::from_be_bytes(len);
     let len = check_frame_len(len, max_size)?;
     let mut body = BytesMut::zeroed(len);
-    reader
-        .read_exact(&mut body)
-        .await
-        .map_err(|e| Error::new(ErrorKind::Connection, "read", format!("frame cut short: {e}")))?;
+    reader.read_exact(&mut body).await.map_err(|e| {
+        Error::new(
+            ErrorKind::Connection,
+            "read",
+            format!("frame cut short: {e}"),
+        )
+    })?;
     Ok(Some(body.freeze()))
 }
 
@@ -90,7 +102,10 @@ pub fn check_frame_len(len: i32, max_size: usize) -> Result<usize> {
 /// The correlation id at the start of a response frame (left in place for the header decoder).
 pub fn peek_correlation_id(frame: &Bytes) -> Result<i32> {
     if frame.len() < 4 {
-        return Err(Error::protocol("read", "response frame shorter than its correlation id"));
+        return Err(Error::protocol(
+            "read",
+            "response frame shorter than its correlation id",
+        ));
     }
     Ok(i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]))
 }

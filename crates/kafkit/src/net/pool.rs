@@ -59,7 +59,8 @@ impl Default for ReconnectBackoff {
 impl ReconnectBackoff {
     /// Exponential, with ±20% jitter so many clients do not reconnect in step.
     fn after(&self, failures: u32) -> Duration {
-        let base = self.initial.as_secs_f64() * 2f64.powi(failures.saturating_sub(1).min(30) as i32);
+        let base =
+            self.initial.as_secs_f64() * 2f64.powi(failures.saturating_sub(1).min(30) as i32);
         let base = base.min(self.max.as_secs_f64());
         Duration::from_secs_f64(base * (0.8 + 0.4 * rand::random::<f64>()))
     }
@@ -142,7 +143,10 @@ impl BrokerPool {
         known.sort();
         let mut errors = Vec::new();
         for (id, addr) in known {
-            match self.get_target(Target::Node(id), addr.clone(), Lane::General).await {
+            match self
+                .get_target(Target::Node(id), addr.clone(), Lane::General)
+                .await
+            {
                 Ok(c) => return Ok(c),
                 Err(e) => errors.push(format!("{addr}: {}", e.message())),
             }

@@ -109,7 +109,10 @@ mod tests {
         assert_eq!(e.kind(), &ErrorKind::Unsupported);
         assert!(e.message().contains("ConsumerGroupHeartbeat v0-v0"), "{e}");
         let e = v.pick(1, 4, 17).unwrap_err();
-        assert!(e.message().contains("does not support the Fetch API"), "{e}");
+        assert!(
+            e.message().contains("does not support the Fetch API"),
+            "{e}"
+        );
         assert!(e.message().contains("upgrade"), "{e}");
     }
 }

@@ -102,7 +102,12 @@ impl Accumulator {
         k
     }
 
-    pub fn new_batch(&mut self, topic: Arc<str>, partition: i32, builder: RecordBatchBuilder) -> Batch {
+    pub fn new_batch(
+        &mut self,
+        topic: Arc<str>,
+        partition: i32,
+        builder: RecordBatchBuilder,
+    ) -> Batch {
         let id = self.next_batch_id;
         self.next_batch_id += 1;
         self.outstanding.insert(id);
@@ -147,15 +152,15 @@ impl Accumulator {
                         out.wake_at(due);
                     }
                 }
-                // Expired batches fail wherever they are in the queue (not in flight).
-                let mut i = 0;
-                while i < q.ready.len() {
-                    if q.ready[i].expired(now, limits.delivery_timeout) {
-                        if let Some(b) = q.ready.remove(i) {
-                            out.expired.push(b);
-                        }
-                    } else {
-                        i += 1;
+                // Expired batches fail (not in flight). The queue is oldest first, so only its
+                // front is checked: a scan of the whole queue per drain would be quadratic.
+                while q
+                    .ready
+                    .front()
+                    .is_some_and(|b| b.expired(now, limits.delivery_timeout))
+                {
+                    if let Some(b) = q.ready.pop_front() {
+                        out.expired.push(b);
                     }
                 }
                 if q.ready.is_empty() || (q.retrying && q.in_flight > 0) {
@@ -166,7 +171,9 @@ impl Accumulator {
                     continue;
                 };
                 // One batch per partition per request; more go in following requests.
-                if q.in_flight >= limits.max_in_flight_per_partition || (limits.idempotent && !q.acked && q.in_flight > 0) {
+                if q.in_flight >= limits.max_in_flight_per_partition
+                    || (limits.idempotent && !q.acked && q.in_flight > 0)
+                {
                     continue;
                 }
                 if let Some(at) = q.ready.front().and_then(|b| b.retry_at) {
@@ -179,7 +186,8 @@ impl Accumulator {
                     if limits.idempotent && batch.base_sequence < 0 {
                         batch.base_sequence = q.next_sequence;
                         // Sequences wrap at i32::MAX, as the broker expects.
-                        q.next_sequence = q.next_sequence.wrapping_add(batch.record_count) & i32::MAX;
+                        q.next_sequence =
+                            q.next_sequence.wrapping_add(batch.record_count) & i32::MAX;
                     }
                     q.in_flight += 1;
                     out.ready.push(Ready { leader, batch });

@@ -36,7 +36,9 @@ impl std::str::FromStr for Acks {
             "all" | "-1" => Ok(Acks::All),
             "leader" | "1" => Ok(Acks::Leader),
             "none" | "0" => Ok(Acks::None),
-            _ => Err(Error::config(format!("acks '{s}' is not one of all, leader, none (or -1, 1, 0)"))),
+            _ => Err(Error::config(format!(
+                "acks '{s}' is not one of all, leader, none (or -1, 1, 0)"
+            ))),
         }
     }
 }
@@ -179,10 +181,14 @@ impl ProducerConfig {
             )));
         }
         if self.transactional_id.as_deref() == Some("") {
-            return Err(Error::config("transactional_id is empty; give a stable name or leave it unset"));
+            return Err(Error::config(
+                "transactional_id is empty; give a stable name or leave it unset",
+            ));
         }
         if self.idempotence == Some(false) && self.transactional_id.is_some() {
-            return Err(Error::config("transactions need idempotence; remove .idempotence(false)"));
+            return Err(Error::config(
+                "transactions need idempotence; remove .idempotence(false)",
+            ));
         }
         if self.batch_size == 0 || self.batch_size > self.max_request_size {
             return Err(Error::config(format!(
@@ -224,7 +230,10 @@ mod tests {
     fn idempotence_defaults_follow_acks() {
         assert!(ProducerConfig::default().is_idempotent());
         assert!(!ProducerConfig::default().acks(Acks::Leader).is_idempotent());
-        assert!(ProducerConfig::default().acks(Acks::Leader).validate().is_ok());
+        assert!(ProducerConfig::default()
+            .acks(Acks::Leader)
+            .validate()
+            .is_ok());
         let e = ProducerConfig::default()
             .acks(Acks::Leader)
             .idempotence(true)

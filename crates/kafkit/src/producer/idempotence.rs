@@ -27,7 +27,8 @@ pub(crate) async fn init_producer_id(
 ) -> Result<ProducerIdentity> {
     let version = conn.version::<InitProducerIdRequest>()?;
     let mut req = InitProducerIdRequest::default();
-    req.transactional_id = transactional_id.map(|t| TransactionalId(StrBytes::from_string(t.to_string())));
+    req.transactional_id =
+        transactional_id.map(|t| TransactionalId(StrBytes::from_string(t.to_string())));
     req.transaction_timeout_ms = transaction_timeout_ms;
     if version >= 3 {
         req.producer_id = ProducerId(current.id);
@@ -37,10 +38,12 @@ pub(crate) async fn init_producer_id(
         .send_version(&req, version)
         .await
         .map_err(|e| e.during("init_producer_id"))?;
-    Error::check(resp.error_code, "init_producer_id", || match resp.error_code {
+    Error::check(resp.error_code, "init_producer_id", || {
+        match resp.error_code {
         53 => "not authorized to use this transactional id; grant WRITE on the TransactionalId resource".into(),
         31 => "not authorized for idempotent writes; grant IDEMPOTENT_WRITE on the cluster, or turn idempotence off".into(),
         _ => "the broker refused a producer id".into(),
+    }
     })?;
     Ok(ProducerIdentity {
         id: resp.producer_id.0,
@@ -55,14 +58,23 @@ const HEADER_LEN: usize = 61;
 
 /// A copy of an encoded batch with a new producer id, epoch and base sequence (and its CRC
 /// recomputed). Rare: only after an epoch bump.
-pub(crate) fn restamp(batch: &Bytes, producer_id: i64, epoch: i16, base_sequence: i32) -> Result<Bytes> {
+pub(crate) fn restamp(
+    batch: &Bytes,
+    producer_id: i64,
+    epoch: i16,
+    base_sequence: i32,
+) -> Result<Bytes> {
     if batch.len() < HEADER_LEN {
-        return Err(Error::protocol("produce", "encoded batch shorter than its header"));
+        return Err(Error::protocol(
+            "produce",
+            "encoded batch shorter than its header",
+        ));
     }
     let mut b = BytesMut::from(&batch[..]);
     b[PRODUCER_ID_OFFSET..PRODUCER_ID_OFFSET + 8].copy_from_slice(&producer_id.to_be_bytes());
     b[PRODUCER_ID_OFFSET + 8..PRODUCER_ID_OFFSET + 10].copy_from_slice(&epoch.to_be_bytes());
-    b[PRODUCER_ID_OFFSET + 10..PRODUCER_ID_OFFSET + 14].copy_from_slice(&base_sequence.to_be_bytes());
+    b[PRODUCER_ID_OFFSET + 10..PRODUCER_ID_OFFSET + 14]
+        .copy_from_slice(&base_sequence.to_be_bytes());
     let crc = crc32c::crc32c(&b[ATTRIBUTES_OFFSET..]);
     b[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
     Ok(b.freeze())

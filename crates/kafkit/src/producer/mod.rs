@@ -100,8 +100,18 @@ impl Shared {
         loop {
             let res = async {
                 let conn = self.kafka.pool().any().await?;
-                let timeout_ms = self.config.transaction_timeout.as_millis().min(i32::MAX as u128) as i32;
-                idempotence::init_producer_id(&conn, self.config.transactional_id.as_deref(), timeout_ms, ProducerIdentity::NONE).await
+                let timeout_ms = self
+                    .config
+                    .transaction_timeout
+                    .as_millis()
+                    .min(i32::MAX as u128) as i32;
+                idempotence::init_producer_id(
+                    &conn,
+                    self.config.transactional_id.as_deref(),
+                    timeout_ms,
+                    ProducerIdentity::NONE,
+                )
+                .await
             }
             .await;
             match res {
@@ -111,7 +121,11 @@ impl Shared {
                         self.restart_sequences(id);
                     }
                     self.reset.store(false, Ordering::Release);
-                    tracing::debug!(producer_id = id.id, epoch = id.epoch, "producer id assigned");
+                    tracing::debug!(
+                        producer_id = id.id,
+                        epoch = id.epoch,
+                        "producer id assigned"
+                    );
                     return true;
                 }
                 Err(e) if e.is_retriable() => {
@@ -231,7 +245,10 @@ impl Shared {
             let pos = q
                 .ready
                 .iter()
-                .position(|r| r.base_sequence < 0 || (b.base_sequence >= 0 && r.base_sequence > b.base_sequence))
+                .position(|r| {
+                    r.base_sequence < 0
+                        || (b.base_sequence >= 0 && r.base_sequence > b.base_sequence)
+                })
                 .unwrap_or(q.ready.len());
             q.ready.insert(pos, b);
         }
@@ -248,7 +265,9 @@ pub struct Producer {
 
 impl std::fmt::Debug for Producer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Producer").field("config", &self.shared.config).finish()
+        f.debug_struct("Producer")
+            .field("config", &self.shared.config)
+            .finish()
     }
 }
 
@@ -305,7 +324,13 @@ impl Producer {
         if let Some(e) = shared.fatal.lock().ok().and_then(|f| f.clone()) {
             return Err(e);
         }
-        let topic = match shared.kafka.cluster().snapshot().topic(record.topic).filter(|t| t.has_leaders()) {
+        let topic = match shared
+            .kafka
+            .cluster()
+            .snapshot()
+            .topic(record.topic)
+            .filter(|t| t.has_leaders())
+        {
             Some(t) => t.clone(),
             None => shared
                 .kafka
@@ -338,9 +363,12 @@ impl Producer {
         }
         self.reserve(size).await?;
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
-        let explicit = record
-            .partition
-            .or_else(|| shared.config.partitioner.partition(record.topic, record.key, record.value, partitions));
+        let explicit = record.partition.or_else(|| {
+            shared
+                .config
+                .partitioner
+                .partition(record.topic, record.key, record.value, partitions)
+        });
         let mut acc = shared.lock();
         if acc.closed {
             drop(acc);
@@ -353,13 +381,18 @@ impl Producer {
         };
         let partition = match explicit {
             Some(p) => p,
-            None => *tq.sticky.get_or_insert_with(|| random_partition(partitions)),
+            None => *tq
+                .sticky
+                .get_or_insert_with(|| random_partition(partitions)),
         };
         let q = tq.partitions.entry(partition).or_default();
         let mut wake = false;
         // A full batch is sealed before the record that would overflow it.
         if let Some(open) = &q.open {
-            let used = open.builder.as_ref().map_or(0, RecordBatchBuilder::size_estimate);
+            let used = open
+                .builder
+                .as_ref()
+                .map_or(0, RecordBatchBuilder::size_estimate);
             if open.record_count > 0 && used + size > shared.config.batch_size {
                 if let Some(b) = q.open.take() {
                     q.ready.push_back(b);
@@ -411,12 +444,16 @@ impl Producer {
 
     async fn reserve(&self, size: usize) -> Result<()> {
         let shared = &self.shared;
-        let n = u32::try_from(size).map_err(|_| Error::new(ErrorKind::TooLarge, "produce", "record too large"))?;
+        let n = u32::try_from(size)
+            .map_err(|_| Error::new(ErrorKind::TooLarge, "produce", "record too large"))?;
         if size > shared.config.buffer_memory {
             return Err(Error::new(
                 ErrorKind::TooLarge,
                 "produce",
-                format!("record of {size} bytes is larger than buffer_memory ({}); raise buffer_memory", shared.config.buffer_memory),
+                format!(
+                    "record of {size} bytes is larger than buffer_memory ({}); raise buffer_memory",
+                    shared.config.buffer_memory
+                ),
             ));
         }
         match tokio::time::timeout(shared.config.max_block, shared.memory.acquire_many(n)).await {
@@ -437,7 +474,10 @@ impl Producer {
     }
 
     /// Sends records and waits for every acknowledgement (KafkaJS's `send`).
-    pub async fn send_all<'a>(&self, records: impl IntoIterator<Item = Record<'a>>) -> Result<Vec<RecordMetadata>> {
+    pub async fn send_all<'a>(
+        &self,
+        records: impl IntoIterator<Item = Record<'a>>,
+    ) -> Result<Vec<RecordMetadata>> {
         let mut acks = Vec::new();
         for r in records {
             acks.push(self.send(r).await?);
@@ -498,7 +538,13 @@ impl Producer {
     pub async fn flush_timeout(&self, timeout: Duration) -> Result<()> {
         tokio::time::timeout(timeout, self.flush())
             .await
-            .map_err(|_| Error::new(ErrorKind::Timeout(timeout), "flush", "records still unacknowledged"))?
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::Timeout(timeout),
+                    "flush",
+                    "records still unacknowledged",
+                )
+            })?
     }
 }
 

@@ -47,7 +47,13 @@ pub fn partition_for_key(key: &[u8], num_partitions: i32) -> i32 {
 pub trait Partitioner: Send + Sync {
     /// The partition for this record, or `None` for the built-in sticky choice (keyless records
     /// stay on one partition until its batch is full, KIP-480/794).
-    fn partition(&self, topic: &str, key: Option<&[u8]>, value: Option<&[u8]>, num_partitions: i32) -> Option<i32>;
+    fn partition(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        num_partitions: i32,
+    ) -> Option<i32>;
 }
 
 /// murmur2 for keyed records, sticky for keyless ones (the Java client's default).
@@ -55,7 +61,13 @@ pub trait Partitioner: Send + Sync {
 pub struct DefaultPartitioner;
 
 impl Partitioner for DefaultPartitioner {
-    fn partition(&self, _topic: &str, key: Option<&[u8]>, _value: Option<&[u8]>, n: i32) -> Option<i32> {
+    fn partition(
+        &self,
+        _topic: &str,
+        key: Option<&[u8]>,
+        _value: Option<&[u8]>,
+        n: i32,
+    ) -> Option<i32> {
         key.map(|k| partition_for_key(k, n))
     }
 }
@@ -74,7 +86,10 @@ mod tests {
         assert_eq!(murmur2(b"foobar"), -790332482);
         assert_eq!(murmur2(b"a-little-bit-long-string"), -985981536);
         assert_eq!(murmur2(b"a-little-bit-longer-string"), -1486304829);
-        assert_eq!(murmur2(b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8"), -58897971);
+        assert_eq!(
+            murmur2(b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8"),
+            -58897971
+        );
         assert_eq!(murmur2(b"abc"), 479470107);
         assert_eq!(murmur2(b""), 275646681);
     }

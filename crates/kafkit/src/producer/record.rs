@@ -163,8 +163,16 @@ impl DeliveryFuture {
         RecordMetadata {
             topic: self.topic.clone(),
             partition: self.partition,
-            offset: if o.base_offset < 0 { -1 } else { o.base_offset + self.index },
-            timestamp: if o.log_append_time >= 0 { o.log_append_time } else { self.timestamp },
+            offset: if o.base_offset < 0 {
+                -1
+            } else {
+                o.base_offset + self.index
+            },
+            timestamp: if o.log_append_time >= 0 {
+                o.log_append_time
+            } else {
+                self.timestamp
+            },
         }
     }
 }

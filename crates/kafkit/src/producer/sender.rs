@@ -30,6 +30,7 @@ pub(crate) struct Sent {
 
 pub(crate) async fn run(shared: Arc<Shared>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Sent>();
+    let mut leaders = Leaders::new();
     let limits = DrainLimits {
         linger: shared.config.linger,
         delivery_timeout: shared.config.delivery_timeout,
@@ -77,14 +78,18 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             shared.kafka.cluster().invalidate();
         }
         if !drained.ready.is_empty() {
-            dispatch(&shared, drained.ready, &tx);
+            dispatch(&shared, &mut leaders, drained.ready, &tx);
         }
         if shared.is_closed_and_empty() {
             return;
         }
         let wake_at = drained
             .next_wakeup
-            .or_else(|| drained.need_metadata.then(|| now + shared.config.retry_backoff))
+            .or_else(|| {
+                drained
+                    .need_metadata
+                    .then(|| now + shared.config.retry_backoff)
+            })
             .unwrap_or_else(|| now + Duration::from_secs(3600));
         tokio::select! {
             _ = shared.wake.notified() => {}
@@ -100,7 +105,12 @@ pub(crate) async fn run(shared: Arc<Shared>) {
 }
 
 /// Groups ready batches by leader and sends one request per leader (split at max_request_size).
-fn dispatch(shared: &Arc<Shared>, ready: Vec<Ready>, tx: &mpsc::UnboundedSender<Sent>) {
+fn dispatch(
+    shared: &Arc<Shared>,
+    leaders: &mut Leaders,
+    ready: Vec<Ready>,
+    tx: &mpsc::UnboundedSender<Sent>,
+) {
     let mut by_leader: HashMap<i32, Vec<Batch>> = HashMap::new();
     for Ready { leader, mut batch } in ready {
         if batch.data.is_none() {
@@ -117,14 +127,14 @@ fn dispatch(shared: &Arc<Shared>, ready: Vec<Ready>, tx: &mpsc::UnboundedSender<
         for b in batches {
             let len = b.data.as_ref().map_or(0, Bytes::len);
             if !request.is_empty() && size + len > shared.config.max_request_size {
-                spawn_request(shared, leader, std::mem::take(&mut request), tx);
+                spawn_request(shared, leaders, leader, std::mem::take(&mut request), tx);
                 size = 0;
             }
             size += len;
             request.push(b);
         }
         if !request.is_empty() {
-            spawn_request(shared, leader, request, tx);
+            spawn_request(shared, leaders, leader, request, tx);
         }
     }
 }
@@ -133,7 +143,10 @@ fn dispatch(shared: &Arc<Shared>, ready: Vec<Ready>, tx: &mpsc::UnboundedSender<
 fn encode(shared: &Shared, batch: &mut Batch) -> Result<()> {
     let (producer_id, producer_epoch) = shared.producer_id();
     let Some(mut builder) = batch.builder.take() else {
-        return Err(Error::protocol("produce", "batch has neither records nor encoded data"));
+        return Err(Error::protocol(
+            "produce",
+            "batch has neither records nor encoded data",
+        ));
     };
     let data = builder.build(BatchParams {
         producer_id,
@@ -146,22 +159,73 @@ fn encode(shared: &Shared, batch: &mut Batch) -> Result<()> {
     Ok(())
 }
 
-fn spawn_request(shared: &Arc<Shared>, leader: i32, batches: Vec<Batch>, tx: &mpsc::UnboundedSender<Sent>) {
-    let shared = shared.clone();
-    let tx = tx.clone();
-    tokio::spawn(async move {
-        let result = send(&shared, leader, &batches).await;
-        let _ = tx.send(Sent { batches, result });
+/// Per leader, one task puts requests on the connection in the order they were drained, so
+/// a partition's sequence numbers reach the broker in order; responses are awaited apart.
+pub(crate) type Leaders = HashMap<i32, mpsc::UnboundedSender<Vec<Batch>>>;
+
+fn spawn_request(
+    shared: &Arc<Shared>,
+    leaders: &mut Leaders,
+    leader: i32,
+    batches: Vec<Batch>,
+    tx: &mpsc::UnboundedSender<Sent>,
+) {
+    let queue = leaders.entry(leader).or_insert_with(|| {
+        let (qtx, mut qrx) = mpsc::unbounded_channel::<Vec<Batch>>();
+        let (shared, tx) = (shared.clone(), tx.clone());
+        tokio::spawn(async move {
+            while let Some(batches) = qrx.recv().await {
+                match send(&shared, leader, &batches).await {
+                    Ok(Some(response)) => {
+                        let tx = tx.clone();
+                        tokio::spawn(async move {
+                            let result = response.await.map(Some);
+                            let _ = tx.send(Sent { batches, result });
+                        });
+                    }
+                    Ok(None) => {
+                        let _ = tx.send(Sent {
+                            batches,
+                            result: Ok(None),
+                        });
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Sent {
+                            batches,
+                            result: Err(e),
+                        });
+                    }
+                }
+            }
+        });
+        qtx
     });
+    if let Err(mpsc::error::SendError(batches)) = queue.send(batches) {
+        // The leader's task is gone (cannot happen while the sender runs): fail over to a retry.
+        leaders.remove(&leader);
+        let _ = tx.send(Sent {
+            batches,
+            result: Err(Error::closed("produce")),
+        });
+    }
 }
 
-async fn send(shared: &Shared, leader: i32, batches: &[Batch]) -> Result<Option<ProduceResponse>> {
+/// Queues one Produce request; returns the future of its response (`None` with acks=0).
+async fn send(
+    shared: &Shared,
+    leader: i32,
+    batches: &[Batch],
+) -> Result<Option<futures::future::BoxFuture<'static, Result<ProduceResponse>>>> {
     let conn = shared.kafka.pool().get(leader, Lane::General).await?;
     let version = conn.version::<ProduceRequest>()?;
     let snapshot = shared.kafka.cluster().snapshot();
     let mut req = ProduceRequest::default();
     req.acks = shared.config.acks.code();
-    req.timeout_ms = shared.config.request_timeout.as_millis().min(i32::MAX as u128) as i32;
+    req.timeout_ms = shared
+        .config
+        .request_timeout
+        .as_millis()
+        .min(i32::MAX as u128) as i32;
     req.transactional_id = shared
         .config
         .transactional_id
@@ -193,7 +257,8 @@ async fn send(shared: &Shared, leader: i32, batches: &[Batch]) -> Result<Option<
     }
     // Broker-side wait plus the client's own margin.
     let timeout = shared.config.request_timeout + shared.kafka.config().request_timeout;
-    conn.send_timeout(&req, version, timeout).await.map(Some)
+    let response = conn.enqueue(&req, version, timeout).await?;
+    Ok(Some(Box::pin(response)))
 }
 
 /// Applies one Produce outcome to its batches.
@@ -214,7 +279,13 @@ fn settle(shared: &Arc<Shared>, sent: Sent) {
     let Some(resp) = resp else {
         // acks=0: nothing to wait for.
         for b in batches {
-            shared.sent_ok(b, BatchOutcome { base_offset: -1, log_append_time: -1 });
+            shared.sent_ok(
+                b,
+                BatchOutcome {
+                    base_offset: -1,
+                    log_append_time: -1,
+                },
+            );
         }
         return;
     };
@@ -222,7 +293,11 @@ fn settle(shared: &Arc<Shared>, sent: Sent) {
     let mut outcomes: HashMap<(String, i32), _> = HashMap::new();
     for t in resp.responses {
         let name = if t.name.0.is_empty() {
-            snapshot.topic_names.get(&t.topic_id).cloned().unwrap_or_default()
+            snapshot
+                .topic_names
+                .get(&t.topic_id)
+                .cloned()
+                .unwrap_or_default()
         } else {
             t.name.0.to_string()
         };
@@ -234,7 +309,10 @@ fn settle(shared: &Arc<Shared>, sent: Sent) {
         let Some(p) = outcomes.remove(&(b.topic.to_string(), b.partition)) else {
             let e = Error::protocol(
                 "produce",
-                format!("the broker's Produce response has no result for {}-{}", b.topic, b.partition),
+                format!(
+                    "the broker's Produce response has no result for {}-{}",
+                    b.topic, b.partition
+                ),
             );
             retry_or_fail(shared, b, e);
             continue;
@@ -248,15 +326,19 @@ fn settle(shared: &Arc<Shared>, sent: Sent) {
                 },
             ),
             // Already written by an earlier attempt whose response was lost.
-            Some(ResponseError::DuplicateSequenceNumber) => {
-                shared.sent_ok(b, BatchOutcome { base_offset: -1, log_append_time: -1 })
-            }
+            Some(ResponseError::DuplicateSequenceNumber) => shared.sent_ok(
+                b,
+                BatchOutcome {
+                    base_offset: -1,
+                    log_append_time: -1,
+                },
+            ),
             Some(code) => {
-                let detail = p
-                    .error_message
-                    .as_deref()
-                    .map(str::to_string)
-                    .or_else(|| p.record_errors.first().and_then(|r| r.batch_index_error_message.as_deref().map(str::to_string)));
+                let detail = p.error_message.as_deref().map(str::to_string).or_else(|| {
+                    p.record_errors
+                        .first()
+                        .and_then(|r| r.batch_index_error_message.as_deref().map(str::to_string))
+                });
                 let e = produce_error(code, &b, detail, shared.config.max_request_size);
                 if e.needs_metadata_refresh() {
                     shared.kafka.cluster().invalidate();
@@ -271,7 +353,12 @@ fn settle(shared: &Arc<Shared>, sent: Sent) {
 }
 
 /// A Produce error that names the cause and the fix.
-fn produce_error(code: ResponseError, b: &Batch, detail: Option<String>, max_request: usize) -> Error {
+fn produce_error(
+    code: ResponseError,
+    b: &Batch,
+    detail: Option<String>,
+    max_request: usize,
+) -> Error {
     let tp = format!("{}-{}", b.topic, b.partition);
     let fix = match code {
         ResponseError::MessageTooLarge => format!(
@@ -301,7 +388,10 @@ fn retry_or_fail(shared: &Arc<Shared>, mut b: Batch, e: Error) {
             Some(ResponseError::OutOfOrderSequenceNumber | ResponseError::UnknownProducerId)
         );
     if !retriable || b.expired(now, shared.config.delivery_timeout) {
-        if shared.idempotent && b.base_sequence >= 0 && !b.expired(now, shared.config.delivery_timeout) {
+        if shared.idempotent
+            && b.base_sequence >= 0
+            && !b.expired(now, shared.config.delivery_timeout)
+        {
             // A gap in the sequence would make every later batch fail: start a new epoch.
             shared.request_reset();
         }

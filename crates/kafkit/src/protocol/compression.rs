@@ -99,7 +99,10 @@ pub fn compress(c: Compression, input: &[u8], out: &mut BytesMut) -> Result<()> 
     match c {
         Compression::None => out.extend_from_slice(input),
         Compression::Gzip => {
-            let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(input.len() / 2), flate2::Compression::fast());
+            let mut enc = flate2::write::GzEncoder::new(
+                Vec::with_capacity(input.len() / 2),
+                flate2::Compression::fast(),
+            );
             enc.write_all(input).map_err(|e| codec_err(c, e))?;
             out.extend_from_slice(&enc.finish().map_err(|e| codec_err(c, e))?);
         }
@@ -111,7 +114,9 @@ pub fn compress(c: Compression, input: &[u8], out: &mut BytesMut) -> Result<()> 
             let mut block = Vec::new();
             for chunk in input.chunks(XERIAL_BLOCK) {
                 block.resize(snap::raw::max_compress_len(chunk.len()), 0);
-                let n = enc.compress(chunk, &mut block).map_err(|e| codec_err(c, e))?;
+                let n = enc
+                    .compress(chunk, &mut block)
+                    .map_err(|e| codec_err(c, e))?;
                 out.extend_from_slice(&(n as i32).to_be_bytes());
                 out.extend_from_slice(&block[..n]);
             }
@@ -120,12 +125,18 @@ pub fn compress(c: Compression, input: &[u8], out: &mut BytesMut) -> Result<()> 
             let mut info = lz4_flex::frame::FrameInfo::new();
             info.block_size = lz4_flex::frame::BlockSize::Max64KB;
             info.block_mode = lz4_flex::frame::BlockMode::Independent;
-            let mut enc = lz4_flex::frame::FrameEncoder::with_frame_info(info, Vec::with_capacity(input.len() / 2));
+            let mut enc = lz4_flex::frame::FrameEncoder::with_frame_info(
+                info,
+                Vec::with_capacity(input.len() / 2),
+            );
             enc.write_all(input).map_err(|e| codec_err(c, e))?;
             out.extend_from_slice(&enc.finish().map_err(|e| codec_err(c, e))?);
         }
         Compression::Zstd => {
-            let v = ruzstd::encoding::compress_to_vec(input, ruzstd::encoding::CompressionLevel::Fastest);
+            let v = ruzstd::encoding::compress_to_vec(
+                input,
+                ruzstd::encoding::CompressionLevel::Fastest,
+            );
             out.extend_from_slice(&v);
         }
     }
@@ -166,7 +177,8 @@ pub fn decompress(c: Compression, input: &[u8], max_output: usize) -> Result<Byt
         Compression::Snappy => snappy_decompress(input, max_output),
         Compression::Lz4 => read_bounded(c, lz4_flex::frame::FrameDecoder::new(input), max_output),
         Compression::Zstd => {
-            let dec = ruzstd::decoding::StreamingDecoder::new(input).map_err(|e| codec_err(c, e))?;
+            let dec =
+                ruzstd::decoding::StreamingDecoder::new(input).map_err(|e| codec_err(c, e))?;
             read_bounded(c, dec, max_output)
         }
     }
@@ -182,7 +194,8 @@ fn snappy_decompress(input: &[u8], max: usize) -> Result<Bytes> {
         }
         let start = out.len();
         out.resize(start + n, 0);
-        dec.decompress(block, &mut out[start..]).map_err(|e| codec_err(c, e))?;
+        dec.decompress(block, &mut out[start..])
+            .map_err(|e| codec_err(c, e))?;
         Ok(())
     };
     let mut out = Vec::new();
@@ -193,7 +206,8 @@ fn snappy_decompress(input: &[u8], max: usize) -> Result<Bytes> {
                 return Err(codec_err(c, "truncated xerial block length"));
             }
             let len = i32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]);
-            let len = usize::try_from(len).map_err(|_| codec_err(c, "negative xerial block length"))?;
+            let len =
+                usize::try_from(len).map_err(|_| codec_err(c, "negative xerial block length"))?;
             rest = &rest[4..];
             if rest.len() < len {
                 return Err(codec_err(c, "truncated xerial block"));
@@ -221,13 +235,18 @@ mod tests {
 
     #[test]
     fn round_trips_every_codec() {
-        let data: Vec<u8> = (0..300_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let data: Vec<u8> = (0..300_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
         for c in ALL {
             let mut out = BytesMut::new();
             compress(c, &data, &mut out).unwrap();
             let back = decompress(c, &out, data.len()).unwrap();
             assert_eq!(&back[..], &data[..], "{c}");
-            assert!(decompress(c, &out, data.len() - 1).is_err(), "{c} must be bounded");
+            assert!(
+                decompress(c, &out, data.len() - 1).is_err(),
+                "{c} must be bounded"
+            );
         }
     }
 
@@ -243,7 +262,12 @@ mod tests {
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         for c in ALL {
-            for garbage in [&b""[..], b"\x00\x01\x02", &[0xffu8; 100][..], &XERIAL_MAGIC[..]] {
+            for garbage in [
+                &b""[..],
+                b"\x00\x01\x02",
+                &[0xffu8; 100][..],
+                &XERIAL_MAGIC[..],
+            ] {
                 let _ = decompress(c, garbage, 1 << 20);
             }
         }
@@ -252,7 +276,12 @@ mod tests {
     #[test]
     fn a_bomb_is_refused() {
         let zeros = vec![0u8; 10 << 20];
-        for c in [Compression::Gzip, Compression::Lz4, Compression::Zstd, Compression::Snappy] {
+        for c in [
+            Compression::Gzip,
+            Compression::Lz4,
+            Compression::Zstd,
+            Compression::Snappy,
+        ] {
             let mut out = BytesMut::new();
             compress(c, &zeros, &mut out).unwrap();
             let e = decompress(c, &out, 1 << 20).unwrap_err();
@@ -263,6 +292,10 @@ mod tests {
     #[test]
     fn parses_names() {
         assert_eq!("LZ4".parse::<Compression>().unwrap(), Compression::Lz4);
-        assert!("brotli".parse::<Compression>().unwrap_err().to_string().contains("zstd"));
+        assert!("brotli"
+            .parse::<Compression>()
+            .unwrap_err()
+            .to_string()
+            .contains("zstd"));
     }
 }

@@ -137,7 +137,13 @@ impl RecordBatchBuilder {
     }
 
     /// Appends a record.
-    pub fn append(&mut self, timestamp_ms: i64, key: Option<&[u8]>, value: Option<&[u8]>, headers: &[Header<'_>]) {
+    pub fn append(
+        &mut self,
+        timestamp_ms: i64,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[Header<'_>],
+    ) {
         if self.count == 0 {
             self.base_timestamp = timestamp_ms;
         }
@@ -145,7 +151,12 @@ impl RecordBatchBuilder {
         let ts_delta = zigzag64(timestamp_ms.wrapping_sub(self.base_timestamp));
         let off_delta = zigzag32(self.count) as u64;
         // The length prefix comes first, so the body size is computed before writing it.
-        let body = 1 + varint_len(ts_delta) + varint_len(off_delta) + bytes_len(key) + bytes_len(value) + headers_len(headers);
+        let body = 1
+            + varint_len(ts_delta)
+            + varint_len(off_delta)
+            + bytes_len(key)
+            + bytes_len(value)
+            + headers_len(headers);
         let buf = &mut self.buf;
         buf.reserve(body + 5);
         put_varint(buf, zigzag32(body as i32) as u64);
@@ -202,7 +213,11 @@ impl RecordBatchBuilder {
         h.put_i16(attributes);
         h.put_i32(self.count.saturating_sub(1));
         h.put_i64(self.base_timestamp);
-        h.put_i64(if self.count == 0 { -1 } else { self.max_timestamp });
+        h.put_i64(if self.count == 0 {
+            -1
+        } else {
+            self.max_timestamp
+        });
         h.put_i64(p.producer_id);
         h.put_i16(p.producer_epoch);
         h.put_i32(p.base_sequence);
@@ -262,7 +277,8 @@ impl Iterator for BatchIter {
         if self.done || self.data.len() < 17 {
             return None;
         }
-        let batch_length = i32::from_be_bytes([self.data[8], self.data[9], self.data[10], self.data[11]]);
+        let batch_length =
+            i32::from_be_bytes([self.data[8], self.data[9], self.data[10], self.data[11]]);
         let magic = self.data[16] as i8;
         if magic != 2 {
             self.done = true;
@@ -272,7 +288,9 @@ impl Iterator for BatchIter {
         }
         if batch_length < (HEADER_LEN - 12) as i32 {
             self.done = true;
-            return Some(Err(corrupt(format!("record batch length {batch_length} is shorter than its header"))));
+            return Some(Err(corrupt(format!(
+                "record batch length {batch_length} is shorter than its header"
+            ))));
         }
         let total = 12 + batch_length as usize;
         if self.data.len() < total {
@@ -309,7 +327,12 @@ fn be_i32(b: &[u8], at: usize) -> i32 {
 
 impl RecordBatch {
     fn parse(raw: Bytes, max_decompressed: usize) -> Result<RecordBatch> {
-        let stored = u32::from_be_bytes([raw[CRC_AT], raw[CRC_AT + 1], raw[CRC_AT + 2], raw[CRC_AT + 3]]);
+        let stored = u32::from_be_bytes([
+            raw[CRC_AT],
+            raw[CRC_AT + 1],
+            raw[CRC_AT + 2],
+            raw[CRC_AT + 3],
+        ]);
         let actual = crc32c::crc32c(&raw[ATTRIBUTES_AT..]);
         if stored != actual {
             return Err(corrupt(format!(
@@ -332,7 +355,8 @@ impl RecordBatch {
 
     /// Offset of the last record (`base_offset + lastOffsetDelta`).
     pub fn last_offset(&self) -> i64 {
-        self.base_offset().saturating_add(be_i32(&self.raw, 23) as i64)
+        self.base_offset()
+            .saturating_add(be_i32(&self.raw, 23) as i64)
     }
 
     /// Leader epoch when the batch was written.
@@ -505,7 +529,9 @@ impl Records {
     fn parse_one(&mut self) -> Result<Record> {
         let len = get_varint(&mut self.data)?;
         if len < 0 || self.data.len() < len as usize {
-            return Err(corrupt(format!("record length {len} does not fit the batch")));
+            return Err(corrupt(format!(
+                "record length {len} does not fit the batch"
+            )));
         }
         let mut r = self.data.split_to(len as usize);
         if !r.has_remaining() {
@@ -565,12 +591,23 @@ mod tests {
         Compression::Zstd,
     ];
 
-    type Rec = (i64, Option<Vec<u8>>, Option<Vec<u8>>, Vec<(String, Option<Vec<u8>>)>);
+    type Rec = (
+        i64,
+        Option<Vec<u8>>,
+        Option<Vec<u8>>,
+        Vec<(String, Option<Vec<u8>>)>,
+    );
 
     fn build(c: Compression, recs: &[Rec], p: BatchParams) -> Bytes {
         let mut b = RecordBatchBuilder::new(c);
         for (ts, k, v, hs) in recs {
-            let headers: Vec<Header> = hs.iter().map(|(k, v)| Header { key: k, value: v.as_deref() }).collect();
+            let headers: Vec<Header> = hs
+                .iter()
+                .map(|(k, v)| Header {
+                    key: k,
+                    value: v.as_deref(),
+                })
+                .collect();
             b.append(*ts, k.as_deref(), v.as_deref(), &headers);
         }
         b.build(p).unwrap()
@@ -591,7 +628,10 @@ mod tests {
         assert_eq!(b.compression().unwrap(), c);
         assert_eq!(b.record_count(), recs.len() as i32);
         assert_eq!(b.last_offset(), recs.len() as i64 - 1);
-        assert_eq!((b.producer_id(), b.producer_epoch(), b.base_sequence()), (42, 3, 7));
+        assert_eq!(
+            (b.producer_id(), b.producer_epoch(), b.base_sequence()),
+            (42, 3, 7)
+        );
         assert!(b.is_transactional() && !b.is_control());
         if let Some(max) = recs.iter().map(|r| r.0).max() {
             assert_eq!(b.max_timestamp(), max);
@@ -603,10 +643,15 @@ mod tests {
             assert_eq!(r.timestamp, *ts);
             assert_eq!(r.key.as_deref(), k.as_deref());
             assert_eq!(r.value.as_deref(), v.as_deref());
-            let h: Vec<(Vec<u8>, Option<Vec<u8>>)> =
-                r.headers.iter().map(|h| (h.key.to_vec(), h.value.as_ref().map(|v| v.to_vec()))).collect();
-            let want: Vec<(Vec<u8>, Option<Vec<u8>>)> =
-                hs.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.clone())).collect();
+            let h: Vec<(Vec<u8>, Option<Vec<u8>>)> = r
+                .headers
+                .iter()
+                .map(|h| (h.key.to_vec(), h.value.as_ref().map(|v| v.to_vec())))
+                .collect();
+            let want: Vec<(Vec<u8>, Option<Vec<u8>>)> = hs
+                .iter()
+                .map(|(k, v)| (k.as_bytes().to_vec(), v.clone()))
+                .collect();
             assert_eq!(h, want);
         }
     }
@@ -616,11 +661,16 @@ mod tests {
         let recs: Vec<Rec> = vec![
             (1000, None, None, vec![]),
             (999, Some(vec![]), Some(vec![]), vec![]),
-            (5000, Some(b"k".to_vec()), Some(vec![7; 70_000]), vec![
-                ("dup".into(), Some(b"1".to_vec())),
-                ("dup".into(), Some(b"2".to_vec())),
-                ("null".into(), None),
-            ]),
+            (
+                5000,
+                Some(b"k".to_vec()),
+                Some(vec![7; 70_000]),
+                vec![
+                    ("dup".into(), Some(b"1".to_vec())),
+                    ("dup".into(), Some(b"2".to_vec())),
+                    ("null".into(), None),
+                ],
+            ),
         ];
         for c in ALL {
             check(c, &recs);
@@ -632,7 +682,10 @@ mod tests {
     fn size_estimate_bounds_the_record() {
         let mut b = RecordBatchBuilder::new(Compression::None);
         let before = b.size_estimate();
-        let h = [Header { key: "a", value: Some(b"b") }];
+        let h = [Header {
+            key: "a",
+            value: Some(b"b"),
+        }];
         b.append(1, Some(b"key"), Some(&[0; 300]), &h);
         let used = b.size_estimate() - before;
         assert!(used <= RecordBatchBuilder::record_size(Some(b"key"), Some(&[0; 300]), &h));
@@ -657,11 +710,17 @@ mod tests {
         let mut bad = BytesMut::from(&good[..]);
         let last = bad.len() - 1;
         bad[last] ^= 0xff;
-        let e = BatchIter::new(bad.freeze(), 1 << 20).next().unwrap().unwrap_err();
+        let e = BatchIter::new(bad.freeze(), 1 << 20)
+            .next()
+            .unwrap()
+            .unwrap_err();
         assert!(e.to_string().contains("CRC"), "{e}");
         let mut legacy = BytesMut::from(&good[..]);
         legacy[16] = 1;
-        let e = BatchIter::new(legacy.freeze(), 1 << 20).next().unwrap().unwrap_err();
+        let e = BatchIter::new(legacy.freeze(), 1 << 20)
+            .next()
+            .unwrap()
+            .unwrap_err();
         assert!(e.to_string().contains("magic 1"), "{e}");
     }
 
@@ -669,7 +728,13 @@ mod tests {
     fn control_records_are_recognised() {
         let mut b = RecordBatchBuilder::new(Compression::None);
         b.append(1, Some(&[0, 0, 0, 1]), Some(&[0, 0, 0, 0, 0, 0]), &[]);
-        let data = b.build(BatchParams { is_control: true, transactional: true, ..Default::default() }).unwrap();
+        let data = b
+            .build(BatchParams {
+                is_control: true,
+                transactional: true,
+                ..Default::default()
+            })
+            .unwrap();
         let batch = BatchIter::new(data, 1 << 20).next().unwrap().unwrap();
         assert!(batch.is_control());
         let r = batch.records().unwrap().next().unwrap().unwrap();
@@ -681,7 +746,13 @@ mod tests {
             0i64..2_000_000_000_000,
             proptest::option::of(proptest::collection::vec(any::<u8>(), 0..40)),
             proptest::option::of(proptest::collection::vec(any::<u8>(), 0..200)),
-            proptest::collection::vec(("[a-z]{0,5}", proptest::option::of(proptest::collection::vec(any::<u8>(), 0..10))), 0..4),
+            proptest::collection::vec(
+                (
+                    "[a-z]{0,5}",
+                    proptest::option::of(proptest::collection::vec(any::<u8>(), 0..10)),
+                ),
+                0..4,
+            ),
         )
     }
 

@@ -35,13 +35,21 @@ pub fn unique(prefix: &str) -> String {
 fn rand_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
     h.finish()
 }
 
 pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("KAFKIT_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KAFKIT_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_test_writer()
         .try_init();
 }
@@ -53,7 +61,12 @@ pub async fn produce(kafka: &Kafka, topic: &str, n: usize) {
     let mut acks = Vec::with_capacity(n);
     for i in 0..n {
         let (k, v) = (format!("key-{i}"), format!("value-{i}"));
-        acks.push(producer.send(Record::new(topic, v.as_bytes()).key(k.as_bytes())).await.expect("send"));
+        acks.push(
+            producer
+                .send(Record::new(topic, v.as_bytes()).key(k.as_bytes()))
+                .await
+                .expect("send"),
+        );
     }
     for a in acks {
         a.await.expect("acknowledged");
@@ -82,7 +95,10 @@ pub fn java_peer(args: &[&str]) -> std::process::Command {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     });
     let mut cmd = std::process::Command::new("java");
-    cmd.arg("-cp").arg(cp).arg(format!("{}/java/JavaPeer.java", repo())).args(args);
+    cmd.arg("-cp")
+        .arg(cp)
+        .arg(format!("{}/java/JavaPeer.java", repo()))
+        .args(args);
     cmd
 }
 

@@ -65,7 +65,11 @@ pub(crate) fn build(
     req.instance_id = cfg.instance_id.as_deref().map(s);
 
     let timeout = cfg.rebalance_timeout.as_millis().min(i32::MAX as u128) as i32;
-    req.rebalance_timeout_ms = if full || prev.rebalance_timeout_ms != Some(timeout) { timeout } else { -1 };
+    req.rebalance_timeout_ms = if full || prev.rebalance_timeout_ms != Some(timeout) {
+        timeout
+    } else {
+        -1
+    };
 
     if full || prev.rack_id != cfg.rack_id {
         req.rack_id = cfg.rack_id.as_deref().map(s);
@@ -101,7 +105,11 @@ pub(crate) fn build(
         subscription: Some(subscription.clone()),
         server_assignor: cfg.server_assignor.clone(),
         rack_id: cfg.rack_id.clone(),
-        owned: Some(if epoch == JOIN_EPOCH { BTreeSet::new() } else { owned.clone() }),
+        owned: Some(if epoch == JOIN_EPOCH {
+            BTreeSet::new()
+        } else {
+            owned.clone()
+        }),
     };
     (req, now_sent)
 }
@@ -111,7 +119,11 @@ pub(crate) fn leave(cfg: &MembershipConfig) -> ConsumerGroupHeartbeatRequest {
     let mut req = ConsumerGroupHeartbeatRequest::default();
     req.group_id = GroupId(s(&cfg.group_id));
     req.member_id = s(&cfg.member_id);
-    req.member_epoch = if cfg.instance_id.is_some() { STATIC_LEAVE_EPOCH } else { LEAVE_EPOCH };
+    req.member_epoch = if cfg.instance_id.is_some() {
+        STATIC_LEAVE_EPOCH
+    } else {
+        LEAVE_EPOCH
+    };
     req.instance_id = cfg.instance_id.as_deref().map(s);
     req.rebalance_timeout_ms = -1;
     req

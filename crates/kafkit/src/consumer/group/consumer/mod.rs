@@ -24,8 +24,8 @@ use base64::Engine as _;
 use kafka_protocol::messages::{ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse};
 use uuid::Uuid;
 
-pub use heartbeat::{JOIN_EPOCH, LEAVE_EPOCH, STATIC_LEAVE_EPOCH};
 use heartbeat::SentFields;
+pub use heartbeat::{JOIN_EPOCH, LEAVE_EPOCH, STATIC_LEAVE_EPOCH};
 
 use crate::error::{Error, ErrorKind, ResponseError};
 use crate::events::TopicPartition;
@@ -220,7 +220,10 @@ impl Membership {
 
     /// Whether the member has left (or never joined and was asked to leave).
     pub fn has_left(&self) -> bool {
-        matches!(self.state, MemberState::Left | MemberState::Fatal | MemberState::Unsubscribed)
+        matches!(
+            self.state,
+            MemberState::Left | MemberState::Fatal | MemberState::Unsubscribed
+        )
     }
 
     /// The heartbeat interval in use.
@@ -234,7 +237,9 @@ impl Membership {
         let changed = self.subscription.as_ref() != Some(&sub);
         self.subscription = Some(sub);
         match self.state {
-            MemberState::Unsubscribed | MemberState::Left | MemberState::Stale => self.start_join(now),
+            MemberState::Unsubscribed | MemberState::Left | MemberState::Stale => {
+                self.start_join(now)
+            }
             MemberState::Stable if changed => self.next_heartbeat = Some(now),
             _ => {}
         }
@@ -242,7 +247,8 @@ impl Membership {
 
     /// Rejoins after a stale leave (the handler returned).
     pub fn rejoin(&mut self, now: Instant) {
-        if self.state == MemberState::Stale || (self.stale_leave && self.state == MemberState::Left) {
+        if self.state == MemberState::Stale || (self.stale_leave && self.state == MemberState::Left)
+        {
             self.stale_leave = false;
             self.start_join(now);
         }
@@ -260,7 +266,10 @@ impl Membership {
     /// heartbeat goes out.
     pub fn leave(&mut self, now: Instant) {
         match self.state {
-            MemberState::Unsubscribed | MemberState::Left | MemberState::Fatal | MemberState::Stale => {
+            MemberState::Unsubscribed
+            | MemberState::Left
+            | MemberState::Fatal
+            | MemberState::Stale => {
                 self.state = MemberState::Left;
                 self.actions.push_back(Action::Left);
                 return;
@@ -282,7 +291,10 @@ impl Membership {
     /// The handler stalled past the rebalance/poll timeout: partitions are lost, the member
     /// leaves, and waits for `rejoin`.
     pub fn on_poll_stale(&mut self, now: Instant) {
-        if matches!(self.state, MemberState::Left | MemberState::Fatal | MemberState::Unsubscribed | MemberState::Stale) {
+        if matches!(
+            self.state,
+            MemberState::Left | MemberState::Fatal | MemberState::Unsubscribed | MemberState::Stale
+        ) {
             return;
         }
         self.stale_leave = true;
@@ -310,7 +322,10 @@ impl Membership {
             return None;
         }
         let due = match self.state {
-            MemberState::Joining | MemberState::Acknowledging | MemberState::Stable | MemberState::Reconciling => self.next_heartbeat,
+            MemberState::Joining
+            | MemberState::Acknowledging
+            | MemberState::Stable
+            | MemberState::Reconciling => self.next_heartbeat,
             MemberState::Leaving if self.leave_ready() => self.next_heartbeat,
             _ => None,
         }?;
@@ -339,7 +354,8 @@ impl Membership {
             heartbeat::leave(&self.cfg)
         } else {
             let sub = self.subscription.clone()?;
-            let (req, sent) = heartbeat::build(&self.cfg, self.epoch, &sub, &self.owned, self.sent.as_ref());
+            let (req, sent) =
+                heartbeat::build(&self.cfg, self.epoch, &sub, &self.owned, self.sent.as_ref());
             self.sent = Some(sent);
             req
         };
@@ -352,7 +368,11 @@ impl Membership {
         self.leave_sent = false;
         self.epoch = JOIN_EPOCH;
         self.sent = None;
-        self.state = if self.stale_leave { MemberState::Stale } else { MemberState::Left };
+        self.state = if self.stale_leave {
+            MemberState::Stale
+        } else {
+            MemberState::Left
+        };
         if self.state == MemberState::Left {
             self.actions.push_back(Action::Left);
         }
@@ -386,7 +406,11 @@ impl Membership {
             return;
         }
         if resp.error_code != 0 {
-            self.on_error(resp.error_code, resp.error_message.as_deref().unwrap_or(""), now);
+            self.on_error(
+                resp.error_code,
+                resp.error_message.as_deref().unwrap_or(""),
+                now,
+            );
             return;
         }
         self.failures = 0;
@@ -435,8 +459,16 @@ impl Membership {
         use ResponseError::*;
         let e = ResponseError::try_from_code(code).unwrap_or(Unknown(code));
         let detail = |fix: &str| {
-            let broker = if message.is_empty() { String::new() } else { format!(" (broker says: {message})") };
-            Error::new(ErrorKind::Kafka(e), "heartbeat", format!("group '{}': {fix}{broker}", self.cfg.group_id))
+            let broker = if message.is_empty() {
+                String::new()
+            } else {
+                format!(" (broker says: {message})")
+            };
+            Error::new(
+                ErrorKind::Kafka(e),
+                "heartbeat",
+                format!("group '{}': {fix}{broker}", self.cfg.group_id),
+            )
         };
         match e {
             FencedMemberEpoch | UnknownMemberId => {
@@ -490,7 +522,9 @@ impl Membership {
         self.epoch = JOIN_EPOCH;
         self.sent = None;
         self.failures = self.failures.saturating_add(1);
-        let wait = Duration::from_millis(50).saturating_mul(1 << self.failures.min(7)).min(MAX_BACKOFF);
+        let wait = Duration::from_millis(50)
+            .saturating_mul(1 << self.failures.min(7))
+            .min(MAX_BACKOFF);
         self.retry_at = Some(now + wait);
         if self.owned.is_empty() {
             self.start_join(now);
@@ -524,7 +558,9 @@ impl Membership {
 
     /// The driver finished a revocation.
     pub fn on_revoked(&mut self, now: Instant) {
-        let Some(Step::Revoking(set)) = self.step.take() else { return };
+        let Some(Step::Revoking(set)) = self.step.take() else {
+            return;
+        };
         for tp in &set {
             self.owned.remove(tp);
         }
@@ -538,7 +574,9 @@ impl Membership {
 
     /// The driver finished an assignment: acknowledge at once.
     pub fn on_assigned(&mut self, now: Instant) {
-        let Some(Step::Assigning(set)) = self.step.take() else { return };
+        let Some(Step::Assigning(set)) = self.step.take() else {
+            return;
+        };
         self.owned.extend(set.iter().copied());
         self.push_change(set.into_iter().collect(), BTreeSet::new());
         self.reconcile(now);
@@ -555,7 +593,12 @@ impl Membership {
 
     /// Moves toward the target: revoke first, then assign, then acknowledge.
     fn reconcile(&mut self, now: Instant) {
-        if self.step.is_some() || !matches!(self.state, MemberState::Stable | MemberState::Reconciling | MemberState::Acknowledging) {
+        if self.step.is_some()
+            || !matches!(
+                self.state,
+                MemberState::Stable | MemberState::Reconciling | MemberState::Acknowledging
+            )
+        {
             return;
         }
         let Some(target) = &self.target else { return };
@@ -576,20 +619,25 @@ impl Membership {
             .copied()
             .collect();
         let assign: BTreeSet<(Uuid, i32)> = wanted.difference(&self.owned).copied().collect();
-        let new_ids: Vec<Uuid> = unknown.into_iter().filter(|id| !self.requested_ids.contains(id)).collect();
+        let new_ids: Vec<Uuid> = unknown
+            .into_iter()
+            .filter(|id| !self.requested_ids.contains(id))
+            .collect();
         if !new_ids.is_empty() {
             self.requested_ids.extend(new_ids.iter().copied());
             self.actions.push_back(Action::ResolveTopicIds(new_ids));
         }
         if !revoke.is_empty() {
             self.state = MemberState::Reconciling;
-            self.actions.push_back(Action::Revoke(self.to_names(&revoke)));
+            self.actions
+                .push_back(Action::Revoke(self.to_names(&revoke)));
             self.step = Some(Step::Revoking(revoke));
             return;
         }
         if !assign.is_empty() {
             self.state = MemberState::Reconciling;
-            self.actions.push_back(Action::Assign(self.to_names(&assign)));
+            self.actions
+                .push_back(Action::Assign(self.to_names(&assign)));
             self.step = Some(Step::Assigning(assign));
             return;
         }
@@ -608,13 +656,26 @@ impl Membership {
 
     fn to_names(&self, set: &BTreeSet<(Uuid, i32)>) -> Vec<TopicPartition> {
         set.iter()
-            .map(|(id, p)| TopicPartition::new(self.names.get(id).cloned().unwrap_or_else(|| id.to_string()), *p))
+            .map(|(id, p)| {
+                TopicPartition::new(
+                    self.names
+                        .get(id)
+                        .cloned()
+                        .unwrap_or_else(|| id.to_string()),
+                    *p,
+                )
+            })
             .collect()
     }
 
     fn target_names(&self) -> Vec<TopicPartition> {
-        let Some(t) = &self.target else { return self.owned() };
-        let set: BTreeSet<(Uuid, i32)> = t.iter().flat_map(|(id, ps)| ps.iter().map(move |p| (*id, *p))).collect();
+        let Some(t) = &self.target else {
+            return self.owned();
+        };
+        let set: BTreeSet<(Uuid, i32)> = t
+            .iter()
+            .flat_map(|(id, ps)| ps.iter().map(move |p| (*id, *p)))
+            .collect();
         self.to_names(&set)
     }
 }

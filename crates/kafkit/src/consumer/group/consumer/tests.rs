@@ -25,7 +25,9 @@ fn cfg() -> MembershipConfig {
 }
 
 fn names() -> HashMap<Uuid, String> {
-    [(T1, "a".to_string()), (T2, "b".to_string())].into_iter().collect()
+    [(T1, "a".to_string()), (T2, "b".to_string())]
+        .into_iter()
+        .collect()
 }
 
 fn resp(epoch: i32, assignment: Option<&[(Uuid, &[i32])]>) -> ConsumerGroupHeartbeatResponse {
@@ -73,16 +75,20 @@ fn drain(m: &mut Membership) -> Vec<Action> {
 }
 
 fn owned_in(req: &ConsumerGroupHeartbeatRequest) -> Option<BTreeSet<(Uuid, i32)>> {
-    req.topic_partitions
-        .as_ref()
-        .map(|ts| ts.iter().flat_map(|t| t.partitions.iter().map(move |p| (t.topic_id, *p))).collect())
+    req.topic_partitions.as_ref().map(|ts| {
+        ts.iter()
+            .flat_map(|t| t.partitions.iter().map(move |p| (t.topic_id, *p)))
+            .collect()
+    })
 }
 
 #[test]
 fn member_id_is_22_url_safe_chars_and_unique() {
     let a = generate_member_id();
     assert_eq!(a.len(), 22);
-    assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    assert!(a
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
     assert_ne!(a, generate_member_id());
 }
 
@@ -109,11 +115,19 @@ fn single_member_gets_everything_then_acks_at_once() {
     let mut m = joined(now);
     m.on_heartbeat_response(resp(1, Some(&[(T1, &[0, 1, 2])])), now);
     let actions = drain(&mut m);
-    assert!(matches!(&actions[0], Action::Joined { epoch: 1, assignment, .. } if assignment.len() == 3));
-    let Action::Assign(parts) = &actions[1] else { panic!("{actions:?}") };
+    assert!(
+        matches!(&actions[0], Action::Joined { epoch: 1, assignment, .. } if assignment.len() == 3)
+    );
+    let Action::Assign(parts) = &actions[1] else {
+        panic!("{actions:?}")
+    };
     assert_eq!(parts, &vec![tp("a", 0), tp("a", 1), tp("a", 2)]);
     // No acknowledgement before the driver finished the assignment.
-    assert!(m.poll_heartbeat(now).map(|r| owned_in(&r)).flatten().is_none_or(|o| o.is_empty()));
+    assert!(m
+        .poll_heartbeat(now)
+        .map(|r| owned_in(&r))
+        .flatten()
+        .is_none_or(|o| o.is_empty()));
     let mut m = joined(now);
     m.on_heartbeat_response(resp(1, Some(&[(T1, &[0, 1, 2])])), now);
     drain(&mut m);
@@ -148,7 +162,12 @@ fn revocation_comes_first_and_is_not_acked_before_the_driver_finishes() {
     let _ = m.poll_heartbeat(t).unwrap();
     m.on_heartbeat_response(resp(2, Some(&[(T1, &[0])])), t);
     let actions = drain(&mut m);
-    assert!(actions.iter().any(|a| matches!(a, Action::Revoke(p) if p == &vec![tp("a", 1)])), "{actions:?}");
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::Revoke(p) if p == &vec![tp("a", 1)])),
+        "{actions:?}"
+    );
     // While revoking, keep-alive heartbeats must still carry no reduced set.
     let t2 = t + Duration::from_secs(1);
     if let Some(hb) = m.poll_heartbeat(t2) {
@@ -164,20 +183,35 @@ fn revocation_comes_first_and_is_not_acked_before_the_driver_finishes() {
 fn unknown_topic_ids_wait_and_are_never_revoked() {
     let now = Instant::now();
     let mut m = Membership::new(cfg());
-    m.subscribe(Subscription::Topics(["a".to_string(), "b".to_string()].into()), now);
+    m.subscribe(
+        Subscription::Topics(["a".to_string(), "b".to_string()].into()),
+        now,
+    );
     let _ = m.poll_heartbeat(now).unwrap();
     m.on_topic_names(&[(T1, "a".to_string())].into_iter().collect());
     m.on_heartbeat_response(resp(1, Some(&[(T1, &[0]), (T2, &[0])])), now);
     let actions = drain(&mut m);
-    assert!(actions.iter().any(|a| matches!(a, Action::ResolveTopicIds(ids) if ids == &vec![T2])), "{actions:?}");
-    assert!(actions.iter().any(|a| matches!(a, Action::Assign(p) if p == &vec![tp("a", 0)])));
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::ResolveTopicIds(ids) if ids == &vec![T2])),
+        "{actions:?}"
+    );
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::Assign(p) if p == &vec![tp("a", 0)])));
     m.on_assigned(now);
     let ack = m.poll_heartbeat(now).unwrap();
     assert_eq!(owned_in(&ack).unwrap(), [(T1, 0)].into_iter().collect());
     m.on_heartbeat_response(resp(1, None), now);
     m.on_topic_names(&names());
     let actions = drain(&mut m);
-    assert!(actions.iter().any(|a| matches!(a, Action::Assign(p) if p == &vec![tp("b", 0)])), "{actions:?}");
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::Assign(p) if p == &vec![tp("b", 0)])),
+        "{actions:?}"
+    );
     assert!(!actions.iter().any(|a| matches!(a, Action::Revoke(_))));
     m.on_assigned(now);
     let ack = m.poll_heartbeat(now).unwrap();
@@ -196,7 +230,10 @@ fn fenced_member_loses_partitions_and_rejoins_with_the_same_id_without_hot_loop(
     let _ = m.poll_heartbeat(now).unwrap();
     m.on_heartbeat_response(err(110), now); // FENCED_MEMBER_EPOCH
     let actions = drain(&mut m);
-    assert!(matches!(&actions[..], [Action::Lost(p)] if p == &vec![tp("a", 0)]), "{actions:?}");
+    assert!(
+        matches!(&actions[..], [Action::Lost(p)] if p == &vec![tp("a", 0)]),
+        "{actions:?}"
+    );
     m.on_lost_handled(now);
     let rejoin_at = m.next_deadline().unwrap();
     assert!(rejoin_at > now, "rejoin must back off");
@@ -231,7 +268,9 @@ fn every_error_makes_the_next_heartbeat_full() {
         m.on_heartbeat_response(err(code), t);
         drain(&mut m);
         let when = m.next_deadline().unwrap();
-        let hb = m.poll_heartbeat(when.max(t + Duration::from_secs(2))).unwrap();
+        let hb = m
+            .poll_heartbeat(when.max(t + Duration::from_secs(2)))
+            .unwrap();
         assert!(hb.subscribed_topic_names.is_some(), "code {code}: not full");
         assert!(hb.topic_partitions.is_some(), "code {code}: no owned set");
         assert_ne!(hb.rebalance_timeout_ms, -1);
@@ -240,12 +279,21 @@ fn every_error_makes_the_next_heartbeat_full() {
 
 #[test]
 fn fatal_errors_surface_with_a_fix() {
-    for (code, needle) in [(112i16, "group.consumer.assignors"), (30, "grant READ"), (128, "RE2J"), (81, "max.size"), (111, "instance id"), (35, "classic")] {
+    for (code, needle) in [
+        (112i16, "group.consumer.assignors"),
+        (30, "grant READ"),
+        (128, "RE2J"),
+        (81, "max.size"),
+        (111, "instance id"),
+        (35, "classic"),
+    ] {
         let now = Instant::now();
         let mut m = joined(now);
         m.on_heartbeat_response(err(code), now);
         let actions = drain(&mut m);
-        let Some(Action::Fatal(e)) = actions.first() else { panic!("{code}: {actions:?}") };
+        let Some(Action::Fatal(e)) = actions.first() else {
+            panic!("{code}: {actions:?}")
+        };
         assert!(e.to_string().contains(needle), "{code}: {e}");
         assert_eq!(m.state(), MemberState::Fatal);
         assert!(m.poll_heartbeat(now + Duration::from_secs(10)).is_none());
@@ -272,10 +320,17 @@ fn assignment_arriving_mid_reconciliation_is_applied_after() {
     let t = now + Duration::from_secs(1);
     let _ = m.poll_heartbeat(t).unwrap();
     m.on_heartbeat_response(resp(2, Some(&[(T1, &[1])])), t);
-    assert!(drain(&mut m).iter().all(|a| !matches!(a, Action::Revoke(_) | Action::Assign(_))));
+    assert!(drain(&mut m)
+        .iter()
+        .all(|a| !matches!(a, Action::Revoke(_) | Action::Assign(_))));
     m.on_assigned(t);
     let actions = drain(&mut m);
-    assert!(actions.iter().any(|a| matches!(a, Action::Revoke(p) if p == &vec![tp("a", 0)])), "{actions:?}");
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::Revoke(p) if p == &vec![tp("a", 0)])),
+        "{actions:?}"
+    );
 }
 
 #[test]
@@ -295,7 +350,9 @@ fn negative_epoch_echo_is_ignored_and_duplicates_sanitized() {
     let mut m = joined(now);
     m.on_heartbeat_response(resp(1, Some(&[(T1, &[0, 0, -1, 2])])), now);
     let actions = drain(&mut m);
-    let Some(Action::Assign(p)) = actions.iter().find(|a| matches!(a, Action::Assign(_))) else { panic!() };
+    let Some(Action::Assign(p)) = actions.iter().find(|a| matches!(a, Action::Assign(_))) else {
+        panic!()
+    };
     assert_eq!(p, &vec![tp("a", 0), tp("a", 2)]);
     m.on_assigned(now);
     let _ = m.poll_heartbeat(now).unwrap();
@@ -335,8 +392,14 @@ fn leave_revokes_first_then_sends_epoch_minus_one_or_minus_two_static() {
         m.on_heartbeat_response(resp(1, None), now);
         m.leave(now);
         let actions = drain(&mut m);
-        assert!(matches!(&actions[..], [Action::Revoke(p)] if p == &vec![tp("a", 0)]), "{actions:?}");
-        assert!(m.poll_heartbeat(now).is_none(), "no leave before the revocation is done");
+        assert!(
+            matches!(&actions[..], [Action::Revoke(p)] if p == &vec![tp("a", 0)]),
+            "{actions:?}"
+        );
+        assert!(
+            m.poll_heartbeat(now).is_none(),
+            "no leave before the revocation is done"
+        );
         m.on_revoked(now);
         let req = m.poll_heartbeat(now).unwrap();
         assert_eq!(req.member_epoch, if static_member { -2 } else { -1 });
@@ -400,8 +463,20 @@ enum Ev {
 
 fn ev() -> impl Strategy<Value = Ev> {
     prop_oneof![
-        (1i32..20, proptest::option::of(proptest::collection::vec((0u8..3, -1i32..4), 0..6))).prop_map(|(e, a)| Ev::Ok(e, a)),
-        prop_oneof![Just(110i16), Just(25), Just(16), Just(15), Just(14), Just(29)].prop_map(Ev::Err),
+        (
+            1i32..20,
+            proptest::option::of(proptest::collection::vec((0u8..3, -1i32..4), 0..6))
+        )
+            .prop_map(|(e, a)| Ev::Ok(e, a)),
+        prop_oneof![
+            Just(110i16),
+            Just(25),
+            Just(16),
+            Just(15),
+            Just(14),
+            Just(29)
+        ]
+        .prop_map(Ev::Err),
         Just(Ev::Fail),
         Just(Ev::Finish),
         (0u16..3000).prop_map(Ev::Tick),
