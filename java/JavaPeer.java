@@ -7,6 +7,8 @@
 //   partition PARTITIONS KEY...              the default partitioner's choice for each UTF-8 key
 //   produce-bench BOOTSTRAP TOPIC COUNT SIZE CODEC   COUNT records of SIZE bytes, acks=all, idempotent;
 //                                            prints "records seconds"
+//   consume-bench BOOTSTRAP TOPIC COUNT       a group.protocol=consumer member reads COUNT records;
+//                                            prints "records seconds" (from subscribe)
 //   group BOOTSTRAP TOPIC GROUP SECONDS      a group.protocol=consumer member; prints "ASSIGNED t-p,..."
 //                                            after every rebalance and "COUNT n" before it leaves
 import java.nio.charset.StandardCharsets;
@@ -31,6 +33,7 @@ public class JavaPeer {
                 }
             }
             case "group" -> group(args[1], args[2], args[3], Integer.parseInt(args[4]));
+            case "consume-bench" -> consumeBench(args[1], args[2], Integer.parseInt(args[3]));
             case "produce-bench" -> produceBench(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]), args[5]);
             default -> { System.err.println("unknown mode " + args[0]); System.exit(1); }
         }
@@ -95,6 +98,19 @@ public class JavaPeer {
             producer.flush();
             double secs = (System.nanoTime() - start) / 1e9;
             System.out.println(count + " " + secs + " " + failed.get());
+        }
+    }
+
+    static void consumeBench(String bootstrap, String topic, int count) {
+        Properties p = props(bootstrap);
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, "bench-java-" + ProcessHandle.current().pid());
+        p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer");
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p)) {
+            long start = System.nanoTime();
+            c.subscribe(List.of(topic));
+            long n = 0;
+            while (n < count) n += c.poll(Duration.ofMillis(500)).count();
+            System.out.println(n + " " + (System.nanoTime() - start) / 1e9 + " 0");
         }
     }
 

@@ -1,0 +1,73 @@
+"""Benchmark driver: each client runs as its own process against the same broker; CPU
+(user+sys) and peak RSS come from /usr/bin/time, throughput from the client's own timing."""
+import os, re, subprocess, sys, time, datetime
+
+CP = sys.argv[1]
+QUICK = "--quick" in sys.argv
+BOOT = "127.0.0.1:9092"
+KAFKIT = "target/release/kafkit"
+BENCH = "bench/target/release/kafkit-bench"
+N = 200_000 if QUICK else 1_000_000
+
+
+def topic(prefix, partitions=6):
+    name = f"bench-{prefix}-{int(time.time() * 1000)}"
+    subprocess.run([KAFKIT, "-b", BOOT, "topic", "create", name, "-p", str(partitions)], check=True, capture_output=True)
+    return name
+
+
+def measure(cmd):
+    """Runs cmd under /usr/bin/time; returns (records, seconds, cpu_seconds, peak_rss_mb)."""
+    p = subprocess.run(["/usr/bin/time", "-f", "TIME %U %S %M"] + cmd, capture_output=True, text=True, timeout=900)
+    out = p.stdout + p.stderr
+    t = re.search(r"TIME ([\d.]+) ([\d.]+) (\d+)", out)
+    r = re.search(r"RESULT (\d+) ([\d.]+)", out) or re.search(r"^(\d+) ([\d.]+) 0$", out, re.M)
+    if p.returncode != 0 or not t or not r:
+        print(f"  failed: {' '.join(cmd[:3])}: {out[-400:]}", file=sys.stderr)
+        return None
+    return int(r.group(1)), float(r.group(2)), float(t.group(1)) + float(t.group(2)), int(t.group(3)) / 1024
+
+
+def clients(scenario, t, count, size, codec):
+    yield "kafkit", [BENCH, "kafkit", scenario, BOOT, t, str(count), str(size), codec]
+    yield "rdkafka (librdkafka)", [BENCH, "rdkafka", scenario, BOOT, t, str(count), str(size), codec]
+    if scenario == "produce":
+        yield "Java kafka-clients 4.4", ["java", "-cp", CP, "JavaPeer", "produce-bench", BOOT, t, str(count), str(size), codec]
+    else:
+        yield "Java kafka-clients 4.4", ["java", "-cp", CP, "JavaPeer", "consume-bench", BOOT, t, str(count)]
+
+
+rows = []
+def row(scenario, name, res, size):
+    if res is None:
+        rows.append(f"| {scenario} | {name} | failed | | | |")
+        return
+    n, secs, cpu, rss = res
+    rows.append(f"| {scenario} | {name} | {n / secs:,.0f} | {n * size / secs / 1e6:,.1f} | {cpu / n * 1e6:,.2f} | {rss:,.0f} |")
+    print(rows[-1], flush=True)
+
+for count, size, codec in [(N, 100, "none"), (N, 100, "lz4"), (N // 10, 10240, "none")]:
+    scenario = f"produce {count:,} x {size} B, {codec}"
+    for name, cmd in clients("produce", None, count, size, codec):
+        t = topic("p")
+        cmd = [c if c is not None else t for c in cmd]
+        row(scenario, name, measure(cmd), size)
+
+# Consume: one topic filled once, read from the start by each client's own group.
+t = topic("c")
+subprocess.run([KAFKIT, "-b", BOOT, "produce", "--topic", t, "--count", str(N), "--size", "100"], check=True, capture_output=True)
+scenario = f"consume {N:,} x 100 B (group.protocol=consumer)"
+for name, cmd in clients("consume", t, N, 100, "none"):
+    row(scenario, name, measure(cmd), 100)
+
+table = "\n".join([
+    "| scenario | client | records/s | MB/s | CPU s per 1M records | peak RSS MB |",
+    "|---|---|---|---|---|---|",
+] + rows)
+stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+path = "docs/benchmarks.md"
+doc = open(path).read() if os.path.exists(path) else ""
+block = f"<!-- results -->\nMeasured {stamp}, {'quick (--quick)' if QUICK else 'full'} run, {os.cpu_count()} cores.\n\n{table}\n<!-- /results -->"
+doc = re.sub(r"<!-- results -->.*<!-- /results -->", lambda _: block, doc, flags=re.S) if "<!-- results -->" in doc else doc + "\n" + block + "\n"
+open(path, "w").write(doc)
+print(table)
