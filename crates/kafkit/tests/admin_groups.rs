@@ -17,11 +17,17 @@ async fn a_consumer_group_is_listed_described_reset_and_deleted() {
     let topic = common::topic(&kafka, "a-groups", 2).await;
     common::produce(&kafka, &topic, 20).await;
     let group = common::unique("g-admin");
-    let c = kafka.consumer(ConsumerConfig::new(&group).group_protocol(GroupProtocol::Consumer)).unwrap();
+    let c = kafka
+        .consumer(ConsumerConfig::new(&group).group_protocol(GroupProtocol::Consumer))
+        .unwrap();
     c.subscribe(&[&topic], true).await.unwrap();
     let mut stream = Box::pin(c.stream());
     for _ in 0..20 {
-        tokio::time::timeout(Duration::from_secs(30), stream.next()).await.unwrap().unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(30), stream.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
     }
 
     let d = &admin.describe_groups(&[&group]).await.unwrap()[0];
@@ -31,8 +37,18 @@ async fn a_consumer_group_is_listed_described_reset_and_deleted() {
     assert_eq!(d.members[0].assignment.len(), 2, "{d:?}");
     assert_eq!(d.members[0].subscribed_topics, vec![topic.clone()]);
     let listed = admin.list_groups(&["consumer"], &[]).await.unwrap();
-    assert!(listed.iter().any(|g| g.group_id == group && g.group_type == "consumer"), "{listed:?}");
-    assert!(!admin.list_groups(&["classic"], &[]).await.unwrap().iter().any(|g| g.group_id == group));
+    assert!(
+        listed
+            .iter()
+            .any(|g| g.group_id == group && g.group_type == "consumer"),
+        "{listed:?}"
+    );
+    assert!(!admin
+        .list_groups(&["classic"], &[])
+        .await
+        .unwrap()
+        .iter()
+        .any(|g| g.group_id == group));
 
     // A group with a live member cannot be deleted.
     assert!(admin.delete_groups(&[&group]).await.is_err());
@@ -40,14 +56,32 @@ async fn a_consumer_group_is_listed_described_reset_and_deleted() {
     c.stop().await.unwrap(); // commits what was read
 
     let offsets = admin.group_offsets(&group).await.unwrap();
-    assert_eq!(offsets.iter().map(|o| o.committed).sum::<i64>(), 20, "{offsets:?}");
+    assert_eq!(
+        offsets.iter().map(|o| o.committed).sum::<i64>(),
+        20,
+        "{offsets:?}"
+    );
     assert!(offsets.iter().all(|o| o.lag == 0 && o.end == o.committed));
 
-    let set = admin.reset_group_offsets(&group, &topic, OffsetReset::Earliest).await.unwrap();
-    assert_eq!(set, vec![(TopicPartition::new(&topic, 0), 0), (TopicPartition::new(&topic, 1), 0)]);
+    let set = admin
+        .reset_group_offsets(&group, &topic, OffsetReset::Earliest)
+        .await
+        .unwrap();
+    assert_eq!(
+        set,
+        vec![
+            (TopicPartition::new(&topic, 0), 0),
+            (TopicPartition::new(&topic, 1), 0)
+        ]
+    );
     let offsets = admin.group_offsets(&group).await.unwrap();
     assert_eq!(offsets.iter().map(|o| o.lag).sum::<i64>(), 20);
 
     admin.delete_groups(&[&group]).await.unwrap();
-    assert!(!admin.list_groups(&[], &[]).await.unwrap().iter().any(|g| g.group_id == group));
+    assert!(!admin
+        .list_groups(&[], &[])
+        .await
+        .unwrap()
+        .iter()
+        .any(|g| g.group_id == group));
 }

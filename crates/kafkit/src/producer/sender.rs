@@ -398,6 +398,16 @@ fn retry_or_fail(shared: &Arc<Shared>, mut b: Batch, e: Error) {
         shared.sent_failed(b, e);
         return;
     }
+    if shared.idempotent
+        && e.kafka_error() == Some(ResponseError::OutOfOrderSequenceNumber)
+        && b.attempts >= 2
+    {
+        // Refused again after the batches ahead of it settled: the broker expects another
+        // sequence (its producer state was lost or a batch ahead failed for good). A new epoch
+        // restarts every partition's sequences at 0 and re-stamps what is queued.
+        tracing::warn!(topic = %b.topic, partition = b.partition, sequence = b.base_sequence, "sequence refused repeatedly; starting a new producer epoch");
+        shared.request_reset();
+    }
     tracing::debug!(topic = %b.topic, partition = b.partition, sequence = b.base_sequence, records = b.record_count, attempts = b.attempts, error = %e, "retrying batch");
     b.attempts += 1;
     b.retry_at = Some(now + shared.config.retry_backoff);

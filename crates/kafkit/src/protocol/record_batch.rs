@@ -766,11 +766,9 @@ mod tests {
 
         #[test]
         fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..400)) {
-            for b in BatchIter::new(Bytes::from(data), 1 << 16) {
-                if let Ok(b) = b {
-                    if let Ok(rs) = b.records() {
-                        for r in rs { let _ = r; }
-                    }
+            for b in BatchIter::new(Bytes::from(data), 1 << 16).flatten() {
+                if let Ok(rs) = b.records() {
+                    for r in rs { let _ = r; }
                 }
             }
         }
@@ -790,11 +788,9 @@ mod tests {
             }
             let keep = cut % (m.len() + 1);
             m.truncate(keep.max(m.len() / 2));
-            for b in BatchIter::new(m.freeze(), 1 << 20) {
-                if let Ok(b) = b {
-                    if let Ok(rs) = b.records() {
-                        for r in rs { let _ = r; }
-                    }
+            for b in BatchIter::new(m.freeze(), 1 << 20).flatten() {
+                if let Ok(rs) = b.records() {
+                    for r in rs { let _ = r; }
                 }
             }
         }

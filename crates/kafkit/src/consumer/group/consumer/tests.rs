@@ -125,8 +125,7 @@ fn single_member_gets_everything_then_acks_at_once() {
     // No acknowledgement before the driver finished the assignment.
     assert!(m
         .poll_heartbeat(now)
-        .map(|r| owned_in(&r))
-        .flatten()
+        .and_then(|r| owned_in(&r))
         .is_none_or(|o| o.is_empty()));
     let mut m = joined(now);
     m.on_heartbeat_response(resp(1, Some(&[(T1, &[0, 1, 2])])), now);
@@ -496,12 +495,11 @@ proptest! {
         let mut pending: Option<Action> = None;
         let mut driver_owned: BTreeSet<TopicPartition> = BTreeSet::new();
         for e in events {
-            if !in_flight {
-                if m.poll_heartbeat(now).is_some() {
+            if !in_flight
+                && m.poll_heartbeat(now).is_some() {
                     in_flight = true;
                     prop_assert!(m.poll_heartbeat(now).is_none(), "two heartbeats in flight");
                 }
-            }
             match e {
                 Ev::Ok(epoch, a) if in_flight => {
                     in_flight = false;
