@@ -201,7 +201,16 @@ impl Consumer {
             from_beginning,
             reply,
         })?;
-        rx.await.map_err(|_| self.engine_gone())?
+        // The first heartbeat answer normally comes within a round trip; should the coordinator
+        // be unreachable for now, the membership keeps trying in the background.
+        let wait = self.inner.kafka.config().request_timeout;
+        match tokio::time::timeout(wait, rx).await {
+            Ok(answer) => answer.map_err(|_| self.engine_gone())?,
+            Err(_) => {
+                tracing::warn!(group = %self.inner.config.group_id, "no heartbeat answer yet; joining in the background");
+                Ok(())
+            }
+        }
     }
 
     fn start_engine(&self) {
