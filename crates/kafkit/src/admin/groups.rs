@@ -4,10 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
 use kafka_protocol::messages::{
     ConsumerGroupDescribeRequest, DeleteGroupsRequest, DescribeGroupsRequest, GroupId,
-    ListGroupsRequest, OffsetFetchRequest,
+    ListGroupsRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -340,41 +339,18 @@ impl Admin {
     /// The group's committed offsets, with each partition's end offset and lag.
     pub async fn group_offsets(&self, group: &str) -> Result<Vec<GroupOffset>> {
         let conn = self.coordinator(group).await?;
-        let version = conn.version::<OffsetFetchRequest>()?;
-        if version < 8 {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                "group_offsets",
-                "the broker is older than Kafka 3.0 (OffsetFetch v8)",
-            ));
-        }
-        let mut req = OffsetFetchRequest::default();
-        let mut g = OffsetFetchRequestGroup::default();
-        g.group_id = group_id(group);
-        g.member_epoch = -1;
-        g.topics = None; // every partition with a committed offset
-        req.groups = vec![g];
-        let resp = conn
-            .send_version(&req, version)
-            .await
-            .map_err(|e| e.during("group_offsets"))?;
-        let mut committed = BTreeMap::new();
-        for g in &resp.groups {
-            Error::check(g.error_code, "group_offsets", || format!("group '{group}'"))?;
-            for t in &g.topics {
-                for p in &t.partitions {
-                    Error::check(p.error_code, "group_offsets", || {
-                        format!("group '{group}', {}-{}", t.name.0, p.partition_index)
-                    })?;
-                    if p.committed_offset >= 0 {
-                        committed.insert(
-                            TopicPartition::new(t.name.0.to_string(), p.partition_index),
-                            p.committed_offset,
-                        );
-                    }
-                }
-            }
-        }
+        let who = Committer {
+            group_id: group,
+            member_id: "",
+            epoch: -1,
+            instance_id: None,
+        };
+        let committed: BTreeMap<TopicPartition, i64> =
+            offsets::fetch_committed(&conn, &who, &[], false)
+                .await?
+                .into_iter()
+                .filter_map(|(tp, o)| o.map(|(offset, _)| (tp, offset)))
+                .collect();
         let partitions: Vec<TopicPartition> = committed.keys().cloned().collect();
         let topics: BTreeSet<String> = partitions.iter().map(|tp| tp.topic.clone()).collect();
         if !topics.is_empty() {

@@ -108,7 +108,8 @@ pub async fn commit(
     Ok(())
 }
 
-/// The committed offset of each partition (`None` = nothing committed). With a member id and
+/// The committed offset of each partition (`None` = nothing committed); no partitions = every
+/// partition the group has committed. With a member id and
 /// epoch (OffsetFetch v9, KIP-848) the broker checks the member is current.
 pub async fn fetch_committed(
     conn: &Connection,
@@ -135,7 +136,7 @@ pub async fn fetch_committed(
         } else {
             g.member_epoch = -1;
         }
-        g.topics = Some(
+        g.topics = (!partitions.is_empty()).then(|| {
             by_topic
                 .iter()
                 .map(|(t, ps)| {
@@ -144,12 +145,12 @@ pub async fn fetch_committed(
                     x.partition_indexes = ps.clone();
                     x
                 })
-                .collect(),
-        );
+                .collect()
+        });
         req.groups = vec![g];
     } else {
         req.group_id = GroupId(StrBytes::from_string(who.group_id.to_string()));
-        req.topics = Some(
+        req.topics = (!partitions.is_empty()).then(|| {
             by_topic
                 .iter()
                 .map(|(t, ps)| {
@@ -158,8 +159,8 @@ pub async fn fetch_committed(
                     x.partition_indexes = ps.clone();
                     x
                 })
-                .collect(),
-        );
+                .collect()
+        });
     }
     let resp = conn
         .send_version(&req, version)

@@ -292,20 +292,12 @@ impl Connection {
         version: i16,
         timeout: Duration,
     ) -> Result<impl std::future::Future<Output = Result<R::Response>> + Send + 'static> {
-        let mut buf = BytesMut::new();
-        let correlation_id = self.next_correlation_id();
-        encode_request(
-            &mut buf,
-            req,
-            version,
-            correlation_id,
-            &self.inner.client_id,
-        )?;
-        let size = buf.len();
+        let (frame, correlation_id) = self.encode(req, version)?;
+        let size = frame.len();
         let started = Instant::now();
         let api = api_name(R::KEY);
         let waiting = self
-            .start_roundtrip(vec![buf.freeze()], correlation_id, api)
+            .start_roundtrip(vec![frame], correlation_id, api)
             .await?;
         let conn = self.clone();
         Ok(async move {
@@ -341,6 +333,19 @@ impl Connection {
 
     /// Sends a request that gets no response (Produce with acks=0).
     pub async fn send_oneway<R: Request>(&self, req: &R, version: i16) -> Result<()> {
+        let (frame, _) = self.encode(req, version)?;
+        self.check_open()?;
+        self.inner
+            .tx
+            .send(Outgoing {
+                frame: vec![frame],
+                pending: None,
+            })
+            .map_err(|_| Error::new(ErrorKind::Connection, "send", "connection closed"))
+    }
+
+    /// Encodes `req` as a length-prefixed frame under a fresh correlation id.
+    fn encode<R: Request>(&self, req: &R, version: i16) -> Result<(Bytes, i32)> {
         let mut buf = BytesMut::new();
         let correlation_id = self.next_correlation_id();
         encode_request(
@@ -350,14 +355,7 @@ impl Connection {
             correlation_id,
             &self.inner.client_id,
         )?;
-        self.check_open()?;
-        self.inner
-            .tx
-            .send(Outgoing {
-                frame: vec![buf.freeze()],
-                pending: None,
-            })
-            .map_err(|_| Error::new(ErrorKind::Connection, "send", "connection closed"))
+        Ok((buf.freeze(), correlation_id))
     }
 
     /// A fresh correlation id (for callers that encode requests themselves).
