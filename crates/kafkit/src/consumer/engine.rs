@@ -111,6 +111,8 @@ pub(crate) struct Engine {
     kafka: Kafka,
     config: ConsumerConfig,
     membership: Membership,
+    /// Published member epoch (read by `Consumer::group_metadata`).
+    epoch_out: Arc<std::sync::atomic::AtomicI32>,
     coordinator: Coordinator,
     coordinator_attempts: u32,
     coordinator_retry_at: Option<Instant>,
@@ -160,6 +162,7 @@ impl Engine {
         kafka: Kafka,
         config: ConsumerConfig,
         member_id: String,
+        epoch_out: Arc<std::sync::atomic::AtomicI32>,
         hooks: Hooks,
         delivery: mpsc::Sender<Delivery>,
         delivery_rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Delivery>>>,
@@ -178,6 +181,7 @@ impl Engine {
             kafka,
             config,
             membership,
+            epoch_out,
             coordinator: Coordinator::Unknown,
             coordinator_attempts: 0,
             coordinator_retry_at: None,
@@ -270,6 +274,10 @@ impl Engine {
     fn step(&mut self, now: Instant) {
         self.maybe_finish_revoke();
         self.drive_membership(now);
+        self.epoch_out.store(
+            self.membership.member_epoch(),
+            std::sync::atomic::Ordering::Release,
+        );
         self.deliver();
         self.fetch(now);
         self.maybe_auto_commit(now);

@@ -19,6 +19,7 @@ mod idempotence;
 pub mod partitioner;
 mod record;
 mod sender;
+mod transaction;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -55,6 +56,8 @@ pub(crate) struct Shared {
     identity: Mutex<ProducerIdentity>,
     reset: AtomicBool,
     fatal: Mutex<Option<Error>>,
+    /// Present with a transactional id.
+    txn: Option<transaction::Txn>,
 }
 
 impl Shared {
@@ -73,8 +76,29 @@ impl Shared {
         self.reset.load(Ordering::Acquire)
     }
 
+    /// Asks for a new epoch. In a transaction the failed batch has made it abortable and the
+    /// abort bumps the epoch; outside one the sender does it once nothing is in flight.
     fn request_reset(&self) {
-        self.reset.store(true, Ordering::Release);
+        if self.txn.is_none() {
+            self.reset.store(true, Ordering::Release);
+        }
+    }
+
+    fn txn(&self) -> Result<&transaction::Txn> {
+        self.txn.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                "transaction",
+                "this producer has no transactional id; set ProducerConfig::transactional_id to use transactions",
+            )
+        })
+    }
+
+    fn set_identity(&self, id: ProducerIdentity, restart: bool) {
+        *self.identity.lock().unwrap_or_else(|p| p.into_inner()) = id;
+        if restart {
+            self.restart_sequences(id);
+        }
     }
 
     fn is_closed_and_empty(&self) -> bool {
@@ -87,6 +111,10 @@ impl Shared {
     async fn producer_id_ready(&self) -> bool {
         if self.fatal.lock().map(|f| f.is_some()).unwrap_or(true) {
             return false;
+        }
+        if self.txn.is_some() {
+            // init_transactions() gets the id; send() refuses records before it.
+            return true;
         }
         let current = *self.identity.lock().unwrap_or_else(|p| p.into_inner());
         let resetting = self.reset_pending();
@@ -199,6 +227,9 @@ impl Shared {
 
     /// Completes a batch that never reached the broker (expired, failed to encode).
     fn finish(&self, b: &Batch, result: std::result::Result<BatchOutcome, Error>) {
+        if let (Some(t), Err(e)) = (&self.txn, &result) {
+            t.record_failed(e, b.base_sequence >= 0);
+        }
         self.memory.add_permits(b.reserved);
         self.lock().complete(b, result);
         self.progress.notify_waiters();
@@ -220,6 +251,9 @@ impl Shared {
     }
 
     fn sent_failed(&self, b: Batch, e: Error) {
+        if let Some(t) = &self.txn {
+            t.record_failed(&e, b.base_sequence >= 0);
+        }
         self.memory.add_permits(b.reserved);
         let mut acc = self.lock();
         if let Some(q) = acc.queue(&b.topic, b.partition) {
@@ -288,14 +322,8 @@ fn now_ms() -> i64 {
 impl Producer {
     fn new(kafka: Kafka, config: ProducerConfig) -> Result<Producer> {
         config.validate()?;
-        if config.transactional_id.is_some() {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                "producer",
-                "transactions are not available in this kafkit version yet; leave transactional_id unset",
-            ));
-        }
         let shared = Arc::new(Shared {
+            txn: config.transactional_id.clone().map(transaction::Txn::new),
             idempotent: config.is_idempotent(),
             memory: Semaphore::new(config.buffer_memory),
             kafka,
@@ -323,6 +351,9 @@ impl Producer {
         let shared = &self.shared;
         if let Some(e) = shared.fatal.lock().ok().and_then(|f| f.clone()) {
             return Err(e);
+        }
+        if let Some(t) = &shared.txn {
+            t.check_send()?;
         }
         let topic = match shared
             .kafka
@@ -532,6 +563,57 @@ impl Producer {
             tracing::warn!(batches = n, "producer closed with unsent batches");
         }
         self.shared.wake.notify_one();
+    }
+
+    /// Gets the producer id of the transactional id, fencing any older producer that used it
+    /// and finishing the transaction it left open. Call once, before the first transaction.
+    pub async fn init_transactions(&self) -> Result<()> {
+        transaction::init(&self.shared).await
+    }
+
+    /// Opens a transaction: records sent until commit or abort belong to it.
+    pub fn begin_transaction(&self) -> Result<()> {
+        transaction::begin(&self.shared)
+    }
+
+    /// Commits `offsets` (the next offset to read, per partition) for the consumer group of
+    /// `group` as part of the open transaction: they count only if it commits. Pass
+    /// [`Consumer::group_metadata`](crate::consumer::Consumer::group_metadata), so a member
+    /// that lost its partitions cannot commit (its epoch is checked).
+    pub async fn send_offsets_to_transaction(
+        &self,
+        offsets: &[(crate::events::TopicPartition, i64)],
+        group: &crate::consumer::ConsumerGroupMetadata,
+    ) -> Result<()> {
+        transaction::send_offsets(&self.shared, offsets, group).await
+    }
+
+    /// Sends what is queued, waits for every acknowledgement and commits the open transaction.
+    /// If a record of it failed, this fails and the transaction must be aborted.
+    pub async fn commit_transaction(&self) -> Result<()> {
+        let shared = &self.shared;
+        transaction::locked(shared, async {
+            shared
+                .txn()?
+                .check_send()
+                .map_err(|e| e.during("commit_transaction"))?;
+            let flushed = self.flush().await;
+            transaction::end(shared, transaction::End::Commit, flushed).await
+        })
+        .await
+    }
+
+    /// Aborts the open transaction: its records stay in the log, but read_committed consumers
+    /// skip them and its offsets are not committed.
+    pub async fn abort_transaction(&self) -> Result<()> {
+        let shared = &self.shared;
+        transaction::locked(shared, async {
+            shared.txn()?;
+            // Records in flight must settle before the abort marker follows them.
+            let _ = self.flush().await;
+            transaction::end(shared, transaction::End::Abort, Ok(())).await
+        })
+        .await
     }
 
     /// Waits up to `timeout` for outstanding records, for shutdown paths.

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName, TransactionalId};
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::protocol::{Message, Request, StrBytes};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -77,8 +77,13 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         if drained.need_metadata {
             shared.kafka.cluster().invalidate();
         }
-        if !drained.ready.is_empty() {
-            dispatch(&shared, &mut leaders, drained.ready, &tx);
+        let ready = if shared.txn.is_some() && !drained.ready.is_empty() {
+            super::transaction::register_partitions(&shared, drained.ready).await
+        } else {
+            drained.ready
+        };
+        if !ready.is_empty() {
+            dispatch(&shared, &mut leaders, ready, &tx);
         }
         if shared.is_closed_and_empty() {
             return;
@@ -217,7 +222,15 @@ async fn send(
     batches: &[Batch],
 ) -> Result<Option<futures::future::BoxFuture<'static, Result<ProduceResponse>>>> {
     let conn = shared.kafka.pool().get(leader, Lane::General).await?;
-    let version = conn.version::<ProduceRequest>()?;
+    let version = if shared.txn.is_some() {
+        conn.api_versions().pick(
+            ProduceRequest::KEY,
+            ProduceRequest::VERSIONS.min,
+            super::transaction::PRODUCE_MAX_VERSION,
+        )?
+    } else {
+        conn.version::<ProduceRequest>()?
+    };
     let snapshot = shared.kafka.cluster().snapshot();
     let mut req = ProduceRequest::default();
     req.acks = shared.config.acks.code();
@@ -382,11 +395,14 @@ fn produce_error(
 
 fn retry_or_fail(shared: &Arc<Shared>, mut b: Batch, e: Error) {
     let now = Instant::now();
+    // In a transaction a lost sequence cannot be repaired by a new epoch mid-way: the
+    // transaction fails (abortable) and the abort bumps the epoch.
     let retriable = e.is_retriable()
-        || matches!(
-            e.kafka_error(),
-            Some(ResponseError::OutOfOrderSequenceNumber | ResponseError::UnknownProducerId)
-        );
+        || (shared.txn.is_none()
+            && matches!(
+                e.kafka_error(),
+                Some(ResponseError::OutOfOrderSequenceNumber | ResponseError::UnknownProducerId)
+            ));
     if !retriable || b.expired(now, shared.config.delivery_timeout) {
         if shared.idempotent
             && b.base_sequence >= 0

@@ -1,0 +1,623 @@
+//! Transactions (KIP-98) on the client side: the state a transactional producer is in and the
+//! transaction coordinator's requests.
+//!
+//! kafkit speaks transaction version 1: partitions are added with AddPartitionsToTxn before
+//! their first batch, and Produce, EndTxn and TxnOffsetCommit stay at the last versions before
+//! transaction version 2 (11, 4, 4), as the Java client does when the cluster has not finalized
+//! `transaction.version` 2. Every broker since 2.5 serves it, Kafka 4.x included.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
+use kafka_protocol::messages::txn_offset_commit_request::{
+    TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
+};
+use kafka_protocol::messages::{
+    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, EndTxnRequest, GroupId, ProducerId,
+    TopicName, TransactionalId, TxnOffsetCommitRequest,
+};
+use kafka_protocol::protocol::{Request, StrBytes};
+use tokio::time::Instant;
+
+use super::accumulator::Ready;
+use super::idempotence::{self, ProducerIdentity};
+use super::Shared;
+use crate::cluster::coordinator::find_coordinator;
+use crate::cluster::CoordinatorType;
+use crate::consumer::ConsumerGroupMetadata;
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::TopicPartition;
+use crate::net::{Connection, Lane};
+
+/// Highest versions before transaction version 2 (KIP-890): above them the broker would expect
+/// partitions to be added implicitly and the epoch to be bumped by every EndTxn.
+pub(crate) const PRODUCE_MAX_VERSION: i16 = 11;
+const END_TXN_MAX_VERSION: i16 = 4;
+const TXN_OFFSET_COMMIT_MAX_VERSION: i16 = 4;
+const ADD_PARTITIONS_MAX_VERSION: i16 = 3;
+
+/// Backoff on CONCURRENT_TRANSACTIONS: the previous transaction's markers are still being
+/// written, which takes milliseconds.
+const CONCURRENT_BACKOFF: Duration = Duration::from_millis(20);
+
+#[derive(Debug, Clone)]
+enum State {
+    Uninitialized,
+    Ready,
+    InTransaction,
+    /// A record or request of the open transaction failed: only abort is possible.
+    Abortable(Error),
+    /// Fenced or not authorized: the producer is finished.
+    Fatal(Error),
+}
+
+struct Inner {
+    state: State,
+    /// Partitions added to the open transaction.
+    partitions: HashSet<(Arc<str>, i32)>,
+    /// AddOffsetsToTxn was sent in the open transaction.
+    offsets_added: bool,
+    coordinator: Option<Connection>,
+    /// A batch with a sequence number failed: the next abort bumps the epoch (KIP-360) so the
+    /// broker's sequence tracking restarts.
+    bump_epoch: bool,
+}
+
+/// The transactional part of a producer.
+pub(crate) struct Txn {
+    pub id: String,
+    inner: Mutex<Inner>,
+    /// One transaction call at a time (init, begin, send offsets, commit, abort).
+    ops: tokio::sync::Mutex<()>,
+}
+
+impl Txn {
+    pub fn new(id: String) -> Self {
+        Txn {
+            id,
+            inner: Mutex::new(Inner {
+                state: State::Uninitialized,
+                partitions: HashSet::new(),
+                offsets_added: false,
+                coordinator: None,
+                bump_epoch: false,
+            }),
+            ops: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set_state(&self, state: State) {
+        self.lock().state = state;
+    }
+
+    /// Whether `send` may queue records now; the error says what to call first.
+    pub fn check_send(&self) -> Result<()> {
+        match &self.lock().state {
+            State::InTransaction => Ok(()),
+            State::Uninitialized => Err(usage("send", "call init_transactions() once, then begin_transaction(), before sending with a transactional producer")),
+            State::Ready => Err(usage("send", "no transaction is open; call begin_transaction() before sending")),
+            State::Abortable(e) => Err(abort_needed("send", e)),
+            State::Fatal(e) => Err(e.clone()),
+        }
+    }
+
+    /// A record of the open transaction failed: the transaction can only be aborted.
+    pub fn record_failed(&self, e: &Error, sequenced: bool) {
+        let mut inner = self.lock();
+        if sequenced {
+            inner.bump_epoch = true;
+        }
+        if matches!(inner.state, State::InTransaction) {
+            inner.state = State::Abortable(e.clone());
+        }
+    }
+
+    fn fail(&self, shared: &Shared, e: Error) -> Error {
+        if is_fatal(&e) {
+            let e = fenced_or_fatal(&self.id, e);
+            self.set_state(State::Fatal(e.clone()));
+            shared.set_fatal(e.clone());
+            e
+        } else {
+            let mut inner = self.lock();
+            if matches!(inner.state, State::InTransaction) {
+                inner.state = State::Abortable(e.clone());
+            }
+            e
+        }
+    }
+}
+
+fn usage(operation: &'static str, message: &str) -> Error {
+    Error::new(ErrorKind::Config, operation, message)
+}
+
+fn abort_needed(operation: &'static str, cause: &Error) -> Error {
+    Error::new(
+        cause.kind().clone(),
+        operation,
+        format!("the open transaction failed and can only be aborted; call abort_transaction() (cause: {cause})"),
+    )
+}
+
+fn is_fatal(e: &Error) -> bool {
+    use ResponseError::*;
+    matches!(
+        e.kafka_error(),
+        Some(
+            ProducerFenced
+                | InvalidProducerEpoch
+                | TransactionalIdAuthorizationFailed
+                | TransactionCoordinatorFenced
+                | UnsupportedVersion
+                | UnsupportedForMessageFormat
+                | InvalidTransactionTimeout
+        )
+    ) || matches!(e.kind(), ErrorKind::Fatal)
+}
+
+fn fenced_or_fatal(id: &str, e: Error) -> Error {
+    use ResponseError::*;
+    let message = match e.kafka_error() {
+        Some(ProducerFenced | InvalidProducerEpoch | TransactionCoordinatorFenced) => format!(
+            "this producer was fenced: another producer with transactional id '{id}' called init_transactions() after it; this instance can no longer write and must be closed (cause: {e})"
+        ),
+        Some(TransactionalIdAuthorizationFailed) => format!(
+            "not authorized to use transactional id '{id}'; grant WRITE on TransactionalId:{id} to this principal (cause: {e})"
+        ),
+        Some(InvalidTransactionTimeout) => format!(
+            "the broker refused transaction_timeout; it must not exceed the broker's transaction.max.timeout.ms (cause: {e})"
+        ),
+        _ => format!("transactional producer '{id}' cannot continue: {e}"),
+    };
+    Error::new(ErrorKind::Fatal, e.operation(), message)
+}
+
+/// Runs `call` against the transaction coordinator until it succeeds, a non-retriable error
+/// comes back, or `max_block` passes. Coordinator moves are followed.
+async fn with_coordinator<T, F, Fut>(shared: &Shared, operation: &'static str, call: F) -> Result<T>
+where
+    F: Fn(Connection) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let txn = shared.txn()?;
+    let deadline = Instant::now() + shared.config.max_block;
+    let mut attempt = 0u32;
+    loop {
+        let cached = txn.lock().coordinator.clone().filter(|c| !c.is_closed());
+        let conn = match cached {
+            Some(c) => Ok(c),
+            None => {
+                match find_coordinator(&shared.kafka, CoordinatorType::Transaction, &txn.id).await {
+                    Ok(node) => shared.kafka.pool().get(node, Lane::Group).await,
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        let result = match conn {
+            Ok(conn) => {
+                txn.lock().coordinator = Some(conn.clone());
+                call(conn).await
+            }
+            Err(e) => Err(e),
+        };
+        let e = match result {
+            Ok(v) => return Ok(v),
+            Err(e) => e.during(operation),
+        };
+        use ResponseError::*;
+        let wait = match e.kafka_error() {
+            Some(ConcurrentTransactions) => CONCURRENT_BACKOFF,
+            Some(NotCoordinator | CoordinatorNotAvailable) => {
+                txn.lock().coordinator = None;
+                shared.kafka.config().retry.backoff(attempt.min(10))
+            }
+            _ if e.is_retriable() => {
+                if matches!(e.kind(), ErrorKind::Connection) {
+                    txn.lock().coordinator = None;
+                }
+                shared.kafka.config().retry.backoff(attempt.min(10))
+            }
+            _ => return Err(e),
+        };
+        if Instant::now() + wait > deadline {
+            return Err(Error::new(
+                ErrorKind::Timeout(shared.config.max_block),
+                operation,
+                format!("the transaction coordinator did not complete {operation} within max_block ({:?}); last error: {e}", shared.config.max_block),
+            ));
+        }
+        tracing::debug!(transactional_id = %txn.id, error = %e, "retrying {operation}");
+        attempt += 1;
+        tokio::time::sleep(wait).await;
+    }
+}
+
+fn check(code: i16, operation: &'static str, what: &str) -> Result<()> {
+    Error::check(code, operation, || what.to_string())
+}
+
+fn txn_id(id: &str) -> TransactionalId {
+    TransactionalId(StrBytes::from_string(id.to_string()))
+}
+
+fn timeout_ms(d: Duration) -> i32 {
+    d.as_millis().min(i32::MAX as u128) as i32
+}
+
+/// InitProducerId for the transactional id: fences older instances and aborts (or completes)
+/// a transaction they left open.
+pub(crate) async fn init(shared: &Shared) -> Result<()> {
+    let txn = shared.txn()?;
+    let _op = txn.ops.lock().await;
+    match &txn.lock().state {
+        State::Uninitialized => {}
+        State::Fatal(e) => return Err(e.clone()),
+        _ => {
+            return Err(usage(
+                "init_transactions",
+                "init_transactions() was already called on this producer",
+            ))
+        }
+    }
+    let id = get_producer_id(shared, ProducerIdentity::NONE).await?;
+    shared.set_identity(id, false);
+    txn.set_state(State::Ready);
+    tracing::info!(transactional_id = %txn.id, producer_id = id.id, epoch = id.epoch, "transactions initialized");
+    Ok(())
+}
+
+async fn get_producer_id(shared: &Shared, current: ProducerIdentity) -> Result<ProducerIdentity> {
+    let txn = shared.txn()?;
+    let timeout = timeout_ms(shared.config.transaction_timeout);
+    let result = with_coordinator(shared, "init_transactions", |conn| async move {
+        idempotence::init_producer_id(&conn, Some(&txn.id), timeout, current).await
+    })
+    .await;
+    result.map_err(|e| if is_fatal(&e) { txn.fail(shared, e) } else { e })
+}
+
+/// Opens a transaction (locally: the coordinator hears of it with the first partition).
+pub(crate) fn begin(shared: &Shared) -> Result<()> {
+    let txn = shared.txn()?;
+    let mut inner = txn.lock();
+    match &inner.state {
+        State::Ready => {
+            inner.state = State::InTransaction;
+            inner.partitions.clear();
+            inner.offsets_added = false;
+            Ok(())
+        }
+        State::Uninitialized => Err(usage(
+            "begin_transaction",
+            "call init_transactions() once before the first begin_transaction()",
+        )),
+        State::InTransaction => Err(usage(
+            "begin_transaction",
+            "a transaction is already open; commit_transaction() or abort_transaction() it first",
+        )),
+        State::Abortable(e) => Err(abort_needed("begin_transaction", e)),
+        State::Fatal(e) => Err(e.clone()),
+    }
+}
+
+/// Adds the partitions of `ready` batches that are new to the open transaction; returns the
+/// batches that may be sent. If adding fails, the batches fail with that error and the
+/// transaction becomes abortable.
+pub(crate) async fn register_partitions(shared: &Shared, ready: Vec<Ready>) -> Vec<Ready> {
+    let Ok(txn) = shared.txn() else {
+        return ready;
+    };
+    let new: Vec<(Arc<str>, i32)> = {
+        let inner = txn.lock();
+        let mut seen = HashSet::new();
+        ready
+            .iter()
+            .map(|r| (r.batch.topic.clone(), r.batch.partition))
+            .filter(|tp| !inner.partitions.contains(tp) && seen.insert(tp.clone()))
+            .collect()
+    };
+    if new.is_empty() {
+        return ready;
+    }
+    match add_partitions(shared, &new).await {
+        Ok(()) => {
+            txn.lock().partitions.extend(new);
+            ready
+        }
+        Err(e) => {
+            let e = txn.fail(shared, e);
+            for r in ready {
+                shared.sent_failed(r.batch, e.clone());
+            }
+            Vec::new()
+        }
+    }
+}
+
+async fn add_partitions(shared: &Shared, new: &[(Arc<str>, i32)]) -> Result<()> {
+    let txn = shared.txn()?;
+    let (pid, epoch) = shared.producer_id();
+    let mut topics: Vec<AddPartitionsToTxnTopic> = Vec::new();
+    for (topic, partition) in new {
+        match topics.iter_mut().find(|t| t.name.0.as_str() == &**topic) {
+            Some(t) => t.partitions.push(*partition),
+            None => {
+                let mut t = AddPartitionsToTxnTopic::default();
+                t.name = TopicName(StrBytes::from_string(topic.to_string()));
+                t.partitions = vec![*partition];
+                topics.push(t);
+            }
+        }
+    }
+    let topics = &topics;
+    with_coordinator(shared, "add_partitions_to_txn", |conn| async move {
+        let version = conn.api_versions().pick(
+            AddPartitionsToTxnRequest::KEY,
+            0,
+            ADD_PARTITIONS_MAX_VERSION,
+        )?;
+        let mut req = AddPartitionsToTxnRequest::default();
+        req.v3_and_below_transactional_id = txn_id(&txn.id);
+        req.v3_and_below_producer_id = ProducerId(pid);
+        req.v3_and_below_producer_epoch = epoch;
+        req.v3_and_below_topics = topics.clone();
+        let resp = conn.send_version(&req, version).await?;
+        // One partition's error makes the others OPERATION_NOT_ATTEMPTED; report the cause.
+        let mut first: Option<(i16, String)> = None;
+        for t in &resp.results_by_topic_v3_and_below {
+            for p in &t.results_by_partition {
+                if p.partition_error_code != 0
+                    && (first.is_none() || p.partition_error_code != 55)
+                    && first.as_ref().is_none_or(|(c, _)| *c == 55)
+                {
+                    first = Some((
+                        p.partition_error_code,
+                        format!("{}-{}", t.name.0, p.partition_index),
+                    ));
+                }
+            }
+        }
+        match first {
+            None => Ok(()),
+            Some((code, tp)) => {
+                let detail = match ResponseError::try_from_code(code) {
+                    Some(ResponseError::TopicAuthorizationFailed) => {
+                        format!("not authorized to write to {tp}; grant WRITE on the topic")
+                    }
+                    Some(ResponseError::UnknownTopicOrPartition) => {
+                        format!("{tp} does not exist")
+                    }
+                    _ => format!("the coordinator refused to add {tp} to the transaction"),
+                };
+                check(code, "add_partitions_to_txn", &detail)
+            }
+        }
+    })
+    .await
+}
+
+/// Adds consumed offsets to the open transaction: they are committed for `group` if and only
+/// if the transaction commits (consume-transform-produce, exactly once).
+pub(crate) async fn send_offsets(
+    shared: &Shared,
+    offsets: &[(TopicPartition, i64)],
+    group: &ConsumerGroupMetadata,
+) -> Result<()> {
+    let txn = shared.txn()?;
+    let _op = txn.ops.lock().await;
+    txn.check_send()
+        .map_err(|e| e.during("send_offsets_to_transaction"))?;
+    if group.group_id.is_empty() {
+        return Err(usage(
+            "send_offsets_to_transaction",
+            "the consumer group metadata has an empty group id; pass consumer.group_metadata()",
+        ));
+    }
+    let (pid, epoch) = shared.producer_id();
+    if !txn.lock().offsets_added {
+        let group_id = &group.group_id;
+        let res = with_coordinator(shared, "add_offsets_to_txn", |conn| async move {
+            let mut req = AddOffsetsToTxnRequest::default();
+            req.transactional_id = txn_id(&txn.id);
+            req.producer_id = ProducerId(pid);
+            req.producer_epoch = epoch;
+            req.group_id = GroupId(StrBytes::from_string(group_id.clone()));
+            let resp = conn.send(&req).await?;
+            check(
+                resp.error_code,
+                "add_offsets_to_txn",
+                &format!("the coordinator refused to add group '{group_id}' to the transaction"),
+            )
+        })
+        .await;
+        if let Err(e) = res {
+            return Err(txn.fail(shared, e));
+        }
+        txn.lock().offsets_added = true;
+    }
+    let res = txn_offset_commit(shared, &txn, pid, epoch, offsets, group).await;
+    res.map_err(|e| txn.fail(shared, e))
+}
+
+async fn txn_offset_commit(
+    shared: &Shared,
+    txn: &Txn,
+    pid: i64,
+    epoch: i16,
+    offsets: &[(TopicPartition, i64)],
+    group: &ConsumerGroupMetadata,
+) -> Result<()> {
+    let mut topics: Vec<TxnOffsetCommitRequestTopic> = Vec::new();
+    for (tp, offset) in offsets {
+        let mut p = TxnOffsetCommitRequestPartition::default();
+        p.partition_index = tp.partition;
+        p.committed_offset = *offset;
+        p.committed_leader_epoch = -1;
+        match topics.iter_mut().find(|t| t.name.0.as_str() == tp.topic) {
+            Some(t) => t.partitions.push(p),
+            None => {
+                let mut t = TxnOffsetCommitRequestTopic::default();
+                t.name = TopicName(StrBytes::from_string(tp.topic.clone()));
+                t.partitions = vec![p];
+                topics.push(t);
+            }
+        }
+    }
+    let kafka = &shared.kafka;
+    let deadline = Instant::now() + shared.config.max_block;
+    let mut attempt = 0u32;
+    loop {
+        let result: Result<()> = async {
+            let node = find_coordinator(kafka, CoordinatorType::Group, &group.group_id).await?;
+            let conn = kafka.pool().get(node, Lane::Group).await?;
+            let version = conn.api_versions().pick(
+                TxnOffsetCommitRequest::KEY,
+                0,
+                TXN_OFFSET_COMMIT_MAX_VERSION,
+            )?;
+            let mut req = TxnOffsetCommitRequest::default();
+            req.transactional_id = txn_id(&txn.id);
+            req.group_id = GroupId(StrBytes::from_string(group.group_id.clone()));
+            req.producer_id = ProducerId(pid);
+            req.producer_epoch = epoch;
+            if version >= 3 {
+                req.generation_id = group.generation_id;
+                req.member_id = StrBytes::from_string(group.member_id.clone());
+                req.group_instance_id = group
+                    .group_instance_id
+                    .clone()
+                    .map(StrBytes::from_string);
+            }
+            req.topics = topics.clone();
+            let resp = conn.send_version(&req, version).await?;
+            for t in &resp.topics {
+                for p in &t.partitions {
+                    let tp = format!("{}-{}", t.name.0, p.partition_index);
+                    let what = match ResponseError::try_from_code(p.error_code) {
+                        Some(
+                            ResponseError::IllegalGeneration
+                            | ResponseError::FencedMemberEpoch
+                            | ResponseError::UnknownMemberId
+                            | ResponseError::FencedInstanceId,
+                        ) => format!("the consumer's group membership changed before the offset of {tp} was committed; abort the transaction (the records will be processed again)"),
+                        Some(ResponseError::GroupAuthorizationFailed) => format!("not authorized to commit offsets for group '{}'; grant READ on the group", group.group_id),
+                        _ => format!("the group coordinator refused the offset of {tp}"),
+                    };
+                    check(p.error_code, "send_offsets_to_transaction", &what)?;
+                }
+            }
+            Ok(())
+        }
+        .await;
+        let e = match result {
+            Ok(()) => return Ok(()),
+            Err(e) => e.during("send_offsets_to_transaction"),
+        };
+        use ResponseError::*;
+        let retriable = e.is_retriable()
+            || matches!(
+                e.kafka_error(),
+                Some(ConcurrentTransactions | UnknownTopicOrPartition)
+            );
+        let wait = kafka.config().retry.backoff(attempt.min(10));
+        if !retriable || Instant::now() + wait > deadline {
+            return Err(e);
+        }
+        attempt += 1;
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// What ends a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum End {
+    Commit,
+    Abort,
+}
+
+/// Ends the open transaction once everything sent in it has been acknowledged.
+pub(crate) async fn end(shared: &Shared, how: End, flushed: Result<()>) -> Result<()> {
+    let txn = shared.txn()?;
+    let operation = match how {
+        End::Commit => "commit_transaction",
+        End::Abort => "abort_transaction",
+    };
+    let state = txn.lock().state.clone();
+    match (&state, how) {
+        (State::InTransaction, _) | (State::Abortable(_), End::Abort) => {}
+        (State::Abortable(e), End::Commit) => return Err(abort_needed(operation, e)),
+        (State::Fatal(e), _) => return Err(e.clone()),
+        _ => {
+            return Err(usage(
+                operation,
+                "no transaction is open; call begin_transaction() first",
+            ))
+        }
+    }
+    if how == End::Commit {
+        flushed.map_err(|e| txn.fail(shared, e.during(operation)))?;
+        // A record that failed while flushing made the transaction abortable.
+        if let State::Abortable(e) = &txn.lock().state {
+            return Err(abort_needed(operation, e));
+        }
+    }
+    let (pid, epoch) = shared.producer_id();
+    let anything = {
+        let inner = txn.lock();
+        !inner.partitions.is_empty() || inner.offsets_added
+    };
+    if anything {
+        let committed = how == End::Commit;
+        let res = with_coordinator(shared, operation, |conn| async move {
+            let version = conn
+                .api_versions()
+                .pick(EndTxnRequest::KEY, 0, END_TXN_MAX_VERSION)?;
+            let mut req = EndTxnRequest::default();
+            req.transactional_id = txn_id(&txn.id);
+            req.producer_id = ProducerId(pid);
+            req.producer_epoch = epoch;
+            req.committed = committed;
+            let resp = conn.send_version(&req, version).await?;
+            check(
+                resp.error_code,
+                operation,
+                "the transaction coordinator refused to end the transaction",
+            )
+        })
+        .await;
+        if let Err(e) = res {
+            return Err(txn.fail(shared, e));
+        }
+    }
+    let bump = std::mem::take(&mut txn.lock().bump_epoch);
+    if bump {
+        // Sequence numbers have a gap: a new epoch restarts them (KIP-360).
+        let current = ProducerIdentity { id: pid, epoch };
+        let id = get_producer_id(shared, current).await?;
+        shared.set_identity(id, true);
+        tracing::info!(transactional_id = %txn.id, epoch = id.epoch, "producer epoch bumped after a failed transaction");
+    }
+    let mut inner = txn.lock();
+    inner.state = State::Ready;
+    inner.partitions.clear();
+    inner.offsets_added = false;
+    Ok(())
+}
+
+/// Holds the transaction lock around `end` (commit and abort are exclusive with other calls).
+pub(crate) async fn locked<T>(
+    shared: &Shared,
+    f: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let txn = shared.txn()?;
+    let _op = txn.ops.lock().await;
+    f.await
+}
