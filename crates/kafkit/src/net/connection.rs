@@ -293,12 +293,24 @@ impl Connection {
         timeout: Duration,
     ) -> Result<impl std::future::Future<Output = Result<R::Response>> + Send + 'static> {
         let (frame, correlation_id) = self.encode(req, version)?;
-        let size = frame.len();
+        self.enqueue_frame::<R>(vec![frame], correlation_id, version, timeout)
+            .await
+    }
+
+    /// [`enqueue`](Self::enqueue) for a request the caller framed itself (length prefix,
+    /// header with `correlation_id` from [`next_correlation_id`](Self::next_correlation_id),
+    /// body), in pieces so large payloads such as record batches are not copied again.
+    pub async fn enqueue_frame<R: Request>(
+        &self,
+        frame: Vec<Bytes>,
+        correlation_id: i32,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<impl std::future::Future<Output = Result<R::Response>> + Send + 'static> {
+        let size = frame.iter().map(Bytes::len).sum();
         let started = Instant::now();
         let api = api_name(R::KEY);
-        let waiting = self
-            .start_roundtrip(vec![frame], correlation_id, api)
-            .await?;
+        let waiting = self.start_roundtrip(frame, correlation_id, api).await?;
         let conn = self.clone();
         Ok(async move {
             let frame = conn.finish_roundtrip(waiting, api, timeout).await?;
@@ -334,11 +346,16 @@ impl Connection {
     /// Sends a request that gets no response (Produce with acks=0).
     pub async fn send_oneway<R: Request>(&self, req: &R, version: i16) -> Result<()> {
         let (frame, _) = self.encode(req, version)?;
+        self.send_oneway_frame(vec![frame])
+    }
+
+    /// [`send_oneway`](Self::send_oneway) for a request the caller framed itself.
+    pub fn send_oneway_frame(&self, frame: Vec<Bytes>) -> Result<()> {
         self.check_open()?;
         self.inner
             .tx
             .send(Outgoing {
-                frame: vec![frame],
+                frame,
                 pending: None,
             })
             .map_err(|_| Error::new(ErrorKind::Connection, "send", "connection closed"))

@@ -18,6 +18,7 @@ mod config;
 mod idempotence;
 pub mod partitioner;
 mod record;
+mod request;
 mod sender;
 mod transaction;
 

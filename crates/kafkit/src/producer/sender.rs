@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName, TransactionalId};
-use kafka_protocol::protocol::{Message, Request, StrBytes};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::protocol::{Message, Request};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -17,6 +16,7 @@ use super::accumulator::{Batch, DrainLimits, Ready};
 use super::config::Acks;
 use super::idempotence::restamp;
 use super::record::BatchOutcome;
+use super::request::{self, PartitionData, ProduceFields, TopicData};
 use super::Shared;
 use crate::error::{Error, ErrorKind, Result};
 use crate::net::Lane;
@@ -232,45 +232,55 @@ async fn send(
         conn.version::<ProduceRequest>()?
     };
     let snapshot = shared.kafka.cluster().snapshot();
-    let mut req = ProduceRequest::default();
-    req.acks = shared.config.acks.code();
-    req.timeout_ms = shared
-        .config
-        .request_timeout
-        .as_millis()
-        .min(i32::MAX as u128) as i32;
-    req.transactional_id = shared
-        .config
-        .transactional_id
-        .as_ref()
-        .map(|t| TransactionalId(StrBytes::from_string(t.clone())));
-    let mut topics: Vec<TopicProduceData> = Vec::new();
+    let mut topics: Vec<TopicData<'_>> = Vec::new();
     for b in batches {
-        let pos = match topics.iter().position(|t| t.name.0.as_str() == &*b.topic) {
+        let Some(records) = b.data.as_ref() else {
+            return Err(Error::protocol(
+                "produce",
+                "batch sent before it was encoded",
+            ));
+        };
+        let pos = match topics.iter().position(|t| t.name == &*b.topic) {
             Some(i) => i,
             None => {
-                let mut t = TopicProduceData::default();
-                t.name = TopicName(StrBytes::from_string(b.topic.to_string()));
-                if version >= 13 {
-                    t.topic_id = snapshot.topic(&b.topic).map(|t| t.id).unwrap_or_default();
-                }
-                topics.push(t);
+                topics.push(TopicData {
+                    name: &b.topic,
+                    id: snapshot.topic(&b.topic).map(|t| t.id).unwrap_or_default(),
+                    partitions: Vec::new(),
+                });
                 topics.len() - 1
             }
         };
-        let mut p = PartitionProduceData::default();
-        p.index = b.partition;
-        p.records = b.data.clone();
-        topics[pos].partition_data.push(p);
+        topics[pos].partitions.push(PartitionData {
+            partition: b.partition,
+            records,
+        });
     }
-    req.topic_data = topics;
+    let correlation_id = conn.next_correlation_id();
+    let frame = request::encode(
+        &ProduceFields {
+            version,
+            correlation_id,
+            client_id: conn.client_id(),
+            transactional_id: shared.config.transactional_id.as_deref(),
+            acks: shared.config.acks.code(),
+            timeout_ms: shared
+                .config
+                .request_timeout
+                .as_millis()
+                .min(i32::MAX as u128) as i32,
+        },
+        &topics,
+    )?;
     if shared.config.acks == Acks::None {
-        conn.send_oneway(&req, version).await?;
+        conn.send_oneway_frame(frame)?;
         return Ok(None);
     }
     // Broker-side wait plus the client's own margin.
     let timeout = shared.config.request_timeout + shared.kafka.config().request_timeout;
-    let response = conn.enqueue(&req, version, timeout).await?;
+    let response = conn
+        .enqueue_frame::<ProduceRequest>(frame, correlation_id, version, timeout)
+        .await?;
     Ok(Some(Box::pin(response)))
 }
 
