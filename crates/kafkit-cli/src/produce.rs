@@ -28,9 +28,9 @@ pub struct ProduceArgs {
     /// Linger in milliseconds.
     #[arg(long, default_value_t = 5)]
     linger_ms: u64,
-    /// Batch size in bytes.
-    #[arg(long, default_value_t = 16384)]
-    batch_size: usize,
+    /// Largest batch per partition, in bytes (default: the library's, 1,000,000).
+    #[arg(long)]
+    batch_size: Option<usize>,
     /// Split stdin lines at the first TAB into key and value.
     #[arg(long)]
     key_tab: bool,
@@ -40,11 +40,13 @@ pub struct ProduceArgs {
 }
 
 pub async fn run(kafka: &Kafka, args: ProduceArgs, as_json: bool) -> kafkit::Result<()> {
-    let config = ProducerConfig::default()
+    let mut config = ProducerConfig::default()
         .compression(args.compression.parse()?)
         .acks(args.acks.parse::<Acks>()?)
-        .linger(Duration::from_millis(args.linger_ms))
-        .batch_size(args.batch_size);
+        .linger(Duration::from_millis(args.linger_ms));
+    if let Some(b) = args.batch_size {
+        config = config.batch_size(b);
+    }
     let producer = kafka.producer(config)?;
     match args.count {
         Some(n) => load(&producer, &args, n, as_json).await?,

@@ -42,6 +42,10 @@ use crate::Kafka;
 /// Bytes a batch adds around its records (the v2 batch header).
 const BATCH_OVERHEAD: usize = 61;
 
+/// First allocation of a batch buffer; it grows (doubling) up to `batch_size`, so many
+/// partitions with a few records each do not hold `batch_size` bytes apiece.
+const INITIAL_BATCH_CAPACITY: usize = 16 * 1024;
+
 /// State shared by the producer handle and its sender task.
 pub(crate) struct Shared {
     kafka: Kafka,
@@ -439,7 +443,11 @@ impl Producer {
         let q = tq.partitions.entry(partition).or_default();
         let opened = q.open.is_none();
         if opened {
-            let capacity = shared.config.batch_size.max(size + BATCH_OVERHEAD);
+            let capacity = shared
+                .config
+                .batch_size
+                .min(INITIAL_BATCH_CAPACITY)
+                .max(size + BATCH_OVERHEAD);
             let builder = RecordBatchBuilder::with_capacity(shared.config.compression, capacity);
             let batch = acc.new_batch(key.clone(), partition, builder);
             let Some(q) = acc.queue(&key, partition) else {
