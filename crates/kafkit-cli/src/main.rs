@@ -37,8 +37,56 @@ struct Cli {
     /// Connection timeout in milliseconds.
     #[arg(long, global = true, default_value_t = 10_000)]
     connect_timeout_ms: u64,
+    #[command(flatten)]
+    security: SecurityArgs,
     #[command(subcommand)]
     command: Command,
+}
+
+/// TLS and SASL; each flag can also come from its environment variable.
+#[derive(clap::Args)]
+struct SecurityArgs {
+    /// PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (default: inferred from the other flags).
+    #[arg(long, global = true, env = "KAFKIT_SECURITY_PROTOCOL")]
+    security_protocol: Option<String>,
+    /// SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+    #[arg(long, global = true, env = "KAFKIT_SASL_MECHANISM")]
+    sasl_mechanism: Option<String>,
+    /// SASL user name.
+    #[arg(long, global = true, env = "KAFKIT_SASL_USERNAME")]
+    sasl_username: Option<String>,
+    /// SASL password (prefer the environment variable: flags show up in `ps`).
+    #[arg(
+        long,
+        global = true,
+        env = "KAFKIT_SASL_PASSWORD",
+        hide_env_values = true
+    )]
+    sasl_password: Option<String>,
+    /// PEM file of the CA certificates to trust (default: the system's roots).
+    #[arg(long, global = true, env = "KAFKIT_TLS_CA_FILE")]
+    tls_ca_file: Option<std::path::PathBuf>,
+    /// PEM file of the client certificate (mTLS).
+    #[arg(long, global = true, env = "KAFKIT_TLS_CERT_FILE")]
+    tls_cert_file: Option<std::path::PathBuf>,
+    /// PEM file of the client's private key (mTLS).
+    #[arg(long, global = true, env = "KAFKIT_TLS_KEY_FILE")]
+    tls_key_file: Option<std::path::PathBuf>,
+}
+
+impl SecurityArgs {
+    fn apply(self, config: KafkaConfig) -> kafkit::Result<KafkaConfig> {
+        kafkit::net::security::Security {
+            protocol: self.security_protocol,
+            mechanism: self.sasl_mechanism,
+            username: self.sasl_username,
+            password: self.sasl_password.map(Into::into),
+            ca_file: self.tls_ca_file,
+            cert_file: self.tls_cert_file,
+            key_file: self.tls_key_file,
+        }
+        .apply(config)
+    }
 }
 
 #[derive(Subcommand)]
@@ -85,6 +133,7 @@ async fn run(cli: Cli) -> kafkit::Result<()> {
     let config = KafkaConfig::new(cli.bootstrap.split(',').map(|s| s.trim().to_string()))
         .client_id(cli.client_id.clone())
         .connect_timeout(Duration::from_millis(cli.connect_timeout_ms));
+    let config = cli.security.apply(config)?;
     let kafka = Kafka::connect(config).await?;
     let result = match cli.command {
         Command::Metadata { topics } => topic::metadata(&kafka, &topics, cli.json).await,

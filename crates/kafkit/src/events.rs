@@ -40,6 +40,11 @@ pub enum Event {
         /// `host:port` of the broker.
         broker: String,
     },
+    /// A connection re-authenticated before its SASL session expired (KIP-368).
+    Reauthenticated {
+        /// `host:port` of the broker.
+        broker: String,
+    },
     /// A connection closed or broke.
     Disconnect {
         /// `host:port` of the broker.

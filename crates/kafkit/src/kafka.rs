@@ -10,6 +10,9 @@ use crate::cluster::{Cluster, TopicSelection};
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::net::pool::ReconnectBackoff;
+use crate::net::sasl::SaslConfig;
+use crate::net::security::Security;
+use crate::net::tls::TlsConfig;
 use crate::net::{BrokerPool, ConnectionConfig};
 use crate::retry::RetryPolicy;
 
@@ -39,6 +42,10 @@ pub struct KafkaConfig {
     pub reconnect_backoff: ReconnectBackoff,
     /// Period of metadata refreshes (Java `metadata.max.age.ms`). Default 5 min.
     pub metadata_max_age: Duration,
+    /// TLS for every connection (SSL and SASL_SSL listeners). Default none.
+    pub tls: Option<TlsConfig>,
+    /// SASL authentication of every connection (SASL_PLAINTEXT and SASL_SSL). Default none.
+    pub sasl: Option<SaslConfig>,
 }
 
 impl KafkaConfig {
@@ -55,7 +62,27 @@ impl KafkaConfig {
             retry: RetryPolicy::default(),
             reconnect_backoff: ReconnectBackoff::default(),
             metadata_max_age: Duration::from_secs(300),
+            tls: None,
+            sasl: None,
         }
+    }
+
+    /// Connects with TLS.
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Authenticates with SASL.
+    pub fn sasl(mut self, sasl: SaslConfig) -> Self {
+        self.sasl = Some(sasl);
+        self
+    }
+
+    /// Applies the security settings of the `KAFKIT_SECURITY_PROTOCOL`, `KAFKIT_SASL_*` and
+    /// `KAFKIT_TLS_*` environment variables (see [`Security::from_env`]).
+    pub fn security_from_env(self) -> Result<Self> {
+        Security::from_env().apply(self)
     }
 
     /// Sets the client id.
@@ -126,14 +153,16 @@ impl KafkaConfig {
         Ok(())
     }
 
-    fn connection_config(&self) -> ConnectionConfig {
-        ConnectionConfig {
+    fn connection_config(&self) -> Result<ConnectionConfig> {
+        Ok(ConnectionConfig {
             client_id: self.client_id.clone(),
             connect_timeout: self.connect_timeout,
             request_timeout: self.request_timeout,
             max_in_flight: self.max_in_flight,
             max_response_size: self.max_response_size,
-        }
+            tls: self.tls.as_ref().map(TlsConfig::build).transpose()?,
+            sasl: self.sasl.clone(),
+        })
     }
 }
 
@@ -168,7 +197,7 @@ impl Kafka {
         let (events, _) = broadcast::channel(1024);
         let pool = Arc::new(BrokerPool::new(
             config.bootstrap.clone(),
-            config.connection_config(),
+            config.connection_config()?,
             config.reconnect_backoff.clone(),
             events.clone(),
         ));

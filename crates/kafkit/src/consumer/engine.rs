@@ -158,6 +158,9 @@ pub(crate) struct Hooks {
 const MAX_DECOMPRESSED: usize = 256 * 1024 * 1024;
 
 impl Engine {
+    // The handles a consumer shares with its engine, each needed once: a struct would only
+    // rename them.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         kafka: Kafka,
         config: ConsumerConfig,

@@ -225,7 +225,9 @@ pub async fn list_offsets(
     read_committed: bool,
 ) -> Result<HashMap<TopicPartition, i64>> {
     let snapshot = kafka.cluster().snapshot();
-    let mut by_leader: BTreeMap<i32, BTreeMap<&str, Vec<(i32, i32)>>> = BTreeMap::new();
+    // leader -> topic -> (partition, leader epoch)
+    type ByTopic<'a> = BTreeMap<&'a str, Vec<(i32, i32)>>;
+    let mut by_leader: BTreeMap<i32, ByTopic<'_>> = BTreeMap::new();
     for tp in partitions {
         let info = snapshot
             .topic(&tp.topic)

@@ -19,6 +19,8 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Notify, OwnedSemaphorePermit, Semaphore};
 
 use super::frame::{encode_request, peek_correlation_id, read_frame};
+use super::sasl::{self, SaslConfig};
+use super::tls;
 use super::versions::ApiVersions;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::Event;
@@ -36,6 +38,10 @@ pub struct ConnectionConfig {
     pub max_in_flight: usize,
     /// Largest response frame accepted (bytes); a bigger one closes the connection.
     pub max_response_size: usize,
+    /// TLS, if the listener is SSL or SASL_SSL.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// SASL, if the listener is SASL_PLAINTEXT or SASL_SSL.
+    pub sasl: Option<SaslConfig>,
 }
 
 impl Default for ConnectionConfig {
@@ -46,6 +52,8 @@ impl Default for ConnectionConfig {
             request_timeout: Duration::from_secs(30),
             max_in_flight: 5,
             max_response_size: 256 * 1024 * 1024,
+            tls: None,
+            sasl: None,
         }
     }
 }
@@ -85,7 +93,8 @@ struct Inner {
 
 /// A request on the wire: its in-flight slot and where its response arrives.
 struct Waiting {
-    permit: OwnedSemaphorePermit,
+    /// None for re-authentication, which runs while it holds every slot.
+    permit: Option<OwnedSemaphorePermit>,
     rx: oneshot::Receiver<Result<Bytes>>,
 }
 
@@ -120,8 +129,17 @@ impl Connection {
                 )
             })?;
             let _ = stream.set_nodelay(true);
-            let (r, w) = stream.into_split();
-            Connection::handshake(addr, r, w, config.clone(), events.clone()).await
+            match config.tls.clone() {
+                Some(tls_config) => {
+                    let stream = tls::connect(tls_config, addr, stream).await?;
+                    let (r, w) = tokio::io::split(stream);
+                    Connection::handshake(addr, r, w, config.clone(), events.clone()).await
+                }
+                None => {
+                    let (r, w) = stream.into_split();
+                    Connection::handshake(addr, r, w, config.clone(), events.clone()).await
+                }
+            }
         };
         match tokio::time::timeout(deadline, attempt).await {
             Ok(res) => res,
@@ -145,9 +163,22 @@ impl Connection {
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
     {
+        let tls = config.tls.is_some();
+        let sasl = config.sasl.clone();
         let conn = Connection::start(addr, reader, writer, config, events);
-        let versions = conn.negotiate_versions().await?;
+        let versions = conn
+            .negotiate_versions()
+            .await
+            .map_err(|e| explain_first_request(e, tls, sasl.is_some()))?;
         let _ = conn.inner.versions.set(versions);
+        if let Some(sasl) = sasl {
+            let lifetime = sasl::authenticate(&conn, &sasl).await.inspect_err(|_| {
+                conn.fail(Error::new(ErrorKind::Auth, "sasl", "authentication failed"));
+            })?;
+            if let Some(lifetime) = lifetime {
+                conn.schedule_reauth(sasl, lifetime);
+            }
+        }
         if let Some(tx) = &conn.inner.events {
             let _ = tx.send(Event::Connect {
                 broker: conn.inner.addr.clone(),
@@ -343,6 +374,70 @@ impl Connection {
         .await
     }
 
+    /// Sends a request without taking an in-flight slot: SASL exchanges, which run before any
+    /// other request or while re-authentication holds every slot.
+    pub(crate) async fn send_unmetered<R: Request>(
+        &self,
+        req: &R,
+        version: i16,
+    ) -> Result<R::Response> {
+        let (frame, correlation_id) = self.encode(req, version)?;
+        let api = api_name(R::KEY);
+        let waiting = self
+            .queue_frame(vec![frame], correlation_id, api, None)
+            .await?;
+        let frame = self
+            .finish_roundtrip(waiting, api, self.inner.config.request_timeout)
+            .await?;
+        decode_response::<R>(frame, version, &self.inner.addr)
+    }
+
+    /// Re-authenticates before the broker's session ends (KIP-368): waits until nothing is
+    /// in flight (holding every slot, so nothing new starts), then runs the SASL exchange again
+    /// on this connection. A failure closes the connection; the pool opens a new one.
+    fn schedule_reauth(&self, sasl: SaslConfig, lifetime: Duration) {
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            let mut lifetime = lifetime;
+            loop {
+                tokio::time::sleep(sasl::reauth_after(lifetime)).await;
+                let Some(inner) = weak.upgrade() else { return };
+                let conn = Connection { inner };
+                if conn.is_closed() {
+                    return;
+                }
+                let slots = conn.inner.config.max_in_flight.max(1) as u32;
+                let all = tokio::time::timeout(
+                    conn.inner.config.request_timeout,
+                    conn.inner.in_flight.clone().acquire_many_owned(slots),
+                )
+                .await;
+                let Ok(Ok(_all)) = all else {
+                    tracing::warn!(broker = %conn.inner.addr, "requests in flight kept re-authentication from starting; closing the connection before the session expires");
+                    conn.fail(Error::new(
+                        ErrorKind::Connection,
+                        "sasl",
+                        "session expiring; reconnecting",
+                    ));
+                    return;
+                };
+                match sasl::authenticate(&conn, &sasl).await {
+                    Ok(Some(next)) => {
+                        tracing::debug!(broker = %conn.inner.addr, "re-authenticated");
+                        conn.emit(|addr| Event::Reauthenticated { broker: addr });
+                        lifetime = next;
+                    }
+                    Ok(None) => return,
+                    Err(e) => {
+                        tracing::warn!(broker = %conn.inner.addr, error = %e, "re-authentication failed; closing the connection");
+                        conn.fail(e);
+                        return;
+                    }
+                }
+            }
+        });
+    }
+
     /// Sends a request that gets no response (Produce with acks=0).
     pub async fn send_oneway<R: Request>(&self, req: &R, version: i16) -> Result<()> {
         let (frame, _) = self.encode(req, version)?;
@@ -423,6 +518,18 @@ impl Connection {
             .acquire_owned()
             .await
             .map_err(|_| Error::closed("send"))?;
+        self.queue_frame(frame, correlation_id, api, Some(permit))
+            .await
+    }
+
+    /// Queues the frame for the writer and registers where its response goes.
+    async fn queue_frame(
+        &self,
+        frame: Vec<Bytes>,
+        correlation_id: i32,
+        api: &'static str,
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> Result<Waiting> {
         self.check_open()?;
         let (reply, rx) = oneshot::channel();
         self.inner
@@ -674,6 +781,30 @@ async fn wait_failed(shared: &Mutex<Shared>, drained: &Notify) {
         }
         notified.await;
     }
+}
+
+/// The first request failed: say what a security mismatch would look like.
+fn explain_first_request(e: Error, tls: bool, sasl: bool) -> Error {
+    if !matches!(e.kind(), ErrorKind::Connection | ErrorKind::Protocol) {
+        return e;
+    }
+    let text = e.message().to_string();
+    let hint = if tls && text.contains("CertificateRequired") {
+        "the broker requires a client certificate (mTLS): set TlsConfig::client_cert_files (CLI --tls-cert-file/--tls-key-file)"
+    } else if tls {
+        "the broker closed the connection after the TLS handshake; if it requires client certificates (mTLS), set TlsConfig::client_cert_files"
+    } else if sasl {
+        "the broker closed the connection before authentication; if this listener uses TLS (SASL_SSL), enable TLS too"
+    } else {
+        "the broker closed the connection at once; if this listener needs TLS (SSL) or SASL, configure them (KafkaConfig::tls / ::sasl)"
+    };
+    // A TLS alert right after the handshake is the broker refusing this client (mTLS).
+    let kind = if tls && text.contains("fatal alert") {
+        ErrorKind::Auth
+    } else {
+        e.kind().clone()
+    };
+    Error::new(kind, e.operation(), format!("{text}; {hint}"))
 }
 
 /// Decodes a response frame (header included). Never panics: a malformed frame

@@ -3,6 +3,9 @@
 pub mod connection;
 pub mod frame;
 pub mod pool;
+pub mod sasl;
+pub mod security;
+pub mod tls;
 pub mod versions;
 
 pub use connection::{Connection, ConnectionConfig};

@@ -36,7 +36,16 @@ struct Slot {
     conn: Option<Connection>,
     failures: u32,
     next_attempt: Option<Instant>,
+    /// A refused authentication (or TLS verification), returned as is until `next_attempt`:
+    /// retrying bad credentials at once would only flood the broker.
+    refused: Option<Error>,
 }
+
+/// A slot, locked while a connection is being opened for it.
+type SharedSlot = Arc<tokio::sync::Mutex<Slot>>;
+
+/// Least wait after the broker refused authentication.
+const AUTH_RETRY_AFTER: Duration = Duration::from_secs(10);
 
 /// Backoff between reconnect attempts (Java `reconnect.backoff.ms` / `reconnect.backoff.max.ms`).
 #[derive(Debug, Clone)]
@@ -73,7 +82,7 @@ pub struct BrokerPool {
     bootstrap: Vec<String>,
     events: tokio::sync::broadcast::Sender<Event>,
     addrs: RwLock<HashMap<i32, String>>,
-    slots: Mutex<HashMap<(Target, Lane), Arc<tokio::sync::Mutex<Slot>>>>,
+    slots: Mutex<HashMap<(Target, Lane), SharedSlot>>,
 }
 
 impl BrokerPool {
@@ -142,13 +151,17 @@ impl BrokerPool {
             .unwrap_or_default();
         known.sort();
         let mut errors = Vec::new();
+        let mut kinds = Vec::new();
         for (id, addr) in known {
             match self
                 .get_target(Target::Node(id), addr.clone(), Lane::General)
                 .await
             {
                 Ok(c) => return Ok(c),
-                Err(e) => errors.push(format!("{addr}: {}", e.message())),
+                Err(e) => {
+                    errors.push(format!("{addr}: {}", e.message()));
+                    kinds.push(e.kind().clone());
+                }
             }
         }
         for addr in &self.bootstrap {
@@ -157,8 +170,15 @@ impl BrokerPool {
                 .await
             {
                 Ok(c) => return Ok(c),
-                Err(e) => errors.push(format!("{addr}: {}", e.message())),
+                Err(e) => {
+                    errors.push(format!("{addr}: {}", e.message()));
+                    kinds.push(e.kind().clone());
+                }
             }
+        }
+        // Refused credentials or certificates everywhere: say so, not "unreachable".
+        if !kinds.is_empty() && kinds.iter().all(|k| k == &ErrorKind::Auth) {
+            return Err(Error::new(ErrorKind::Auth, "connect", errors.join("; ")));
         }
         Err(Error::new(
             ErrorKind::Connection,
@@ -186,18 +206,31 @@ impl BrokerPool {
             slot.conn = None;
         }
         if let Some(at) = slot.next_attempt {
+            if let Some(e) = &slot.refused {
+                if Instant::now() < at {
+                    return Err(e.clone());
+                }
+            }
             tokio::time::sleep_until(at).await;
         }
         match Connection::connect(&addr, self.config.clone(), Some(self.events.clone())).await {
             Ok(c) => {
                 slot.failures = 0;
                 slot.next_attempt = None;
+                slot.refused = None;
                 slot.conn = Some(c.clone());
                 Ok(c)
             }
             Err(e) => {
                 slot.failures += 1;
-                slot.next_attempt = Some(Instant::now() + self.backoff.after(slot.failures));
+                let mut wait = self.backoff.after(slot.failures);
+                if e.kind() == &ErrorKind::Auth {
+                    wait = wait.max(AUTH_RETRY_AFTER);
+                    slot.refused = Some(e.clone());
+                } else {
+                    slot.refused = None;
+                }
+                slot.next_attempt = Some(Instant::now() + wait);
                 Err(e)
             }
         }

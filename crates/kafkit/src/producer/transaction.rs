@@ -443,7 +443,7 @@ pub(crate) async fn send_offsets(
         }
         txn.lock().offsets_added = true;
     }
-    let res = txn_offset_commit(shared, &txn, pid, epoch, offsets, group).await;
+    let res = txn_offset_commit(shared, txn, pid, epoch, offsets, group).await;
     res.map_err(|e| txn.fail(shared, e))
 }
 
