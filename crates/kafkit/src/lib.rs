@@ -26,3 +26,8 @@ pub use admin::{Admin, NewTopic};
 pub use events::{Event, TopicPartition};
 pub use kafka::{Kafka, KafkaConfig};
 pub use retry::RetryPolicy;
+
+/// The README's examples, compiled as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExamples;
