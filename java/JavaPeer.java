@@ -11,6 +11,10 @@
 //                                            prints "records seconds" (from subscribe)
 //   group BOOTSTRAP TOPIC GROUP SECONDS      a group.protocol=consumer member; prints "ASSIGNED t-p,..."
 //                                            after every rebalance and "COUNT n" before it leaves
+//   member BOOTSTRAP TOPIC GROUP PROTOCOL [ASSIGNOR]   a member (PROTOCOL consumer or classic; ASSIGNOR
+//                                            range, roundrobin or cooperative-sticky for classic) that
+//                                            prints "SUB ms", "REC ms partition offset" per record,
+//                                            "STOP ms" when stdin closes and "DONE ms" once it left
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.*;
@@ -32,6 +36,7 @@ public class JavaPeer {
                     System.out.println(Utils.toPositive(Utils.murmur2(key)) % n);
                 }
             }
+            case "member" -> member(args[1], args[2], args[3], args[4], args.length > 5 ? args[5] : null);
             case "group" -> group(args[1], args[2], args[3], Integer.parseInt(args[4]));
             case "consume-bench" -> consumeBench(args[1], args[2], Integer.parseInt(args[3]));
             case "produce-bench" -> produceBench(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]), args[5]);
@@ -133,5 +138,48 @@ public class JavaPeer {
             System.out.println("COUNT " + count);
             System.out.flush();
         }
+    }
+
+    static void member(String bootstrap, String topic, String group, String protocol, String assignor) throws Exception {
+        Properties p = props(bootstrap);
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+        p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, protocol);
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
+        if (assignor != null) {
+            String cls = switch (assignor) {
+                case "range" -> RangeAssignor.class.getName();
+                case "roundrobin" -> RoundRobinAssignor.class.getName();
+                case "cooperative-sticky" -> CooperativeStickyAssignor.class.getName();
+                default -> throw new IllegalArgumentException("assignor " + assignor);
+            };
+            p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, cls);
+        }
+        java.io.PrintStream out = new java.io.PrintStream(new java.io.BufferedOutputStream(System.out, 1 << 16), false);
+        KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p);
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread watcher = new Thread(() -> {
+            try { while (System.in.read() >= 0) { } } catch (java.io.IOException e) { }
+            stop.set(true);
+            c.wakeup();
+        });
+        watcher.setDaemon(true);
+        watcher.start();
+        out.println("SUB " + System.currentTimeMillis());
+        c.subscribe(List.of(topic));
+        try {
+            while (!stop.get()) {
+                ConsumerRecords<byte[], byte[]> rs = c.poll(Duration.ofMillis(100));
+                long now = System.currentTimeMillis();
+                for (ConsumerRecord<byte[], byte[]> r : rs) out.println("REC " + now + " " + r.partition() + " " + r.offset());
+                out.flush();
+            }
+        } catch (org.apache.kafka.common.errors.WakeupException e) {
+            // stdin closed
+        }
+        out.println("STOP " + System.currentTimeMillis());
+        out.flush();
+        c.close();
+        out.println("DONE " + System.currentTimeMillis());
+        out.flush();
     }
 }

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Rebalance quality, KIP-848 (group.protocol=consumer), per client, on one broker in one run.
+
+12 partitions get 100 records/s each from a paced producer. 7 members consume; an 8th joins,
+then leaves (gracefully), three times; the table gives the median of the three (and the worst). Every member prints a line per record with the wall-clock time it got
+it (bench/src/bin/rebalance_member.rs, java/JavaPeer.java `member`). From those lines:
+
+  (a) first record: from the joiner's subscribe to its first record
+  (b) longest gap: the longest time without a record on a partition that kept its owner,
+      from the event until the group is stable again (records arrive every 10 ms otherwise)
+  (c) stable: from the event until every moved partition is consumed by its final owner
+
+Usage: bench/rebalance.py CLASSPATH [clients...]   (run through bench/run-rebalance)
+"""
+import os
+import subprocess
+import sys
+import threading
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BOOT = os.environ.get("KAFKIT_BOOTSTRAP", "127.0.0.1:9092")
+CP = sys.argv[1]
+CLIENTS = sys.argv[2:] or ["kafkit", "rdkafka", "java"]
+PARTITIONS = 12
+INITIAL, SETTLE, CYCLES = 7, 10.0, 3
+MEMBER = os.path.join(REPO, "bench/target/release/rebalance_member")
+CLI = os.path.join(REPO, "target/release/kafkit")
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+class Proc:
+    """A member (or the producer) whose stdout lines are collected with their member name."""
+
+    def __init__(self, name, cmd, sink):
+        self.name = name
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True, bufsize=1)
+        self.done = threading.Event()
+        self.t = threading.Thread(target=self._read, args=(sink,), daemon=True)
+        self.t.start()
+
+    def _read(self, sink):
+        for line in self.p.stdout:
+            parts = line.split()
+            if not parts:
+                continue
+            sink.append((self.name, parts))
+            if parts[0] == "DONE":
+                self.done.set()
+
+    def stop(self, wait=30):
+        try:
+            self.p.stdin.close()
+        except OSError:
+            pass
+        self.done.wait(wait)
+        try:
+            self.p.wait(5)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+
+
+def member_cmd(client, topic, group):
+    if client == "java":
+        return ["java", "-cp", CP, "JavaPeer", "member", BOOT, topic, group, "consumer"]
+    return [MEMBER, client, "member", BOOT, topic, group]
+
+
+def run(client):
+    topic = f"rebal-{client}-{os.getpid()}"
+    group = f"g-{topic}"
+    subprocess.run([CLI, "-b", BOOT, "topic", "create", topic, "-p", str(PARTITIONS)],
+                   check=True, stdout=subprocess.DEVNULL)
+    lines = []
+    producer = Proc("producer", [MEMBER, "kafkit", "produce", BOOT, topic, str(PARTITIONS), "100"], [])
+    members = [Proc(f"m{i}", member_cmd(client, topic, group), lines) for i in range(INITIAL)]
+    time.sleep(SETTLE)
+    for i in range(CYCLES):
+        joiner = Proc(f"joiner{i}", member_cmd(client, topic, group), lines)
+        time.sleep(SETTLE)
+        joiner.stop()
+        time.sleep(SETTLE)
+    end = now_ms()
+    for m in members:
+        m.stop()
+    producer.stop()
+    subprocess.run([CLI, "-b", BOOT, "topic", "delete", topic], stdout=subprocess.DEVNULL)
+    return analyze(lines, end)
+
+
+def analyze(lines, end):
+    recs = sorted((int(p[1]), who, int(p[2])) for who, p in lines if p[0] == "REC")
+    first = lambda kind, who: next(int(p[1]) for w, p in lines if w == who and p[0] == kind)
+    cycles = []
+    for i in range(CYCLES):
+        who = f"joiner{i}"
+        t_join, t_leave = first("SUB", who), first("STOP", who)
+        t_next = first("SUB", f"joiner{i + 1}") if i + 1 < CYCLES else end
+        joiner_first = next((t for t, w, _ in recs if w == who), None)
+        c = {"first_record_ms": None if joiner_first is None else joiner_first - t_join}
+        for name, t0, t1 in (("join", t_join, t_leave), ("leave", t_leave, t_next)):
+            c[name] = event(recs, t0, t1)
+        cycles.append(c)
+    # Noise floor: the longest gap on any partition in the settled 3 s before the first join.
+    t_join = first("SUB", "joiner0")
+    floor = 0
+    for p in range(PARTITIONS):
+        ts = [t for t, _, q in recs if q == p and t_join - 3000 <= t < t_join]
+        floor = max([floor] + [b - a for a, b in zip(ts, ts[1:])])
+    return cycles, floor
+
+
+def event(recs, t0, t1):
+    """Gap on kept partitions and time to stability for an event at t0 (next event at t1)."""
+    before, final = {}, {}
+    for t, who, p in recs:
+        if t < t0:
+            before[p] = who
+        if t < t1:
+            final[p] = who
+    moved = [p for p in range(PARTITIONS) if before.get(p) != final.get(p)]
+    stable = 0
+    for p in moved:
+        t = next((t for t, who, q in recs if q == p and t >= t0 and who == final.get(p)), None)
+        stable = max(stable, (t - t0) if t is not None else t1 - t0)
+    gap = 0
+    for p in range(PARTITIONS):
+        if p in moved:
+            continue
+        ts = [t for t, _, q in recs if q == p]
+        last = max((t for t in ts if t < t0), default=t0)
+        for t in (t for t in ts if t0 <= t <= t0 + stable + 2000):
+            gap = max(gap, t - last)
+            last = t
+    return {"moved": len(moved), "gap_ms": gap, "stable_ms": stable}
+
+
+def summary(values):
+    """median (worst) of a list of ms values; None means it never happened."""
+    if any(v is None for v in values):
+        return "never"
+    v = sorted(values)
+    return f"{v[len(v) // 2]} ({v[-1]})"
+
+
+NAMES = {"kafkit": "kafkit", "rdkafka": "rdkafka 0.38 (librdkafka 2.12)",
+         "java": "Java kafka-clients 4.4", "confluent-kafka": "confluent-kafka 1.0"}
+
+
+def main():
+    rows = []
+    for c in CLIENTS:
+        print(f"rebalance: {c} ...", file=sys.stderr, flush=True)
+        cycles, floor = run(c)
+        print(f"rebalance: {c}: {cycles} steady gap {floor}", file=sys.stderr, flush=True)
+        col = lambda f: summary([f(x) for x in cycles])
+        rows.append(
+            f"| {NAMES.get(c, c)} | {col(lambda x: x['first_record_ms'])} "
+            f"| {col(lambda x: x['join']['gap_ms'])} | {col(lambda x: x['join']['stable_ms'])} "
+            f"| {col(lambda x: x['leave']['gap_ms'])} | {col(lambda x: x['leave']['stable_ms'])} | {floor} |")
+    table = "\n".join([
+        "| client | (a) joiner's first record, ms | (b) join: longest gap on kept partitions, ms "
+        "| (c) join: stable after, ms | (b) leave: longest gap, ms | (c) leave: stable after, ms "
+        "| steady-state longest gap, ms |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+    ])
+    print(table)
+    doc = os.path.join(REPO, "docs/benchmarks.md")
+    text = open(doc).read()
+    start, stop = "<!-- rebalance -->", "<!-- /rebalance -->"
+    if start in text and stop in text:
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(stop, 1)
+        stamp = time.strftime("%Y-%m-%d")
+        open(doc, "w").write(f"{head}{start}\n{table}\n\n(run {stamp})\n{stop}{tail}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+//! One group member for the rebalance benchmark (`bench/rebalance.py`), or its paced producer.
+//!
+//!   rebalance_member kafkit|rdkafka member BOOTSTRAP TOPIC GROUP
+//!   rebalance_member kafkit produce BOOTSTRAP TOPIC PARTITIONS RECORDS_PER_SEC_PER_PARTITION
+//!
+//! A member prints `SUB <ms>` just before it subscribes, `REC <ms> <partition> <offset>` for every
+//! record, `STOP <ms>` when its stdin closes (the driver's signal to leave) and `DONE <ms>` once
+//! it has left the group. Times are wall-clock milliseconds, comparable across processes.
+
+use std::io::Write;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures::StreamExt;
+use tokio::io::AsyncReadExt;
+
+fn now_ms() -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()
+}
+
+/// Lines to stdout, flushed every 50 ms (a flush per record would distort the timing).
+struct Out(std::io::BufWriter<std::io::Stdout>, u128);
+
+impl Out {
+    fn new() -> Self {
+        Out(std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()), 0)
+    }
+    fn line(&mut self, s: std::fmt::Arguments<'_>) {
+        let _ = self.0.write_fmt(s);
+        let _ = self.0.write_all(b"\n");
+        let now = now_ms();
+        if now - self.1 > 50 {
+            let _ = self.0.flush();
+            self.1 = now;
+        }
+    }
+    fn flush(&mut self) {
+        let _ = self.0.flush();
+    }
+}
+
+/// Resolves when stdin reaches end of file.
+async fn stdin_closed() {
+    let mut buf = [0u8; 64];
+    let mut stdin = tokio::io::stdin();
+    while let Ok(n) = stdin.read(&mut buf).await {
+        if n == 0 {
+            return;
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let a: Vec<String> = std::env::args().collect();
+    match (a[1].as_str(), a[2].as_str()) {
+        ("kafkit", "member") => kafkit_member(&a[3], &a[4], &a[5]).await,
+        ("rdkafka", "member") => rd_member(&a[3], &a[4], &a[5]).await,
+        ("kafkit", "produce") => {
+            produce(&a[3], &a[4], a[5].parse().unwrap(), a[6].parse().unwrap()).await
+        }
+        _ => panic!("usage: see the file header"),
+    }
+}
+
+async fn kafkit_member(bootstrap: &str, topic: &str, group: &str) {
+    use kafkit::consumer::{ConsumerConfig, GroupProtocol};
+    let kafka = kafkit::Kafka::connect(kafkit::KafkaConfig::new([bootstrap])).await.unwrap();
+    let consumer = kafka
+        .consumer(ConsumerConfig::new(group).group_protocol(GroupProtocol::Consumer))
+        .unwrap();
+    let mut out = Out::new();
+    out.line(format_args!("SUB {}", now_ms()));
+    consumer.subscribe(&[topic], false).await.unwrap();
+    let mut stream = Box::pin(consumer.stream());
+    let stop = stdin_closed();
+    tokio::pin!(stop);
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            m = stream.next() => match m {
+                Some(Ok(m)) => out.line(format_args!("REC {} {} {}", now_ms(), m.partition, m.offset)),
+                Some(Err(e)) => panic!("kafkit member: {e}"),
+                None => break,
+            },
+            _ = tick.tick() => out.flush(),
+        }
+    }
+    out.line(format_args!("STOP {}", now_ms()));
+    out.flush();
+    drop(stream);
+    consumer.stop().await.unwrap();
+    out.line(format_args!("DONE {}", now_ms()));
+    out.flush();
+}
+
+async fn rd_member(bootstrap: &str, topic: &str, group: &str) {
+    use rdkafka::config::ClientConfig;
+    use rdkafka::consumer::{Consumer, StreamConsumer};
+    use rdkafka::Message;
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("group.protocol", "consumer")
+        .set("auto.offset.reset", "latest")
+        .create()
+        .unwrap();
+    let mut out = Out::new();
+    out.line(format_args!("SUB {}", now_ms()));
+    consumer.subscribe(&[topic]).unwrap();
+    {
+        let mut stream = consumer.stream();
+        let stop = stdin_closed();
+        tokio::pin!(stop);
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                m = stream.next() => match m {
+                    Some(Ok(m)) => out.line(format_args!("REC {} {} {}", now_ms(), m.partition(), m.offset())),
+                    Some(Err(e)) => panic!("rdkafka member: {e}"),
+                    None => break,
+                },
+                _ = tick.tick() => out.flush(),
+            }
+        }
+    }
+    out.line(format_args!("STOP {}", now_ms()));
+    out.flush();
+    consumer.unsubscribe();
+    drop(consumer);
+    out.line(format_args!("DONE {}", now_ms()));
+    out.flush();
+}
+
+/// Writes `rate` records per second to every partition, each partition in turn, until stdin
+/// closes.
+async fn produce(bootstrap: &str, topic: &str, partitions: i32, rate: u64) {
+    use kafkit::producer::{ProducerConfig, Record};
+    let kafka = kafkit::Kafka::connect(kafkit::KafkaConfig::new([bootstrap])).await.unwrap();
+    let producer = kafka.producer(ProducerConfig::default()).unwrap();
+    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
+    let stop = stdin_closed();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            _ = tick.tick() => {
+                for p in 0..partitions {
+                    let _ = producer.send(Record::new(topic, b"r").partition(p)).await.unwrap();
+                }
+            }
+        }
+    }
+    producer.close().await.unwrap();
+}
