@@ -13,6 +13,7 @@ it (bench/src/bin/rebalance_member.rs, java/JavaPeer.java `member`). From those 
 Usage: bench/rebalance.py CLASSPATH [clients...]   (run through bench/run-rebalance)
 """
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -21,7 +22,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BOOT = os.environ.get("KAFKIT_BOOTSTRAP", "127.0.0.1:9092")
 CP = sys.argv[1]
-CLIENTS = sys.argv[2:] or ["kafkit", "rdkafka", "java"]
+CLIENTS = sys.argv[2:] or ["kafkit", "rdkafka", "krafka", "confluent", "java"]
 PARTITIONS = 12
 INITIAL, SETTLE, CYCLES = 7, 10.0, 3
 MEMBER = os.path.join(REPO, "bench/target/release/rebalance_member")
@@ -147,15 +148,28 @@ def summary(values):
     return f"{v[len(v) // 2]} ({v[-1]})"
 
 
+def crate_version(name):
+    """major.minor of a bench dependency as bench/Cargo.lock pins it."""
+    lock = open(os.path.join(REPO, "bench/Cargo.lock")).read()
+    m = re.search(r'name = "%s"\nversion = "(\d+\.\d+)' % re.escape(name), lock)
+    return m.group(1) if m else "?"
+
+
 NAMES = {"kafkit": "kafkit", "rdkafka": "rdkafka 0.38 (librdkafka 2.12)",
-         "java": "Java kafka-clients 4.4", "confluent-kafka": "confluent-kafka 1.0"}
+         "java": "Java kafka-clients 4.4", "krafka": f"krafka {crate_version('krafka')}",
+         "confluent": f"confluent-kafka {crate_version('confluent-kafka')}"}
 
 
 def main():
     rows = []
     for c in CLIENTS:
         print(f"rebalance: {c} ...", file=sys.stderr, flush=True)
-        cycles, floor = run(c)
+        try:
+            cycles, floor = run(c)
+        except Exception as e:  # a member that crashed leaves no lines to analyze
+            print(f"rebalance: {c} failed: {e!r}", file=sys.stderr, flush=True)
+            rows.append(f"| {NAMES.get(c, c)} | failed: {type(e).__name__} | | | | | |")
+            continue
         print(f"rebalance: {c}: {cycles} steady gap {floor}", file=sys.stderr, flush=True)
         col = lambda f: summary([f(x) for x in cycles])
         rows.append(

@@ -16,21 +16,47 @@ def topic(prefix, partitions=6):
     return name
 
 
+def crate_version(name, parts=2):
+    """The version of a bench dependency as bench/Cargo.lock pins it, cut to `parts` numbers."""
+    lock = open("bench/Cargo.lock").read()
+    m = re.search(r'name = "%s"\nversion = "([^"]+)"' % re.escape(name), lock)
+    return ".".join(m.group(1).split(".")[:parts]) if m else "?"
+
+
+def reason(out):
+    """A short reason for a failed client run: its panic message or last error line."""
+    lines = [l.strip() for l in out.splitlines() if l.strip() and not l.startswith("TIME ")]
+    for i, l in enumerate(lines):
+        if "panicked at" in l and i + 1 < len(lines):
+            return lines[i + 1]
+    for l in reversed(lines):
+        if re.search(r"error|exception|failed", l, re.I):
+            return l
+    return lines[-1] if lines else "no output"
+
+
 def measure(cmd):
-    """Runs cmd under /usr/bin/time; returns (records, seconds, cpu_seconds, peak_rss_mb)."""
-    p = subprocess.run(["/usr/bin/time", "-f", "TIME %U %S %M"] + cmd, capture_output=True, text=True, timeout=900)
+    """Runs cmd under /usr/bin/time; returns (records, seconds, cpu_seconds, peak_rss_mb), or the
+    reason it failed as a string."""
+    try:
+        p = subprocess.run(["/usr/bin/time", "-f", "TIME %U %S %M"] + cmd, capture_output=True, text=True, timeout=900)
+    except subprocess.TimeoutExpired:
+        print(f"  failed: {' '.join(cmd[:3])}: timed out after 900 s", file=sys.stderr)
+        return "timed out after 900 s"
     out = p.stdout + p.stderr
     t = re.search(r"TIME ([\d.]+) ([\d.]+) (\d+)", out)
     r = re.search(r"RESULT (\d+) ([\d.]+)", out) or re.search(r"^(\d+) ([\d.]+) 0$", out, re.M)
     if p.returncode != 0 or not t or not r:
         print(f"  failed: {' '.join(cmd[:3])}: {out[-400:]}", file=sys.stderr)
-        return None
+        return reason(out) if p.returncode != 0 else "no result line"
     return int(r.group(1)), float(r.group(2)), float(t.group(1)) + float(t.group(2)), int(t.group(3)) / 1024
 
 
 def clients(scenario, t, count, size, codec):
     yield "kafkit", [BENCH, "kafkit", scenario, BOOT, t, str(count), str(size), codec]
     yield "rdkafka (librdkafka)", [BENCH, "rdkafka", scenario, BOOT, t, str(count), str(size), codec]
+    yield f"krafka {crate_version('krafka')}", [BENCH, "krafka", scenario, BOOT, t, str(count), str(size), codec]
+    yield f"confluent-kafka {crate_version('confluent-kafka')}", [BENCH, "confluent", scenario, BOOT, t, str(count), str(size), codec]
     if scenario == "produce":
         yield "Java kafka-clients 4.4", ["java", "-cp", CP, "JavaPeer", "produce-bench", BOOT, t, str(count), str(size), codec]
     else:
@@ -39,8 +65,11 @@ def clients(scenario, t, count, size, codec):
 
 rows = []
 def row(scenario, name, res, size):
-    if res is None:
-        rows.append(f"| {scenario} | {name} | failed | | | |")
+    if not isinstance(res, tuple):
+        why = re.sub(r"\s+", " ", str(res)).replace("|", "/")
+        why = why if len(why) <= 80 else why[:77] + "..."
+        rows.append(f"| {scenario} | {name} | failed: {why} | | | |")
+        print(rows[-1], flush=True)
         return
     n, secs, cpu, rss = res
     rows.append(f"| {scenario} | {name} | {n / secs:,.0f} | {n * size / secs / 1e6:,.1f} | {cpu / n * 1e6:,.2f} | {rss:,.0f} |")

@@ -144,8 +144,9 @@ public class JavaPeer {
         Properties p = props(bootstrap);
         p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
         p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, protocol);
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
-        if (assignor != null) {
+        String reset = System.getenv("KAFKIT_PEER_RESET");
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, reset == null ? "latest" : reset);
+        if (assignor != null && !assignor.equals("-")) {
             String cls = switch (assignor) {
                 case "range" -> RangeAssignor.class.getName();
                 case "roundrobin" -> RoundRobinAssignor.class.getName();
@@ -165,7 +166,13 @@ public class JavaPeer {
         watcher.setDaemon(true);
         watcher.start();
         out.println("SUB " + System.currentTimeMillis());
-        c.subscribe(List.of(topic));
+        java.util.TreeSet<Integer> own = new java.util.TreeSet<>();
+        c.subscribe(List.of(topic), new org.apache.kafka.clients.consumer.ConsumerRebalanceListener() {
+            void show() { out.println("OWN " + own.toString().replaceAll("[\\[\\] ]", "")); out.flush(); }
+            public void onPartitionsRevoked(java.util.Collection<org.apache.kafka.common.TopicPartition> ps) { ps.forEach(tp -> own.remove(tp.partition())); show(); }
+            public void onPartitionsAssigned(java.util.Collection<org.apache.kafka.common.TopicPartition> ps) { ps.forEach(tp -> own.add(tp.partition())); show(); }
+            public void onPartitionsLost(java.util.Collection<org.apache.kafka.common.TopicPartition> ps) { ps.forEach(tp -> own.remove(tp.partition())); show(); }
+        });
         try {
             while (!stop.get()) {
                 ConsumerRecords<byte[], byte[]> rs = c.poll(Duration.ofMillis(100));

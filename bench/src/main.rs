@@ -1,14 +1,17 @@
 //! One benchmark client run: `kafkit-bench CLIENT SCENARIO BOOTSTRAP TOPIC COUNT SIZE CODEC`.
-//! CLIENT: kafkit | rdkafka. SCENARIO: produce (acks=all, idempotent) | consume (a group
+//! CLIENT: kafkit | rdkafka | krafka | confluent (crates.io `confluent-kafka`). SCENARIO: produce (acks=all, idempotent) | consume (a group
 //! consumer reading COUNT records from the start). Prints `RESULT <records> <seconds>`; the
 //! driver (`bench/run`) measures CPU and peak RSS of the whole process.
 
 use std::time::{Duration, Instant};
 
+mod confluent_peer;
+mod krafka_peer;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 8 {
-        eprintln!("usage: kafkit-bench kafkit|rdkafka produce|consume BOOTSTRAP TOPIC COUNT SIZE CODEC");
+        eprintln!("usage: kafkit-bench kafkit|rdkafka|krafka|confluent produce|consume BOOTSTRAP TOPIC COUNT SIZE CODEC");
         std::process::exit(2);
     }
     let (client, scenario, bootstrap, topic) = (&args[1], &args[2], &args[3], &args[4]);
@@ -22,6 +25,10 @@ fn main() {
             ("kafkit", "consume") => kafkit_consume(bootstrap, topic, count).await,
             ("rdkafka", "produce") => rd::produce(bootstrap, topic, count, size, codec).await,
             ("rdkafka", "consume") => rd::consume(bootstrap, topic, count).await,
+            ("krafka", "produce") => krafka_peer::produce(bootstrap, topic, count, size, codec).await,
+            ("krafka", "consume") => krafka_peer::consume(bootstrap, topic, count).await,
+            ("confluent", "produce") => confluent_peer::produce(bootstrap, topic, count, size, codec).await,
+            ("confluent", "consume") => confluent_peer::consume(bootstrap, topic, count).await,
             _ => panic!("unknown client/scenario {client} {scenario}"),
         }
     });

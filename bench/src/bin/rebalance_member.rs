@@ -1,6 +1,6 @@
 //! One group member for the rebalance benchmark (`bench/rebalance.py`), or its paced producer.
 //!
-//!   rebalance_member kafkit|rdkafka member BOOTSTRAP TOPIC GROUP
+//!   rebalance_member kafkit|rdkafka|krafka|confluent member BOOTSTRAP TOPIC GROUP
 //!   rebalance_member kafkit produce BOOTSTRAP TOPIC PARTITIONS RECORDS_PER_SEC_PER_PARTITION
 //!
 //! A member prints `SUB <ms>` just before it subscribes, `REC <ms> <partition> <offset>` for every
@@ -55,6 +55,8 @@ async fn main() {
     match (a[1].as_str(), a[2].as_str()) {
         ("kafkit", "member") => kafkit_member(&a[3], &a[4], &a[5]).await,
         ("rdkafka", "member") => rd_member(&a[3], &a[4], &a[5]).await,
+        ("krafka", "member") => krafka_member(&a[3], &a[4], &a[5]).await,
+        ("confluent", "member") => confluent_member(&a[3], &a[4], &a[5]).await,
         ("kafkit", "produce") => {
             produce(&a[3], &a[4], a[5].parse().unwrap(), a[6].parse().unwrap()).await
         }
@@ -129,6 +131,93 @@ async fn rd_member(bootstrap: &str, topic: &str, group: &str) {
     out.flush();
     consumer.unsubscribe();
     drop(consumer);
+    out.line(format_args!("DONE {}", now_ms()));
+    out.flush();
+}
+
+/// A flag set when stdin closes, with the wall-clock time it closed: for members whose poll
+/// takes `&mut self` or may not be cancel safe, so they check between polls instead of racing.
+fn stop_flag() -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let f = flag.clone();
+    tokio::spawn(async move {
+        stdin_closed().await;
+        f.store(now_ms() as u64, std::sync::atomic::Ordering::SeqCst);
+    });
+    flag
+}
+
+async fn krafka_member(bootstrap: &str, topic: &str, group: &str) {
+    use krafka::consumer::{AutoOffsetReset, GroupProtocol};
+    let kafka = krafka::Kafka::builder(bootstrap).connect().await.unwrap();
+    let consumer = kafka
+        .consumer(group)
+        .group_protocol(GroupProtocol::Consumer)
+        .auto_offset_reset(AutoOffsetReset::Latest)
+        .build()
+        .await
+        .unwrap();
+    let mut out = Out::new();
+    out.line(format_args!("SUB {}", now_ms()));
+    consumer.subscribe([topic]).await.unwrap();
+    let stop = stop_flag();
+    let mut stopped = 0;
+    while stopped == 0 {
+        let batch = consumer.poll(Duration::from_millis(50)).await.unwrap();
+        let t = now_ms();
+        for r in &batch {
+            out.line(format_args!("REC {} {} {}", t, r.partition, r.offset));
+        }
+        if batch.is_empty() {
+            out.flush();
+        }
+        stopped = stop.load(std::sync::atomic::Ordering::SeqCst);
+    }
+    out.line(format_args!("STOP {stopped}"));
+    out.flush();
+    consumer.close().await.unwrap();
+    out.line(format_args!("DONE {}", now_ms()));
+    out.flush();
+}
+
+async fn confluent_member(bootstrap: &str, topic: &str, group: &str) {
+    use confluent_kafka::common::serialization::BytesDeserializer;
+    use confluent_kafka::consumer::{Consumer, ConsumerConfig, KafkaConsumer};
+    let props: std::collections::HashMap<String, String> = [
+        ("bootstrap.servers", bootstrap),
+        ("group.id", group),
+        ("group.protocol", "consumer"),
+        ("auto.offset.reset", "latest"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let mut consumer = KafkaConsumer::<bytes::Bytes, bytes::Bytes>::new(
+        ConsumerConfig::new(&props).unwrap(),
+        BytesDeserializer::new(),
+        BytesDeserializer::new(),
+    )
+    .unwrap();
+    let mut out = Out::new();
+    out.line(format_args!("SUB {}", now_ms()));
+    consumer.subscribe_with_topics(vec![topic.to_string()]).await.unwrap();
+    let stop = stop_flag();
+    let mut stopped = 0;
+    while stopped == 0 {
+        let records = consumer.poll(Duration::from_millis(50)).await.unwrap();
+        let t = now_ms();
+        for r in &records {
+            out.line(format_args!("REC {} {} {}", t, r.partition(), r.offset()));
+        }
+        if records.is_empty() {
+            out.flush();
+        }
+        stopped = stop.load(std::sync::atomic::Ordering::SeqCst);
+    }
+    out.line(format_args!("STOP {stopped}"));
+    out.flush();
+    // Leaves the group (KIP-848 heartbeat with epoch -1), as Java's close does.
+    consumer.close().await.unwrap();
     out.line(format_args!("DONE {}", now_ms()));
     out.flush();
 }

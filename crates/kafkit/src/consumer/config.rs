@@ -1,6 +1,9 @@
 //! Consumer settings, with the KafkaJS names they correspond to.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use super::group::classic::assignor::{self, PartitionAssigner};
 
 use crate::error::{Error, Result};
 
@@ -69,6 +72,11 @@ pub enum IsolationLevel {
     ReadCommitted = 1,
 }
 
+/// Classic session timeout when none is set (KafkaJS's `sessionTimeout`).
+pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(30);
+/// Classic heartbeat interval when none is set (KafkaJS's `heartbeatInterval`).
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(3);
+
 /// Consumer options. Names in parentheses are KafkaJS's.
 #[derive(Debug, Clone)]
 pub struct ConsumerConfig {
@@ -89,9 +97,17 @@ pub struct ConsumerConfig {
     /// Classic protocol only (`heartbeatInterval`); ignored with a warning under `consumer`,
     /// where the broker's `group.consumer.heartbeat.interval.ms` applies.
     pub heartbeat_interval: Option<Duration>,
-    /// Classic protocol only (`partitionAssigners`), by name; ignored with a warning under
-    /// `consumer`, where the remote assignor applies.
+    /// Classic protocol only (`partitionAssigners`), by name in order of preference:
+    /// `roundrobin` (the default, as KafkaJS), `range`, `cooperative-sticky`, or the name of
+    /// one in `custom_assigners`. Ignored with a warning under `consumer`, where the remote
+    /// assignor applies.
     pub partition_assigners: Vec<String>,
+    /// Your own assignors (classic protocol), offered by their names; see
+    /// [`partition_assigner`](Self::partition_assigner).
+    pub custom_assigners: Vec<Arc<dyn PartitionAssigner>>,
+    /// With group protocol `consumer`, a broker without KIP-848 makes the consumer use the
+    /// classic protocol (with a warning) instead of failing. Default false.
+    pub fallback_to_classic: bool,
     /// Rack of this client, for rack-aware assignment and follower fetching (`rackId`).
     pub rack_id: Option<String>,
     /// Static membership id (Java `group.instance.id`).
@@ -132,6 +148,8 @@ impl ConsumerConfig {
             session_timeout: None,
             heartbeat_interval: None,
             partition_assigners: Vec::new(),
+            custom_assigners: Vec::new(),
+            fallback_to_classic: false,
             rack_id: None,
             instance_id: None,
             max_bytes_per_partition: 1024 * 1024,
@@ -159,6 +177,62 @@ impl ConsumerConfig {
     pub fn group_protocol_str(mut self, p: &str) -> Result<Self> {
         self.group_protocol = p.parse()?;
         Ok(self)
+    }
+
+    /// Classic protocol: the assignors to offer, by name, in order of preference.
+    pub fn partition_assigners<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.partition_assigners = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Classic protocol: offers your own assignor (after any named ones).
+    pub fn partition_assigner(mut self, assigner: Arc<dyn PartitionAssigner>) -> Self {
+        self.custom_assigners.push(assigner);
+        self
+    }
+
+    /// Classic protocol: the session timeout (default 30 s, as KafkaJS).
+    pub fn session_timeout(mut self, d: Duration) -> Self {
+        self.session_timeout = Some(d);
+        self
+    }
+
+    /// Classic protocol: the heartbeat interval (default 3 s, as KafkaJS).
+    pub fn heartbeat_interval(mut self, d: Duration) -> Self {
+        self.heartbeat_interval = Some(d);
+        self
+    }
+
+    /// Falls back to the classic protocol when the broker lacks KIP-848 (see
+    /// [`fallback_to_classic`](Self::fallback_to_classic)).
+    pub fn fallback_to_classic(mut self, on: bool) -> Self {
+        self.fallback_to_classic = on;
+        self
+    }
+
+    /// The classic assignors to offer: the named ones (built-in or custom), then custom ones
+    /// not named; none at all means `roundrobin`.
+    pub fn resolve_assigners(&self) -> Result<Vec<Arc<dyn PartitionAssigner>>> {
+        let mut out: Vec<Arc<dyn PartitionAssigner>> = Vec::new();
+        for name in &self.partition_assigners {
+            match self.custom_assigners.iter().find(|a| a.name() == name) {
+                Some(a) => out.push(a.clone()),
+                None => out.push(assignor::builtin(name)?),
+            }
+        }
+        for a in &self.custom_assigners {
+            if !out.iter().any(|o| o.name() == a.name()) {
+                out.push(a.clone());
+            }
+        }
+        if out.is_empty() {
+            out.push(Arc::new(assignor::RoundRobinAssigner));
+        }
+        Ok(out)
     }
 
     /// Sets the remote (server-side) assignor.
@@ -255,6 +329,16 @@ impl ConsumerConfig {
                 "max_prefetch_bytes must be at least max_bytes_per_partition",
             ));
         }
+        if self.group_protocol == GroupProtocol::Classic || self.fallback_to_classic {
+            self.resolve_assigners()?;
+            let session = self.session_timeout.unwrap_or(DEFAULT_SESSION_TIMEOUT);
+            let heartbeat = self.heartbeat_interval.unwrap_or(DEFAULT_HEARTBEAT_INTERVAL);
+            if heartbeat.is_zero() || heartbeat >= session {
+                return Err(Error::config(format!(
+                    "heartbeat_interval ({heartbeat:?}) must be above zero and below session_timeout ({session:?}); a third of it is usual"
+                )));
+            }
+        }
         let mut warnings = Vec::new();
         if self.group_protocol == GroupProtocol::Consumer {
             if self.session_timeout.is_some() {
@@ -263,7 +347,7 @@ impl ConsumerConfig {
             if self.heartbeat_interval.is_some() {
                 warnings.push("heartbeat_interval is ignored with group protocol 'consumer': the broker's group.consumer.heartbeat.interval.ms applies".to_string());
             }
-            if !self.partition_assigners.is_empty() {
+            if !self.partition_assigners.is_empty() || !self.custom_assigners.is_empty() {
                 warnings.push("partition_assigners are ignored with group protocol 'consumer': assignment is server-side; choose it with remote_assignor ('uniform' or 'range')".to_string());
             }
         }

@@ -9,14 +9,20 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use kafka_protocol::messages::{
     ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, FetchRequest,
+    HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest, SyncGroupRequest,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::config::{AutoOffsetReset, ConsumerConfig, IsolationLevel};
+use super::config::{
+    AutoOffsetReset, ConsumerConfig, GroupProtocol, IsolationLevel, DEFAULT_HEARTBEAT_INTERVAL,
+    DEFAULT_SESSION_TIMEOUT,
+};
 use super::fetcher::{self, FetchPosition, FetchTarget, FetchedPartition};
-use super::group::consumer::{Action, Membership, MembershipConfig, Subscription};
+use super::group::classic::{AssignmentJob, ClassicConfig, ClassicKind, ClassicMembership, ClassicRequest, ClassicResponse};
+use super::group::consumer::{Membership, MembershipConfig};
+use super::group::{Action, GroupRequest, GroupResponse, Member, Subscription};
 use super::message::Batch;
 use super::offsets::{self, CommitOffset, Committer};
 use super::partitions::Partitions;
@@ -80,7 +86,15 @@ pub(crate) enum Command {
 
 /// Results of spawned work.
 enum Internal {
-    Heartbeat(Result<ConsumerGroupHeartbeatResponse>),
+    /// An answer from the coordinator (`kind` is set for classic requests).
+    Group(Option<ClassicKind>, Result<GroupResponse>),
+    /// The leader's assignment for a generation.
+    AssignmentComputed(
+        i32,
+        Result<std::collections::BTreeMap<String, super::group::classic::assignor::MemberAssignment>>,
+    ),
+    /// A classic pattern subscription resolved to these topics.
+    PatternTopics(String, Result<BTreeSet<String>>),
     Coordinator(Result<(i32, Connection)>),
     TopicNames(Result<HashMap<Uuid, String>>),
     Fetched {
@@ -110,7 +124,16 @@ enum Coordinator {
 pub(crate) struct Engine {
     kafka: Kafka,
     config: ConsumerConfig,
-    membership: Membership,
+    membership: Member,
+    /// This member's own coordinator socket under the classic protocol.
+    lane_id: u64,
+    /// The subscription asked for (kept for a fallback to classic and pattern re-checks).
+    subscription: Option<Subscription>,
+    /// Classic pattern subscription: when to look for new matching topics.
+    pattern_check_at: Option<Instant>,
+    pattern_checking: bool,
+    /// Published member id (classic ids come from the coordinator).
+    member_id_out: Arc<std::sync::Mutex<String>>,
     /// Published member epoch (read by `Consumer::group_metadata`).
     epoch_out: Arc<std::sync::atomic::AtomicI32>,
     coordinator: Coordinator,
@@ -166,24 +189,33 @@ impl Engine {
         config: ConsumerConfig,
         member_id: String,
         epoch_out: Arc<std::sync::atomic::AtomicI32>,
+        member_id_out: Arc<std::sync::Mutex<String>>,
         hooks: Hooks,
         delivery: mpsc::Sender<Delivery>,
         delivery_rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Delivery>>>,
         commands: mpsc::UnboundedReceiver<Command>,
     ) -> Self {
-        let membership = Membership::new(MembershipConfig {
-            group_id: config.group_id.clone(),
-            member_id,
-            instance_id: config.instance_id.clone(),
-            rack_id: config.rack_id.clone(),
-            rebalance_timeout: config.rebalance_timeout,
-            server_assignor: config.remote_assignor.clone(),
-        });
+        let membership = match config.group_protocol {
+            GroupProtocol::Consumer => Member::Consumer(Membership::new(MembershipConfig {
+                group_id: config.group_id.clone(),
+                member_id,
+                instance_id: config.instance_id.clone(),
+                rack_id: config.rack_id.clone(),
+                rebalance_timeout: config.rebalance_timeout,
+                server_assignor: config.remote_assignor.clone(),
+            })),
+            GroupProtocol::Classic => Member::Classic(classic_member(&config)),
+        };
         let (internal_tx, internal_rx) = mpsc::unbounded_channel();
         Engine {
             kafka,
             config,
             membership,
+            lane_id: NEXT_LANE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            subscription: None,
+            pattern_check_at: None,
+            pattern_checking: false,
+            member_id_out,
             epoch_out,
             coordinator: Coordinator::Unknown,
             coordinator_attempts: 0,
@@ -281,6 +313,12 @@ impl Engine {
             self.membership.member_epoch(),
             std::sync::atomic::Ordering::Release,
         );
+        if let Ok(mut id) = self.member_id_out.lock() {
+            if id.as_str() != self.membership.member_id() {
+                *id = self.membership.member_id().to_string();
+            }
+        }
+        self.check_pattern(now);
         self.deliver();
         self.fetch(now);
         self.maybe_auto_commit(now);
@@ -298,6 +336,9 @@ impl Engine {
             at = at.min(self.last_auto_commit + self.config.auto_commit_interval);
         }
         if let Some(r) = self.metadata_retry_at {
+            at = at.min(r);
+        }
+        if let Some(r) = self.pattern_check_at {
             at = at.min(r);
         }
         if let Some(u) = self.heartbeats_suspended_until.filter(|u| *u > now) {
@@ -326,19 +367,34 @@ impl Engine {
         }
         match &self.coordinator {
             Coordinator::Known(conn) => {
-                if self.heartbeat_in_flight
+                // The KIP-848 member has one heartbeat out at a time; the classic one
+                // gates its own requests (a LeaveGroup may follow a JoinGroup in flight).
+                if (self.heartbeat_in_flight && !self.membership.is_classic())
                     || self.heartbeats_suspended_until.is_some_and(|u| u > now)
                 {
                     return;
                 }
-                if let Some(req) = self.membership.poll_heartbeat(now.into()) {
-                    self.heartbeat_in_flight = true;
+                if let Some(req) = self.membership.poll_request(now.into()) {
                     let conn = conn.clone();
                     let tx = self.internal_tx.clone();
-                    tokio::spawn(async move {
-                        let res = send_heartbeat(&conn, &req).await;
-                        let _ = tx.send(Internal::Heartbeat(res));
-                    });
+                    match req {
+                        GroupRequest::Consumer(req) => {
+                            self.heartbeat_in_flight = true;
+                            tokio::spawn(async move {
+                                let res = send_heartbeat(&conn, &req).await;
+                                let _ = tx.send(Internal::Group(None, res.map(GroupResponse::Consumer)));
+                            });
+                        }
+                        GroupRequest::Classic(req) => {
+                            let kind = req.kind();
+                            // JoinGroup answers when the rebalance completes.
+                            let timeout = self.config.rebalance_timeout + self.kafka.config().request_timeout;
+                            tokio::spawn(async move {
+                                let res = send_classic(&conn, req, timeout).await;
+                                let _ = tx.send(Internal::Group(Some(kind), res.map(GroupResponse::Classic)));
+                            });
+                        }
+                    }
                 }
             }
             Coordinator::Unknown => {
@@ -349,11 +405,19 @@ impl Engine {
                 let kafka = self.kafka.clone();
                 let group = self.config.group_id.clone();
                 let tx = self.internal_tx.clone();
+                let kip848 = !self.membership.is_classic();
+                let lane = if kip848 {
+                    Lane::Group
+                } else {
+                    Lane::Member(self.lane_id)
+                };
                 tokio::spawn(async move {
                     let res = async {
                         let node = find_coordinator(&kafka, CoordinatorType::Group, &group).await?;
-                        let conn = kafka.pool().get(node, Lane::Group).await?;
-                        check_consumer_protocol(&conn)?;
+                        let conn = kafka.pool().get(node, lane).await?;
+                        if kip848 {
+                            check_consumer_protocol(&conn)?;
+                        }
                         Ok((node, conn))
                     }
                     .await;
@@ -463,6 +527,7 @@ impl Engine {
                     .backoff(self.coordinator_attempts.min(6));
                 self.coordinator_retry_at = Some(now + wait);
             }
+            Action::ComputeAssignment(job) => self.spawn_assignment(job),
             Action::Left => {}
         }
     }
@@ -470,18 +535,42 @@ impl Engine {
     fn on_internal(&mut self, msg: Internal) {
         let now = Instant::now();
         match msg {
-            Internal::Heartbeat(res) => {
-                self.heartbeat_in_flight = false;
+            Internal::Group(kind, res) => {
+                if kind.is_none() {
+                    self.heartbeat_in_flight = false;
+                }
                 self.heartbeat_answered = true;
                 match res {
-                    Ok(resp) => self.membership.on_heartbeat_response(resp, now.into()),
+                    Ok(resp) => self.membership.on_response(resp, now.into()),
                     Err(e) => {
-                        tracing::debug!(error = %e, "heartbeat failed");
+                        tracing::debug!(error = %e, ?kind, "group request failed");
                         if matches!(e.kind(), ErrorKind::Connection | ErrorKind::Timeout(_)) {
                             self.coordinator = Coordinator::Unknown;
                         }
-                        self.membership.on_heartbeat_failed(&e, now.into());
+                        self.membership.on_failed(kind, &e, now.into());
                     }
+                }
+            }
+            Internal::AssignmentComputed(generation, res) => {
+                self.membership.on_assignment_computed(generation, res, now.into())
+            }
+            Internal::PatternTopics(pattern, res) => {
+                self.pattern_checking = false;
+                self.pattern_check_at = Some(now + PATTERN_CHECK_INTERVAL);
+                match res {
+                    Ok(topics) if self.subscription == Some(Subscription::Pattern(pattern)) => {
+                        self.kafka.cluster().track(topics.iter().cloned());
+                        self.membership.subscribe(Subscription::Topics(topics), now.into());
+                    }
+                    Ok(_) => {}
+                    Err(e) if e.kind() == &ErrorKind::Config => {
+                        self.emit(Event::Crash {
+                            group_id: self.config.group_id.clone(),
+                            error: e.to_string(),
+                        });
+                        self.fatal = Some(e);
+                    }
+                    Err(e) => tracing::debug!(error = %e, "listing topics for the pattern failed; retrying"),
                 }
             }
             Internal::Coordinator(res) => match res {
@@ -490,6 +579,21 @@ impl Engine {
                     self.coordinator = Coordinator::Known(conn);
                     self.coordinator_attempts = 0;
                     self.coordinator_retry_at = None;
+                }
+                Err(e)
+                    if e.kind() == &ErrorKind::Unsupported
+                        && self.config.fallback_to_classic
+                        && !self.membership.is_classic() =>
+                {
+                    let msg = format!("{e}; falling back to the classic group protocol as fallback_to_classic asks");
+                    tracing::warn!(group = %self.config.group_id, "{msg}");
+                    self.emit(Event::Warning { message: msg });
+                    self.membership = Member::Classic(classic_member(&self.config));
+                    self.coordinator = Coordinator::Unknown;
+                    self.coordinator_retry_at = None;
+                    if let Some(sub) = self.subscription.clone() {
+                        self.apply_subscription(sub, now);
+                    }
                 }
                 Err(e) if e.kind() == &ErrorKind::Unsupported => {
                     self.emit(Event::Crash {
@@ -605,10 +709,8 @@ impl Engine {
             } => {
                 self.from_beginning = from_beginning;
                 self.subscribed = true;
-                if let Subscription::Topics(names) = &subscription {
-                    self.kafka.cluster().track(names.iter().cloned());
-                }
-                self.membership.subscribe(subscription, now.into());
+                self.subscription = Some(subscription.clone());
+                self.apply_subscription(subscription, now);
                 if self.heartbeat_answered {
                     let _ = reply.send(Ok(()));
                 } else {
@@ -669,6 +771,56 @@ impl Engine {
             Command::Abort => self.exit = true,
             Command::SuspendHeartbeats(until) => self.heartbeats_suspended_until = Some(until),
         }
+    }
+
+    /// Hands a subscription to the membership; a classic member gets a pattern as the topic
+    /// names that match it now (and again every few seconds).
+    fn apply_subscription(&mut self, subscription: Subscription, now: Instant) {
+        match subscription {
+            Subscription::Topics(names) => {
+                self.pattern_check_at = None;
+                self.kafka.cluster().track(names.iter().cloned());
+                self.membership
+                    .subscribe(Subscription::Topics(names), now.into());
+            }
+            Subscription::Pattern(p) if self.membership.is_classic() => {
+                self.pattern_check_at = Some(now);
+                let _ = p;
+            }
+            sub => self.membership.subscribe(sub, now.into()),
+        }
+    }
+
+    fn check_pattern(&mut self, now: Instant) {
+        let Some(Subscription::Pattern(pattern)) = &self.subscription else {
+            return;
+        };
+        if !self.membership.is_classic()
+            || self.pattern_checking
+            || self.pattern_check_at.is_none_or(|at| at > now)
+        {
+            return;
+        }
+        self.pattern_checking = true;
+        self.pattern_check_at = None;
+        let pattern = pattern.clone();
+        let kafka = self.kafka.clone();
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let res = matching_topics(&kafka, &pattern).await;
+            let _ = tx.send(Internal::PatternTopics(pattern, res));
+        });
+    }
+
+    /// Leader: share the partitions with the group's assignor (metadata first).
+    fn spawn_assignment(&mut self, job: AssignmentJob) {
+        let kafka = self.kafka.clone();
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let generation = job.generation;
+            let res = compute_assignment(&kafka, job).await;
+            let _ = tx.send(Internal::AssignmentComputed(generation, res));
+        });
     }
 
     fn begin_stop(&mut self, reply: oneshot::Sender<Result<()>>) {
@@ -765,8 +917,11 @@ impl Engine {
             member_id: self.membership.member_id().to_string(),
             epoch: self.membership.member_epoch(),
             instance_id: self.config.instance_id.clone(),
+            classic: self.membership.is_classic(),
+            // A classic member's own socket may hold its JoinGroup for a while: offsets go
+            // on the shared group socket instead.
             conn: match &self.coordinator {
-                Coordinator::Known(c) => Some(c.clone()),
+                Coordinator::Known(c) if !self.membership.is_classic() => Some(c.clone()),
                 _ => None,
             },
         }
@@ -1062,6 +1217,8 @@ struct CommitCtx {
     member_id: String,
     epoch: i32,
     instance_id: Option<String>,
+    /// Classic members fetch offsets without member id and epoch (those are KIP-848's).
+    classic: bool,
     conn: Option<Connection>,
 }
 
@@ -1121,8 +1278,16 @@ impl AssignCtx {
         let conn = self.commit.connection().await?;
         let who = Committer {
             group_id: &self.commit.group_id,
-            member_id: &self.commit.member_id,
-            epoch: self.commit.epoch,
+            member_id: if self.commit.classic {
+                ""
+            } else {
+                &self.commit.member_id
+            },
+            epoch: if self.commit.classic {
+                -1
+            } else {
+                self.commit.epoch
+            },
             instance_id: self.commit.instance_id.as_deref(),
         };
         let committed = offsets::fetch_committed(&conn, &who, &tps, true).await?;
@@ -1159,6 +1324,91 @@ impl AssignCtx {
         }
         Ok(positions)
     }
+}
+
+/// Numbers the classic members' coordinator sockets.
+static NEXT_LANE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How often a classic pattern subscription looks for new matching topics.
+const PATTERN_CHECK_INTERVAL: Duration = Duration::from_secs(3);
+
+fn classic_member(config: &ConsumerConfig) -> ClassicMembership {
+    ClassicMembership::new(ClassicConfig {
+        group_id: config.group_id.clone(),
+        instance_id: config.instance_id.clone(),
+        rack_id: config.rack_id.clone(),
+        session_timeout: config.session_timeout.unwrap_or(DEFAULT_SESSION_TIMEOUT),
+        rebalance_timeout: config.rebalance_timeout,
+        heartbeat_interval: config
+            .heartbeat_interval
+            .unwrap_or(DEFAULT_HEARTBEAT_INTERVAL),
+        // Checked by `ConsumerConfig::validate` when the consumer was made.
+        assigners: config.resolve_assigners().unwrap_or_default(),
+    })
+}
+
+/// Topics whose whole name matches `pattern` (internal ones excluded).
+async fn matching_topics(kafka: &Kafka, pattern: &str) -> Result<BTreeSet<String>> {
+    let re = regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
+        Error::config(format!(
+            "subscription pattern '{pattern}' is not a valid regular expression ({e}); fix the pattern"
+        ))
+    })?;
+    let md = kafka
+        .cluster()
+        .refresh(crate::cluster::TopicSelection::All)
+        .await?;
+    Ok(md
+        .topics
+        .values()
+        .filter(|t| !t.is_internal && re.is_match(&t.name))
+        .map(|t| t.name.clone())
+        .collect())
+}
+
+/// Runs the group's assignor over the partition counts of every subscribed topic.
+async fn compute_assignment(
+    kafka: &Kafka,
+    job: AssignmentJob,
+) -> Result<std::collections::BTreeMap<String, super::group::classic::assignor::MemberAssignment>> {
+    let topics: BTreeSet<String> = job
+        .members
+        .iter()
+        .flat_map(|m| m.topics.iter().cloned())
+        .collect();
+    let md = kafka
+        .cluster()
+        .refresh(crate::cluster::TopicSelection::Names(
+            topics.iter().cloned().collect(),
+        ))
+        .await?;
+    let counts: std::collections::BTreeMap<String, i32> = topics
+        .iter()
+        .filter_map(|t| md.topic(t).map(|i| (t.clone(), i.partitions.len() as i32)))
+        .collect();
+    tracing::debug!(assignor = job.assigner.name(), members = job.members.len(), topics = counts.len(), "computing the group's assignment");
+    job.assigner.assign(&job.members, &counts)
+}
+
+async fn send_classic(conn: &Connection, req: ClassicRequest, timeout: Duration) -> Result<ClassicResponse> {
+    Ok(match req {
+        ClassicRequest::Join(r) => {
+            let v = conn.version::<JoinGroupRequest>()?;
+            ClassicResponse::Join(conn.send_timeout(&r, v, timeout).await?)
+        }
+        ClassicRequest::Sync(r) => {
+            let v = conn.version::<SyncGroupRequest>()?;
+            ClassicResponse::Sync(conn.send_timeout(&r, v, timeout).await?)
+        }
+        ClassicRequest::Heartbeat(r) => {
+            let v = conn.version::<HeartbeatRequest>()?;
+            ClassicResponse::Heartbeat(conn.send_version(&r, v).await?)
+        }
+        ClassicRequest::Leave(r) => {
+            let v = conn.version::<LeaveGroupRequest>()?;
+            ClassicResponse::Leave(conn.send_version(&r, v).await?)
+        }
+    })
 }
 
 async fn send_heartbeat(

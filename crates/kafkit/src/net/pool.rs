@@ -23,6 +23,10 @@ pub enum Lane {
     Group,
     /// Fetches (long polls).
     Fetch,
+    /// One classic group member's own socket: its JoinGroup is answered only when the whole
+    /// group has rejoined, so on a shared socket it would hold up the other members'
+    /// heartbeats (and the group could never complete the rebalance).
+    Member(u64),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -27,6 +27,7 @@ use uuid::Uuid;
 use heartbeat::SentFields;
 pub use heartbeat::{JOIN_EPOCH, LEAVE_EPOCH, STATIC_LEAVE_EPOCH};
 
+pub use super::{Action, Subscription};
 use crate::error::{Error, ErrorKind, ResponseError};
 use crate::events::TopicPartition;
 
@@ -53,15 +54,6 @@ pub fn generate_member_id() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// What the member subscribes to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Subscription {
-    /// Topics by name.
-    Topics(BTreeSet<String>),
-    /// A regular expression (RE2J, whole-name match) the broker evaluates.
-    Pattern(String),
-}
-
 /// Where the member is in its life cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemberState {
@@ -85,45 +77,6 @@ pub enum MemberState {
     Stale,
     /// Stopped on a fatal error.
     Fatal,
-}
-
-/// Something the driver must do.
-#[derive(Debug, Clone)]
-pub enum Action {
-    /// Look these topic ids up in metadata and report them with `on_topic_names`.
-    ResolveTopicIds(Vec<Uuid>),
-    /// Stop fetching these, commit what was processed (auto-commit), run the revoke hook, then `on_revoked`.
-    Revoke(Vec<TopicPartition>),
-    /// Fetch committed offsets, run the assign hook, start fetching, then `on_assigned`.
-    Assign(Vec<TopicPartition>),
-    /// Drop these without committing, run the lost hook, then `on_lost_handled`.
-    Lost(Vec<TopicPartition>),
-    /// The member joined (GROUP_JOIN event).
-    Joined {
-        /// Member id.
-        member_id: String,
-        /// Epoch.
-        epoch: i32,
-        /// Assignment known at the join.
-        assignment: Vec<TopicPartition>,
-    },
-    /// A heartbeat changed the assignment (HEARTBEAT event).
-    HeartbeatEvent {
-        /// Epoch.
-        epoch: i32,
-        /// Newly owned.
-        added: Vec<TopicPartition>,
-        /// No longer owned.
-        removed: Vec<TopicPartition>,
-    },
-    /// The member cannot go on: report to the user.
-    Fatal(Error),
-    /// Worth reporting; membership continues.
-    Warn(Error),
-    /// The coordinator moved: find it again (the driver applies its own backoff).
-    FindCoordinator,
-    /// The leave completed.
-    Left,
 }
 
 /// One reconciliation step in progress.
