@@ -365,6 +365,7 @@ async fn a_kafkit_group_rolls_from_classic_to_consumer_and_back_with_every_recor
     // Upgrade, one member at a time; then downgrade the same way.
     for (phase, to) in [("upgrade", GroupProtocol::Consumer), ("downgrade", GroupProtocol::Classic)] {
         for i in 0..3 {
+            eprintln!("{:?} {phase} {i}", std::time::SystemTime::now());
             members[i].stop().await.unwrap();
             let s = Seen::default();
             let config = match to {

@@ -503,6 +503,16 @@ impl Engine {
                 added,
                 removed,
             }),
+            // Some brokers list ConsumerGroupHeartbeat but refuse it when the consumer
+            // protocol is off.
+            Action::Fatal(e)
+                if self.config.fallback_to_classic
+                    && !self.membership.is_classic()
+                    && !self.group_joined
+                    && e.kafka_error() == Some(ResponseError::UnsupportedVersion) =>
+            {
+                self.fall_back_to_classic(&e, now)
+            }
             Action::Fatal(e) => {
                 tracing::error!(group = %self.config.group_id, error = %e, "consumer group error");
                 self.emit(Event::Crash {
@@ -585,15 +595,7 @@ impl Engine {
                         && self.config.fallback_to_classic
                         && !self.membership.is_classic() =>
                 {
-                    let msg = format!("{e}; falling back to the classic group protocol as fallback_to_classic asks");
-                    tracing::warn!(group = %self.config.group_id, "{msg}");
-                    self.emit(Event::Warning { message: msg });
-                    self.membership = Member::Classic(classic_member(&self.config));
-                    self.coordinator = Coordinator::Unknown;
-                    self.coordinator_retry_at = None;
-                    if let Some(sub) = self.subscription.clone() {
-                        self.apply_subscription(sub, now);
-                    }
+                    self.fall_back_to_classic(&e, now)
                 }
                 Err(e) if e.kind() == &ErrorKind::Unsupported => {
                     self.emit(Event::Crash {
@@ -770,6 +772,22 @@ impl Engine {
             Command::Stop(reply) => self.begin_stop(reply),
             Command::Abort => self.exit = true,
             Command::SuspendHeartbeats(until) => self.heartbeats_suspended_until = Some(until),
+        }
+    }
+
+    /// The broker lacks KIP-848 and the user opted in: go on as a classic member.
+    fn fall_back_to_classic(&mut self, e: &Error, now: Instant) {
+        let msg = format!(
+            "{e}; falling back to the classic group protocol as fallback_to_classic asks"
+        );
+        tracing::warn!(group = %self.config.group_id, "{msg}");
+        self.emit(Event::Warning { message: msg });
+        self.membership = Member::Classic(classic_member(&self.config));
+        self.coordinator = Coordinator::Unknown;
+        self.coordinator_retry_at = None;
+        self.heartbeat_in_flight = false;
+        if let Some(sub) = self.subscription.clone() {
+            self.apply_subscription(sub, now);
         }
     }
 
@@ -1391,21 +1409,52 @@ async fn compute_assignment(
 }
 
 async fn send_classic(conn: &Connection, req: ClassicRequest, timeout: Duration) -> Result<ClassicResponse> {
+    // Fields newer than the negotiated version are left out (the encoder refuses them).
     Ok(match req {
-        ClassicRequest::Join(r) => {
+        ClassicRequest::Join(mut r) => {
             let v = conn.version::<JoinGroupRequest>()?;
+            if v < 5 {
+                r.group_instance_id = None;
+            }
+            if v < 8 {
+                r.reason = None;
+            }
             ClassicResponse::Join(conn.send_timeout(&r, v, timeout).await?)
         }
-        ClassicRequest::Sync(r) => {
+        ClassicRequest::Sync(mut r) => {
             let v = conn.version::<SyncGroupRequest>()?;
+            if v < 3 {
+                r.group_instance_id = None;
+            }
+            if v < 5 {
+                r.protocol_type = None;
+                r.protocol_name = None;
+            }
             ClassicResponse::Sync(conn.send_timeout(&r, v, timeout).await?)
         }
-        ClassicRequest::Heartbeat(r) => {
+        ClassicRequest::Heartbeat(mut r) => {
             let v = conn.version::<HeartbeatRequest>()?;
+            if v < 3 {
+                r.group_instance_id = None;
+            }
             ClassicResponse::Heartbeat(conn.send_version(&r, v).await?)
         }
-        ClassicRequest::Leave(r) => {
+        ClassicRequest::Leave(mut r) => {
             let v = conn.version::<LeaveGroupRequest>()?;
+            // v0-2 name one member directly, v3+ list members.
+            if v < 3 {
+                if let Some(m) = r.members.pop() {
+                    r.member_id = m.member_id;
+                }
+                r.members.clear();
+            } else {
+                r.member_id = Default::default();
+                if v < 5 {
+                    for m in &mut r.members {
+                        m.reason = None;
+                    }
+                }
+            }
             ClassicResponse::Leave(conn.send_version(&r, v).await?)
         }
     })

@@ -373,6 +373,7 @@ impl ClassicMembership {
 
     /// Applies an answer.
     pub fn on_response(&mut self, resp: ClassicResponse, now: Instant) {
+        tracing::trace!(member = %self.member_id, generation = self.generation, state = ?self.state, ?resp, "classic group answer");
         match resp {
             ClassicResponse::Leave(r) => self.on_leave(r),
             ClassicResponse::Join(r) => {

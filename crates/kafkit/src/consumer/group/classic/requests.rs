@@ -150,8 +150,7 @@ pub(super) fn heartbeat(cfg: &ClassicConfig, member_id: &str, generation: i32) -
 pub(super) fn leave(cfg: &ClassicConfig, member_id: &str) -> ClassicRequest {
     let mut req = LeaveGroupRequest::default();
     req.group_id = GroupId(s(&cfg.group_id));
-    // v0-2 name the member directly; v3+ in a list (both set: the encoder keeps its version's).
-    req.member_id = s(member_id);
+    // v3+ lists the members; the sender moves it to `member_id` for v0-2.
     let mut m = MemberIdentity::default();
     m.member_id = s(member_id);
     m.group_instance_id = cfg.instance_id.as_deref().map(s);

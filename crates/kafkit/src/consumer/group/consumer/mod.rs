@@ -359,6 +359,7 @@ impl Membership {
             return;
         }
         if resp.error_code != 0 {
+            tracing::debug!(group = %self.cfg.group_id, code = resp.error_code, message = ?resp.error_message, "heartbeat error");
             self.on_error(
                 resp.error_code,
                 resp.error_message.as_deref().unwrap_or(""),
