@@ -32,9 +32,23 @@ pub struct ConsumeArgs {
     /// Stop after this many seconds without a record.
     #[arg(long)]
     idle_timeout_secs: Option<u64>,
-    /// Server-side assignor (uniform, range).
+    /// Server-side assignor under `consumer` (uniform, range).
     #[arg(long)]
     assignor: Option<String>,
+    /// Client-side assignor under `classic` (roundrobin, range, cooperative-sticky); repeat to
+    /// offer several, preferred first. Default roundrobin.
+    #[arg(long = "partition-assigner")]
+    partition_assigners: Vec<String>,
+    /// Classic session timeout in ms (default 30000).
+    #[arg(long)]
+    session_timeout_ms: Option<u64>,
+    /// Classic heartbeat interval in ms (default 3000).
+    #[arg(long)]
+    heartbeat_interval_ms: Option<u64>,
+    /// With `--group-protocol consumer`, use classic instead of failing on a broker without
+    /// KIP-848.
+    #[arg(long)]
+    fallback_to_classic: bool,
     /// Print group events (joins, heartbeats with assignment changes, commits).
     #[arg(long)]
     events: bool,
@@ -113,6 +127,10 @@ pub fn print_event(e: &Event, as_json: bool) {
 pub async fn run(kafka: &Kafka, args: ConsumeArgs, as_json: bool) -> kafkit::Result<()> {
     let mut config = ConsumerConfig::new(&args.group).group_protocol_str(&args.group_protocol)?;
     config.remote_assignor = args.assignor.clone();
+    config.partition_assigners = args.partition_assigners.clone();
+    config.session_timeout = args.session_timeout_ms.map(Duration::from_millis);
+    config.heartbeat_interval = args.heartbeat_interval_ms.map(Duration::from_millis);
+    config.fallback_to_classic = args.fallback_to_classic;
     let consumer = kafka.consumer(config)?;
     if args.events {
         let mut rx = kafka.events();

@@ -121,7 +121,10 @@ impl JavaMember {
         let done = Arc::new(AtomicBool::new(false));
         let (o, s, d) = (own.clone(), seen.clone(), done.clone());
         std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines().map_while(|l| l.ok()) {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(|l| l.ok())
+            {
                 let mut f = line.split(' ');
                 match f.next() {
                     Some("OWN") => {
@@ -183,14 +186,21 @@ async fn classic_members_split_the_partitions_and_hand_over_without_duplicates()
         for s in &seen {
             members.push(start(&kafka, classic(&group, assignor), &topic, s.clone()).await);
         }
-        common::eventually(Duration::from_secs(40), "three members split 6 partitions", || {
-            let m = members.clone();
-            async move { splits(&kafkit_sets(&m).await, 6) }
-        })
+        common::eventually(
+            Duration::from_secs(40),
+            "three members split 6 partitions",
+            || {
+                let m = members.clone();
+                async move { splits(&kafkit_sets(&m).await, 6) }
+            },
+        )
         .await;
         let md = members[0].group_metadata();
         assert!(md.generation_id > 0, "{assignor}: generation {md:?}");
-        assert!(!md.member_id.is_empty(), "{assignor}: the coordinator's member id");
+        assert!(
+            !md.member_id.is_empty(),
+            "{assignor}: the coordinator's member id"
+        );
         common::produce(&kafka, &topic, 300).await;
         common::eventually(Duration::from_secs(30), "300 records consumed", || {
             let n: usize = seen.iter().map(|s| s.lock().unwrap().len()).sum();
@@ -204,10 +214,14 @@ async fn classic_members_split_the_partitions_and_hand_over_without_duplicates()
             async move { n >= 600 }
         })
         .await;
-        common::eventually(Duration::from_secs(30), "two members split 6 partitions", || {
-            let m = members.clone();
-            async move { splits(&kafkit_sets(&m).await, 6) }
-        })
+        common::eventually(
+            Duration::from_secs(30),
+            "two members split 6 partitions",
+            || {
+                let m = members.clone();
+                async move { splits(&kafkit_sets(&m).await, 6) }
+            },
+        )
         .await;
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert_once(&seen.iter().collect::<Vec<_>>(), 600);
@@ -250,7 +264,13 @@ async fn cooperative_sticky_revokes_only_the_partitions_that_move() {
     .await;
     let before = kafkit_sets(&members).await;
     revoked.lock().unwrap().clear();
-    let third = start(&kafka, classic(&group, "cooperative-sticky"), &topic, Seen::default()).await;
+    let third = start(
+        &kafka,
+        classic(&group, "cooperative-sticky"),
+        &topic,
+        Seen::default(),
+    )
+    .await;
     members.push(third);
     common::eventually(Duration::from_secs(40), "three members split", || {
         let m = members.clone();
@@ -264,7 +284,11 @@ async fn cooperative_sticky_revokes_only_the_partitions_that_move() {
         assert!(after[i].is_subset(&before[i]), "{before:?} -> {after:?}");
     }
     let revoked: Vec<TopicPartition> = revoked.lock().unwrap().concat();
-    assert_eq!(revoked.len(), 2, "only the moved partitions were revoked: {revoked:?}");
+    assert_eq!(
+        revoked.len(),
+        2,
+        "only the moved partitions were revoked: {revoked:?}"
+    );
     for m in members {
         m.stop().await.unwrap();
     }
@@ -301,10 +325,12 @@ async fn java_and_kafkit_classic_members_share_a_group() {
 }
 
 /// Produces a record every few milliseconds until told to stop; returns how many.
-fn spawn_producer(kafka: &Kafka, topic: &str, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<usize> {
-    let producer = kafka
-        .producer(ProducerConfig::default())
-        .expect("producer");
+fn spawn_producer(
+    kafka: &Kafka,
+    topic: &str,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<usize> {
+    let producer = kafka.producer(ProducerConfig::default()).expect("producer");
     let topic = topic.to_string();
     tokio::spawn(async move {
         let mut n = 0usize;
@@ -353,7 +379,15 @@ async fn a_kafkit_group_rolls_from_classic_to_consumer_and_back_with_every_recor
     let mut members = Vec::new();
     for _ in 0..3 {
         let s = Seen::default();
-        members.push(start(&kafka, classic(&group, "cooperative-sticky"), &topic, s.clone()).await);
+        members.push(
+            start(
+                &kafka,
+                classic(&group, "cooperative-sticky"),
+                &topic,
+                s.clone(),
+            )
+            .await,
+        );
         seen.push(s);
     }
     common::eventually(Duration::from_secs(40), "classic members split", || {
@@ -363,9 +397,11 @@ async fn a_kafkit_group_rolls_from_classic_to_consumer_and_back_with_every_recor
     .await;
     assert_eq!(group_type(&kafka, &group).await, "classic");
     // Upgrade, one member at a time; then downgrade the same way.
-    for (phase, to) in [("upgrade", GroupProtocol::Consumer), ("downgrade", GroupProtocol::Classic)] {
+    for (phase, to) in [
+        ("upgrade", GroupProtocol::Consumer),
+        ("downgrade", GroupProtocol::Classic),
+    ] {
         for i in 0..3 {
-            eprintln!("{:?} {phase} {i}", std::time::SystemTime::now());
             members[i].stop().await.unwrap();
             let s = Seen::default();
             let config = match to {
@@ -374,17 +410,29 @@ async fn a_kafkit_group_rolls_from_classic_to_consumer_and_back_with_every_recor
             };
             members[i] = start(&kafka, config, &topic, s.clone()).await;
             seen.push(s);
-            common::eventually(Duration::from_secs(60), &format!("{phase} {i}: the group splits again"), || {
-                let m = members.clone();
-                async move { splits(&kafkit_sets(&m).await, 6) }
-            })
+            common::eventually(
+                Duration::from_secs(60),
+                &format!("{phase} {i}: the group splits again"),
+                || {
+                    let m = members.clone();
+                    async move { splits(&kafkit_sets(&m).await, 6) }
+                },
+            )
             .await;
         }
-        let want = if phase == "upgrade" { "consumer" } else { "classic" };
-        common::eventually(Duration::from_secs(30), &format!("the group is a {want} group"), || {
-            let (k, g) = (kafka.clone(), group.clone());
-            async move { group_type(&k, &g).await == want }
-        })
+        let want = if phase == "upgrade" {
+            "consumer"
+        } else {
+            "classic"
+        };
+        common::eventually(
+            Duration::from_secs(30),
+            &format!("the group is a {want} group"),
+            || {
+                let (k, g) = (kafka.clone(), group.clone());
+                async move { group_type(&k, &g).await == want }
+            },
+        )
         .await;
     }
     stop.store(true, Ordering::SeqCst);
@@ -426,18 +474,22 @@ async fn java_classic_members_stay_while_kafkit_members_migrate() {
             sets.push(j);
             splits(&sets, 6)
         };
-        common::eventually(Duration::from_secs(60), &format!("{assignor}: the mixed classic group splits"), || {
-            all_split(members.clone(), java.own())
-        })
+        common::eventually(
+            Duration::from_secs(60),
+            &format!("{assignor}: the mixed classic group splits"),
+            || all_split(members.clone(), java.own()),
+        )
         .await;
         for i in 0..2 {
             members[i].stop().await.unwrap();
             let s = Seen::default();
             members[i] = start(&kafka, kip848(&group), &topic, s.clone()).await;
             seen.push(s);
-            common::eventually(Duration::from_secs(60), &format!("{assignor}: member {i} upgraded, the group splits"), || {
-                all_split(members.clone(), java.own())
-            })
+            common::eventually(
+                Duration::from_secs(60),
+                &format!("{assignor}: member {i} upgraded, the group splits"),
+                || all_split(members.clone(), java.own()),
+            )
             .await;
         }
         assert_eq!(group_type(&kafka, &group).await, "consumer");
@@ -474,17 +526,30 @@ async fn fallback_to_classic_on_a_broker_without_kip848_is_opt_in() {
     let group = common::unique("g-cl-fallback");
     // Without the option: the clear error.
     let strict = kafka.consumer(kip848(&group)).unwrap();
-    let e = strict.subscribe(&[&topic], true).await.expect_err("no KIP-848 here");
+    let e = strict
+        .subscribe(&[&topic], true)
+        .await
+        .expect_err("no KIP-848 here");
     assert!(e.to_string().contains("classic"), "{e}");
     // With it: a warning, then a working classic member.
     let mut events = kafka.events();
     let seen = Seen::default();
-    let c = start(&kafka, kip848(&group).fallback_to_classic(true), &topic, seen.clone()).await;
+    let c = start(
+        &kafka,
+        kip848(&group).fallback_to_classic(true),
+        &topic,
+        seen.clone(),
+    )
+    .await;
     common::produce(&kafka, &topic, 30).await;
-    common::eventually(Duration::from_secs(40), "30 records consumed after the fallback", || {
-        let n = seen.lock().unwrap().len();
-        async move { n >= 30 }
-    })
+    common::eventually(
+        Duration::from_secs(40),
+        "30 records consumed after the fallback",
+        || {
+            let n = seen.lock().unwrap().len();
+            async move { n >= 30 }
+        },
+    )
     .await;
     let mut warned = false;
     while let Ok(ev) = events.try_recv() {

@@ -332,7 +332,9 @@ impl ConsumerConfig {
         if self.group_protocol == GroupProtocol::Classic || self.fallback_to_classic {
             self.resolve_assigners()?;
             let session = self.session_timeout.unwrap_or(DEFAULT_SESSION_TIMEOUT);
-            let heartbeat = self.heartbeat_interval.unwrap_or(DEFAULT_HEARTBEAT_INTERVAL);
+            let heartbeat = self
+                .heartbeat_interval
+                .unwrap_or(DEFAULT_HEARTBEAT_INTERVAL);
             if heartbeat.is_zero() || heartbeat >= session {
                 return Err(Error::config(format!(
                     "heartbeat_interval ({heartbeat:?}) must be above zero and below session_timeout ({session:?}); a third of it is usual"

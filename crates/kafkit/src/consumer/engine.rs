@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use kafka_protocol::messages::{
-    ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, FetchRequest,
-    HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest, SyncGroupRequest,
+    ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, FetchRequest, HeartbeatRequest,
+    JoinGroupRequest, LeaveGroupRequest, SyncGroupRequest,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -20,7 +20,9 @@ use super::config::{
     DEFAULT_SESSION_TIMEOUT,
 };
 use super::fetcher::{self, FetchPosition, FetchTarget, FetchedPartition};
-use super::group::classic::{AssignmentJob, ClassicConfig, ClassicKind, ClassicMembership, ClassicRequest, ClassicResponse};
+use super::group::classic::{
+    AssignmentJob, ClassicConfig, ClassicKind, ClassicMembership, ClassicRequest, ClassicResponse,
+};
 use super::group::consumer::{Membership, MembershipConfig};
 use super::group::{Action, GroupRequest, GroupResponse, Member, Subscription};
 use super::message::Batch;
@@ -91,7 +93,9 @@ enum Internal {
     /// The leader's assignment for a generation.
     AssignmentComputed(
         i32,
-        Result<std::collections::BTreeMap<String, super::group::classic::assignor::MemberAssignment>>,
+        Result<
+            std::collections::BTreeMap<String, super::group::classic::assignor::MemberAssignment>,
+        >,
     ),
     /// A classic pattern subscription resolved to these topics.
     PatternTopics(String, Result<BTreeSet<String>>),
@@ -382,16 +386,21 @@ impl Engine {
                             self.heartbeat_in_flight = true;
                             tokio::spawn(async move {
                                 let res = send_heartbeat(&conn, &req).await;
-                                let _ = tx.send(Internal::Group(None, res.map(GroupResponse::Consumer)));
+                                let _ = tx
+                                    .send(Internal::Group(None, res.map(GroupResponse::Consumer)));
                             });
                         }
                         GroupRequest::Classic(req) => {
                             let kind = req.kind();
                             // JoinGroup answers when the rebalance completes.
-                            let timeout = self.config.rebalance_timeout + self.kafka.config().request_timeout;
+                            let timeout =
+                                self.config.rebalance_timeout + self.kafka.config().request_timeout;
                             tokio::spawn(async move {
                                 let res = send_classic(&conn, req, timeout).await;
-                                let _ = tx.send(Internal::Group(Some(kind), res.map(GroupResponse::Classic)));
+                                let _ = tx.send(Internal::Group(
+                                    Some(kind),
+                                    res.map(GroupResponse::Classic),
+                                ));
                             });
                         }
                     }
@@ -561,16 +570,17 @@ impl Engine {
                     }
                 }
             }
-            Internal::AssignmentComputed(generation, res) => {
-                self.membership.on_assignment_computed(generation, res, now.into())
-            }
+            Internal::AssignmentComputed(generation, res) => self
+                .membership
+                .on_assignment_computed(generation, res, now.into()),
             Internal::PatternTopics(pattern, res) => {
                 self.pattern_checking = false;
                 self.pattern_check_at = Some(now + PATTERN_CHECK_INTERVAL);
                 match res {
                     Ok(topics) if self.subscription == Some(Subscription::Pattern(pattern)) => {
                         self.kafka.cluster().track(topics.iter().cloned());
-                        self.membership.subscribe(Subscription::Topics(topics), now.into());
+                        self.membership
+                            .subscribe(Subscription::Topics(topics), now.into());
                     }
                     Ok(_) => {}
                     Err(e) if e.kind() == &ErrorKind::Config => {
@@ -580,7 +590,9 @@ impl Engine {
                         });
                         self.fatal = Some(e);
                     }
-                    Err(e) => tracing::debug!(error = %e, "listing topics for the pattern failed; retrying"),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "listing topics for the pattern failed; retrying")
+                    }
                 }
             }
             Internal::Coordinator(res) => match res {
@@ -777,9 +789,8 @@ impl Engine {
 
     /// The broker lacks KIP-848 and the user opted in: go on as a classic member.
     fn fall_back_to_classic(&mut self, e: &Error, now: Instant) {
-        let msg = format!(
-            "{e}; falling back to the classic group protocol as fallback_to_classic asks"
-        );
+        let msg =
+            format!("{e}; falling back to the classic group protocol as fallback_to_classic asks");
         tracing::warn!(group = %self.config.group_id, "{msg}");
         self.emit(Event::Warning { message: msg });
         self.membership = Member::Classic(classic_member(&self.config));
@@ -1404,11 +1415,20 @@ async fn compute_assignment(
         .iter()
         .filter_map(|t| md.topic(t).map(|i| (t.clone(), i.partitions.len() as i32)))
         .collect();
-    tracing::debug!(assignor = job.assigner.name(), members = job.members.len(), topics = counts.len(), "computing the group's assignment");
+    tracing::debug!(
+        assignor = job.assigner.name(),
+        members = job.members.len(),
+        topics = counts.len(),
+        "computing the group's assignment"
+    );
     job.assigner.assign(&job.members, &counts)
 }
 
-async fn send_classic(conn: &Connection, req: ClassicRequest, timeout: Duration) -> Result<ClassicResponse> {
+async fn send_classic(
+    conn: &Connection,
+    req: ClassicRequest,
+    timeout: Duration,
+) -> Result<ClassicResponse> {
     // Fields newer than the negotiated version are left out (the encoder refuses them).
     Ok(match req {
         ClassicRequest::Join(mut r) => {

@@ -1,5 +1,8 @@
 //! The group consumer, KafkaJS-style: `subscribe`, then `run` with a per-message or per-batch
-//! handler (or take a `Stream` of records), with the KIP-848 consumer group protocol.
+//! handler (or take a `Stream` of records), with the KIP-848 consumer group protocol
+//! ([`GroupProtocol::Consumer`], the default) or the classic one ([`GroupProtocol::Classic`]:
+//! client-side assignors from [`assignor`], with the Java client's wire format). Both run the
+//! same hooks, offsets and events, so a group can be migrated member by member.
 //!
 //! ```no_run
 //! # async fn demo() -> kafkit::Result<()> {
@@ -34,6 +37,7 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use config::{AutoOffsetReset, ConsumerConfig, GroupProtocol, IsolationLevel};
 pub use engine::{RebalanceHook, RebalanceKind};
+pub use group::classic::assignor;
 pub use message::{Batch, Message, MessageHeader};
 pub use run::{BatchContext, RunOptions};
 

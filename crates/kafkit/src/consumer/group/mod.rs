@@ -63,7 +63,6 @@ pub enum Action {
     Left,
 }
 
-
 /// A member of either protocol, as the engine drives it.
 pub(crate) enum Member {
     /// KIP-848.

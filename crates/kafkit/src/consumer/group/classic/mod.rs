@@ -272,7 +272,8 @@ impl ClassicMembership {
         self.due = Some(now);
         if !self.owned.is_empty() {
             let lost = std::mem::take(&mut self.owned);
-            self.actions.push_back(Action::Lost(lost.into_iter().collect()));
+            self.actions
+                .push_back(Action::Lost(lost.into_iter().collect()));
         }
     }
 
@@ -318,7 +319,13 @@ impl ClassicMembership {
         let req = match self.state {
             State::Joining => {
                 self.due = None;
-                requests::join(&self.cfg, &self.member_id, &self.topics, &self.owned, self.generation)
+                requests::join(
+                    &self.cfg,
+                    &self.member_id,
+                    &self.topics,
+                    &self.owned,
+                    self.generation,
+                )
             }
             State::Syncing => {
                 self.due = None;
@@ -448,8 +455,17 @@ impl ClassicMembership {
                 self.due = Some(now);
                 return;
             }
-            let name = r.protocol_name.as_ref().map(|p| p.to_string()).unwrap_or_default();
-            let Some(assigner) = self.cfg.assigners.iter().find(|a| a.name() == name).cloned()
+            let name = r
+                .protocol_name
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_default();
+            let Some(assigner) = self
+                .cfg
+                .assigners
+                .iter()
+                .find(|a| a.name() == name)
+                .cloned()
             else {
                 self.fatal(Error::new(
                     ErrorKind::Protocol,
@@ -490,11 +506,12 @@ impl ClassicMembership {
                 }
             }
             self.state = State::Assigning;
-            self.actions.push_back(Action::ComputeAssignment(AssignmentJob {
-                generation: self.generation,
-                assigner,
-                members,
-            }));
+            self.actions
+                .push_back(Action::ComputeAssignment(AssignmentJob {
+                    generation: self.generation,
+                    assigner,
+                    members,
+                }));
             return;
         }
         let e = ResponseError::try_from_code(code).unwrap_or(Unknown(code));
@@ -514,7 +531,12 @@ impl ClassicMembership {
                 self.due = Some(now);
             }
             _ if self.common_error(code, "join_group") => {}
-            _ if e.is_retriable() || matches!(e, RebalanceInProgress | NotCoordinator | CoordinatorNotAvailable) => {
+            _ if e.is_retriable()
+                || matches!(
+                    e,
+                    RebalanceInProgress | NotCoordinator | CoordinatorNotAvailable
+                ) =>
+            {
                 let wait = self.backoff();
                 self.due = Some(now + wait);
             }
@@ -666,7 +688,8 @@ impl ClassicMembership {
         }
         self.state = State::Dropping;
         let lost = std::mem::take(&mut self.owned);
-        self.actions.push_back(Action::Lost(lost.into_iter().collect()));
+        self.actions
+            .push_back(Action::Lost(lost.into_iter().collect()));
     }
 
     /// The driver dropped lost partitions.
@@ -728,8 +751,7 @@ impl ClassicMembership {
             return;
         }
         if let Some(target) = &self.target {
-            let revoke: BTreeSet<TopicPartition> =
-                self.owned.difference(target).cloned().collect();
+            let revoke: BTreeSet<TopicPartition> = self.owned.difference(target).cloned().collect();
             if !revoke.is_empty() {
                 self.actions
                     .push_back(Action::Revoke(revoke.iter().cloned().collect()));

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition as AssignedTopic;
 use kafka_protocol::messages::consumer_protocol_subscription::TopicPartition as OwnedTopic;
-use kafka_protocol::messages::{ConsumerProtocolAssignment, ConsumerProtocolSubscription, TopicName};
+use kafka_protocol::messages::{
+    ConsumerProtocolAssignment, ConsumerProtocolSubscription, TopicName,
+};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -68,7 +70,11 @@ fn malformed(what: &str, detail: impl std::fmt::Display) -> Error {
 /// Encodes a subscription (version 3).
 pub fn encode_subscription(s: &MemberSubscription) -> Bytes {
     let mut m = ConsumerProtocolSubscription::default();
-    m.topics = s.topics.iter().map(|t| StrBytes::from_string(t.clone())).collect();
+    m.topics = s
+        .topics
+        .iter()
+        .map(|t| StrBytes::from_string(t.clone()))
+        .collect();
     m.user_data = s.user_data.clone();
     m.owned_partitions = group_by_topic(&s.owned)
         .into_iter()
@@ -190,7 +196,10 @@ mod tests {
         let s = decode_subscription(b.freeze()).unwrap();
         assert_eq!(s.topics, vec!["t"]);
         assert_eq!(s.user_data, None);
-        assert_eq!(s.owned, vec![TopicPartition::new("t", 0), TopicPartition::new("t", 2)]);
+        assert_eq!(
+            s.owned,
+            vec![TopicPartition::new("t", 0), TopicPartition::new("t", 2)]
+        );
         assert_eq!(s.generation, -1);
     }
 
@@ -200,12 +209,17 @@ mod tests {
             assert!(decode_subscription(Bytes::copy_from_slice(bytes)).is_err());
             assert!(decode_assignment(Bytes::copy_from_slice(bytes)).is_err());
         }
-        assert_eq!(decode_assignment(Bytes::new()).unwrap(), MemberAssignment::default());
+        assert_eq!(
+            decode_assignment(Bytes::new()).unwrap(),
+            MemberAssignment::default()
+        );
     }
 
     fn tps() -> impl Strategy<Value = Vec<TopicPartition>> {
         proptest::collection::btree_set(("[a-c]{1,3}", 0..50i32), 0..20).prop_map(|s| {
-            s.into_iter().map(|(t, p)| TopicPartition::new(t, p)).collect()
+            s.into_iter()
+                .map(|(t, p)| TopicPartition::new(t, p))
+                .collect()
         })
     }
 

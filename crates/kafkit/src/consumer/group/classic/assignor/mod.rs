@@ -142,14 +142,20 @@ pub(crate) mod tests {
         let mut seen = BTreeSet::new();
         for m in members {
             for tp in &out[&m.member_id].partitions {
-                assert!(m.topics.contains(&tp.topic), "{tp} given to a non-subscriber");
+                assert!(
+                    m.topics.contains(&tp.topic),
+                    "{tp} given to a non-subscriber"
+                );
                 assert!(seen.insert(tp.clone()), "{tp} given twice");
             }
         }
         for (t, n) in parts {
             if members.iter().any(|m| m.topics.contains(t)) {
                 for p in 0..*n {
-                    assert!(seen.contains(&TopicPartition::new(t.clone(), p)), "{t}-{p} unassigned");
+                    assert!(
+                        seen.contains(&TopicPartition::new(t.clone(), p)),
+                        "{t}-{p} unassigned"
+                    );
                 }
             }
         }
@@ -158,7 +164,11 @@ pub(crate) mod tests {
     #[test]
     fn unknown_names_are_config_errors() {
         let e = builtin("sticky-ish").unwrap_err();
-        assert!(e.to_string().contains("'range', 'roundrobin', 'cooperative-sticky'"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("'range', 'roundrobin', 'cooperative-sticky'"),
+            "{e}"
+        );
         assert_eq!(builtin("roundrobin").unwrap().name(), "roundrobin");
     }
 }

@@ -35,7 +35,9 @@ impl PartitionAssigner for RangeAssigner {
                 let i = i as i32;
                 let start = each * i + i.min(extra);
                 let len = each + i32::from(i < extra);
-                let a = out.get_mut(&member.member_id).expect("every member has an entry");
+                let a = out
+                    .get_mut(&member.member_id)
+                    .expect("every member has an entry");
                 a.partitions
                     .extend((start..start + len).map(|p| TopicPartition::new(topic.clone(), p)));
             }
@@ -51,10 +53,16 @@ mod tests {
 
     #[test]
     fn ranges_follow_member_order_with_extras_first() {
-        let ms = vec![member("b", &["t"]), member("a", &["t"]), member("c", &["t", "u"])];
+        let ms = vec![
+            member("b", &["t"]),
+            member("a", &["t"]),
+            member("c", &["t", "u"]),
+        ];
         let parts = counts(&[("t", 7), ("u", 2)]);
         let out = RangeAssigner.assign(&ms, &parts).unwrap();
-        let ps = |id: &str| -> Vec<String> { out[id].partitions.iter().map(|t| t.to_string()).collect() };
+        let ps = |id: &str| -> Vec<String> {
+            out[id].partitions.iter().map(|t| t.to_string()).collect()
+        };
         assert_eq!(ps("a"), ["t-0", "t-1", "t-2"]);
         assert_eq!(ps("b"), ["t-3", "t-4"]);
         assert_eq!(ps("c"), ["t-5", "t-6", "u-0", "u-1"]);

@@ -56,10 +56,16 @@ mod tests {
 
     #[test]
     fn partitions_go_round_skipping_non_subscribers() {
-        let ms = vec![member("a", &["t", "u"]), member("b", &["t"]), member("c", &["u"])];
+        let ms = vec![
+            member("a", &["t", "u"]),
+            member("b", &["t"]),
+            member("c", &["u"]),
+        ];
         let parts = counts(&[("t", 3), ("u", 3)]);
         let out = RoundRobinAssigner.assign(&ms, &parts).unwrap();
-        let ps = |id: &str| -> Vec<String> { out[id].partitions.iter().map(|t| t.to_string()).collect() };
+        let ps = |id: &str| -> Vec<String> {
+            out[id].partitions.iter().map(|t| t.to_string()).collect()
+        };
         assert_eq!(ps("a"), ["t-0", "t-2", "u-1"]);
         assert_eq!(ps("b"), ["t-1"]);
         assert_eq!(ps("c"), ["u-0", "u-2"]);

@@ -94,7 +94,9 @@ impl PartitionAssigner for CooperativeStickyAssigner {
         // Moved partitions wait one round while their old owner revokes them.
         let mut out = empty_for(members);
         for (i, m) in order.iter().enumerate() {
-            let a = out.get_mut(&m.member_id).expect("every member has an entry");
+            let a = out
+                .get_mut(&m.member_id)
+                .expect("every member has an entry");
             a.partitions = current[i]
                 .iter()
                 .filter(|tp| prev_owner.get(*tp).is_none_or(|&(_, owner)| owner == i))
@@ -156,7 +158,10 @@ mod tests {
 
     fn owning(id: &str, topics: &[&str], owned: &[(&str, i32)], generation: i32) -> GroupMember {
         let mut m = member(id, topics);
-        m.owned = owned.iter().map(|(t, p)| TopicPartition::new(*t, *p)).collect();
+        m.owned = owned
+            .iter()
+            .map(|(t, p)| TopicPartition::new(*t, *p))
+            .collect();
         m.generation = generation;
         m
     }
@@ -176,13 +181,34 @@ mod tests {
         assert!(out["c"].partitions.is_empty());
         // The next round (a and b no longer own what they gave up) completes it.
         let ms2 = vec![
-            owning("a", &["t"], &out["a"].partitions.iter().map(|t| ("t", t.partition)).collect::<Vec<_>>(), 4),
-            owning("b", &["t"], &out["b"].partitions.iter().map(|t| ("t", t.partition)).collect::<Vec<_>>(), 4),
+            owning(
+                "a",
+                &["t"],
+                &out["a"]
+                    .partitions
+                    .iter()
+                    .map(|t| ("t", t.partition))
+                    .collect::<Vec<_>>(),
+                4,
+            ),
+            owning(
+                "b",
+                &["t"],
+                &out["b"]
+                    .partitions
+                    .iter()
+                    .map(|t| ("t", t.partition))
+                    .collect::<Vec<_>>(),
+                4,
+            ),
             member("c", &["t"]),
         ];
         let out2 = CooperativeStickyAssigner.assign(&ms2, &parts).unwrap();
         assert_complete_and_disjoint(&ms2, &parts, &out2);
-        assert_eq!(out2["a"].partitions, out["a"].partitions, "a keeps what it kept");
+        assert_eq!(
+            out2["a"].partitions, out["a"].partitions,
+            "a keeps what it kept"
+        );
         assert_eq!(out2["c"].partitions.len(), 2);
     }
 
@@ -192,7 +218,9 @@ mod tests {
             owning("a", &["t"], &[("t", 0)], 1),
             owning("b", &["t"], &[("t", 0)], 2),
         ];
-        let out = CooperativeStickyAssigner.assign(&ms, &counts(&[("t", 2)])).unwrap();
+        let out = CooperativeStickyAssigner
+            .assign(&ms, &counts(&[("t", 2)]))
+            .unwrap();
         assert_eq!(out["b"].partitions, vec![TopicPartition::new("t", 0)]);
     }
 
