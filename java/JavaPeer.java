@@ -14,7 +14,12 @@
 //   member BOOTSTRAP TOPIC GROUP PROTOCOL [ASSIGNOR]   a member (PROTOCOL consumer or classic; ASSIGNOR
 //                                            range, roundrobin or cooperative-sticky for classic) that
 //                                            prints "SUB ms", "REC ms partition offset" per record,
-//                                            "STOP ms" when stdin closes and "DONE ms" once it left
+//                                            "STOP ms" when stdin closes and "DONE ms" once it left;
+//                                            env KAFKIT_PEER_RESET sets auto.offset.reset; "OWN p,p"
+//                                            after every change of its partitions
+//   scale BOOTSTRAP TOPIC PARTITIONS MEMBERS  MEMBERS group.protocol=consumer members in one JVM
+//                                            (a thread each); prints "SCALE seconds" once they hold a
+//                                            complete, disjoint assignment with every member non-empty
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.*;
@@ -36,6 +41,7 @@ public class JavaPeer {
                     System.out.println(Utils.toPositive(Utils.murmur2(key)) % n);
                 }
             }
+            case "scale" -> scale(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]));
             case "member" -> member(args[1], args[2], args[3], args[4], args.length > 5 ? args[5] : null);
             case "group" -> group(args[1], args[2], args[3], Integer.parseInt(args[4]));
             case "consume-bench" -> consumeBench(args[1], args[2], Integer.parseInt(args[3]));
@@ -188,5 +194,47 @@ public class JavaPeer {
         c.close();
         out.println("DONE " + System.currentTimeMillis());
         out.flush();
+    }
+
+    static void scale(String bootstrap, String topic, int partitions, int members) throws Exception {
+        String group = "java-scale-" + ProcessHandle.current().pid();
+        Map<Integer, Set<Integer>> owned = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        List<Thread> threads = new ArrayList<>();
+        long start = System.nanoTime();
+        for (int i = 0; i < members; i++) {
+            int id = i;
+            Thread t = new Thread(() -> {
+                Properties p = props(bootstrap);
+                p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+                p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer");
+                try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p)) {
+                    c.subscribe(List.of(topic));
+                    while (!stop.get()) {
+                        c.poll(Duration.ofMillis(100));
+                        owned.put(id, c.assignment().stream().map(TopicPartition::partition).collect(Collectors.toSet()));
+                    }
+                }
+            });
+            t.start();
+            threads.add(t);
+        }
+        while (true) {
+            Set<Integer> all = new HashSet<>();
+            boolean ok = owned.size() == members;
+            int total = 0;
+            for (Set<Integer> s : owned.values()) {
+                if (s.isEmpty()) ok = false;
+                total += s.size();
+                all.addAll(s);
+            }
+            if (ok && all.size() == partitions && total == partitions) break;
+            if (System.nanoTime() - start > 300_000_000_000L) { System.err.println("no complete assignment after 300 s"); System.exit(2); }
+            Thread.sleep(100);
+        }
+        System.out.printf("SCALE %.2f%n", (System.nanoTime() - start) / 1e9);
+        System.out.flush();
+        stop.set(true);
+        for (Thread t : threads) t.join();
     }
 }
