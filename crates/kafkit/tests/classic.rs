@@ -515,6 +515,29 @@ async fn java_classic_members_stay_while_kafkit_members_migrate() {
 }
 
 #[tokio::test]
+async fn the_leader_rebalances_when_partitions_are_added() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let topic = common::topic(&kafka, "cl-grow", 2).await;
+    let group = common::unique("g-cl-grow");
+    let a = start(&kafka, classic(&group, "range"), &topic, Seen::default()).await;
+    let b = start(&kafka, classic(&group, "range"), &topic, Seen::default()).await;
+    common::eventually(Duration::from_secs(40), "two partitions split", || {
+        let m = vec![a.clone(), b.clone()];
+        async move { splits(&kafkit_sets(&m).await, 2) }
+    })
+    .await;
+    kafka.admin().create_partitions(&topic, 4).await.unwrap();
+    common::eventually(Duration::from_secs(40), "four partitions split", || {
+        let m = vec![a.clone(), b.clone()];
+        async move { splits(&kafkit_sets(&m).await, 4) }
+    })
+    .await;
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn fallback_to_classic_on_a_broker_without_kip848_is_opt_in() {
     common::init_tracing();
     let bootstrap =

@@ -159,6 +159,48 @@ impl Admin {
         Ok(())
     }
 
+    /// Raises a topic's partition count to `total` (Kafka cannot lower it). Keyed records map
+    /// to other partitions afterwards, as with any client.
+    pub async fn create_partitions(&self, topic: &str, total: i32) -> Result<()> {
+        use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+        use kafka_protocol::messages::CreatePartitionsRequest;
+        if topic.is_empty() || total <= 0 {
+            return Err(Error::config(
+                "create_partitions needs a topic name and a positive total partition count",
+            ));
+        }
+        let conn = self.connection().await?;
+        let mut t = CreatePartitionsTopic::default();
+        t.name = TopicName(StrBytes::from_string(topic.to_string()));
+        t.count = total;
+        // Null (not empty) lets the broker place the new replicas.
+        t.assignments = None;
+        let mut req = CreatePartitionsRequest::default();
+        req.topics = vec![t];
+        req.timeout_ms = TOPIC_OP_TIMEOUT.as_millis() as i32;
+        let resp = conn
+            .send(&req)
+            .await
+            .map_err(|e| e.during("create_partitions"))?;
+        for r in &resp.results {
+            Error::check(r.error_code, "create_partitions", || {
+                format!(
+                    "topic '{}': {}",
+                    r.name.0,
+                    r.error_message
+                        .as_deref()
+                        .unwrap_or("the broker refused the new partition count")
+                )
+            })?;
+        }
+        let _ = self
+            .kafka
+            .cluster()
+            .refresh(TopicSelection::Names(vec![topic.to_string()]))
+            .await;
+        Ok(())
+    }
+
     /// Names of every topic that is not internal, sorted.
     pub async fn list_topics(&self) -> Result<Vec<String>> {
         let snap = self.kafka.cluster().refresh(TopicSelection::All).await?;

@@ -91,12 +91,11 @@ enum Internal {
     /// An answer from the coordinator (`kind` is set for classic requests).
     Group(Option<ClassicKind>, Result<GroupResponse>),
     /// The leader's assignment for a generation.
-    AssignmentComputed(
-        i32,
-        Result<
-            std::collections::BTreeMap<String, super::group::classic::assignor::MemberAssignment>,
-        >,
-    ),
+    AssignmentComputed(i32, Result<(Assignments, TopicCounts)>),
+    /// Leader: the subscribed topics' partition counts changed since the assignment.
+    MetadataChanged(i32),
+    /// Leader: the metadata check found nothing new (or failed).
+    MetadataUnchanged,
     /// A classic pattern subscription resolved to these topics.
     PatternTopics(String, Result<BTreeSet<String>>),
     Coordinator(Result<(i32, Connection)>),
@@ -136,6 +135,11 @@ pub(crate) struct Engine {
     /// Classic pattern subscription: when to look for new matching topics.
     pattern_check_at: Option<Instant>,
     pattern_checking: bool,
+    /// Classic leader: the generation it assigned and the partition counts it used, checked
+    /// every few seconds so new partitions or topics start a rebalance.
+    leader_counts: Option<(i32, TopicCounts)>,
+    leader_check_at: Option<Instant>,
+    leader_checking: bool,
     /// Published member id (classic ids come from the coordinator).
     member_id_out: Arc<std::sync::Mutex<String>>,
     /// Published member epoch (read by `Consumer::group_metadata`).
@@ -219,6 +223,9 @@ impl Engine {
             subscription: None,
             pattern_check_at: None,
             pattern_checking: false,
+            leader_counts: None,
+            leader_check_at: None,
+            leader_checking: false,
             member_id_out,
             epoch_out,
             coordinator: Coordinator::Unknown,
@@ -323,6 +330,7 @@ impl Engine {
             }
         }
         self.check_pattern(now);
+        self.check_leader_metadata(now);
         self.deliver();
         self.fetch(now);
         self.maybe_auto_commit(now);
@@ -343,6 +351,12 @@ impl Engine {
             at = at.min(r);
         }
         if let Some(r) = self.pattern_check_at {
+            at = at.min(r);
+        }
+        if let Some(r) = self
+            .leader_check_at
+            .filter(|_| self.leader_counts.is_some())
+        {
             at = at.min(r);
         }
         if let Some(u) = self.heartbeats_suspended_until.filter(|u| *u > now) {
@@ -570,9 +584,27 @@ impl Engine {
                     }
                 }
             }
-            Internal::AssignmentComputed(generation, res) => self
-                .membership
-                .on_assignment_computed(generation, res, now.into()),
+            Internal::AssignmentComputed(generation, res) => {
+                let res = res.map(|(assignments, counts)| {
+                    self.leader_counts = Some((generation, counts));
+                    self.leader_check_at = Some(now + PATTERN_CHECK_INTERVAL);
+                    assignments
+                });
+                self.membership
+                    .on_assignment_computed(generation, res, now.into())
+            }
+            Internal::MetadataChanged(generation) => {
+                self.leader_checking = false;
+                if self.membership.member_epoch() == generation {
+                    tracing::info!(group = %self.config.group_id, "subscribed topics changed (partitions or topics added); rebalancing");
+                    self.leader_counts = None;
+                    self.membership.request_rejoin(now.into());
+                }
+            }
+            Internal::MetadataUnchanged => {
+                self.leader_checking = false;
+                self.leader_check_at = Some(now + PATTERN_CHECK_INTERVAL);
+            }
             Internal::PatternTopics(pattern, res) => {
                 self.pattern_checking = false;
                 self.pattern_check_at = Some(now + PATTERN_CHECK_INTERVAL);
@@ -838,6 +870,32 @@ impl Engine {
         tokio::spawn(async move {
             let res = matching_topics(&kafka, &pattern).await;
             let _ = tx.send(Internal::PatternTopics(pattern, res));
+        });
+    }
+
+    /// Classic leader: look again at the partition counts the assignment used.
+    fn check_leader_metadata(&mut self, now: Instant) {
+        let Some((generation, counts)) = &self.leader_counts else {
+            return;
+        };
+        if self.leader_checking || self.leader_check_at.is_none_or(|at| at > now) {
+            return;
+        }
+        if self.membership.member_epoch() != *generation {
+            self.leader_counts = None;
+            return;
+        }
+        self.leader_checking = true;
+        let (generation, counts) = (*generation, counts.clone());
+        let kafka = self.kafka.clone();
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let topics: Vec<String> = counts.topics.iter().cloned().collect();
+            let msg = match partition_counts(&kafka, &topics).await {
+                Ok(now) if now != counts.counts => Internal::MetadataChanged(generation),
+                _ => Internal::MetadataUnchanged,
+            };
+            let _ = tx.send(msg);
         });
     }
 
@@ -1395,33 +1453,51 @@ async fn matching_topics(kafka: &Kafka, pattern: &str) -> Result<BTreeSet<String
         .collect())
 }
 
+/// What a classic leader assigned, by member id.
+type Assignments =
+    std::collections::BTreeMap<String, super::group::classic::assignor::MemberAssignment>;
+
+/// The topics the group subscribes to and the partition count of those that exist.
+#[derive(Clone)]
+struct TopicCounts {
+    topics: BTreeSet<String>,
+    counts: std::collections::BTreeMap<String, i32>,
+}
+
+async fn partition_counts(
+    kafka: &Kafka,
+    topics: &[String],
+) -> Result<std::collections::BTreeMap<String, i32>> {
+    let md = kafka
+        .cluster()
+        .refresh(crate::cluster::TopicSelection::Names(topics.to_vec()))
+        .await?;
+    Ok(topics
+        .iter()
+        .filter_map(|t| md.topic(t).map(|i| (t.clone(), i.partitions.len() as i32)))
+        .collect())
+}
+
 /// Runs the group's assignor over the partition counts of every subscribed topic.
 async fn compute_assignment(
     kafka: &Kafka,
     job: AssignmentJob,
-) -> Result<std::collections::BTreeMap<String, super::group::classic::assignor::MemberAssignment>> {
+) -> Result<(Assignments, TopicCounts)> {
     let topics: BTreeSet<String> = job
         .members
         .iter()
         .flat_map(|m| m.topics.iter().cloned())
         .collect();
-    let md = kafka
-        .cluster()
-        .refresh(crate::cluster::TopicSelection::Names(
-            topics.iter().cloned().collect(),
-        ))
-        .await?;
-    let counts: std::collections::BTreeMap<String, i32> = topics
-        .iter()
-        .filter_map(|t| md.topic(t).map(|i| (t.clone(), i.partitions.len() as i32)))
-        .collect();
+    let list: Vec<String> = topics.iter().cloned().collect();
+    let counts = partition_counts(kafka, &list).await?;
     tracing::debug!(
         assignor = job.assigner.name(),
         members = job.members.len(),
         topics = counts.len(),
         "computing the group's assignment"
     );
-    job.assigner.assign(&job.members, &counts)
+    let out = job.assigner.assign(&job.members, &counts)?;
+    Ok((out, TopicCounts { topics, counts }))
 }
 
 async fn send_classic(

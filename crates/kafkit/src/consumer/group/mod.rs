@@ -213,6 +213,13 @@ impl Member {
         }
     }
 
+    /// Classic: start a rebalance (the leader saw the subscribed topics change).
+    pub fn request_rejoin(&mut self, now: std::time::Instant) {
+        if let Member::Classic(m) = self {
+            m.request_rejoin(now)
+        }
+    }
+
     pub fn on_topic_names(&mut self, names: &std::collections::HashMap<Uuid, String>) {
         if let Member::Consumer(m) = self {
             m.on_topic_names(names)

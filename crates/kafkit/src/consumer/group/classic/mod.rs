@@ -207,6 +207,13 @@ impl ClassicMembership {
         }
     }
 
+    /// Starts a rebalance from a stable membership (the leader saw new partitions or topics).
+    pub fn request_rejoin(&mut self, now: Instant) {
+        if matches!(self.state, State::Stable | State::Reconciling) {
+            self.start_join(now);
+        }
+    }
+
     fn start_join(&mut self, now: Instant) {
         if matches!(self.state, State::Leaving | State::Fatal) {
             return;
