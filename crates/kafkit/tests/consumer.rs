@@ -447,3 +447,88 @@ async fn a_broker_without_the_consumer_protocol_gives_an_error_naming_both_fixes
         "{e:?}"
     );
 }
+
+#[tokio::test]
+async fn added_partitions_are_assigned_without_revoking_the_others() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let topic = common::topic(&kafka, "c-grow", 2).await;
+    let group = common::unique("g-grow");
+    let c = kafka.consumer(config(&group)).unwrap();
+    let revoked: Arc<Mutex<Vec<TopicPartition>>> = Arc::default();
+    let r = revoked.clone();
+    c.on_partitions_revoked(Arc::new(move |_, tps| {
+        let r = r.clone();
+        Box::pin(async move {
+            r.lock().unwrap().extend(tps);
+            Ok(())
+        })
+    }));
+    c.subscribe(&[&topic], true).await.unwrap();
+    let c2 = c.clone();
+    tokio::spawn(async move { c2.run_each_message(|_| async { Ok(()) }).await });
+    common::eventually(Duration::from_secs(30), "two partitions", || async {
+        partitions(&c).await.len() == 2
+    })
+    .await;
+    kafka.admin().create_partitions(&topic, 5).await.unwrap();
+    common::eventually(Duration::from_secs(30), "five partitions", || async {
+        partitions(&c).await == (0..5).collect()
+    })
+    .await;
+    assert!(
+        revoked.lock().unwrap().is_empty(),
+        "nothing revoked: {revoked:?}"
+    );
+    c.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_topic_deleted_while_assigned_is_dropped_without_a_crash() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let keep = common::topic(&kafka, "c-keep", 2).await;
+    let doomed = common::topic(&kafka, "c-doomed", 2).await;
+    let group = common::unique("g-doomed");
+    let c = kafka.consumer(config(&group)).unwrap();
+    c.subscribe(&[&keep, &doomed], true).await.unwrap();
+    let seen: Seen = Arc::default();
+    let (c2, s2) = (c.clone(), seen.clone());
+    tokio::spawn(async move {
+        c2.run_each_message(move |m| {
+            let s = s2.clone();
+            async move {
+                s.lock()
+                    .unwrap()
+                    .push((m.partition, m.offset, Instant::now()));
+                Ok(())
+            }
+        })
+        .await
+    });
+    common::eventually(Duration::from_secs(30), "four partitions", || async {
+        c.assignment().await.unwrap_or_default().len() == 4
+    })
+    .await;
+    kafka.admin().delete_topics(&[&doomed]).await.unwrap();
+    common::eventually(
+        Duration::from_secs(30),
+        "only the kept topic assigned",
+        || async {
+            let a = c.assignment().await.unwrap_or_default();
+            a.len() == 2 && a.iter().all(|tp| tp.topic == keep)
+        },
+    )
+    .await;
+    common::produce(&kafka, &keep, 20).await;
+    common::eventually(
+        Duration::from_secs(30),
+        "the kept topic is still consumed",
+        || {
+            let n = seen.lock().unwrap().len();
+            async move { n >= 20 }
+        },
+    )
+    .await;
+    c.stop().await.unwrap();
+}
