@@ -532,3 +532,32 @@ async fn a_topic_deleted_while_assigned_is_dropped_without_a_crash() {
     .await;
     c.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn batches_larger_than_max_bytes_per_partition_are_still_read() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let topic = common::topic(&kafka, "c-bigbatch", 2).await;
+    common::produce(&kafka, &topic, 3000).await;
+    let mut cfg = config(&common::unique("g-bigbatch"));
+    cfg.max_bytes_per_partition = 1024;
+    let c = kafka.consumer(cfg).unwrap();
+    c.subscribe(&[&topic], true).await.unwrap();
+    let mut stream = Box::pin(c.stream());
+    let mut n = 0;
+    let read = tokio::time::timeout(Duration::from_secs(30), async {
+        while n < 3000 {
+            match stream.next().await {
+                Some(Ok(_)) => n += 1,
+                other => panic!("{:?}", other.map(|r| r.map(|m| m.offset))),
+            }
+        }
+    })
+    .await;
+    assert!(
+        read.is_ok(),
+        "read {n} of 3000 with 1 KiB per partition per fetch"
+    );
+    drop(stream);
+    c.stop().await.unwrap();
+}

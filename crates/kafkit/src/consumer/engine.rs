@@ -1063,6 +1063,8 @@ impl Engine {
         }
         let snapshot = self.kafka.cluster().snapshot();
         let mut by_leader: BTreeMap<i32, Vec<FetchTarget>> = BTreeMap::new();
+        // Brokers with a partition that may have records right now.
+        let mut eager: HashSet<i32> = HashSet::new();
         let mut generations: HashMap<i32, HashMap<TopicPartition, u64>> = HashMap::new();
         let revoking: BTreeSet<&TopicPartition> = self
             .pending_revoke
@@ -1070,10 +1072,23 @@ impl Engine {
             .map(|(_, t)| t.iter().collect())
             .unwrap_or_default();
         let mut missing_leader = false;
+        // Brokers leading a partition whose records are still with the handler: it will want
+        // fetching again soon, so those brokers get no long poll of only caught-up partitions
+        // (it would hold their fetch socket for max_wait).
+        let mut busy: HashSet<i32> = HashSet::new();
         for (tp, st) in &self.parts.states {
             let Some(position) = st.position else {
                 continue;
             };
+            if !st.paused && (!st.buffered.is_empty() || st.in_process) {
+                if let Some(leader) = snapshot
+                    .topic(&tp.topic)
+                    .and_then(|t| t.partition(tp.partition))
+                    .map(|p| p.leader)
+                {
+                    busy.insert(leader);
+                }
+            }
             if st.paused || !st.buffered.is_empty() || st.in_process || revoking.contains(tp) {
                 continue;
             }
@@ -1098,12 +1113,19 @@ impl Engine {
                     offset: position,
                     current_leader_epoch: p.leader_epoch,
                 },
+                max_bytes: st
+                    .fetch_max_bytes
+                    .unwrap_or(self.config.max_bytes_per_partition),
             });
             generations
                 .entry(p.leader)
                 .or_default()
                 .insert(tp.clone(), st.generation);
+            if !st.caught_up {
+                eager.insert(p.leader);
+            }
         }
+        by_leader.retain(|node, _| !busy.contains(node) || eager.contains(node));
         if missing_leader && self.metadata_retry_at.is_none_or(|r| r <= now) {
             self.kafka.cluster().invalidate();
             self.metadata_retry_at = Some(now + Duration::from_millis(200));
@@ -1156,6 +1178,10 @@ impl Engine {
             }
         };
         let mut resets = Vec::new();
+        tracing::trace!(
+            partitions = ?parts.iter().map(|p| (p.partition.partition, p.fetch_offset, p.messages.len(), p.bytes, p.needs_bytes)).collect::<Vec<_>>(),
+            "fetched"
+        );
         for fp in parts {
             let Some(st) = self.parts.states.get_mut(&fp.partition) else {
                 continue;
@@ -1182,6 +1208,27 @@ impl Engine {
                 }
                 continue;
             }
+            if let Some(need) = fp.needs_bytes {
+                // Ask for the whole batch next time, within the prefetch budget.
+                if need as usize > self.config.max_prefetch_bytes {
+                    tracing::warn!(partition = %fp.partition, bytes = need, "a record batch is larger than max_prefetch_bytes; raise max_prefetch_bytes to read it");
+                    st.backoff_until = Some(now + Duration::from_secs(1));
+                } else {
+                    st.fetch_max_bytes = Some(need);
+                }
+                continue;
+            }
+            st.fetch_max_bytes = None;
+            // At the end of what may be read (the last stable offset under read_committed).
+            let end = if self.config.isolation_level == IsolationLevel::ReadCommitted
+                && fp.last_stable_offset >= 0
+            {
+                fp.last_stable_offset
+            } else {
+                fp.high_watermark
+            };
+            st.caught_up = fp.next_offset >= end
+                || (fp.messages.is_empty() && fp.next_offset == fp.fetch_offset);
             st.position = Some(fp.next_offset);
             st.backoff_until = None;
             if !fp.messages.is_empty() {

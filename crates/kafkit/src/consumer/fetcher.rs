@@ -38,6 +38,8 @@ pub struct FetchTarget {
     pub topic_id: Uuid,
     /// Position.
     pub position: FetchPosition,
+    /// Bytes of this partition to return at most.
+    pub max_bytes: i32,
 }
 
 /// Builds a full (sessionless) Fetch request.
@@ -52,7 +54,11 @@ pub fn build_request(
     req.replica_state.replica_epoch = -1;
     req.max_wait_ms = config.max_wait.as_millis().min(i32::MAX as u128) as i32;
     req.min_bytes = config.min_bytes;
-    req.max_bytes = config.max_bytes;
+    // A batch bigger than max_bytes fits only if the response may be that big too.
+    req.max_bytes = targets
+        .iter()
+        .map(|t| t.max_bytes)
+        .fold(config.max_bytes, i32::max);
     req.isolation_level = config.isolation_level as i8;
     req.session_id = 0;
     req.session_epoch = -1;
@@ -74,7 +80,7 @@ pub fn build_request(
         p.fetch_offset = t.position.offset;
         p.last_fetched_epoch = -1;
         p.log_start_offset = -1;
-        p.partition_max_bytes = config.max_bytes_per_partition;
+        p.partition_max_bytes = t.max_bytes;
         p.high_watermark = i64::MAX;
         topic.partitions.push(p);
     }
@@ -103,6 +109,9 @@ pub struct FetchedPartition {
     pub next_offset: i64,
     /// Bytes of record data received.
     pub bytes: usize,
+    /// Only part of the next batch came (it is larger than the partition's limit): fetch again
+    /// asking for this many bytes.
+    pub needs_bytes: Option<i32>,
 }
 
 /// Decodes a Fetch response. `names` resolves topic ids (v13+); `offsets` are the positions
@@ -147,6 +156,7 @@ pub fn parse_response(
                 messages: Vec::new(),
                 next_offset: fetch_offset,
                 bytes: p.records.as_ref().map_or(0, Bytes::len),
+                needs_bytes: None,
             };
             if fp.error.is_none() {
                 if let Some(records) = p.records {
@@ -187,6 +197,7 @@ fn decode_records(
     aborted.sort_by_key(|a| std::cmp::Reverse(a.first_offset));
     let mut aborting: HashSet<i64> = HashSet::new();
     let mut decoded_any = false;
+    let header = records.slice(..records.len().min(12));
     for batch in BatchIter::new(records, max_decompressed) {
         let batch = match batch {
             Ok(b) => b,
@@ -244,7 +255,15 @@ fn decode_records(
         }
     }
     if !decoded_any && out.bytes > 0 {
-        // A batch larger than max_bytes_per_partition never fits: say how to fix it.
+        // Only the start of a batch larger than the partition's limit came: its header says
+        // how big it is (base offset, then length of the rest).
+        if let Some(h) = header.get(8..12) {
+            let rest = i32::from_be_bytes([h[0], h[1], h[2], h[3]]);
+            if rest > 0 {
+                out.needs_bytes = Some(rest.saturating_add(12));
+                return Ok(());
+            }
+        }
         return Err(Error::new(
             ErrorKind::TooLarge,
             "fetch",
@@ -254,4 +273,52 @@ fn decode_records(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn empty_out(bytes: usize) -> FetchedPartition {
+        FetchedPartition {
+            partition: TopicPartition::new("t", 0),
+            fetch_offset: 100,
+            error: None,
+            high_watermark: 200,
+            last_stable_offset: 200,
+            log_start_offset: 0,
+            messages: vec![],
+            next_offset: 100,
+            bytes,
+            needs_bytes: None,
+        }
+    }
+
+    #[test]
+    fn the_start_of_a_batch_too_big_for_the_limit_asks_for_its_whole_size() {
+        // Base offset 100, then "5000 more bytes", then a cut header (magic 2).
+        let mut raw = Vec::new();
+        raw.extend_from_slice(&100i64.to_be_bytes());
+        raw.extend_from_slice(&5000i32.to_be_bytes());
+        raw.extend_from_slice(&[0, 0, 0, 0, 2]);
+        raw.resize(1024, 0);
+        let mut out = empty_out(raw.len());
+        let topic: Arc<str> = Arc::from("t");
+        decode_records(&topic, 0, Bytes::from(raw), 100, vec![], 1 << 20, &mut out).unwrap();
+        assert_eq!(out.needs_bytes, Some(5012));
+        assert!(out.messages.is_empty());
+        assert_eq!(out.next_offset, 100, "the position stays");
+    }
+
+    #[test]
+    fn a_nonsense_length_is_an_error_that_names_the_setting() {
+        let mut raw = Vec::new();
+        raw.extend_from_slice(&100i64.to_be_bytes());
+        raw.extend_from_slice(&(-7i32).to_be_bytes());
+        raw.resize(40, 0);
+        let mut out = empty_out(raw.len());
+        let topic: Arc<str> = Arc::from("t");
+        let r = decode_records(&topic, 0, Bytes::from(raw), 100, vec![], 1 << 20, &mut out);
+        assert!(r.is_err());
+    }
 }

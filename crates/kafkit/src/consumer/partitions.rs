@@ -24,6 +24,11 @@ pub(crate) struct PartitionState {
     pub generation: u64,
     /// A fetch error put this partition on hold until this time.
     pub backoff_until: Option<tokio::time::Instant>,
+    /// The next fetch asks for this many bytes of this partition: its next batch is larger
+    /// than `max_bytes_per_partition` (producers with a large batch size write such batches).
+    pub fetch_max_bytes: Option<i32>,
+    /// The last fetch found nothing new: the next one long-polls.
+    pub caught_up: bool,
 }
 
 /// All assigned partitions, and the byte budget of buffered records.
