@@ -10,7 +10,10 @@ it (bench/src/bin/rebalance_member.rs, java/JavaPeer.java `member`). From those 
       from the event until the group is stable again (records arrive every 10 ms otherwise)
   (c) stable: from the event until every moved partition is consumed by its final owner
 
-Usage: bench/rebalance.py CLASSPATH [clients...]   (run through bench/run-rebalance)
+With --protocols it compares group protocols instead: kafkit and Java classic members with
+the eager `range` and the `cooperative-sticky` assignors beside KIP-848 (`consumer`) members.
+
+Usage: bench/rebalance.py CLASSPATH [--protocols] [clients...]   (run through bench/run-rebalance)
 """
 import os
 import re
@@ -22,7 +25,12 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BOOT = os.environ.get("KAFKIT_BOOTSTRAP", "127.0.0.1:9092")
 CP = sys.argv[1]
-CLIENTS = sys.argv[2:] or ["kafkit", "rdkafka", "krafka", "confluent", "java"]
+PROTOCOLS = "--protocols" in sys.argv[2:]
+CLIENTS = [a for a in sys.argv[2:] if a != "--protocols"] or (
+    ["kafkit-range", "kafkit-coop", "kafkit", "java-range", "java-coop", "java"] if PROTOCOLS
+    else ["kafkit", "rdkafka", "krafka", "confluent", "java"])
+MARK = "protocols" if PROTOCOLS else "rebalance"
+CLASSIC = {"range": "range", "coop": "cooperative-sticky"}
 PARTITIONS = 12
 INITIAL, SETTLE, CYCLES = 7, 10.0, 3
 MEMBER = os.path.join(REPO, "bench/target/release/rebalance_member")
@@ -66,8 +74,13 @@ class Proc:
 
 
 def member_cmd(client, topic, group):
-    if client == "java":
+    base, _, variant = client.partition("-")
+    if base == "java":
+        if variant:
+            return ["java", "-cp", CP, "JavaPeer", "member", BOOT, topic, group, "classic", CLASSIC[variant]]
         return ["java", "-cp", CP, "JavaPeer", "member", BOOT, topic, group, "consumer"]
+    if variant:
+        return [MEMBER, base, "member", BOOT, topic, group, CLASSIC[variant]]
     return [MEMBER, client, "member", BOOT, topic, group]
 
 
@@ -157,7 +170,14 @@ def crate_version(name):
 
 NAMES = {"kafkit": "kafkit", "rdkafka": "rdkafka 0.38 (librdkafka 2.12)",
          "java": "Java kafka-clients 4.4", "krafka": f"krafka {crate_version('krafka')}",
-         "confluent": f"confluent-kafka {crate_version('confluent-kafka')}"}
+         "confluent": f"confluent-kafka {crate_version('confluent-kafka')}",
+         "kafkit-range": "kafkit, classic, range (eager)",
+         "kafkit-coop": "kafkit, classic, cooperative-sticky",
+         "java-range": "Java 4.4, classic, range (eager)",
+         "java-coop": "Java 4.4, classic, cooperative-sticky"}
+if PROTOCOLS:
+    NAMES["kafkit"] = "kafkit, consumer (KIP-848)"
+    NAMES["java"] = "Java 4.4, consumer (KIP-848)"
 
 
 def main():
@@ -186,7 +206,7 @@ def main():
     print(table)
     doc = os.path.join(REPO, "docs/benchmarks.md")
     text = open(doc).read()
-    start, stop = "<!-- rebalance -->", "<!-- /rebalance -->"
+    start, stop = f"<!-- {MARK} -->", f"<!-- /{MARK} -->"
     if start in text and stop in text:
         head, rest = text.split(start, 1)
         _, tail = rest.split(stop, 1)

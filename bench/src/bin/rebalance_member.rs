@@ -1,6 +1,7 @@
 //! One group member for the rebalance benchmark (`bench/rebalance.py`), or its paced producer.
 //!
 //!   rebalance_member kafkit|rdkafka|krafka|confluent member BOOTSTRAP TOPIC GROUP
+//!   rebalance_member kafkit member BOOTSTRAP TOPIC GROUP ASSIGNOR   (classic protocol)
 //!   rebalance_member kafkit produce BOOTSTRAP TOPIC PARTITIONS RECORDS_PER_SEC_PER_PARTITION
 //!
 //! A member prints `SUB <ms>` just before it subscribes, `REC <ms> <partition> <offset>` for every
@@ -53,7 +54,7 @@ async fn stdin_closed() {
 async fn main() {
     let a: Vec<String> = std::env::args().collect();
     match (a[1].as_str(), a[2].as_str()) {
-        ("kafkit", "member") => kafkit_member(&a[3], &a[4], &a[5]).await,
+        ("kafkit", "member") => kafkit_member(&a[3], &a[4], &a[5], a.get(6)).await,
         ("rdkafka", "member") => rd_member(&a[3], &a[4], &a[5]).await,
         ("krafka", "member") => krafka_member(&a[3], &a[4], &a[5]).await,
         ("confluent", "member") => confluent_member(&a[3], &a[4], &a[5]).await,
@@ -64,12 +65,17 @@ async fn main() {
     }
 }
 
-async fn kafkit_member(bootstrap: &str, topic: &str, group: &str) {
+/// A kafkit member: KIP-848, or classic with `assignor` (range, roundrobin, cooperative-sticky).
+async fn kafkit_member(bootstrap: &str, topic: &str, group: &str, assignor: Option<&String>) {
     use kafkit::consumer::{ConsumerConfig, GroupProtocol};
     let kafka = kafkit::Kafka::connect(kafkit::KafkaConfig::new([bootstrap])).await.unwrap();
-    let consumer = kafka
-        .consumer(ConsumerConfig::new(group).group_protocol(GroupProtocol::Consumer))
-        .unwrap();
+    let config = match assignor {
+        None => ConsumerConfig::new(group).group_protocol(GroupProtocol::Consumer),
+        Some(a) => ConsumerConfig::new(group)
+            .group_protocol(GroupProtocol::Classic)
+            .partition_assigners([a.as_str()]),
+    };
+    let consumer = kafka.consumer(config).unwrap();
     let mut out = Out::new();
     out.line(format_args!("SUB {}", now_ms()));
     consumer.subscribe(&[topic], false).await.unwrap();
