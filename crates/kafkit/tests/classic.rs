@@ -585,3 +585,101 @@ async fn fallback_to_classic_on_a_broker_without_kip848_is_opt_in() {
     c.stop().await.unwrap();
     let _ = std::io::stdout().flush();
 }
+
+/// Gives every partition to the first member (by id) whose subscription carries its user data.
+#[derive(Debug)]
+struct TakeAll;
+
+impl kafkit::consumer::assignor::PartitionAssigner for TakeAll {
+    fn name(&self) -> &str {
+        "take-all"
+    }
+
+    fn user_data(&self, _owned: &[TopicPartition], _generation: i32) -> Option<bytes::Bytes> {
+        Some(bytes::Bytes::from_static(b"take-all"))
+    }
+
+    fn assign(
+        &self,
+        members: &[kafkit::consumer::assignor::GroupMember],
+        partitions: &BTreeMap<String, i32>,
+    ) -> kafkit::Result<BTreeMap<String, kafkit::consumer::assignor::MemberAssignment>> {
+        let mut ids: Vec<&str> = members
+            .iter()
+            .filter(|m| m.user_data.as_deref() == Some(&b"take-all"[..]))
+            .map(|m| m.member_id.as_str())
+            .collect();
+        ids.sort();
+        let mut out: BTreeMap<String, kafkit::consumer::assignor::MemberAssignment> = members
+            .iter()
+            .map(|m| (m.member_id.clone(), Default::default()))
+            .collect();
+        let first = out.get_mut(ids[0]).expect("a member");
+        for (t, n) in partitions {
+            first
+                .partitions
+                .extend((0..*n).map(|p| TopicPartition::new(t.clone(), p)));
+        }
+        Ok(out)
+    }
+}
+
+#[tokio::test]
+async fn a_custom_assigner_decides_the_split() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let topic = common::topic(&kafka, "cl-custom", 4).await;
+    let group = common::unique("g-cl-custom");
+    let cfg = || classic(&group, "take-all").partition_assigner(Arc::new(TakeAll));
+    let a = start(&kafka, cfg(), &topic, Seen::default()).await;
+    let b = start(&kafka, cfg(), &topic, Seen::default()).await;
+    common::eventually(Duration::from_secs(40), "one member holds all four", || {
+        let (a, b) = (a.clone(), b.clone());
+        async move {
+            let (x, y) = (owned(&a).await, owned(&b).await);
+            (x.len() == 4 && y.is_empty()) || (y.len() == 4 && x.is_empty())
+        }
+    })
+    .await;
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_static_member_that_comes_back_in_time_keeps_its_partitions() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let topic = common::topic(&kafka, "cl-static", 4).await;
+    let group = common::unique("g-cl-static");
+    let cfg = |id: &str| classic(&group, "range").instance_id(id);
+    let a = start(&kafka, cfg("static-a"), &topic, Seen::default()).await;
+    let b = start(&kafka, cfg("static-b"), &topic, Seen::default()).await;
+    common::eventually(Duration::from_secs(40), "two static members split", || {
+        let m = vec![a.clone(), b.clone()];
+        async move { splits(&kafkit_sets(&m).await, 4) }
+    })
+    .await;
+    let before = owned(&a).await;
+    let b_before = owned(&b).await;
+    // A static member does not send LeaveGroup: its place waits for it (session 10 s).
+    a.stop().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(owned(&b).await, b_before, "no rebalance while a is away");
+    let a2 = start(&kafka, cfg("static-a"), &topic, Seen::default()).await;
+    common::eventually(
+        Duration::from_secs(20),
+        "a is back with its partitions",
+        || {
+            let (a2, before) = (a2.clone(), before.clone());
+            async move { owned(&a2).await == before }
+        },
+    )
+    .await;
+    assert_eq!(
+        owned(&b).await,
+        b_before,
+        "b kept its partitions throughout"
+    );
+    a2.stop().await.unwrap();
+    b.stop().await.unwrap();
+}

@@ -53,6 +53,10 @@ pub type RebalanceHook =
 pub(crate) struct Delivery {
     pub generation: u64,
     pub batch: Batch,
+    /// The next offset to process, as the handler advances (-1: nothing yet). Shared with the
+    /// engine, which reads it when it commits or revokes: a record costs an atomic store, not
+    /// a message to the engine.
+    pub progress: Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// Requests from the consumer handle and the run loop.
@@ -318,6 +322,7 @@ impl Engine {
 
     /// Everything that may be done now without waiting.
     fn step(&mut self, now: Instant) {
+        self.sync_progress();
         self.maybe_finish_revoke();
         self.drive_membership(now);
         self.epoch_out.store(
@@ -334,6 +339,30 @@ impl Engine {
         self.deliver();
         self.fetch(now);
         self.maybe_auto_commit(now);
+    }
+
+    /// Takes in how far the handler got in the batches it holds.
+    fn sync_progress(&mut self) {
+        for st in self.parts.states.values_mut() {
+            let Some((cell, epoch)) = &st.progress else {
+                continue;
+            };
+            let next = cell.load(std::sync::atomic::Ordering::Acquire);
+            if next < 0 {
+                continue;
+            }
+            match st.processed {
+                Some((o, _)) if o >= next => {}
+                Some((o, _)) => {
+                    self.resolved_since_commit += (next - o) as usize;
+                    st.processed = Some((next, *epoch));
+                }
+                None => {
+                    self.resolved_since_commit += 1;
+                    st.processed = Some((next, *epoch));
+                }
+            }
+        }
     }
 
     fn next_deadline(&self, now: Instant) -> Instant {
@@ -776,6 +805,7 @@ impl Engine {
                 }
             }
             Command::Commit { offsets, reply } => {
+                self.sync_progress();
                 let offsets = match offsets {
                     Some(o) => o.into_iter().map(|(tp, off)| (tp, off, -1)).collect(),
                     None => self.parts.uncommitted(),
@@ -788,7 +818,11 @@ impl Engine {
                 next,
                 done,
             } => {
+                self.sync_progress();
                 if let Some(st) = self.parts.states.get_mut(&tp) {
+                    if done {
+                        st.progress = None;
+                    }
                     if st.generation == generation {
                         if let Some(n) = next {
                             if st.processed.is_none_or(|(o, _)| n.0 > o) {
@@ -1322,12 +1356,16 @@ impl Engine {
                 continue;
             };
             let bytes = batch.approx_bytes();
+            let epoch = batch.messages.first().map_or(-1, |m| m.leader_epoch);
+            let progress = Arc::new(std::sync::atomic::AtomicI64::new(-1));
             match self.delivery.try_send(Delivery {
                 generation: st.generation,
                 batch,
+                progress: progress.clone(),
             }) {
                 Ok(()) => {
                     st.in_process = true;
+                    st.progress = Some((progress, epoch));
                     self.parts.buffered_bytes = self.parts.buffered_bytes.saturating_sub(bytes);
                 }
                 Err(mpsc::error::TrySendError::Full(d)) => {

@@ -29,6 +29,9 @@ pub(crate) struct PartitionState {
     pub fetch_max_bytes: Option<i32>,
     /// The last fetch found nothing new: the next one long-polls.
     pub caught_up: bool,
+    /// The handler's progress in the batch it holds (next offset to process), and that
+    /// batch's leader epoch.
+    pub progress: Option<(std::sync::Arc<std::sync::atomic::AtomicI64>, i32)>,
 }
 
 /// All assigned partitions, and the byte budget of buffered records.

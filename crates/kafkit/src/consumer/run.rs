@@ -40,8 +40,9 @@ pub struct BatchContext {
     /// The records.
     pub batch: Batch,
     consumer: Consumer,
-    generation: u64,
     resolved: Arc<AtomicI64>,
+    /// The engine's view of the progress (next offset to process).
+    progress: Arc<AtomicI64>,
     stale: Arc<AtomicBool>,
 }
 
@@ -49,13 +50,8 @@ impl BatchContext {
     /// Marks `offset` (and everything before it in this batch) as processed.
     pub fn resolve_offset(&self, offset: i64) {
         self.resolved.fetch_max(offset, Ordering::AcqRel);
-        let epoch = self.batch.messages.first().map_or(-1, |m| m.leader_epoch);
-        let _ = self.consumer.command(Command::Processed {
-            tp: self.partition(),
-            generation: self.generation,
-            next: Some((offset + 1, epoch)),
-            done: false,
-        });
+        self.progress
+            .fetch_max(offset.saturating_add(1), Ordering::AcqRel);
     }
 
     /// The partition of the batch.
@@ -226,8 +222,8 @@ impl Consumer {
         let ctx = BatchContext {
             batch: d.batch,
             consumer: self.clone(),
-            generation: d.generation,
             resolved: resolved.clone(),
+            progress: d.progress.clone(),
             stale: stale.clone(),
         };
         let consumer = self.clone();
@@ -293,6 +289,7 @@ impl Consumer {
             rx: Option<tokio::sync::OwnedMutexGuard<tokio::sync::mpsc::Receiver<Delivery>>>,
             current: std::vec::IntoIter<Message>,
             open: Option<(TopicPartition, u64, i64, i32)>,
+            progress: Arc<AtomicI64>,
         }
         impl Drop for State {
             // A dropped stream releases its partition: what the caller took counts as processed,
@@ -314,23 +311,15 @@ impl Consumer {
             rx: None,
             current: Vec::new().into_iter(),
             open: None,
+            progress: Arc::new(AtomicI64::new(-1)),
         };
         self.inner.running.store(true, Ordering::Release);
         futures::stream::unfold(state, |mut st| async move {
             loop {
                 if let Some(m) = st.current.next() {
                     if let Some(open) = st.open.as_mut() {
-                        let tp = open.0.clone();
-                        let generation = open.1;
                         // Everything before this record has been taken by the caller.
-                        if m.offset > 0 {
-                            let _ = st.consumer.command(Command::Processed {
-                                tp,
-                                generation,
-                                next: Some((m.offset, m.leader_epoch)),
-                                done: false,
-                            });
-                        }
+                        st.progress.fetch_max(m.offset, Ordering::AcqRel);
                         open.2 = m.offset + 1;
                         open.3 = m.leader_epoch;
                     }
@@ -362,6 +351,7 @@ impl Consumer {
                 let tp = TopicPartition::new(d.batch.topic.to_string(), d.batch.partition);
                 let first = d.batch.first_offset();
                 st.open = Some((tp, d.generation, first, -1));
+                st.progress = d.progress;
                 st.current = d.batch.messages.into_iter();
             }
         })
