@@ -1,11 +1,13 @@
-//! A broker stopped mid-session and started again: the client reconnects, and the idempotent
-//! producer writes every record exactly once across the outage. This test runs its own broker
+//! A broker stopped mid-session and started again: the client reconnects, the idempotent
+//! producer writes every record exactly once across the outage, and group consumers of both
+//! protocols (their coordinator gone and back) go on reading. This test runs its own broker
 //! (`scripts/kafka --profile restart`, 127.0.0.1:29092) and stops it at the end.
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -50,6 +52,34 @@ async fn idempotent_records_survive_a_broker_restart_exactly_once() {
         .unwrap();
 
     const N: u32 = 6000;
+    // Group members of both protocols, reading while the broker goes away and comes back.
+    let mut members = Vec::new();
+    for protocol in [GroupProtocol::Consumer, GroupProtocol::Classic] {
+        let c = kafka
+            .consumer(
+                ConsumerConfig::new(common::unique("g-live"))
+                    .group_protocol(protocol)
+                    .heartbeat_interval(Duration::from_millis(500))
+                    .session_timeout(Duration::from_secs(10)),
+            )
+            .unwrap();
+        c.subscribe(&[&topic], true).await.unwrap();
+        let seen: Arc<Mutex<BTreeSet<u32>>> = Arc::default();
+        let (c2, s2) = (c.clone(), seen.clone());
+        tokio::spawn(async move {
+            c2.run_each_message(move |m| {
+                let s = s2.clone();
+                async move {
+                    if let Some(v) = m.value.as_deref().and_then(|v| v.try_into().ok()) {
+                        s.lock().unwrap().insert(u32::from_be_bytes(v));
+                    }
+                    Ok(())
+                }
+            })
+            .await
+        });
+        members.push((protocol, c, seen));
+    }
     let producer = kafka.producer(ProducerConfig::default()).unwrap();
     let (p2, t2) = (producer.clone(), topic.clone());
     let sending = tokio::spawn(async move {
@@ -86,6 +116,19 @@ async fn idempotent_records_survive_a_broker_restart_exactly_once() {
         failed.first()
     );
     producer.close().await.unwrap();
+
+    for (protocol, c, seen) in &members {
+        common::eventually(
+            Duration::from_secs(60),
+            &format!("the {protocol:?} member read all {N} records across the restart"),
+            || {
+                let n = seen.lock().unwrap().len();
+                async move { n == N as usize }
+            },
+        )
+        .await;
+        c.stop().await.unwrap();
+    }
 
     // The same handle reconnected: admin calls work again.
     assert!(kafka.admin().list_topics().await.unwrap().contains(&topic));
