@@ -641,6 +641,17 @@ async fn a_custom_assigner_decides_the_split() {
         }
     })
     .await;
+    // The admin view decodes the classic members' subscriptions and assignments.
+    let d = kafka.admin().describe_groups(&[&group]).await.unwrap();
+    assert_eq!(d[0].kind, kafkit::admin::GroupKind::Classic);
+    assert_eq!(d[0].assignor, "take-all");
+    assert_eq!(d[0].members.len(), 2);
+    let assigned: usize = d[0].members.iter().map(|m| m.assignment.len()).sum();
+    assert_eq!(assigned, 4, "{:?}", d[0].members);
+    assert!(d[0]
+        .members
+        .iter()
+        .all(|m| m.subscribed_topics == vec![topic.clone()]));
     a.stop().await.unwrap();
     b.stop().await.unwrap();
 }

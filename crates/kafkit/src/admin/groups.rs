@@ -13,6 +13,7 @@ use kafka_protocol::protocol::StrBytes;
 use super::Admin;
 use crate::cluster::coordinator::find_coordinator_retrying;
 use crate::cluster::CoordinatorType;
+use crate::consumer::group::classic::wire;
 use crate::consumer::offsets::{self, CommitOffset, Committer};
 use crate::error::{Error, ErrorKind, ResponseError, Result};
 use crate::events::TopicPartition;
@@ -55,11 +56,11 @@ pub struct MemberDescription {
     pub rack_id: Option<String>,
     /// Member epoch (consumer groups; -1 for classic).
     pub member_epoch: i32,
-    /// Subscribed topic names (consumer groups).
+    /// Subscribed topic names.
     pub subscribed_topics: Vec<String>,
     /// Subscribed regular expression (consumer groups).
     pub subscribed_regex: Option<String>,
-    /// Partitions the member owns (consumer groups).
+    /// Partitions the member owns (classic: its assignment of the current generation).
     pub assignment: Vec<TopicPartition>,
     /// Partitions the coordinator wants it to own (consumer groups).
     pub target_assignment: Vec<TopicPartition>,
@@ -294,17 +295,30 @@ impl Admin {
             members: d
                 .members
                 .iter()
-                .map(|m| MemberDescription {
-                    member_id: m.member_id.to_string(),
-                    instance_id: m.group_instance_id.as_ref().map(|s| s.to_string()),
-                    client_id: m.client_id.to_string(),
-                    client_host: m.client_host.to_string(),
-                    rack_id: None,
-                    member_epoch: -1,
-                    subscribed_topics: Vec::new(),
-                    subscribed_regex: None,
-                    assignment: Vec::new(),
-                    target_assignment: Vec::new(),
+                .map(|m| {
+                    // Consumer groups embed the Java consumer protocol; anything else (or bytes
+                    // that do not parse) leaves these empty.
+                    let consumer = d.protocol_type.as_str() == "consumer";
+                    let sub = consumer
+                        .then(|| wire::decode_subscription(m.member_metadata.clone()).ok())
+                        .flatten()
+                        .unwrap_or_default();
+                    let assigned = consumer
+                        .then(|| wire::decode_assignment(m.member_assignment.clone()).ok())
+                        .flatten()
+                        .unwrap_or_default();
+                    MemberDescription {
+                        member_id: m.member_id.to_string(),
+                        instance_id: m.group_instance_id.as_ref().map(|s| s.to_string()),
+                        client_id: m.client_id.to_string(),
+                        client_host: m.client_host.to_string(),
+                        rack_id: sub.rack_id,
+                        member_epoch: -1,
+                        subscribed_topics: sub.topics,
+                        subscribed_regex: None,
+                        assignment: assigned.partitions.clone(),
+                        target_assignment: assigned.partitions,
+                    }
                 })
                 .collect(),
         })
