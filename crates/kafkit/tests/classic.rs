@@ -694,3 +694,54 @@ async fn a_static_member_that_comes_back_in_time_keeps_its_partitions() {
     a2.stop().await.unwrap();
     b.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_slow_handler_does_not_cost_the_member_its_place() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let topic = common::topic(&kafka, "cl-slow", 2).await;
+    let group = common::unique("g-cl-slow");
+    let c = kafka
+        .consumer(
+            classic(&group, "range")
+                .session_timeout(Duration::from_secs(3))
+                .heartbeat_interval(Duration::from_millis(300)),
+        )
+        .unwrap();
+    let lost = Arc::new(AtomicBool::new(false));
+    let l = lost.clone();
+    c.on_partitions_lost(Arc::new(move |_, _| {
+        l.store(true, Ordering::SeqCst);
+        Box::pin(async { Ok(()) })
+    }));
+    c.subscribe(&[&topic], true).await.unwrap();
+    let slow_done = Arc::new(AtomicBool::new(false));
+    let (c2, d2) = (c.clone(), slow_done.clone());
+    tokio::spawn(async move {
+        c2.run_each_message(move |_| {
+            let d = d2.clone();
+            async move {
+                if !d.swap(true, Ordering::SeqCst) {
+                    // Three session timeouts long: only heartbeats keep the member in.
+                    tokio::time::sleep(Duration::from_secs(9)).await;
+                }
+                Ok(())
+            }
+        })
+        .await
+    });
+    common::eventually(Duration::from_secs(30), "both partitions", || async {
+        owned(&c).await.len() == 2
+    })
+    .await;
+    let generation = c.group_metadata().generation_id;
+    common::produce(&kafka, &topic, 5).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert!(
+        !lost.load(Ordering::SeqCst),
+        "the member lost its partitions"
+    );
+    assert_eq!(c.group_metadata().generation_id, generation, "no rebalance");
+    assert_eq!(owned(&c).await.len(), 2);
+    c.stop().await.unwrap();
+}
