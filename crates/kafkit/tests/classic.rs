@@ -642,7 +642,24 @@ async fn a_custom_assigner_decides_the_split() {
     })
     .await;
     // The admin view decodes the classic members' subscriptions and assignments.
+    common::eventually(Duration::from_secs(30), "a stable group of two", || {
+        let (k, g) = (kafka.clone(), group.clone());
+        async move {
+            k.admin()
+                .describe_groups(&[&g])
+                .await
+                .is_ok_and(|d| d[0].state == "Stable" && d[0].members.len() == 2)
+        }
+    })
+    .await;
     let d = kafka.admin().describe_groups(&[&group]).await.unwrap();
+    let mut sizes: Vec<usize> = d[0].members.iter().map(|m| m.assignment.len()).collect();
+    sizes.sort();
+    assert_eq!(
+        sizes,
+        vec![0, 4],
+        "the custom assigner gave one member everything"
+    );
     assert_eq!(d[0].kind, kafkit::admin::GroupKind::Classic);
     assert_eq!(d[0].assignor, "take-all");
     assert_eq!(d[0].members.len(), 2);

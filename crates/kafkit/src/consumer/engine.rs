@@ -284,6 +284,12 @@ impl Engine {
                 _ = tokio::time::sleep_until(deadline) => {}
             }
         }
+        if self.membership.is_classic() {
+            self.kafka
+                .pool()
+                .close_lane(Lane::Member(self.lane_id), Duration::from_secs(1))
+                .await;
+        }
         self.emit(Event::Stop {
             group_id: self.config.group_id.clone(),
         });

@@ -240,6 +240,23 @@ impl BrokerPool {
         }
     }
 
+    /// Closes and forgets the connections of one lane (a classic member's own socket when
+    /// the member ends), so a process that makes many consumers does not keep them all.
+    pub async fn close_lane(&self, lane: Lane, timeout: Duration) {
+        let slots: Vec<_> = match self.slots.lock() {
+            Ok(mut s) => {
+                let keys: Vec<_> = s.keys().filter(|(_, l)| *l == lane).cloned().collect();
+                keys.into_iter().filter_map(|k| s.remove(&k)).collect()
+            }
+            Err(_) => return,
+        };
+        for slot in slots {
+            if let Some(c) = slot.lock().await.conn.take() {
+                c.close(timeout).await;
+            }
+        }
+    }
+
     /// Closes every connection, letting requests in flight finish for up to `timeout`.
     pub async fn close(&self, timeout: Duration) {
         let slots: Vec<_> = match self.slots.lock() {
