@@ -194,6 +194,8 @@ impl ClassicMembership {
         match self.state {
             State::Unsubscribed | State::Left | State::Stale => self.start_join(now),
             State::Stable | State::Reconciling if changed => self.start_join(now),
+            // A join under way carries the old topics: join again once it has been applied.
+            _ if changed => self.rejoin_needed = true,
             _ => {}
         }
     }

@@ -262,3 +262,28 @@ fn a_malformed_assignment_is_a_warning_and_a_rejoin_not_a_panic() {
         Some(ClassicRequest::Join(_))
     ));
 }
+
+#[test]
+fn a_subscription_changed_during_a_join_is_joined_again_after_it() {
+    let now = Instant::now();
+    let mut m = ClassicMembership::new(cfg(Arc::new(RoundRobinAssigner)));
+    m.subscribe(topics(), now);
+    m.poll_request(now); // JoinGroup with ["t"] in flight
+    m.subscribe(
+        Subscription::Topics(["t".to_string(), "u".to_string()].into_iter().collect()),
+        now,
+    );
+    m.on_response(join_ok("me", "other", 1, &[]), now);
+    m.poll_request(now);
+    m.on_response(sync_ok(&[0]), now);
+    drain(&mut m);
+    m.on_assigned(now);
+    // Eager: everything is revoked before the second join.
+    assert!(matches!(&drain(&mut m)[..], [.., Action::Revoke(_)]));
+    m.on_revoked(now);
+    let Some(ClassicRequest::Join(j)) = m.poll_request(now) else {
+        panic!("a second join for the new topics")
+    };
+    let sub = super::wire::decode_subscription(j.protocols[0].metadata.clone()).unwrap();
+    assert_eq!(sub.topics, vec!["t".to_string(), "u".to_string()]);
+}
