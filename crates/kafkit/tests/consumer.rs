@@ -22,8 +22,13 @@ fn config(group: &str) -> ConsumerConfig {
 
 /// Starts `run_each_message` on a consumer, recording (partition, offset, when) of every record.
 async fn member(kafka: &Kafka, group: &str, topic: &str) -> (Consumer, Seen) {
+    member_of(kafka, group, &[topic]).await
+}
+
+/// `member`, subscribed to several topics.
+async fn member_of(kafka: &Kafka, group: &str, topics: &[&str]) -> (Consumer, Seen) {
     let c = kafka.consumer(config(group)).expect("consumer");
-    c.subscribe(&[topic], true).await.expect("subscribe");
+    c.subscribe(topics, true).await.expect("subscribe");
     let seen: Seen = Arc::default();
     let (c2, s2) = (c.clone(), seen.clone());
     tokio::spawn(async move {
@@ -490,22 +495,7 @@ async fn a_topic_deleted_while_assigned_is_dropped_without_a_crash() {
     let keep = common::topic(&kafka, "c-keep", 2).await;
     let doomed = common::topic(&kafka, "c-doomed", 2).await;
     let group = common::unique("g-doomed");
-    let c = kafka.consumer(config(&group)).unwrap();
-    c.subscribe(&[&keep, &doomed], true).await.unwrap();
-    let seen: Seen = Arc::default();
-    let (c2, s2) = (c.clone(), seen.clone());
-    tokio::spawn(async move {
-        c2.run_each_message(move |m| {
-            let s = s2.clone();
-            async move {
-                s.lock()
-                    .unwrap()
-                    .push((m.partition, m.offset, Instant::now()));
-                Ok(())
-            }
-        })
-        .await
-    });
+    let (c, seen) = member_of(&kafka, &group, &[&keep, &doomed]).await;
     common::eventually(Duration::from_secs(30), "four partitions", || async {
         c.assignment().await.unwrap_or_default().len() == 4
     })

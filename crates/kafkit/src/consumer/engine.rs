@@ -884,9 +884,9 @@ impl Engine {
                 self.membership
                     .subscribe(Subscription::Topics(names), now.into());
             }
-            Subscription::Pattern(p) if self.membership.is_classic() => {
+            // Resolved by `check_pattern`, now and every few seconds.
+            Subscription::Pattern(_) if self.membership.is_classic() => {
                 self.pattern_check_at = Some(now);
-                let _ = p;
             }
             sub => self.membership.subscribe(sub, now.into()),
         }
@@ -1120,26 +1120,22 @@ impl Engine {
             let Some(position) = st.position else {
                 continue;
             };
-            if !st.paused && (!st.buffered.is_empty() || st.in_process) {
-                if let Some(leader) = snapshot
-                    .topic(&tp.topic)
-                    .and_then(|t| t.partition(tp.partition))
-                    .map(|p| p.leader)
-                {
-                    busy.insert(leader);
+            let info = snapshot
+                .topic(&tp.topic)
+                .and_then(|t| t.partition(tp.partition).map(|p| (t, p)));
+            let held = !st.buffered.is_empty() || st.in_process;
+            if held && !st.paused {
+                if let Some((_, p)) = info {
+                    busy.insert(p.leader);
                 }
             }
-            if st.paused || !st.buffered.is_empty() || st.in_process || revoking.contains(tp) {
+            if st.paused || held || revoking.contains(tp) {
                 continue;
             }
             if st.backoff_until.is_some_and(|b| b > now) {
                 continue;
             }
-            let Some(topic) = snapshot.topic(&tp.topic) else {
-                missing_leader = true;
-                continue;
-            };
-            let Some(p) = topic.partition(tp.partition).filter(|p| p.leader >= 0) else {
+            let Some((topic, p)) = info.filter(|(_, p)| p.leader >= 0) else {
                 missing_leader = true;
                 continue;
             };
@@ -1218,10 +1214,6 @@ impl Engine {
             }
         };
         let mut resets = Vec::new();
-        tracing::trace!(
-            partitions = ?parts.iter().map(|p| (p.partition.partition, p.fetch_offset, p.messages.len(), p.bytes, p.needs_bytes)).collect::<Vec<_>>(),
-            "fetched"
-        );
         for fp in parts {
             let Some(st) = self.parts.states.get_mut(&fp.partition) else {
                 continue;
@@ -1454,18 +1446,15 @@ impl AssignCtx {
     async fn prepare(&self, tps: Vec<TopicPartition>) -> Result<Vec<(TopicPartition, i64)>> {
         let kafka = &self.commit.kafka;
         let conn = self.commit.connection().await?;
+        let (member_id, epoch) = if self.commit.classic {
+            ("", -1)
+        } else {
+            (self.commit.member_id.as_str(), self.commit.epoch)
+        };
         let who = Committer {
             group_id: &self.commit.group_id,
-            member_id: if self.commit.classic {
-                ""
-            } else {
-                &self.commit.member_id
-            },
-            epoch: if self.commit.classic {
-                -1
-            } else {
-                self.commit.epoch
-            },
+            member_id,
+            epoch,
             instance_id: self.commit.instance_id.as_deref(),
         };
         let committed = offsets::fetch_committed(&conn, &who, &tps, true).await?;

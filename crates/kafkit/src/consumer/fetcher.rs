@@ -197,7 +197,10 @@ fn decode_records(
     aborted.sort_by_key(|a| std::cmp::Reverse(a.first_offset));
     let mut aborting: HashSet<i64> = HashSet::new();
     let mut decoded_any = false;
-    let header = records.slice(..records.len().min(12));
+    // Length of the rest of the first batch (after base offset and this field).
+    let first_len = records
+        .get(8..12)
+        .map(|h| i32::from_be_bytes([h[0], h[1], h[2], h[3]]));
     for batch in BatchIter::new(records, max_decompressed) {
         let batch = match batch {
             Ok(b) => b,
@@ -257,12 +260,9 @@ fn decode_records(
     if !decoded_any && out.bytes > 0 {
         // Only the start of a batch larger than the partition's limit came: its header says
         // how big it is (base offset, then length of the rest).
-        if let Some(h) = header.get(8..12) {
-            let rest = i32::from_be_bytes([h[0], h[1], h[2], h[3]]);
-            if rest > 0 {
-                out.needs_bytes = Some(rest.saturating_add(12));
-                return Ok(());
-            }
+        if let Some(rest) = first_len.filter(|r| *r > 0) {
+            out.needs_bytes = Some(rest.saturating_add(12));
+            return Ok(());
         }
         return Err(Error::new(
             ErrorKind::TooLarge,
@@ -311,14 +311,13 @@ mod tests {
     }
 
     #[test]
-    fn a_nonsense_length_is_an_error_that_names_the_setting() {
-        let mut raw = Vec::new();
-        raw.extend_from_slice(&100i64.to_be_bytes());
-        raw.extend_from_slice(&(-7i32).to_be_bytes());
-        raw.resize(40, 0);
+    fn a_fragment_too_short_to_size_is_an_error_that_names_the_setting() {
+        // Not even the batch length came.
+        let raw = vec![0u8; 10];
         let mut out = empty_out(raw.len());
         let topic: Arc<str> = Arc::from("t");
-        let r = decode_records(&topic, 0, Bytes::from(raw), 100, vec![], 1 << 20, &mut out);
-        assert!(r.is_err());
+        let e = decode_records(&topic, 0, Bytes::from(raw), 100, vec![], 1 << 20, &mut out)
+            .unwrap_err();
+        assert!(e.to_string().contains("max_bytes_per_partition"), "{e}");
     }
 }

@@ -319,7 +319,9 @@ impl Consumer {
                 if let Some(m) = st.current.next() {
                     if let Some(open) = st.open.as_mut() {
                         // Everything before this record has been taken by the caller.
-                        st.progress.fetch_max(m.offset, Ordering::AcqRel);
+                        // (Offsets only grow within a batch, and the stream is the only
+                        // writer: a plain store does.)
+                        st.progress.store(m.offset, Ordering::Release);
                         open.2 = m.offset + 1;
                         open.3 = m.leader_epoch;
                     }

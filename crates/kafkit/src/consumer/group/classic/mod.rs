@@ -151,11 +151,6 @@ impl ClassicMembership {
         self.generation
     }
 
-    /// Partitions owned now.
-    pub fn owned(&self) -> Vec<TopicPartition> {
-        self.owned.iter().cloned().collect()
-    }
-
     /// Partitions of the assignment step in progress.
     pub fn assigning(&self) -> Vec<TopicPartition> {
         match &self.step {

@@ -67,6 +67,28 @@ fn malformed(what: &str, detail: impl std::fmt::Display) -> Error {
     )
 }
 
+/// The 2-byte version in front of both structs (newer ones are read as version 3, which their
+/// layout extends).
+fn read_version(bytes: &mut Bytes, what: &str) -> Result<i16> {
+    if bytes.remaining() < 2 {
+        return Err(malformed(what, "shorter than its version"));
+    }
+    match bytes.get_i16() {
+        v if v < 0 => Err(malformed(what, format!("version {v}"))),
+        v => Ok(v),
+    }
+}
+
+/// Topic-grouped partitions (either struct's list) as a flat list.
+fn flatten<'a>(topics: impl Iterator<Item = (&'a TopicName, &'a Vec<i32>)>) -> Vec<TopicPartition> {
+    topics
+        .flat_map(|(t, ps)| {
+            ps.iter()
+                .map(move |p| TopicPartition::new(t.0.to_string(), *p))
+        })
+        .collect()
+}
+
 /// Encodes a subscription (version 3).
 pub fn encode_subscription(s: &MemberSubscription) -> Bytes {
     let mut m = ConsumerProtocolSubscription::default();
@@ -97,28 +119,13 @@ pub fn encode_subscription(s: &MemberSubscription) -> Bytes {
 /// Decodes a subscription of any version (newer ones are read as version 3, which their
 /// layout extends).
 pub fn decode_subscription(mut bytes: Bytes) -> Result<MemberSubscription> {
-    if bytes.remaining() < 2 {
-        return Err(malformed("subscription", "shorter than its version"));
-    }
-    let version = bytes.get_i16();
-    if version < 0 {
-        return Err(malformed("subscription", format!("version {version}")));
-    }
+    let version = read_version(&mut bytes, "subscription")?;
     let m = ConsumerProtocolSubscription::decode(&mut bytes, version.min(VERSION))
         .map_err(|e| malformed("subscription", e))?;
     Ok(MemberSubscription {
         topics: m.topics.iter().map(|t| t.to_string()).collect(),
         user_data: m.user_data,
-        owned: m
-            .owned_partitions
-            .iter()
-            .flat_map(|t| {
-                let topic = t.topic.0.to_string();
-                t.partitions
-                    .iter()
-                    .map(move |p| TopicPartition::new(topic.clone(), *p))
-            })
-            .collect(),
+        owned: flatten(m.owned_partitions.iter().map(|t| (&t.topic, &t.partitions))),
         generation: if version >= 2 { m.generation_id } else { -1 },
         rack_id: m.rack_id.map(|r| r.to_string()),
     })
@@ -149,26 +156,15 @@ pub fn decode_assignment(mut bytes: Bytes) -> Result<MemberAssignment> {
     if bytes.is_empty() {
         return Ok(MemberAssignment::default());
     }
-    if bytes.remaining() < 2 {
-        return Err(malformed("assignment", "shorter than its version"));
-    }
-    let version = bytes.get_i16();
-    if version < 0 {
-        return Err(malformed("assignment", format!("version {version}")));
-    }
+    let version = read_version(&mut bytes, "assignment")?;
     let m = ConsumerProtocolAssignment::decode(&mut bytes, version.min(VERSION))
         .map_err(|e| malformed("assignment", e))?;
     Ok(MemberAssignment {
-        partitions: m
-            .assigned_partitions
-            .iter()
-            .flat_map(|t| {
-                let topic = t.topic.0.to_string();
-                t.partitions
-                    .iter()
-                    .map(move |p| TopicPartition::new(topic.clone(), *p))
-            })
-            .collect(),
+        partitions: flatten(
+            m.assigned_partitions
+                .iter()
+                .map(|t| (&t.topic, &t.partitions)),
+        ),
         user_data: m.user_data,
     })
 }
