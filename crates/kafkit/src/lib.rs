@@ -11,6 +11,9 @@
 
 pub mod error;
 pub mod events;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod net;
 pub mod protocol;
 pub mod retry;

@@ -20,6 +20,8 @@ use kafka_protocol::protocol::{Request, StrBytes};
 pub use oauth::{OAuthToken, TokenProvider};
 use scram::ScramClient;
 pub use scram::ScramHash;
+#[cfg(feature = "fuzzing")]
+pub(crate) use scram::fuzz_exchange as fuzz_scram;
 
 use super::Connection;
 use crate::error::{Error, ErrorKind, Result};

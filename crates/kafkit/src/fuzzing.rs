@@ -1,0 +1,118 @@
+//! Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`, not part of the API).
+//!
+//! Each function feeds untrusted bytes to one decoding surface exactly as the client does and
+//! returns the client's verdict. The fuzzers check only that nothing panics, aborts, hangs or
+//! allocates beyond a bound; an `Err` is the right answer for garbage.
+
+use bytes::Bytes;
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::Request;
+
+use crate::error::Result;
+use crate::protocol::compression::{decompress as inflate, Compression};
+use crate::protocol::record_batch::BatchIter;
+
+/// Inflation bound used by the record and codec targets (the consumer's default is larger;
+/// a smaller one lets the fuzzer reach the limit checks).
+pub const MAX_INFLATE: usize = 1 << 20;
+
+macro_rules! apis {
+    ($($req:ty),* $(,)?) => {
+        /// `(api key, lowest, highest version)` of every response the client decodes.
+        pub const APIS: &[(i16, i16, i16)] = &[
+            $((<$req as Request>::KEY, <$req as kafka_protocol::protocol::Message>::VERSIONS.min, <$req as kafka_protocol::protocol::Message>::VERSIONS.max)),*
+        ];
+
+        /// Decodes `frame` (response header + body, no length prefix) as the response of
+        /// `api_key` at `version`, as the connection does.
+        pub fn response(api_key: i16, version: i16, frame: Bytes) -> Result<()> {
+            $(
+                if api_key == <$req as Request>::KEY {
+                    return crate::net::connection::decode_response::<$req>(frame, version, "fuzz")
+                        .map(drop);
+                }
+            )*
+            Ok(())
+        }
+    };
+}
+
+apis!(
+    ApiVersionsRequest,
+    MetadataRequest,
+    ProduceRequest,
+    FetchRequest,
+    ListOffsetsRequest,
+    FindCoordinatorRequest,
+    OffsetCommitRequest,
+    OffsetFetchRequest,
+    TxnOffsetCommitRequest,
+    ConsumerGroupHeartbeatRequest,
+    ConsumerGroupDescribeRequest,
+    JoinGroupRequest,
+    SyncGroupRequest,
+    HeartbeatRequest,
+    LeaveGroupRequest,
+    ListGroupsRequest,
+    DescribeGroupsRequest,
+    DeleteGroupsRequest,
+    CreateTopicsRequest,
+    DeleteTopicsRequest,
+    CreatePartitionsRequest,
+    InitProducerIdRequest,
+    AddPartitionsToTxnRequest,
+    AddOffsetsToTxnRequest,
+    EndTxnRequest,
+    SaslHandshakeRequest,
+    SaslAuthenticateRequest,
+);
+
+/// Walks every batch and record of a Fetch response's `records` bytes.
+pub fn record_batches(data: Bytes) -> Result<usize> {
+    let mut n = 0;
+    for batch in BatchIter::new(data, MAX_INFLATE) {
+        let batch = batch?;
+        let _ = (batch.compression(), batch.last_offset(), batch.is_control());
+        for record in batch.records()? {
+            let record = record?;
+            let _ = crate::protocol::record_batch::control_record(&record);
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Inflates `data` with codec `code` (record batch attribute bits 0-2).
+pub fn decompress(code: u8, data: &[u8]) -> Result<usize> {
+    let codec = Compression::from_code(code % 5)?;
+    inflate(codec, data, MAX_INFLATE).map(|b| b.len())
+}
+
+/// Decodes `data` as a Java consumer-protocol subscription and as an assignment (classic
+/// groups: JoinGroup metadata, SyncGroup and DescribeGroups assignments).
+pub fn consumer_protocol(data: Bytes) -> (Result<()>, Result<()>) {
+    use crate::consumer::group::classic::wire;
+    (
+        wire::decode_subscription(data.clone()).map(drop),
+        wire::decode_assignment(data).map(drop),
+    )
+}
+
+/// Runs a SCRAM exchange against the given server-first and server-final messages.
+pub fn scram(server_first: &[u8], server_final: &[u8]) -> Result<()> {
+    crate::net::sasl::fuzz_scram(server_first, server_final)
+}
+
+/// Reads frames from `data` as the connection's reader does, until the input ends or a frame
+/// is refused. Returns the number of frames read.
+pub fn frames(data: &[u8], max_size: usize) -> Result<usize> {
+    let mut reader = data;
+    let mut n = 0;
+    futures::executor::block_on(async {
+        while let Some(f) = crate::net::frame::read_frame(&mut reader, max_size).await? {
+            let _ = crate::net::frame::peek_correlation_id(&f);
+            n += 1;
+        }
+        Ok(n)
+    })
+}
