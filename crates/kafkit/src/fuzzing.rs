@@ -103,6 +103,12 @@ pub fn scram(server_first: &[u8], server_final: &[u8]) -> Result<()> {
     crate::net::sasl::fuzz_scram(server_first, server_final)
 }
 
+/// Describes `data` as the OAUTHBEARER error challenge of a refused token (the text that goes
+/// into the authentication error).
+pub fn oauth_error(data: &[u8]) -> String {
+    crate::net::sasl::oauth::describe_error_challenge(data)
+}
+
 /// Reads frames from `data` as the connection's reader does, until the input ends or a frame
 /// is refused. Returns the number of frames read.
 pub fn frames(data: &[u8], max_size: usize) -> Result<usize> {

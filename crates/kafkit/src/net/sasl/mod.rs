@@ -260,8 +260,8 @@ pub(crate) async fn authenticate(conn: &Connection, sasl: &SaslConfig) -> Result
             let resp = step(oauth::initial_response(&token)).await?;
             if !resp.auth_bytes.is_empty() {
                 // An error challenge (RFC 7628 3.2.2): acknowledge it; the broker then fails
-                // the exchange. Report what it said either way.
-                let detail = String::from_utf8_lossy(&resp.auth_bytes).into_owned();
+                // the exchange. Report what it said, and what to fix, either way.
+                let detail = oauth::describe_error_challenge(&resp.auth_bytes);
                 let _ = step(b"\x01".to_vec()).await;
                 return Err(auth_error(format!(
                     "broker {addr} refused the OAUTHBEARER token: {detail}"

@@ -156,6 +156,85 @@ pub(crate) fn initial_response(token: &OAuthToken) -> Vec<u8> {
     msg.into_bytes()
 }
 
+/// Error challenges larger than this are not parsed: RFC 7628's are a few hundred bytes, and a
+/// peer must not make the client parse (or echo) megabytes.
+const MAX_CHALLENGE: usize = 64 * 1024;
+/// Characters of one peer-supplied field echoed into an error message.
+const MAX_ECHO: usize = 200;
+
+/// The peer's text as it may appear in an error message: control characters dropped (no
+/// terminal escapes or forged log lines), cut at `MAX_ECHO` characters.
+fn echo(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_ECHO)
+        .collect();
+    if s.chars()
+        .filter(|c| !c.is_control())
+        .nth(MAX_ECHO)
+        .is_some()
+    {
+        out.push('…');
+    }
+    out
+}
+
+/// Explains an OAUTHBEARER error challenge (RFC 7628 section 3.2.2), a JSON object such as
+/// `{"status":"invalid_token","scope":"kafka","openid-configuration":"https://..."}`: what the
+/// broker said and what to fix. Anything else (not JSON, too large) is described, never
+/// trusted.
+pub(crate) fn describe_error_challenge(bytes: &[u8]) -> String {
+    if bytes.len() > MAX_CHALLENGE {
+        return format!(
+            "the broker sent an error challenge of {} bytes, too large to be RFC 7628's (not parsed)",
+            bytes.len()
+        );
+    }
+    // serde_json bounds its recursion (128 levels), so deep nesting is an error, not a
+    // stack overflow.
+    let value: serde_json::Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(_) => {
+            return format!(
+                "the broker sent an error challenge that is not RFC 7628 JSON: '{}'",
+                echo(&String::from_utf8_lossy(
+                    &bytes[..bytes.len().min(4 * MAX_ECHO)]
+                ))
+            )
+        }
+    };
+    let field = |name: &str| value.get(name).and_then(|v| v.as_str()).map(echo);
+    let Some(status) = field("status") else {
+        return format!(
+            "the broker sent an error challenge without a status: '{}'",
+            echo(&String::from_utf8_lossy(
+                &bytes[..bytes.len().min(4 * MAX_ECHO)]
+            ))
+        );
+    };
+    let scope = field("scope");
+    let mut out = format!("status {status}");
+    if let Some(scope) = &scope {
+        out.push_str(&format!(", scope '{scope}'"));
+    }
+    if let Some(conf) = field("openid-configuration") {
+        out.push_str(&format!(", openid-configuration {conf}"));
+    }
+    // Status values are HTTP Bearer error codes (RFC 6750 section 3.1); Kafka's validator
+    // sends invalid_token for expired, unsigned or wrongly signed tokens.
+    let hint = match status.as_str() {
+        "invalid_token" => "the token is expired, malformed or not signed by a key the broker trusts; check the token provider (its issuer, audience and expiry)".to_string(),
+        "insufficient_scope" => match &scope {
+            Some(scope) => format!("the token lacks the scope the broker requires; request scope '{scope}' from the identity provider"),
+            None => "the token lacks the scope the broker requires; request it from the identity provider".to_string(),
+        },
+        "invalid_request" => "the broker could not read the token or its extensions; check the token provider's output".to_string(),
+        _ => "check the token provider and the broker's OAUTHBEARER settings".to_string(),
+    };
+    format!("{out}: {hint}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,5 +259,70 @@ mod tests {
         assert!(!t.needs_refresh(now + Duration::from_secs(70)));
         assert!(t.needs_refresh(now + Duration::from_secs(85)));
         assert!(t.needs_refresh(now + Duration::from_secs(200)));
+    }
+
+    #[test]
+    fn error_challenge_names_status_scope_and_fix() {
+        let d = describe_error_challenge(
+            br#"{"status":"invalid_token","scope":"kafka","openid-configuration":"https://idp/.well-known/openid-configuration"}"#,
+        );
+        assert!(
+            d.starts_with("status invalid_token, scope 'kafka', openid-configuration https://idp/"),
+            "{d}"
+        );
+        assert!(d.contains("check the token provider"), "{d}");
+        let d =
+            describe_error_challenge(br#"{"status":"insufficient_scope","scope":"kafka.write"}"#);
+        assert!(d.contains("request scope 'kafka.write'"), "{d}");
+        let d = describe_error_challenge(br#"{"status":"insufficient_scope"}"#);
+        assert!(d.contains("lacks the scope"), "{d}");
+        let d = describe_error_challenge(br#"{"status":"teapot"}"#);
+        assert!(d.starts_with("status teapot: "), "{d}");
+    }
+
+    #[test]
+    fn error_challenge_garbage_is_described_not_trusted() {
+        for bad in [
+            &b""[..],
+            b"\xff\xfe{",
+            b"[1,2]",
+            br#"{"status":7}"#,
+            b"null",
+        ] {
+            let d = describe_error_challenge(bad);
+            assert!(d.starts_with("the broker sent an error challenge"), "{d}");
+        }
+        // Control characters never reach the message (no forged log lines).
+        let d = describe_error_challenge(b"{\"status\":\"x\\n\\u001b[31mforged\"}");
+        assert!(!d.chars().any(char::is_control), "{d:?}");
+    }
+
+    #[test]
+    fn error_challenge_is_bounded() {
+        let huge = vec![b'a'; MAX_CHALLENGE + 1];
+        let d = describe_error_challenge(&huge);
+        assert!(d.contains("too large") && d.len() < 200, "{d}");
+        // A long field is cut when echoed.
+        let long = format!(
+            r#"{{"status":"invalid_token","scope":"{}"}}"#,
+            "s".repeat(10_000)
+        );
+        let d = describe_error_challenge(long.as_bytes());
+        assert!(d.len() < 1000 && d.contains('…'), "{}", d.len());
+        let garbage = "x".repeat(MAX_CHALLENGE);
+        assert!(describe_error_challenge(garbage.as_bytes()).len() < 1000);
+    }
+
+    #[test]
+    fn error_challenge_deep_nesting_is_an_error_not_a_stack_overflow() {
+        let mut deep = String::from(r#"{"status":"invalid_token","x":"#);
+        deep.push_str(&"[".repeat(30_000));
+        deep.push_str(&"]".repeat(30_000));
+        deep.push('}');
+        let d = describe_error_challenge(deep.as_bytes());
+        assert!(
+            d.starts_with("the broker sent an error challenge that is not RFC 7628 JSON"),
+            "{d}"
+        );
     }
 }
