@@ -815,6 +815,20 @@ pub fn decode_response<R: Request>(
     addr: &str,
 ) -> Result<R::Response> {
     let header_version = R::Response::header_version(version);
+    // Lengths are checked against the bytes received before kafka-protocol allocates for them
+    // (see protocol::schema for why).
+    crate::protocol::schema::check_response(R::KEY, version, header_version, &frame).map_err(
+        |m| {
+            Error::protocol(
+                "decode_response",
+                format!(
+                    "malformed {} v{version} response from broker {addr}: {m}; the peer is not a Kafka broker or is broken (is this a Kafka listener, with the right security protocol?)",
+                    api_name(R::KEY)
+                ),
+            )
+        },
+    )?;
+    // Belt and braces: the crate's decoders return errors, but a panic must not escape either.
     let result = std::panic::catch_unwind(move || {
         ResponseHeader::decode(&mut frame, header_version)?;
         R::Response::decode(&mut frame, version)

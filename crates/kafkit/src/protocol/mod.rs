@@ -3,6 +3,7 @@
 
 pub mod compression;
 pub mod record_batch;
+pub(crate) mod schema;
 
 /// The generated request and response types of every Kafka API (the `kafka-protocol` crate),
 /// for callers that talk to brokers through [`crate::net::Connection`] directly.

@@ -13,6 +13,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
+use crate::protocol::schema;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::TopicPartition;
 
@@ -79,6 +80,14 @@ fn read_version(bytes: &mut Bytes, what: &str) -> Result<i16> {
     }
 }
 
+/// Checks every length in a blob before kafka-protocol allocates for it. A version newer than
+/// kafkit's is read as kafkit's, whose layout it extends: its extra bytes are allowed.
+fn bounded(msg: &schema::Message, version: i16, bytes: &[u8], what: &str) -> Result<()> {
+    schema::walk(msg, version.min(VERSION), bytes, version > VERSION)
+        .map(drop)
+        .map_err(|m| malformed(what, m))
+}
+
 /// Topic-grouped partitions (either struct's list) as a flat list.
 fn flatten<'a>(topics: impl Iterator<Item = (&'a TopicName, &'a Vec<i32>)>) -> Vec<TopicPartition> {
     topics
@@ -120,6 +129,7 @@ pub fn encode_subscription(s: &MemberSubscription) -> Bytes {
 /// layout extends).
 pub fn decode_subscription(mut bytes: Bytes) -> Result<MemberSubscription> {
     let version = read_version(&mut bytes, "subscription")?;
+    bounded(&schema::CONSUMER_PROTOCOL_SUBSCRIPTION, version, &bytes, "subscription")?;
     let m = ConsumerProtocolSubscription::decode(&mut bytes, version.min(VERSION))
         .map_err(|e| malformed("subscription", e))?;
     Ok(MemberSubscription {
@@ -157,6 +167,7 @@ pub fn decode_assignment(mut bytes: Bytes) -> Result<MemberAssignment> {
         return Ok(MemberAssignment::default());
     }
     let version = read_version(&mut bytes, "assignment")?;
+    bounded(&schema::CONSUMER_PROTOCOL_ASSIGNMENT, version, &bytes, "assignment")?;
     let m = ConsumerProtocolAssignment::decode(&mut bytes, version.min(VERSION))
         .map_err(|e| malformed("assignment", e))?;
     Ok(MemberAssignment {
