@@ -5,6 +5,7 @@
 //! (`TOPIC_ALREADY_EXISTS`) so they can be looked up in the Kafka documentation.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use kafka_protocol::error::ResponseError;
@@ -40,13 +41,43 @@ pub enum ErrorKind {
     Fatal,
 }
 
+/// The cause of an error: an I/O, TLS, codec or decoding error from below.
+type Cause = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
 /// The kafkit error.
-#[derive(Clone, PartialEq, Eq)]
+///
+/// Its `Display` text is complete on its own (the cause's text included), and
+/// [`source`](std::error::Error::source) gives the typed cause (an `std::io::Error`, a rustls
+/// error, ...) for `anyhow`/`eyre` chains and downcasting.
+///
+/// ```
+/// use std::error::Error as _;
+/// # async fn demo() {
+/// let err = kafkit::Kafka::connect(kafkit::KafkaConfig::new(["127.0.0.1:1"])).await.unwrap_err();
+/// assert!(err.is_retriable());
+/// let mut cause = err.source();
+/// while let Some(c) = cause {
+///     println!("caused by: {c}");
+///     cause = c.source();
+/// }
+/// # }
+/// ```
+#[derive(Clone)]
 pub struct Error {
     kind: ErrorKind,
     operation: &'static str,
     message: String,
+    source: Option<Cause>,
 }
+
+/// Errors compare by kind, operation and message (causes are not comparable).
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.operation == other.operation && self.message == other.message
+    }
+}
+
+impl Eq for Error {}
 
 impl Error {
     /// A new error of `kind` during `operation`, with a message that names the cause and the fix.
@@ -55,7 +86,27 @@ impl Error {
             kind,
             operation,
             message: message.into(),
+            source: None,
         }
+    }
+
+    /// Keeps `cause` as this error's [`source`](std::error::Error::source).
+    pub(crate) fn with_source(
+        mut self,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        self.source = Some(Arc::new(cause));
+        self
+    }
+
+    /// Appends `more` to the message (what a retry or a fallback found).
+    pub(crate) fn context(mut self, more: impl std::fmt::Display) -> Self {
+        if self.message.is_empty() {
+            self.message = more.to_string();
+        } else {
+            self.message = format!("{}; {more}", self.message);
+        }
+        self
     }
 
     /// An error for a non-zero Kafka error code, or `None` for code 0.
@@ -198,11 +249,36 @@ impl fmt::Debug for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|c| c as &(dyn std::error::Error + 'static))
+    }
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cause_is_kept_as_source() {
+        use std::error::Error as _;
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e = Error::new(ErrorKind::Connection, "connect", "broker down").with_source(io);
+        let cause = e.source().expect("a source");
+        assert!(cause.downcast_ref::<std::io::Error>().is_some());
+        // Clones share the cause; equality ignores it.
+        assert!(e.clone().source().is_some());
+        assert_eq!(e, Error::new(ErrorKind::Connection, "connect", "broker down"));
+        let garbage = crate::protocol::compression::decompress(
+            crate::protocol::compression::Compression::Gzip,
+            b"not gzip",
+            1024,
+        )
+        .unwrap_err();
+        assert!(garbage.source().is_some(), "{garbage}");
+    }
 
     #[test]
     fn names_follow_kafka_docs() {

@@ -188,11 +188,11 @@ pub(crate) async fn connect(
     TlsConnector::from(config)
         .connect(name, tcp)
         .await
-        .map_err(|e| handshake_error(addr, host, &e))
+        .map_err(|e| handshake_error(addr, host, e))
 }
 
 /// A handshake failure, explained.
-fn handshake_error(addr: &str, host: &str, e: &std::io::Error) -> Error {
+fn handshake_error(addr: &str, host: &str, e: std::io::Error) -> Error {
     let rustls_error = e
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>());
@@ -223,12 +223,15 @@ fn handshake_error(addr: &str, host: &str, e: &std::io::Error) -> Error {
             "TLS handshake with broker {addr} failed: {e}; check that this port is a TLS (SSL / SASL_SSL) listener"
         ),
     };
-    let kind = if rustls_error.is_some() {
-        ErrorKind::Auth
-    } else {
-        ErrorKind::Connection
+    let kind = match rustls_error {
+        // Not TLS at all: a protocol mismatch, not a refused identity.
+        Some(rustls::Error::InvalidMessage(_)) | Some(rustls::Error::InappropriateMessage { .. }) => {
+            ErrorKind::Protocol
+        }
+        Some(_) => ErrorKind::Auth,
+        None => ErrorKind::Connection,
     };
-    Error::new(kind, "tls_handshake", message)
+    Error::new(kind, "tls_handshake", message).with_source(e)
 }
 
 #[cfg(test)]

@@ -85,8 +85,12 @@ impl std::fmt::Display for Compression {
     }
 }
 
-fn codec_err(c: Compression, e: impl std::fmt::Display) -> Error {
-    Error::protocol("compression", format!("{c} codec: {e}"))
+fn codec_err(c: Compression, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::protocol("compression", format!("{c} codec: {e}")).with_source(e)
+}
+
+fn codec_msg(c: Compression, what: &str) -> Error {
+    Error::protocol("compression", format!("{c} codec: {what}"))
 }
 
 /// The magic that starts xerial-framed snappy (what snappy-java's SnappyOutputStream writes).
@@ -203,14 +207,14 @@ fn snappy_decompress(input: &[u8], max: usize) -> Result<Bytes> {
         let mut rest = &input[16..];
         while !rest.is_empty() {
             if rest.len() < 4 {
-                return Err(codec_err(c, "truncated xerial block length"));
+                return Err(codec_msg(c, "truncated xerial block length"));
             }
             let len = i32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]);
             let len =
-                usize::try_from(len).map_err(|_| codec_err(c, "negative xerial block length"))?;
+                usize::try_from(len).map_err(|_| codec_msg(c, "negative xerial block length"))?;
             rest = &rest[4..];
             if rest.len() < len {
-                return Err(codec_err(c, "truncated xerial block"));
+                return Err(codec_msg(c, "truncated xerial block"));
             }
             raw_block(&mut dec, &rest[..len], &mut out)?;
             rest = &rest[len..];

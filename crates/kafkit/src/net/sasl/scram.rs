@@ -1,6 +1,7 @@
 //! SCRAM-SHA-256 and SCRAM-SHA-512 (RFC 5802, RFC 7677), client side, without I/O: the
 //! caller carries the three messages to the broker and back.
 
+use subtle::ConstantTimeEq;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -184,8 +185,10 @@ impl ScramClient {
             .find_map(|a| a.strip_prefix("v="))
             .and_then(|v| B64.decode(v).ok())
             .ok_or_else(|| auth_error("the broker's SCRAM final message has no signature"))?;
+        // Constant time: how long a comparison takes must not tell an impostor how many
+        // leading bytes of its forged signature are right.
         match &self.server_signature {
-            Some(expected) if *expected == signature => Ok(()),
+            Some(expected) if bool::from(expected.as_slice().ct_eq(&signature)) => Ok(()),
             _ => Err(auth_error(
                 "the broker's SCRAM signature is wrong: it does not know this user's credentials (possible impostor)",
             )),
