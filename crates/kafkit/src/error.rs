@@ -73,7 +73,9 @@ pub struct Error {
 /// Errors compare by kind, operation and message (causes are not comparable).
 impl PartialEq for Error {
     fn eq(&self, other: &Self) -> bool {
-        self.kind == other.kind && self.operation == other.operation && self.message == other.message
+        self.kind == other.kind
+            && self.operation == other.operation
+            && self.message == other.message
     }
 }
 
@@ -270,7 +272,10 @@ mod tests {
         assert!(cause.downcast_ref::<std::io::Error>().is_some());
         // Clones share the cause; equality ignores it.
         assert!(e.clone().source().is_some());
-        assert_eq!(e, Error::new(ErrorKind::Connection, "connect", "broker down"));
+        assert_eq!(
+            e,
+            Error::new(ErrorKind::Connection, "connect", "broker down")
+        );
         let garbage = crate::protocol::compression::decompress(
             crate::protocol::compression::Compression::Gzip,
             b"not gzip",

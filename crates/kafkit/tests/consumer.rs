@@ -551,3 +551,62 @@ async fn batches_larger_than_max_bytes_per_partition_are_still_read() {
     drop(stream);
     c.stop().await.unwrap();
 }
+
+/// Highly compressible batches inflate far past the compressed bytes a fetch returns: each
+/// response is cut at the free prefetch space and the rest fetched again, every record once.
+#[tokio::test]
+async fn a_fetch_that_inflates_past_the_prefetch_budget_is_cut_and_refetched() {
+    use kafkit::producer::{ProducerConfig, Record};
+    use kafkit::protocol::compression::Compression;
+    let kafka = common::connect().await;
+    let topic = common::topic(&kafka, "inflate", 1).await;
+    let producer = kafka
+        .producer(ProducerConfig::default().compression(Compression::Lz4))
+        .unwrap();
+    let value = vec![0u8; 10_000];
+    let mut acks = Vec::new();
+    for _ in 0..2_000 {
+        acks.push(producer.send(Record::new(&topic, &value[..])).await.unwrap());
+    }
+    for a in acks {
+        a.await.unwrap();
+    }
+    // 20 MB of records in well under 1 MB on the wire; 2 MB of prefetch space.
+    let mut cfg = config(&common::unique("inflate"));
+    cfg.max_prefetch_bytes = 2 * 1024 * 1024;
+    cfg.max_bytes_per_partition = 1024 * 1024;
+    let mut events = kafka.events();
+    let c = kafka.consumer(cfg).unwrap();
+    c.subscribe(&[topic.as_str()], true).await.unwrap();
+    let seen: Seen = Arc::default();
+    let (c2, s2) = (c.clone(), seen.clone());
+    let run = tokio::spawn(async move {
+        c2.run_each_message(move |m| {
+            let s = s2.clone();
+            async move {
+                s.lock().unwrap().push((m.partition, m.offset, Instant::now()));
+                Ok(())
+            }
+        })
+        .await
+    });
+    common::eventually(Duration::from_secs(60), "all 2,000 records", || {
+        let n = seen.lock().unwrap().len();
+        async move { n >= 2_000 }
+    })
+    .await;
+    let offsets: Vec<i64> = seen.lock().unwrap().iter().map(|s| s.1).collect();
+    assert_eq!(offsets, (0..2_000).collect::<Vec<_>>(), "every record once, in order");
+    let mut largest = 0;
+    loop {
+        match events.try_recv() {
+            Ok(kafkit::Event::Fetch { records, .. }) => largest = largest.max(records),
+            Ok(_) | Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {}
+            Err(_) => break,
+        }
+    }
+    // 2 MB of space holds ~200 records of 10 KB, plus the batch that crosses it.
+    assert!(largest > 0 && largest <= 600, "largest fetch brought {largest} records");
+    c.disconnect().await.ok();
+    run.abort();
+}

@@ -1166,6 +1166,13 @@ impl Engine {
             self.kafka.cluster().invalidate();
             self.metadata_retry_at = Some(now + Duration::from_millis(200));
         }
+        // The free prefetch space, shared by the fetches that start now.
+        let budget = (self
+            .config
+            .max_prefetch_bytes
+            .saturating_sub(self.parts.buffered_bytes)
+            / by_leader.len().max(1))
+        .max(1);
         for (node, targets) in by_leader {
             self.fetching.insert(node);
             let kafka = self.kafka.clone();
@@ -1175,7 +1182,7 @@ impl Engine {
             self.emit(Event::FetchStart { node_id: node });
             tokio::spawn(async move {
                 let started = Instant::now();
-                let result = fetch_once(&kafka, node, &config, &targets).await;
+                let result = fetch_once(&kafka, node, &config, &targets, budget).await;
                 if let Ok(parts) = &result {
                     kafka.emit(Event::Fetch {
                         node_id: node,
@@ -1259,8 +1266,9 @@ impl Engine {
             } else {
                 fp.high_watermark
             };
-            st.caught_up = fp.next_offset >= end
-                || (fp.messages.is_empty() && fp.next_offset == fp.fetch_offset);
+            st.caught_up = !fp.cut
+                && (fp.next_offset >= end
+                    || (fp.messages.is_empty() && fp.next_offset == fp.fetch_offset));
             st.position = Some(fp.next_offset);
             st.backoff_until = None;
             if !fp.messages.is_empty() {
@@ -1669,6 +1677,7 @@ async fn fetch_once(
     node: i32,
     config: &ConsumerConfig,
     targets: &[FetchTarget],
+    budget: usize,
 ) -> Result<Vec<FetchedPartition>> {
     let conn = kafka.pool().get(node, Lane::Fetch).await?;
     let version = conn.version::<FetchRequest>()?;
@@ -1689,5 +1698,6 @@ async fn fetch_once(
         &offsets,
         config.isolation_level,
         MAX_DECOMPRESSED,
+        &mut fetcher::Budget::new(budget),
     )
 }

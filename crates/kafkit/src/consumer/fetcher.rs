@@ -112,6 +112,38 @@ pub struct FetchedPartition {
     /// Only part of the next batch came (it is larger than the partition's limit): fetch again
     /// asking for this many bytes.
     pub needs_bytes: Option<i32>,
+    /// Decoding stopped at the response's budget: more records came than there was room for;
+    /// they are fetched again from `next_offset`.
+    pub cut: bool,
+}
+
+/// The decoded bytes one Fetch response may take: the consumer's free prefetch space. A
+/// response whose batches inflate past it is cut after the batch that crosses it (at least one
+/// batch is decoded, so reading always progresses); the rest is fetched again later.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    left: usize,
+    spent: bool,
+}
+
+impl Budget {
+    /// A budget of `bytes`.
+    pub fn new(bytes: usize) -> Self {
+        Budget {
+            left: bytes,
+            spent: false,
+        }
+    }
+
+    /// Whether decoding must stop before the next batch.
+    fn exhausted(&self) -> bool {
+        self.spent && self.left == 0
+    }
+
+    fn spend(&mut self, bytes: usize) {
+        self.left = self.left.saturating_sub(bytes);
+        self.spent = true;
+    }
 }
 
 /// Decodes a Fetch response. `names` resolves topic ids (v13+); `offsets` are the positions
@@ -122,6 +154,7 @@ pub fn parse_response(
     offsets: &HashMap<TopicPartition, i64>,
     isolation: IsolationLevel,
     max_decompressed: usize,
+    budget: &mut Budget,
 ) -> Result<Vec<FetchedPartition>> {
     Error::check(resp.error_code, "fetch", || {
         "the broker rejected the fetch".to_string()
@@ -157,6 +190,7 @@ pub fn parse_response(
                 next_offset: fetch_offset,
                 bytes: p.records.as_ref().map_or(0, Bytes::len),
                 needs_bytes: None,
+                cut: false,
             };
             if fp.error.is_none() {
                 if let Some(records) = p.records {
@@ -172,6 +206,7 @@ pub fn parse_response(
                         fetch_offset,
                         aborted,
                         max_decompressed,
+                        budget,
                         &mut fp,
                     ) {
                         fp.error = Some(e);
@@ -191,6 +226,7 @@ fn decode_records(
     fetch_offset: i64,
     mut aborted: Vec<AbortedTransaction>,
     max_decompressed: usize,
+    budget: &mut Budget,
     out: &mut FetchedPartition,
 ) -> Result<()> {
     // Aborted transactions start to apply at their first offset, in offset order.
@@ -216,6 +252,10 @@ fn decode_records(
         if last < fetch_offset {
             continue;
         }
+        if budget.exhausted() {
+            out.cut = true;
+            break;
+        }
         while aborted.last().is_some_and(|a| a.first_offset <= last) {
             if let Some(a) = aborted.pop() {
                 aborting.insert(a.producer_id.0);
@@ -233,7 +273,9 @@ fn decode_records(
             continue;
         }
         let leader_epoch = batch.partition_leader_epoch();
-        for record in batch.records()? {
+        let records = batch.records()?;
+        budget.spend(records.data_len());
+        for record in records {
             let r = record?;
             if r.offset < fetch_offset {
                 continue;
@@ -291,7 +333,64 @@ mod tests {
             next_offset: 100,
             bytes,
             needs_bytes: None,
+            cut: false,
         }
+    }
+
+    /// An uncompressed batch of `n` records of 100 bytes starting at `base`.
+    fn batch(base: i64, n: usize) -> Vec<u8> {
+        use crate::protocol::compression::Compression;
+        use crate::protocol::record_batch::{BatchParams, RecordBatchBuilder};
+        let mut b = RecordBatchBuilder::new(Compression::None);
+        for _ in 0..n {
+            b.append(0, None, Some(&[7u8; 100]), &[]);
+        }
+        let mut raw = b.build(BatchParams::default()).unwrap().to_vec();
+        raw[..8].copy_from_slice(&base.to_be_bytes()); // not covered by the CRC
+        raw
+    }
+
+    #[test]
+    fn a_response_larger_than_the_budget_is_cut_after_the_batch_that_crosses_it() {
+        let mut raw = batch(100, 10);
+        raw.extend(batch(110, 10));
+        raw.extend(batch(120, 10));
+        let topic: Arc<str> = Arc::from("t");
+        // Room for a bit more than one batch: the second crosses it, the third waits.
+        let mut budget = Budget::new(1500);
+        let mut out = empty_out(raw.len());
+        decode_records(
+            &topic,
+            0,
+            Bytes::from(raw.clone()),
+            100,
+            vec![],
+            1 << 20,
+            &mut budget,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out.messages.len(), 20);
+        assert_eq!(out.next_offset, 120, "the third batch is fetched again");
+        assert!(out.cut);
+        // A spent budget still lets the first batch of a response through (progress).
+        let mut budget = Budget::new(0);
+        let mut out = empty_out(raw.len());
+        decode_records(
+            &topic,
+            0,
+            Bytes::from(raw),
+            100,
+            vec![],
+            1 << 20,
+            &mut budget,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(
+            (out.messages.len(), out.next_offset, out.cut),
+            (10, 110, true)
+        );
     }
 
     #[test]
@@ -304,7 +403,17 @@ mod tests {
         raw.resize(1024, 0);
         let mut out = empty_out(raw.len());
         let topic: Arc<str> = Arc::from("t");
-        decode_records(&topic, 0, Bytes::from(raw), 100, vec![], 1 << 20, &mut out).unwrap();
+        decode_records(
+            &topic,
+            0,
+            Bytes::from(raw),
+            100,
+            vec![],
+            1 << 20,
+            &mut Budget::new(1 << 20),
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out.needs_bytes, Some(5012));
         assert!(out.messages.is_empty());
         assert_eq!(out.next_offset, 100, "the position stays");
@@ -316,8 +425,17 @@ mod tests {
         let raw = vec![0u8; 10];
         let mut out = empty_out(raw.len());
         let topic: Arc<str> = Arc::from("t");
-        let e = decode_records(&topic, 0, Bytes::from(raw), 100, vec![], 1 << 20, &mut out)
-            .unwrap_err();
+        let e = decode_records(
+            &topic,
+            0,
+            Bytes::from(raw),
+            100,
+            vec![],
+            1 << 20,
+            &mut Budget::new(1 << 20),
+            &mut out,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("max_bytes_per_partition"), "{e}");
     }
 }

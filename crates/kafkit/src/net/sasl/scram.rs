@@ -1,11 +1,11 @@
 //! SCRAM-SHA-256 and SCRAM-SHA-512 (RFC 5802, RFC 7677), client side, without I/O: the
 //! caller carries the three messages to the broker and back.
 
-use subtle::ConstantTimeEq;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256, Sha512};
+use subtle::ConstantTimeEq;
 
 use crate::error::{Error, ErrorKind, Result};
 

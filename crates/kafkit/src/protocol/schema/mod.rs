@@ -21,6 +21,7 @@
 //! The tables in `generated.rs` come from Kafka's JSON message schemas (see
 //! `crates/kafkit-schema-gen`); regenerate them with `scripts/gen-schemas`.
 
+#[rustfmt::skip]
 mod generated;
 
 use std::fmt;
@@ -122,7 +123,11 @@ impl fmt::Display for Malformed {
         if self.path.is_empty() {
             write!(f, "{} (at byte {})", self.what, self.offset)
         } else {
-            write!(f, "{} in {} (at byte {})", self.what, self.path, self.offset)
+            write!(
+                f,
+                "{} in {} (at byte {})",
+                self.what, self.path, self.offset
+            )
         }
     }
 }
@@ -209,10 +214,7 @@ impl Walker<'_> {
 
     fn take(&mut self, n: usize) -> Result<&[u8], Malformed> {
         if n > self.left() {
-            return Err(self.fail(format!(
-                "needs {n} bytes but only {} are left",
-                self.left()
-            )));
+            return Err(self.fail(format!("needs {n} bytes but only {} are left", self.left())));
         }
         let s = &self.buf[self.pos..self.pos + n];
         self.pos += n;

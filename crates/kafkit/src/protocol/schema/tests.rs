@@ -223,7 +223,10 @@ fn consumer_protocol_blobs_walk() {
     for v in 0..=3 {
         let mut b = BytesMut::new();
         sub.encode(&mut b, v).unwrap();
-        assert_eq!(walk(&CONSUMER_PROTOCOL_SUBSCRIPTION, v, &b, false), Ok(b.len()));
+        assert_eq!(
+            walk(&CONSUMER_PROTOCOL_SUBSCRIPTION, v, &b, false),
+            Ok(b.len())
+        );
     }
     let e = walk(
         &CONSUMER_PROTOCOL_ASSIGNMENT,

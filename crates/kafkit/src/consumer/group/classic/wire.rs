@@ -13,9 +13,9 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
-use crate::protocol::schema;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::TopicPartition;
+use crate::protocol::schema;
 
 /// Highest version written (Kafka 3.x/4.x clients write 3: rack id).
 const VERSION: i16 = 3;
@@ -129,7 +129,12 @@ pub fn encode_subscription(s: &MemberSubscription) -> Bytes {
 /// layout extends).
 pub fn decode_subscription(mut bytes: Bytes) -> Result<MemberSubscription> {
     let version = read_version(&mut bytes, "subscription")?;
-    bounded(&schema::CONSUMER_PROTOCOL_SUBSCRIPTION, version, &bytes, "subscription")?;
+    bounded(
+        &schema::CONSUMER_PROTOCOL_SUBSCRIPTION,
+        version,
+        &bytes,
+        "subscription",
+    )?;
     let m = ConsumerProtocolSubscription::decode(&mut bytes, version.min(VERSION))
         .map_err(|e| malformed("subscription", e))?;
     Ok(MemberSubscription {
@@ -167,7 +172,12 @@ pub fn decode_assignment(mut bytes: Bytes) -> Result<MemberAssignment> {
         return Ok(MemberAssignment::default());
     }
     let version = read_version(&mut bytes, "assignment")?;
-    bounded(&schema::CONSUMER_PROTOCOL_ASSIGNMENT, version, &bytes, "assignment")?;
+    bounded(
+        &schema::CONSUMER_PROTOCOL_ASSIGNMENT,
+        version,
+        &bytes,
+        "assignment",
+    )?;
     let m = ConsumerProtocolAssignment::decode(&mut bytes, version.min(VERSION))
         .map_err(|e| malformed("assignment", e))?;
     Ok(MemberAssignment {
