@@ -28,7 +28,7 @@ macro_rules! apis {
         pub fn response(api_key: i16, version: i16, frame: Bytes) -> Result<()> {
             $(
                 if api_key == <$req as Request>::KEY {
-                    return crate::net::connection::decode_response::<$req>(frame, version, "fuzz")
+                    return crate::net::connection::decode_response::<$req>(frame, version, "fuzz", MAX_INFLATE * 64)
                         .map(drop);
                 }
             )*

@@ -34,7 +34,9 @@ pub struct KafkaConfig {
     pub request_timeout: Duration,
     /// Requests in flight per connection. Default 5.
     pub max_in_flight: usize,
-    /// Largest response frame accepted, in bytes. Default 256 MiB.
+    /// Largest response accepted, in bytes, both on the wire and decoded (a response whose
+    /// structures would take more memory is refused before they are allocated). A larger one
+    /// closes the connection with a `TooLarge` or `Protocol` error. Default 256 MiB.
     pub max_response_size: usize,
     /// Retries of retriable errors (KafkaJS `retry`).
     pub retry: RetryPolicy,

@@ -14,9 +14,12 @@
 //! - a tagged field whose value does not fill exactly the size it announces;
 //! - bytes left over after the body (the peer and kafkit disagree on the layout).
 //!
-//! A walked frame then decodes with allocations proportional to the bytes received (at most the
-//! connection's `max_response_size`). The walk costs a pass over the fields, not the bytes: a
-//! record set is skipped by its length.
+//! - a message whose decoded structs would take more memory than allowed (estimated from above
+//!   while walking: a 5-byte group listing becomes a 150-byte struct).
+//!
+//! A walked frame then decodes within two bounds: the frame (at most the connection's
+//! `max_response_size`) and its decoded form (at most as much again). The walk costs a pass
+//! over the fields, not the bytes: a record set is skipped by its length.
 //!
 //! The tables in `generated.rs` come from Kafka's JSON message schemas (see
 //! `crates/kafkit-schema-gen`); regenerate them with `scripts/gen-schemas`.
@@ -63,6 +66,20 @@ pub(crate) enum Ty {
     Records,
     Struct(&'static [Field]),
     Array(&'static Ty),
+}
+
+impl Ty {
+    /// An upper estimate of the bytes one value takes in kafka-protocol's decoded types (the
+    /// structs are a few hundred bytes at most; each has a map of unknown tagged fields).
+    fn inline_size(&self) -> usize {
+        match self {
+            Ty::Bool | Ty::I8 | Ty::I16 | Ty::U16 | Ty::I32 | Ty::U32 | Ty::I64 | Ty::F64 => 8,
+            Ty::Uuid => 16,
+            Ty::Str | Ty::Bytes | Ty::Records => 40,
+            Ty::Array(_) => 24,
+            Ty::Struct(fields) => 48 + fields.iter().map(|f| f.ty.inline_size()).sum::<usize>(),
+        }
+    }
 }
 
 /// One field of a message or struct.
@@ -141,6 +158,7 @@ pub(crate) fn check_response(
     version: i16,
     header_version: i16,
     frame: &[u8],
+    max_decoded: usize,
 ) -> Result<(), Malformed> {
     let Some(msg) = response(api_key) else {
         return Err(Malformed {
@@ -150,7 +168,7 @@ pub(crate) fn check_response(
         });
     };
     let header = walk(&RESPONSE_HEADER, header_version, frame, true)?;
-    walk(msg, version, &frame[header..], false).map_err(|mut m| {
+    walk_within(msg, version, &frame[header..], false, max_decoded).map_err(|mut m| {
         m.offset += header;
         m
     })?;
@@ -166,11 +184,25 @@ pub(crate) fn walk(
     bytes: &[u8],
     allow_trailing: bool,
 ) -> Result<usize, Malformed> {
+    walk_within(msg, version, bytes, allow_trailing, usize::MAX)
+}
+
+/// [`walk`], refusing a message whose decoded form would take more than `max_decoded` bytes
+/// (short elements, such as group listings of a few bytes each, decode to structs of a few
+/// hundred bytes: without this a large frame could still ask for gigabytes).
+pub(crate) fn walk_within(
+    msg: &Message,
+    version: i16,
+    bytes: &[u8],
+    allow_trailing: bool,
+    max_decoded: usize,
+) -> Result<usize, Malformed> {
     let mut w = Walker {
         buf: bytes,
         pos: 0,
         version,
         flexible: msg.flexible.has(version),
+        decoded: 0,
         path: Vec::new(),
     };
     if !msg.valid.has(version) {
@@ -180,6 +212,16 @@ pub(crate) fn walk(
         )));
     }
     w.fields(msg.fields)?;
+    if w.decoded > max_decoded {
+        return Err(Malformed {
+            what: format!(
+                "{} v{version} would decode to about {} bytes, more than the {max_decoded} allowed (max_response_size)",
+                msg.name, w.decoded
+            ),
+            path: String::new(),
+            offset: w.pos,
+        });
+    }
     if !allow_trailing && w.pos != bytes.len() {
         return Err(w.fail(format!(
             "{} trailing bytes after the {} v{version} body",
@@ -195,6 +237,8 @@ struct Walker<'a> {
     pos: usize,
     version: i16,
     flexible: bool,
+    /// Bytes the decoded message will take in memory, estimated from above (array elements).
+    decoded: usize,
     /// Field names from the message down to the current field, for error messages.
     path: Vec<&'static str>,
 }
@@ -359,6 +403,9 @@ impl Walker<'_> {
             }
             Ty::Array(elem) => {
                 if let Some(n) = self.length(false, nullable)? {
+                    self.decoded = self
+                        .decoded
+                        .saturating_add(n.saturating_mul(elem.inline_size()));
                     for _ in 0..n {
                         self.value(elem, false)?;
                     }

@@ -4,6 +4,8 @@ use kafka_protocol::protocol::{Encodable, HeaderVersion, Message as _, Request, 
 
 use super::*;
 
+const LIMIT: usize = 64 << 20;
+
 /// Encodes `resp` with kafka-protocol as a response frame (header + body) at `version`.
 fn frame<R: Request>(resp: &R::Response, version: i16) -> Bytes
 where
@@ -31,12 +33,13 @@ where
             continue;
         }
         let f = frame::<R>(&resp, v);
-        check_response(R::KEY, v, R::Response::header_version(v), &f)
+        check_response(R::KEY, v, R::Response::header_version(v), &f, LIMIT)
             .unwrap_or_else(|e| panic!("{} v{v}: {e}", schema.name));
         // Every truncation is refused, never accepted short.
         for cut in 0..f.len() {
             assert!(
-                check_response(R::KEY, v, R::Response::header_version(v), &f[..cut]).is_err(),
+                check_response(R::KEY, v, R::Response::header_version(v), &f[..cut], LIMIT)
+                    .is_err(),
                 "{} v{v} cut at {cut}",
                 schema.name
             );
@@ -170,12 +173,12 @@ defaults_walk!(
 #[test]
 fn a_huge_array_length_is_refused_before_decoding() {
     let f = [0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff, 0xff];
-    let e = check_response(3, 1, 0, &f).unwrap_err();
+    let e = check_response(3, 1, 0, &f, LIMIT).unwrap_err();
     assert!(e.what.contains("larger than the 1 bytes left"), "{e}");
     assert_eq!(e.path, "Brokers");
     // Flexible (compact) arrays too: varint length 2^32-1.
     let f = [0, 0, 0, 1, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f];
-    let e = check_response(3, 12, 1, &f).unwrap_err();
+    let e = check_response(3, 12, 1, &f, LIMIT).unwrap_err();
     assert!(e.what.contains("larger than"), "{e}");
 }
 
@@ -185,12 +188,12 @@ fn trailing_bytes_nulls_and_bad_tags_are_refused() {
     let hv = MetadataResponse::header_version(v);
     let mut f = BytesMut::from(&frame::<MetadataRequest>(&metadata(), v)[..]);
     f.put_u8(0);
-    let e = check_response(3, v, hv, &f).unwrap_err();
+    let e = check_response(3, v, hv, &f, LIMIT).unwrap_err();
     assert!(e.what.contains("1 trailing bytes"), "{e}");
 
     // Metadata v1: brokers' host is a non-nullable string; -1 is refused.
     let f = [0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0xff, 0xff];
-    let e = check_response(3, 1, 0, &f).unwrap_err();
+    let e = check_response(3, 1, 0, &f, LIMIT).unwrap_err();
     assert!(e.what.contains("null"), "{e}");
     assert_eq!(e.path, "Brokers.Host");
 
@@ -199,20 +202,20 @@ fn trailing_bytes_nulls_and_bad_tags_are_refused() {
     let good = frame::<FetchRequest>(&FetchResponse::default(), 16);
     let mut bad = BytesMut::from(&good[..good.len() - 1]);
     bad.put_slice(&[1, 0, 3, 1, 0, 0]); // one tagged field: tag 0, size 3, value: empty array
-    let e = check_response(1, 16, 1, &bad).unwrap_err();
+    let e = check_response(1, 16, 1, &bad, LIMIT).unwrap_err();
     assert!(e.what.contains("announces 3 bytes"), "{e}");
 
     // An unknown tag is skipped by its size.
     let mut ok = BytesMut::from(&good[..good.len() - 1]);
     ok.put_slice(&[1, 9, 2, 0xaa, 0xbb]);
-    check_response(1, 16, 1, &ok).unwrap();
+    check_response(1, 16, 1, &ok, LIMIT).unwrap();
 }
 
 #[test]
 fn versions_outside_the_schema_are_refused() {
-    let e = check_response(1, 3, 0, &[0, 0, 0, 1]).unwrap_err();
+    let e = check_response(1, 3, 0, &[0, 0, 0, 1], LIMIT).unwrap_err();
     assert!(e.what.contains("no version 3"), "{e}");
-    assert!(check_response(9999, 0, 0, &[0, 0, 0, 1]).is_err());
+    assert!(check_response(9999, 0, 0, &[0, 0, 0, 1], LIMIT).is_err());
 }
 
 #[test]
@@ -242,7 +245,24 @@ proptest::proptest! {
     /// Any bytes: the walk answers (Ok or Err) without panicking, for every API and version.
     #[test]
     fn arbitrary_bytes_never_panic(key in 0i16..100, v in 0i16..20, data in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
-        let _ = check_response(key, v, 1, &data);
-        let _ = check_response(key, v, 0, &data);
+        let _ = check_response(key, v, 1, &data, LIMIT);
+        let _ = check_response(key, v, 0, &data, LIMIT);
     }
+}
+
+#[test]
+fn a_frame_of_many_tiny_elements_is_refused_by_its_decoded_size() {
+    // ListGroups v5 (flexible): 1,000 groups of five one-byte fields each, 6 KB on the wire,
+    // decode to ~200 KB of structs.
+    let mut f = BytesMut::new();
+    f.put_slice(&[0, 0, 0, 1, 0]); // correlation id, header tags
+    f.put_slice(&[0, 0, 0, 0, 0, 0]); // throttle, error code
+    f.put_slice(&[0xe9, 0x07]); // 1,000 + 1 as an unsigned varint
+    for _ in 0..1000 {
+        f.put_slice(&[1, 1, 1, 1, 0]); // four empty strings, no tags
+    }
+    f.put_u8(0);
+    check_response(16, 5, 1, &f, 1 << 20).unwrap();
+    let e = check_response(16, 5, 1, &f, 100_000).unwrap_err();
+    assert!(e.what.contains("would decode to about"), "{e}");
 }

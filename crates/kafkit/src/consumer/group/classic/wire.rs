@@ -83,9 +83,17 @@ fn read_version(bytes: &mut Bytes, what: &str) -> Result<i16> {
 /// Checks every length in a blob before kafka-protocol allocates for it. A version newer than
 /// kafkit's is read as kafkit's, whose layout it extends: its extra bytes are allowed.
 fn bounded(msg: &schema::Message, version: i16, bytes: &[u8], what: &str) -> Result<()> {
-    schema::walk(msg, version.min(VERSION), bytes, version > VERSION)
-        .map(drop)
-        .map_err(|m| malformed(what, m))
+    // Decoded, a topic name of a few bytes takes tens; 64 MiB is far beyond any real group.
+    const MAX_DECODED: usize = 64 << 20;
+    schema::walk_within(
+        msg,
+        version.min(VERSION),
+        bytes,
+        version > VERSION,
+        MAX_DECODED,
+    )
+    .map(drop)
+    .map_err(|m| malformed(what, m))
 }
 
 /// Topic-grouped partitions (either struct's list) as a flat list.
