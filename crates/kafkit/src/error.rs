@@ -101,6 +101,19 @@ impl Error {
         self
     }
 
+    /// The same failure told for another operation (kind, operation, message); the cause stays.
+    pub(crate) fn restate(
+        mut self,
+        kind: ErrorKind,
+        operation: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        self.kind = kind;
+        self.operation = operation;
+        self.message = message.into();
+        self
+    }
+
     /// Appends `more` to the message (what a retry or a fallback found).
     pub(crate) fn context(mut self, more: impl std::fmt::Display) -> Self {
         if self.message.is_empty() {

@@ -126,7 +126,8 @@ pub struct Cluster {
     state: RwLock<Arc<ClusterMetadata>>,
     /// Topics some client uses; periodic refreshes ask for these.
     tracked: Mutex<BTreeSet<String>>,
-    refresh_now: Notify,
+    /// Shared with the refresher task, which must not hold the cache while it waits.
+    refresh_now: Arc<Notify>,
     refreshed: Notify,
     /// Serializes refreshes so a burst of errors triggers one request, not one each.
     refreshing: tokio::sync::Mutex<()>,
@@ -139,7 +140,7 @@ impl Cluster {
             pool,
             state: RwLock::new(Arc::new(ClusterMetadata::default())),
             tracked: Mutex::new(BTreeSet::new()),
-            refresh_now: Notify::new(),
+            refresh_now: Arc::new(Notify::new()),
             refreshed: Notify::new(),
             refreshing: tokio::sync::Mutex::new(()),
         }
@@ -249,13 +250,16 @@ impl Cluster {
     /// Runs periodic refreshes (every `max_age`) and on-demand ones until the handle is dropped.
     pub(crate) fn spawn_refresher(self: &Arc<Self>, max_age: Duration) {
         let weak = Arc::downgrade(self);
+        let refresh_now = self.refresh_now.clone();
         tokio::spawn(async move {
             loop {
+                // Waits without a strong reference: dropping the last handle drops the cache,
+                // the pool and its connections at once, not after the next refresh.
+                let notified = refresh_now.notified();
+                let woke = tokio::time::timeout(max_age, notified).await.is_ok();
                 let Some(cluster) = weak.upgrade() else {
                     return;
                 };
-                let notified = cluster.refresh_now.notified();
-                let woke = tokio::time::timeout(max_age, notified).await.is_ok();
                 if let Err(e) = cluster.refresh_tracked().await {
                     tracing::debug!(error = %e, "metadata refresh failed");
                 }
@@ -306,6 +310,13 @@ impl Cluster {
         let snapshot = Arc::new(next);
         *state = snapshot.clone();
         Ok(snapshot)
+    }
+}
+
+impl Drop for Cluster {
+    /// Wakes the refresher, which then finds the cache gone and ends.
+    fn drop(&mut self) {
+        self.refresh_now.notify_one();
     }
 }
 

@@ -60,14 +60,26 @@ impl Default for ConnectionConfig {
 
 type Reply = oneshot::Sender<Result<Bytes>>;
 
+/// How far a connection attempt got.
+#[derive(Clone, Copy)]
+enum Phase {
+    Tcp,
+    Tls,
+    /// ApiVersions, then SASL.
+    Kafka,
+}
+
 struct Pending {
     correlation_id: i32,
+    /// For errors: a failure is reported with the API of each request it cost.
+    api: &'static str,
     reply: Reply,
 }
 
 /// State shared by the caller side, the writer and the reader.
 struct Shared {
-    /// `Some` once the connection is dead: the reason, given to every later request.
+    /// `Some` once the connection is dead: the reason, given to every later request (as
+    /// [`request_error`], naming that request's API and the broker).
     failed: Option<Error>,
     /// Requests written (or about to be) whose response has not arrived, oldest first.
     queue: VecDeque<Pending>,
@@ -112,6 +124,22 @@ impl std::fmt::Debug for Connection {
     }
 }
 
+impl Drop for Inner {
+    /// The last handle is gone: stop the reader and the writer, which would otherwise keep the
+    /// socket (and their tasks) alive for as long as the broker keeps it open.
+    fn drop(&mut self) {
+        fail_all(
+            &self.shared,
+            Error::new(
+                ErrorKind::Closed,
+                "close",
+                "the connection was dropped by the client",
+            ),
+        );
+        self.drained.notify_waiters();
+    }
+}
+
 impl Connection {
     /// Opens a TCP connection to `addr` and negotiates API versions.
     pub async fn connect(
@@ -120,6 +148,13 @@ impl Connection {
         events: Option<tokio::sync::broadcast::Sender<Event>>,
     ) -> Result<Connection> {
         let deadline = config.connect_timeout;
+        // How far the attempt got, for the timeout's message.
+        let phase = Mutex::new(Phase::Tcp);
+        let set_phase = |p| {
+            if let Ok(mut g) = phase.lock() {
+                *g = p;
+            }
+        };
         let attempt = async {
             let stream = TcpStream::connect(addr).await.map_err(|e| {
                 Error::new(
@@ -131,11 +166,14 @@ impl Connection {
             let _ = stream.set_nodelay(true);
             match config.tls.clone() {
                 Some(tls_config) => {
+                    set_phase(Phase::Tls);
                     let stream = tls::connect(tls_config, addr, stream).await?;
+                    set_phase(Phase::Kafka);
                     let (r, w) = tokio::io::split(stream);
                     Connection::handshake(addr, r, w, config.clone(), events.clone()).await
                 }
                 None => {
+                    set_phase(Phase::Kafka);
                     let (r, w) = stream.into_split();
                     Connection::handshake(addr, r, w, config.clone(), events.clone()).await
                 }
@@ -143,11 +181,18 @@ impl Connection {
         };
         match tokio::time::timeout(deadline, attempt).await {
             Ok(res) => res,
-            Err(_) => Err(Error::new(
-                ErrorKind::Timeout(deadline),
-                "connect",
-                format!("no connection to broker {addr} within connect_timeout; check the address and the network, or raise `connect_timeout`"),
-            )),
+            Err(_) => {
+                let reached = phase.lock().map(|p| *p).unwrap_or(Phase::Tcp);
+                let message = match reached {
+                    Phase::Tcp => format!("no TCP connection to broker {addr} within connect_timeout ({deadline:?}); check the address and the network, or raise `connect_timeout`"),
+                    Phase::Tls => format!("broker {addr} accepted the TCP connection but did not complete the TLS handshake within connect_timeout ({deadline:?}); check that this port is a TLS (SSL / SASL_SSL) listener"),
+                    Phase::Kafka => format!(
+                        "broker {addr} accepted the connection but did not answer ApiVersions{} within connect_timeout ({deadline:?}); check that this port is a Kafka listener with the security protocol configured here",
+                        if config.sasl.is_some() { " and SASL authentication" } else { "" }
+                    ),
+                };
+                Err(Error::new(ErrorKind::Timeout(deadline), "connect", message))
+            }
         }
     }
 
@@ -210,6 +255,7 @@ impl Connection {
             writer,
             rx,
             shared.clone(),
+            drained.clone(),
             addr.to_string(),
             events.clone(),
         ));
@@ -446,14 +492,14 @@ impl Connection {
 
     /// [`send_oneway`](Self::send_oneway) for a request the caller framed itself.
     pub fn send_oneway_frame(&self, frame: Vec<Bytes>) -> Result<()> {
-        self.check_open()?;
+        self.check_open("Produce")?;
         self.inner
             .tx
             .send(Outgoing {
                 frame,
                 pending: None,
             })
-            .map_err(|_| Error::new(ErrorKind::Connection, "send", "connection closed"))
+            .map_err(|_| self.closed_error("Produce"))
     }
 
     /// Encodes `req` as a length-prefixed frame under a fresh correlation id.
@@ -481,16 +527,27 @@ impl Connection {
         &self.inner.client_id
     }
 
-    fn check_open(&self) -> Result<()> {
+    fn check_open(&self, api: &'static str) -> Result<()> {
         let shared = self
             .inner
             .shared
             .lock()
-            .map_err(|_| Error::protocol("send", "connection state poisoned"))?;
+            .map_err(|_| Error::protocol(api, "connection state poisoned"))?;
         match &shared.failed {
-            Some(e) => Err(e.clone()),
+            Some(e) => Err(request_error(api, &self.inner.addr, &already_failed(e))),
             None => Ok(()),
         }
+    }
+
+    fn closed_error(&self, api: &'static str) -> Error {
+        Error::new(
+            ErrorKind::Connection,
+            api,
+            format!(
+                "{api} request to broker {}: the connection closed before the response",
+                self.inner.addr
+            ),
+        )
     }
 
     async fn roundtrip(
@@ -530,7 +587,7 @@ impl Connection {
         api: &'static str,
         permit: Option<OwnedSemaphorePermit>,
     ) -> Result<Waiting> {
-        self.check_open()?;
+        self.check_open(api)?;
         let (reply, rx) = oneshot::channel();
         self.inner
             .tx
@@ -538,10 +595,11 @@ impl Connection {
                 frame,
                 pending: Some(Pending {
                     correlation_id,
+                    api,
                     reply,
                 }),
             })
-            .map_err(|_| Error::new(ErrorKind::Connection, api, "connection closed"))?;
+            .map_err(|_| self.closed_error(api))?;
         self.emit_queue_size();
         Ok(Waiting { permit, rx })
     }
@@ -557,26 +615,24 @@ impl Connection {
         let result = tokio::time::timeout(timeout, rx).await;
         drop(permit);
         match result {
-            Ok(Ok(res)) => res.map_err(|e| e.during(api)),
-            Ok(Err(_)) => Err(Error::new(
-                ErrorKind::Connection,
-                api,
-                format!(
-                    "connection to {} closed before the response",
-                    self.inner.addr
-                ),
-            )),
+            Ok(Ok(res)) => res.map_err(|e| request_error(api, &self.inner.addr, &e)),
+            Ok(Err(_)) => Err(self.closed_error(api)),
             Err(_) => {
                 // Responses come in order: with one missing, the connection cannot be trusted.
+                // A frame still arriving (however slowly) does not count as an answer.
                 let err = Error::new(
                     ErrorKind::Timeout(timeout),
                     api,
                     format!(
-                        "no response from broker {} within the request timeout; the connection is closed and will be reopened",
+                        "{api} request to broker {}: no response within the request timeout; the connection is closed and will be reopened",
                         self.inner.addr
                     ),
                 );
-                self.fail(err.clone());
+                self.fail(Error::new(
+                    ErrorKind::Connection,
+                    api,
+                    format!("the connection was closed after a {api} request got no response within {timeout:?}"),
+                ));
                 self.emit(|addr| Event::RequestTimeout {
                     broker: addr,
                     api,
@@ -589,6 +645,7 @@ impl Connection {
 
     fn fail(&self, err: Error) {
         fail_all(&self.inner.shared, err);
+        // Wakes the reader and the writer too: both stop, and the socket is closed.
         self.inner.drained.notify_waiters();
     }
 
@@ -631,6 +688,30 @@ impl Connection {
     }
 }
 
+/// The error a request gets from a failed connection: `cause` with that request's API and the
+/// broker's address, so a failure shared by several requests tells each what it cost.
+fn request_error(api: &'static str, addr: &str, cause: &Error) -> Error {
+    cause.clone().restate(
+        cause.kind().clone(),
+        api,
+        format!("{api} request to broker {addr}: {}", cause.message()),
+    )
+}
+
+/// The cause given to a request that was not on the wire when the connection failed: whatever
+/// broke it (garbage, a timeout, ...), this request only needs another connection, which the
+/// pool opens (a holder of the connection, such as a group coordinator, must let go of it).
+fn already_failed(cause: &Error) -> Error {
+    if cause.kind() == &ErrorKind::Closed {
+        return cause.clone();
+    }
+    cause.clone().restate(
+        ErrorKind::Connection,
+        cause.operation(),
+        format!("the connection had failed already ({})", cause.message()),
+    )
+}
+
 fn fail_all(shared: &Mutex<Shared>, err: Error) {
     let pending: Vec<Pending> = match shared.lock() {
         Ok(mut s) => {
@@ -650,62 +731,91 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     writer: W,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
     shared: Arc<Mutex<Shared>>,
+    drained: Arc<Notify>,
     addr: String,
     events: Option<tokio::sync::broadcast::Sender<Event>>,
 ) {
     let mut writer = BufWriter::with_capacity(64 * 1024, writer);
-    while let Some(first) = rx.recv().await {
-        let mut next = Some(first);
-        // Coalesce whatever is queued into one flush.
-        while let Some(out) = next.take() {
-            if let Some(p) = out.pending {
-                let mut s = match shared.lock() {
-                    Ok(s) => s,
-                    Err(_) => return,
-                };
-                if let Some(e) = &s.failed {
-                    let _ = p.reply.send(Err(e.clone()));
-                    continue;
+    let work = async {
+        while let Some(first) = rx.recv().await {
+            let mut next = Some(first);
+            // Coalesce whatever is queued into one flush.
+            while let Some(out) = next.take() {
+                if let Some(p) = out.pending {
+                    let mut s = match shared.lock() {
+                        Ok(s) => s,
+                        Err(_) => return false,
+                    };
+                    if let Some(e) = &s.failed {
+                        let _ = p.reply.send(Err(already_failed(e)));
+                        continue;
+                    }
+                    s.queue.push_back(p);
                 }
-                s.queue.push_back(p);
-            }
-            for piece in &out.frame {
-                if let Err(e) = writer.write_all(piece).await {
-                    on_io_error(&shared, &addr, &events, "write", e);
-                    return;
+                for piece in &out.frame {
+                    if let Err(e) = writer.write_all(piece).await {
+                        on_io_error(&shared, &drained, &addr, &events, write_error(e));
+                        return false;
+                    }
                 }
+                next = rx.try_recv().ok();
             }
-            next = rx.try_recv().ok();
+            if let Err(e) = writer.flush().await {
+                on_io_error(&shared, &drained, &addr, &events, write_error(e));
+                return false;
+            }
+            if shared.lock().map(|s| s.failed.is_some()).unwrap_or(true) {
+                return false;
+            }
         }
-        if let Err(e) = writer.flush().await {
-            on_io_error(&shared, &addr, &events, "write", e);
-            return;
-        }
-        if shared.lock().map(|s| s.failed.is_some()).unwrap_or(true) {
-            break;
+        true
+    };
+    // A failure found elsewhere (the reader, a timeout, close) stops the writer too, even in
+    // the middle of a write to a broker that does not read: the socket must not outlive it.
+    let clean = tokio::select! {
+        clean = work => clean,
+        _ = wait_failed(&shared, &drained) => false,
+    };
+    if clean {
+        let _ = writer.shutdown().await;
+    }
+    rx.close();
+    let cause = shared
+        .lock()
+        .ok()
+        .and_then(|s| s.failed.as_ref().map(already_failed));
+    while let Ok(out) = rx.try_recv() {
+        if let (Some(p), Some(e)) = (out.pending, &cause) {
+            let _ = p.reply.send(Err(e.clone()));
         }
     }
-    let _ = writer.shutdown().await;
 }
 
+fn write_error(e: std::io::Error) -> Error {
+    Error::new(
+        ErrorKind::Connection,
+        "write",
+        format!("the connection broke while sending: {e}"),
+    )
+    .with_source(e)
+}
+
+/// Fails the connection for an I/O or framing fault seen by the reader or the writer.
 fn on_io_error(
     shared: &Mutex<Shared>,
+    drained: &Notify,
     addr: &str,
     events: &Option<tokio::sync::broadcast::Sender<Event>>,
-    op: &'static str,
-    e: impl std::fmt::Display,
+    err: Error,
 ) {
-    let err = Error::new(
-        ErrorKind::Connection,
-        op,
-        format!("connection to broker {addr} broke: {e}"),
-    );
     tracing::debug!(broker = addr, error = %err, "connection failed");
     fail_all(shared, err.clone());
+    // Stops the other I/O task: the socket closes once both have let go of it.
+    drained.notify_waiters();
     if let Some(tx) = events {
         let _ = tx.send(Event::Disconnect {
             broker: addr.to_string(),
-            reason: Some(err.to_string()),
+            reason: Some(format!("broker {addr}: {}", err.message())),
         });
     }
 }
@@ -726,13 +836,17 @@ async fn read_loop<R: AsyncRead + Unpin>(
         let frame = match frame {
             Ok(Some(f)) => f,
             Ok(None) => {
-                on_io_error(&shared, &addr, &events, "read", "closed by the broker");
-                drained.notify_waiters();
+                let err = Error::new(
+                    ErrorKind::Connection,
+                    "read",
+                    "the broker closed the connection",
+                );
+                on_io_error(&shared, &drained, &addr, &events, err);
                 return;
             }
             Err(e) => {
-                on_io_error(&shared, &addr, &events, "read", e);
-                drained.notify_waiters();
+                // The frame's own verdict (too large, not Kafka, cut short) is the cause.
+                on_io_error(&shared, &drained, &addr, &events, e);
                 return;
             }
         };
@@ -745,14 +859,14 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 Some(p) => Err(Error::protocol(
                     "read",
                     format!(
-                        "broker {addr} answered correlation id {cid} while {} was expected",
-                        p.correlation_id
+                        "the broker answered correlation id {cid} while the {} request with correlation id {} was waiting (responses out of order, or meant for another connection); the connection is closed",
+                        p.api, p.correlation_id
                     ),
                 )),
                 None => Err(Error::protocol(
                     "read",
                     format!(
-                        "broker {addr} sent a response (correlation id {cid}) nobody asked for"
+                        "the broker sent a response (correlation id {cid}) with no request waiting; the connection is closed"
                     ),
                 )),
             }
@@ -764,8 +878,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
             }
             Ok(None) => {}
             Err(e) => {
-                fail_all(&shared, e);
-                drained.notify_waiters();
+                on_io_error(&shared, &drained, &addr, &events, e);
                 return;
             }
         }

@@ -1,7 +1,8 @@
 //! Kafka framing: a 4-byte big-endian length, then the message.
 //!
-//! The length is checked against a bound before anything is allocated, so a broken or hostile
-//! peer cannot make the client allocate gigabytes.
+//! The length is checked against a bound before anything is allocated, and the buffer grows
+//! with the bytes that actually arrive, so a broken or hostile peer cannot make the client
+//! allocate gigabytes (nor hold a large buffer by announcing a frame it never sends).
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::RequestHeader;
@@ -53,6 +54,10 @@ pub fn encode_request<R: Request>(
     Ok(())
 }
 
+/// Most a frame's buffer grows ahead of the bytes received: the length header alone never
+/// allocates (a peer announcing 200 MB and sending nothing costs 64 KiB, not 200 MB).
+const READ_CHUNK: usize = 64 * 1024;
+
 /// Reads one frame body (without the length prefix). `Ok(None)` on a clean end of stream
 /// before a new frame starts.
 pub async fn read_frame<R: AsyncRead + Unpin>(
@@ -63,18 +68,41 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     match reader.read_exact(&mut len).await {
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(Error::new(ErrorKind::Connection, "read", e.to_string())),
+        Err(e) => {
+            return Err(Error::new(ErrorKind::Connection, "read", e.to_string()).with_source(e))
+        }
     }
     let len = i32::from_be_bytes(len);
     let len = check_frame_len(len, max_size)?;
-    let mut body = BytesMut::zeroed(len);
-    reader.read_exact(&mut body).await.map_err(|e| {
-        Error::new(
-            ErrorKind::Connection,
-            "read",
-            format!("frame cut short: {e}"),
-        )
-    })?;
+    // Grown as bytes arrive (BytesMut doubles its capacity, so a large frame costs few copies).
+    let mut body = BytesMut::with_capacity(len.min(READ_CHUNK));
+    while body.len() < len {
+        let want = (len - body.len()).min(READ_CHUNK);
+        body.reserve(want);
+        // `take` keeps the read inside this frame: the next frame's bytes stay in the socket.
+        let n = (&mut *reader)
+            .take(want as u64)
+            .read_buf(&mut body)
+            .await
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Connection,
+                    "read",
+                    format!("frame cut short after {} of {len} bytes: {e}", body.len()),
+                )
+                .with_source(e)
+            })?;
+        if n == 0 {
+            return Err(Error::new(
+                ErrorKind::Connection,
+                "read",
+                format!(
+                    "frame cut short: the connection closed after {} of {len} bytes",
+                    body.len()
+                ),
+            ));
+        }
+    }
     Ok(Some(body.freeze()))
 }
 
@@ -88,11 +116,17 @@ pub fn check_frame_len(len: i32, max_size: usize) -> Result<usize> {
     }
     let len = len as usize;
     if len > max_size {
+        // A TLS record starts 0x15 (alert) or 0x16 (handshake), then version 0x03 0x0N.
+        let hint = if matches!(len >> 16, 0x1503 | 0x1603) {
+            "these bytes are a TLS record, not a Kafka frame: the listener expects TLS; configure KafkaConfig::tls (security protocol SSL or SASL_SSL)"
+        } else {
+            "raise `max_response_size` if this is expected, or check that this is a Kafka PLAINTEXT listener (a TLS listener answers with bytes that look like a huge length)"
+        };
         return Err(Error::new(
             ErrorKind::TooLarge,
             "read",
             format!(
-                "response frame of {len} bytes exceeds max_response_size ({max_size} bytes); raise `max_response_size` if this is expected, or check that this is a Kafka PLAINTEXT listener (a TLS listener answers with bytes that look like a huge length)"
+                "response frame of {len} bytes exceeds max_response_size ({max_size} bytes); {hint}"
             ),
         ));
     }
@@ -140,6 +174,44 @@ mod tests {
         let mut r = data;
         let err = read_frame(&mut r, 1024).await.unwrap_err();
         assert_eq!(err.kind(), &ErrorKind::Connection);
+    }
+
+    #[tokio::test]
+    async fn a_large_length_with_few_bytes_is_cut_short_not_allocated() {
+        let mut data = (200_000_000i32).to_be_bytes().to_vec();
+        data.extend_from_slice(&[0, 0, 0, 1, 2, 3]);
+        let mut r: &[u8] = &data;
+        let err = read_frame(&mut r, 256 << 20).await.unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::Connection);
+        assert!(
+            err.message().contains("after 6 of 200000000 bytes"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn frames_larger_than_a_chunk_stop_at_their_end() {
+        let big: Vec<u8> = (0..3 * READ_CHUNK + 17).map(|i| i as u8).collect();
+        let mut data = (big.len() as i32).to_be_bytes().to_vec();
+        data.extend_from_slice(&big);
+        data.extend_from_slice(&[0, 0, 0, 4, 9, 9, 9, 9]);
+        let mut r: &[u8] = &data;
+        assert_eq!(read_frame(&mut r, 1 << 20).await.unwrap().unwrap(), big);
+        assert_eq!(
+            &read_frame(&mut r, 1 << 20).await.unwrap().unwrap()[..],
+            &[9; 4]
+        );
+        assert!(read_frame(&mut r, 1 << 20).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn tls_bytes_are_named_as_tls() {
+        // A TLS alert record: type 21, version 3.3, length 2.
+        let data: &[u8] = &[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28];
+        let mut r = data;
+        let err = read_frame(&mut r, 256 << 20).await.unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::TooLarge);
+        assert!(err.message().contains("TLS record"), "{err}");
     }
 
     #[tokio::test]

@@ -180,9 +180,12 @@ impl BrokerPool {
                 }
             }
         }
-        // Refused credentials or certificates everywhere: say so, not "unreachable".
-        if !kinds.is_empty() && kinds.iter().all(|k| k == &ErrorKind::Auth) {
-            return Err(Error::new(ErrorKind::Auth, "connect", errors.join("; ")));
+        // The same failure everywhere (refused credentials, no answer, garbage answers): keep
+        // its kind, so callers can tell a misconfiguration from an unreachable cluster.
+        if let Some(first) = kinds.first() {
+            if first != &ErrorKind::Connection && kinds.iter().all(|k| k == first) {
+                return Err(Error::new(first.clone(), "connect", errors.join("; ")));
+            }
         }
         Err(Error::new(
             ErrorKind::Connection,

@@ -225,9 +225,8 @@ fn handshake_error(addr: &str, host: &str, e: std::io::Error) -> Error {
     };
     let kind = match rustls_error {
         // Not TLS at all: a protocol mismatch, not a refused identity.
-        Some(rustls::Error::InvalidMessage(_)) | Some(rustls::Error::InappropriateMessage { .. }) => {
-            ErrorKind::Protocol
-        }
+        Some(rustls::Error::InvalidMessage(_))
+        | Some(rustls::Error::InappropriateMessage { .. }) => ErrorKind::Protocol,
         Some(_) => ErrorKind::Auth,
         None => ErrorKind::Connection,
     };
