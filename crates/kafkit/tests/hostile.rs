@@ -10,10 +10,15 @@ mod server;
 
 use std::time::{Duration, Instant};
 
+use kafkit::admin::NewTopic;
+use kafkit::consumer::{ConsumerConfig, GroupProtocol};
 use kafkit::net::pool::ReconnectBackoff;
-use kafkit::protocol::messages::ApiKey;
+use kafkit::net::sasl::SaslConfig;
+use kafkit::net::tls::TlsConfig;
+use kafkit::producer::{ProducerConfig, Record};
+use kafkit::protocol::messages::{ApiKey, SaslAuthenticateRequest, SaslAuthenticateResponse};
 use kafkit::{Error, ErrorKind, Event, Kafka, KafkaConfig, RetryPolicy};
-use server::{raw_frame, with_correlation, with_trailing, Act, FakeBroker, GARBAGE};
+use server::{raw_frame, with_correlation, with_trailing, Act, FakeBroker, GARBAGE, NOT_KAFKA};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
 const REQUEST_TIMEOUT: Duration = Duration::from_millis(500);
@@ -469,4 +474,416 @@ async fn broker_that_closes_after_every_request_gives_a_connection_error() {
     );
     assert_usable(&kafka, &fake).await;
     assert_closed_after_drop(kafka, &[&fake]).await;
+}
+
+/// A CA certificate for TLS configurations (the fakes never present a certificate).
+const TEST_CA: &str = "-----BEGIN CERTIFICATE-----
+MIIBmDCCAT+gAwIBAgIUN98FElZwe7676D3sRcX9zIxnqrgwCgYIKoZIzj0EAwIw
+ITEfMB0GA1UEAwwWa2Fma2l0IGhvc3RpbGUtdGVzdCBDQTAgFw0yNjEyMDEyMDMw
+NDlaGA8yMTI2MTEwNzIwMzA0OVowITEfMB0GA1UEAwwWa2Fma2l0IGhvc3RpbGUt
+dGVzdCBDQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABJlVit0D1zFGbGckzprh
+y3cCNbgg8qNyPVHcVLfiMa1dG6EC++2hJrhIbLDj9PV+8zHcTDKP2u52sGBctOtq
+ocqjUzBRMB0GA1UdDgQWBBTdGgIMSKSIFLa2+4+P574rPvLNdzAfBgNVHSMEGDAW
+gBTdGgIMSKSIFLa2+4+P574rPvLNdzAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49
+BAMCA0cAMEQCIGUxqoAKTC7E3+27Km+wP9wqFb7j7cXpgp6RrJ/T6j2LAiB4hPxg
+ZGdHAfDfdkf0Fc1tHM06CC2EDlBXFlwPzqKcEw==
+-----END CERTIFICATE-----
+";
+
+#[tokio::test]
+async fn tls_client_against_a_plaintext_listener_is_a_clear_error() {
+    let _g = GATE.read().await;
+    let fake = FakeBroker::start().await;
+    let tls = || config(&fake).tls(TlsConfig::new().ca_pem(TEST_CA));
+    // A Kafka listener reads the ClientHello as a frame length far too large and hangs up.
+    fake.script(|r| {
+        if r.api_key == NOT_KAFKA {
+            Act::Close
+        } else {
+            Act::Answer
+        }
+    });
+    let e = Kafka::connect(tls()).await.unwrap_err();
+    assert_error(
+        &e,
+        ErrorKind::Connection,
+        &[&fake.addr, "TLS handshake", "TLS (SSL / SASL_SSL) listener"],
+    );
+    // A listener that answers with something other than TLS.
+    fake.script(|r| {
+        if r.api_key == NOT_KAFKA {
+            Act::SendAndClose(b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec())
+        } else {
+            Act::Answer
+        }
+    });
+    let e = Kafka::connect(tls()).await.unwrap_err();
+    assert_error(
+        &e,
+        ErrorKind::Protocol,
+        &[&fake.addr, "did not answer with TLS"],
+    );
+    // Without TLS the same process reaches it.
+    fake.behave();
+    let kafka = connect(&fake).await;
+    assert_closed_after_drop(kafka, &[&fake]).await;
+}
+
+#[tokio::test]
+async fn plaintext_client_against_tls_bytes_names_tls() {
+    let _g = GATE.read().await;
+    let fake = FakeBroker::start().await;
+    // What a TLS listener answers to a plaintext request: an alert record, then it hangs up.
+    fake.script(|_| Act::SendAndClose(vec![0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]));
+    let e = Kafka::connect(config(&fake)).await.unwrap_err();
+    assert_error(
+        &e,
+        ErrorKind::TooLarge,
+        &[&fake.addr, "ApiVersions", "TLS record", "KafkaConfig::tls"],
+    );
+    fake.behave();
+    let kafka = connect(&fake).await;
+    assert_closed_after_drop(kafka, &[&fake]).await;
+}
+
+#[tokio::test]
+async fn sasl_servers_answering_garbage_are_clear_errors() {
+    let _g = GATE.read().await;
+    let fake = FakeBroker::start().await;
+    let plain = || config(&fake).sasl(SaslConfig::plain("alice", "alice-secret"));
+    let scram = || config(&fake).sasl(SaslConfig::scram_sha256("alice", "alice-secret"));
+
+    // An undecodable SaslHandshake answer.
+    fake.script(|r| {
+        if r.is(ApiKey::SaslHandshake) {
+            Act::Send(raw_frame(r.correlation_id, GARBAGE))
+        } else {
+            Act::Answer
+        }
+    });
+    let e = Kafka::connect(plain()).await.unwrap_err();
+    assert_error(
+        &e,
+        ErrorKind::Protocol,
+        &[&fake.addr, "SaslHandshake", "malformed"],
+    );
+
+    // An undecodable SaslAuthenticate answer (PLAIN).
+    fake.script(|r| {
+        if r.is(ApiKey::SaslAuthenticate) {
+            Act::Send(raw_frame(r.correlation_id, GARBAGE))
+        } else {
+            Act::Answer
+        }
+    });
+    let e = Kafka::connect(plain()).await.unwrap_err();
+    assert_error(
+        &e,
+        ErrorKind::Protocol,
+        &[&fake.addr, "SaslAuthenticate", "malformed"],
+    );
+
+    // SCRAM: a well-formed SaslAuthenticate whose challenge is garbage.
+    fake.script(|r| {
+        if r.is(ApiKey::SaslAuthenticate) {
+            let mut resp = SaslAuthenticateResponse::default();
+            resp.auth_bytes = bytes::Bytes::from_static(b"\xff\xfe\x00not scram");
+            Act::Send(server::frame::<SaslAuthenticateRequest>(
+                r.correlation_id,
+                r.version,
+                &resp,
+            ))
+        } else {
+            Act::Answer
+        }
+    });
+    let e = Kafka::connect(scram()).await.unwrap_err();
+    assert_error(&e, ErrorKind::Auth, &[&fake.addr, "SCRAM", "not UTF-8"]);
+    // SCRAM: a challenge that is not one (empty).
+    fake.script(|_| Act::Answer);
+    let e = Kafka::connect(scram()).await.unwrap_err();
+    assert_error(
+        &e,
+        ErrorKind::Auth,
+        &[&fake.addr, "SCRAM", "lacks its nonce"],
+    );
+    // SCRAM: a valid challenge, then a server-final message that is garbage.
+    fake.script(|r| {
+        if !r.is(ApiKey::SaslAuthenticate) {
+            return Act::Answer;
+        }
+        let req: SaslAuthenticateRequest = r.decode();
+        let text = String::from_utf8_lossy(&req.auth_bytes).into_owned();
+        let mut resp = SaslAuthenticateResponse::default();
+        resp.auth_bytes = match text.split_once(",r=") {
+            // client-first "n,,n=alice,r=NONCE": answer with the nonce extended.
+            Some((_, nonce)) if text.starts_with("n,,") => {
+                format!("r={nonce}fake,s=c2FsdHNhbHQ=,i=4096")
+                    .into_bytes()
+                    .into()
+            }
+            _ => bytes::Bytes::from_static(b"v=\x00garbage%%"),
+        };
+        Act::Send(server::frame::<SaslAuthenticateRequest>(
+            r.correlation_id,
+            r.version,
+            &resp,
+        ))
+    });
+    let e = Kafka::connect(scram()).await.unwrap_err();
+    assert_error(&e, ErrorKind::Auth, &[&fake.addr, "SCRAM", "final message"]);
+
+    // The same process authenticates with a broker that behaves (PLAIN).
+    fake.behave();
+    let kafka = Kafka::connect(plain()).await.unwrap();
+    assert_closed_after_drop(kafka, &[&fake]).await;
+}
+
+/// A producer config with short timeouts.
+fn producer_config() -> ProducerConfig {
+    let mut c = ProducerConfig::default()
+        .delivery_timeout(Duration::from_secs(2))
+        .linger(Duration::ZERO);
+    c.request_timeout = Duration::from_millis(500);
+    c.retry_backoff = Duration::from_millis(50);
+    c
+}
+
+#[tokio::test]
+async fn producer_send_to_a_hostile_leader_fails_within_the_delivery_timeout() {
+    let _g = GATE.read().await;
+    let good = FakeBroker::start().await;
+    let bad = good.join().await;
+    good.add_topic("led-by-good", 1, good.node_id);
+    good.add_topic("led-by-bad", 1, bad.node_id);
+    let kafka = connect(&good).await;
+    let producer = kafka.producer(producer_config()).unwrap();
+    let send = |topic: &'static str| {
+        let producer = producer.clone();
+        async move {
+            let started = Instant::now();
+            let ack = producer.send(Record::new(topic, b"value")).await?;
+            let res = tokio::time::timeout(Duration::from_secs(6), ack)
+                .await
+                .expect("the delivery future hangs");
+            Ok::<_, Error>((res, started.elapsed()))
+        }
+    };
+
+    // Garbage: not retriable, the batch fails at once.
+    bad.script(|r| {
+        if r.is(ApiKey::Produce) {
+            Act::Send(raw_frame(r.correlation_id, GARBAGE))
+        } else {
+            Act::Answer
+        }
+    });
+    let (res, took) = send("led-by-bad").await.unwrap();
+    let e = res.unwrap_err();
+    assert_error(
+        &e,
+        ErrorKind::Protocol,
+        &[&bad.addr, "Produce", "malformed"],
+    );
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+
+    // Closing after every request: retried (a bounded number of times) until the delivery
+    // timeout, which names the last failure.
+    let before = bad.seen(ApiKey::Produce);
+    bad.script(|r| {
+        if r.is(ApiKey::Produce) {
+            Act::Close
+        } else {
+            Act::Answer
+        }
+    });
+    let (res, took) = send("led-by-bad").await.unwrap();
+    let e = res.unwrap_err();
+    assert_error(
+        &e,
+        ErrorKind::Timeout(Duration::from_secs(2)),
+        &[
+            "delivery_timeout",
+            &bad.addr,
+            "Produce",
+            "the broker closed the connection",
+        ],
+    );
+    let attempts = bad.seen(ApiKey::Produce) - before;
+    assert!((2..100).contains(&attempts), "{attempts} attempts");
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+
+    // Silence: each attempt times out, then the delivery timeout ends it.
+    bad.script(|r| {
+        if r.is(ApiKey::Produce) {
+            Act::Ignore
+        } else {
+            Act::Answer
+        }
+    });
+    let (res, took) = send("led-by-bad").await.unwrap();
+    let e = res.unwrap_err();
+    assert_error(
+        &e,
+        ErrorKind::Timeout(Duration::from_secs(2)),
+        &[
+            "delivery_timeout",
+            &bad.addr,
+            "Produce",
+            "no response within the request timeout",
+        ],
+    );
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+
+    // The same producer delivers to a good leader, and to the bad one once it behaves.
+    let (res, _) = send("led-by-good").await.unwrap();
+    res.unwrap();
+    bad.behave();
+    let (res, _) = send("led-by-bad").await.unwrap();
+    res.unwrap();
+    producer.close().await.unwrap();
+    drop(producer);
+    assert_closed_after_drop(kafka, &[&good, &bad]).await;
+}
+
+#[tokio::test]
+async fn admin_calls_against_hostile_answers() {
+    let _g = GATE.read().await;
+    let fake = FakeBroker::start().await;
+    let kafka = connect(&fake).await;
+    let admin = kafka.admin();
+
+    // Two requests in flight; the answer to the second comes with a correlation id nobody
+    // used: both fail, each named, with the request that was waiting named as the cause.
+    fake.script(|r| {
+        if r.is(ApiKey::CreateTopics) {
+            Act::Ignore
+        } else if r.is(ApiKey::Metadata) {
+            Act::Send(with_correlation(&r.good(), r.correlation_id + 1000))
+        } else {
+            Act::Answer
+        }
+    });
+    let create = {
+        let admin = admin.clone();
+        tokio::spawn(async move { admin.create_topics(&[NewTopic::new("t", 1)]).await })
+    };
+    while fake.seen(ApiKey::CreateTopics) == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let e = admin.list_topics().await.unwrap_err();
+    assert_error(
+        &e,
+        ErrorKind::Protocol,
+        &[
+            &fake.addr,
+            "Metadata request",
+            "the CreateTopics request with correlation id",
+        ],
+    );
+    let e = create.await.unwrap().unwrap_err();
+    assert_error(
+        &e,
+        ErrorKind::Protocol,
+        &[
+            &fake.addr,
+            "CreateTopics request",
+            "the CreateTopics request with correlation id",
+        ],
+    );
+
+    // A ListGroups answer cut by a close.
+    fake.script(|r| {
+        if r.is(ApiKey::ListGroups) {
+            let good = r.good();
+            Act::SendAndClose(good[..good.len() - 3].to_vec())
+        } else {
+            Act::Answer
+        }
+    });
+    let e = admin.list_groups(&[], &[]).await.unwrap_err();
+    assert_error(
+        &e,
+        ErrorKind::Connection,
+        &[&fake.addr, "ListGroups", "frame cut short"],
+    );
+
+    // Both work once the broker behaves.
+    fake.behave();
+    admin.create_topics(&[NewTopic::new("t", 1)]).await.unwrap();
+    assert_eq!(admin.list_groups(&[], &[]).await.unwrap().len(), 1);
+    drop(admin);
+    assert_closed_after_drop(kafka, &[&fake]).await;
+}
+
+#[tokio::test]
+async fn consumer_against_a_coordinator_answering_garbage() {
+    let _g = GATE.read().await;
+    let good = FakeBroker::start().await;
+    let bad = good.join().await;
+    good.add_topic("orders", 1, good.node_id);
+    let kafka = connect(&good).await;
+    let consumer = kafka
+        .consumer(ConsumerConfig::new("hostile-group").group_protocol(GroupProtocol::Consumer))
+        .unwrap();
+
+    // FindCoordinator answered with garbage: subscribe fails, naming it.
+    good.script(|r| {
+        if r.is(ApiKey::FindCoordinator) {
+            Act::Send(raw_frame(r.correlation_id, GARBAGE))
+        } else {
+            Act::Answer
+        }
+    });
+    let e = consumer.subscribe(&["orders"], true).await.unwrap_err();
+    assert_error(
+        &e,
+        ErrorKind::Protocol,
+        &[&good.addr, "FindCoordinator", "malformed"],
+    );
+
+    // The coordinator found is the other node, and its heartbeat answers are garbage: the
+    // member keeps trying with backoff (not in a hot loop), and joins once it behaves.
+    good.behave();
+    good.set_coordinator(bad.node_id);
+    bad.script(|r| {
+        if r.is(ApiKey::ConsumerGroupHeartbeat) {
+            Act::Send(raw_frame(r.correlation_id, GARBAGE))
+        } else {
+            Act::Answer
+        }
+    });
+    consumer.subscribe(&["orders"], true).await.unwrap();
+    let run = {
+        let consumer = consumer.clone();
+        tokio::spawn(async move { consumer.run_each_message(|_| async { Ok(()) }).await })
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let tries = bad.seen(ApiKey::ConsumerGroupHeartbeat);
+    assert!((2..30).contains(&tries), "{tries} heartbeats in 1 s");
+    assert_eq!(
+        consumer.group_metadata().generation_id,
+        0,
+        "joined on garbage"
+    );
+    bad.behave();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while consumer.group_metadata().generation_id < 1 {
+        assert!(
+            Instant::now() < deadline,
+            "never joined once the coordinator behaved"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::timeout(Duration::from_secs(5), consumer.stop())
+        .await
+        .expect("stop hangs")
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), run)
+        .await
+        .expect("run does not return after stop")
+        .unwrap()
+        .unwrap();
+    drop(consumer);
+    assert_closed_after_drop(kafka, &[&good, &bad]).await;
 }

@@ -33,6 +33,8 @@ pub(crate) struct Batch {
     /// -1 until the first send assigns it (idempotence).
     pub base_sequence: i32,
     pub attempts: u32,
+    /// Why the last attempt failed, for the error when the delivery timeout ends the retries.
+    pub last_error: Option<crate::Error>,
     pub retry_at: Option<Instant>,
     pub done: watch::Sender<BatchResult>,
 }
@@ -123,6 +125,7 @@ impl Accumulator {
             created: Instant::now(),
             base_sequence: -1,
             attempts: 0,
+            last_error: None,
             retry_at: None,
             done,
         }

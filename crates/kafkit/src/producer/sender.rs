@@ -64,14 +64,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             }
         };
         for b in drained.expired {
-            let err = Error::new(
-                ErrorKind::Timeout(shared.config.delivery_timeout),
-                "produce",
-                format!(
-                    "{} record(s) for {}-{} were not acknowledged within delivery_timeout ({} attempts); check that the partition has a leader and the broker is reachable, or raise `delivery_timeout`",
-                    b.record_count, b.topic, b.partition, b.attempts
-                ),
-            );
+            let err = expired_error(&shared, &b, b.attempts, b.last_error.as_ref());
             shared.finish(&b, Err(err));
         }
         if drained.need_metadata {
@@ -403,6 +396,21 @@ fn produce_error(
     Error::new(ErrorKind::Kafka(code), "produce", msg)
 }
 
+/// A batch the delivery timeout ended, after `attempts` sends (the last failing with `last`).
+fn expired_error(shared: &Shared, b: &Batch, attempts: u32, last: Option<&Error>) -> Error {
+    let last = last
+        .map(|e| format!("; the last attempt failed: {e}"))
+        .unwrap_or_default();
+    Error::new(
+        ErrorKind::Timeout(shared.config.delivery_timeout),
+        "produce",
+        format!(
+            "{} record(s) for {}-{} were not acknowledged within delivery_timeout ({attempts} attempts{last}); check that the partition has a leader and the broker is reachable, or raise `delivery_timeout`",
+            b.record_count, b.topic, b.partition
+        ),
+    )
+}
+
 fn retry_or_fail(shared: &Arc<Shared>, mut b: Batch, e: Error) {
     let now = Instant::now();
     // In a transaction a lost sequence cannot be repaired by a new epoch mid-way: the
@@ -413,14 +421,18 @@ fn retry_or_fail(shared: &Arc<Shared>, mut b: Batch, e: Error) {
                 e.kafka_error(),
                 Some(ResponseError::OutOfOrderSequenceNumber | ResponseError::UnknownProducerId)
             ));
-    if !retriable || b.expired(now, shared.config.delivery_timeout) {
-        if shared.idempotent
-            && b.base_sequence >= 0
-            && !b.expired(now, shared.config.delivery_timeout)
-        {
+    let expired = b.expired(now, shared.config.delivery_timeout);
+    if !retriable || expired {
+        if shared.idempotent && b.base_sequence >= 0 && !expired {
             // A gap in the sequence would make every later batch fail: start a new epoch.
             shared.request_reset();
         }
+        // Out of time: the delivery timeout is what ended it, whatever the last failure was.
+        let e = if retriable {
+            expired_error(shared, &b, b.attempts + 1, Some(&e))
+        } else {
+            e
+        };
         shared.sent_failed(b, e);
         return;
     }
@@ -436,6 +448,7 @@ fn retry_or_fail(shared: &Arc<Shared>, mut b: Batch, e: Error) {
     }
     tracing::debug!(topic = %b.topic, partition = b.partition, sequence = b.base_sequence, records = b.record_count, attempts = b.attempts, error = %e, "retrying batch");
     b.attempts += 1;
+    b.last_error = Some(e);
     b.retry_at = Some(now + shared.config.retry_backoff);
     shared.requeue(b);
 }

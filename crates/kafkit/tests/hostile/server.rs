@@ -37,11 +37,18 @@ pub struct Incoming {
     pub answer: Option<Vec<u8>>,
     /// Requests of this API this fake had already seen.
     pub seen: usize,
+    /// The request body (after the header).
+    pub body: Bytes,
 }
 
 impl Incoming {
     pub fn is(&self, api: ApiKey) -> bool {
         self.api_key == api as i16
+    }
+
+    /// The body decoded as `R`.
+    pub fn decode<R: Decodable>(&self) -> R {
+        R::decode(&mut self.body.clone(), self.version).expect("decode the request")
     }
 
     /// The good answer; panics for an API the fake does not know.
@@ -301,7 +308,7 @@ async fn serve(stream: TcpStream, state: Arc<State>, status: Arc<AtomicU8>) {
         let answer = if api_key == NOT_KAFKA {
             None
         } else {
-            answer(&state, api_key, version, correlation_id, body)
+            answer(&state, api_key, version, correlation_id, body.clone())
         };
         let incoming = Incoming {
             api_key,
@@ -309,6 +316,7 @@ async fn serve(stream: TcpStream, state: Arc<State>, status: Arc<AtomicU8>) {
             correlation_id,
             answer,
             seen,
+            body,
         };
         let script = state.script.lock().unwrap().clone();
         let flow = match script(&incoming) {

@@ -18,10 +18,10 @@ use kafka_protocol::messages::{SaslAuthenticateRequest, SaslHandshakeRequest};
 use kafka_protocol::protocol::{Request, StrBytes};
 
 pub use oauth::{OAuthToken, TokenProvider};
-use scram::ScramClient;
-pub use scram::ScramHash;
 #[cfg(feature = "fuzzing")]
 pub(crate) use scram::fuzz_exchange as fuzz_scram;
+use scram::ScramClient;
+pub use scram::ScramHash;
 
 use super::Connection;
 use crate::error::{Error, ErrorKind, Result};
@@ -245,11 +245,20 @@ pub(crate) async fn authenticate(conn: &Connection, sasl: &SaslConfig) -> Result
             username,
             password,
         } => {
+            // The exchange's own verdicts do not know the broker: name it.
+            let from_broker = |e: Error| {
+                let message = format!("{} with broker {addr}: {}", hash.mechanism(), e.message());
+                e.restate(ErrorKind::Auth, "sasl_authenticate", message)
+            };
             let mut client = ScramClient::new(*hash, username, password.expose());
             let first = step(client.client_first()).await?;
-            let fin = client.client_final(&first.auth_bytes)?;
+            let fin = client
+                .client_final(&first.auth_bytes)
+                .map_err(from_broker)?;
             let last = step(fin).await?;
-            client.verify_server(&last.auth_bytes)?;
+            client
+                .verify_server(&last.auth_bytes)
+                .map_err(from_broker)?;
             last
         }
         Mechanism::OAuthBearer(source) => {

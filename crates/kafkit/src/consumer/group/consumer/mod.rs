@@ -335,6 +335,9 @@ impl Membership {
         self.failures = self.failures.saturating_add(1);
         let base = Duration::from_millis(100).saturating_mul(1 << self.failures.min(6));
         self.retry_at = Some(now + base.min(MAX_BACKOFF));
+        // The backoff alone sets the retry (as the Java client resets its heartbeat timer): the
+        // interval counted from the failed send would hold a join back by a full interval.
+        self.next_heartbeat = Some(now);
         self.sent = None;
     }
 
