@@ -432,6 +432,7 @@ impl RecordBatch {
             base_offset: self.base_offset(),
             base_timestamp: self.base_timestamp(),
             log_append_time: self.is_log_append_time().then(|| self.max_timestamp()),
+            header_room: self.max_decompressed,
             failed: false,
         })
     }
@@ -490,6 +491,10 @@ pub struct Records {
     base_offset: i64,
     base_timestamp: i64,
     log_append_time: Option<i64>,
+    /// Bytes the decoded headers of this batch may still take. An empty header is 2 bytes on
+    /// the wire and a `RecordHeader` 64 in memory, so without this bound a small compressed
+    /// batch could decode to 32 times its inflate limit (gigabytes) in headers alone.
+    header_room: usize,
     failed: bool,
 }
 
@@ -546,6 +551,13 @@ impl Records {
         if n < 0 || n as usize > r.len() {
             return Err(corrupt(format!("header count {n} does not fit the record")));
         }
+        let need = n as usize * std::mem::size_of::<RecordHeader>();
+        if need > self.header_room {
+            return Err(corrupt(format!(
+                "record with {n} headers: the batch's headers would decode to more memory than its inflate bound allows"
+            )));
+        }
+        self.header_room -= need;
         let mut headers = Vec::with_capacity(n as usize);
         for _ in 0..n {
             let key = get_nullable(&mut r)?.ok_or_else(|| corrupt("null header key"))?;
@@ -604,6 +616,38 @@ mod tests {
         Option<Vec<u8>>,
         Vec<(String, Option<Vec<u8>>)>,
     );
+
+    #[test]
+    fn a_header_bomb_is_refused() {
+        // 200k empty headers: 400 KB inflated from a few hundred bytes of zstd, but 12.8 MB
+        // of decoded headers. Before the header bound this decoded (32x the inflate limit).
+        let empty: Vec<Header> = (0..200_000)
+            .map(|_| Header {
+                key: "",
+                value: Some(b""),
+            })
+            .collect();
+        let mut b = RecordBatchBuilder::new(Compression::Zstd);
+        b.append(0, None, Some(b"v"), &empty);
+        let batch = b.build(BatchParams::default()).unwrap();
+        assert!(batch.len() < 4096, "{}", batch.len());
+        let parsed = BatchIter::new(batch, 1 << 20).next().unwrap().unwrap();
+        let err = parsed.records().unwrap().next().unwrap().unwrap_err();
+        assert!(err.to_string().contains("headers"), "{err}");
+        // Real header counts fit easily: 1000 headers in a 1 MiB bound.
+        let mut b = RecordBatchBuilder::new(Compression::Zstd);
+        for _ in 0..10 {
+            b.append(0, None, Some(b"v"), &empty[..100]);
+        }
+        let batch = b.build(BatchParams::default()).unwrap();
+        let parsed = BatchIter::new(batch, 1 << 20).next().unwrap().unwrap();
+        let n: usize = parsed
+            .records()
+            .unwrap()
+            .map(|r| r.unwrap().headers.len())
+            .sum();
+        assert_eq!(n, 1000);
+    }
 
     fn build(c: Compression, recs: &[Rec], p: BatchParams) -> Bytes {
         let mut b = RecordBatchBuilder::new(c);
