@@ -288,10 +288,10 @@ impl Connection {
         req.client_software_name = StrBytes::from_static_str("kafkit");
         req.client_software_version = StrBytes::from_static_str(env!("CARGO_PKG_VERSION"));
         // v3 is flexible; a broker that does not know v3 answers in v0 format with error 35.
-        let resp = match self.send_version::<ApiVersionsRequest>(&req, 3).await {
-            Ok(r) if r.error_code == 35 => None,
-            Ok(r) => Some(r),
-            Err(e) if e.kind() == &ErrorKind::Protocol => None,
+        let (resp, undecodable) = match self.send_version::<ApiVersionsRequest>(&req, 3).await {
+            Ok(r) if r.error_code == 35 => (None, None),
+            Ok(r) => (Some(r), None),
+            Err(e) if e.kind() == &ErrorKind::Protocol => (None, Some(e)),
             Err(e) => return Err(e.during("api_versions")),
         };
         let resp = match resp {
@@ -299,7 +299,13 @@ impl Connection {
             None => self
                 .send_version::<ApiVersionsRequest>(&ApiVersionsRequest::default(), 0)
                 .await
-                .map_err(|e| e.during("api_versions"))?,
+                .map_err(|e| match undecodable {
+                    // The v3 answer is the real finding; the v0 retry only confirms it.
+                    Some(first) => first
+                        .during("api_versions")
+                        .context(format!("the v0 retry failed too: {}", e.message())),
+                    None => e.during("api_versions"),
+                })?,
         };
         Error::check(resp.error_code, "api_versions", || {
             format!("broker {} rejected ApiVersions", self.inner.addr)
@@ -391,7 +397,12 @@ impl Connection {
         let conn = self.clone();
         Ok(async move {
             let frame = conn.finish_roundtrip(waiting, api, timeout).await?;
-            let resp = decode_response::<R>(frame, version, &conn.inner.addr)?;
+            let resp = decode_response::<R>(
+                frame,
+                version,
+                &conn.inner.addr,
+                conn.inner.config.max_response_size,
+            )?;
             conn.emit(|addr| Event::Request {
                 broker: addr,
                 api,
@@ -435,7 +446,12 @@ impl Connection {
         let frame = self
             .finish_roundtrip(waiting, api, self.inner.config.request_timeout)
             .await?;
-        decode_response::<R>(frame, version, &self.inner.addr)
+        decode_response::<R>(
+            frame,
+            version,
+            &self.inner.addr,
+            self.inner.config.max_response_size,
+        )
     }
 
     /// Re-authenticates before the broker's session ends (KIP-368): waits until nothing is
@@ -922,16 +938,19 @@ fn explain_first_request(e: Error, tls: bool, sasl: bool) -> Error {
 
 /// Decodes a response frame (header included). Never panics: a malformed frame
 /// from a broker is a protocol error.
+/// `max_decoded` bounds the memory the decoded response may take (the connection passes its
+/// `max_response_size`).
 pub fn decode_response<R: Request>(
     mut frame: Bytes,
     version: i16,
     addr: &str,
+    max_decoded: usize,
 ) -> Result<R::Response> {
     let header_version = R::Response::header_version(version);
     // Lengths are checked against the bytes received before kafka-protocol allocates for them
     // (see protocol::schema for why).
-    crate::protocol::schema::check_response(R::KEY, version, header_version, &frame).map_err(
-        |m| {
+    crate::protocol::schema::check_response(R::KEY, version, header_version, &frame, max_decoded)
+        .map_err(|m| {
             Error::protocol(
                 "decode_response",
                 format!(
@@ -939,8 +958,8 @@ pub fn decode_response<R: Request>(
                     api_name(R::KEY)
                 ),
             )
-        },
-    )?;
+            .with_source(m)
+        })?;
     // Belt and braces: the crate's decoders return errors, but a panic must not escape either.
     let result = std::panic::catch_unwind(move || {
         ResponseHeader::decode(&mut frame, header_version)?;
