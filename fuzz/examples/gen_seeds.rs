@@ -15,9 +15,13 @@ use kafkit::protocol::compression::{compress, Compression};
 use kafkit::protocol::record_batch::{BatchParams, Header, RecordBatchBuilder};
 
 fn write(target: &str, name: &str, data: &[u8]) {
-    let dir = Path::new("corpus").join(target);
-    fs::create_dir_all(&dir).unwrap();
-    fs::write(dir.join(format!("seed-{name}")), data).unwrap();
+    // record_batch_crc takes the same inputs (it only rewrites their checksums).
+    let also = (target == "record_batch").then_some("record_batch_crc");
+    for t in std::iter::once(target).chain(also) {
+        let dir = Path::new("corpus").join(t);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join(format!("seed-{name}")), data).unwrap();
+    }
 }
 
 fn s(v: &str) -> StrBytes {
