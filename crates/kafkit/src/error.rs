@@ -195,7 +195,8 @@ impl Error {
         }
     }
 
-    /// Whether the error calls for a metadata refresh before retrying.
+    /// Whether the error calls for a metadata refresh before retrying: the leader may have
+    /// moved, and a broker that stopped answering (a timeout) may no longer lead anything.
     pub fn needs_metadata_refresh(&self) -> bool {
         use ResponseError::*;
         matches!(
@@ -211,7 +212,7 @@ impl Error {
                     | ReplicaNotAvailable
                     | InconsistentTopicId
             )
-        ) || matches!(self.kind, ErrorKind::Connection)
+        ) || matches!(self.kind, ErrorKind::Connection | ErrorKind::Timeout(_))
     }
 
     /// Replace the operation (when a lower layer's error surfaces through a higher one).

@@ -10,8 +10,15 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use std::sync::{Arc, Mutex};
+
+use kafkit::cluster::{find_coordinator, CoordinatorType};
+use kafkit::consumer::{ConsumerConfig, GroupProtocol, RebalanceKind};
 use kafkit::producer::{ProducerConfig, Record};
 use kafkit::{Kafka, KafkaConfig, NewTopic};
+
+/// One failure at a time: the tests stop and kill nodes of the same cluster.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn bootstrap() -> Option<String> {
     std::env::var("KAFKIT_CLUSTER_BOOTSTRAP").ok()
@@ -44,9 +51,8 @@ impl Drop for Revive {
 }
 
 async fn connect(bootstrap: &str) -> Kafka {
-    let config = KafkaConfig::new(bootstrap.split(','))
-        .client_id("kafkit-cluster-test")
-        .request_timeout(Duration::from_secs(5));
+    // Default timeouts (request 30 s, connect 10 s): the client must cope with them.
+    let config = KafkaConfig::new(bootstrap.split(',')).client_id("kafkit-cluster-test");
     Kafka::connect(config)
         .await
         .expect("connect to the cluster")
@@ -186,6 +192,7 @@ async fn producer_across_a_leader_killed_with_sigkill() {
         eprintln!("KAFKIT_CLUSTER_BOOTSTRAP not set: skipped (scripts/test sets it)");
         return;
     };
+    let _serial = SERIAL.lock().await;
     let kafka = connect(&bootstrap).await;
     let topic = replicated_topic(&kafka, "kill").await;
     let victim = leader_of(&kafka, &topic, 0).await;
@@ -216,6 +223,7 @@ async fn producer_across_a_hung_leader() {
         eprintln!("KAFKIT_CLUSTER_BOOTSTRAP not set: skipped (scripts/test sets it)");
         return;
     };
+    let _serial = SERIAL.lock().await;
     let kafka = connect(&bootstrap).await;
     let topic = replicated_topic(&kafka, "hung").await;
     let victim = leader_of(&kafka, &topic, 0).await;
@@ -241,4 +249,109 @@ async fn producer_across_a_hung_leader() {
     cluster(&["cont", &victim.to_string()]);
     assert_eq!(failed, 0, "records failed: {first:?}");
     assert_exactly_once_in_order(&bootstrap, &topic, n);
+}
+
+/// Two group members read while the group coordinator's broker is frozen (SIGSTOP) for longer
+/// than the broker's own failure detection: heartbeats to it time out well inside the session,
+/// the members find the new coordinator, and none is fenced: no partition is lost, no record
+/// processed twice.
+async fn group_across_a_hung_coordinator(protocol: GroupProtocol) {
+    let Some(bootstrap) = bootstrap() else {
+        eprintln!("KAFKIT_CLUSTER_BOOTSTRAP not set: skipped (scripts/test sets it)");
+        return;
+    };
+    let _serial = SERIAL.lock().await;
+    common::init_tracing();
+    let kafka = connect(&bootstrap).await;
+    let topic = replicated_topic(&kafka, "coord").await;
+    let n = 6_000;
+    let (failed, first) =
+        send_through(&kafka, &topic, n, 1, Duration::from_secs(60), |_| async {}).await;
+    assert_eq!(failed, 0, "{first:?}");
+
+    let group = common::unique("g-coord");
+    let seen: Arc<Mutex<Vec<usize>>> = Arc::default();
+    let lost: Arc<Mutex<usize>> = Arc::default();
+    let mut members = Vec::new();
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let c = kafka
+            .consumer(
+                ConsumerConfig::new(&group)
+                    .group_protocol(protocol)
+                    .max_wait(Duration::from_millis(200))
+                    .session_timeout(Duration::from_secs(10))
+                    .heartbeat_interval(Duration::from_secs(1)),
+            )
+            .unwrap();
+        let l = lost.clone();
+        c.on_partitions_lost(Arc::new(move |k, _| {
+            if k == RebalanceKind::Lost {
+                *l.lock().unwrap() += 1;
+            }
+            Box::pin(async { Ok(()) })
+        }));
+        c.subscribe(&[topic.as_str()], true).await.unwrap();
+        let s = seen.clone();
+        let c2 = c.clone();
+        runs.push(tokio::spawn(async move {
+            c2.run_each_message(move |m| {
+                let s = s.clone();
+                async move {
+                    let v = std::str::from_utf8(m.value.as_deref().unwrap_or_default())
+                        .unwrap()
+                        .parse::<usize>()
+                        .unwrap();
+                    s.lock().unwrap().push(v);
+                    // Slow enough that the freeze falls in the middle of the reading.
+                    tokio::time::sleep(Duration::from_millis(4)).await;
+                    Ok(())
+                }
+            })
+            .await
+        }));
+        members.push(c);
+    }
+    common::eventually(Duration::from_secs(30), "reading started", || {
+        let n = seen.lock().unwrap().len();
+        async move { n > 200 }
+    })
+    .await;
+    let coordinator = find_coordinator(&kafka, CoordinatorType::Group, &group)
+        .await
+        .unwrap();
+    let revive = Revive("cont", coordinator.to_string());
+    cluster(&["stop", &coordinator.to_string()]);
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    cluster(&["cont", &coordinator.to_string()]);
+    drop(revive);
+    common::eventually(Duration::from_secs(90), "every record processed", || {
+        let got: std::collections::BTreeSet<usize> = seen.lock().unwrap().iter().copied().collect();
+        async move { got.len() == n }
+    })
+    .await;
+    let all = seen.lock().unwrap().clone();
+    let twice = all.len() - n;
+    assert_eq!(
+        *lost.lock().unwrap(),
+        0,
+        "a member was fenced (partitions lost)"
+    );
+    assert_eq!(twice, 0, "{twice} records processed twice");
+    for m in &members {
+        m.disconnect().await.ok();
+    }
+    for r in runs {
+        r.abort();
+    }
+}
+
+#[tokio::test]
+async fn kip848_group_across_a_hung_coordinator() {
+    group_across_a_hung_coordinator(GroupProtocol::Consumer).await;
+}
+
+#[tokio::test]
+async fn classic_group_across_a_hung_coordinator() {
+    group_across_a_hung_coordinator(GroupProtocol::Classic).await;
 }

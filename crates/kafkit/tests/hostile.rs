@@ -430,11 +430,16 @@ async fn broker_that_accepts_and_never_answers_times_out() {
     fake.behave();
     let kafka = connect(&fake).await;
     fake.script(|_| Act::Ignore);
+    // The lookup reconnects to the silent broker: its ApiVersions goes unanswered too.
     let e = kafka.admin().list_topics().await.unwrap_err();
     assert_error(
         &e,
         ErrorKind::Timeout(REQUEST_TIMEOUT),
-        &[&fake.addr, "Metadata"],
+        &[
+            &fake.addr,
+            "metadata",
+            "no response within the request timeout",
+        ],
     );
     assert!(e.is_retriable());
     assert_usable(&kafka, &fake).await;
@@ -827,14 +832,17 @@ async fn consumer_against_a_coordinator_answering_garbage() {
         .consumer(ConsumerConfig::new("hostile-group").group_protocol(GroupProtocol::Consumer))
         .unwrap();
 
-    // FindCoordinator answered with garbage: subscribe fails, naming it.
-    good.script(|r| {
-        if r.is(ApiKey::FindCoordinator) {
-            Act::Send(raw_frame(r.correlation_id, GARBAGE))
-        } else {
-            Act::Answer
-        }
-    });
+    // FindCoordinator answered with garbage by every broker (the lookup asks the next broker
+    // when one fails): subscribe fails, naming it.
+    for node in [&good, &bad] {
+        node.script(|r| {
+            if r.is(ApiKey::FindCoordinator) {
+                Act::Send(raw_frame(r.correlation_id, GARBAGE))
+            } else {
+                Act::Answer
+            }
+        });
+    }
     let e = consumer.subscribe(&["orders"], true).await.unwrap_err();
     assert_error(
         &e,
@@ -886,4 +894,53 @@ async fn consumer_against_a_coordinator_answering_garbage() {
         .unwrap();
     drop(consumer);
     assert_closed_after_drop(kafka, &[&good, &bad]).await;
+}
+
+/// A hung broker (socket open, no answers: a frozen process) is the first one asked for
+/// metadata: the lookup asks the next broker too after a moment instead of waiting out the
+/// request timeout, and afterwards asks the hung one last.
+#[tokio::test]
+async fn a_hung_broker_does_not_hold_metadata_lookups() {
+    let _g = GATE.read().await;
+    let hung = FakeBroker::start().await;
+    let good = hung.join().await;
+    let config = config(&hung)
+        .request_timeout(Duration::from_secs(60))
+        .connect_timeout(Duration::from_secs(60));
+    let kafka = Kafka::connect(config).await.unwrap();
+    assert!(
+        hung.node_id < good.node_id,
+        "the hung broker is asked first"
+    );
+    hung.script(|_| Act::Ignore);
+    hung.add_topic("orders", 1, good.node_id);
+    let topic = tokio::time::timeout(
+        Duration::from_secs(20),
+        kafka
+            .cluster()
+            .wait_for_topic("orders", Duration::from_secs(20)),
+    )
+    .await
+    .expect("the lookup waited for the hung broker")
+    .unwrap();
+    assert_eq!(topic.partition(0).unwrap().leader, good.node_id);
+    // Found out: the next lookups go to the broker that answers.
+    let asked = hung.seen(ApiKey::Metadata) + hung.seen(ApiKey::ApiVersions);
+    good.add_topic("payments", 1, good.node_id);
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        kafka
+            .cluster()
+            .wait_for_topic("payments", Duration::from_secs(20)),
+    )
+    .await
+    .expect("the second lookup waited for the hung broker")
+    .unwrap();
+    assert_eq!(
+        hung.seen(ApiKey::Metadata) + hung.seen(ApiKey::ApiVersions),
+        asked,
+        "the hung broker was asked again first"
+    );
+    hung.behave();
+    assert_closed_after_drop(kafka, &[&hung, &good]).await;
 }

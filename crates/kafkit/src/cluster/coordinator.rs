@@ -19,17 +19,20 @@ pub enum CoordinatorType {
 /// Retriable errors (COORDINATOR_NOT_AVAILABLE while `__consumer_offsets` is being created,
 /// COORDINATOR_LOAD_IN_PROGRESS) are returned as such for the caller's retry loop.
 pub async fn find_coordinator(kafka: &Kafka, kind: CoordinatorType, key: &str) -> Result<i32> {
-    let conn = kafka.pool().any().await?;
-    let version = conn.version::<FindCoordinatorRequest>()?;
-    let mut req = FindCoordinatorRequest::default();
-    req.key_type = kind as i8;
-    if version >= 4 {
-        req.coordinator_keys = vec![StrBytes::from_string(key.to_string())];
-    } else {
-        req.key = StrBytes::from_string(key.to_string());
-    }
-    let resp = conn
-        .send_version(&req, version)
+    // Any broker can answer; a hung one must not hold the lookup (see first_answer).
+    let (version, resp) = kafka
+        .pool()
+        .first_answer(|conn| async move {
+            let version = conn.version::<FindCoordinatorRequest>()?;
+            let mut req = FindCoordinatorRequest::default();
+            req.key_type = kind as i8;
+            if version >= 4 {
+                req.coordinator_keys = vec![StrBytes::from_string(key.to_string())];
+            } else {
+                req.key = StrBytes::from_string(key.to_string());
+            }
+            Ok((version, conn.send_version(&req, version).await?))
+        })
         .await
         .map_err(|e| e.during("find_coordinator"))?;
     let (code, message, node, host, port) = if version >= 4 {

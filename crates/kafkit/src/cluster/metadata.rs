@@ -171,11 +171,17 @@ impl Cluster {
     /// Fetches metadata for `selection` and merges it into the cache.
     pub async fn refresh(&self, selection: TopicSelection) -> Result<Arc<ClusterMetadata>> {
         let _guard = self.refreshing.lock().await;
-        let conn = self.pool.any().await.map_err(|e| e.during("metadata"))?;
-        let version = conn.version::<MetadataRequest>()?;
-        let req = build_request(&selection, version)?;
-        let resp = conn
-            .send_version(&req, version)
+        // Any broker can answer; a hung one must not hold the refresh (see first_answer).
+        let resp = self
+            .pool
+            .first_answer(|conn| {
+                let selection = &selection;
+                async move {
+                    let version = conn.version::<MetadataRequest>()?;
+                    let req = build_request(selection, version)?;
+                    conn.send_version(&req, version).await
+                }
+            })
             .await
             .map_err(|e| e.during("metadata"))?;
         let snapshot = self.merge(&selection, resp)?;

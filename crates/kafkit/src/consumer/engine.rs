@@ -433,8 +433,11 @@ impl Engine {
                     match req {
                         GroupRequest::Consumer(req) => {
                             self.heartbeat_in_flight = true;
+                            let timeout = self
+                                .membership
+                                .heartbeat_timeout(self.kafka.config().request_timeout);
                             tokio::spawn(async move {
-                                let res = send_heartbeat(&conn, &req).await;
+                                let res = send_heartbeat(&conn, &req, timeout).await;
                                 let _ = tx
                                     .send(Internal::Group(None, res.map(GroupResponse::Consumer)));
                             });
@@ -588,12 +591,8 @@ impl Engine {
             Action::FindCoordinator => {
                 self.coordinator = Coordinator::Unknown;
                 self.coordinator_attempts += 1;
-                let wait = self
-                    .kafka
-                    .config()
-                    .retry
-                    .backoff(self.coordinator_attempts.min(6));
-                self.coordinator_retry_at = Some(now + wait);
+                self.coordinator_retry_at =
+                    Some(now + coordinator_backoff(self.coordinator_attempts));
             }
             Action::ComputeAssignment(job) => self.spawn_assignment(job),
             Action::Left => {}
@@ -687,12 +686,8 @@ impl Engine {
                     tracing::debug!(error = %e, "finding the group coordinator failed");
                     self.coordinator = Coordinator::Unknown;
                     self.coordinator_attempts += 1;
-                    let wait = self
-                        .kafka
-                        .config()
-                        .retry
-                        .backoff(self.coordinator_attempts.min(6));
-                    self.coordinator_retry_at = Some(now + wait);
+                    self.coordinator_retry_at =
+                        Some(now + coordinator_backoff(self.coordinator_attempts));
                 }
             },
             Internal::TopicNames(res) => match res {
@@ -1647,9 +1642,10 @@ async fn send_classic(
 async fn send_heartbeat(
     conn: &Connection,
     req: &ConsumerGroupHeartbeatRequest,
+    timeout: Duration,
 ) -> Result<ConsumerGroupHeartbeatResponse> {
     let version = conn.version::<ConsumerGroupHeartbeatRequest>()?;
-    conn.send_version(req, version).await
+    conn.send_timeout(req, version, timeout).await
 }
 
 /// The broker must speak ConsumerGroupHeartbeat v1 (Kafka 4.0+).
@@ -1670,6 +1666,18 @@ pub(crate) fn check_consumer_protocol(conn: &Connection) -> Result<()> {
             ),
         )),
     }
+}
+
+/// The wait before looking for the group coordinator again: it grows from 100 ms but stays
+/// under a second (as the Java client's `retry.backoff.max.ms`), far inside the session
+/// timeout, so a member finds the new coordinator soon after the group moves.
+fn coordinator_backoff(attempt: u32) -> Duration {
+    crate::retry::RetryPolicy {
+        initial_retry_time: Duration::from_millis(100),
+        max_retry_time: Duration::from_secs(1),
+        ..crate::retry::RetryPolicy::default()
+    }
+    .backoff(attempt.saturating_sub(1))
 }
 
 async fn fetch_once(

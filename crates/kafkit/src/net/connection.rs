@@ -83,6 +83,9 @@ struct Shared {
     failed: Option<Error>,
     /// Requests written (or about to be) whose response has not arrived, oldest first.
     queue: VecDeque<Pending>,
+    /// A request went unanswered past its timeout: the broker may be hung (the pool then
+    /// asks others first).
+    timed_out: bool,
 }
 
 struct Outgoing {
@@ -246,6 +249,7 @@ impl Connection {
         let shared = Arc::new(Mutex::new(Shared {
             failed: None,
             queue: VecDeque::new(),
+            timed_out: false,
         }));
         let drained = Arc::new(Notify::new());
         let (tx, rx) = mpsc::unbounded_channel();
@@ -341,6 +345,15 @@ impl Connection {
             .lock()
             .map(|s| s.failed.is_some())
             .unwrap_or(true)
+    }
+
+    /// Whether a request on this connection went unanswered past its timeout.
+    pub(crate) fn timed_out(&self) -> bool {
+        self.inner
+            .shared
+            .lock()
+            .map(|s| s.timed_out)
+            .unwrap_or(false)
     }
 
     /// Sends `req` at the highest common version and waits for the response.
@@ -644,6 +657,9 @@ impl Connection {
                         self.inner.addr
                     ),
                 );
+                if let Ok(mut shared) = self.inner.shared.lock() {
+                    shared.timed_out = true;
+                }
                 self.fail(Error::new(
                     ErrorKind::Connection,
                     api,

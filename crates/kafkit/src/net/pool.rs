@@ -87,6 +87,24 @@ pub struct BrokerPool {
     events: tokio::sync::broadcast::Sender<Event>,
     addrs: RwLock<HashMap<i32, String>>,
     slots: Mutex<HashMap<(Target, Lane), SharedSlot>>,
+    /// Brokers that recently timed out or could not be reached, by address, until when: they
+    /// are asked last. A hung broker keeps its socket open, so "connected" says nothing.
+    suspects: Mutex<HashMap<String, Instant>>,
+}
+
+/// How long a broker that timed out or failed stays at the back of the line.
+const SUSPECT_FOR: Duration = Duration::from_secs(30);
+
+/// The connect timeout for a suspect broker (unless the configured one is shorter).
+const SUSPECT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A lookup (metadata, coordinator) that has no answer after this long is also sent to the
+/// next broker; the first answer wins. Healthy brokers answer them in milliseconds.
+const HEDGE_AFTER: Duration = Duration::from_millis(1000);
+
+/// Whether an error says the broker, rather than the request, is the problem.
+fn broker_trouble(e: &Error) -> bool {
+    matches!(e.kind(), ErrorKind::Connection | ErrorKind::Timeout(_))
 }
 
 impl BrokerPool {
@@ -104,6 +122,7 @@ impl BrokerPool {
             events,
             addrs: RwLock::new(HashMap::new()),
             slots: Mutex::new(HashMap::new()),
+            suspects: Mutex::new(HashMap::new()),
         }
     }
 
@@ -145,38 +164,127 @@ impl BrokerPool {
         self.get_target(Target::Node(node_id), addr, lane).await
     }
 
-    /// A connection to any broker: known brokers first, then the bootstrap list. The error of
-    /// the last attempt is returned if none answers.
-    pub async fn any(&self) -> Result<Connection> {
+    /// Marks the broker at `addr` as not answering: lookups ask it last for a while.
+    pub(crate) fn mark_suspect(&self, addr: &str) {
+        if let Ok(mut s) = self.suspects.lock() {
+            s.insert(addr.to_string(), Instant::now() + SUSPECT_FOR);
+        }
+    }
+
+    fn clear_suspect(&self, addr: &str) {
+        if let Ok(mut s) = self.suspects.lock() {
+            s.remove(addr);
+        }
+    }
+
+    fn is_suspect(&self, addr: &str) -> bool {
+        let now = Instant::now();
+        self.suspects
+            .lock()
+            .map(|mut s| {
+                s.retain(|_, until| *until > now);
+                s.contains_key(addr)
+            })
+            .unwrap_or(false)
+    }
+
+    /// Every broker to try for a lookup, best first: known brokers that answer, in id order,
+    /// then the bootstrap addresses metadata has not named, then suspects.
+    fn candidates(&self) -> Vec<(Target, String)> {
         let mut known: Vec<(i32, String)> = self
             .addrs
             .read()
             .map(|a| a.iter().map(|(k, v)| (*k, v.clone())).collect())
             .unwrap_or_default();
         known.sort();
-        let mut errors = Vec::new();
-        let mut kinds = Vec::new();
-        for (id, addr) in known {
-            match self
-                .get_target(Target::Node(id), addr.clone(), Lane::General)
-                .await
-            {
-                Ok(c) => return Ok(c),
-                Err(e) => {
-                    errors.push(format!("{addr}: {}", e.message()));
-                    kinds.push(e.kind().clone());
-                }
-            }
+        let mut all: Vec<(Target, String)> = Vec::new();
+        for (id, addr) in &known {
+            all.push((Target::Node(*id), addr.clone()));
         }
         for addr in &self.bootstrap {
-            match self
-                .get_target(Target::Addr(addr.clone()), addr.clone(), Lane::General)
-                .await
-            {
-                Ok(c) => return Ok(c),
-                Err(e) => {
+            if !known.iter().any(|(_, a)| a == addr) {
+                all.push((Target::Addr(addr.clone()), addr.clone()));
+            }
+        }
+        // A stable sort keeps the order within each group.
+        all.sort_by_key(|(_, addr)| self.is_suspect(addr));
+        all
+    }
+
+    /// A connection to any broker: known brokers that answer first, then the bootstrap list,
+    /// then brokers that recently timed out. The errors of every attempt are returned if none
+    /// answers.
+    pub async fn any(&self) -> Result<Connection> {
+        self.first_answer(|c| async move { Ok(c) }).await
+    }
+
+    /// Runs `op` (a lookup: metadata, FindCoordinator) on some broker and returns the first
+    /// success. Brokers are tried best first; when one has not answered within
+    /// [`HEDGE_AFTER`], the next is asked too, so a hung broker (process frozen, socket open)
+    /// costs a second, not a request timeout. A broker that times out or cannot be reached is
+    /// suspect for a while and asked last.
+    pub(crate) async fn first_answer<T, F, Fut>(&self, op: F) -> Result<T>
+    where
+        F: Fn(Connection) -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        use futures::stream::{FuturesUnordered, StreamExt};
+        let mut todo = self.candidates().into_iter();
+        let mut running = FuturesUnordered::new();
+        let attempt = |(target, addr): (Target, String)| {
+            let op = &op;
+            async move {
+                let result = match self.get_target(target, addr.clone(), Lane::General).await {
+                    Ok(c) => op(c).await,
+                    Err(e) => Err(e),
+                };
+                (addr, result)
+            }
+        };
+        let mut errors = Vec::new();
+        let mut kinds = Vec::new();
+        // Brokers asked and not yet answered.
+        let mut waiting: Vec<String> = Vec::new();
+        macro_rules! start {
+            ($c:expr) => {{
+                let c: (Target, String) = $c;
+                waiting.push(c.1.clone());
+                running.push(attempt(c));
+            }};
+        }
+        if let Some(c) = todo.next() {
+            start!(c);
+        }
+        while !running.is_empty() {
+            let next = tokio::time::timeout(HEDGE_AFTER, running.next()).await;
+            if let Ok(Some((addr, _))) = &next {
+                waiting.retain(|a| a != addr);
+            }
+            match next {
+                Ok(Some((addr, Ok(v)))) => {
+                    self.clear_suspect(&addr);
+                    // Those still silent lost to a broker that answered: ask them last.
+                    for a in &waiting {
+                        self.mark_suspect(a);
+                    }
+                    return Ok(v);
+                }
+                Ok(Some((addr, Err(e)))) => {
+                    if broker_trouble(&e) {
+                        self.mark_suspect(&addr);
+                    }
                     errors.push(format!("{addr}: {}", e.message()));
                     kinds.push(e.kind().clone());
+                    if let Some(c) = todo.next() {
+                        start!(c);
+                    }
+                }
+                Ok(None) => break,
+                // No answer yet: ask the next broker as well.
+                Err(_) => {
+                    if let Some(c) = todo.next() {
+                        start!(c);
+                    }
                 }
             }
         }
@@ -210,6 +318,9 @@ impl BrokerPool {
             if !c.is_closed() {
                 return Ok(c.clone());
             }
+            if c.timed_out() {
+                self.mark_suspect(&addr);
+            }
             slot.conn = None;
         }
         if let Some(at) = slot.next_attempt {
@@ -220,7 +331,14 @@ impl BrokerPool {
             }
             tokio::time::sleep_until(at).await;
         }
-        match Connection::connect(&addr, self.config.clone(), Some(self.events.clone())).await {
+        // A broker that just timed out may be frozen: the kernel still accepts connections for
+        // it, and only the handshake's silence tells. Do not wait the full connect timeout for
+        // that again while it is suspect.
+        let mut config = self.config.clone();
+        if self.is_suspect(&addr) {
+            config.connect_timeout = config.connect_timeout.min(SUSPECT_CONNECT_TIMEOUT);
+        }
+        match Connection::connect(&addr, config, Some(self.events.clone())).await {
             Ok(c) => {
                 slot.failures = 0;
                 slot.next_attempt = None;

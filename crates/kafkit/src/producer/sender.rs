@@ -269,8 +269,9 @@ async fn send(
         conn.send_oneway_frame(frame)?;
         return Ok(None);
     }
-    // Broker-side wait plus the client's own margin.
-    let timeout = shared.config.request_timeout + shared.kafka.config().request_timeout;
+    // As the Java client: the broker has request_timeout to replicate, and the client waits
+    // that long in all; a longer wait only delays the move to a new leader.
+    let timeout = shared.config.request_timeout;
     let response = conn
         .enqueue_frame::<ProduceRequest>(frame, correlation_id, version, timeout)
         .await?;

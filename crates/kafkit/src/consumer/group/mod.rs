@@ -6,6 +6,7 @@ pub mod classic;
 pub mod consumer;
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use uuid::Uuid;
 
@@ -90,6 +91,18 @@ pub(crate) enum GroupResponse {
 impl Member {
     pub fn is_classic(&self) -> bool {
         matches!(self, Member::Classic(_))
+    }
+
+    /// How long a KIP-848 heartbeat may wait for its answer: a few heartbeat intervals (the
+    /// broker's session is several), capped by the request timeout. A silent coordinator is
+    /// then given up well inside the session, with time left to find the new one.
+    pub fn heartbeat_timeout(&self, request_timeout: Duration) -> Duration {
+        match self {
+            Member::Consumer(m) => (m.heartbeat_interval() * 3)
+                .max(Duration::from_secs(3))
+                .min(request_timeout),
+            Member::Classic(_) => request_timeout,
+        }
     }
 
     pub fn member_id(&self) -> &str {
