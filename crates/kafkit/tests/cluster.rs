@@ -17,8 +17,36 @@ use kafkit::consumer::{ConsumerConfig, GroupProtocol, RebalanceKind};
 use kafkit::producer::{ProducerConfig, Record};
 use kafkit::{Kafka, KafkaConfig, NewTopic};
 
-/// One failure at a time: the tests stop and kill nodes of the same cluster.
+/// One failure at a time: the tests stop and kill nodes of the same cluster. A lock in the
+/// process (cargo test runs a file's tests on threads) and on a file (nextest runs each test in
+/// a process of its own).
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+struct Exclusive {
+    _file: std::fs::File,
+    _guard: tokio::sync::MutexGuard<'static, ()>,
+}
+
+async fn exclusive() -> Exclusive {
+    let guard = SERIAL.lock().await;
+    let path = std::env::temp_dir().join("kafkit-cluster-tests.lock");
+    let file = tokio::task::spawn_blocking(move || {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .expect("lock file");
+        f.lock().expect("lock");
+        f
+    })
+    .await
+    .unwrap();
+    Exclusive {
+        _file: file,
+        _guard: guard,
+    }
+}
 
 fn bootstrap() -> Option<String> {
     std::env::var("KAFKIT_CLUSTER_BOOTSTRAP").ok()
@@ -192,7 +220,7 @@ async fn producer_across_a_leader_killed_with_sigkill() {
         eprintln!("KAFKIT_CLUSTER_BOOTSTRAP not set: skipped (scripts/test sets it)");
         return;
     };
-    let _serial = SERIAL.lock().await;
+    let _serial = exclusive().await;
     let kafka = connect(&bootstrap).await;
     let topic = replicated_topic(&kafka, "kill").await;
     let victim = leader_of(&kafka, &topic, 0).await;
@@ -223,7 +251,7 @@ async fn producer_across_a_hung_leader() {
         eprintln!("KAFKIT_CLUSTER_BOOTSTRAP not set: skipped (scripts/test sets it)");
         return;
     };
-    let _serial = SERIAL.lock().await;
+    let _serial = exclusive().await;
     let kafka = connect(&bootstrap).await;
     let topic = replicated_topic(&kafka, "hung").await;
     let victim = leader_of(&kafka, &topic, 0).await;
@@ -260,7 +288,7 @@ async fn group_across_a_hung_coordinator(protocol: GroupProtocol) {
         eprintln!("KAFKIT_CLUSTER_BOOTSTRAP not set: skipped (scripts/test sets it)");
         return;
     };
-    let _serial = SERIAL.lock().await;
+    let _serial = exclusive().await;
     common::init_tracing();
     let kafka = connect(&bootstrap).await;
     let topic = replicated_topic(&kafka, "coord").await;
