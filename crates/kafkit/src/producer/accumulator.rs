@@ -144,15 +144,33 @@ impl Accumulator {
         let flush_upto = self.flush_upto;
         for (topic, tq) in self.topics.iter_mut() {
             for (&partition, q) in tq.partitions.iter_mut() {
-                // Seal an open batch whose linger is over (or that a flush asked for).
+                // Seal an open batch whose linger is over (or that a flush asked for) - but
+                // only when the partition could send it now. A partition that cannot (batches
+                // already waiting, a retry under way, its in-flight limit reached, no leader)
+                // keeps filling its open batch: after a stall the backlog then goes out in full
+                // batches, not as one tiny batch per linger. An open batch past the delivery
+                // timeout is sealed so that it fails.
                 if let Some(open) = &q.open {
                     let due = open.created + limits.linger;
-                    if due <= now || flush_upto.is_some_and(|f| open.id <= f) {
+                    let expired = open.expired(now, limits.delivery_timeout);
+                    let leaderless = leader_of(topic, partition).is_none();
+                    if leaderless {
+                        out.need_metadata = true;
+                    }
+                    let blocked = leaderless
+                        || !q.ready.is_empty()
+                        || q.retrying
+                        || q.in_flight >= limits.max_in_flight_per_partition
+                        || (limits.idempotent && !q.acked && q.in_flight > 0);
+                    let flushing = flush_upto.is_some_and(|f| open.id <= f);
+                    if expired || flushing || (due <= now && !blocked) {
                         if let Some(b) = q.open.take() {
                             q.ready.push_back(b);
                         }
-                    } else {
+                    } else if due > now {
                         out.wake_at(due);
+                    } else {
+                        out.wake_at(open.created + limits.delivery_timeout);
                     }
                 }
                 // Expired batches fail (not in flight). The queue is oldest first, so only its
@@ -240,5 +258,82 @@ pub(crate) struct Drained {
 impl Drained {
     fn wake_at(&mut self, at: Instant) {
         self.next_wakeup = Some(self.next_wakeup.map_or(at, |w| w.min(at)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::compression::Compression;
+
+    const LIMITS: DrainLimits = DrainLimits {
+        linger: Duration::from_millis(5),
+        delivery_timeout: Duration::from_secs(120),
+        max_in_flight_per_partition: 1,
+        idempotent: true,
+    };
+
+    /// One partition with an open batch of one record.
+    fn with_open_batch(acc: &mut Accumulator) {
+        let topic = acc.topic_key("t");
+        let mut b = acc.new_batch(topic.clone(), 0, RecordBatchBuilder::new(Compression::None));
+        if let Some(builder) = b.builder.as_mut() {
+            builder.append(0, None, Some(b"v"), &[]);
+        }
+        b.record_count = 1;
+        let q = acc
+            .topics
+            .get_mut(&topic)
+            .unwrap()
+            .partitions
+            .entry(0)
+            .or_default();
+        q.open = Some(b);
+        q.acked = true;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_partition_that_cannot_send_keeps_filling_its_batch() {
+        let mut acc = Accumulator::default();
+        with_open_batch(&mut acc);
+        acc.queue("t", 0).unwrap().in_flight = 1; // at its limit: a request is out
+        tokio::time::advance(Duration::from_millis(50)).await; // linger long over
+        let d = acc.drain(Instant::now(), &LIMITS, |_, _| Some(1));
+        assert!(d.ready.is_empty());
+        assert!(
+            acc.queue("t", 0).unwrap().open.is_some(),
+            "still open, still filling"
+        );
+        // The request comes back: now the batch goes.
+        acc.queue("t", 0).unwrap().in_flight = 0;
+        let d = acc.drain(Instant::now(), &LIMITS, |_, _| Some(1));
+        assert_eq!(d.ready.len(), 1);
+        assert_eq!(d.ready[0].batch.base_sequence, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_leader_keeps_the_batch_open_and_asks_for_metadata() {
+        let mut acc = Accumulator::default();
+        with_open_batch(&mut acc);
+        tokio::time::advance(Duration::from_millis(50)).await;
+        let d = acc.drain(Instant::now(), &LIMITS, |_, _| None);
+        assert!(d.need_metadata);
+        assert!(d.ready.is_empty() && d.expired.is_empty());
+        // Past the delivery timeout it is sealed, and fails.
+        tokio::time::advance(LIMITS.delivery_timeout).await;
+        let d = acc.drain(Instant::now(), &LIMITS, |_, _| None);
+        assert_eq!(d.expired.len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_partition_free_to_send_seals_at_linger() {
+        let mut acc = Accumulator::default();
+        with_open_batch(&mut acc);
+        let d = acc.drain(Instant::now(), &LIMITS, |_, _| Some(1));
+        assert!(d.ready.is_empty(), "linger not over");
+        assert!(d.next_wakeup.is_some());
+        tokio::time::advance(LIMITS.linger).await;
+        let d = acc.drain(Instant::now(), &LIMITS, |_, _| Some(1));
+        assert_eq!(d.ready.len(), 1);
     }
 }

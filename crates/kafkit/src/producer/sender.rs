@@ -81,13 +81,14 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         if shared.is_closed_and_empty() {
             return;
         }
-        let wake_at = drained
-            .next_wakeup
-            .or_else(|| {
-                drained
-                    .need_metadata
-                    .then(|| now + shared.config.retry_backoff)
-            })
+        // Waiting for metadata: look again after the retry backoff, whatever else is due later.
+        let metadata_due = drained
+            .need_metadata
+            .then(|| now + shared.config.retry_backoff);
+        let wake_at = [drained.next_wakeup, metadata_due]
+            .into_iter()
+            .flatten()
+            .min()
             .unwrap_or_else(|| now + Duration::from_secs(3600));
         tokio::select! {
             _ = shared.wake.notified() => {}
