@@ -303,11 +303,13 @@ impl Cluster {
                 next.topic_names.remove(&old.id);
             }
         }
-        for t in parsed.topics {
+        for mut t in parsed.topics {
             if let Some(old) = next.topics.get(&t.name) {
                 // Deleted and recreated under the same name: forget the old id.
                 if old.id != t.id {
                     next.topic_names.remove(&old.id);
+                } else {
+                    keep_newer_epochs(old, &mut t);
                 }
             }
             next.topic_names.insert(t.id, t.name.clone());
@@ -316,6 +318,69 @@ impl Cluster {
         let snapshot = Arc::new(next);
         *state = snapshot.clone();
         Ok(snapshot)
+    }
+}
+
+/// Metadata never goes backwards (KIP-320): a broker that has not yet heard of a leader change
+/// answers with an older leader epoch; the partition then keeps what the cache knows.
+fn keep_newer_epochs(old: &TopicInfo, new: &mut TopicInfo) {
+    for p in &mut new.partitions {
+        if let Some(known) = old.partition(p.partition) {
+            if p.leader_epoch >= 0 && known.leader_epoch > p.leader_epoch {
+                *p = known.clone();
+            }
+        }
+    }
+}
+
+impl Cluster {
+    /// A leader named by a broker in an error answer (KIP-951: NOT_LEADER_OR_FOLLOWER and
+    /// FENCED_LEADER_EPOCH carry the new leader in Produce v10+ and Fetch v16+): used at once,
+    /// without a metadata round trip, if its epoch is newer than the cache's. `endpoint` is
+    /// the new leader's address when the response gave it.
+    pub(crate) fn apply_leader_hint(
+        &self,
+        topic: &str,
+        partition: i32,
+        leader: i32,
+        epoch: i32,
+        endpoint: Option<String>,
+    ) -> bool {
+        if leader < 0 || epoch < 0 {
+            return false;
+        }
+        if let Some(addr) = endpoint {
+            self.pool.set_brokers([(leader, addr)]);
+        }
+        if self.pool.addr_of(leader).is_none() {
+            return false; // a leader kafkit cannot reach yet: the refresh will name it
+        }
+        let Ok(mut state) = self.state.write() else {
+            return false;
+        };
+        let Some(t) = state.topics.get(topic) else {
+            return false;
+        };
+        let Some(idx) = t.partitions.iter().position(|p| p.partition == partition) else {
+            return false;
+        };
+        if t.partitions[idx].leader_epoch >= epoch {
+            return false;
+        }
+        let mut t = (**t).clone();
+        t.partitions[idx].leader = leader;
+        t.partitions[idx].leader_epoch = epoch;
+        let mut next = (**state).clone();
+        next.topics.insert(topic.to_string(), Arc::new(t));
+        *state = Arc::new(next);
+        tracing::debug!(
+            topic,
+            partition,
+            leader,
+            epoch,
+            "new leader from a broker's hint"
+        );
+        true
     }
 }
 
@@ -440,6 +505,70 @@ fn parse_response(resp: MetadataResponse) -> Result<Parsed> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn topic_with(leader: i32, epoch: i32) -> TopicInfo {
+        TopicInfo {
+            name: "t".into(),
+            id: Uuid::from_u128(1),
+            is_internal: false,
+            partitions: vec![PartitionInfo {
+                partition: 0,
+                leader,
+                leader_epoch: epoch,
+                replicas: vec![1, 2, 3],
+                isr: vec![1, 2, 3],
+                error_code: 0,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_leader_hint_with_a_newer_epoch_is_used_at_once() {
+        let (events, _) = tokio::sync::broadcast::channel(4);
+        let pool = Arc::new(BrokerPool::new(
+            vec!["127.0.0.1:1".into()],
+            Default::default(),
+            Default::default(),
+            events,
+        ));
+        pool.set_brokers([
+            (1, "127.0.0.1:1".to_string()),
+            (2, "127.0.0.1:2".to_string()),
+        ]);
+        let cluster = Cluster::new(pool);
+        {
+            let mut state = cluster.state.write().unwrap();
+            let mut next = (**state).clone();
+            next.topics.insert("t".into(), Arc::new(topic_with(1, 5)));
+            *state = Arc::new(next);
+        }
+        let leader = |c: &Cluster| c.snapshot().topic("t").unwrap().partitions[0].leader;
+        assert!(cluster.apply_leader_hint("t", 0, 2, 6, None));
+        assert_eq!(leader(&cluster), 2);
+        assert!(
+            !cluster.apply_leader_hint("t", 0, 1, 4, None),
+            "older epoch"
+        );
+        assert_eq!(leader(&cluster), 2);
+        assert!(
+            !cluster.apply_leader_hint("t", 0, 3, 7, None),
+            "no address for node 3"
+        );
+        assert!(cluster.apply_leader_hint("t", 0, 3, 7, Some("127.0.0.1:3".into())));
+        assert_eq!(leader(&cluster), 3);
+        assert!(!cluster.apply_leader_hint("nope", 0, 3, 9, None));
+    }
+
+    #[test]
+    fn metadata_with_an_older_leader_epoch_does_not_replace_newer() {
+        let cached = topic_with(2, 7);
+        let mut stale = topic_with(1, 6);
+        keep_newer_epochs(&cached, &mut stale);
+        assert_eq!(stale.partitions[0].leader, 2, "the stale answer is ignored");
+        let mut fresh = topic_with(3, 8);
+        keep_newer_epochs(&cached, &mut fresh);
+        assert_eq!(fresh.partitions[0].leader, 3);
+    }
     use kafka_protocol::messages::metadata_response::{
         MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
     };

@@ -1229,7 +1229,17 @@ impl Engine {
                 match e.kafka_error() {
                     Some(ResponseError::OffsetOutOfRange) => resets.push(fp.partition.clone()),
                     _ => {
-                        if e.needs_metadata_refresh() {
+                        // KIP-951: the broker names the new leader; fetch from it at once.
+                        let hinted = fp.leader_hint.is_some_and(|(leader, epoch, addr)| {
+                            self.kafka.cluster().apply_leader_hint(
+                                &fp.partition.topic,
+                                fp.partition.partition,
+                                leader,
+                                epoch,
+                                addr,
+                            )
+                        });
+                        if e.needs_metadata_refresh() && !hinted {
                             self.kafka.cluster().invalidate();
                         }
                         if !e.is_retriable()

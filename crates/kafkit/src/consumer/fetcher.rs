@@ -115,6 +115,9 @@ pub struct FetchedPartition {
     /// Decoding stopped at the response's budget: more records came than there was room for;
     /// they are fetched again from `next_offset`.
     pub cut: bool,
+    /// With a leadership error, the new leader the broker named (KIP-951): node id, leader
+    /// epoch and, when the response gave it, its address.
+    pub leader_hint: Option<(i32, i32, Option<String>)>,
 }
 
 /// The decoded bytes one Fetch response may take: the consumer's free prefetch space. A
@@ -159,6 +162,12 @@ pub fn parse_response(
     Error::check(resp.error_code, "fetch", || {
         "the broker rejected the fetch".to_string()
     })?;
+    let endpoints: HashMap<i32, String> = resp
+        .node_endpoints
+        .iter()
+        .filter(|e| !e.host.is_empty() && (1..=65535).contains(&e.port))
+        .map(|e| (e.node_id.0, format!("{}:{}", e.host, e.port)))
+        .collect();
     let mut out = Vec::new();
     for t in resp.responses {
         let topic_name = if t.topic.0.is_empty() {
@@ -191,6 +200,14 @@ pub fn parse_response(
                 bytes: p.records.as_ref().map_or(0, Bytes::len),
                 needs_bytes: None,
                 cut: false,
+                leader_hint: (p.error_code != 0 && p.current_leader.leader_id.0 >= 0).then(|| {
+                    let leader = p.current_leader.leader_id.0;
+                    (
+                        leader,
+                        p.current_leader.leader_epoch,
+                        endpoints.get(&leader).cloned(),
+                    )
+                }),
             };
             if fp.error.is_none() {
                 if let Some(records) = p.records {
@@ -334,6 +351,7 @@ mod tests {
             bytes,
             needs_bytes: None,
             cut: false,
+            leader_hint: None,
         }
     }
 

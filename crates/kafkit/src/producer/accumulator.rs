@@ -159,7 +159,7 @@ impl Accumulator {
                     }
                     let blocked = leaderless
                         || !q.ready.is_empty()
-                        || q.retrying
+                        || (q.retrying && q.in_flight > 0)
                         || q.in_flight >= limits.max_in_flight_per_partition
                         || (limits.idempotent && !q.acked && q.in_flight > 0);
                     let flushing = flush_upto.is_some_and(|f| open.id <= f);
@@ -323,6 +323,18 @@ mod tests {
         tokio::time::advance(LIMITS.delivery_timeout).await;
         let d = acc.drain(Instant::now(), &LIMITS, |_, _| None);
         assert_eq!(d.expired.len(), 1);
+    }
+
+    /// A partition whose failed batches have all ended (retrying, nothing in flight) is free
+    /// again: its new batch goes at linger (found by the hostile-broker suite).
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_with_nothing_in_flight_does_not_hold_new_batches() {
+        let mut acc = Accumulator::default();
+        with_open_batch(&mut acc);
+        acc.queue("t", 0).unwrap().retrying = true;
+        tokio::time::advance(LIMITS.linger).await;
+        let d = acc.drain(Instant::now(), &LIMITS, |_, _| Some(1));
+        assert_eq!(d.ready.len(), 1);
     }
 
     #[tokio::test(start_paused = true)]

@@ -308,6 +308,12 @@ fn settle(shared: &Arc<Shared>, sent: Sent) {
         return;
     };
     let snapshot = shared.kafka.cluster().snapshot();
+    let endpoints: HashMap<i32, String> = resp
+        .node_endpoints
+        .iter()
+        .filter(|e| !e.host.is_empty() && (1..=65535).contains(&e.port))
+        .map(|e| (e.node_id.0, format!("{}:{}", e.host, e.port)))
+        .collect();
     let mut outcomes: HashMap<(String, i32), _> = HashMap::new();
     for t in resp.responses {
         let name = if t.name.0.is_empty() {
@@ -358,7 +364,16 @@ fn settle(shared: &Arc<Shared>, sent: Sent) {
                         .and_then(|r| r.batch_index_error_message.as_deref().map(str::to_string))
                 });
                 let e = produce_error(code, &b, detail, shared.config.max_request_size);
-                if e.needs_metadata_refresh() {
+                // KIP-951: the broker names the new leader; the retry goes there at once.
+                let leader = p.current_leader.leader_id.0;
+                let hinted = shared.kafka.cluster().apply_leader_hint(
+                    &b.topic,
+                    b.partition,
+                    leader,
+                    p.current_leader.leader_epoch,
+                    endpoints.get(&leader).cloned(),
+                );
+                if e.needs_metadata_refresh() && !hinted {
                     shared.kafka.cluster().invalidate();
                 }
                 if code == ResponseError::UnknownProducerId {
