@@ -100,8 +100,13 @@ async fn replicated_topic(kafka: &Kafka, prefix: &str) -> String {
         .expect("topic in metadata");
     // Start healthy: every replica in sync (a node brought back by the previous test may
     // still be catching up, and min ISR 2 would then refuse writes while another is down).
+    wait_in_sync(kafka, &name).await;
+    name
+}
+
+async fn wait_in_sync(kafka: &Kafka, name: &str) {
     let cluster = kafka.cluster().clone();
-    let topic = name.clone();
+    let topic = name.to_string();
     common::eventually(Duration::from_secs(60), "all replicas in sync", move || {
         let (cluster, topic) = (cluster.clone(), topic.clone());
         async move {
@@ -116,7 +121,6 @@ async fn replicated_topic(kafka: &Kafka, prefix: &str) -> String {
         }
     })
     .await;
-    name
 }
 
 async fn leader_of(kafka: &Kafka, topic: &str, partition: i32) -> i32 {
@@ -382,4 +386,70 @@ async fn kip848_group_across_a_hung_coordinator() {
 #[tokio::test]
 async fn classic_group_across_a_hung_coordinator() {
     group_across_a_hung_coordinator(GroupProtocol::Classic).await;
+}
+
+/// Every node restarted in turn (stopped gracefully, started, back in sync) while a producer
+/// sends and a KIP-848 member reads: nothing lost or duplicated on either side.
+#[tokio::test]
+async fn producer_and_group_across_a_rolling_restart() {
+    let Some(bootstrap) = bootstrap() else {
+        eprintln!("KAFKIT_CLUSTER_BOOTSTRAP not set: skipped (scripts/test sets it)");
+        return;
+    };
+    let _serial = exclusive().await;
+    let kafka = connect(&bootstrap).await;
+    let topic = replicated_topic(&kafka, "roll").await;
+    let seen: Arc<Mutex<Vec<usize>>> = Arc::default();
+    let c = kafka
+        .consumer(
+            ConsumerConfig::new(common::unique("g-roll"))
+                .group_protocol(GroupProtocol::Consumer)
+                .max_wait(Duration::from_millis(200)),
+        )
+        .unwrap();
+    c.subscribe(&[topic.as_str()], true).await.unwrap();
+    let (s2, c2) = (seen.clone(), c.clone());
+    let run = tokio::spawn(async move {
+        c2.run_each_message(move |m| {
+            let s = s2.clone();
+            async move {
+                let v = std::str::from_utf8(m.value.as_deref().unwrap_or_default())
+                    .unwrap()
+                    .parse::<usize>()
+                    .unwrap();
+                s.lock().unwrap().push(v);
+                Ok(())
+            }
+        })
+        .await
+    });
+    let n = 20_000;
+    let k = kafka.clone();
+    let t = topic.clone();
+    let (failed, first) = send_through(&kafka, &topic, n, 4, Duration::from_secs(120), |step| {
+        let (k, t) = (k.clone(), t.clone());
+        async move {
+            if step < 3 {
+                cluster(&["restart", &(step + 1).to_string()]);
+                wait_in_sync(&k, &t).await;
+            }
+        }
+    })
+    .await;
+    assert_eq!(failed, 0, "records failed: {first:?}");
+    assert_exactly_once_in_order(&bootstrap, &topic, n);
+    common::eventually(
+        Duration::from_secs(60),
+        "the member read every record",
+        || {
+            let got: std::collections::BTreeSet<usize> =
+                seen.lock().unwrap().iter().copied().collect();
+            async move { got.len() == n }
+        },
+    )
+    .await;
+    let twice = seen.lock().unwrap().len() - n;
+    assert_eq!(twice, 0, "{twice} records processed twice");
+    c.disconnect().await.ok();
+    run.abort();
 }
