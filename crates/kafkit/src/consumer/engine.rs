@@ -1715,7 +1715,6 @@ async fn fetch_once(
         &names,
         &offsets,
         config.isolation_level,
-        MAX_DECOMPRESSED,
-        &mut fetcher::Budget::new(budget),
+        &mut fetcher::Budget::new(budget, MAX_DECOMPRESSED),
     )
 }

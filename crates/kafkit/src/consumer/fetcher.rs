@@ -127,14 +127,17 @@ pub struct FetchedPartition {
 pub struct Budget {
     left: usize,
     spent: bool,
+    /// What one compressed batch may inflate to.
+    max_batch: usize,
 }
 
 impl Budget {
-    /// A budget of `bytes`.
-    pub fn new(bytes: usize) -> Self {
+    /// A budget of `bytes` in all, each compressed batch inflating to at most `max_batch`.
+    pub fn new(bytes: usize, max_batch: usize) -> Self {
         Budget {
             left: bytes,
             spent: false,
+            max_batch,
         }
     }
 
@@ -156,7 +159,6 @@ pub fn parse_response(
     names: &HashMap<Uuid, String>,
     offsets: &HashMap<TopicPartition, i64>,
     isolation: IsolationLevel,
-    max_decompressed: usize,
     budget: &mut Budget,
 ) -> Result<Vec<FetchedPartition>> {
     Error::check(resp.error_code, "fetch", || {
@@ -222,7 +224,6 @@ pub fn parse_response(
                         records,
                         fetch_offset,
                         aborted,
-                        max_decompressed,
                         budget,
                         &mut fp,
                     ) {
@@ -242,7 +243,6 @@ fn decode_records(
     records: Bytes,
     fetch_offset: i64,
     mut aborted: Vec<AbortedTransaction>,
-    max_decompressed: usize,
     budget: &mut Budget,
     out: &mut FetchedPartition,
 ) -> Result<()> {
@@ -254,7 +254,7 @@ fn decode_records(
     let first_len = records
         .get(8..12)
         .map(|h| i32::from_be_bytes([h[0], h[1], h[2], h[3]]));
-    for batch in BatchIter::new(records, max_decompressed) {
+    for batch in BatchIter::new(records, budget.max_batch) {
         let batch = match batch {
             Ok(b) => b,
             // Records already decoded stay usable; the error surfaces if nothing was.
@@ -375,7 +375,7 @@ mod tests {
         raw.extend(batch(120, 10));
         let topic: Arc<str> = Arc::from("t");
         // Room for a bit more than one batch: the second crosses it, the third waits.
-        let mut budget = Budget::new(1500);
+        let mut budget = Budget::new(1500, 1 << 20);
         let mut out = empty_out(raw.len());
         decode_records(
             &topic,
@@ -383,7 +383,6 @@ mod tests {
             Bytes::from(raw.clone()),
             100,
             vec![],
-            1 << 20,
             &mut budget,
             &mut out,
         )
@@ -392,7 +391,7 @@ mod tests {
         assert_eq!(out.next_offset, 120, "the third batch is fetched again");
         assert!(out.cut);
         // A spent budget still lets the first batch of a response through (progress).
-        let mut budget = Budget::new(0);
+        let mut budget = Budget::new(0, 1 << 20);
         let mut out = empty_out(raw.len());
         decode_records(
             &topic,
@@ -400,7 +399,6 @@ mod tests {
             Bytes::from(raw),
             100,
             vec![],
-            1 << 20,
             &mut budget,
             &mut out,
         )
@@ -427,8 +425,7 @@ mod tests {
             Bytes::from(raw),
             100,
             vec![],
-            1 << 20,
-            &mut Budget::new(1 << 20),
+            &mut Budget::new(1 << 20, 1 << 20),
             &mut out,
         )
         .unwrap();
@@ -449,8 +446,7 @@ mod tests {
             Bytes::from(raw),
             100,
             vec![],
-            1 << 20,
-            &mut Budget::new(1 << 20),
+            &mut Budget::new(1 << 20, 1 << 20),
             &mut out,
         )
         .unwrap_err();
