@@ -122,3 +122,50 @@ pub fn frames(data: &[u8], max_size: usize) -> Result<usize> {
         Ok(n)
     })
 }
+
+/// Decodes `frame` as a Fetch response at `version` and hands it to the consumer's fetch
+/// handling (topic ids, error codes, aborted transactions, batches and records), as if the
+/// fetch had asked for every partition the response names, from offset 0. Returns the number
+/// of messages decoded.
+pub fn fetch_response(version: i16, frame: Bytes, read_committed: bool) -> Result<usize> {
+    use std::collections::HashMap;
+
+    use crate::consumer::config::IsolationLevel;
+    use crate::consumer::fetcher::{parse_response, Budget};
+    use crate::events::TopicPartition;
+
+    let resp = crate::net::connection::decode_response::<FetchRequest>(
+        frame,
+        version,
+        "fuzz",
+        MAX_INFLATE * 64,
+    )?;
+    // The request's view: v13+ names topics by id, older versions by name.
+    let mut names = HashMap::new();
+    let mut offsets = HashMap::new();
+    for (i, t) in resp.responses.iter().enumerate() {
+        let name = if t.topic.0.is_empty() {
+            let n = format!("topic-{i}");
+            names.insert(t.topic_id, n.clone());
+            n
+        } else {
+            t.topic.0.to_string()
+        };
+        for p in &t.partitions {
+            offsets.insert(TopicPartition::new(name.clone(), p.partition_index), 0);
+        }
+    }
+    let isolation = if read_committed {
+        IsolationLevel::ReadCommitted
+    } else {
+        IsolationLevel::ReadUncommitted
+    };
+    let parts = parse_response(
+        resp,
+        &names,
+        &offsets,
+        isolation,
+        &mut Budget::new(MAX_INFLATE * 4, MAX_INFLATE),
+    )?;
+    Ok(parts.iter().map(|p| p.messages.len()).sum())
+}

@@ -220,6 +220,33 @@ fn assert_exactly_once_in_order(bootstrap: &str, topic: &str, n: usize) {
     );
 }
 
+/// Runs `run_each_message` on `c`, recording each record's value (its index); `delay` per
+/// record makes the reading last.
+fn read_values(
+    c: &kafkit::consumer::Consumer,
+    seen: &Arc<Mutex<Vec<usize>>>,
+    delay: Duration,
+) -> tokio::task::JoinHandle<kafkit::Result<()>> {
+    let (c, seen) = (c.clone(), seen.clone());
+    tokio::spawn(async move {
+        c.run_each_message(move |m| {
+            let s = seen.clone();
+            async move {
+                let v = std::str::from_utf8(m.value.as_deref().unwrap_or_default())
+                    .unwrap()
+                    .parse::<usize>()
+                    .unwrap();
+                s.lock().unwrap().push(v);
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                Ok(())
+            }
+        })
+        .await
+    })
+}
+
 #[tokio::test]
 async fn producer_across_a_leader_killed_with_sigkill() {
     let Some(bootstrap) = bootstrap() else {
@@ -326,24 +353,8 @@ async fn group_across_a_hung_coordinator(protocol: GroupProtocol) {
             Box::pin(async { Ok(()) })
         }));
         c.subscribe(&[topic.as_str()], true).await.unwrap();
-        let s = seen.clone();
-        let c2 = c.clone();
-        runs.push(tokio::spawn(async move {
-            c2.run_each_message(move |m| {
-                let s = s.clone();
-                async move {
-                    let v = std::str::from_utf8(m.value.as_deref().unwrap_or_default())
-                        .unwrap()
-                        .parse::<usize>()
-                        .unwrap();
-                    s.lock().unwrap().push(v);
-                    // Slow enough that the freeze falls in the middle of the reading.
-                    tokio::time::sleep(Duration::from_millis(4)).await;
-                    Ok(())
-                }
-            })
-            .await
-        }));
+        // Slow enough that the freeze falls in the middle of the reading.
+        runs.push(read_values(&c, &seen, Duration::from_millis(4)));
         members.push(c);
     }
     common::eventually(Duration::from_secs(30), "reading started", || {
@@ -410,21 +421,7 @@ async fn producer_and_group_across_a_rolling_restart() {
         )
         .unwrap();
     c.subscribe(&[topic.as_str()], true).await.unwrap();
-    let (s2, c2) = (seen.clone(), c.clone());
-    let run = tokio::spawn(async move {
-        c2.run_each_message(move |m| {
-            let s = s2.clone();
-            async move {
-                let v = std::str::from_utf8(m.value.as_deref().unwrap_or_default())
-                    .unwrap()
-                    .parse::<usize>()
-                    .unwrap();
-                s.lock().unwrap().push(v);
-                Ok(())
-            }
-        })
-        .await
-    });
+    let run = read_values(&c, &seen, Duration::ZERO);
     let n = 20_000;
     let k = kafka.clone();
     let t = topic.clone();

@@ -321,6 +321,18 @@ impl Cluster {
     }
 }
 
+/// `node id -> host:port` of the node endpoints a Produce or Fetch response lists with its
+/// leader hints (KIP-951); entries without a usable address are dropped.
+pub(crate) fn hinted_endpoints<'a>(
+    endpoints: impl IntoIterator<Item = (i32, &'a str, i32)>,
+) -> HashMap<i32, String> {
+    endpoints
+        .into_iter()
+        .filter(|(_, host, port)| !host.is_empty() && (1..=65535).contains(port))
+        .map(|(id, host, port)| (id, format!("{host}:{port}")))
+        .collect()
+}
+
 /// Metadata never goes backwards (KIP-320): a broker that has not yet heard of a leader change
 /// answers with an older leader epoch; the partition then keeps what the cache knows.
 fn keep_newer_epochs(old: &TopicInfo, new: &mut TopicInfo) {

@@ -164,12 +164,11 @@ pub fn parse_response(
     Error::check(resp.error_code, "fetch", || {
         "the broker rejected the fetch".to_string()
     })?;
-    let endpoints: HashMap<i32, String> = resp
-        .node_endpoints
-        .iter()
-        .filter(|e| !e.host.is_empty() && (1..=65535).contains(&e.port))
-        .map(|e| (e.node_id.0, format!("{}:{}", e.host, e.port)))
-        .collect();
+    let endpoints = crate::cluster::metadata::hinted_endpoints(
+        resp.node_endpoints
+            .iter()
+            .map(|e| (e.node_id.0, e.host.as_str(), e.port)),
+    );
     let mut out = Vec::new();
     for t in resp.responses {
         let topic_name = if t.topic.0.is_empty() {

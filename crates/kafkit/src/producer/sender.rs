@@ -308,12 +308,11 @@ fn settle(shared: &Arc<Shared>, sent: Sent) {
         return;
     };
     let snapshot = shared.kafka.cluster().snapshot();
-    let endpoints: HashMap<i32, String> = resp
-        .node_endpoints
-        .iter()
-        .filter(|e| !e.host.is_empty() && (1..=65535).contains(&e.port))
-        .map(|e| (e.node_id.0, format!("{}:{}", e.host, e.port)))
-        .collect();
+    let endpoints = crate::cluster::metadata::hinted_endpoints(
+        resp.node_endpoints
+            .iter()
+            .map(|e| (e.node_id.0, e.host.as_str(), e.port)),
+    );
     let mut outcomes: HashMap<(String, i32), _> = HashMap::new();
     for t in resp.responses {
         let name = if t.name.0.is_empty() {

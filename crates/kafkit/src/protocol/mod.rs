@@ -8,3 +8,42 @@ pub(crate) mod schema;
 /// The generated request and response types of every Kafka API (the `kafka-protocol` crate),
 /// for callers that talk to brokers through [`crate::net::Connection`] directly.
 pub use kafka_protocol::messages;
+
+/// Calls `$m!` with the request type of every API kafkit sends, so the lists that must cover
+/// them all (the fuzz entry points, the pre-decoder's tests) are one list.
+#[allow(unused_macros)] // used by the fuzzing feature and by tests
+macro_rules! with_client_apis {
+    ($m:ident) => {
+        $m!(
+            ApiVersionsRequest,
+            MetadataRequest,
+            ProduceRequest,
+            FetchRequest,
+            ListOffsetsRequest,
+            FindCoordinatorRequest,
+            OffsetCommitRequest,
+            OffsetFetchRequest,
+            TxnOffsetCommitRequest,
+            ConsumerGroupHeartbeatRequest,
+            ConsumerGroupDescribeRequest,
+            JoinGroupRequest,
+            SyncGroupRequest,
+            HeartbeatRequest,
+            LeaveGroupRequest,
+            ListGroupsRequest,
+            DescribeGroupsRequest,
+            DeleteGroupsRequest,
+            CreateTopicsRequest,
+            DeleteTopicsRequest,
+            CreatePartitionsRequest,
+            InitProducerIdRequest,
+            AddPartitionsToTxnRequest,
+            AddOffsetsToTxnRequest,
+            EndTxnRequest,
+            SaslHandshakeRequest,
+            SaslAuthenticateRequest,
+        );
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use with_client_apis;

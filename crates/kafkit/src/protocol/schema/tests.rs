@@ -138,35 +138,7 @@ macro_rules! defaults_walk {
     };
 }
 
-defaults_walk!(
-    ApiVersionsRequest,
-    MetadataRequest,
-    ProduceRequest,
-    FetchRequest,
-    ListOffsetsRequest,
-    FindCoordinatorRequest,
-    OffsetCommitRequest,
-    OffsetFetchRequest,
-    TxnOffsetCommitRequest,
-    ConsumerGroupHeartbeatRequest,
-    ConsumerGroupDescribeRequest,
-    JoinGroupRequest,
-    SyncGroupRequest,
-    HeartbeatRequest,
-    LeaveGroupRequest,
-    ListGroupsRequest,
-    DescribeGroupsRequest,
-    DeleteGroupsRequest,
-    CreateTopicsRequest,
-    DeleteTopicsRequest,
-    CreatePartitionsRequest,
-    InitProducerIdRequest,
-    AddPartitionsToTxnRequest,
-    AddOffsetsToTxnRequest,
-    EndTxnRequest,
-    SaslHandshakeRequest,
-    SaslAuthenticateRequest,
-);
+crate::protocol::with_client_apis!(defaults_walk);
 
 /// The seven bytes that used to abort `kafkit metadata`: a header, then a brokers array of
 /// 2^31-1 entries.
