@@ -56,6 +56,19 @@ where
         panic!("seed {name} v{version} does not decode: {e}");
     }
     write("response", &format!("{name}-v{version}"), &buf);
+    if Q::KEY == FetchRequest::KEY {
+        // fetch_response: version offset, isolation bit, then the same frame; both isolation
+        // levels, so aborted-transaction handling is seeded too.
+        for committed in [0u8, 1] {
+            let frame = Bytes::copy_from_slice(&buf[2..]);
+            let n = kafkit::fuzzing::fetch_response(version, frame, committed == 1)
+                .expect("fetch seed is handled");
+            assert_eq!(n, 3, "fetch seed v{version} yields its records");
+            let mut seed = vec![buf[1], committed];
+            seed.extend_from_slice(&buf[2..]);
+            write("fetch_response", &format!("v{version}-{committed}"), &seed);
+        }
+    }
 }
 
 /// Seeds at the lowest, a middle and the highest version the client reads.
