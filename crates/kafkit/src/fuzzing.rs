@@ -37,35 +37,7 @@ macro_rules! apis {
     };
 }
 
-apis!(
-    ApiVersionsRequest,
-    MetadataRequest,
-    ProduceRequest,
-    FetchRequest,
-    ListOffsetsRequest,
-    FindCoordinatorRequest,
-    OffsetCommitRequest,
-    OffsetFetchRequest,
-    TxnOffsetCommitRequest,
-    ConsumerGroupHeartbeatRequest,
-    ConsumerGroupDescribeRequest,
-    JoinGroupRequest,
-    SyncGroupRequest,
-    HeartbeatRequest,
-    LeaveGroupRequest,
-    ListGroupsRequest,
-    DescribeGroupsRequest,
-    DeleteGroupsRequest,
-    CreateTopicsRequest,
-    DeleteTopicsRequest,
-    CreatePartitionsRequest,
-    InitProducerIdRequest,
-    AddPartitionsToTxnRequest,
-    AddOffsetsToTxnRequest,
-    EndTxnRequest,
-    SaslHandshakeRequest,
-    SaslAuthenticateRequest,
-);
+crate::protocol::with_client_apis!(apis);
 
 /// Walks every batch and record of a Fetch response's `records` bytes.
 pub fn record_batches(data: Bytes) -> Result<usize> {
