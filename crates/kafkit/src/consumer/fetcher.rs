@@ -120,9 +120,14 @@ pub struct FetchedPartition {
     pub leader_hint: Option<(i32, i32, Option<String>)>,
 }
 
+/// What a decoded message takes besides its key and value (the struct, its topic handle),
+/// and each of its headers: counted against the [`Budget`].
+const MESSAGE_COST: usize = 128;
+const HEADER_COST: usize = 64;
+
 /// The decoded bytes one Fetch response may take: the consumer's free prefetch space. A
-/// response whose batches inflate past it is cut after the batch that crosses it (at least one
-/// batch is decoded, so reading always progresses); the rest is fetched again later.
+/// response whose records take more is cut at the record that crosses it (at least one record
+/// is decoded, so reading always progresses); the rest is fetched again later.
 #[derive(Debug, Clone, Copy)]
 pub struct Budget {
     left: usize,
@@ -289,13 +294,25 @@ fn decode_records(
             continue;
         }
         let leader_epoch = batch.partition_leader_epoch();
-        let records = batch.records()?;
-        budget.spend(records.data_len());
-        for record in records {
+        for record in batch.records()? {
             let r = record?;
             if r.offset < fetch_offset {
                 continue;
             }
+            // Each message costs its struct besides the bytes it slices: a batch of tiny
+            // records could otherwise decode to gigabytes. Out of budget, the rest of the batch
+            // is fetched again from this record (the first message always goes: progress).
+            if budget.exhausted() {
+                out.cut = true;
+                out.next_offset = r.offset;
+                return Ok(());
+            }
+            budget.spend(
+                MESSAGE_COST
+                    + r.key.as_ref().map_or(0, Bytes::len)
+                    + r.value.as_ref().map_or(0, Bytes::len)
+                    + r.headers.len() * HEADER_COST,
+            );
             out.messages.push(Message {
                 topic: topic.clone(),
                 partition,
@@ -368,13 +385,14 @@ mod tests {
     }
 
     #[test]
-    fn a_response_larger_than_the_budget_is_cut_after_the_batch_that_crosses_it() {
+    fn a_response_larger_than_the_budget_is_cut_at_the_record_that_crosses_it() {
         let mut raw = batch(100, 10);
         raw.extend(batch(110, 10));
         raw.extend(batch(120, 10));
         let topic: Arc<str> = Arc::from("t");
-        // Room for a bit more than one batch: the second crosses it, the third waits.
-        let mut budget = Budget::new(1500, 1 << 20);
+        // Room for 12 records of 100 bytes: the 13th is fetched again, mid-batch.
+        let cost = MESSAGE_COST + 100;
+        let mut budget = Budget::new(12 * cost, 1 << 20);
         let mut out = empty_out(raw.len());
         decode_records(
             &topic,
@@ -386,10 +404,29 @@ mod tests {
             &mut out,
         )
         .unwrap();
-        assert_eq!(out.messages.len(), 20);
-        assert_eq!(out.next_offset, 120, "the third batch is fetched again");
+        assert_eq!(out.messages.len(), 12);
+        assert_eq!(
+            out.next_offset, 112,
+            "the rest of the second batch comes again"
+        );
         assert!(out.cut);
-        // A spent budget still lets the first batch of a response through (progress).
+        // Fetched again from 112: the batch's first records are skipped, not charged.
+        let mut budget = Budget::new(12 * cost, 1 << 20);
+        let mut again = empty_out(raw.len());
+        again.fetch_offset = 112;
+        decode_records(
+            &topic,
+            0,
+            Bytes::from(raw.clone()),
+            112,
+            vec![],
+            &mut budget,
+            &mut again,
+        )
+        .unwrap();
+        assert_eq!(again.messages.first().map(|m| m.offset), Some(112));
+        assert_eq!(again.messages.len(), 12);
+        // A spent budget still lets one record through (progress).
         let mut budget = Budget::new(0, 1 << 20);
         let mut out = empty_out(raw.len());
         decode_records(
@@ -404,7 +441,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             (out.messages.len(), out.next_offset, out.cut),
-            (10, 110, true)
+            (1, 101, true)
         );
     }
 

@@ -576,13 +576,6 @@ impl Records {
     }
 }
 
-impl Records {
-    /// Bytes of the (decompressed) record data this iterator reads from.
-    pub fn data_len(&self) -> usize {
-        self.data.len()
-    }
-}
-
 impl Iterator for Records {
     type Item = Result<Record>;
 
