@@ -566,7 +566,12 @@ async fn a_fetch_that_inflates_past_the_prefetch_budget_is_cut_and_refetched() {
     let value = vec![0u8; 10_000];
     let mut acks = Vec::new();
     for _ in 0..2_000 {
-        acks.push(producer.send(Record::new(&topic, &value[..])).await.unwrap());
+        acks.push(
+            producer
+                .send(Record::new(&topic, &value[..]))
+                .await
+                .unwrap(),
+        );
     }
     for a in acks {
         a.await.unwrap();
@@ -584,7 +589,9 @@ async fn a_fetch_that_inflates_past_the_prefetch_budget_is_cut_and_refetched() {
         c2.run_each_message(move |m| {
             let s = s2.clone();
             async move {
-                s.lock().unwrap().push((m.partition, m.offset, Instant::now()));
+                s.lock()
+                    .unwrap()
+                    .push((m.partition, m.offset, Instant::now()));
                 Ok(())
             }
         })
@@ -596,7 +603,11 @@ async fn a_fetch_that_inflates_past_the_prefetch_budget_is_cut_and_refetched() {
     })
     .await;
     let offsets: Vec<i64> = seen.lock().unwrap().iter().map(|s| s.1).collect();
-    assert_eq!(offsets, (0..2_000).collect::<Vec<_>>(), "every record once, in order");
+    assert_eq!(
+        offsets,
+        (0..2_000).collect::<Vec<_>>(),
+        "every record once, in order"
+    );
     let mut largest = 0;
     loop {
         match events.try_recv() {
@@ -606,7 +617,10 @@ async fn a_fetch_that_inflates_past_the_prefetch_budget_is_cut_and_refetched() {
         }
     }
     // 2 MB of space holds ~200 records of 10 KB, plus the batch that crosses it.
-    assert!(largest > 0 && largest <= 600, "largest fetch brought {largest} records");
+    assert!(
+        largest > 0 && largest <= 600,
+        "largest fetch brought {largest} records"
+    );
     c.disconnect().await.ok();
     run.abort();
 }
