@@ -27,7 +27,12 @@ async fn member(kafka: &Kafka, group: &str, topic: &str) -> (Consumer, Seen) {
 
 /// `member`, subscribed to several topics.
 async fn member_of(kafka: &Kafka, group: &str, topics: &[&str]) -> (Consumer, Seen) {
-    let c = kafka.consumer(config(group)).expect("consumer");
+    member_with(kafka, config(group), topics).await
+}
+
+/// `member_of`, with a configuration of the test's own.
+async fn member_with(kafka: &Kafka, cfg: ConsumerConfig, topics: &[&str]) -> (Consumer, Seen) {
+    let c = kafka.consumer(cfg).expect("consumer");
     c.subscribe(topics, true).await.expect("subscribe");
     let seen: Seen = Arc::default();
     let (c2, s2) = (c.clone(), seen.clone());
@@ -581,22 +586,7 @@ async fn a_fetch_that_inflates_past_the_prefetch_budget_is_cut_and_refetched() {
     cfg.max_prefetch_bytes = 2 * 1024 * 1024;
     cfg.max_bytes_per_partition = 1024 * 1024;
     let mut events = kafka.events();
-    let c = kafka.consumer(cfg).unwrap();
-    c.subscribe(&[topic.as_str()], true).await.unwrap();
-    let seen: Seen = Arc::default();
-    let (c2, s2) = (c.clone(), seen.clone());
-    let run = tokio::spawn(async move {
-        c2.run_each_message(move |m| {
-            let s = s2.clone();
-            async move {
-                s.lock()
-                    .unwrap()
-                    .push((m.partition, m.offset, Instant::now()));
-                Ok(())
-            }
-        })
-        .await
-    });
+    let (c, seen) = member_with(&kafka, cfg, &[topic.as_str()]).await;
     common::eventually(Duration::from_secs(60), "all 2,000 records", || {
         let n = seen.lock().unwrap().len();
         async move { n >= 2_000 }
@@ -622,5 +612,4 @@ async fn a_fetch_that_inflates_past_the_prefetch_budget_is_cut_and_refetched() {
         "largest fetch brought {largest} records"
     );
     c.disconnect().await.ok();
-    run.abort();
 }
