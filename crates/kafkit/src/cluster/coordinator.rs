@@ -3,8 +3,18 @@
 use kafka_protocol::messages::FindCoordinatorRequest;
 use kafka_protocol::protocol::StrBytes;
 
-use crate::error::{Error, Result};
+use std::time::Duration;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::net::{Connection, Lane};
 use crate::Kafka;
+
+/// How long a coordinator that recently stopped answering gets to answer again before the
+/// cluster is asked anew. While the cluster fails a hung broker over (the controller fences it
+/// after `broker.session.timeout.ms`), every broker still names it; waiting out a full connect
+/// timeout per answer made members find the new coordinator seconds late, after their session
+/// had run out there. A live broker answers ApiVersions in milliseconds.
+const SUSPECT_COORDINATOR_TRY: Duration = Duration::from_millis(500);
 
 /// What a coordinator coordinates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +81,34 @@ pub async fn find_coordinator(kafka: &Kafka, kind: CoordinatorType, key: &str) -
     }
     kafka.pool().set_brokers([(node, format!("{host}:{port}"))]);
     Ok(node)
+}
+
+/// Finds the coordinator of `key` and connects to it on `lane`.
+///
+/// A coordinator that recently timed out gets [`SUSPECT_COORDINATOR_TRY`] to answer; otherwise
+/// this returns a retriable timeout so that the caller asks the cluster again (the answer
+/// changes once the cluster has failed the broker over).
+pub(crate) async fn connect_coordinator(
+    kafka: &Kafka,
+    kind: CoordinatorType,
+    key: &str,
+    lane: Lane,
+) -> Result<(i32, Connection)> {
+    let node = find_coordinator(kafka, kind, key).await?;
+    let pool = kafka.pool();
+    if !pool.node_is_suspect(node) {
+        return Ok((node, pool.get(node, lane).await?));
+    }
+    match tokio::time::timeout(SUSPECT_COORDINATOR_TRY, pool.get(node, lane)).await {
+        Ok(conn) => Ok((node, conn?)),
+        Err(_) => Err(Error::new(
+            ErrorKind::Timeout(SUSPECT_COORDINATOR_TRY),
+            "connect",
+            format!(
+                "the cluster names broker {node} as the {kind:?} coordinator of '{key}', but it recently stopped answering; asking again (it is probably being failed over)"
+            ),
+        )),
+    }
 }
 
 /// `find_coordinator`, retried with the client's retry policy.

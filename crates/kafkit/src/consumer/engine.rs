@@ -31,7 +31,8 @@ use super::group::{Action, GroupRequest, GroupResponse, Member, Subscription};
 use super::message::Batch;
 use super::offsets::{self, CommitOffset, Committer};
 use super::partitions::Partitions;
-use crate::cluster::{find_coordinator, CoordinatorType};
+use crate::cluster::coordinator::connect_coordinator;
+use crate::cluster::CoordinatorType;
 use crate::error::{Error, ErrorKind, ResponseError, Result};
 use crate::events::{Event, TopicPartition};
 use crate::net::{Connection, Lane};
@@ -477,8 +478,9 @@ impl Engine {
                 };
                 tokio::spawn(async move {
                     let res = async {
-                        let node = find_coordinator(&kafka, CoordinatorType::Group, &group).await?;
-                        let conn = kafka.pool().get(node, lane).await?;
+                        let (node, conn) =
+                            connect_coordinator(&kafka, CoordinatorType::Group, &group, lane)
+                                .await?;
                         if kip848 {
                             check_consumer_protocol(&conn)?;
                         }
@@ -1413,8 +1415,14 @@ impl CommitCtx {
         if let Some(c) = self.conn.as_ref().filter(|c| !c.is_closed()) {
             return Ok(c.clone());
         }
-        let node = find_coordinator(&self.kafka, CoordinatorType::Group, &self.group_id).await?;
-        self.kafka.pool().get(node, Lane::Group).await
+        let (_, conn) = connect_coordinator(
+            &self.kafka,
+            CoordinatorType::Group,
+            &self.group_id,
+            Lane::Group,
+        )
+        .await?;
+        Ok(conn)
     }
 
     async fn commit(&self, offsets: Vec<(TopicPartition, i64, i32)>) -> Result<()> {

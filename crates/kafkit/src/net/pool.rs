@@ -177,6 +177,11 @@ impl BrokerPool {
         }
     }
 
+    /// Whether the broker `node_id` recently timed out or could not be reached.
+    pub(crate) fn node_is_suspect(&self, node_id: i32) -> bool {
+        self.addr_of(node_id).is_some_and(|a| self.is_suspect(&a))
+    }
+
     fn is_suspect(&self, addr: &str) -> bool {
         let now = Instant::now();
         self.suspects

@@ -25,7 +25,7 @@ use tokio::time::Instant;
 use super::accumulator::Ready;
 use super::idempotence::{self, ProducerIdentity};
 use super::Shared;
-use crate::cluster::coordinator::find_coordinator;
+use crate::cluster::coordinator::connect_coordinator;
 use crate::cluster::CoordinatorType;
 use crate::consumer::ConsumerGroupMetadata;
 use crate::error::{Error, ErrorKind, Result};
@@ -194,12 +194,14 @@ where
         let cached = txn.lock().coordinator.clone().filter(|c| !c.is_closed());
         let conn = match cached {
             Some(c) => Ok(c),
-            None => {
-                match find_coordinator(&shared.kafka, CoordinatorType::Transaction, &txn.id).await {
-                    Ok(node) => shared.kafka.pool().get(node, Lane::Group).await,
-                    Err(e) => Err(e),
-                }
-            }
+            None => connect_coordinator(
+                &shared.kafka,
+                CoordinatorType::Transaction,
+                &txn.id,
+                Lane::Group,
+            )
+            .await
+            .map(|(_, c)| c),
         };
         let result = match conn {
             Ok(conn) => {
@@ -476,8 +478,9 @@ async fn txn_offset_commit(
     let mut attempt = 0u32;
     loop {
         let result: Result<()> = async {
-            let node = find_coordinator(kafka, CoordinatorType::Group, &group.group_id).await?;
-            let conn = kafka.pool().get(node, Lane::Group).await?;
+            let (_, conn) =
+                connect_coordinator(kafka, CoordinatorType::Group, &group.group_id, Lane::Group)
+                    .await?;
             let version = conn.api_versions().pick(
                 TxnOffsetCommitRequest::KEY,
                 0,

@@ -3,6 +3,8 @@
 //! fails the tests with a message saying how to start it.
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use std::time::Duration;
 
 use kafkit::{Kafka, KafkaConfig};

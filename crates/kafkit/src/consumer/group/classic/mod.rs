@@ -636,7 +636,7 @@ impl ClassicMembership {
                 self.start_join(now);
             }
             UnknownMemberId | IllegalGeneration => {
-                tracing::info!(group = %self.cfg.group_id, error = ?e, "generation lost; dropping the assignment and rejoining");
+                tracing::warn!(group = %self.cfg.group_id, error = ?e, "generation lost; dropping the assignment and rejoining");
                 self.drop_and_rejoin(e == UnknownMemberId, now);
             }
             _ if self.common_error(code, "heartbeat") => {}

@@ -429,7 +429,7 @@ impl Membership {
         };
         match e {
             FencedMemberEpoch | UnknownMemberId => {
-                tracing::info!(group = %self.cfg.group_id, error = ?e, "member fenced; dropping the assignment and rejoining");
+                tracing::warn!(group = %self.cfg.group_id, error = ?e, "member fenced: its partitions are lost (nothing committed for them); rejoining");
                 self.fence(now);
             }
             NotCoordinator | CoordinatorNotAvailable => {
