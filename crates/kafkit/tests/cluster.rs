@@ -13,6 +13,7 @@ use std::time::Duration;
 use common::cluster::*;
 use kafkit::cluster::{find_coordinator, CoordinatorType};
 use kafkit::consumer::{ConsumerConfig, GroupProtocol, RebalanceKind};
+use kafkit::NewTopic;
 
 #[tokio::test]
 async fn producer_across_a_leader_killed_with_sigkill() {
@@ -237,4 +238,162 @@ async fn producer_and_group_across_a_rolling_restart() {
     }
     c.disconnect().await.ok();
     run.abort();
+}
+
+/// KIP-320: an unclean leader election truncates the log under a consumer. The consumer has
+/// read (and committed) records that only the old leader had; the new leader's log ends before
+/// them and new records land at those offsets. The consumer reports the truncation and reads
+/// the new records from where the logs agree: none skipped, none read twice (without the check
+/// it would fetch past the new log's end and reset to the earliest offset, rereading all).
+///
+/// Two replicas, so that one node stays up throughout: the controller quorum (every node is a
+/// controller) never loses two voters for long.
+#[tokio::test]
+async fn a_consumer_detects_log_truncation_after_an_unclean_election() {
+    let Some(bootstrap) = bootstrap() else {
+        eprintln!("KAFKIT_CLUSTER_BOOTSTRAP not set: skipped (scripts/test sets it)");
+        return;
+    };
+    let _serial = exclusive().await;
+    common::init_tracing();
+    let kafka = connect(&bootstrap).await;
+    let topic = common::unique("trunc");
+    kafka
+        .admin()
+        .create_topics(&[NewTopic::new(&topic, 1)
+            .replication_factor(2)
+            .config("min.insync.replicas", "1")
+            .config("unclean.leader.election.enable", "true")])
+        .await
+        .expect("create topic");
+    let partition = {
+        let (cluster_view, topic) = (kafka.cluster().clone(), topic.clone());
+        move || {
+            let (cluster_view, topic) = (cluster_view.clone(), topic.clone());
+            async move {
+                cluster_view.invalidate();
+                cluster_view
+                    .wait_for_topic(&topic, Duration::from_secs(5))
+                    .await
+                    .ok()
+                    .and_then(|t| t.partition(0).cloned())
+            }
+        }
+    };
+    let p = {
+        let mut found = None;
+        for _ in 0..60 {
+            if let Some(p) = partition()
+                .await
+                .filter(|p| p.leader >= 0 && p.isr.len() == 2)
+            {
+                found = Some(p);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        found.expect("both replicas in sync")
+    };
+    let old_leader = p.leader;
+    let follower = *p.replicas.iter().find(|r| **r != old_leader).unwrap();
+    let _revive = [
+        Revive("start", old_leader.to_string()),
+        Revive("start", follower.to_string()),
+    ];
+    let produce = |range: std::ops::Range<usize>| {
+        let (kafka, topic) = (kafka.clone(), topic.clone());
+        async move {
+            let (failed, first) = send_range(&kafka, &topic, range).await;
+            assert_eq!(failed, 0, "{first:?}");
+        }
+    };
+    produce(0..100).await;
+
+    let seen: Arc<Mutex<Vec<usize>>> = Arc::default();
+    let c = kafka
+        .consumer(
+            ConsumerConfig::new(common::unique("g-trunc"))
+                .group_protocol(GroupProtocol::Consumer)
+                .max_wait(Duration::from_millis(200)),
+        )
+        .unwrap();
+    let warned = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watch = {
+        let (mut events, warned) = (kafka.events(), warned.clone());
+        tokio::spawn(async move {
+            use tokio::sync::broadcast::error::RecvError;
+            loop {
+                match events.recv().await {
+                    Ok(kafkit::Event::Warning { message })
+                        if message.contains("log truncation") =>
+                    {
+                        warned.store(true, std::sync::atomic::Ordering::SeqCst)
+                    }
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => break,
+                }
+            }
+        })
+    };
+    c.subscribe(&[topic.as_str()], true).await.unwrap();
+    let run = read_values(&c, &seen, Duration::ZERO);
+    let count = |n: usize| {
+        let seen = seen.clone();
+        move || {
+            let got = seen.lock().unwrap().len();
+            async move { got >= n }
+        }
+    };
+    common::eventually(Duration::from_secs(60), "the first 100 read", count(100)).await;
+
+    // Only the leader gets the next records: the follower is down, and once the controller
+    // fences it the ISR is the leader alone.
+    cluster(&["kill", &follower.to_string()]);
+    common::eventually(
+        Duration::from_secs(60),
+        "the ISR is the leader alone",
+        || {
+            let p = partition();
+            async move {
+                p.await
+                    .is_some_and(|p| p.leader == old_leader && p.isr == vec![old_leader])
+            }
+        },
+    )
+    .await;
+    produce(100..150).await;
+    common::eventually(Duration::from_secs(60), "150 read", count(150)).await;
+    // Committed, so that a member fenced while the cluster is short of nodes resumes here too.
+    c.commit().await.expect("commit");
+
+    // The leader dies with records 100..150; the follower, without them, comes back and is
+    // elected uncleanly.
+    cluster(&["kill", &old_leader.to_string()]);
+    cluster(&["start", &follower.to_string()]);
+    common::eventually(Duration::from_secs(120), "the follower leads", || {
+        let p = partition();
+        async move { p.await.is_some_and(|p| p.leader == follower) }
+    })
+    .await;
+    // New records at offsets 100..120 of the new leader's log.
+    produce(1000..1020).await;
+    common::eventually(Duration::from_secs(120), "the new records read", || {
+        let got: Vec<usize> = seen.lock().unwrap().clone();
+        async move { got.iter().filter(|v| **v >= 1000).count() >= 20 }
+    })
+    .await;
+    let all = seen.lock().unwrap().clone();
+    let mut expected: Vec<usize> = (0..150).collect();
+    expected.extend(1000..1020);
+    assert_eq!(
+        all, expected,
+        "every record once, in order, the new ones after the cut"
+    );
+    assert!(
+        warned.load(std::sync::atomic::Ordering::SeqCst),
+        "the truncation is reported"
+    );
+    c.disconnect().await.ok();
+    run.abort();
+    watch.abort();
 }

@@ -114,7 +114,7 @@ enum Internal {
         generations: HashMap<TopicPartition, u64>,
     },
     Revoked(u64),
-    Assigned(u64, Result<Vec<(TopicPartition, i64)>>),
+    Assigned(u64, Result<Vec<(TopicPartition, i64, Option<i32>)>>),
     Lost(u64),
     /// Positions found by an offset reset (OFFSET_OUT_OF_RANGE).
     Reset(Vec<(TopicPartition, i64)>),
@@ -1148,6 +1148,7 @@ impl Engine {
                 position: FetchPosition {
                     offset: position,
                     current_leader_epoch: p.leader_epoch,
+                    last_fetched_epoch: st.last_epoch.unwrap_or(-1),
                 },
                 max_bytes: st
                     .fetch_max_bytes
@@ -1230,6 +1231,10 @@ impl Engine {
             {
                 continue; // seeked or reassigned while the fetch was in flight
             }
+            if let Some((epoch, end_offset)) = fp.diverging {
+                self.on_diverging(&fp.partition, fp.fetch_offset, epoch, end_offset);
+                continue;
+            }
             if let Some(e) = fp.error {
                 match e.kafka_error() {
                     Some(ResponseError::OffsetOutOfRange) => resets.push(fp.partition.clone()),
@@ -1280,6 +1285,9 @@ impl Engine {
                 && (fp.next_offset >= end
                     || (fp.messages.is_empty() && fp.next_offset == fp.fetch_offset));
             st.position = Some(fp.next_offset);
+            if fp.next_epoch.is_some() {
+                st.last_epoch = fp.next_epoch;
+            }
             st.backoff_until = None;
             if !fp.messages.is_empty() {
                 let batch = Batch {
@@ -1295,6 +1303,46 @@ impl Engine {
         if !resets.is_empty() {
             self.reset_offsets(resets);
         }
+    }
+
+    /// The leader's log does not hold what was read at `fetch_offset` (KIP-320): its epoch
+    /// `epoch` ends at `end_offset`. Below the position, the records from `end_offset` on were
+    /// lost by an unclean leader election: reported, and reading resumes where the logs agree
+    /// (none of the new leader's records skipped, none read twice); with auto_offset_reset none
+    /// the consumer stops instead. Otherwise only the epoch was unknown to the leader: the
+    /// position holds, checked against the leader's epoch from now on.
+    fn on_diverging(
+        &mut self,
+        tp: &TopicPartition,
+        fetch_offset: i64,
+        epoch: i32,
+        end_offset: i64,
+    ) {
+        if end_offset >= fetch_offset {
+            if let Some(st) = self.parts.states.get_mut(tp) {
+                st.last_epoch = Some(epoch).filter(|e| *e >= 0);
+            }
+            return;
+        }
+        let lost = fetch_offset - end_offset;
+        if self.assign_ctx().reset == AutoOffsetReset::None {
+            let e = Error::new(
+                ErrorKind::Kafka(ResponseError::OffsetOutOfRange),
+                "fetch",
+                format!("log truncation on {tp}: the leader's log ends at offset {end_offset} where this consumer had read up to {fetch_offset} ({lost} records lost by an unclean leader election) and auto_offset_reset is none; seek to {end_offset} to read on, or set auto_offset_reset"),
+            );
+            self.emit(Event::Crash {
+                group_id: self.config.group_id.clone(),
+                error: e.to_string(),
+            });
+            self.fatal = Some(e);
+            return;
+        }
+        let message = format!("log truncation on {tp}: the leader's log ends at offset {end_offset} where this consumer had read up to {fetch_offset}; {lost} records were lost from the log by an unclean leader election; reading on from {end_offset}");
+        tracing::warn!(group = %self.config.group_id, "{message}");
+        self.emit(Event::Warning { message });
+        self.sync_progress();
+        self.parts.truncate(tp, end_offset, epoch);
     }
 
     fn reset_offsets(&mut self, tps: Vec<TopicPartition>) {
@@ -1467,7 +1515,12 @@ struct AssignCtx {
 }
 
 impl AssignCtx {
-    async fn prepare(&self, tps: Vec<TopicPartition>) -> Result<Vec<(TopicPartition, i64)>> {
+    /// Committed offsets (or the reset policy's) of newly assigned partitions, each with the
+    /// leader epoch the commit recorded, then the user's hook.
+    async fn prepare(
+        &self,
+        tps: Vec<TopicPartition>,
+    ) -> Result<Vec<(TopicPartition, i64, Option<i32>)>> {
         let kafka = &self.commit.kafka;
         let conn = self.commit.connection().await?;
         let (member_id, epoch) = if self.commit.classic {
@@ -1486,7 +1539,9 @@ impl AssignCtx {
         let mut need_reset = Vec::new();
         for tp in &tps {
             match committed.get(tp).copied().flatten() {
-                Some((o, _)) => positions.push((tp.clone(), o)),
+                Some((o, epoch)) => {
+                    positions.push((tp.clone(), o, Some(epoch).filter(|e| *e >= 0)))
+                }
                 None => need_reset.push(tp.clone()),
             }
         }
@@ -1506,7 +1561,7 @@ impl AssignCtx {
                 .cluster()
                 .track(need_reset.iter().map(|t| t.topic.clone()));
             let found = offsets::list_offsets(kafka, &need_reset, ts, self.read_committed).await?;
-            positions.extend(found);
+            positions.extend(found.into_iter().map(|(tp, o)| (tp, o, None)));
         }
         if let Some(h) = &self.hook {
             h(RebalanceKind::Assigned, tps).await.map_err(|e| {

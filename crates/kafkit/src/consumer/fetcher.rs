@@ -27,6 +27,10 @@ pub struct FetchPosition {
     pub offset: i64,
     /// The leader epoch metadata knows (lets the broker detect a stale leader: FENCED_LEADER_EPOCH).
     pub current_leader_epoch: i32,
+    /// The leader epoch of the record before `offset` (-1: unknown). The leader checks it
+    /// against its log (Fetch v12+) and answers with a diverging epoch when the log was
+    /// truncated under the consumer by an unclean leader election (KIP-320).
+    pub last_fetched_epoch: i32,
 }
 
 /// A partition to fetch.
@@ -78,7 +82,11 @@ pub fn build_request(
         p.partition = t.partition.partition;
         p.current_leader_epoch = t.position.current_leader_epoch;
         p.fetch_offset = t.position.offset;
-        p.last_fetched_epoch = -1;
+        p.last_fetched_epoch = if version >= 12 {
+            t.position.last_fetched_epoch
+        } else {
+            -1
+        };
         p.log_start_offset = -1;
         p.partition_max_bytes = t.max_bytes;
         p.high_watermark = i64::MAX;
@@ -107,6 +115,11 @@ pub struct FetchedPartition {
     pub messages: Vec<Message>,
     /// Where the next fetch starts: after the last batch seen (skipped ones included).
     pub next_offset: i64,
+    /// The leader epoch of the batch that ends before `next_offset`, when this fetch moved it.
+    pub next_epoch: Option<i32>,
+    /// The leader's log diverges from what was read (KIP-320): the last epoch it has at or
+    /// below the one sent, and where that epoch ends in its log. No records come with it.
+    pub diverging: Option<(i32, i64)>,
     /// Bytes of record data received.
     pub bytes: usize,
     /// Only part of the next batch came (it is larger than the partition's limit): fetch again
@@ -203,6 +216,9 @@ pub fn parse_response(
                 log_start_offset: p.log_start_offset,
                 messages: Vec::new(),
                 next_offset: fetch_offset,
+                next_epoch: None,
+                diverging: (p.error_code == 0 && p.diverging_epoch.end_offset >= 0)
+                    .then_some((p.diverging_epoch.epoch, p.diverging_epoch.end_offset)),
                 bytes: p.records.as_ref().map_or(0, Bytes::len),
                 needs_bytes: None,
                 cut: false,
@@ -215,7 +231,7 @@ pub fn parse_response(
                     )
                 }),
             };
-            if fp.error.is_none() {
+            if fp.error.is_none() && fp.diverging.is_none() {
                 if let Some(records) = p.records {
                     let aborted = if isolation == IsolationLevel::ReadCommitted {
                         p.aborted_transactions.unwrap_or_default()
@@ -282,7 +298,12 @@ fn decode_records(
                 aborting.insert(a.producer_id.0);
             }
         }
-        out.next_offset = out.next_offset.max(last + 1);
+        // The epoch before the batch, for a cut before any of its records.
+        let epoch_before = out.next_epoch;
+        if last + 1 > out.next_offset {
+            out.next_offset = last + 1;
+            out.next_epoch = Some(batch.partition_leader_epoch()).filter(|e| *e >= 0);
+        }
         if batch.is_control() {
             // A commit or abort marker ends that producer's transaction.
             if batch.is_transactional() {
@@ -294,6 +315,7 @@ fn decode_records(
             continue;
         }
         let leader_epoch = batch.partition_leader_epoch();
+        let mut took_any = false;
         for record in batch.records()? {
             let r = record?;
             if r.offset < fetch_offset {
@@ -305,8 +327,12 @@ fn decode_records(
             if budget.exhausted() {
                 out.cut = true;
                 out.next_offset = r.offset;
+                if !took_any {
+                    out.next_epoch = epoch_before;
+                }
                 return Ok(());
             }
+            took_any = true;
             budget.spend(
                 MESSAGE_COST
                     + r.key.as_ref().map_or(0, Bytes::len)
@@ -364,6 +390,8 @@ mod tests {
             log_start_offset: 0,
             messages: vec![],
             next_offset: 100,
+            next_epoch: None,
+            diverging: None,
             bytes,
             needs_bytes: None,
             cut: false,
@@ -443,6 +471,97 @@ mod tests {
             (out.messages.len(), out.next_offset, out.cut),
             (1, 101, true)
         );
+    }
+
+    /// `batch`, written by the leader of `epoch` (the field is outside the CRC).
+    fn batch_in_epoch(base: i64, n: usize, epoch: i32) -> Vec<u8> {
+        let mut raw = batch(base, n);
+        raw[12..16].copy_from_slice(&epoch.to_be_bytes());
+        raw
+    }
+
+    #[test]
+    fn the_epoch_of_the_record_before_the_next_offset_is_kept_for_the_next_fetch() {
+        let mut raw = batch_in_epoch(100, 10, 3);
+        raw.extend(batch_in_epoch(110, 10, 5));
+        let topic: Arc<str> = Arc::from("t");
+        let cost = MESSAGE_COST + 100;
+        let decode = |room: usize| {
+            let mut out = empty_out(raw.len());
+            decode_records(
+                &topic,
+                0,
+                Bytes::from(raw.clone()),
+                100,
+                vec![],
+                &mut Budget::new(room * cost, 1 << 20),
+                &mut out,
+            )
+            .unwrap();
+            (out.next_offset, out.next_epoch)
+        };
+        assert_eq!(
+            decode(100),
+            (120, Some(5)),
+            "all read: the last batch's epoch"
+        );
+        assert_eq!(decode(15), (115, Some(5)), "cut inside the second batch");
+        // Cut right before the second batch's first record: the record before is epoch 3's.
+        assert_eq!(decode(10), (110, Some(3)));
+    }
+
+    #[test]
+    fn a_diverging_epoch_is_reported_and_its_records_are_not_read() {
+        use kafka_protocol::messages::fetch_response::{
+            EpochEndOffset, FetchableTopicResponse, PartitionData,
+        };
+        let mut resp = FetchResponse::default();
+        let mut t = FetchableTopicResponse::default();
+        t.topic = TopicName(StrBytes::from_static_str("t"));
+        let mut p = PartitionData::default();
+        p.partition_index = 0;
+        p.high_watermark = 150;
+        p.diverging_epoch = EpochEndOffset::default().with_epoch(4).with_end_offset(90);
+        p.records = Some(Bytes::from(batch_in_epoch(100, 5, 4)));
+        t.partitions.push(p);
+        resp.responses.push(t);
+        let offsets = HashMap::from([(TopicPartition::new("t", 0), 100i64)]);
+        let out = parse_response(
+            resp,
+            &HashMap::new(),
+            &offsets,
+            IsolationLevel::ReadUncommitted,
+            &mut Budget::new(1 << 20, 1 << 20),
+        )
+        .unwrap();
+        assert_eq!(out[0].diverging, Some((4, 90)));
+        assert!(out[0].messages.is_empty());
+        assert_eq!(
+            out[0].next_offset, 100,
+            "the position moves only by the engine"
+        );
+    }
+
+    #[test]
+    fn the_last_fetched_epoch_is_sent_from_fetch_v12() {
+        let target = FetchTarget {
+            partition: TopicPartition::new("t", 0),
+            topic_id: Uuid::nil(),
+            position: FetchPosition {
+                offset: 7,
+                current_leader_epoch: 9,
+                last_fetched_epoch: 8,
+            },
+            max_bytes: 1024,
+        };
+        let config = ConsumerConfig::new("g");
+        let sent = |v| {
+            build_request(v, &config, std::slice::from_ref(&target)).topics[0].partitions[0]
+                .last_fetched_epoch
+        };
+        assert_eq!(sent(12), 8);
+        assert_eq!(sent(17), 8);
+        assert_eq!(sent(11), -1, "not in the schema before v12");
     }
 
     #[test]

@@ -10,6 +10,9 @@ use crate::events::TopicPartition;
 pub(crate) struct PartitionState {
     /// Next offset to fetch; `None` until committed offsets / reset policy resolved it.
     pub position: Option<i64>,
+    /// The leader epoch of the record before `position`, when known (from the fetched batch or
+    /// the committed offset): the leader checks it to detect a truncated log (KIP-320).
+    pub last_epoch: Option<i32>,
     /// Paused by the user: not fetched, not delivered.
     pub paused: bool,
     /// Fetched batches waiting for the handler.
@@ -43,12 +46,17 @@ pub(crate) struct Partitions {
 }
 
 impl Partitions {
-    /// Adds partitions at the given positions.
-    pub fn assign(&mut self, positions: impl IntoIterator<Item = (TopicPartition, i64)>) {
-        for (tp, offset) in positions {
+    /// Adds partitions at the given positions (offset, and the leader epoch of the record
+    /// before it when known).
+    pub fn assign(
+        &mut self,
+        positions: impl IntoIterator<Item = (TopicPartition, i64, Option<i32>)>,
+    ) {
+        for (tp, offset, epoch) in positions {
             self.next_generation += 1;
             let st = self.states.entry(tp).or_default();
             st.position = Some(offset);
+            st.last_epoch = epoch;
             st.generation = self.next_generation;
             st.committed = Some(offset);
         }
@@ -110,7 +118,41 @@ impl Partitions {
             .saturating_sub(batch_bytes(&st.buffered));
         st.buffered.clear();
         st.position = Some(offset);
+        st.last_epoch = None;
         st.generation = self.next_generation;
+        true
+    }
+}
+
+impl Partitions {
+    /// The leader's log ends at `end_offset` (epoch `epoch`) below this partition's position:
+    /// an unclean leader election truncated it (KIP-320). Buffered records from there on no
+    /// longer exist and are dropped, those before it stay; reading resumes at `end_offset`.
+    /// The generation moves on, so the progress of a batch with the handler is no longer taken,
+    /// and a commit never stores an offset past the truncation.
+    pub fn truncate(&mut self, tp: &TopicPartition, end_offset: i64, epoch: i32) -> bool {
+        let Some(st) = self.states.get_mut(tp) else {
+            return false;
+        };
+        self.next_generation += 1;
+        let before = batch_bytes(&st.buffered);
+        for b in st.buffered.iter_mut() {
+            b.messages.retain(|m| m.offset < end_offset);
+        }
+        st.buffered.retain(|b| !b.messages.is_empty());
+        self.buffered_bytes = self
+            .buffered_bytes
+            .saturating_sub(before - batch_bytes(&st.buffered));
+        st.position = Some(end_offset);
+        st.last_epoch = Some(epoch).filter(|e| *e >= 0);
+        st.generation = self.next_generation;
+        st.progress = None;
+        st.caught_up = false;
+        st.backoff_until = None;
+        if st.processed.is_some_and(|(o, _)| o > end_offset) {
+            st.processed = Some((end_offset, epoch));
+            st.committed = None;
+        }
         true
     }
 }
@@ -141,7 +183,7 @@ mod tests {
         let mut p = Partitions::default();
         let a = TopicPartition::new("t", 0);
         let b = TopicPartition::new("t", 1);
-        p.assign([(a.clone(), 5), (b.clone(), 7)]);
+        p.assign([(a.clone(), 5, None), (b.clone(), 7, None)]);
         p.states.get_mut(&a).unwrap().processed = Some((9, 0));
         p.states.get_mut(&b).unwrap().processed = Some((7, 0));
         let out = p.remove(&[a.clone(), b.clone()]);
@@ -149,14 +191,74 @@ mod tests {
         assert!(p.states.is_empty());
     }
 
+    fn batch(offsets: std::ops::Range<i64>) -> Batch {
+        Batch {
+            topic: std::sync::Arc::from("t"),
+            partition: 0,
+            high_watermark: 100,
+            messages: offsets
+                .map(|offset| crate::consumer::Message {
+                    topic: std::sync::Arc::from("t"),
+                    partition: 0,
+                    offset,
+                    timestamp: 0,
+                    key: None,
+                    value: Some(bytes::Bytes::from_static(b"v")),
+                    headers: Vec::new(),
+                    leader_epoch: 1,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn truncation_keeps_what_the_log_still_has_and_never_commits_past_it() {
+        let mut p = Partitions::default();
+        let a = TopicPartition::new("t", 0);
+        p.assign([(a.clone(), 0, None)]);
+        let g = p.states[&a].generation;
+        {
+            let st = p.states.get_mut(&a).unwrap();
+            st.buffered.push_back(batch(10..15));
+            st.buffered.push_back(batch(15..20));
+            st.processed = Some((10, 1));
+            st.position = Some(20);
+        }
+        p.buffered_bytes = batch_bytes(&p.states[&a].buffered);
+        // The new leader's log ends at 12: 12..20 are gone, 10 and 11 are still to deliver.
+        assert!(p.truncate(&a, 12, 1));
+        let st = &p.states[&a];
+        let left: Vec<i64> = st
+            .buffered
+            .iter()
+            .flat_map(|b| b.messages.iter().map(|m| m.offset))
+            .collect();
+        assert_eq!(left, vec![10, 11]);
+        assert_eq!(p.buffered_bytes, batch_bytes(&st.buffered));
+        assert_eq!(st.position, Some(12));
+        assert_eq!(st.last_epoch, Some(1));
+        assert!(st.generation > g);
+        assert_eq!(st.processed, Some((10, 1)), "progress below the cut stays");
+
+        // Processed past the cut (the handler had read records that are gone): the commit
+        // goes back to the cut, so the new leader's records there are read.
+        p.states.get_mut(&a).unwrap().processed = Some((18, 1));
+        assert!(p.truncate(&a, 12, 2));
+        assert_eq!(p.states[&a].processed, Some((12, 2)));
+        assert_eq!(p.states[&a].committed, None);
+        assert!(!p.truncate(&TopicPartition::new("x", 0), 1, 0));
+    }
+
     #[test]
     fn seek_bumps_generation_and_clears_buffer() {
         let mut p = Partitions::default();
         let a = TopicPartition::new("t", 0);
-        p.assign([(a.clone(), 0)]);
+        p.assign([(a.clone(), 0, Some(3))]);
         let g = p.states[&a].generation;
         assert!(p.seek(&a, 42));
         assert_eq!(p.states[&a].position, Some(42));
+        // The epoch of a sought offset is unknown: the leader cannot check it.
+        assert_eq!(p.states[&a].last_epoch, None);
         assert!(p.states[&a].generation > g);
         assert!(!p.seek(&TopicPartition::new("x", 0), 1));
     }

@@ -99,6 +99,12 @@ pub async fn replicated_topic(kafka: &Kafka, prefix: &str) -> String {
 }
 
 pub async fn wait_in_sync(kafka: &Kafka, name: &str) {
+    wait_in_sync_partitions(kafka, name, 3).await
+}
+
+/// Waits until each of the first `partitions` partitions of `name` has a leader and all three
+/// replicas in sync.
+pub async fn wait_in_sync_partitions(kafka: &Kafka, name: &str, partitions: i32) {
     let cluster = kafka.cluster().clone();
     let topic = name.to_string();
     super::eventually(Duration::from_secs(60), "all replicas in sync", move || {
@@ -108,7 +114,7 @@ pub async fn wait_in_sync(kafka: &Kafka, name: &str) {
             let Ok(t) = cluster.wait_for_topic(&topic, Duration::from_secs(5)).await else {
                 return false;
             };
-            (0..3).all(|p| {
+            (0..partitions).all(|p| {
                 t.partition(p)
                     .is_some_and(|p| p.leader >= 0 && p.isr.len() == 3)
             })
@@ -160,6 +166,36 @@ where
             );
         }
         between(step).await;
+    }
+    let mut failed = 0;
+    let mut first = None;
+    for a in acks {
+        if let Err(e) = a.await {
+            failed += 1;
+            first.get_or_insert_with(|| e.to_string());
+        }
+    }
+    producer.close().await.expect("close");
+    (failed, first)
+}
+
+/// Sends one record per value of `values` (the value as text, acks=all) and waits for each
+/// acknowledgement; returns how many failed, with the first error.
+pub async fn send_range(
+    kafka: &Kafka,
+    topic: &str,
+    values: std::ops::Range<usize>,
+) -> (usize, Option<String>) {
+    let producer = kafka.producer(ProducerConfig::default()).expect("producer");
+    let mut acks = Vec::new();
+    for i in values {
+        let v = i.to_string();
+        acks.push(
+            producer
+                .send(Record::new(topic, v.as_bytes()))
+                .await
+                .expect("send"),
+        );
     }
     let mut failed = 0;
     let mut first = None;
