@@ -944,3 +944,87 @@ async fn a_hung_broker_does_not_hold_metadata_lookups() {
     hung.behave();
     assert_closed_after_drop(kafka, &[&hung, &good]).await;
 }
+
+/// Every broker the cluster listed stops answering: lookups go back to the bootstrap list
+/// (KIP-899), which now leads to the cluster that replaced them.
+#[tokio::test]
+async fn when_every_listed_broker_is_gone_the_bootstrap_list_is_asked_again() {
+    let _g = GATE.read().await;
+    let old = FakeBroker::start().await;
+    let old_peer = old.join().await;
+    let new = FakeBroker::start().await;
+    let mut config = config(&old);
+    config.bootstrap = vec![old.addr.clone(), new.addr.clone()];
+    let kafka = Kafka::connect(config).await.unwrap();
+    kafka.admin().list_topics().await.unwrap();
+    // The old cluster goes away; the new one (behind the second bootstrap address) has the
+    // topic.
+    old.script(|_| Act::Close);
+    old_peer.script(|_| Act::Close);
+    new.add_topic("orders", 1, new.node_id);
+    let topic = kafka
+        .cluster()
+        .wait_for_topic("orders", Duration::from_secs(10))
+        .await
+        .expect("found through the bootstrap list");
+    assert_eq!(topic.partition(0).unwrap().leader, new.node_id);
+    old.behave();
+    old_peer.behave();
+    assert_closed_after_drop(kafka, &[&old, &old_peer, &new]).await;
+}
+
+/// KIP-1102: a broker that answers Metadata with REBOOTSTRAP_REQUIRED makes the client forget
+/// the brokers it knows and ask the bootstrap servers, within the same call.
+#[tokio::test]
+async fn rebootstrap_required_sends_the_lookup_to_the_bootstrap_servers() {
+    use kafkit::protocol::messages::{MetadataRequest, MetadataResponse};
+    let _g = GATE.read().await;
+    let boot = FakeBroker::start().await;
+    let other = boot.join().await;
+    let kafka = connect(&boot).await;
+    kafka.admin().list_topics().await.unwrap();
+    // The bootstrap broker is away for a moment: lookups go to the other one, which says the
+    // client's view is stale; by then the bootstrap broker is back.
+    let back = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let b = back.clone();
+    boot.script(move |_| {
+        if b.load(std::sync::atomic::Ordering::SeqCst) {
+            Act::Answer
+        } else {
+            Act::Close
+        }
+    });
+    let b = back.clone();
+    other.script(move |r| {
+        if r.is(ApiKey::Metadata) {
+            b.store(true, std::sync::atomic::Ordering::SeqCst);
+            let mut resp = MetadataResponse::default();
+            resp.error_code = 129;
+            Act::Send(server::frame::<MetadataRequest>(
+                r.correlation_id,
+                r.version,
+                &resp,
+            ))
+        } else {
+            Act::Answer
+        }
+    });
+    let asked = boot.seen(ApiKey::Metadata);
+    kafka
+        .admin()
+        .list_topics()
+        .await
+        .expect("answered by the bootstrap server after REBOOTSTRAP_REQUIRED");
+    assert_eq!(
+        other.seen(ApiKey::Metadata),
+        1,
+        "the other broker answered REBOOTSTRAP_REQUIRED"
+    );
+    assert!(
+        boot.seen(ApiKey::Metadata) > asked,
+        "then the bootstrap server"
+    );
+    boot.behave();
+    other.behave();
+    assert_closed_after_drop(kafka, &[&boot, &other]).await;
+}

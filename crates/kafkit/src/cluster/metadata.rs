@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, ResponseError, Result};
 use crate::net::BrokerPool;
 
 /// A broker as metadata describes it.
@@ -172,9 +172,8 @@ impl Cluster {
     pub async fn refresh(&self, selection: TopicSelection) -> Result<Arc<ClusterMetadata>> {
         let _guard = self.refreshing.lock().await;
         // Any broker can answer; a hung one must not hold the refresh (see first_answer).
-        let resp = self
-            .pool
-            .first_answer(|conn| {
+        let ask = || {
+            self.pool.first_answer(|conn| {
                 let selection = &selection;
                 async move {
                     let version = conn.version::<MetadataRequest>()?;
@@ -182,8 +181,15 @@ impl Cluster {
                     conn.send_version(&req, version).await
                 }
             })
-            .await
-            .map_err(|e| e.during("metadata"))?;
+        };
+        let mut resp = ask().await.map_err(|e| e.during("metadata"))?;
+        if resp.error_code == ResponseError::RebootstrapRequired.code() {
+            // KIP-1102: the broker says this client's view of the cluster is stale beyond
+            // repair; start over from the bootstrap list, once.
+            tracing::warn!("a broker answered REBOOTSTRAP_REQUIRED: asking the bootstrap servers for the cluster again");
+            self.pool.rebootstrap();
+            resp = ask().await.map_err(|e| e.during("metadata"))?;
+        }
         let snapshot = self.merge(&selection, resp)?;
         self.refreshed.notify_waiters();
         Ok(snapshot)
@@ -286,6 +292,7 @@ impl Cluster {
         let parsed = parse_response(resp)?;
         self.pool
             .set_brokers(parsed.brokers.values().map(|b| (b.node_id, b.addr())));
+        self.pool.set_live_brokers(parsed.brokers.keys().copied());
         let mut state = self
             .state
             .write()

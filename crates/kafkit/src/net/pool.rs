@@ -1,6 +1,6 @@
 //! Connections to every broker, by node id, opened on demand and reopened with backoff.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -90,6 +90,11 @@ pub struct BrokerPool {
     /// Brokers that recently timed out or could not be reached, by address, until when: they
     /// are asked last. A hung broker keeps its socket open, so "connected" says nothing.
     suspects: Mutex<HashMap<String, Instant>>,
+    /// The brokers the last metadata listed (`None` before the first). Lookups ask only these
+    /// before the bootstrap list: a broker the cluster no longer lists (decommissioned, or a
+    /// cluster replaced behind the same bootstrap name) is not asked first forever, and when
+    /// every listed broker fails the bootstrap list is asked again (KIP-899's rebootstrap).
+    live: RwLock<Option<HashSet<i32>>>,
 }
 
 /// How long a broker that timed out or failed stays at the back of the line.
@@ -123,6 +128,7 @@ impl BrokerPool {
             addrs: RwLock::new(HashMap::new()),
             slots: Mutex::new(HashMap::new()),
             suspects: Mutex::new(HashMap::new()),
+            live: RwLock::new(None),
         }
     }
 
@@ -144,6 +150,21 @@ impl BrokerPool {
                 }
             }
             addrs.insert(id, addr);
+        }
+    }
+
+    /// The brokers a metadata response listed: the whole live cluster.
+    pub(crate) fn set_live_brokers(&self, ids: impl IntoIterator<Item = i32>) {
+        if let Ok(mut live) = self.live.write() {
+            *live = Some(ids.into_iter().collect());
+        }
+    }
+
+    /// Forgets which brokers are live: lookups go to the bootstrap list first, as on a fresh
+    /// start (the broker answered REBOOTSTRAP_REQUIRED, KIP-1102).
+    pub(crate) fn rebootstrap(&self) {
+        if let Ok(mut live) = self.live.write() {
+            *live = Some(HashSet::new());
         }
     }
 
@@ -193,13 +214,19 @@ impl BrokerPool {
             .unwrap_or(false)
     }
 
-    /// Every broker to try for a lookup, best first: known brokers that answer, in id order,
-    /// then the bootstrap addresses metadata has not named, then suspects.
+    /// Every broker to try for a lookup, best first: the live brokers that answer, in id
+    /// order, then the bootstrap addresses they do not cover, then suspects.
     fn candidates(&self) -> Vec<(Target, String)> {
+        let live = self.live.read().ok().and_then(|l| l.clone());
         let mut known: Vec<(i32, String)> = self
             .addrs
             .read()
-            .map(|a| a.iter().map(|(k, v)| (*k, v.clone())).collect())
+            .map(|a| {
+                a.iter()
+                    .filter(|(k, _)| live.as_ref().is_none_or(|l| l.contains(k)))
+                    .map(|(k, v)| (*k, v.clone()))
+                    .collect()
+            })
             .unwrap_or_default();
         known.sort();
         let mut all: Vec<(Target, String)> = Vec::new();
@@ -409,5 +436,37 @@ mod tests {
         assert!(first >= Duration::from_millis(40) && first <= Duration::from_millis(60));
         let late = b.after(20);
         assert!(late >= Duration::from_millis(800) && late <= Duration::from_millis(1200));
+    }
+
+    fn pool(bootstrap: &[&str]) -> BrokerPool {
+        BrokerPool::new(
+            bootstrap.iter().map(|b| b.to_string()).collect(),
+            ConnectionConfig::default(),
+            ReconnectBackoff::default(),
+            tokio::sync::broadcast::channel(1).0,
+        )
+    }
+
+    fn addrs(c: Vec<(Target, String)>) -> Vec<String> {
+        c.into_iter().map(|(_, a)| a).collect()
+    }
+
+    #[test]
+    fn lookups_ask_live_brokers_then_bootstrap_then_suspects() {
+        let p = pool(&["a:1", "c:1"]);
+        assert_eq!(addrs(p.candidates()), ["a:1", "c:1"], "before any metadata");
+        p.set_brokers([(1, "a:1".to_string()), (2, "b:1".to_string())]);
+        p.set_live_brokers([1, 2]);
+        assert_eq!(addrs(p.candidates()), ["a:1", "b:1", "c:1"]);
+        // Broker 2 left the cluster: it is no longer asked at all.
+        p.set_live_brokers([1]);
+        assert_eq!(addrs(p.candidates()), ["a:1", "c:1"]);
+        p.mark_suspect("a:1");
+        assert_eq!(addrs(p.candidates()), ["c:1", "a:1"]);
+        // REBOOTSTRAP_REQUIRED: only the bootstrap list, as on a fresh start.
+        p.rebootstrap();
+        let c = p.candidates();
+        assert!(c.iter().all(|(t, _)| matches!(t, Target::Addr(_))));
+        assert_eq!(addrs(c), ["c:1", "a:1"]);
     }
 }
