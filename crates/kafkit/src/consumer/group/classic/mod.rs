@@ -11,6 +11,7 @@
 //! the handler does.
 
 pub mod assignor;
+pub(crate) mod leader;
 mod requests;
 pub mod wire;
 

@@ -1,0 +1,192 @@
+//! Commits: what the handler has processed (its progress, read from the batches it holds),
+//! when auto-commit is due (interval or count), and the commit request itself, retried while
+//! the coordinator moves.
+
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use super::super::config::ConsumerConfig;
+use super::super::offsets::{self, CommitOffset, Committer};
+use super::super::partitions::Partitions;
+use super::report::{Internal, Reporter};
+use crate::cluster::coordinator::connect_coordinator;
+use crate::cluster::CoordinatorType;
+use crate::error::Result;
+use crate::events::{Event, TopicPartition};
+use crate::net::{Connection, Lane};
+use crate::Kafka;
+
+/// The auto-commit clock and count.
+pub(super) struct Commits {
+    last_auto_commit: Instant,
+    /// Records processed since the last auto-commit (for `auto_commit_threshold`).
+    resolved_since_commit: usize,
+}
+
+impl Commits {
+    pub fn new(now: Instant) -> Self {
+        Commits {
+            last_auto_commit: now,
+            resolved_since_commit: 0,
+        }
+    }
+
+    /// Takes in how far the handler got in the batches it holds.
+    pub fn sync_progress(&mut self, parts: &mut Partitions) {
+        for st in parts.states.values_mut() {
+            let Some((cell, epoch)) = &st.progress else {
+                continue;
+            };
+            let next = cell.load(std::sync::atomic::Ordering::Acquire);
+            if next < 0 {
+                continue;
+            }
+            match st.processed {
+                Some((o, _)) if o >= next => {}
+                Some((o, _)) => {
+                    self.resolved_since_commit += (next - o) as usize;
+                    st.processed = Some((next, *epoch));
+                }
+                None => {
+                    self.resolved_since_commit += 1;
+                    st.processed = Some((next, *epoch));
+                }
+            }
+        }
+    }
+
+    /// The handler reported the next offset of a partition: counted for the threshold.
+    pub fn processed_one(&mut self) {
+        self.resolved_since_commit += 1;
+    }
+
+    /// Whether an auto-commit is due now (by interval or by count); restarts both if so.
+    pub fn auto_commit_due(&mut self, config: &ConsumerConfig, joined: bool, now: Instant) -> bool {
+        if !config.auto_commit || !joined {
+            return false;
+        }
+        let by_time = now >= self.last_auto_commit + config.auto_commit_interval;
+        let by_count = config
+            .auto_commit_threshold
+            .is_some_and(|t| self.resolved_since_commit >= t);
+        if !(by_time || by_count) {
+            return false;
+        }
+        self.last_auto_commit = now;
+        self.resolved_since_commit = 0;
+        true
+    }
+
+    /// When the next auto-commit is due by time.
+    pub fn next_deadline(&self, config: &ConsumerConfig) -> Option<Instant> {
+        config
+            .auto_commit
+            .then(|| self.last_auto_commit + config.auto_commit_interval)
+    }
+}
+
+/// Commits `offsets` (partition, offset, leader epoch) in a task; the answer goes to `reply`
+/// and, as [`Internal::Committed`], to the loop.
+pub(super) fn spawn_commit(
+    report: &Reporter,
+    ctx: CommitCtx,
+    offsets: Vec<(TopicPartition, i64, i32)>,
+    reply: Option<oneshot::Sender<Result<()>>>,
+) {
+    report.spawn(async move {
+        let plain: Vec<(TopicPartition, i64)> =
+            offsets.iter().map(|(tp, o, _)| (tp.clone(), *o)).collect();
+        let result = ctx.commit(offsets).await;
+        Internal::Committed {
+            offsets: plain,
+            result,
+            reply,
+        }
+    });
+}
+
+/// A commit ended: marks the offsets committed and tells the user.
+pub(super) fn on_committed(
+    kafka: &Kafka,
+    group_id: &str,
+    parts: &mut Partitions,
+    offsets: Vec<(TopicPartition, i64)>,
+    result: Result<()>,
+    reply: Option<oneshot::Sender<Result<()>>>,
+) {
+    match &result {
+        Ok(()) => {
+            parts.mark_committed(&offsets);
+            kafka.emit(Event::CommitOffsets {
+                group_id: group_id.to_string(),
+                offsets,
+            });
+        }
+        Err(e) => tracing::debug!(error = %e, "offset commit failed"),
+    }
+    if let Some(r) = reply {
+        let _ = r.send(result);
+    }
+}
+
+/// Everything a commit needs, detached from the engine so it can run in a task.
+#[derive(Clone)]
+pub(super) struct CommitCtx {
+    pub kafka: Kafka,
+    pub group_id: String,
+    pub member_id: String,
+    pub epoch: i32,
+    pub instance_id: Option<String>,
+    /// Classic members fetch offsets without member id and epoch (those are KIP-848's).
+    pub classic: bool,
+    /// The coordinator connection, if one is known and may carry commits.
+    pub conn: Option<Connection>,
+}
+
+impl CommitCtx {
+    pub async fn connection(&self) -> Result<Connection> {
+        if let Some(c) = self.conn.as_ref().filter(|c| !c.is_closed()) {
+            return Ok(c.clone());
+        }
+        let (_, conn) = connect_coordinator(
+            &self.kafka,
+            CoordinatorType::Group,
+            &self.group_id,
+            Lane::Group,
+        )
+        .await?;
+        Ok(conn)
+    }
+
+    pub async fn commit(&self, offsets: Vec<(TopicPartition, i64, i32)>) -> Result<()> {
+        let offsets: Vec<CommitOffset> = offsets
+            .into_iter()
+            .map(|(partition, offset, leader_epoch)| CommitOffset {
+                partition,
+                offset,
+                leader_epoch,
+            })
+            .collect();
+        let mut attempt = 0;
+        loop {
+            let res = async {
+                let conn = self.connection().await?;
+                let who = Committer {
+                    group_id: &self.group_id,
+                    member_id: &self.member_id,
+                    epoch: self.epoch,
+                    instance_id: self.instance_id.as_deref(),
+                };
+                offsets::commit(&conn, &who, &offsets).await
+            }
+            .await;
+            match res {
+                Err(e) if e.is_retriable() && attempt < 5 => {
+                    attempt += 1;
+                    tokio::time::sleep(self.kafka.config().retry.backoff(attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+}

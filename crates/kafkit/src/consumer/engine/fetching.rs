@@ -1,0 +1,439 @@
+//! Fetching: which partitions to ask each leader for, one fetch in flight per broker, and what
+//! an answer does to each partition (records buffered, position moved, new leader followed,
+//! offsets reset, a truncated log detected). Requests and decoding are in `fetcher.rs`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::time::Duration;
+
+use kafka_protocol::messages::FetchRequest;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::super::config::{AutoOffsetReset, ConsumerConfig, IsolationLevel};
+use super::super::fetcher::{self, FetchPosition, FetchTarget, FetchedPartition};
+use super::super::message::Batch;
+use super::super::offsets;
+use super::super::partitions::Partitions;
+use super::report::{FetchAnswer, Internal, ResetResult};
+use super::Ctx;
+use crate::error::{Error, ErrorKind, ResponseError, Result};
+use crate::events::{Event, TopicPartition};
+use crate::net::Lane;
+use crate::Kafka;
+
+/// Largest decompressed batch accepted from a fetch.
+const MAX_DECOMPRESSED: usize = 256 * 1024 * 1024;
+
+/// How long a partition whose fetch failed waits before it is fetched again.
+const FETCH_ERROR_BACKOFF: Duration = Duration::from_millis(100);
+
+/// How soon metadata is asked again while a partition has no leader.
+const NO_LEADER_RETRY: Duration = Duration::from_millis(200);
+
+/// The fetches in flight.
+#[derive(Default)]
+pub(super) struct Fetching {
+    /// Brokers with a fetch in flight (one at a time each: a broker answers a connection's
+    /// requests in order).
+    in_flight: HashSet<i32>,
+    /// A partition had no leader: metadata is asked again at this time at the earliest.
+    metadata_retry_at: Option<Instant>,
+    /// Partitions whose offset reset failed, looked up again at this time.
+    reset_retry: Option<(Instant, Vec<TopicPartition>, AutoOffsetReset)>,
+}
+
+/// How long a failed offset reset waits before it is tried again.
+const RESET_RETRY: Duration = Duration::from_secs(1);
+
+impl Fetching {
+    /// Starts a fetch from every leader with a partition to read that has none in flight.
+    /// Partitions paused, held by the handler, being revoked or backing off are left out, and
+    /// a broker whose records are with the handler gets no long poll of only caught-up ones.
+    pub fn start(
+        &mut self,
+        ctx: &Ctx<'_>,
+        parts: &Partitions,
+        revoking: &BTreeSet<TopicPartition>,
+        now: Instant,
+    ) {
+        if let Some((at, tps, reset)) = self.reset_retry.take() {
+            if at <= now {
+                // Only those still waiting for a position (not sought, still assigned).
+                let tps: Vec<TopicPartition> = tps
+                    .into_iter()
+                    .filter(|tp| parts.states.get(tp).is_some_and(|st| st.position.is_none()))
+                    .collect();
+                if !tps.is_empty() {
+                    spawn_reset(ctx, tps, reset);
+                }
+            } else {
+                self.reset_retry = Some((at, tps, reset));
+            }
+        }
+        if parts.buffered_bytes >= ctx.config.max_prefetch_bytes {
+            return;
+        }
+        let snapshot = ctx.kafka.cluster().snapshot();
+        let mut by_leader: BTreeMap<i32, Vec<FetchTarget>> = BTreeMap::new();
+        // Brokers with a partition that may have records right now.
+        let mut eager: HashSet<i32> = HashSet::new();
+        let mut generations: HashMap<i32, HashMap<TopicPartition, u64>> = HashMap::new();
+        let mut missing_leader = false;
+        // Brokers leading a partition whose records are still with the handler: it will want
+        // fetching again soon, so those brokers get no long poll of only caught-up partitions
+        // (it would hold their fetch socket for max_wait).
+        let mut busy: HashSet<i32> = HashSet::new();
+        for (tp, st) in &parts.states {
+            let Some(position) = st.position else {
+                continue;
+            };
+            let info = snapshot
+                .topic(&tp.topic)
+                .and_then(|t| t.partition(tp.partition).map(|p| (t, p)));
+            let held = !st.buffered.is_empty() || st.in_process;
+            if held && !st.paused {
+                if let Some((_, p)) = info {
+                    busy.insert(p.leader);
+                }
+            }
+            if st.paused || held || revoking.contains(tp) {
+                continue;
+            }
+            if st.backoff_until.is_some_and(|b| b > now) {
+                continue;
+            }
+            let Some((topic, p)) = info.filter(|(_, p)| p.leader >= 0) else {
+                missing_leader = true;
+                continue;
+            };
+            if self.in_flight.contains(&p.leader) {
+                continue;
+            }
+            by_leader.entry(p.leader).or_default().push(FetchTarget {
+                partition: tp.clone(),
+                topic_id: topic.id,
+                position: FetchPosition {
+                    offset: position,
+                    current_leader_epoch: p.leader_epoch,
+                    last_fetched_epoch: st.last_epoch.unwrap_or(-1),
+                },
+                max_bytes: st
+                    .fetch_max_bytes
+                    .unwrap_or(ctx.config.max_bytes_per_partition),
+            });
+            generations
+                .entry(p.leader)
+                .or_default()
+                .insert(tp.clone(), st.generation);
+            if !st.caught_up {
+                eager.insert(p.leader);
+            }
+        }
+        by_leader.retain(|node, _| !busy.contains(node) || eager.contains(node));
+        if missing_leader && self.metadata_retry_at.is_none_or(|r| r <= now) {
+            ctx.kafka.cluster().invalidate();
+            self.metadata_retry_at = Some(now + NO_LEADER_RETRY);
+        }
+        // The free prefetch space, shared by the fetches that start now.
+        let budget = (ctx
+            .config
+            .max_prefetch_bytes
+            .saturating_sub(parts.buffered_bytes)
+            / by_leader.len().max(1))
+        .max(1);
+        for (node, targets) in by_leader {
+            self.in_flight.insert(node);
+            let kafka = ctx.kafka.clone();
+            let config = ctx.config.clone();
+            let generations = generations.remove(&node).unwrap_or_default();
+            ctx.kafka.emit(Event::FetchStart { node_id: node });
+            ctx.report.spawn(async move {
+                let started = Instant::now();
+                let result = fetch_once(&kafka, node, &config, &targets, budget).await;
+                if let Ok(parts) = &result {
+                    kafka.emit(Event::Fetch {
+                        node_id: node,
+                        records: parts.iter().map(|p| p.messages.len()).sum(),
+                        duration: started.elapsed(),
+                    });
+                }
+                Internal::Fetched(FetchAnswer {
+                    node,
+                    result,
+                    generations,
+                })
+            });
+        }
+    }
+
+    /// The earliest time a partition's fetch backoff or the metadata retry ends.
+    pub fn next_deadline(&self, parts: &Partitions) -> Option<Instant> {
+        parts
+            .states
+            .values()
+            .filter_map(|st| st.backoff_until)
+            .chain(self.metadata_retry_at)
+            .chain(self.reset_retry.as_ref().map(|r| r.0))
+            .min()
+    }
+
+    /// An offset reset ended. Found positions are applied (a partition sought meanwhile keeps
+    /// its own); a failed lookup is tried again shortly, or those partitions would never be
+    /// read again.
+    pub fn on_reset(&mut self, parts: &mut Partitions, result: ResetResult, now: Instant) {
+        match result {
+            Ok(positions) => {
+                for (tp, offset) in positions {
+                    if let Some(st) = parts.states.get_mut(&tp) {
+                        if st.position.is_none() {
+                            st.position = Some(offset);
+                        }
+                    }
+                }
+            }
+            Err((mut tps, reset)) => {
+                if let Some((_, more, _)) = self.reset_retry.take() {
+                    tps.extend(more);
+                }
+                self.reset_retry = Some((now + RESET_RETRY, tps, reset));
+            }
+        }
+    }
+
+    /// Applies a broker's fetch answer. Its generations are those of the partitions when
+    /// it was sent: a partition sought or reassigned since ignores its part. Returns an error
+    /// the consumer cannot go on with (out of range or truncated with auto_offset_reset none).
+    pub fn on_fetched(
+        &mut self,
+        ctx: &Ctx<'_>,
+        parts: &mut Partitions,
+        answer: FetchAnswer,
+        reset: AutoOffsetReset,
+        now: Instant,
+    ) -> Option<Error> {
+        let FetchAnswer {
+            node,
+            result,
+            generations,
+        } = answer;
+        self.in_flight.remove(&node);
+        let fetched = match result {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::debug!(error = %e, "fetch failed");
+                if e.needs_metadata_refresh() {
+                    ctx.kafka.cluster().invalidate();
+                }
+                for tp in generations.keys() {
+                    if let Some(st) = parts.states.get_mut(tp) {
+                        st.backoff_until = Some(now + FETCH_ERROR_BACKOFF);
+                    }
+                }
+                return None;
+            }
+        };
+        let mut resets = Vec::new();
+        for fp in fetched {
+            let Some(st) = parts.states.get_mut(&fp.partition) else {
+                continue;
+            };
+            if generations.get(&fp.partition) != Some(&st.generation)
+                || st.position != Some(fp.fetch_offset)
+            {
+                continue; // sought or reassigned while the fetch was in flight
+            }
+            if let Some((epoch, end_offset)) = fp.diverging {
+                if let Some(e) = on_diverging(
+                    ctx,
+                    parts,
+                    &fp.partition,
+                    fp.fetch_offset,
+                    epoch,
+                    end_offset,
+                    reset,
+                ) {
+                    return Some(e);
+                }
+                continue;
+            }
+            if let Some(e) = fp.error {
+                match e.kafka_error() {
+                    Some(ResponseError::OffsetOutOfRange) => resets.push(fp.partition.clone()),
+                    _ => {
+                        // KIP-951: the broker names the new leader; fetch from it at once.
+                        let hinted = fp.leader_hint.is_some_and(|(leader, epoch, addr)| {
+                            ctx.kafka.cluster().apply_leader_hint(
+                                &fp.partition.topic,
+                                fp.partition.partition,
+                                leader,
+                                epoch,
+                                addr,
+                            )
+                        });
+                        if e.needs_metadata_refresh() && !hinted {
+                            ctx.kafka.cluster().invalidate();
+                        }
+                        if !e.is_retriable()
+                            && e.kafka_error() != Some(ResponseError::FencedLeaderEpoch)
+                        {
+                            tracing::warn!(error = %e, "fetch error");
+                        }
+                        st.backoff_until = Some(now + FETCH_ERROR_BACKOFF);
+                    }
+                }
+                continue;
+            }
+            if let Some(need) = fp.needs_bytes {
+                // Ask for the whole batch next time, within the prefetch budget.
+                if need as usize > ctx.config.max_prefetch_bytes {
+                    tracing::warn!(partition = %fp.partition, bytes = need, "a record batch is larger than max_prefetch_bytes; raise max_prefetch_bytes to read it");
+                    st.backoff_until = Some(now + Duration::from_secs(1));
+                } else {
+                    st.fetch_max_bytes = Some(need);
+                }
+                continue;
+            }
+            st.fetch_max_bytes = None;
+            // At the end of what may be read (the last stable offset under read_committed).
+            let end = if ctx.config.isolation_level == IsolationLevel::ReadCommitted
+                && fp.last_stable_offset >= 0
+            {
+                fp.last_stable_offset
+            } else {
+                fp.high_watermark
+            };
+            st.caught_up = !fp.cut
+                && (fp.next_offset >= end
+                    || (fp.messages.is_empty() && fp.next_offset == fp.fetch_offset));
+            st.position = Some(fp.next_offset);
+            if fp.next_epoch.is_some() {
+                st.last_epoch = fp.next_epoch;
+            }
+            st.backoff_until = None;
+            if !fp.messages.is_empty() {
+                let batch = Batch {
+                    topic: fp.messages[0].topic.clone(),
+                    partition: fp.partition.partition,
+                    high_watermark: fp.high_watermark,
+                    messages: fp.messages,
+                };
+                parts.buffered_bytes += batch.approx_bytes();
+                st.buffered.push_back(batch);
+            }
+        }
+        if resets.is_empty() {
+            None
+        } else {
+            reset_offsets(ctx, parts, resets, reset)
+        }
+    }
+}
+
+/// The leader's log does not hold what was read at `fetch_offset` (KIP-320): its epoch
+/// `epoch` ends at `end_offset`. Below the position, the records from `end_offset` on were
+/// lost by an unclean leader election: reported, and reading resumes where the logs agree
+/// (none of the new leader's records skipped, none read twice); with auto_offset_reset none
+/// the consumer stops instead. Otherwise only the epoch was unknown to the leader: the
+/// position holds, checked against the leader's epoch from now on.
+fn on_diverging(
+    ctx: &Ctx<'_>,
+    parts: &mut Partitions,
+    tp: &TopicPartition,
+    fetch_offset: i64,
+    epoch: i32,
+    end_offset: i64,
+    reset: AutoOffsetReset,
+) -> Option<Error> {
+    if end_offset >= fetch_offset {
+        if let Some(st) = parts.states.get_mut(tp) {
+            st.last_epoch = Some(epoch).filter(|e| *e >= 0);
+        }
+        return None;
+    }
+    let lost = fetch_offset - end_offset;
+    if reset == AutoOffsetReset::None {
+        return Some(Error::new(
+            ErrorKind::Kafka(ResponseError::OffsetOutOfRange),
+            "fetch",
+            format!("log truncation on {tp}: the leader's log ends at offset {end_offset} where this consumer had read up to {fetch_offset} ({lost} records lost by an unclean leader election) and auto_offset_reset is none; seek to {end_offset} to read on, or set auto_offset_reset"),
+        ));
+    }
+    let message = format!("log truncation on {tp}: the leader's log ends at offset {end_offset} where this consumer had read up to {fetch_offset}; {lost} records were lost from the log by an unclean leader election; reading on from {end_offset}");
+    tracing::warn!(group = %ctx.config.group_id, "{message}");
+    ctx.kafka.emit(Event::Warning { message });
+    parts.truncate(tp, end_offset, epoch);
+    None
+}
+
+/// OFFSET_OUT_OF_RANGE: the positions of `tps` move as `reset` says (looked up in a task), or
+/// the consumer stops when it says none.
+fn reset_offsets(
+    ctx: &Ctx<'_>,
+    parts: &mut Partitions,
+    tps: Vec<TopicPartition>,
+    reset: AutoOffsetReset,
+) -> Option<Error> {
+    if reset == AutoOffsetReset::None {
+        return Some(Error::new(
+            ErrorKind::Kafka(ResponseError::OffsetOutOfRange),
+            "fetch",
+            format!("offsets of {tps:?} are out of range and auto_offset_reset is none; seek to a valid offset or set auto_offset_reset"),
+        ));
+    }
+    for tp in &tps {
+        if let Some(st) = parts.states.get_mut(tp) {
+            st.position = None;
+        }
+    }
+    spawn_reset(ctx, tps, reset);
+    None
+}
+
+/// Looks up the positions `reset` gives `tps`, in a task.
+fn spawn_reset(ctx: &Ctx<'_>, tps: Vec<TopicPartition>, reset: AutoOffsetReset) {
+    let kafka = ctx.kafka.clone();
+    let read_committed = ctx.config.isolation_level == IsolationLevel::ReadCommitted;
+    let ts = if reset == AutoOffsetReset::Earliest {
+        offsets::EARLIEST
+    } else {
+        offsets::LATEST
+    };
+    ctx.report.spawn(async move {
+        match offsets::list_offsets(&kafka, &tps, ts, read_committed).await {
+            Ok(found) => Internal::Reset(Ok(found.into_iter().collect())),
+            Err(e) => {
+                tracing::warn!(error = %e, "offset reset failed; trying again");
+                Internal::Reset(Err((tps, reset)))
+            }
+        }
+    });
+}
+
+async fn fetch_once(
+    kafka: &Kafka,
+    node: i32,
+    config: &ConsumerConfig,
+    targets: &[FetchTarget],
+    budget: usize,
+) -> Result<Vec<FetchedPartition>> {
+    let conn = kafka.pool().get(node, Lane::Fetch).await?;
+    let version = conn.version::<FetchRequest>()?;
+    let req = fetcher::build_request(version, config, targets);
+    let timeout = config.max_wait + kafka.config().request_timeout;
+    let resp = conn.send_timeout(&req, version, timeout).await?;
+    let names: HashMap<Uuid, String> = targets
+        .iter()
+        .map(|t| (t.topic_id, t.partition.topic.clone()))
+        .collect();
+    let offsets: HashMap<TopicPartition, i64> = targets
+        .iter()
+        .map(|t| (t.partition.clone(), t.position.offset))
+        .collect();
+    fetcher::parse_response(
+        resp,
+        &names,
+        &offsets,
+        config.isolation_level,
+        &mut fetcher::Budget::new(budget, MAX_DECOMPRESSED),
+    )
+}

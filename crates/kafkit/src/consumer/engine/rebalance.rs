@@ -1,0 +1,283 @@
+//! Rebalance orchestration: a revocation waits for the handler to finish those partitions,
+//! commits what was processed (auto-commit), runs the user's hook, then lets the membership
+//! acknowledge; an assignment looks up the committed offsets and runs its hook before the
+//! partitions are fetched; lost partitions are dropped without a commit. A newer rebalance
+//! step supersedes an older one still running (its result is dropped by generation).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+
+use super::super::config::AutoOffsetReset;
+use super::super::offsets::{self, Committer};
+use super::super::partitions::Partitions;
+use super::commits::CommitCtx;
+use super::delivery::Deliveries;
+use super::report::{Internal, Reporter};
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::TopicPartition;
+
+/// Which rebalance callback runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RebalanceKind {
+    /// Partitions were assigned to this member.
+    Assigned,
+    /// Partitions are being taken away (processed offsets were committed if auto-commit is on).
+    Revoked,
+    /// Partitions were lost (fenced or session expired): do not commit for them.
+    Lost,
+}
+
+/// A rebalance callback: async, may commit through the consumer it is given.
+pub type RebalanceHook =
+    Arc<dyn Fn(RebalanceKind, Vec<TopicPartition>) -> BoxFuture<'static, Result<()>> + Send + Sync>;
+
+/// The user's rebalance callbacks.
+#[derive(Clone, Default)]
+pub(crate) struct Hooks {
+    pub assigned: Option<RebalanceHook>,
+    pub revoked: Option<RebalanceHook>,
+    pub lost: Option<RebalanceHook>,
+}
+
+/// How long a failed assignment preparation (offsets lookup, hook) waits to be tried again.
+const ASSIGN_RETRY: Duration = Duration::from_millis(500);
+
+/// The rebalance step in progress.
+pub(super) struct Rebalance {
+    hooks: Hooks,
+    /// A revocation waiting for the handler to finish these partitions.
+    pending_revoke: Option<(u64, Vec<TopicPartition>)>,
+    /// Numbers each revoke, assign and lost step: only the newest one's result counts.
+    generation: u64,
+}
+
+/// What a finished assignment step asks of the membership.
+pub(super) enum Assigned {
+    /// Not the newest step: ignore.
+    Stale,
+    /// Positions applied: acknowledge the assignment.
+    Ready,
+    /// Tried again shortly.
+    Retrying,
+    /// The consumer cannot go on.
+    Fatal(Error),
+}
+
+impl Rebalance {
+    pub fn new(hooks: Hooks) -> Self {
+        Rebalance {
+            hooks,
+            pending_revoke: None,
+            generation: 0,
+        }
+    }
+
+    pub fn hooks(&self) -> &Hooks {
+        &self.hooks
+    }
+
+    /// The partitions being revoked (not fetched, not delivered meanwhile).
+    pub fn revoking(&self) -> BTreeSet<TopicPartition> {
+        self.pending_revoke
+            .as_ref()
+            .map(|(_, t)| t.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The membership takes `tps` away: revoked once the handler is done with them.
+    pub fn revoke(&mut self, tps: Vec<TopicPartition>) {
+        self.generation += 1;
+        self.pending_revoke = Some((self.generation, tps));
+    }
+
+    /// The membership gives `tps`: their positions are looked up (and the hook run) in a task.
+    pub fn assign(&mut self, report: &Reporter, ctx: AssignCtx, tps: Vec<TopicPartition>) {
+        self.generation += 1;
+        let generation = self.generation;
+        report.spawn(async move {
+            let res = ctx.prepare(tps).await;
+            Internal::Assigned(generation, res)
+        });
+    }
+
+    /// `tps` are lost: dropped at once without a commit; the hook runs in a task. Supersedes a
+    /// revocation or assignment in progress.
+    pub fn lose(&mut self, report: &Reporter, parts: &mut Partitions, tps: Vec<TopicPartition>) {
+        self.generation += 1;
+        self.pending_revoke = None;
+        let generation = self.generation;
+        parts.remove(&tps);
+        let hook = self.hooks.lost.clone();
+        report.spawn(async move {
+            if let Some(h) = hook {
+                if let Err(e) = h(RebalanceKind::Lost, tps).await {
+                    tracing::warn!(error = %e, "partitions-lost hook failed");
+                }
+            }
+            Internal::Lost(generation)
+        });
+    }
+
+    /// Finishes a revocation once the handler is done with those partitions: commit what was
+    /// processed (when `commit` is given: auto-commit), run the hook, then report
+    /// [`Internal::Revoked`] for the membership to acknowledge.
+    pub fn maybe_finish_revoke(
+        &mut self,
+        report: &Reporter,
+        parts: &mut Partitions,
+        deliveries: &Deliveries,
+        commit: impl FnOnce() -> Option<CommitCtx>,
+    ) {
+        let Some((_, tps)) = &self.pending_revoke else {
+            return;
+        };
+        if parts.any_in_process(tps) {
+            deliveries.reclaim_unread(parts);
+        }
+        let Some((generation, tps)) = &self.pending_revoke else {
+            return;
+        };
+        if parts.any_in_process(tps) {
+            return;
+        }
+        let (generation, tps) = (*generation, tps.clone());
+        self.pending_revoke = None;
+        let processed = parts.remove(&tps);
+        let commit = commit().filter(|_| !processed.is_empty());
+        let hook = self.hooks.revoked.clone();
+        let tx = report.clone();
+        report.spawn(async move {
+            if let Some(ctx) = commit {
+                let offsets: Vec<(TopicPartition, i64)> = processed
+                    .iter()
+                    .map(|(tp, o, _)| (tp.clone(), *o))
+                    .collect();
+                let result = ctx.commit(processed).await;
+                if let Err(e) = &result {
+                    // The ack must not wait on a failing commit (topic deleted, coordinator moving).
+                    tracing::warn!(error = %e, "commit before revocation failed");
+                }
+                tx.send(Internal::Committed {
+                    offsets,
+                    result,
+                    reply: None,
+                });
+            }
+            if let Some(h) = hook {
+                if let Err(e) = h(RebalanceKind::Revoked, tps).await {
+                    tracing::warn!(error = %e, "partitions-revoked hook failed");
+                }
+            }
+            Internal::Revoked(generation)
+        });
+    }
+
+    /// Whether `generation` is the newest step (a revocation or loss to acknowledge).
+    pub fn is_current(&self, generation: u64) -> bool {
+        generation == self.generation
+    }
+
+    /// An assignment step ended. On success its positions are applied; a retriable failure
+    /// (or the hook's) is tried again with `retry` after a moment.
+    pub fn on_assigned(
+        &mut self,
+        report: &Reporter,
+        parts: &mut Partitions,
+        generation: u64,
+        res: Result<Vec<(TopicPartition, i64, Option<i32>)>>,
+        retry: impl FnOnce() -> (AssignCtx, Vec<TopicPartition>),
+    ) -> Assigned {
+        if generation != self.generation {
+            return Assigned::Stale;
+        }
+        match res {
+            Ok(positions) => {
+                parts.assign(positions);
+                Assigned::Ready
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "preparing assigned partitions failed; retrying");
+                if e.kind() != &ErrorKind::Handler && !e.is_retriable() && e.kafka_error().is_none()
+                {
+                    return Assigned::Fatal(e);
+                }
+                let (ctx, tps) = retry();
+                report.spawn(async move {
+                    tokio::time::sleep(ASSIGN_RETRY).await;
+                    let res = ctx.prepare(tps).await;
+                    Internal::Assigned(generation, res)
+                });
+                Assigned::Retrying
+            }
+        }
+    }
+}
+
+/// Everything preparing an assignment needs (committed offsets, reset, hook).
+pub(super) struct AssignCtx {
+    pub commit: CommitCtx,
+    pub reset: AutoOffsetReset,
+    pub read_committed: bool,
+    pub hook: Option<RebalanceHook>,
+}
+
+impl AssignCtx {
+    /// Committed offsets (or the reset policy's) of newly assigned partitions, each with the
+    /// leader epoch the commit recorded, then the user's hook.
+    pub async fn prepare(
+        &self,
+        tps: Vec<TopicPartition>,
+    ) -> Result<Vec<(TopicPartition, i64, Option<i32>)>> {
+        let kafka = &self.commit.kafka;
+        let conn = self.commit.connection().await?;
+        let (member_id, epoch) = if self.commit.classic {
+            ("", -1)
+        } else {
+            (self.commit.member_id.as_str(), self.commit.epoch)
+        };
+        let who = Committer {
+            group_id: &self.commit.group_id,
+            member_id,
+            epoch,
+            instance_id: self.commit.instance_id.as_deref(),
+        };
+        let committed = offsets::fetch_committed(&conn, &who, &tps, true).await?;
+        let mut positions = Vec::new();
+        let mut need_reset = Vec::new();
+        for tp in &tps {
+            match committed.get(tp).copied().flatten() {
+                Some((o, epoch)) => {
+                    positions.push((tp.clone(), o, Some(epoch).filter(|e| *e >= 0)))
+                }
+                None => need_reset.push(tp.clone()),
+            }
+        }
+        if !need_reset.is_empty() {
+            let ts = match self.reset {
+                AutoOffsetReset::Earliest => offsets::EARLIEST,
+                AutoOffsetReset::Latest => offsets::LATEST,
+                AutoOffsetReset::None => {
+                    return Err(Error::new(
+                        ErrorKind::Config,
+                        "assign",
+                        format!("no committed offset for {need_reset:?} and auto_offset_reset is none; commit offsets for the group or set auto_offset_reset"),
+                    ))
+                }
+            };
+            kafka
+                .cluster()
+                .track(need_reset.iter().map(|t| t.topic.clone()));
+            let found = offsets::list_offsets(kafka, &need_reset, ts, self.read_committed).await?;
+            positions.extend(found.into_iter().map(|(tp, o)| (tp, o, None)));
+        }
+        if let Some(h) = &self.hook {
+            h(RebalanceKind::Assigned, tps).await.map_err(|e| {
+                Error::new(ErrorKind::Handler, "partitions_assigned", e.to_string())
+            })?;
+        }
+        Ok(positions)
+    }
+}

@@ -1,0 +1,80 @@
+//! Work the engine hands to tasks (requests, hooks, lookups) and what they report back: the
+//! loop never waits on the network or the user's code, so heartbeats never queue behind them.
+
+use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use super::super::config::AutoOffsetReset;
+use super::super::fetcher::FetchedPartition;
+use super::super::group::classic::leader::{Assignments, TopicCounts};
+use super::super::group::classic::ClassicKind;
+use super::super::group::GroupResponse;
+use crate::error::Result;
+use crate::events::TopicPartition;
+use crate::net::Connection;
+
+/// What a task reports to the engine's loop.
+pub(super) enum Internal {
+    /// An answer from the coordinator (`kind` is set for classic requests).
+    Group(Option<ClassicKind>, Result<GroupResponse>),
+    /// The leader's assignment for a generation.
+    AssignmentComputed(i32, Result<(Assignments, TopicCounts)>),
+    /// Leader: the partition-count check ended; `Some(generation)` if the counts changed.
+    CountsChecked(Option<i32>),
+    /// A classic pattern subscription resolved to these topics.
+    PatternTopics(String, Result<BTreeSet<String>>),
+    Coordinator(Result<(i32, Connection)>),
+    TopicNames(Result<HashMap<Uuid, String>>),
+    Fetched(FetchAnswer),
+    Revoked(u64),
+    Assigned(u64, Result<Vec<(TopicPartition, i64, Option<i32>)>>),
+    Lost(u64),
+    /// Positions found by an offset reset (OFFSET_OUT_OF_RANGE), or the partitions whose
+    /// lookup failed and the policy to try again with.
+    Reset(ResetResult),
+    Committed {
+        offsets: Vec<(TopicPartition, i64)>,
+        result: Result<()>,
+        reply: Option<oneshot::Sender<Result<()>>>,
+    },
+}
+
+/// A fetch's answer from one broker, with the generations of the partitions it asked for.
+pub(super) struct FetchAnswer {
+    pub node: i32,
+    pub result: Result<Vec<FetchedPartition>>,
+    pub generations: HashMap<TopicPartition, u64>,
+}
+
+/// Positions found by an offset reset, or the partitions whose lookup failed and the policy
+/// to try again with.
+pub(super) type ResetResult =
+    std::result::Result<Vec<(TopicPartition, i64)>, (Vec<TopicPartition>, AutoOffsetReset)>;
+
+/// Starts tasks whose result comes back to the engine's loop.
+#[derive(Clone)]
+pub(super) struct Reporter(mpsc::UnboundedSender<Internal>);
+
+impl Reporter {
+    pub fn new() -> (Self, mpsc::UnboundedReceiver<Internal>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Reporter(tx), rx)
+    }
+
+    /// Reports at once (from a task that reports more than once).
+    pub fn send(&self, msg: Internal) {
+        let _ = self.0.send(msg);
+    }
+
+    /// Runs `work` in a task of its own and reports what it returns. A loop that has ended
+    /// drops the report.
+    pub fn spawn(&self, work: impl Future<Output = Internal> + Send + 'static) {
+        let tx = self.0.clone();
+        tokio::spawn(async move {
+            let _ = tx.send(work.await);
+        });
+    }
+}
