@@ -190,3 +190,76 @@ impl CommitCtx {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicI64;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+
+    fn config(threshold: Option<usize>) -> ConsumerConfig {
+        let mut c = ConsumerConfig::new("g");
+        c.auto_commit = true;
+        c.auto_commit_interval = Duration::from_secs(5);
+        c.auto_commit_threshold = threshold;
+        c
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn auto_commit_is_due_by_interval_only_while_joined() {
+        let t0 = Instant::now();
+        let mut c = Commits::new(t0);
+        let cfg = config(None);
+        assert!(!c.auto_commit_due(&cfg, true, t0 + Duration::from_secs(4)));
+        assert!(
+            !c.auto_commit_due(&cfg, false, t0 + Duration::from_secs(5)),
+            "not joined"
+        );
+        assert!(c.auto_commit_due(&cfg, true, t0 + Duration::from_secs(5)));
+        assert!(
+            !c.auto_commit_due(&cfg, true, t0 + Duration::from_secs(6)),
+            "restarted"
+        );
+        assert_eq!(c.next_deadline(&cfg), Some(t0 + Duration::from_secs(10)));
+        let mut off = cfg.clone();
+        off.auto_commit = false;
+        assert!(!c.auto_commit_due(&off, true, t0 + Duration::from_secs(60)));
+        assert_eq!(c.next_deadline(&off), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_handlers_progress_is_what_gets_committed_and_counts_for_the_threshold() {
+        let t0 = Instant::now();
+        let mut c = Commits::new(t0);
+        let cfg = config(Some(10));
+        let mut parts = Partitions::default();
+        let tp = TopicPartition::new("t", 0);
+        parts.assign([(tp.clone(), 100, None)]);
+        let cell = Arc::new(AtomicI64::new(-1));
+        parts.states.get_mut(&tp).unwrap().progress = Some((cell.clone(), 7));
+        c.sync_progress(&mut parts);
+        assert_eq!(parts.uncommitted(), vec![], "nothing processed yet");
+        cell.store(104, std::sync::atomic::Ordering::Release);
+        c.sync_progress(&mut parts);
+        assert_eq!(parts.uncommitted(), vec![(tp.clone(), 104, 7)]);
+        assert!(
+            !c.auto_commit_due(&cfg, true, t0),
+            "1 record counted so far"
+        );
+        cell.store(114, std::sync::atomic::Ordering::Release);
+        c.sync_progress(&mut parts);
+        assert!(
+            c.auto_commit_due(&cfg, true, t0),
+            "11 records: over the threshold"
+        );
+        // Committed: nothing left to commit until the handler moves on.
+        parts.mark_committed(&[(tp.clone(), 114)]);
+        assert_eq!(parts.uncommitted(), vec![]);
+        // Progress never goes backwards.
+        cell.store(110, std::sync::atomic::Ordering::Release);
+        c.sync_progress(&mut parts);
+        assert_eq!(parts.states[&tp].processed, Some((114, 7)));
+    }
+}

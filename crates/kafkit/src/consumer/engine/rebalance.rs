@@ -281,3 +281,127 @@ impl AssignCtx {
         Ok(positions)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::sync::mpsc;
+
+    use super::*;
+
+    fn tp(p: i32) -> TopicPartition {
+        TopicPartition::new("t", p)
+    }
+
+    fn counting_hook(calls: Arc<AtomicUsize>) -> RebalanceHook {
+        Arc::new(move |_, _| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async { Ok(()) })
+        })
+    }
+
+    fn deliveries() -> Deliveries {
+        let (tx, rx) = mpsc::channel(4);
+        Deliveries::new(tx, Arc::new(tokio::sync::Mutex::new(rx)))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_revocation_waits_for_the_handler_then_runs_the_hook_and_reports() {
+        let (report, mut rx) = Reporter::new();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let mut r = Rebalance::new(Hooks {
+            revoked: Some(counting_hook(calls.clone())),
+            ..Hooks::default()
+        });
+        let mut parts = Partitions::default();
+        parts.assign([(tp(0), 0, None), (tp(1), 0, None)]);
+        parts.states.get_mut(&tp(0)).unwrap().in_process = true;
+        r.revoke(vec![tp(0)]);
+        assert_eq!(r.revoking(), BTreeSet::from([tp(0)]));
+        let d = deliveries();
+        r.maybe_finish_revoke(&report, &mut parts, &d, || None);
+        assert!(
+            parts.states.contains_key(&tp(0)),
+            "the handler still holds it"
+        );
+        assert!(rx.try_recv().is_err());
+        parts.states.get_mut(&tp(0)).unwrap().in_process = false;
+        r.maybe_finish_revoke(&report, &mut parts, &d, || None);
+        assert!(!parts.states.contains_key(&tp(0)));
+        assert!(
+            parts.states.contains_key(&tp(1)),
+            "only the revoked one goes"
+        );
+        assert!(r.revoking().is_empty());
+        match rx.recv().await {
+            Some(Internal::Revoked(g)) => assert!(r.is_current(g)),
+            _ => panic!("expected the revocation to be reported"),
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn lost_partitions_go_at_once_and_supersede_a_revocation() {
+        let (report, mut rx) = Reporter::new();
+        let mut r = Rebalance::new(Hooks::default());
+        let mut parts = Partitions::default();
+        parts.assign([(tp(0), 0, None)]);
+        parts.states.get_mut(&tp(0)).unwrap().in_process = true;
+        parts.states.get_mut(&tp(0)).unwrap().processed = Some((5, 0));
+        r.revoke(vec![tp(0)]);
+        let revoke_generation = r.generation;
+        r.lose(&report, &mut parts, vec![tp(0)]);
+        assert!(
+            parts.states.is_empty(),
+            "dropped without waiting for the handler"
+        );
+        assert!(r.revoking().is_empty());
+        assert!(
+            !r.is_current(revoke_generation),
+            "the revocation's result is dropped"
+        );
+        match rx.recv().await {
+            Some(Internal::Lost(g)) => assert!(r.is_current(g)),
+            _ => panic!("expected the loss to be reported"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_assignment_from_an_older_step_is_ignored() {
+        let (report, _rx) = Reporter::new();
+        let mut r = Rebalance::new(Hooks::default());
+        let mut parts = Partitions::default();
+        r.generation = 3;
+        let stale = r.on_assigned(
+            &report,
+            &mut parts,
+            2,
+            Ok(vec![(tp(0), 9, None)]),
+            || unreachable!(),
+        );
+        assert!(matches!(stale, Assigned::Stale));
+        assert!(parts.states.is_empty());
+        let ready = r.on_assigned(
+            &report,
+            &mut parts,
+            3,
+            Ok(vec![(tp(0), 9, Some(2))]),
+            || unreachable!(),
+        );
+        assert!(matches!(ready, Assigned::Ready));
+        assert_eq!(parts.states[&tp(0)].position, Some(9));
+        assert_eq!(parts.states[&tp(0)].last_epoch, Some(2));
+        let fatal = r.on_assigned(
+            &report,
+            &mut parts,
+            3,
+            Err(Error::config("bad")),
+            || unreachable!(),
+        );
+        assert!(
+            matches!(fatal, Assigned::Fatal(_)),
+            "a config error is not retried"
+        );
+    }
+}
