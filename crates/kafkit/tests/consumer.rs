@@ -613,3 +613,64 @@ async fn a_fetch_that_inflates_past_the_prefetch_budget_is_cut_and_refetched() {
     );
     c.disconnect().await.ok();
 }
+
+/// KIP-227: with fetch sessions, a member whose partitions are all caught up sends fetches
+/// that list nothing (the broker already holds every position), where a sessionless member
+/// lists every partition in each one. Both read every record.
+#[tokio::test]
+async fn fetch_sessions_send_only_what_changed() {
+    let mut median = BTreeMap::new();
+    let setup = common::connect().await;
+    let topic = common::topic(&setup, "sessions", 64).await;
+    common::produce(&setup, &topic, 640).await;
+    for sessions in [true, false] {
+        let kafka = common::connect().await;
+        let sizes: Arc<Mutex<Vec<usize>>> = Arc::default();
+        let caught_up = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let watch = {
+            let (mut events, sizes, caught_up) = (kafka.events(), sizes.clone(), caught_up.clone());
+            tokio::spawn(async move {
+                while let Ok(e) = events.recv().await {
+                    if let kafkit::Event::Request {
+                        api: "Fetch", size, ..
+                    } = e
+                    {
+                        if caught_up.load(std::sync::atomic::Ordering::SeqCst) {
+                            sizes.lock().unwrap().push(size);
+                        }
+                    }
+                }
+            })
+        };
+        let group = common::unique("g-sessions");
+        let (c, seen) =
+            member_with(&kafka, config(&group).fetch_sessions(sessions), &[&topic]).await;
+        common::eventually(Duration::from_secs(60), "every record read", || {
+            let n = seen.lock().unwrap().len();
+            async move { n >= 640 }
+        })
+        .await;
+        assert_eq!(seen.lock().unwrap().len(), 640, "read once each");
+        caught_up.store(true, std::sync::atomic::Ordering::SeqCst);
+        common::eventually(Duration::from_secs(30), "fetches while caught up", || {
+            let n = sizes.lock().unwrap().len();
+            async move { n >= 5 }
+        })
+        .await;
+        let mut s = sizes.lock().unwrap().clone();
+        s.sort();
+        median.insert(sessions, s[s.len() / 2]);
+        c.disconnect().await.ok();
+        watch.abort();
+    }
+    eprintln!(
+        "caught-up fetch request bytes, median: sessions {} / none {}",
+        median[&true], median[&false]
+    );
+    assert!(
+        median[&true] * 4 < median[&false],
+        "caught-up fetch request bytes, median: with sessions {} vs without {}",
+        median[&true],
+        median[&false]
+    );
+}

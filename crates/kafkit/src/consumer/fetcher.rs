@@ -8,13 +8,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
 use kafka_protocol::messages::fetch_response::AbortedTransaction;
 use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
 use super::config::{ConsumerConfig, IsolationLevel};
+use super::fetch_session::SessionFetch;
 use super::message::{Message, MessageHeader};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::TopicPartition;
@@ -34,7 +35,7 @@ pub struct FetchPosition {
 }
 
 /// A partition to fetch.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchTarget {
     /// Partition.
     pub partition: TopicPartition,
@@ -46,11 +47,13 @@ pub struct FetchTarget {
     pub max_bytes: i32,
 }
 
-/// Builds a full (sessionless) Fetch request.
-pub fn build_request(
+/// Builds a Fetch request: within `session` when one is given and the version has topic ids
+/// (v13+; sessions need v7+), otherwise full and sessionless.
+pub(crate) fn build_request(
     version: i16,
     config: &ConsumerConfig,
     targets: &[FetchTarget],
+    session: Option<&SessionFetch>,
 ) -> FetchRequest {
     let mut req = FetchRequest::default();
     req.replica_id = BrokerId(-1);
@@ -64,8 +67,33 @@ pub fn build_request(
         .map(|t| t.max_bytes)
         .fold(config.max_bytes, i32::max);
     req.isolation_level = config.isolation_level as i8;
-    req.session_id = 0;
-    req.session_epoch = -1;
+    let session = session.filter(|_| version >= 13);
+    let targets = match session {
+        Some(s) => {
+            req.session_id = s.session_id;
+            req.session_epoch = s.epoch;
+            let mut forgotten: BTreeMap<Uuid, Vec<i32>> = BTreeMap::new();
+            for (tp, id) in &s.forget {
+                forgotten.entry(*id).or_default().push(tp.partition);
+            }
+            req.forgotten_topics_data = forgotten
+                .into_iter()
+                .map(|(id, partitions)| {
+                    let mut f = ForgottenTopic::default();
+                    f.topic_id = id;
+                    f.partitions = partitions;
+                    f
+                })
+                .collect();
+            s.send.as_slice()
+        }
+        None => {
+            // Sessionless: every partition, every time.
+            req.session_id = 0;
+            req.session_epoch = -1;
+            targets
+        }
+    };
     req.rack_id = StrBytes::from_string(config.rack_id.clone().unwrap_or_default());
     let mut topics: BTreeMap<&str, FetchTopic> = BTreeMap::new();
     for t in targets {
@@ -556,7 +584,7 @@ mod tests {
         };
         let config = ConsumerConfig::new("g");
         let sent = |v| {
-            build_request(v, &config, std::slice::from_ref(&target)).topics[0].partitions[0]
+            build_request(v, &config, std::slice::from_ref(&target), None).topics[0].partitions[0]
                 .last_fetched_epoch
         };
         assert_eq!(sent(12), 8);

@@ -22,6 +22,7 @@
 
 pub mod config;
 mod engine;
+mod fetch_session;
 pub mod fetcher;
 pub mod group;
 pub mod message;

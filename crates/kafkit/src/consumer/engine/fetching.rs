@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::super::config::{AutoOffsetReset, ConsumerConfig, IsolationLevel};
+use super::super::fetch_session::{FetchSession, SessionFetch};
 use super::super::fetcher::{self, FetchPosition, FetchTarget, FetchedPartition};
 use super::super::message::Batch;
 use super::super::offsets;
@@ -40,6 +41,8 @@ pub(super) struct Fetching {
     metadata_retry_at: Option<Instant>,
     /// Partitions whose offset reset failed, looked up again at this time.
     reset_retry: Option<(Instant, Vec<TopicPartition>, AutoOffsetReset)>,
+    /// Each broker's incremental fetch session (KIP-227).
+    sessions: HashMap<i32, FetchSession>,
 }
 
 /// How long a failed offset reset waits before it is tried again.
@@ -143,14 +146,19 @@ impl Fetching {
         .max(1);
         for (node, targets) in by_leader {
             self.in_flight.insert(node);
+            let session = ctx
+                .config
+                .fetch_sessions
+                .then(|| self.sessions.entry(node).or_default().prepare(&targets));
             let kafka = ctx.kafka.clone();
             let config = ctx.config.clone();
             let generations = generations.remove(&node).unwrap_or_default();
             ctx.kafka.emit(Event::FetchStart { node_id: node });
             ctx.report.spawn(async move {
                 let started = Instant::now();
-                let result = fetch_once(&kafka, node, &config, &targets, budget).await;
-                if let Ok(parts) = &result {
+                let result =
+                    fetch_once(&kafka, node, &config, &targets, session.as_ref(), budget).await;
+                if let Ok((parts, _)) = &result {
                     kafka.emit(Event::Fetch {
                         node_id: node,
                         records: parts.iter().map(|p| p.messages.len()).sum(),
@@ -218,8 +226,17 @@ impl Fetching {
         } = answer;
         self.in_flight.remove(&node);
         let fetched = match result {
-            Ok(p) => p,
+            Ok((p, session_id)) => {
+                if let Some(s) = self.sessions.get_mut(&node) {
+                    s.on_answer(session_id);
+                }
+                p
+            }
             Err(e) => {
+                // The broker's view of the session is unknown now: the next fetch opens anew.
+                if let Some(s) = self.sessions.get_mut(&node) {
+                    s.on_error();
+                }
                 tracing::debug!(error = %e, "fetch failed");
                 if e.needs_metadata_refresh() {
                     ctx.kafka.cluster().invalidate();
@@ -233,6 +250,19 @@ impl Fetching {
             }
         };
         let mut resets = Vec::new();
+        // An incremental answer leaves out the partitions that have nothing new: they are
+        // caught up (a full answer lists every partition asked for).
+        let mut unanswered: HashSet<TopicPartition> = generations.keys().cloned().collect();
+        for fp in &fetched {
+            unanswered.remove(&fp.partition);
+        }
+        for tp in unanswered {
+            if let Some(st) = parts.states.get_mut(&tp) {
+                if generations.get(&tp) == Some(&st.generation) {
+                    st.caught_up = true;
+                }
+            }
+        }
         for fp in fetched {
             let Some(st) = parts.states.get_mut(&fp.partition) else {
                 continue;
@@ -409,18 +439,27 @@ fn spawn_reset(ctx: &Ctx<'_>, tps: Vec<TopicPartition>, reset: AutoOffsetReset) 
     });
 }
 
+/// One fetch from `node`: the partitions and the session id the broker answered with (0: no
+/// session).
 async fn fetch_once(
     kafka: &Kafka,
     node: i32,
     config: &ConsumerConfig,
     targets: &[FetchTarget],
+    session: Option<&SessionFetch>,
     budget: usize,
-) -> Result<Vec<FetchedPartition>> {
+) -> Result<(Vec<FetchedPartition>, i32)> {
     let conn = kafka.pool().get(node, Lane::Fetch).await?;
     let version = conn.version::<FetchRequest>()?;
-    let req = fetcher::build_request(version, config, targets);
+    let req = fetcher::build_request(version, config, targets, session);
     let timeout = config.max_wait + kafka.config().request_timeout;
     let resp = conn.send_timeout(&req, version, timeout).await?;
+    // Before v13 the request went sessionless (see build_request).
+    let session_id = if version >= 13 && session.is_some() {
+        resp.session_id
+    } else {
+        0
+    };
     let names: HashMap<Uuid, String> = targets
         .iter()
         .map(|t| (t.topic_id, t.partition.topic.clone()))
@@ -429,11 +468,12 @@ async fn fetch_once(
         .iter()
         .map(|t| (t.partition.clone(), t.position.offset))
         .collect();
-    fetcher::parse_response(
+    let parts = fetcher::parse_response(
         resp,
         &names,
         &offsets,
         config.isolation_level,
         &mut fetcher::Budget::new(budget, MAX_DECOMPRESSED),
-    )
+    )?;
+    Ok((parts, session_id))
 }

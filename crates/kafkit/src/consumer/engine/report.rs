@@ -45,7 +45,8 @@ pub(super) enum Internal {
 /// A fetch's answer from one broker, with the generations of the partitions it asked for.
 pub(super) struct FetchAnswer {
     pub node: i32,
-    pub result: Result<Vec<FetchedPartition>>,
+    /// The partitions, and the fetch session id the broker answered with (0: none).
+    pub result: Result<(Vec<FetchedPartition>, i32)>,
     pub generations: HashMap<TopicPartition, u64>,
 }
 
