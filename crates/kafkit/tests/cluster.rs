@@ -397,3 +397,101 @@ async fn a_consumer_detects_log_truncation_after_an_unclean_election() {
     run.abort();
     watch.abort();
 }
+
+/// KIP-392: a consumer with a rack id reads from the replica in its rack (each node is a rack
+/// of its own, scripts/cluster), not from the leaders; when that replica dies it falls back
+/// to the leaders and reads on: every record once.
+#[tokio::test]
+async fn a_consumer_reads_from_the_replica_in_its_rack_and_falls_back_to_the_leader() {
+    let Some(bootstrap) = bootstrap() else {
+        eprintln!("KAFKIT_CLUSTER_BOOTSTRAP not set: skipped (scripts/test sets it)");
+        return;
+    };
+    let _serial = exclusive().await;
+    common::init_tracing();
+    let kafka = connect(&bootstrap).await;
+    let topic = replicated_topic(&kafka, "rack").await;
+    // A rack that leads some partitions but not all: the others must be read from it as a
+    // follower.
+    let leaders: Vec<i32> = {
+        let mut v = Vec::new();
+        for p in 0..3 {
+            v.push(leader_of(&kafka, &topic, p).await);
+        }
+        v
+    };
+    let local = (1..=3).find(|n| leaders.iter().any(|l| l != n)).unwrap();
+    // scripts/cluster lists node N N-th.
+    let local_addr = bootstrap.split(',').nth(local as usize - 1).unwrap().to_string();
+    let (failed, first) = send_range(&kafka, &topic, 0..3000).await;
+    assert_eq!(failed, 0, "{first:?}");
+
+    let fetched_from: Arc<Mutex<Vec<String>>> = Arc::default();
+    let watch = {
+        let (mut events, fetched_from) = (kafka.events(), fetched_from.clone());
+        tokio::spawn(async move {
+            use tokio::sync::broadcast::error::RecvError;
+            loop {
+                match events.recv().await {
+                    Ok(kafkit::Event::Request {
+                        api: "Fetch",
+                        broker,
+                        ..
+                    }) => fetched_from.lock().unwrap().push(broker),
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => break,
+                }
+            }
+        })
+    };
+    let seen: Arc<Mutex<Vec<usize>>> = Arc::default();
+    let c = kafka
+        .consumer(
+            ConsumerConfig::new(common::unique("g-rack"))
+                .group_protocol(GroupProtocol::Consumer)
+                .rack_id(format!("rack-{local}"))
+                .max_wait(Duration::from_millis(200)),
+        )
+        .unwrap();
+    c.subscribe(&[topic.as_str()], true).await.unwrap();
+    let run = read_values(&c, &seen, Duration::ZERO);
+    let count = |n: usize| {
+        let seen = seen.clone();
+        move || {
+            let got = seen.lock().unwrap().len();
+            async move { got >= n }
+        }
+    };
+    common::eventually(Duration::from_secs(60), "3,000 read", count(3000)).await;
+    // Caught up: every fetch now goes to the local replica.
+    fetched_from.lock().unwrap().clear();
+    common::eventually(Duration::from_secs(30), "fetches while caught up", || {
+        let n = fetched_from.lock().unwrap().len();
+        async move { n >= 6 }
+    })
+    .await;
+    let elsewhere: Vec<String> = fetched_from
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|b| **b != local_addr)
+        .cloned()
+        .collect();
+    assert!(
+        elsewhere.is_empty(),
+        "fetches went to {elsewhere:?}, not only to the rack's replica {local_addr}"
+    );
+
+    // The local replica dies: the leaders (new ones for what it led) serve the rest.
+    let _revive = Revive("start", local.to_string());
+    cluster(&["kill", &local.to_string()]);
+    let (failed, first) = send_range(&kafka, &topic, 3000..4000).await;
+    assert_eq!(failed, 0, "{first:?}");
+    common::eventually(Duration::from_secs(90), "4,000 read", count(4000)).await;
+    let mut all = seen.lock().unwrap().clone();
+    all.sort();
+    assert_eq!(all, (0..4000).collect::<Vec<_>>(), "every record once");
+    c.disconnect().await.ok();
+    run.abort();
+    watch.abort();
+}

@@ -159,6 +159,9 @@ pub struct FetchedPartition {
     /// With a leadership error, the new leader the broker named (KIP-951): node id, leader
     /// epoch and, when the response gave it, its address.
     pub leader_hint: Option<(i32, i32, Option<String>)>,
+    /// The leader asks this consumer to read from that replica instead (KIP-392: a replica
+    /// in the consumer's rack). No records come with it.
+    pub preferred_read_replica: Option<i32>,
 }
 
 /// What a decoded message takes besides its key and value (the struct, its topic handle),
@@ -245,6 +248,8 @@ pub fn parse_response(
                 messages: Vec::new(),
                 next_offset: fetch_offset,
                 next_epoch: None,
+                preferred_read_replica: (p.error_code == 0 && p.preferred_read_replica.0 >= 0)
+                    .then_some(p.preferred_read_replica.0),
                 diverging: (p.error_code == 0 && p.diverging_epoch.end_offset >= 0)
                     .then_some((p.diverging_epoch.epoch, p.diverging_epoch.end_offset)),
                 bytes: p.records.as_ref().map_or(0, Bytes::len),
@@ -420,6 +425,7 @@ mod tests {
             next_offset: 100,
             next_epoch: None,
             diverging: None,
+            preferred_read_replica: None,
             bytes,
             needs_bytes: None,
             cut: false,

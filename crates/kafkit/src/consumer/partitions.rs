@@ -32,6 +32,9 @@ pub(crate) struct PartitionState {
     pub fetch_max_bytes: Option<i32>,
     /// The last fetch found nothing new: the next one long-polls.
     pub caught_up: bool,
+    /// Fetched from this replica rather than the leader until then (KIP-392: the leader
+    /// named a replica in this consumer's rack).
+    pub read_replica: Option<(i32, tokio::time::Instant)>,
     /// The handler's progress in the batch it holds (next offset to process), and that
     /// batch's leader epoch.
     pub progress: Option<(std::sync::Arc<std::sync::atomic::AtomicI64>, i32)>,

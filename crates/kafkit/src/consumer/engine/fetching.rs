@@ -28,6 +28,10 @@ const MAX_DECOMPRESSED: usize = 256 * 1024 * 1024;
 /// How long a partition whose fetch failed waits before it is fetched again.
 const FETCH_ERROR_BACKOFF: Duration = Duration::from_millis(100);
 
+/// How long a replica the leader named is read from before the leader is asked again
+/// (Java: `metadata.max.age.ms`).
+const READ_REPLICA_FOR: Duration = Duration::from_secs(300);
+
 /// How soon metadata is asked again while a partition has no leader.
 const NO_LEADER_RETRY: Duration = Duration::from_millis(200);
 
@@ -109,10 +113,17 @@ impl Fetching {
                 missing_leader = true;
                 continue;
             };
-            if self.in_flight.contains(&p.leader) {
+            // KIP-392: the replica the leader named, while it is still a live replica.
+            let node = st
+                .read_replica
+                .filter(|(r, until)| {
+                    *until > now && p.replicas.contains(r) && snapshot.brokers.contains_key(r)
+                })
+                .map_or(p.leader, |(r, _)| r);
+            if self.in_flight.contains(&node) {
                 continue;
             }
-            by_leader.entry(p.leader).or_default().push(FetchTarget {
+            by_leader.entry(node).or_default().push(FetchTarget {
                 partition: tp.clone(),
                 topic_id: topic.id,
                 position: FetchPosition {
@@ -125,11 +136,11 @@ impl Fetching {
                     .unwrap_or(ctx.config.max_bytes_per_partition),
             });
             generations
-                .entry(p.leader)
+                .entry(node)
                 .or_default()
                 .insert(tp.clone(), st.generation);
             if !st.caught_up {
-                eager.insert(p.leader);
+                eager.insert(node);
             }
         }
         by_leader.retain(|node, _| !busy.contains(node) || eager.contains(node));
@@ -238,6 +249,14 @@ impl Fetching {
                     s.on_error();
                 }
                 tracing::debug!(error = %e, "fetch failed");
+                // A replica that fails is left for the leader (KIP-392 falls back to it).
+                for tp in generations.keys() {
+                    if let Some(st) = parts.states.get_mut(tp) {
+                        if st.read_replica.is_some_and(|(r, _)| r == node) {
+                            st.read_replica = None;
+                        }
+                    }
+                }
                 if e.needs_metadata_refresh() {
                     ctx.kafka.cluster().invalidate();
                 }
@@ -286,7 +305,23 @@ impl Fetching {
                 }
                 continue;
             }
+            if let Some(replica) = fp.preferred_read_replica {
+                if replica != node {
+                    tracing::debug!(partition = %fp.partition, replica, "reading from the replica the leader named");
+                    st.read_replica = Some((replica, now + READ_REPLICA_FOR));
+                    st.caught_up = false;
+                }
+                continue;
+            }
+            let from_replica = st.read_replica.is_some_and(|(r, _)| r == node);
             if let Some(e) = fp.error {
+                if from_replica {
+                    // The replica cannot serve it (lagging, no longer a replica, out of
+                    // range below its high watermark): back to the leader, which decides.
+                    tracing::debug!(partition = %fp.partition, error = %e, "the read replica failed; fetching from the leader");
+                    st.read_replica = None;
+                    continue;
+                }
                 match e.kafka_error() {
                     Some(ResponseError::OffsetOutOfRange) => resets.push(fp.partition.clone()),
                     _ => {
