@@ -422,7 +422,11 @@ async fn a_consumer_reads_from_the_replica_in_its_rack_and_falls_back_to_the_lea
     };
     let local = (1..=3).find(|n| leaders.iter().any(|l| l != n)).unwrap();
     // scripts/cluster lists node N N-th.
-    let local_addr = bootstrap.split(',').nth(local as usize - 1).unwrap().to_string();
+    let local_addr = bootstrap
+        .split(',')
+        .nth(local as usize - 1)
+        .unwrap()
+        .to_string();
     let (failed, first) = send_range(&kafka, &topic, 0..3000).await;
     assert_eq!(failed, 0, "{first:?}");
 

@@ -14,6 +14,7 @@
 mod commits;
 mod delivery;
 mod fetching;
+mod group_io;
 mod rebalance;
 mod report;
 mod session;
@@ -38,9 +39,9 @@ use report::{Internal, Reporter};
 use session::{GroupSession, Step};
 
 pub(crate) use delivery::Delivery;
+pub(crate) use group_io::check_consumer_protocol;
 pub(crate) use rebalance::Hooks;
 pub use rebalance::{RebalanceHook, RebalanceKind};
-pub(crate) use session::check_consumer_protocol;
 
 /// Requests from the consumer handle and the run loop.
 pub(crate) enum Command {

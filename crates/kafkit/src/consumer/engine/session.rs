@@ -8,10 +8,6 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kafka_protocol::messages::{
-    ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, HeartbeatRequest,
-    JoinGroupRequest, LeaveGroupRequest, SyncGroupRequest,
-};
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -19,12 +15,11 @@ use super::super::config::{
     ConsumerConfig, GroupProtocol, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_SESSION_TIMEOUT,
 };
 use super::super::group::classic::leader::{self, LeaderChecks};
-use super::super::group::classic::{
-    ClassicConfig, ClassicKind, ClassicMembership, ClassicRequest, ClassicResponse,
-};
+use super::super::group::classic::{ClassicConfig, ClassicKind, ClassicMembership};
 use super::super::group::consumer::{Membership, MembershipConfig};
 use super::super::group::{Action, GroupRequest, GroupResponse, Member, Subscription};
 use super::commits::CommitCtx;
+use super::group_io::{check_consumer_protocol, send_classic, send_heartbeat};
 use super::report::Internal;
 use super::Ctx;
 use crate::cluster::coordinator::connect_coordinator;
@@ -541,91 +536,6 @@ fn classic_member(config: &ConsumerConfig) -> ClassicMembership {
         // Checked by `ConsumerConfig::validate` when the consumer was made.
         assigners: config.resolve_assigners().unwrap_or_default(),
     })
-}
-
-async fn send_classic(
-    conn: &Connection,
-    req: ClassicRequest,
-    timeout: Duration,
-) -> Result<ClassicResponse> {
-    // Fields newer than the negotiated version are left out (the encoder refuses them).
-    Ok(match req {
-        ClassicRequest::Join(mut r) => {
-            let v = conn.version::<JoinGroupRequest>()?;
-            if v < 5 {
-                r.group_instance_id = None;
-            }
-            if v < 8 {
-                r.reason = None;
-            }
-            ClassicResponse::Join(conn.send_timeout(&r, v, timeout).await?)
-        }
-        ClassicRequest::Sync(mut r) => {
-            let v = conn.version::<SyncGroupRequest>()?;
-            if v < 3 {
-                r.group_instance_id = None;
-            }
-            if v < 5 {
-                r.protocol_type = None;
-                r.protocol_name = None;
-            }
-            ClassicResponse::Sync(conn.send_timeout(&r, v, timeout).await?)
-        }
-        ClassicRequest::Heartbeat(mut r) => {
-            let v = conn.version::<HeartbeatRequest>()?;
-            if v < 3 {
-                r.group_instance_id = None;
-            }
-            ClassicResponse::Heartbeat(conn.send_version(&r, v).await?)
-        }
-        ClassicRequest::Leave(mut r) => {
-            let v = conn.version::<LeaveGroupRequest>()?;
-            // v0-2 name one member directly, v3+ list members.
-            if v < 3 {
-                if let Some(m) = r.members.pop() {
-                    r.member_id = m.member_id;
-                }
-                r.members.clear();
-            } else {
-                r.member_id = Default::default();
-                if v < 5 {
-                    for m in &mut r.members {
-                        m.reason = None;
-                    }
-                }
-            }
-            ClassicResponse::Leave(conn.send_version(&r, v).await?)
-        }
-    })
-}
-
-async fn send_heartbeat(
-    conn: &Connection,
-    req: &ConsumerGroupHeartbeatRequest,
-    timeout: Duration,
-) -> Result<ConsumerGroupHeartbeatResponse> {
-    let version = conn.version::<ConsumerGroupHeartbeatRequest>()?;
-    conn.send_timeout(req, version, timeout).await
-}
-
-/// The broker must speak ConsumerGroupHeartbeat v1 (Kafka 4.0+).
-pub(crate) fn check_consumer_protocol(conn: &Connection) -> Result<()> {
-    let key = 68;
-    match conn.api_versions().range(key) {
-        Some((_, max)) if max >= 1 => Ok(()),
-        other => Err(Error::new(
-            ErrorKind::Unsupported,
-            "subscribe",
-            format!(
-                "the broker at {} does not support the consumer group protocol (KIP-848){}; use group protocol 'classic', or upgrade to Apache Kafka 4.0+ with group.coordinator.rebalance.protocols including 'consumer'",
-                conn.addr(),
-                match other {
-                    Some((min, max)) => format!(" (it offers ConsumerGroupHeartbeat v{min}-v{max}, kafkit needs v1)"),
-                    None => String::new(),
-                }
-            ),
-        )),
-    }
 }
 
 #[cfg(test)]
