@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::net::{Connection, Lane};
+use crate::retry::RetryPolicy;
 use crate::Kafka;
 
 /// How long a coordinator that recently stopped answering gets to answer again before the
@@ -15,6 +16,19 @@ use crate::Kafka;
 /// timeout per answer made members find the new coordinator seconds late, after their session
 /// had run out there. A live broker answers ApiVersions in milliseconds.
 const SUSPECT_COORDINATOR_TRY: Duration = Duration::from_millis(500);
+
+/// The wait before asking for a coordinator again (it moved, is loading, or stopped answering):
+/// it grows from 100 ms but stays under a second, as the Java client's `retry.backoff.max.ms`,
+/// so the new coordinator is used soon after the cluster has moved it. (The client-wide retry
+/// policy grows to 30 s: after a coordinator kill, transactions waited up to 10 s past the
+/// failover.)
+pub(crate) const COORDINATOR_BACKOFF: RetryPolicy = RetryPolicy {
+    max_retry_time: Duration::from_secs(1),
+    initial_retry_time: Duration::from_millis(100),
+    factor: 0.2,
+    multiplier: 2.0,
+    retries: 0,
+};
 
 /// What a coordinator coordinates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

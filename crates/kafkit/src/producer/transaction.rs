@@ -25,7 +25,7 @@ use tokio::time::Instant;
 use super::accumulator::Ready;
 use super::idempotence::{self, ProducerIdentity};
 use super::Shared;
-use crate::cluster::coordinator::connect_coordinator;
+use crate::cluster::coordinator::{connect_coordinator, COORDINATOR_BACKOFF};
 use crate::cluster::CoordinatorType;
 use crate::consumer::ConsumerGroupMetadata;
 use crate::error::{Error, ErrorKind, Result};
@@ -214,21 +214,12 @@ where
             Ok(v) => return Ok(v),
             Err(e) => e.during(operation),
         };
-        use ResponseError::*;
-        let wait = match e.kafka_error() {
-            Some(ConcurrentTransactions) => CONCURRENT_BACKOFF,
-            Some(NotCoordinator | CoordinatorNotAvailable) => {
-                txn.lock().coordinator = None;
-                shared.kafka.config().retry.backoff(attempt.min(10))
-            }
-            _ if e.is_retriable() => {
-                if matches!(e.kind(), ErrorKind::Connection) {
-                    txn.lock().coordinator = None;
-                }
-                shared.kafka.config().retry.backoff(attempt.min(10))
-            }
-            _ => return Err(e),
+        let Some((wait, forget)) = retry_wait(&e, attempt) else {
+            return Err(e);
         };
+        if forget {
+            txn.lock().coordinator = None;
+        }
         if Instant::now() + wait > deadline {
             return Err(Error::new(
                 ErrorKind::Timeout(shared.config.max_block),
@@ -239,6 +230,25 @@ where
         tracing::debug!(transactional_id = %txn.id, error = %e, "retrying {operation}");
         attempt += 1;
         tokio::time::sleep(wait).await;
+    }
+}
+
+/// How long to wait before retrying a transaction coordinator request that failed with `e`,
+/// and whether to look the coordinator up again; `None`: not retriable. The coordinator may
+/// have moved: it is asked for again within a second, not after the client's retry backoff
+/// (which grows to 30 s).
+fn retry_wait(e: &Error, attempt: u32) -> Option<(Duration, bool)> {
+    use ResponseError::*;
+    match e.kafka_error() {
+        Some(ConcurrentTransactions) => Some((CONCURRENT_BACKOFF, false)),
+        Some(NotCoordinator | CoordinatorNotAvailable) => {
+            Some((COORDINATOR_BACKOFF.backoff(attempt), true))
+        }
+        _ if e.is_retriable() => Some((
+            COORDINATOR_BACKOFF.backoff(attempt),
+            matches!(e.kind(), ErrorKind::Connection),
+        )),
+        _ => None,
     }
 }
 
@@ -530,7 +540,8 @@ async fn txn_offset_commit(
                 e.kafka_error(),
                 Some(ConcurrentTransactions | UnknownTopicOrPartition)
             );
-        let wait = kafka.config().retry.backoff(attempt.min(10));
+        // The group coordinator may have moved: asked for again within a second.
+        let wait = COORDINATOR_BACKOFF.backoff(attempt);
         if !retriable || Instant::now() + wait > deadline {
             return Err(e);
         }
@@ -623,4 +634,46 @@ pub(crate) async fn locked<T>(
     let txn = shared.txn()?;
     let _op = txn.ops.lock().await;
     f.await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kafka_error(e: ResponseError) -> Error {
+        Error::new(ErrorKind::Kafka(e), "end_txn", "test")
+    }
+
+    #[test]
+    fn a_lost_coordinator_is_asked_for_again_within_a_second() {
+        let refused = Error::new(ErrorKind::Connection, "connect", "connection refused");
+        let moved = kafka_error(ResponseError::NotCoordinator);
+        let loading = kafka_error(ResponseError::CoordinatorLoadInProgress);
+        for attempt in 0..40 {
+            for e in [&refused, &moved, &loading] {
+                let (wait, _) = retry_wait(e, attempt).expect("retriable");
+                // The client's retry policy reached 30 s: a transaction waited up to 10 s
+                // after the new coordinator was ready.
+                assert!(wait <= Duration::from_millis(1200), "{e}: {wait:?}");
+            }
+        }
+        assert!(retry_wait(&refused, 0).unwrap().0 <= Duration::from_millis(150));
+        assert!(
+            retry_wait(&refused, 0).unwrap().1,
+            "the connection is to be looked up again"
+        );
+        assert!(retry_wait(&moved, 0).unwrap().1);
+        assert!(!retry_wait(&loading, 0).unwrap().1);
+        assert_eq!(
+            retry_wait(&kafka_error(ResponseError::ConcurrentTransactions), 5),
+            Some((CONCURRENT_BACKOFF, false))
+        );
+        assert_eq!(
+            retry_wait(
+                &kafka_error(ResponseError::TransactionalIdAuthorizationFailed),
+                0
+            ),
+            None
+        );
+    }
 }

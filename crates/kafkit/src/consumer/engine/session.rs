@@ -6,7 +6,6 @@
 
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -22,26 +21,14 @@ use super::commits::CommitCtx;
 use super::group_io::{check_consumer_protocol, send_classic, send_heartbeat};
 use super::report::Internal;
 use super::Ctx;
-use crate::cluster::coordinator::connect_coordinator;
+use crate::cluster::coordinator::{connect_coordinator, COORDINATOR_BACKOFF};
 use crate::cluster::CoordinatorType;
 use crate::error::{Error, ErrorKind, ResponseError, Result};
 use crate::events::Event;
 use crate::net::{Connection, Lane};
-use crate::retry::RetryPolicy;
 
 /// Numbers the classic members' coordinator sockets.
 static NEXT_LANE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// The wait before looking for the group coordinator again: it grows from 100 ms but stays
-/// under a second (as the Java client's `retry.backoff.max.ms`), far inside the session
-/// timeout, so a member finds the new coordinator soon after the group moves.
-const COORDINATOR_BACKOFF: RetryPolicy = RetryPolicy {
-    max_retry_time: Duration::from_secs(1),
-    initial_retry_time: Duration::from_millis(100),
-    factor: 0.2,
-    multiplier: 2.0,
-    retries: 0,
-};
 
 /// The session's view of the group coordinator.
 enum Coordinator {
@@ -540,6 +527,8 @@ fn classic_member(config: &ConsumerConfig) -> ClassicMembership {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
