@@ -15,7 +15,7 @@ use kafkit::cluster::{find_coordinator, CoordinatorType};
 use kafkit::consumer::{ConsumerConfig, GroupProtocol, RebalanceKind};
 use kafkit::NewTopic;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn producer_across_a_leader_killed_with_sigkill() {
     let Some(bootstrap) = bootstrap() else {
         eprintln!("KAFKIT_CLUSTER_BOOTSTRAP not set: skipped (scripts/test sets it)");
@@ -46,7 +46,7 @@ async fn producer_across_a_leader_killed_with_sigkill() {
 
 /// A grey failure: the leader's process is frozen (socket open, no answers) for longer than
 /// the request timeout; the controller moves leadership and the producer must follow it.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn producer_across_a_hung_leader() {
     let Some(bootstrap) = bootstrap() else {
         eprintln!("KAFKIT_CLUSTER_BOOTSTRAP not set: skipped (scripts/test sets it)");
@@ -159,12 +159,12 @@ async fn group_across_a_hung_coordinator(protocol: GroupProtocol) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kip848_group_across_a_hung_coordinator() {
     group_across_a_hung_coordinator(GroupProtocol::Consumer).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn classic_group_across_a_hung_coordinator() {
     group_across_a_hung_coordinator(GroupProtocol::Classic).await;
 }
@@ -172,7 +172,7 @@ async fn classic_group_across_a_hung_coordinator() {
 /// Every node restarted in turn (stopped gracefully, started, back in sync) while a producer
 /// sends and a KIP-848 member reads: nothing lost or duplicated in the log, nothing lost by the
 /// member, and nothing read twice unless it was fenced.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn producer_and_group_across_a_rolling_restart() {
     let Some(bootstrap) = bootstrap() else {
         eprintln!("KAFKIT_CLUSTER_BOOTSTRAP not set: skipped (scripts/test sets it)");
@@ -248,7 +248,7 @@ async fn producer_and_group_across_a_rolling_restart() {
 ///
 /// Two replicas, so that one node stays up throughout: the controller quorum (every node is a
 /// controller) never loses two voters for long.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consumer_detects_log_truncation_after_an_unclean_election() {
     let Some(bootstrap) = bootstrap() else {
         eprintln!("KAFKIT_CLUSTER_BOOTSTRAP not set: skipped (scripts/test sets it)");
@@ -401,7 +401,7 @@ async fn a_consumer_detects_log_truncation_after_an_unclean_election() {
 /// KIP-392: a consumer with a rack id reads from the replica in its rack (each node is a rack
 /// of its own, scripts/cluster), not from the leaders; when that replica dies it falls back
 /// to the leaders and reads on: every record once.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consumer_reads_from_the_replica_in_its_rack_and_falls_back_to_the_leader() {
     let Some(bootstrap) = bootstrap() else {
         eprintln!("KAFKIT_CLUSTER_BOOTSTRAP not set: skipped (scripts/test sets it)");

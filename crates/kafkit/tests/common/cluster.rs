@@ -47,12 +47,29 @@ pub fn bootstrap() -> Option<String> {
 }
 
 /// `scripts/cluster <args>`; panics if it fails.
+///
+/// A node command takes seconds (a graceful restart waits for the node): it runs with the
+/// worker given up to the runtime's other threads (the tests use the multi-thread runtime), so
+/// the clients' heartbeats go on meanwhile. On a single-thread runtime they would stop, and
+/// the broker would fence the members for it.
 pub fn cluster(args: &[&str]) {
-    let status = std::process::Command::new(format!("{}/scripts/cluster", super::repo()))
-        .args(args)
-        .status()
-        .expect("scripts/cluster");
+    let status = off_the_runtime(|| {
+        std::process::Command::new(format!("{}/scripts/cluster", super::repo()))
+            .args(args)
+            .status()
+            .expect("scripts/cluster")
+    });
     assert!(status.success(), "scripts/cluster {args:?} failed");
+}
+
+/// Runs blocking `f` without holding up the runtime's other tasks.
+fn off_the_runtime<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
 }
 
 /// Brings a node back when the test ends, even if it panics.
@@ -60,15 +77,17 @@ pub struct Revive(pub &'static str, pub String);
 
 impl Drop for Revive {
     fn drop(&mut self) {
-        let _ = std::process::Command::new(format!("{}/scripts/cluster", super::repo()))
-            .args([self.0, &self.1])
-            .status();
-        if self.0 == "cont" {
-            // A continued node may have been fenced; wait until it answers again.
+        off_the_runtime(|| {
             let _ = std::process::Command::new(format!("{}/scripts/cluster", super::repo()))
-                .args(["start", &self.1])
+                .args([self.0, &self.1])
                 .status();
-        }
+            if self.0 == "cont" {
+                // A continued node may have been fenced; wait until it answers again.
+                let _ = std::process::Command::new(format!("{}/scripts/cluster", super::repo()))
+                    .args(["start", &self.1])
+                    .status();
+            }
+        })
     }
 }
 
