@@ -11,8 +11,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Encodable, HeaderVersion, Request, StrBytes};
 use kafkit::fuzzing::APIS;
-use kafkit::protocol::compression::{compress, Compression};
-use kafkit::protocol::record_batch::{BatchParams, Header, RecordBatchBuilder};
+use kafkit::fuzzing::{compress, Compression};
+use kafkit::fuzzing::{BatchParams, Header, RecordBatchBuilder};
 
 fn write(target: &str, name: &str, data: &[u8]) {
     // record_batch_crc takes the same inputs (it only rewrites their checksums).
@@ -347,8 +347,8 @@ fn subscription(version: i16) -> Bytes {
 }
 
 fn assignment() -> Bytes {
-    kafkit::consumer::group::classic::wire::encode_assignment(
-        &kafkit::consumer::group::classic::wire::MemberAssignment {
+    kafkit::fuzzing::encode_assignment(
+        &kafkit::fuzzing::MemberAssignment {
             partitions: vec![
                 kafkit::TopicPartition::new("events", 0),
                 kafkit::TopicPartition::new("events", 1),

@@ -76,7 +76,7 @@ struct SecurityArgs {
 
 impl SecurityArgs {
     fn apply(self, config: KafkaConfig) -> kafkit::Result<KafkaConfig> {
-        kafkit::net::security::Security {
+        kafkit::security::Security {
             protocol: self.security_protocol,
             mechanism: self.sasl_mechanism,
             username: self.sasl_username,

@@ -9,8 +9,15 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::Request;
 
 use crate::error::Result;
-use crate::protocol::compression::{decompress as inflate, Compression};
+use crate::protocol::compression::decompress as inflate;
 use crate::protocol::record_batch::BatchIter;
+
+/// The Java consumer-protocol assignment codec, for its seeds.
+pub use crate::consumer::group::classic::wire::{encode_assignment, MemberAssignment};
+/// For the seed generator (`fuzz/examples/gen_seeds.rs`): batches and codecs as the producer
+/// writes them.
+pub use crate::protocol::compression::{compress, Compression};
+pub use crate::protocol::record_batch::{BatchParams, Header, RecordBatchBuilder};
 
 /// Inflation bound used by the record and codec targets (the consumer's default is larger;
 /// a smaller one lets the fuzzer reach the limit checks).

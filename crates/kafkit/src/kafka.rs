@@ -222,7 +222,7 @@ impl Kafka {
     }
 
     /// The connection pool.
-    pub fn pool(&self) -> &Arc<BrokerPool> {
+    pub(crate) fn pool(&self) -> &Arc<BrokerPool> {
         &self.inner.pool
     }
 

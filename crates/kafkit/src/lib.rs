@@ -14,9 +14,23 @@ pub mod events;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod net;
-pub mod protocol;
+pub(crate) mod net;
+pub(crate) mod protocol;
 pub mod retry;
+
+/// For kafkit's own tests: a single broker connection, below the client. Not part of the API.
+#[doc(hidden)]
+pub mod test_support {
+    pub use crate::net::{Connection, ConnectionConfig};
+}
+
+/// Connection security: TLS and SASL settings for [`KafkaConfig`], and how reconnects back off.
+pub mod security {
+    pub use crate::net::pool::ReconnectBackoff;
+    pub use crate::net::sasl::{OAuthToken, SaslConfig, ScramHash, Secret, TokenProvider};
+    pub use crate::net::security::Security;
+    pub use crate::net::tls::TlsConfig;
+}
 
 pub use error::{Error, ErrorKind, Result};
 pub mod admin;

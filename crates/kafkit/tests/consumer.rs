@@ -561,8 +561,8 @@ async fn batches_larger_than_max_bytes_per_partition_are_still_read() {
 /// response is cut at the free prefetch space and the rest fetched again, every record once.
 #[tokio::test]
 async fn a_fetch_that_inflates_past_the_prefetch_budget_is_cut_and_refetched() {
+    use kafkit::producer::Compression;
     use kafkit::producer::{ProducerConfig, Record};
-    use kafkit::protocol::compression::Compression;
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "inflate", 1).await;
     let producer = kafka

@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use kafkit::error::{ErrorKind, ResponseError};
-use kafkit::net::{Connection, ConnectionConfig};
+use kafkit::test_support::{Connection, ConnectionConfig};
 use kafkit::{Kafka, KafkaConfig, NewTopic};
 
 #[tokio::test]

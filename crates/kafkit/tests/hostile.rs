@@ -10,13 +10,13 @@ mod server;
 
 use std::time::{Duration, Instant};
 
+use kafka_protocol::messages::{ApiKey, SaslAuthenticateRequest, SaslAuthenticateResponse};
 use kafkit::admin::NewTopic;
 use kafkit::consumer::{ConsumerConfig, GroupProtocol};
-use kafkit::net::pool::ReconnectBackoff;
-use kafkit::net::sasl::SaslConfig;
-use kafkit::net::tls::TlsConfig;
 use kafkit::producer::{ProducerConfig, Record};
-use kafkit::protocol::messages::{ApiKey, SaslAuthenticateRequest, SaslAuthenticateResponse};
+use kafkit::security::ReconnectBackoff;
+use kafkit::security::SaslConfig;
+use kafkit::security::TlsConfig;
 use kafkit::{Error, ErrorKind, Event, Kafka, KafkaConfig, RetryPolicy};
 use server::{raw_frame, with_correlation, with_trailing, Act, FakeBroker, GARBAGE, NOT_KAFKA};
 
@@ -977,7 +977,7 @@ async fn when_every_listed_broker_is_gone_the_bootstrap_list_is_asked_again() {
 /// the brokers it knows and ask the bootstrap servers, within the same call.
 #[tokio::test]
 async fn rebootstrap_required_sends_the_lookup_to_the_bootstrap_servers() {
-    use kafkit::protocol::messages::{MetadataRequest, MetadataResponse};
+    use kafka_protocol::messages::{MetadataRequest, MetadataResponse};
     let _g = GATE.read().await;
     let boot = FakeBroker::start().await;
     let other = boot.join().await;

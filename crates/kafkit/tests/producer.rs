@@ -9,8 +9,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use kafkit::consumer::{ConsumerConfig, GroupProtocol};
 use kafkit::producer::partitioner::partition_for_key;
+use kafkit::producer::Compression;
 use kafkit::producer::{Acks, Header, ProducerConfig, Record};
-use kafkit::protocol::compression::Compression;
 use kafkit::{ErrorKind, NewTopic};
 
 fn hex(b: Option<&[u8]>) -> String {

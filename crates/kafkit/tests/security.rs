@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use kafkit::consumer::{ConsumerConfig, GroupProtocol};
-use kafkit::net::sasl::{OAuthToken, SaslConfig};
-use kafkit::net::tls::TlsConfig;
 use kafkit::producer::{ProducerConfig, Record};
+use kafkit::security::TlsConfig;
+use kafkit::security::{OAuthToken, SaslConfig};
 use kafkit::{ErrorKind, Event, Kafka, KafkaConfig};
 
 const SASL_PLAINTEXT: &str = "127.0.0.1:9094";

@@ -137,8 +137,6 @@ pub struct FetchedPartition {
     pub high_watermark: i64,
     /// Last stable offset (read_committed limit).
     pub last_stable_offset: i64,
-    /// Log start offset.
-    pub log_start_offset: i64,
     /// Records at or after `fetch_offset`, control and aborted ones removed.
     pub messages: Vec<Message>,
     /// Where the next fetch starts: after the last batch seen (skipped ones included).
@@ -244,7 +242,6 @@ pub fn parse_response(
                 ),
                 high_watermark: p.high_watermark,
                 last_stable_offset: p.last_stable_offset,
-                log_start_offset: p.log_start_offset,
                 messages: Vec::new(),
                 next_offset: fetch_offset,
                 next_epoch: None,
@@ -420,7 +417,6 @@ mod tests {
             error: None,
             high_watermark: 200,
             last_stable_offset: 200,
-            log_start_offset: 0,
             messages: vec![],
             next_offset: 100,
             next_epoch: None,

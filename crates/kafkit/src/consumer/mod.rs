@@ -23,10 +23,10 @@
 pub mod config;
 mod engine;
 mod fetch_session;
-pub mod fetcher;
-pub mod group;
+pub(crate) mod fetcher;
+pub(crate) mod group;
 pub mod message;
-pub mod offsets;
+pub(crate) mod offsets;
 mod partitions;
 mod run;
 

@@ -10,4 +10,3 @@ pub mod versions;
 
 pub use connection::{Connection, ConnectionConfig};
 pub use pool::{BrokerPool, Lane};
-pub use versions::ApiVersions;

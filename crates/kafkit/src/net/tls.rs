@@ -3,7 +3,7 @@
 //! can be presented (mTLS).
 //!
 //! ```
-//! use kafkit::net::tls::TlsConfig;
+//! use kafkit::security::TlsConfig;
 //! let tls = TlsConfig::new().ca_file("/etc/kafka/ca.pem");
 //! assert!(format!("{tls:?}").contains("ca.pem"));
 //! ```

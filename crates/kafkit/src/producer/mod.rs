@@ -28,6 +28,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{Notify, Semaphore};
 
+pub use crate::protocol::compression::Compression;
 pub use config::{Acks, ProducerConfig};
 pub use record::{DeliveryFuture, Header, Record, RecordMetadata};
 

@@ -5,10 +5,6 @@ pub mod compression;
 pub mod record_batch;
 pub(crate) mod schema;
 
-/// The generated request and response types of every Kafka API (the `kafka-protocol` crate),
-/// for callers that talk to brokers through [`crate::net::Connection`] directly.
-pub use kafka_protocol::messages;
-
 /// Calls `$m!` with the request type of every API kafkit sends, so the lists that must cover
 /// them all (the fuzz entry points, the pre-decoder's tests) are one list.
 #[allow(unused_macros)] // used by the fuzzing feature and by tests

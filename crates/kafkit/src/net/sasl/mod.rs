@@ -3,7 +3,7 @@
 //! grants runs out (KIP-368).
 //!
 //! ```
-//! use kafkit::net::sasl::SaslConfig;
+//! use kafkit::security::SaslConfig;
 //! let sasl = SaslConfig::scram_sha512("alice", "alice-secret");
 //! assert!(!format!("{sasl:?}").contains("alice-secret"));
 //! ```

@@ -90,7 +90,7 @@ fn json_string(s: &str) -> String {
 ///
 /// ```
 /// use std::time::Duration;
-/// use kafkit::net::sasl::{OAuthToken, SaslConfig};
+/// use kafkit::security::{OAuthToken, SaslConfig};
 /// let sasl = SaslConfig::oauthbearer(|| async {
 ///     Ok(OAuthToken::unsecured("alice", Duration::from_secs(3600)))
 /// });

@@ -196,6 +196,15 @@ impl ScramClient {
     }
 }
 
+/// One exchange with a fixed client nonce, so a fuzzer can write a server-first message that
+/// gets past the nonce check to the salt, the iteration count and the server signature.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_exchange(server_first: &[u8], server_final: &[u8]) -> Result<()> {
+    let mut c = ScramClient::with_nonce(ScramHash::Sha256, "user", "pencil", "fuzz");
+    c.client_final(server_first)?;
+    c.verify_server(server_final)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,13 +247,4 @@ mod tests {
             );
         }
     }
-}
-
-/// One exchange with a fixed client nonce, so a fuzzer can write a server-first message that
-/// gets past the nonce check to the salt, the iteration count and the server signature.
-#[cfg(feature = "fuzzing")]
-pub(crate) fn fuzz_exchange(server_first: &[u8], server_final: &[u8]) -> Result<()> {
-    let mut c = ScramClient::with_nonce(ScramHash::Sha256, "user", "pencil", "fuzz");
-    c.client_final(server_first)?;
-    c.verify_server(server_final)
 }

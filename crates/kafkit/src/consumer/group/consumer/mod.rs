@@ -25,7 +25,7 @@ use kafka_protocol::messages::{ConsumerGroupHeartbeatRequest, ConsumerGroupHeart
 use uuid::Uuid;
 
 use heartbeat::SentFields;
-pub use heartbeat::{JOIN_EPOCH, LEAVE_EPOCH, STATIC_LEAVE_EPOCH};
+pub use heartbeat::JOIN_EPOCH;
 
 pub use super::{Action, Subscription};
 use crate::error::{Error, ErrorKind, ResponseError};
@@ -144,6 +144,7 @@ impl Membership {
     }
 
     /// State.
+    #[cfg(test)]
     pub fn state(&self) -> MemberState {
         self.state
     }
