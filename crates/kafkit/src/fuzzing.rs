@@ -13,7 +13,7 @@ use crate::protocol::compression::decompress as inflate;
 use crate::protocol::record_batch::BatchIter;
 
 /// The Java consumer-protocol assignment codec, for its seeds.
-pub use crate::consumer::group::classic::wire::{encode_assignment, MemberAssignment};
+pub use crate::groups::wire::{encode_assignment, MemberAssignment};
 /// For the seed generator (`fuzz/examples/gen_seeds.rs`): batches and codecs as the producer
 /// writes them.
 pub use crate::protocol::compression::{compress, Compression};
@@ -70,7 +70,7 @@ pub fn decompress(code: u8, data: &[u8]) -> Result<usize> {
 /// Decodes `data` as a Java consumer-protocol subscription and as an assignment (classic
 /// groups: JoinGroup metadata, SyncGroup and DescribeGroups assignments).
 pub fn consumer_protocol(data: Bytes) -> (Result<()>, Result<()>) {
-    use crate::consumer::group::classic::wire;
+    use crate::groups::wire;
     (
         wire::decode_subscription(data.clone()).map(drop),
         wire::decode_assignment(data).map(drop),

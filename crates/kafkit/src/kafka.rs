@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::broadcast;
 
-use crate::admin::Admin;
-use crate::cluster::{Cluster, TopicSelection};
+use crate::cluster::{Cluster, CoordinatorType, TopicSelection};
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::net::pool::ReconnectBackoff;
@@ -48,6 +47,31 @@ pub struct KafkaConfig {
     pub tls: Option<TlsConfig>,
     /// SASL authentication of every connection (SASL_PLAINTEXT and SASL_SSL). Default none.
     pub sasl: Option<SaslConfig>,
+}
+
+impl Security {
+    /// Sets TLS and SASL on `config` as these settings say; errors name the missing piece.
+    ///
+    /// ```
+    /// use kafkit::security::Security;
+    /// let config = Security {
+    ///     protocol: Some("SSL".into()),
+    ///     ..Security::default()
+    /// }
+    /// .apply(kafkit::KafkaConfig::new(["localhost:9093"]))
+    /// .unwrap();
+    /// assert!(config.tls.is_some());
+    /// ```
+    pub fn apply(self, mut config: KafkaConfig) -> Result<KafkaConfig> {
+        let (tls, sasl) = self.resolve()?;
+        if let Some(t) = tls {
+            config = config.tls(t);
+        }
+        if let Some(s) = sasl {
+            config = config.sasl(s);
+        }
+        Ok(config)
+    }
 }
 
 impl KafkaConfig {
@@ -242,9 +266,17 @@ impl Kafka {
         }
     }
 
-    /// The admin client.
-    pub fn admin(&self) -> Admin {
-        Admin::new(self.clone())
+    /// The node id of the coordinator of a group or a transactional id, as the cluster names
+    /// it now (the address is known to the client afterwards).
+    ///
+    /// ```no_run
+    /// # async fn f(kafka: kafkit::Kafka) -> kafkit::Result<()> {
+    /// use kafkit::cluster::CoordinatorType;
+    /// let node = kafka.find_coordinator(CoordinatorType::Group, "orders").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn find_coordinator(&self, kind: CoordinatorType, key: &str) -> Result<i32> {
+        crate::cluster::coordinator::find_coordinator(self.pool(), kind, key).await
     }
 
     /// Closes every connection, letting requests in flight finish for up to `timeout`.

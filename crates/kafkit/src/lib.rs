@@ -36,6 +36,7 @@ pub use error::{Error, ErrorKind, Result};
 pub mod admin;
 pub mod cluster;
 pub mod consumer;
+pub(crate) mod groups;
 mod kafka;
 pub mod producer;
 

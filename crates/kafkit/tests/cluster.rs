@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::cluster::*;
-use kafkit::cluster::{find_coordinator, CoordinatorType};
+use kafkit::cluster::CoordinatorType;
 use kafkit::consumer::{ConsumerConfig, GroupProtocol, RebalanceKind};
 use kafkit::NewTopic;
 
@@ -130,7 +130,8 @@ async fn group_across_a_hung_coordinator(protocol: GroupProtocol) {
         async move { n > 200 }
     })
     .await;
-    let coordinator = find_coordinator(&kafka, CoordinatorType::Group, &group)
+    let coordinator = kafka
+        .find_coordinator(CoordinatorType::Group, &group)
         .await
         .unwrap();
     let revive = Revive("cont", coordinator.to_string());

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use common::cluster::*;
 use futures::StreamExt;
-use kafkit::cluster::{find_coordinator, CoordinatorType};
+use kafkit::cluster::CoordinatorType;
 use kafkit::consumer::{Consumer, ConsumerConfig, GroupProtocol, RebalanceKind};
 use kafkit::producer::{ProducerConfig, Record};
 use kafkit::{Kafka, TopicPartition};
@@ -191,7 +191,7 @@ async fn new_coordinator(kafka: &Kafka, kind: CoordinatorType, key: &str, old: i
         move || {
             let (kafka, key, f) = (kafka.clone(), key.to_string(), f.clone());
             async move {
-                match find_coordinator(&kafka, kind, &key).await {
+                match kafka.find_coordinator(kind, &key).await {
                     Ok(c) if c != old => {
                         *f.lock().unwrap() = c;
                         true
@@ -294,7 +294,8 @@ async fn group_across_a_killed_coordinator(protocol: GroupProtocol) {
         async move { got > 200 }
     })
     .await;
-    let coordinator = find_coordinator(&kafka, CoordinatorType::Group, &group)
+    let coordinator = kafka
+        .find_coordinator(CoordinatorType::Group, &group)
         .await
         .unwrap();
     let revive = Revive("start", coordinator.to_string());
@@ -477,7 +478,8 @@ async fn transactional_loop_across_a_killed_transaction_coordinator() {
         async move { done >= n / 5 }
     })
     .await;
-    let coordinator = find_coordinator(&kafka, CoordinatorType::Transaction, &txn_id)
+    let coordinator = kafka
+        .find_coordinator(CoordinatorType::Transaction, &txn_id)
         .await
         .unwrap();
     let revive = Revive("start", coordinator.to_string());
@@ -555,7 +557,8 @@ async fn consumer_across_a_killed_partition_leader() {
     assert_eq!(failed, 0, "{first:?}");
 
     let group = common::unique("g-readkill");
-    let coordinator = find_coordinator(&kafka, CoordinatorType::Group, &group)
+    let coordinator = kafka
+        .find_coordinator(CoordinatorType::Group, &group)
         .await
         .unwrap();
     // The leader of a partition, on another node than the group coordinator (killing that is

@@ -13,10 +13,10 @@ use kafka_protocol::protocol::StrBytes;
 use super::Admin;
 use crate::cluster::coordinator::find_coordinator_retrying;
 use crate::cluster::CoordinatorType;
-use crate::consumer::group::classic::wire;
-use crate::consumer::offsets::{self, CommitOffset, Committer};
 use crate::error::{Error, ErrorKind, ResponseError, Result};
 use crate::events::TopicPartition;
+use crate::groups::offsets::{self, CommitOffset, Committer};
+use crate::groups::wire;
 use crate::net::{Connection, Lane};
 
 /// A group as `list_groups` reports it.
@@ -139,7 +139,13 @@ impl Admin {
         if group.is_empty() {
             return Err(Error::config("the group id is empty"));
         }
-        let node = find_coordinator_retrying(&self.kafka, CoordinatorType::Group, group).await?;
+        let node = find_coordinator_retrying(
+            self.kafka.pool(),
+            &self.kafka.config().retry,
+            CoordinatorType::Group,
+            group,
+        )
+        .await?;
         self.kafka.pool().get(node, Lane::General).await
     }
 

@@ -18,6 +18,19 @@ pub struct Admin {
     kafka: Kafka,
 }
 
+impl Kafka {
+    /// The admin client.
+    ///
+    /// ```no_run
+    /// # async fn f(kafka: kafkit::Kafka) -> kafkit::Result<()> {
+    /// let topics = kafka.admin().list_topics().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn admin(&self) -> Admin {
+        Admin::new(self.clone())
+    }
+}
+
 impl Admin {
     pub(crate) fn new(kafka: Kafka) -> Self {
         Admin { kafka }

@@ -6,9 +6,8 @@ use kafka_protocol::protocol::StrBytes;
 use std::time::Duration;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::net::{Connection, Lane};
+use crate::net::{BrokerPool, Connection, Lane};
 use crate::retry::RetryPolicy;
-use crate::Kafka;
 
 /// How long a coordinator that recently stopped answering gets to answer again before the
 /// cluster is asked anew. While the cluster fails a hung broker over (the controller fences it
@@ -42,10 +41,13 @@ pub enum CoordinatorType {
 /// The node id of the coordinator of `key`, with its address registered in the pool.
 /// Retriable errors (COORDINATOR_NOT_AVAILABLE while `__consumer_offsets` is being created,
 /// COORDINATOR_LOAD_IN_PROGRESS) are returned as such for the caller's retry loop.
-pub async fn find_coordinator(kafka: &Kafka, kind: CoordinatorType, key: &str) -> Result<i32> {
+pub(crate) async fn find_coordinator(
+    pool: &BrokerPool,
+    kind: CoordinatorType,
+    key: &str,
+) -> Result<i32> {
     // Any broker can answer; a hung one must not hold the lookup (see first_answer).
-    let (version, resp) = kafka
-        .pool()
+    let (version, resp) = pool
         .first_answer(|conn| async move {
             let version = conn.version::<FindCoordinatorRequest>()?;
             let mut req = FindCoordinatorRequest::default();
@@ -93,7 +95,7 @@ pub async fn find_coordinator(kafka: &Kafka, kind: CoordinatorType, key: &str) -
             ),
         ));
     }
-    kafka.pool().set_brokers([(node, format!("{host}:{port}"))]);
+    pool.set_brokers([(node, format!("{host}:{port}"))]);
     Ok(node)
 }
 
@@ -103,13 +105,12 @@ pub async fn find_coordinator(kafka: &Kafka, kind: CoordinatorType, key: &str) -
 /// this returns a retriable timeout so that the caller asks the cluster again (the answer
 /// changes once the cluster has failed the broker over).
 pub(crate) async fn connect_coordinator(
-    kafka: &Kafka,
+    pool: &BrokerPool,
     kind: CoordinatorType,
     key: &str,
     lane: Lane,
 ) -> Result<(i32, Connection)> {
-    let node = find_coordinator(kafka, kind, key).await?;
-    let pool = kafka.pool();
+    let node = find_coordinator(pool, kind, key).await?;
     if !pool.node_is_suspect(node) {
         return Ok((node, pool.get(node, lane).await?));
     }
@@ -126,14 +127,13 @@ pub(crate) async fn connect_coordinator(
 }
 
 /// `find_coordinator`, retried with the client's retry policy.
-pub async fn find_coordinator_retrying(
-    kafka: &Kafka,
+pub(crate) async fn find_coordinator_retrying(
+    pool: &BrokerPool,
+    retry: &RetryPolicy,
     kind: CoordinatorType,
     key: &str,
 ) -> Result<i32> {
-    kafka
-        .config()
-        .retry
-        .run(|| find_coordinator(kafka, kind, key), |_| async {})
+    retry
+        .run(|| find_coordinator(pool, kind, key), |_| async {})
         .await
 }

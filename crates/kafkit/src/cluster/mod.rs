@@ -3,7 +3,7 @@
 pub mod coordinator;
 pub mod metadata;
 
-pub use coordinator::{find_coordinator, CoordinatorType};
+pub use coordinator::CoordinatorType;
 pub use metadata::{
     BrokerInfo, Cluster, ClusterMetadata, PartitionInfo, TopicInfo, TopicSelection,
 };

@@ -26,7 +26,6 @@ mod fetch_session;
 pub(crate) mod fetcher;
 pub(crate) mod group;
 pub mod message;
-pub(crate) mod offsets;
 mod partitions;
 mod run;
 
@@ -36,6 +35,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+pub use crate::groups::ConsumerGroupMetadata;
 pub use config::{AutoOffsetReset, ConsumerConfig, GroupProtocol, IsolationLevel};
 pub use engine::{RebalanceHook, RebalanceKind};
 pub use group::classic::assignor;
@@ -64,32 +64,6 @@ struct Inner {
     /// Taken by the first `subscribe`, which starts the engine.
     pending_engine: Mutex<Option<(mpsc::UnboundedReceiver<Command>, mpsc::Sender<Delivery>)>>,
     running: AtomicBool,
-}
-
-/// A consumer's group membership as a transactional producer needs it (Java
-/// `ConsumerGroupMetadata`). Under the consumer protocol the generation is the member epoch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsumerGroupMetadata {
-    /// The group id.
-    pub group_id: String,
-    /// Member epoch (consumer protocol) or generation (classic); -1 when unknown.
-    pub generation_id: i32,
-    /// The member id.
-    pub member_id: String,
-    /// The static member's instance id, if any.
-    pub group_instance_id: Option<String>,
-}
-
-impl ConsumerGroupMetadata {
-    /// Metadata for a group without a member (offsets are committed without membership checks).
-    pub fn new(group_id: impl Into<String>) -> Self {
-        ConsumerGroupMetadata {
-            group_id: group_id.into(),
-            generation_id: -1,
-            member_id: String::new(),
-            group_instance_id: None,
-        }
-    }
 }
 
 /// A group consumer. Cheap to clone; clones share the membership.
@@ -180,7 +154,8 @@ impl Consumer {
     pub async fn connect(&self) -> Result<()> {
         let kafka = &self.inner.kafka;
         let node = crate::cluster::coordinator::find_coordinator_retrying(
-            kafka,
+            kafka.pool(),
+            &kafka.config().retry,
             crate::cluster::CoordinatorType::Group,
             &self.inner.config.group_id,
         )

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use super::sasl::{SaslConfig, Secret};
 use super::tls::TlsConfig;
 use crate::error::{Error, Result};
-use crate::KafkaConfig;
 
 /// Security settings by name (Java `security.protocol`, `sasl.mechanism`, ...).
 #[derive(Debug, Clone, Default)]
@@ -45,8 +44,10 @@ impl Security {
         }
     }
 
-    /// Sets TLS and SASL on `config` as these settings say; errors name the missing piece.
-    pub fn apply(self, mut config: KafkaConfig) -> Result<KafkaConfig> {
+    /// The TLS and SASL settings these name; errors name the missing piece. (`apply`, in
+    /// `kafka.rs`, sets them on a `KafkaConfig`.)
+    pub fn resolve(self) -> Result<(Option<TlsConfig>, Option<SaslConfig>)> {
+        let mut out: (Option<TlsConfig>, Option<SaslConfig>) = (None, None);
         let tls_given = self.ca_file.is_some() || self.cert_file.is_some();
         let protocol = match &self.protocol {
             Some(p) => p.to_ascii_uppercase(),
@@ -82,7 +83,7 @@ impl Security {
                     ))
                 }
             }
-            config = config.tls(t);
+            out.0 = Some(t);
         } else if tls_given {
             return Err(Error::config(format!(
                 "TLS files are set but the security protocol is {protocol}; use SSL or SASL_SSL"
@@ -100,13 +101,13 @@ impl Security {
             let password = self.password.ok_or_else(|| {
                 Error::config("SASL needs a password (--sasl-password, KAFKIT_SASL_PASSWORD)")
             })?;
-            config = config.sasl(SaslConfig::from_name(&mechanism, username, password)?);
+            out.1 = Some(SaslConfig::from_name(&mechanism, username, password)?);
         } else if self.mechanism.is_some() {
             return Err(Error::config(format!(
                 "a SASL mechanism is set but the security protocol is {protocol}; use SASL_PLAINTEXT or SASL_SSL"
             )));
         }
-        Ok(config)
+        Ok(out)
     }
 }
 
@@ -114,8 +115,14 @@ impl Security {
 mod tests {
     use super::*;
 
-    fn apply(s: Security) -> Result<KafkaConfig> {
-        s.apply(KafkaConfig::new(["h:1"]))
+    #[derive(Debug)]
+    struct Applied {
+        tls: Option<TlsConfig>,
+        sasl: Option<SaslConfig>,
+    }
+
+    fn apply(s: Security) -> Result<Applied> {
+        s.resolve().map(|(tls, sasl)| Applied { tls, sasl })
     }
 
     #[test]

@@ -593,7 +593,7 @@ impl Producer {
     pub async fn send_offsets_to_transaction(
         &self,
         offsets: &[(crate::events::TopicPartition, i64)],
-        group: &crate::consumer::ConsumerGroupMetadata,
+        group: &crate::groups::ConsumerGroupMetadata,
     ) -> Result<()> {
         transaction::send_offsets(&self.shared, offsets, group).await
     }

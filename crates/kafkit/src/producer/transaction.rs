@@ -27,9 +27,9 @@ use super::idempotence::{self, ProducerIdentity};
 use super::Shared;
 use crate::cluster::coordinator::{connect_coordinator, COORDINATOR_BACKOFF};
 use crate::cluster::CoordinatorType;
-use crate::consumer::ConsumerGroupMetadata;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::TopicPartition;
+use crate::groups::ConsumerGroupMetadata;
 use crate::net::{Connection, Lane};
 
 /// Highest versions before transaction version 2 (KIP-890): above them the broker would expect
@@ -195,7 +195,7 @@ where
         let conn = match cached {
             Some(c) => Ok(c),
             None => connect_coordinator(
-                &shared.kafka,
+                shared.kafka.pool(),
                 CoordinatorType::Transaction,
                 &txn.id,
                 Lane::Group,
@@ -489,7 +489,12 @@ async fn txn_offset_commit(
     loop {
         let result: Result<()> = async {
             let (_, conn) =
-                connect_coordinator(kafka, CoordinatorType::Group, &group.group_id, Lane::Group)
+                connect_coordinator(
+                    kafka.pool(),
+                    CoordinatorType::Group,
+                    &group.group_id,
+                    Lane::Group,
+                )
                     .await?;
             let version = conn.api_versions().pick(
                 TxnOffsetCommitRequest::KEY,

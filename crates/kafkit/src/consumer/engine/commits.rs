@@ -6,13 +6,13 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::super::config::ConsumerConfig;
-use super::super::offsets::{self, CommitOffset, Committer};
 use super::super::partitions::Partitions;
 use super::report::{Internal, Reporter};
 use crate::cluster::coordinator::connect_coordinator;
 use crate::cluster::CoordinatorType;
 use crate::error::Result;
 use crate::events::{Event, TopicPartition};
+use crate::groups::offsets::{self, CommitOffset, Committer};
 use crate::net::{Connection, Lane};
 use crate::Kafka;
 
@@ -149,7 +149,7 @@ impl CommitCtx {
             return Ok(c.clone());
         }
         let (_, conn) = connect_coordinator(
-            &self.kafka,
+            self.kafka.pool(),
             CoordinatorType::Group,
             &self.group_id,
             Lane::Group,

@@ -13,12 +13,12 @@ use super::super::config::{AutoOffsetReset, ConsumerConfig, IsolationLevel};
 use super::super::fetch_session::{FetchSession, SessionFetch};
 use super::super::fetcher::{self, FetchPosition, FetchTarget, FetchedPartition};
 use super::super::message::Batch;
-use super::super::offsets;
 use super::super::partitions::Partitions;
 use super::report::{FetchAnswer, Internal, ResetResult};
 use super::Ctx;
 use crate::error::{Error, ErrorKind, ResponseError, Result};
 use crate::events::{Event, TopicPartition};
+use crate::groups::offsets;
 use crate::net::Lane;
 use crate::Kafka;
 

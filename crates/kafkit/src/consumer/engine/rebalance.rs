@@ -11,13 +11,13 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use super::super::config::AutoOffsetReset;
-use super::super::offsets::{self, Committer};
 use super::super::partitions::Partitions;
 use super::commits::CommitCtx;
 use super::delivery::Deliveries;
 use super::report::{Internal, Reporter};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::TopicPartition;
+use crate::groups::offsets::{self, Committer};
 
 /// Which rebalance callback runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -249,7 +249,7 @@ impl GroupSession {
                 ctx.report.spawn(async move {
                     let res = async {
                         let (node, conn) =
-                            connect_coordinator(&kafka, CoordinatorType::Group, &group, lane)
+                            connect_coordinator(kafka.pool(), CoordinatorType::Group, &group, lane)
                                 .await?;
                         if kip848 {
                             check_consumer_protocol(&conn)?;

@@ -13,7 +13,8 @@
 pub mod assignor;
 pub(crate) mod leader;
 mod requests;
-pub mod wire;
+/// The Java consumer-protocol codec (shared with the admin client).
+pub(crate) use crate::groups::wire;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;

@@ -1,0 +1,33 @@
+//! What the producer, the consumer and the admin client share about consumer groups, below all
+//! three: a member's group metadata (for transactional offset commits), offset commits and
+//! lookups, and the Java consumer-protocol codec of classic groups' subscriptions and
+//! assignments.
+
+pub(crate) mod offsets;
+pub(crate) mod wire;
+
+/// A consumer's group membership as a transactional producer needs it (Java
+/// `ConsumerGroupMetadata`). Under the consumer protocol the generation is the member epoch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerGroupMetadata {
+    /// The group id.
+    pub group_id: String,
+    /// Member epoch (consumer protocol) or generation (classic); -1 when unknown.
+    pub generation_id: i32,
+    /// The member id.
+    pub member_id: String,
+    /// The static member's instance id, if any.
+    pub group_instance_id: Option<String>,
+}
+
+impl ConsumerGroupMetadata {
+    /// Metadata for a group without a member (offsets are committed without membership checks).
+    pub fn new(group_id: impl Into<String>) -> Self {
+        ConsumerGroupMetadata {
+            group_id: group_id.into(),
+            generation_id: -1,
+            member_id: String::new(),
+            group_instance_id: None,
+        }
+    }
+}
