@@ -20,7 +20,8 @@ java/FailoverPeer.java (Java), which print what they saw; this script computes, 
                   from the fault until the last acknowledgement (consumed record) of a record
                   sent more than LATE_MS earlier
   e2e p99 / max   consume time minus the time the record was due to be sent (in its value),
-                  first deliveries, the whole run
+                  first deliveries, the whole run but the first WARM_S seconds of sending (the
+                  consumer starts WARM_S seconds before the producer)
   failed          records the producer reported failed
   lost            acknowledged records missing from the log (read back by the Java client) /
                   not read by the group consumer
@@ -66,6 +67,7 @@ BOOT = subprocess.run([CLUSTER, "bootstrap"], check=True, capture_output=True, t
 FO = os.path.join(REPO, "bench/target/release/failover")
 LOGS = os.path.join(REPO, "bench/target/failover-logs")
 LATE_MS = 1000
+WARM_S = 5  # the consumer starts this long before the producer; latency skips this much sending
 NAMES = {"kafkit": "kafkit", "java": "Java kafka-clients 4.4", "rdkafka": f"rdkafka {run.crate_version('rdkafka')} (librdkafka)"}
 FAULTS = {
     "kill": "kill -9 a partition leader, restart it",
@@ -123,6 +125,11 @@ def wait_in_sync(topic, timeout=180):
     raise SystemExit(f"{topic}: replicas not in sync after {timeout} s")
 
 
+def controller():
+    out = java("controller", BOOT, timeout=60).stdout
+    return int(out.split()[1]) if out.startswith("K ") else -1
+
+
 def coordinator(group):
     out = subprocess.run([FO, "coordinator", BOOT, group], capture_output=True, text=True, timeout=60).stdout
     return int(out.split()[1])
@@ -152,6 +159,8 @@ class Proc:
             self.p.wait()
         self.t.join(5)
         self.err.close()
+        with open(self.err.name.replace(".log", ".out"), "w") as f:
+            f.writelines(self.lines)
         return [l.split() for l in self.lines]
 
 
@@ -162,7 +171,7 @@ def command(client, role, topic, group=None):
         base = [FO, client]
     if role == "produce":
         return base + ["produce", BOOT, topic, str(A.rate), str(A.seconds)]
-    return base + ["consume", BOOT, topic, group]
+    return base + ["consume", BOOT, topic, group, str(A.rate * WARM_S)]
 
 
 def count_ranges(s, exclude=()):
@@ -190,13 +199,22 @@ def one(fault, client):
     stamp = now_ms()
     topic, group = f"fo-{fault}-{client}-{stamp}", f"fo-{fault}-{client}-{stamp}"
     heal()
+    ctl = controller()
     coord = coordinator(group)
+    if fault == "stop-coord":
+        # A coordinator that is not also the active controller, if a group name gives one.
+        for i in range(12):
+            if coord != ctl:
+                break
+            group = f"fo-{fault}-{client}-{stamp}-{i}"
+            coord = coordinator(group)
     others = [n for n in (1, 2, 3) if n != coord]
     if fault == "stop-coord":
         victim = coord
         assignment = f"{others[0]},{others[1]},{coord};{others[1]},{others[0]},{coord};{others[0]},{coord},{others[1]}"
     else:
-        victim = others[stamp % 2]
+        # Neither the coordinator nor (where there is a choice) the active controller.
+        victim = ([n for n in others if n != ctl] or others)[0]
         x, y = [n for n in (1, 2, 3) if n != victim]
         assignment = f"{victim},{x},{y};{x},{y},{victim};{y},{victim},{x}"
     r = java("create", BOOT, topic, "3", assignment, timeout=120)
@@ -204,21 +222,23 @@ def one(fault, client):
         raise SystemExit(f"create {topic}: {r.stderr[-500:]}")
     wait_in_sync(topic)
     leaders = {p: l for (_, p), (l, _) in meta(topic).items()}
-    log(f"{fault} / {client}: topic {topic}, leaders {leaders}, coordinator {coord}, victim {victim}")
+    log(f"{fault} / {client}: topic {topic}, leaders {leaders}, coordinator {coord}, controller {ctl}, victim {victim}")
 
     cons = Proc(command(client, "consume", topic, group), f"{topic}.consumer.log")
+    time.sleep(WARM_S)
     prod = Proc(command(client, "produce", topic), f"{topic}.producer.log")
     t0 = time.time()
     time.sleep(max(0, t0 + A.fault_at - time.time()))
-    fault_ms = now_ms()
     cluster("kill" if fault == "kill" else "stop", str(victim))
+    fault_ms = now_ms()  # the signal has been sent when scripts/cluster returns
     log(f"  node {victim} {'killed' if fault == 'kill' else 'stopped'}")
     time.sleep(max(0, fault_ms / 1000 + A.fault_for - time.time()))
-    back_ms = now_ms()
     if fault == "kill":
+        back_ms = now_ms()
         cluster("start", str(victim))
     else:
         cluster("cont", str(victim))
+        back_ms = now_ms()
         cluster("start", str(victim))  # waits until it answers again
     log(f"  node {victim} back")
 

@@ -2,10 +2,12 @@
 // lines as bench/src/bin/failover.rs (see that file's header for their meaning).
 //   produce BOOTSTRAP TOPIC RATE SECONDS   paced producer: acks=all, idempotent, request timeout
 //                                          30 s, delivery timeout 120 s (the client's defaults)
-//   consume BOOTSTRAP TOPIC GROUP          group.protocol=consumer member from the start, auto-commit
+//   consume BOOTSTRAP TOPIC GROUP SKIP     group.protocol=consumer member from the start, auto-commit
+//                                          (latency from seq SKIP on: the first are warm-up)
 //   create BOOTSTRAP TOPIC PARTITIONS [ASSIGNMENT]   min.insync.replicas=2, replication factor 3;
 //                                          ASSIGNMENT "1,2,3;2,3,1;3,1,2" names each partition's
 //                                          replicas, the first its (preferred) leader
+//   controller BOOTSTRAP                   "K node": the active KRaft controller
 //   readback BOOTSTRAP TOPIC N             reads every partition from the start to its end offset:
 //                                          "READ records distinct" and "MISSING ranges" of 0..N
 import java.io.BufferedReader;
@@ -24,7 +26,14 @@ public class FailoverPeer {
     public static void main(String[] a) throws Exception {
         switch (a[0]) {
             case "produce" -> produce(a[1], a[2], Long.parseLong(a[3]), Long.parseLong(a[4]));
-            case "consume" -> consume(a[1], a[2], a[3]);
+            case "consume" -> consume(a[1], a[2], a[3], Long.parseLong(a[4]));
+            case "controller" -> {
+                Properties p = new Properties();
+                p.put("bootstrap.servers", a[1]);
+                try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(p)) {
+                    System.out.println("K " + admin.describeMetadataQuorum().quorumInfo().get().leaderId());
+                }
+            }
             case "create" -> create(a[1], a[2], Integer.parseInt(a[3]), a.length > 4 ? a[4] : null);
             case "readback" -> readback(a[1], a[2], Long.parseLong(a[3]));
             default -> { System.err.println("unknown mode " + a[0]); System.exit(1); }
@@ -123,7 +132,7 @@ public class FailoverPeer {
         System.out.flush();
     }
 
-    static void consume(String bootstrap, String topic, String group) throws Exception {
+    static void consume(String bootstrap, String topic, String group, long skip) throws Exception {
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
@@ -144,7 +153,7 @@ public class FailoverPeer {
         watcher.setDaemon(true);
         watcher.start();
         BitSet seen = new BitSet();
-        long deliveries = 0, distinct = 0;
+        long deliveries = 0, distinct = 0, measured = 0;
         long[] hist = new long[1 << 20];
         long maxLat = 0;
         TreeMap<Long, long[]> buckets = new TreeMap<>();
@@ -170,6 +179,8 @@ public class FailoverPeer {
                 if (!seen.get((int) v[0])) {
                     seen.set((int) v[0]);
                     distinct++;
+                    if (v[0] < skip) continue;
+                    measured++;
                     long lat = Math.max(0, now - v[1]);
                     maxLat = Math.max(maxLat, lat);
                     hist[(int) Math.min(lat, hist.length - 1)]++;
@@ -183,7 +194,7 @@ public class FailoverPeer {
         }
         StringBuilder out = new StringBuilder();
         for (var e : buckets.entrySet()) out.append("C ").append(e.getKey()).append(' ').append(e.getValue()[0]).append(' ').append(e.getValue()[1]).append('\n');
-        out.append("LAT ").append(quantile(hist, distinct, 0.5)).append(' ').append(quantile(hist, distinct, 0.99)).append(' ').append(maxLat).append('\n');
+        out.append("LAT ").append(quantile(hist, measured, 0.5)).append(' ').append(quantile(hist, measured, 0.99)).append(' ').append(maxLat).append('\n');
         out.append("DELIVERIES ").append(deliveries).append('\n');
         out.append("DISTINCT ").append(distinct).append('\n');
         long n = stopAt.get();

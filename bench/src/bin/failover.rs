@@ -1,7 +1,7 @@
 //! One client process of the failover benchmark (`bench/failover.py`), or a metadata probe.
 //!
 //!   failover kafkit|rdkafka produce BOOTSTRAP TOPIC RATE SECONDS
-//!   failover kafkit|rdkafka consume BOOTSTRAP TOPIC GROUP
+//!   failover kafkit|rdkafka consume BOOTSTRAP TOPIC GROUP SKIP
 //!   failover meta BOOTSTRAP TOPIC...      `P topic partition leader isr_size` per partition
 //!   failover coordinator BOOTSTRAP GROUP  `C node` (the group coordinator)
 //!
@@ -15,7 +15,7 @@
 //! The consumer (KIP-848 group, reading from the start, the client's own auto-commit) prints
 //! `S <ms> <deliveries> <distinct>` every second. On `STOP N` on stdin it prints
 //! `C <10 ms bucket> <deliveries> <min scheduled ms>` lines, `LAT p50 p99 max` (ms, first
-//! deliveries), `DELIVERIES n`, `DISTINCT n` and `MISSING ranges` (seqs of 0..N never read).
+//! deliveries of seqs from SKIP on: the first are warm-up), `DELIVERIES n`, `DISTINCT n` and `MISSING ranges` (seqs of 0..N never read).
 //! java/FailoverPeer.java speaks the same lines for the Java client.
 
 use std::collections::BTreeMap;
@@ -131,6 +131,7 @@ impl Pacer {
 
 #[derive(Default)]
 struct Seen {
+    skip: u64,
     bits: Vec<u64>,
     deliveries: u64,
     distinct: u64,
@@ -155,6 +156,9 @@ impl Seen {
         if self.bits[w] & bit == 0 {
             self.bits[w] |= bit;
             self.distinct += 1;
+            if seq < self.skip {
+                return;
+            }
             let lat = now.saturating_sub(sched) as usize;
             if self.hist.len() <= lat {
                 self.hist.resize(lat + 1, 0);
@@ -244,7 +248,7 @@ async fn main() {
         }
         (client, "consume") => {
             let (boot, topic, group) = (arg(3), arg(4), arg(5));
-            let seen = Arc::new(Mutex::new(Seen::default()));
+            let seen = Arc::new(Mutex::new(Seen { skip: arg(6).parse().unwrap(), ..Seen::default() }));
             tokio::spawn(report(seen.clone()));
             match client {
                 "kafkit" => kafkit_consume(boot, topic, group, seen).await,
@@ -254,6 +258,7 @@ async fn main() {
             // The stream ended: wait for the driver's STOP (the report task exits).
             std::future::pending::<()>().await;
         }
+        _ => panic!("usage: see the file header"),
     }
 }
 
