@@ -14,11 +14,16 @@ The victim of kill and stop-leader is never the group's coordinator; every node 
 partition in those two. Client processes: bench/src/bin/failover.rs (kafkit, rdkafka) and
 java/FailoverPeer.java (Java), which print what they saw; this script computes, per run:
 
+  new leader      from the fault until the metadata (asked every 200 ms by a kafkit watcher
+                  process) names a new leader for the victim's partition: the cluster's part
   acks resume     from the fault until every partition has acknowledged a record sent after it
                   (the slowest partition)
   producer / consumer backlog cleared
                   from the fault until the last acknowledgement (consumed record) of a record
-                  sent more than LATE_MS earlier
+                  due more than LATE_MS earlier, in the run of such events that starts after
+                  the fault (it ends when 2 s pass without one)
+  later stalls    the worst lateness (acknowledgement or delivery time minus due time) after
+                  that run: a disturbance when the node comes back
   e2e p99 / max   consume time minus the time the record was due to be sent (in its value),
                   first deliveries, the whole run but the first WARM_S seconds of sending (the
                   consumer starts WARM_S seconds before the producer)
@@ -224,6 +229,7 @@ def one(fault, client):
     leaders = {p: l for (_, p), (l, _) in meta(topic).items()}
     log(f"{fault} / {client}: topic {topic}, leaders {leaders}, coordinator {coord}, controller {ctl}, victim {victim}")
 
+    watch = Proc([FO, "watch", BOOT, topic], f"{topic}.watch.log")
     cons = Proc(command(client, "consume", topic, group), f"{topic}.consumer.log")
     time.sleep(WARM_S)
     prod = Proc(command(client, "produce", topic), f"{topic}.producer.log")
@@ -243,6 +249,9 @@ def one(fault, client):
     log(f"  node {victim} back")
 
     plines = prod.finish(timeout=A.seconds + 300)
+    watch.p.kill()
+    moved = [int(l[1]) - fault_ms for l in watch.finish(timeout=10)
+             if l[0] == "L" and int(l[1]) > fault_ms and int(l[3]) not in (victim, -1)]
     get = lambda key: next((l[1:] for l in plines if l and l[0] == key), None)
     if not get("SENT"):
         cons.p.kill()
@@ -279,24 +288,18 @@ def one(fault, client):
 
     # acks resume: per partition, the first acknowledgement of a record due after the fault.
     resume = {}
-    late_ack, late_cons = None, None
     for l in plines:
-        if l[0] != "A":
-            continue
-        t, p, lo, hi = int(l[1]), int(l[2]), int(l[4]), int(l[5])
-        if hi >= fault_ms and p not in resume:
-            resume[p] = t - fault_ms
-        if t > fault_ms and t - lo > LATE_MS:
-            late_ack = t - fault_ms
-    for l in clines:
-        if l[0] == "C" and int(l[1]) > fault_ms and int(l[1]) - int(l[3]) > LATE_MS:
-            late_cons = int(l[1]) - fault_ms
+        if l[0] == "A" and int(l[5]) >= fault_ms and int(l[2]) not in resume:
+            resume[int(l[2])] = int(l[1]) - fault_ms
+    prod_clear, prod_later = episode([(int(l[1]), l[2], int(l[1]) - int(l[4])) for l in plines if l[0] == "A"], fault_ms)
+    cons_clear, cons_later = episode([(int(l[1]), l[2], int(l[1]) - int(l[4])) for l in clines if l[0] == "C"], fault_ms)
     p50, p99, mx = (int(x) for x in cget("LAT"))
     res = {
+        "moved": min(moved) / 1000 if moved and fault != "stop-coord" else None,
         "resume": max(resume.values()) / 1000 if len(resume) == 3 else None,
         "resume_parts": resume,
-        "prod_clear": (late_ack or 0) / 1000,
-        "cons_clear": (late_cons or 0) / 1000,
+        "prod_clear": prod_clear / 1000, "prod_later": prod_later / 1000,
+        "cons_clear": cons_clear / 1000, "cons_later": cons_later / 1000,
         "p50": p50, "p99": p99, "max": mx,
         "sent": sent, "failed": failed_n, "err": err,
         "lost_log": lost_log, "lost_cons": lost_cons,
@@ -308,12 +311,33 @@ def one(fault, client):
     return res
 
 
+def episode(events, fault_ms):
+    """events: (time, partition, lateness) of acknowledgements or deliveries, in ms. On each
+    partition, the backlog the fault left is the run of late events (lateness > LATE_MS) from
+    the first one after the fault, as long as no 2 s pass without one. Returns (from the fault
+    to the end of the last partition's run, the worst lateness after the runs): the second
+    shows later stalls, such as leadership moving back."""
+    ends = {}
+    for t, p, d in sorted(events):
+        if t <= fault_ms or d <= LATE_MS:
+            continue
+        if p not in ends or (ends[p][1] and t - ends[p][0] < 2000):
+            ends[p] = (t, True)
+        elif ends[p][1]:
+            ends[p] = (ends[p][0], False)  # the run is over
+    end = {p: e for p, (e, _) in ends.items()}
+    later = max((d for t, p, d in events if t > end.get(p, fault_ms) + 2000), default=0)
+    return max(end.values(), default=fault_ms) - fault_ms, later
+
+
 def fmt(res):
     if "error" in res:
-        return f"failed: {res['error']} | | | | | | "
+        return f"failed: {res['error']} | | | | | | | | "
     resume = f"{res['resume']:.1f}" if res["resume"] is not None else "never"
+    moved = f"{res['moved']:.1f}" if res["moved"] is not None else "-"
     failed = f"{res['failed']:,}" + (f" ({res['err'][:60]})" if res["failed"] else "")
-    return (f"{resume} | {res['prod_clear']:.1f} | {res['cons_clear']:.1f} | {res['p99']:,} / {res['max']:,} | "
+    return (f"{moved} | {resume} | {res['prod_clear']:.1f} | {res['cons_clear']:.1f} | "
+            f"{res['prod_later']:.1f} / {res['cons_later']:.1f} | {res['p99']:,} / {res['max']:,} | "
             f"{failed} | {res['lost_log']:,} / {res['lost_cons']:,} | {res['dups']:,}")
 
 
@@ -343,9 +367,9 @@ def failover():
         f"Measured {stamp}: {A.rate:,} records/s for {A.seconds} s, fault at {A.fault_at} s, "
         f"node back {A.fault_for} s later; {os.cpu_count()} cores.",
         "",
-        "| fault | client | acks resume after, s | producer backlog cleared after, s | consumer backlog cleared after, s "
-        "| end-to-end p99 / max, ms | records failed | records lost (log / consumer) | duplicates consumed |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| fault | client | new leader in metadata after, s | acks resume after, s | producer backlog cleared after, s | consumer backlog cleared after, s "
+        "| later stalls: worst lateness (producer / consumer), s | end-to-end p99 / max, ms | records failed | records lost (log / consumer) | duplicates consumed |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ] + rows)
     print(table)
     if not A.no_doc:

@@ -173,7 +173,7 @@ public class FailoverPeer {
                 long[] v = parse(r.value());
                 if (v == null) continue;
                 deliveries++;
-                long[] b = buckets.computeIfAbsent(now / 10 * 10, x -> new long[] {0, Long.MAX_VALUE});
+                long[] b = buckets.computeIfAbsent(now / 10 * 10 * 4 + r.partition(), x -> new long[] {0, Long.MAX_VALUE});
                 b[0]++;
                 b[1] = Math.min(b[1], v[1]);
                 if (!seen.get((int) v[0])) {
@@ -193,7 +193,7 @@ public class FailoverPeer {
             }
         }
         StringBuilder out = new StringBuilder();
-        for (var e : buckets.entrySet()) out.append("C ").append(e.getKey()).append(' ').append(e.getValue()[0]).append(' ').append(e.getValue()[1]).append('\n');
+        for (var e : buckets.entrySet()) out.append("C ").append(e.getKey() / 4).append(' ').append(e.getKey() % 4).append(' ').append(e.getValue()[0]).append(' ').append(e.getValue()[1]).append('\n');
         out.append("LAT ").append(quantile(hist, measured, 0.5)).append(' ').append(quantile(hist, measured, 0.99)).append(' ').append(maxLat).append('\n');
         out.append("DELIVERIES ").append(deliveries).append('\n');
         out.append("DISTINCT ").append(distinct).append('\n');

@@ -4,6 +4,8 @@
 //!   failover kafkit|rdkafka consume BOOTSTRAP TOPIC GROUP SKIP
 //!   failover meta BOOTSTRAP TOPIC...      `P topic partition leader isr_size` per partition
 //!   failover coordinator BOOTSTRAP GROUP  `C node` (the group coordinator)
+//!   failover watch BOOTSTRAP TOPIC        `L <ms> partition leader` whenever the metadata
+//!                                         (asked every 200 ms) names a new leader
 //!
 //! The producer sends RATE records/s for SECONDS (acks=all, idempotent, key `k<seq % 1000>`;
 //! value `<seq> <scheduled ms> ` padded to 100 bytes with `x`). Pacing follows a fixed schedule:
@@ -14,7 +16,7 @@
 //!
 //! The consumer (KIP-848 group, reading from the start, the client's own auto-commit) prints
 //! `S <ms> <deliveries> <distinct>` every second. On `STOP N` on stdin it prints
-//! `C <10 ms bucket> <deliveries> <min scheduled ms>` lines, `LAT p50 p99 max` (ms, first
+//! `C <10 ms bucket> <partition> <deliveries> <min scheduled ms>` lines, `LAT p50 p99 max` (ms, first
 //! deliveries of seqs from SKIP on: the first are warm-up), `DELIVERIES n`, `DISTINCT n` and `MISSING ranges` (seqs of 0..N never read).
 //! java/FailoverPeer.java speaks the same lines for the Java client.
 
@@ -136,17 +138,17 @@ struct Seen {
     deliveries: u64,
     distinct: u64,
     hist: Vec<u64>,
-    buckets: BTreeMap<u64, (u64, u64)>,
+    buckets: BTreeMap<(u64, i32), (u64, u64)>,
 }
 
 impl Seen {
-    fn record(&mut self, v: Option<&[u8]>) {
+    fn record(&mut self, partition: i32, v: Option<&[u8]>) {
         let Some((seq, sched)) = v.and_then(parse) else {
             return;
         };
         let now = now_ms();
         self.deliveries += 1;
-        let b = self.buckets.entry(now / 10 * 10).or_insert((0, u64::MAX));
+        let b = self.buckets.entry((now / 10 * 10, partition)).or_insert((0, u64::MAX));
         b.0 += 1;
         b.1 = b.1.min(sched);
         let (w, bit) = ((seq / 64) as usize, 1u64 << (seq % 64));
@@ -183,8 +185,8 @@ impl Seen {
     }
     fn print(&self, n: u64) {
         let mut out = std::io::BufWriter::new(std::io::stdout());
-        for (t, (c, lo)) in &self.buckets {
-            writeln!(out, "C {t} {c} {lo}").unwrap();
+        for ((t, p), (c, lo)) in &self.buckets {
+            writeln!(out, "C {t} {p} {c} {lo}").unwrap();
         }
         let max = self.hist.len().saturating_sub(1);
         writeln!(out, "LAT {} {} {max}", self.quantile(0.5), self.quantile(0.99)).unwrap();
@@ -227,6 +229,7 @@ async fn main() {
     let arg = |i: usize| a.get(i).map(String::as_str).unwrap_or_else(|| panic!("usage: see the file header"));
     match (arg(1), arg(2)) {
         ("meta", boot) => meta(boot, &a[3..]).await,
+        ("watch", boot) => watch(boot, arg(3)).await,
         ("coordinator", boot) => {
             let kafka = kafkit::Kafka::connect(kafkit::KafkaConfig::new(boot.split(','))).await.unwrap();
             let c = kafkit::cluster::find_coordinator(&kafka, kafkit::cluster::CoordinatorType::Group, arg(3))
@@ -274,6 +277,24 @@ async fn meta(boot: &str, topics: &[String]) {
     }
 }
 
+async fn watch(boot: &str, topic: &str) {
+    let kafka = kafkit::Kafka::connect(kafkit::KafkaConfig::new(boot.split(','))).await.unwrap();
+    let mut last = std::collections::HashMap::new();
+    loop {
+        kafka.cluster().invalidate();
+        let t = kafka.cluster().wait_for_topic(topic, Duration::from_secs(2));
+        if let Ok(Ok(t)) = tokio::time::timeout(Duration::from_secs(3), t).await {
+            for p in 0.. {
+                let Some(p) = t.partition(p) else { break };
+                if last.insert(p.partition, p.leader) != Some(p.leader) {
+                    println!("L {} {} {}", now_ms(), p.partition, p.leader);
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// kafkit with its defaults: acks=all, idempotent, request timeout 30 s, delivery timeout 120 s,
 /// linger 5 ms, 32 MiB buffer.
 async fn kafkit_produce(boot: &str, topic: &str, rate: u64, secs: u64, acks: &Arc<Mutex<Acks>>) -> u64 {
@@ -310,13 +331,14 @@ async fn kafkit_consume(boot: &str, topic: &str, group: &str, seen: Arc<Mutex<Se
     let mut stream = Box::pin(consumer.stream());
     while let Some(m) = stream.next().await {
         match m {
-            Ok(m) => seen.lock().unwrap().record(m.value.as_deref()),
+            Ok(m) => seen.lock().unwrap().record(m.partition, m.value.as_deref()),
             Err(e) => eprintln!("kafkit consume error: {e}"),
         }
     }
 }
 
-/// librdkafka set like the others: acks=all, idempotent, request timeout 30 s, delivery
+/// librdkafka set like the others: acks=all, idempotent, request timeout 30 s (broker side and
+/// client side: `socket.timeout.ms`), delivery
 /// (message) timeout 120 s, linger 5 ms, 32 MiB queue, the Java client's murmur2 partitioner.
 async fn rd_produce(boot: &str, topic: &str, rate: u64, secs: u64, acks: &Arc<Mutex<Acks>>) -> u64 {
     use rdkafka::config::ClientConfig;
@@ -326,6 +348,8 @@ async fn rd_produce(boot: &str, topic: &str, rate: u64, secs: u64, acks: &Arc<Mu
         .set("acks", "all")
         .set("enable.idempotence", "true")
         .set("request.timeout.ms", "30000")
+        // librdkafka's own wait for an answer (default 60 s); request.timeout.ms is the broker's.
+        .set("socket.timeout.ms", "30000")
         .set("message.timeout.ms", "120000")
         .set("linger.ms", "5")
         .set("queue.buffering.max.kbytes", "32768")
@@ -377,14 +401,14 @@ async fn rd_consume(boot: &str, topic: &str, group: &str, seen: Arc<Mutex<Seen>>
         .set("group.id", group)
         .set("group.protocol", "consumer")
         .set("auto.offset.reset", "earliest")
-        .set("request.timeout.ms", "30000")
+        .set("socket.timeout.ms", "30000")
         .create()
         .unwrap();
     consumer.subscribe(&[topic]).unwrap();
     let mut stream = consumer.stream();
     while let Some(m) = stream.next().await {
         match m {
-            Ok(m) => seen.lock().unwrap().record(m.payload()),
+            Ok(m) => seen.lock().unwrap().record(m.partition(), m.payload()),
             Err(e) => eprintln!("rdkafka consume error: {e}"),
         }
     }
