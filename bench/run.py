@@ -2,6 +2,7 @@
 (user+sys) and peak RSS come from /usr/bin/time, throughput from the client's own timing."""
 import os, re, subprocess, sys, time, datetime
 
+# bench/failover.py imports this module for its cluster throughput rows (and sets BOOT).
 CP = sys.argv[1]
 QUICK = "--quick" in sys.argv
 BOOT = "127.0.0.1:9092"
@@ -80,28 +81,33 @@ def row(scenario, name, res, size):
     rows.append(f"| {scenario} | {name} | {n / secs:,.0f} | {n * size / secs / 1e6:,.1f} | {cpu / n * 1e6:,.2f} | {rss:,.0f} |")
     print(rows[-1], flush=True)
 
-for count, size, codec in [(N, 100, "none"), (N, 100, "lz4"), (N // 10, 10240, "none")]:
-    scenario = f"produce {count:,} x {size} B, {codec}"
-    for name, cmd in clients("produce", None, count, size, codec):
-        t = topic("p")
-        cmd = [c if c is not None else t for c in cmd]
-        row(scenario, name, measure(cmd), size)
+def main():
+    for count, size, codec in [(N, 100, "none"), (N, 100, "lz4"), (N // 10, 10240, "none")]:
+        scenario = f"produce {count:,} x {size} B, {codec}"
+        for name, cmd in clients("produce", None, count, size, codec):
+            t = topic("p")
+            cmd = [c if c is not None else t for c in cmd]
+            row(scenario, name, measure(cmd), size)
 
-# Consume: one topic filled once, read from the start by each client's own group.
-t = topic("c")
-subprocess.run([KAFKIT, "-b", BOOT, "produce", "--topic", t, "--count", str(N), "--size", "100"], check=True, capture_output=True)
-scenario = f"consume {N:,} x 100 B (group.protocol=consumer)"
-for name, cmd in clients("consume", t, N, 100, "none"):
-    row(scenario, name, measure(cmd), 100)
+    # Consume: one topic filled once, read from the start by each client's own group.
+    t = topic("c")
+    subprocess.run([KAFKIT, "-b", BOOT, "produce", "--topic", t, "--count", str(N), "--size", "100"], check=True, capture_output=True)
+    scenario = f"consume {N:,} x 100 B (group.protocol=consumer)"
+    for name, cmd in clients("consume", t, N, 100, "none"):
+        row(scenario, name, measure(cmd), 100)
 
-table = "\n".join([
-    "| scenario | client | records/s | MB/s | CPU s per 1M records | peak RSS MB |",
-    "|---|---|---|---|---|---|",
-] + rows)
-stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-path = "docs/benchmarks.md"
-doc = open(path).read() if os.path.exists(path) else ""
-block = f"<!-- results -->\nMeasured {stamp}, {'quick (--quick)' if QUICK else 'full'} run, {os.cpu_count()} cores.\n\n{table}\n<!-- /results -->"
-doc = re.sub(r"<!-- results -->.*<!-- /results -->", lambda _: block, doc, flags=re.S) if "<!-- results -->" in doc else doc + "\n" + block + "\n"
-open(path, "w").write(doc)
-print(table)
+    table = "\n".join([
+        "| scenario | client | records/s | MB/s | CPU s per 1M records | peak RSS MB |",
+        "|---|---|---|---|---|---|",
+    ] + rows)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    path = "docs/benchmarks.md"
+    doc = open(path).read() if os.path.exists(path) else ""
+    block = f"<!-- results -->\nMeasured {stamp}, {'quick (--quick)' if QUICK else 'full'} run, {os.cpu_count()} cores.\n\n{table}\n<!-- /results -->"
+    doc = re.sub(r"<!-- results -->.*<!-- /results -->", lambda _: block, doc, flags=re.S) if "<!-- results -->" in doc else doc + "\n" + block + "\n"
+    open(path, "w").write(doc)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

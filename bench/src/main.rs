@@ -37,7 +37,7 @@ fn main() {
 
 async fn kafkit_produce(bootstrap: &str, topic: &str, count: usize, size: usize, codec: &str) -> f64 {
     use kafkit::producer::{ProducerConfig, Record};
-    let kafka = kafkit::Kafka::connect(kafkit::KafkaConfig::new([bootstrap])).await.unwrap();
+    let kafka = kafkit::Kafka::connect(kafkit::KafkaConfig::new(bootstrap.split(','))).await.unwrap();
     let producer = kafka.producer(ProducerConfig::default().compression(codec.parse().unwrap())).unwrap();
     let value = vec![b'x'; size];
     let start = Instant::now();
@@ -60,7 +60,7 @@ async fn kafkit_produce(bootstrap: &str, topic: &str, count: usize, size: usize,
 async fn kafkit_consume(bootstrap: &str, topic: &str, count: usize) -> f64 {
     use futures::StreamExt;
     use kafkit::consumer::{ConsumerConfig, GroupProtocol};
-    let kafka = kafkit::Kafka::connect(kafkit::KafkaConfig::new([bootstrap])).await.unwrap();
+    let kafka = kafkit::Kafka::connect(kafkit::KafkaConfig::new(bootstrap.split(','))).await.unwrap();
     let group = format!("bench-kafkit-{}", std::process::id());
     let consumer = kafka.consumer(ConsumerConfig::new(group).group_protocol(GroupProtocol::Consumer)).unwrap();
     let start = Instant::now();
