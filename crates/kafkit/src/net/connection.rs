@@ -686,6 +686,13 @@ impl Connection {
         self.inner.drained.notify_waiters();
     }
 
+    /// Fails every request in flight with `err` and closes the socket at once: the broker is
+    /// known to be no use (it lost its partitions while silent). The pool opens a new
+    /// connection on the next use.
+    pub(crate) fn abandon(&self, err: Error) {
+        self.fail(err);
+    }
+
     /// Stops accepting requests, waits up to `timeout` for those in flight, then closes.
     pub async fn close(&self, timeout: Duration) {
         let deadline = tokio::time::Instant::now() + timeout;

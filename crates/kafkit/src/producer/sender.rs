@@ -19,7 +19,7 @@ use super::record::BatchOutcome;
 use super::request::{self, PartitionData, ProduceFields, TopicData};
 use super::Shared;
 use crate::error::{Error, ErrorKind, Result};
-use crate::net::Lane;
+use crate::net::{Connection, Lane};
 use crate::protocol::record_batch::BatchParams;
 
 /// A Produce request's batches coming back with the outcome.
@@ -175,10 +175,20 @@ fn spawn_request(
         tokio::spawn(async move {
             while let Some(batches) = qrx.recv().await {
                 match send(&shared, leader, &batches).await {
-                    Ok(Some(response)) => {
-                        let tx = tx.clone();
+                    Ok(Some((conn, response))) => {
+                        let (tx, shared) = (tx.clone(), shared.clone());
                         tokio::spawn(async move {
-                            let result = response.await.map(Some);
+                            let result = tokio::select! {
+                                r = response => r.map(Some),
+                                e = leadership_moved(&shared, leader, &batches) => {
+                                    // Everything else queued on that socket fails now too (a
+                                    // frozen broker reads nothing: writes to it would wait
+                                    // for the request timeout) and is retried in order.
+                                    shared.kafka.pool().mark_suspect(conn.addr());
+                                    conn.abandon(e.clone());
+                                    Err(e)
+                                }
+                            };
                             let _ = tx.send(Sent { batches, result });
                         });
                     }
@@ -209,12 +219,58 @@ fn spawn_request(
     }
 }
 
-/// Queues one Produce request; returns the future of its response (`None` with acks=0).
+/// A produce with no answer after this long asks whether its partitions' leader moved.
+const LEADER_CHECK_AFTER: Duration = Duration::from_secs(2);
+
+/// How often it asks again while the answer is still missing.
+const LEADER_CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// Resolves once metadata names another leader for one of the partitions of a request sent
+/// to `leader` and still unanswered: the error to settle the request with (a timeout, retried
+/// at the new leader). Never resolves while the leadership stays.
+///
+/// A hung broker (process frozen, socket open) keeps a produce waiting for the whole request
+/// timeout, long after the controller has moved its partitions (it fences a silent broker
+/// after `broker.session.timeout.ms`). Giving up on the request then is as safe as its timeout:
+/// an idempotent batch resent with the same sequence numbers is written once (the new leader
+/// has it or appends it; the fenced broker's late answer is dropped), and a non-idempotent one
+/// may be duplicated exactly as after any timeout.
+async fn leadership_moved(shared: &Shared, leader: i32, batches: &[Batch]) -> Error {
+    let started = Instant::now();
+    tokio::time::sleep(LEADER_CHECK_AFTER).await;
+    loop {
+        let snapshot = shared.kafka.cluster().snapshot();
+        let moved = batches.iter().find_map(|b| {
+            let p = snapshot.topic(&b.topic)?.partition(b.partition)?;
+            (p.leader >= 0 && p.leader != leader).then_some((b, p.leader))
+        });
+        if let Some((b, now)) = moved {
+            return Error::new(
+                ErrorKind::Timeout(started.elapsed()),
+                "produce",
+                format!(
+                    "the leader of {}-{} moved from broker {leader} to broker {now} while the request waited for an answer; sending it there",
+                    b.topic, b.partition
+                ),
+            );
+        }
+        shared.kafka.cluster().invalidate();
+        tokio::time::sleep(LEADER_CHECK_EVERY).await;
+    }
+}
+
+/// Queues one Produce request; returns its connection and the future of its response (`None`
+/// with acks=0).
 async fn send(
     shared: &Shared,
     leader: i32,
     batches: &[Batch],
-) -> Result<Option<futures::future::BoxFuture<'static, Result<ProduceResponse>>>> {
+) -> Result<
+    Option<(
+        Connection,
+        futures::future::BoxFuture<'static, Result<ProduceResponse>>,
+    )>,
+> {
     let conn = shared.kafka.pool().get(leader, Lane::General).await?;
     let version = if shared.txn.is_some() {
         conn.api_versions().pick(
@@ -276,7 +332,7 @@ async fn send(
     let response = conn
         .enqueue_frame::<ProduceRequest>(frame, correlation_id, version, timeout)
         .await?;
-    Ok(Some(Box::pin(response)))
+    Ok(Some((conn, Box::pin(response))))
 }
 
 /// Applies one Produce outcome to its batches.
