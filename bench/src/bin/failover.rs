@@ -232,7 +232,7 @@ async fn main() {
         ("watch", boot) => watch(boot, arg(3)).await,
         ("coordinator", boot) => {
             let kafka = kafkit::Kafka::connect(kafkit::KafkaConfig::new(boot.split(','))).await.unwrap();
-            let c = kafkit::cluster::find_coordinator(&kafka, kafkit::cluster::CoordinatorType::Group, arg(3))
+            let c = kafka.find_coordinator(kafkit::cluster::CoordinatorType::Group, arg(3))
                 .await
                 .unwrap();
             println!("C {c}");
