@@ -17,11 +17,9 @@ use kafkit::NewTopic;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn producer_across_a_leader_killed_with_sigkill() {
-    let Some(bootstrap) = bootstrap() else {
-        eprintln!("KAFKIT_CLUSTER_BOOTSTRAP not set: skipped (scripts/test sets it)");
+    let Some((bootstrap, _serial)) = begin().await else {
         return;
     };
-    let _serial = exclusive().await;
     let kafka = connect(&bootstrap).await;
     let topic = replicated_topic(&kafka, "kill").await;
     let victim = leader_of(&kafka, &topic, 0).await;
@@ -48,11 +46,9 @@ async fn producer_across_a_leader_killed_with_sigkill() {
 /// the request timeout; the controller moves leadership and the producer must follow it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn producer_across_a_hung_leader() {
-    let Some(bootstrap) = bootstrap() else {
-        eprintln!("KAFKIT_CLUSTER_BOOTSTRAP not set: skipped (scripts/test sets it)");
+    let Some((bootstrap, _serial)) = begin().await else {
         return;
     };
-    let _serial = exclusive().await;
     let kafka = connect(&bootstrap).await;
     let topic = replicated_topic(&kafka, "hung").await;
     let victim = leader_of(&kafka, &topic, 0).await;
@@ -85,11 +81,9 @@ async fn producer_across_a_hung_leader() {
 /// the members find the new coordinator, and none is fenced: no partition is lost, no record
 /// processed twice.
 async fn group_across_a_hung_coordinator(protocol: GroupProtocol) {
-    let Some(bootstrap) = bootstrap() else {
-        eprintln!("KAFKIT_CLUSTER_BOOTSTRAP not set: skipped (scripts/test sets it)");
+    let Some((bootstrap, _serial)) = begin().await else {
         return;
     };
-    let _serial = exclusive().await;
     common::init_tracing();
     let kafka = connect(&bootstrap).await;
     let topic = replicated_topic(&kafka, "coord").await;
@@ -175,11 +169,9 @@ async fn classic_group_across_a_hung_coordinator() {
 /// member, and nothing read twice unless it was fenced.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn producer_and_group_across_a_rolling_restart() {
-    let Some(bootstrap) = bootstrap() else {
-        eprintln!("KAFKIT_CLUSTER_BOOTSTRAP not set: skipped (scripts/test sets it)");
+    let Some((bootstrap, _serial)) = begin().await else {
         return;
     };
-    let _serial = exclusive().await;
     let kafka = connect(&bootstrap).await;
     let topic = replicated_topic(&kafka, "roll").await;
     let seen: Arc<Mutex<Vec<usize>>> = Arc::default();
@@ -251,11 +243,9 @@ async fn producer_and_group_across_a_rolling_restart() {
 /// controller) never loses two voters for long.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consumer_detects_log_truncation_after_an_unclean_election() {
-    let Some(bootstrap) = bootstrap() else {
-        eprintln!("KAFKIT_CLUSTER_BOOTSTRAP not set: skipped (scripts/test sets it)");
+    let Some((bootstrap, _serial)) = begin().await else {
         return;
     };
-    let _serial = exclusive().await;
     common::init_tracing();
     let kafka = connect(&bootstrap).await;
     let topic = common::unique("trunc");
@@ -404,11 +394,9 @@ async fn a_consumer_detects_log_truncation_after_an_unclean_election() {
 /// to the leaders and reads on: every record once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consumer_reads_from_the_replica_in_its_rack_and_falls_back_to_the_leader() {
-    let Some(bootstrap) = bootstrap() else {
-        eprintln!("KAFKIT_CLUSTER_BOOTSTRAP not set: skipped (scripts/test sets it)");
+    let Some((bootstrap, _serial)) = begin().await else {
         return;
     };
-    let _serial = exclusive().await;
     common::init_tracing();
     let kafka = connect(&bootstrap).await;
     let topic = replicated_topic(&kafka, "rack").await;

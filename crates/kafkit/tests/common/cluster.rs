@@ -46,6 +46,16 @@ pub fn bootstrap() -> Option<String> {
     std::env::var("KAFKIT_CLUSTER_BOOTSTRAP").ok()
 }
 
+/// The cluster's bootstrap list and the lock that makes this test the only one failing
+/// nodes; `None` (the test is skipped, saying so) without a cluster.
+pub async fn begin() -> Option<(String, Exclusive)> {
+    let Some(bootstrap) = bootstrap() else {
+        eprintln!("KAFKIT_CLUSTER_BOOTSTRAP not set: skipped (scripts/test sets it)");
+        return None;
+    };
+    Some((bootstrap, exclusive().await))
+}
+
 /// `scripts/cluster <args>`; panics if it fails.
 ///
 /// A node command takes seconds (a graceful restart waits for the node): it runs with the
@@ -186,6 +196,15 @@ where
         }
         between(step).await;
     }
+    settle(producer, acks).await
+}
+
+/// Waits for every acknowledgement, then closes the producer; returns how many failed, with
+/// the first error.
+async fn settle(
+    producer: kafkit::producer::Producer,
+    acks: Vec<kafkit::producer::DeliveryFuture>,
+) -> (usize, Option<String>) {
     let mut failed = 0;
     let mut first = None;
     for a in acks {
@@ -216,16 +235,7 @@ pub async fn send_range(
                 .expect("send"),
         );
     }
-    let mut failed = 0;
-    let mut first = None;
-    for a in acks {
-        if let Err(e) = a.await {
-            failed += 1;
-            first.get_or_insert_with(|| e.to_string());
-        }
-    }
-    producer.close().await.expect("close");
-    (failed, first)
+    settle(producer, acks).await
 }
 
 /// Reads the topic back with the Java client; asserts each of `0..n` is there exactly once
