@@ -1,5 +1,9 @@
 //! The producer: batching per partition, linger, compression, idempotence, backpressure.
 //!
+//! Over 600 lines: the public `Producer` and the appending path that owns the open batches
+//! (backpressure, linger, sealing) are one owner; the drain, sending and settling live in
+//! `accumulator.rs` and `sender.rs`.
+//!
 //! ```no_run
 //! # async fn demo() -> kafkit::Result<()> {
 //! use kafkit::{Kafka, KafkaConfig};
