@@ -114,6 +114,8 @@ def heal():
             cluster("cont", n)
         if "up" not in line:
             cluster("start", n)
+    # A fresh cluster creates the offsets topic on the first FindCoordinator.
+    coordinator("fo-warm-up")
     wait_in_sync("__consumer_offsets")
 
 
