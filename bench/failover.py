@@ -114,8 +114,17 @@ def heal():
             cluster("cont", n)
         if "up" not in line:
             cluster("start", n)
-    # A fresh cluster creates the offsets topic on the first FindCoordinator.
-    coordinator("fo-warm-up")
+    # A fresh cluster creates the offsets topic on the first FindCoordinator, and answers
+    # COORDINATOR_NOT_AVAILABLE until it exists.
+    deadline = time.time() + 60
+    while True:
+        try:
+            coordinator("fo-warm-up")
+            break
+        except (IndexError, ValueError, subprocess.TimeoutExpired):
+            if time.time() > deadline:
+                raise SystemExit("no group coordinator after 60 s")
+            time.sleep(1)
     wait_in_sync("__consumer_offsets")
 
 
