@@ -474,6 +474,51 @@ fn spawn_reset(ctx: &Ctx<'_>, tps: Vec<TopicPartition>, reset: AutoOffsetReset) 
     });
 }
 
+/// How long past `max_wait` a fetch may go unanswered before it asks whether the leadership of
+/// its partitions moved, and how often it asks again then.
+const LEADER_CHECK_AFTER: Duration = Duration::from_secs(2);
+const LEADER_CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// Resolves once metadata names a newer leader for one of `targets` while their fetch from
+/// `node` is still unanswered: a hung broker (frozen process, socket open) would otherwise
+/// hold the fetch for the whole request timeout, long after the controller moved its
+/// partitions. Giving up a fetch is always safe: nothing was consumed. Never resolves while
+/// the leadership stays.
+async fn leadership_moved(
+    kafka: &Kafka,
+    node: i32,
+    config: &ConsumerConfig,
+    targets: &[FetchTarget],
+) -> Error {
+    let started = Instant::now();
+    tokio::time::sleep(config.max_wait + LEADER_CHECK_AFTER).await;
+    loop {
+        let snapshot = kafka.cluster().snapshot();
+        let moved = targets.iter().find(|t| {
+            snapshot
+                .topic(&t.partition.topic)
+                .and_then(|topic| topic.partition(t.partition.partition))
+                .is_some_and(|p| {
+                    p.leader >= 0
+                        && p.leader != node
+                        && p.leader_epoch > t.position.current_leader_epoch
+                })
+        });
+        if let Some(t) = moved {
+            return Error::new(
+                ErrorKind::Timeout(started.elapsed()),
+                "fetch",
+                format!(
+                    "the leader of {} moved away from broker {node} while its fetch waited for an answer; fetching from the new leader",
+                    t.partition
+                ),
+            );
+        }
+        kafka.cluster().invalidate();
+        tokio::time::sleep(LEADER_CHECK_EVERY).await;
+    }
+}
+
 /// One fetch from `node`: the partitions and the session id the broker answered with (0: no
 /// session).
 async fn fetch_once(
@@ -488,7 +533,15 @@ async fn fetch_once(
     let version = conn.version::<FetchRequest>()?;
     let req = fetcher::build_request(version, config, targets, session);
     let timeout = config.max_wait + kafka.config().request_timeout;
-    let resp = conn.send_timeout(&req, version, timeout).await?;
+    let resp = tokio::select! {
+        r = conn.send_timeout(&req, version, timeout) => r?,
+        e = leadership_moved(kafka, node, config, targets) => {
+            // Frozen, and its partitions are elsewhere now: fetch them there at once.
+            kafka.pool().mark_suspect(conn.addr());
+            conn.abandon(e.clone());
+            return Err(e);
+        }
+    };
     // Before v13 the request went sessionless (see build_request).
     let session_id = if version >= 13 && session.is_some() {
         resp.session_id
