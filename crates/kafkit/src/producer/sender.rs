@@ -259,6 +259,29 @@ async fn leadership_moved(shared: &Shared, leader: i32, batches: &[Batch]) -> Er
     }
 }
 
+/// Resolves once metadata names another leader for one of `batches` (checked every 50 ms):
+/// the error to retry them with, at the new leader.
+async fn leader_replaced(shared: &Shared, leader: i32, batches: &[Batch]) -> Error {
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let snapshot = shared.kafka.cluster().snapshot();
+        let moved = batches.iter().find_map(|b| {
+            let p = snapshot.topic(&b.topic)?.partition(b.partition)?;
+            (p.leader >= 0 && p.leader != leader).then_some((b, p.leader))
+        });
+        if let Some((b, now)) = moved {
+            return Error::new(
+                ErrorKind::Connection,
+                "produce",
+                format!(
+                    "the leader of {}-{} moved from broker {leader} to broker {now} while connecting; sending there",
+                    b.topic, b.partition
+                ),
+            );
+        }
+    }
+}
+
 /// Queues one Produce request; returns its connection and the future of its response (`None`
 /// with acks=0).
 async fn send(
@@ -271,7 +294,12 @@ async fn send(
         futures::future::BoxFuture<'static, Result<ProduceResponse>>,
     )>,
 > {
-    let conn = shared.kafka.pool().get(leader, Lane::General).await?;
+    // A dead leader's connection may be in its reconnect backoff (up to a second): the wait
+    // ends as soon as metadata names another leader, and the batches go there.
+    let conn = tokio::select! {
+        c = shared.kafka.pool().get(leader, Lane::General) => c?,
+        e = leader_replaced(shared, leader, batches) => return Err(e),
+    };
     let version = if shared.txn.is_some() {
         conn.api_versions().pick(
             ProduceRequest::KEY,
