@@ -239,12 +239,7 @@ async fn leadership_moved(shared: &Shared, leader: i32, batches: &[Batch]) -> Er
     let started = Instant::now();
     tokio::time::sleep(LEADER_CHECK_AFTER).await;
     loop {
-        let snapshot = shared.kafka.cluster().snapshot();
-        let moved = batches.iter().find_map(|b| {
-            let p = snapshot.topic(&b.topic)?.partition(b.partition)?;
-            (p.leader >= 0 && p.leader != leader).then_some((b, p.leader))
-        });
-        if let Some((b, now)) = moved {
+        if let Some((b, now)) = moved_partition(shared, leader, batches) {
             return Error::new(
                 ErrorKind::Timeout(started.elapsed()),
                 "produce",
@@ -259,17 +254,26 @@ async fn leadership_moved(shared: &Shared, leader: i32, batches: &[Batch]) -> Er
     }
 }
 
+/// The first of `batches` whose partition metadata now says is led by another broker than
+/// `leader`, with that broker.
+fn moved_partition<'a>(
+    shared: &Shared,
+    leader: i32,
+    batches: &'a [Batch],
+) -> Option<(&'a Batch, i32)> {
+    let snapshot = shared.kafka.cluster().snapshot();
+    batches.iter().find_map(|b| {
+        let p = snapshot.topic(&b.topic)?.partition(b.partition)?;
+        (p.leader >= 0 && p.leader != leader).then_some((b, p.leader))
+    })
+}
+
 /// Resolves once metadata names another leader for one of `batches` (checked every 50 ms):
 /// the error to retry them with, at the new leader.
 async fn leader_replaced(shared: &Shared, leader: i32, batches: &[Batch]) -> Error {
     loop {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let snapshot = shared.kafka.cluster().snapshot();
-        let moved = batches.iter().find_map(|b| {
-            let p = snapshot.topic(&b.topic)?.partition(b.partition)?;
-            (p.leader >= 0 && p.leader != leader).then_some((b, p.leader))
-        });
-        if let Some((b, now)) = moved {
+        if let Some((b, now)) = moved_partition(shared, leader, batches) {
             return Error::new(
                 ErrorKind::Connection,
                 "produce",
