@@ -93,17 +93,29 @@ pub fn print_event(e: &Event, as_json: bool) {
             group_id,
             member_id,
             member_epoch,
+            group_protocol,
             assignment,
+            duration,
+            leader_id,
+            is_leader,
+            ..
         } => {
-            json!({"event": "group_join", "group": group_id, "member_id": member_id, "member_epoch": member_epoch,
-                   "assignment": assignment.iter().map(|t| t.to_string()).collect::<Vec<_>>()})
+            let mut j = json!({"event": "group_join", "group": group_id, "member_id": member_id,
+                   "member_epoch": member_epoch, "group_protocol": group_protocol.to_string(),
+                   "duration_ms": duration.as_millis() as u64,
+                   "assignment": assignment.iter().map(|t| t.to_string()).collect::<Vec<_>>()});
+            if let Some(leader) = leader_id {
+                j["leader_id"] = json!(leader);
+                j["is_leader"] = json!(is_leader);
+            }
+            j
         }
         Event::Heartbeat {
             member_epoch,
             added,
             removed,
             ..
-        } if !added.is_empty() || !removed.is_empty() => {
+        } => {
             json!({"event": "heartbeat", "member_epoch": member_epoch,
                    "added": added.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
                    "removed": removed.iter().map(|t| t.to_string()).collect::<Vec<_>>()})

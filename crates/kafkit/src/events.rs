@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+pub use crate::groups::GroupProtocol;
+
 /// A topic partition, by name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TopicPartition {
@@ -81,7 +83,9 @@ pub enum Event {
         /// Requests in flight.
         queue_size: usize,
     },
-    /// A consumer joined its group (first successful heartbeat, or JoinGroup+SyncGroup).
+    /// A consumer joined its group (KafkaJS's `GROUP_JOIN`): the heartbeat answer that
+    /// completed a join (KIP-848), or JoinGroup + SyncGroup (classic). Topics are named, never
+    /// given as topic ids.
     GroupJoin {
         /// Group id.
         group_id: String,
@@ -89,10 +93,21 @@ pub enum Event {
         member_id: String,
         /// Member epoch (KIP-848) or generation id (classic).
         member_epoch: i32,
-        /// The partitions assigned after the join.
+        /// The group protocol the member joined with.
+        group_protocol: GroupProtocol,
+        /// The partitions assigned by the join (under KIP-848 the broker's target assignment,
+        /// which the member then reconciles).
         assignment: Vec<TopicPartition>,
+        /// From the first join request to the answer that completed the join.
+        duration: Duration,
+        /// Classic: the member id of the group's leader (`None` under KIP-848, which has none).
+        leader_id: Option<String>,
+        /// Classic: this member is the leader and computed the assignment.
+        is_leader: bool,
     },
-    /// A group heartbeat succeeded.
+    /// A group heartbeat was answered (KafkaJS's `HEARTBEAT`), every one after the join. Under
+    /// KIP-848 it carries the assignment changes the answer brought (both empty when none);
+    /// classic heartbeats carry none (the assignment comes with the join).
     Heartbeat {
         /// Group id.
         group_id: String,
@@ -100,9 +115,11 @@ pub enum Event {
         member_id: String,
         /// Member epoch (KIP-848) or generation id (classic).
         member_epoch: i32,
-        /// Partitions newly assigned by this heartbeat.
+        /// The group protocol the member speaks.
+        group_protocol: GroupProtocol,
+        /// Partitions this answer assigned.
         added: Vec<TopicPartition>,
-        /// Partitions revoked by this heartbeat.
+        /// Partitions this answer took away.
         removed: Vec<TopicPartition>,
     },
     /// The member's assignment is changing.

@@ -7,36 +7,7 @@ use super::group::classic::assignor::{self, PartitionAssigner};
 
 use crate::error::{Error, Result};
 
-/// Which group protocol the consumer speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GroupProtocol {
-    /// JoinGroup/SyncGroup with client-side assignment.
-    Classic,
-    /// KIP-848: ConsumerGroupHeartbeat with server-side assignment (Kafka 4.0+).
-    Consumer,
-}
-
-impl std::str::FromStr for GroupProtocol {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "classic" => Ok(GroupProtocol::Classic),
-            "consumer" => Ok(GroupProtocol::Consumer),
-            _ => Err(Error::config(
-                "Consumer groupProtocol must be either 'classic' or 'consumer'",
-            )),
-        }
-    }
-}
-
-impl std::fmt::Display for GroupProtocol {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            GroupProtocol::Classic => "classic",
-            GroupProtocol::Consumer => "consumer",
-        })
-    }
-}
+pub use crate::groups::GroupProtocol;
 
 /// Where to start a partition that has no committed offset (or whose offset is out of range).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,6 +6,39 @@
 pub(crate) mod offsets;
 pub(crate) mod wire;
 
+use crate::error::{Error, Result};
+
+/// Which group protocol a consumer speaks (also named in its group events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupProtocol {
+    /// JoinGroup/SyncGroup with client-side assignment.
+    Classic,
+    /// KIP-848: ConsumerGroupHeartbeat with server-side assignment (Kafka 4.0+).
+    Consumer,
+}
+
+impl std::str::FromStr for GroupProtocol {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "classic" => Ok(GroupProtocol::Classic),
+            "consumer" => Ok(GroupProtocol::Consumer),
+            _ => Err(Error::config(
+                "Consumer groupProtocol must be either 'classic' or 'consumer'",
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for GroupProtocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GroupProtocol::Classic => "classic",
+            GroupProtocol::Consumer => "consumer",
+        })
+    }
+}
+
 /// A consumer's group membership as a transactional producer needs it (Java
 /// `ConsumerGroupMetadata`). Under the consumer protocol the generation is the member epoch.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -359,12 +359,13 @@ impl Engine {
                     self.crash(e);
                 }
             }
-            Internal::TopicNames(res) => match res {
-                Ok(names) => self.session.membership().on_topic_names(&names),
-                Err(e) => {
-                    tracing::debug!(error = %e, "resolving topic ids failed; retrying on the next heartbeat")
-                }
-            },
+            Internal::TopicNames(ids, res) => {
+                let names = res.unwrap_or_else(|e| {
+                    tracing::debug!(error = %e, "resolving topic ids failed; retrying on the next heartbeat");
+                    Default::default()
+                });
+                self.session.membership().on_topic_names(&ids, &names);
+            }
             Internal::Fetched(answer) => {
                 let reset = self.reset_policy();
                 let ctx = Ctx {

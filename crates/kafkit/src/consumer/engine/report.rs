@@ -27,7 +27,8 @@ pub(super) enum Internal {
     /// A classic pattern subscription resolved to these topics.
     PatternTopics(String, Result<BTreeSet<String>>),
     Coordinator(Result<(i32, Connection)>),
-    TopicNames(Result<HashMap<Uuid, String>>),
+    /// The names found for these topic ids.
+    TopicNames(Vec<Uuid>, Result<HashMap<Uuid, String>>),
     Fetched(FetchAnswer),
     Revoked(u64),
     Assigned(u64, Result<Vec<(TopicPartition, i64, Option<i32>)>>),

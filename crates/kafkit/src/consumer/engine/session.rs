@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::time::Instant;
-use uuid::Uuid;
 
 use super::super::config::{
     ConsumerConfig, GroupProtocol, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_SESSION_TIMEOUT,
@@ -124,6 +123,15 @@ impl GroupSession {
 
     pub fn is_classic(&self) -> bool {
         self.membership.is_classic()
+    }
+
+    /// The protocol in use now (classic after a fallback).
+    fn protocol(&self) -> GroupProtocol {
+        if self.is_classic() {
+            GroupProtocol::Classic
+        } else {
+            GroupProtocol::Consumer
+        }
     }
 
     /// This member's classic socket, closed when the engine ends.
@@ -283,7 +291,8 @@ impl GroupSession {
             Action::ResolveTopicIds(ids) => {
                 let kafka = ctx.kafka.clone();
                 ctx.report.spawn(async move {
-                    Internal::TopicNames(kafka.cluster().resolve_topic_ids(&ids).await)
+                    let res = kafka.cluster().resolve_topic_ids(&ids).await;
+                    Internal::TopicNames(ids, res)
                 });
             }
             Action::Revoke(_) | Action::Assign(_) | Action::Lost(_) => {
@@ -292,24 +301,21 @@ impl GroupSession {
             Action::Joined {
                 member_id,
                 epoch,
-                mut assignment,
+                assignment,
+                duration,
+                leader_id,
             } => {
                 self.joined = true;
-                // Topic ids the membership has not resolved yet may be in the metadata cache.
-                let snapshot = ctx.kafka.cluster().snapshot();
-                for tp in assignment.iter_mut() {
-                    if let Some(name) = Uuid::parse_str(&tp.topic)
-                        .ok()
-                        .and_then(|id| snapshot.topic_names.get(&id))
-                    {
-                        tp.topic = name.to_string();
-                    }
-                }
+                let is_leader = leader_id.as_deref() == Some(member_id.as_str());
                 ctx.kafka.emit(Event::GroupJoin {
                     group_id: ctx.config.group_id.clone(),
                     member_id,
                     member_epoch: epoch,
+                    group_protocol: self.protocol(),
                     assignment,
+                    duration,
+                    leader_id,
+                    is_leader,
                 });
             }
             Action::HeartbeatEvent {
@@ -320,6 +326,7 @@ impl GroupSession {
                 group_id: ctx.config.group_id.clone(),
                 member_id: self.membership.member_id().to_string(),
                 member_epoch: epoch,
+                group_protocol: self.protocol(),
                 added,
                 removed,
             }),

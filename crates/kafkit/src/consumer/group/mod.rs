@@ -33,7 +33,7 @@ pub enum Action {
     Assign(Vec<TopicPartition>),
     /// Drop these without committing, run the lost hook, then `on_lost_handled`.
     Lost(Vec<TopicPartition>),
-    /// The member joined (GROUP_JOIN event).
+    /// The member joined (GROUP_JOIN event), every topic named.
     Joined {
         /// Member id.
         member_id: String,
@@ -41,8 +41,12 @@ pub enum Action {
         epoch: i32,
         /// Assignment known at the join.
         assignment: Vec<TopicPartition>,
+        /// From the first join request to the answer that completed the join.
+        duration: Duration,
+        /// Classic: the leader's member id.
+        leader_id: Option<String>,
     },
-    /// A heartbeat changed the assignment (HEARTBEAT event).
+    /// A heartbeat was answered (HEARTBEAT event), with the assignment changes it brought.
     HeartbeatEvent {
         /// Epoch.
         epoch: i32,
@@ -233,9 +237,14 @@ impl Member {
         }
     }
 
-    pub fn on_topic_names(&mut self, names: &std::collections::HashMap<Uuid, String>) {
+    /// The names found for the topic ids asked (ids missing from `names` were not found).
+    pub fn on_topic_names(
+        &mut self,
+        asked: &[Uuid],
+        names: &std::collections::HashMap<Uuid, String>,
+    ) {
         if let Member::Consumer(m) = self {
-            m.on_topic_names(names)
+            m.on_topic_names(asked, names)
         }
     }
 

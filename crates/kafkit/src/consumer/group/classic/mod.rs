@@ -115,6 +115,10 @@ pub struct ClassicMembership {
     leave_sent: bool,
     stale_leave: bool,
     actions: VecDeque<Action>,
+    /// When the join under way started (the GROUP_JOIN event's duration).
+    join_started: Option<Instant>,
+    /// The leader the last JoinGroup answer named.
+    leader_id: String,
 }
 
 impl ClassicMembership {
@@ -140,6 +144,8 @@ impl ClassicMembership {
             leave_sent: false,
             stale_leave: false,
             actions: VecDeque::new(),
+            join_started: None,
+            leader_id: String::new(),
         }
     }
 
@@ -202,6 +208,7 @@ impl ClassicMembership {
         if self.state == State::Stale || (self.stale_leave && self.state == State::Left) {
             self.stale_leave = false;
             self.state = State::Joining;
+            self.join_started.get_or_insert(now);
             self.due = Some(now);
         }
     }
@@ -224,6 +231,7 @@ impl ClassicMembership {
         self.rejoin_needed = false;
         self.revoked_this_round = false;
         self.target = None;
+        self.join_started.get_or_insert(now);
         if self.eager() && !self.owned.is_empty() {
             self.state = State::Preparing;
             let all = self.owned.clone();
@@ -454,6 +462,7 @@ impl ClassicMembership {
             self.member_id = r.member_id.to_string();
             self.generation = r.generation_id;
             self.protocol = r.protocol_name.as_ref().map(|p| p.to_string());
+            self.leader_id = r.leader.to_string();
             let leader = r.leader.as_str() == self.member_id && !r.skip_assignment;
             if !leader {
                 self.state = State::Syncing;
@@ -590,6 +599,11 @@ impl ClassicMembership {
                         member_id: self.member_id.clone(),
                         epoch: self.generation,
                         assignment: target.iter().cloned().collect(),
+                        duration: self
+                            .join_started
+                            .take()
+                            .map_or(Duration::ZERO, |t| now.saturating_duration_since(t)),
+                        leader_id: Some(self.leader_id.clone()),
                     });
                     self.target = Some(target);
                     self.state = State::Reconciling;
@@ -627,6 +641,12 @@ impl ClassicMembership {
         let code = r.error_code;
         if code == 0 {
             self.failures = 0;
+            // Classic heartbeats carry no assignment: the changes come with SyncGroup.
+            self.actions.push_back(Action::HeartbeatEvent {
+                epoch: self.generation,
+                added: Vec::new(),
+                removed: Vec::new(),
+            });
             return;
         }
         let e = ResponseError::try_from_code(code).unwrap_or(Unknown(code));
@@ -725,7 +745,6 @@ impl ClassicMembership {
             }
             State::Leaving => self.due = Some(now),
             _ => {
-                self.push_change(BTreeSet::new(), set);
                 self.revoked_this_round = true;
                 self.reconcile(now);
             }
@@ -737,17 +756,8 @@ impl ClassicMembership {
         let Some(Step::Assigning(set)) = self.step.take() else {
             return;
         };
-        self.owned.extend(set.iter().cloned());
-        self.push_change(set, BTreeSet::new());
+        self.owned.extend(set);
         self.reconcile(now);
-    }
-
-    fn push_change(&mut self, added: BTreeSet<TopicPartition>, removed: BTreeSet<TopicPartition>) {
-        self.actions.push_back(Action::HeartbeatEvent {
-            epoch: self.generation,
-            added: added.into_iter().collect(),
-            removed: removed.into_iter().collect(),
-        });
     }
 
     /// Applies the SyncGroup assignment: revoke first, then assign; cooperative members that

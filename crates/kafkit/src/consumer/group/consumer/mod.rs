@@ -86,6 +86,36 @@ enum Step {
     Assigning(BTreeSet<(Uuid, i32)>),
 }
 
+/// A GROUP_JOIN or HEARTBEAT event waiting for the names of its topics (an event never shows
+/// a topic id).
+#[derive(Debug)]
+enum PendingEvent {
+    Joined {
+        epoch: i32,
+        assignment: BTreeSet<(Uuid, i32)>,
+        duration: Duration,
+    },
+    Heartbeat {
+        epoch: i32,
+        added: BTreeSet<(Uuid, i32)>,
+        removed: BTreeSet<(Uuid, i32)>,
+    },
+}
+
+impl PendingEvent {
+    fn ids(&self) -> impl Iterator<Item = &Uuid> {
+        let (a, b) = match self {
+            PendingEvent::Joined { assignment, .. } => (assignment, None),
+            PendingEvent::Heartbeat { added, removed, .. } => (added, Some(removed)),
+        };
+        a.iter().chain(b.into_iter().flatten()).map(|(id, _)| id)
+    }
+}
+
+/// Lookups that found no name for a topic id before events leave its partitions out (the
+/// topic was deleted, or metadata cannot name it).
+const NAME_LOOKUPS: u32 = 3;
+
 /// The membership of one consumer in a `consumer` group.
 pub struct Membership {
     cfg: MembershipConfig,
@@ -112,6 +142,14 @@ pub struct Membership {
     leave_sent: bool,
     /// Leave because the handler stalled (then wait for `rejoin`).
     stale_leave: bool,
+    /// When the join under way started (the GROUP_JOIN event's duration).
+    join_started: Option<Instant>,
+    /// The assignment as the events have told it so far (what the next HEARTBEAT compares to).
+    announced: BTreeSet<(Uuid, i32)>,
+    /// Events waiting for topic names, in order.
+    unnamed: std::collections::VecDeque<PendingEvent>,
+    /// Lookups that found no name, per topic id.
+    name_misses: HashMap<Uuid, u32>,
 }
 
 /// Upper bound of the backoff between heartbeats that keep failing.
@@ -140,6 +178,10 @@ impl Membership {
             joined_once: false,
             leave_sent: false,
             stale_leave: false,
+            join_started: None,
+            announced: BTreeSet::new(),
+            unnamed: Default::default(),
+            name_misses: HashMap::new(),
         }
     }
 
@@ -160,6 +202,7 @@ impl Membership {
     }
 
     /// Partitions owned (applied) now, by name where known.
+    #[cfg(test)]
     pub fn owned(&self) -> Vec<TopicPartition> {
         self.to_names(&self.owned)
     }
@@ -209,6 +252,8 @@ impl Membership {
     }
 
     fn start_join(&mut self, now: Instant) {
+        self.join_started.get_or_insert(now);
+        self.announced.clear();
         self.state = MemberState::Joining;
         self.epoch = JOIN_EPOCH;
         self.sent = None;
@@ -394,23 +439,108 @@ impl Membership {
             target.retain(|_, ps| !ps.is_empty());
             self.target = Some(target);
         }
+        let mut joined = false;
         match self.state {
             MemberState::Joining => {
                 self.state = MemberState::Stable;
                 if !self.joined_once || self.target.is_some() {
                     self.joined_once = true;
-                    let assignment = self.target_names();
-                    self.actions.push_back(Action::Joined {
-                        member_id: self.cfg.member_id.clone(),
-                        epoch: self.epoch,
-                        assignment,
-                    });
+                    joined = true;
                 }
             }
             MemberState::Acknowledging => self.state = MemberState::Stable,
             _ => {}
         }
+        // The event first: GROUP_JOIN comes before the partitions it assigns are applied.
+        self.announce(joined, now);
+        self.flush_events();
         self.reconcile(now);
+    }
+
+    /// Queues the event of an answered heartbeat: GROUP_JOIN for the answer that completed a
+    /// join, else HEARTBEAT with what the answer's assignment changed (empty without one).
+    fn announce(&mut self, joined: bool, now: Instant) {
+        let target: Option<BTreeSet<(Uuid, i32)>> = self.target.as_ref().map(|t| {
+            t.iter()
+                .flat_map(|(id, ps)| ps.iter().map(move |p| (*id, *p)))
+                .collect()
+        });
+        let event = if joined {
+            let assignment = target.unwrap_or_else(|| self.owned.clone());
+            self.announced = assignment.clone();
+            PendingEvent::Joined {
+                epoch: self.epoch,
+                assignment,
+                duration: self
+                    .join_started
+                    .take()
+                    .map_or(Duration::ZERO, |t| now.saturating_duration_since(t)),
+            }
+        } else {
+            let (added, removed) = match target {
+                Some(t) => {
+                    let added = t.difference(&self.announced).copied().collect();
+                    let removed = self.announced.difference(&t).copied().collect();
+                    self.announced = t;
+                    (added, removed)
+                }
+                None => Default::default(),
+            };
+            PendingEvent::Heartbeat {
+                epoch: self.epoch,
+                added,
+                removed,
+            }
+        };
+        self.unnamed.push_back(event);
+    }
+
+    /// Hands out the queued events whose topics all have names (or could not be named).
+    fn flush_events(&mut self) {
+        while let Some(front) = self.unnamed.front() {
+            let ready = front.ids().all(|id| {
+                self.names.contains_key(id)
+                    || self.name_misses.get(id).is_some_and(|n| *n >= NAME_LOOKUPS)
+            });
+            if !ready {
+                return;
+            }
+            let action = match self.unnamed.pop_front() {
+                Some(PendingEvent::Joined {
+                    epoch,
+                    assignment,
+                    duration,
+                }) => Action::Joined {
+                    member_id: self.cfg.member_id.clone(),
+                    epoch,
+                    assignment: self.named_only(&assignment),
+                    duration,
+                    leader_id: None,
+                },
+                Some(PendingEvent::Heartbeat {
+                    epoch,
+                    added,
+                    removed,
+                }) => Action::HeartbeatEvent {
+                    epoch,
+                    added: self.named_only(&added),
+                    removed: self.named_only(&removed),
+                },
+                None => return,
+            };
+            self.actions.push_back(action);
+        }
+    }
+
+    /// The partitions whose topic has a name.
+    fn named_only(&self, set: &BTreeSet<(Uuid, i32)>) -> Vec<TopicPartition> {
+        set.iter()
+            .filter_map(|(id, p)| {
+                self.names
+                    .get(id)
+                    .map(|n| TopicPartition::new(n.clone(), *p))
+            })
+            .collect()
     }
 
     fn on_error(&mut self, code: i16, message: &str, now: Instant) {
@@ -503,15 +633,22 @@ impl Membership {
         }
     }
 
-    /// Topic names found in metadata.
-    pub fn on_topic_names(&mut self, names: &HashMap<Uuid, String>) {
+    /// Topic names found in metadata for the ids `asked` (those missing were not found, or the
+    /// lookup failed: they are asked again on the next heartbeat answer).
+    pub fn on_topic_names(&mut self, asked: &[Uuid], names: &HashMap<Uuid, String>) {
         for (id, n) in names {
             self.names.insert(*id, n.clone());
         }
-        self.requested_ids.retain(|id| !self.names.contains_key(id));
+        for id in asked {
+            self.requested_ids.remove(id);
+            if !self.names.contains_key(id) {
+                *self.name_misses.entry(*id).or_default() += 1;
+            }
+        }
         if self.step.is_none() {
             self.reconcile(Instant::now());
         }
+        self.flush_events();
     }
 
     /// The driver finished a revocation.
@@ -526,7 +663,6 @@ impl Membership {
             self.next_heartbeat = Some(now);
             return;
         }
-        self.push_change(Vec::new(), set);
         self.reconcile(now);
     }
 
@@ -536,17 +672,7 @@ impl Membership {
             return;
         };
         self.owned.extend(set.iter().copied());
-        self.push_change(set.into_iter().collect(), BTreeSet::new());
         self.reconcile(now);
-    }
-
-    fn push_change(&mut self, added: Vec<(Uuid, i32)>, removed: BTreeSet<(Uuid, i32)>) {
-        let added: BTreeSet<(Uuid, i32)> = added.into_iter().collect();
-        self.actions.push_back(Action::HeartbeatEvent {
-            epoch: self.epoch,
-            added: self.to_names(&added),
-            removed: self.to_names(&removed),
-        });
     }
 
     /// Moves toward the target: revoke first, then assign, then acknowledge.
@@ -577,6 +703,7 @@ impl Membership {
             .copied()
             .collect();
         let assign: BTreeSet<(Uuid, i32)> = wanted.difference(&self.owned).copied().collect();
+        let all_named = unknown.is_empty();
         let new_ids: Vec<Uuid> = unknown
             .into_iter()
             .filter(|id| !self.requested_ids.contains(id))
@@ -607,7 +734,8 @@ impl Membership {
         } else if self.state != MemberState::Acknowledging {
             self.state = MemberState::Stable;
         }
-        if self.requested_ids.is_empty() {
+        // A target with a topic not named yet stays, to be applied once the name is found.
+        if all_named {
             self.target = None;
         }
     }
@@ -624,16 +752,5 @@ impl Membership {
                 )
             })
             .collect()
-    }
-
-    fn target_names(&self) -> Vec<TopicPartition> {
-        let Some(t) = &self.target else {
-            return self.owned();
-        };
-        let set: BTreeSet<(Uuid, i32)> = t
-            .iter()
-            .flat_map(|(id, ps)| ps.iter().map(move |p| (*id, *p)))
-            .collect();
-        self.to_names(&set)
     }
 }

@@ -63,14 +63,22 @@ fn tp(t: &str, p: i32) -> TopicPartition {
 
 fn joined(now: Instant) -> Membership {
     let mut m = Membership::new(cfg());
-    m.on_topic_names(&names());
+    m.on_topic_names(&[], &names());
     m.subscribe(Subscription::Topics(["a".to_string()].into()), now);
     let req = m.poll_heartbeat(now).expect("join heartbeat");
     assert_eq!(req.member_epoch, 0);
     m
 }
 
+/// The actions other than HEARTBEAT events (those `drain_all` shows).
 fn drain(m: &mut Membership) -> Vec<Action> {
+    drain_all(m)
+        .into_iter()
+        .filter(|a| !matches!(a, Action::HeartbeatEvent { .. }))
+        .collect()
+}
+
+fn drain_all(m: &mut Membership) -> Vec<Action> {
     std::iter::from_fn(|| m.poll_action()).collect()
 }
 
@@ -187,7 +195,7 @@ fn unknown_topic_ids_wait_and_are_never_revoked() {
         now,
     );
     let _ = m.poll_heartbeat(now).unwrap();
-    m.on_topic_names(&[(T1, "a".to_string())].into_iter().collect());
+    m.on_topic_names(&[], &[(T1, "a".to_string())].into_iter().collect());
     m.on_heartbeat_response(resp(1, Some(&[(T1, &[0]), (T2, &[0])])), now);
     let actions = drain(&mut m);
     assert!(
@@ -203,7 +211,7 @@ fn unknown_topic_ids_wait_and_are_never_revoked() {
     let ack = m.poll_heartbeat(now).unwrap();
     assert_eq!(owned_in(&ack).unwrap(), [(T1, 0)].into_iter().collect());
     m.on_heartbeat_response(resp(1, None), now);
-    m.on_topic_names(&names());
+    m.on_topic_names(&[T2], &names());
     let actions = drain(&mut m);
     assert!(
         actions
@@ -380,7 +388,7 @@ fn leave_revokes_first_then_sends_epoch_minus_one_or_minus_two_static() {
             c.instance_id = Some("i-1".into());
         }
         let mut m = Membership::new(c);
-        m.on_topic_names(&names());
+        m.on_topic_names(&[], &names());
         m.subscribe(Subscription::Topics(["a".to_string()].into()), now);
         let _ = m.poll_heartbeat(now).unwrap();
         m.on_heartbeat_response(resp(1, Some(&[(T1, &[0])])), now);
@@ -488,7 +496,7 @@ proptest! {
         let ids = [Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3)];
         let mut now = Instant::now();
         let mut m = Membership::new(cfg());
-        m.on_topic_names(&[(ids[0], "a".into()), (ids[1], "b".into())].into_iter().collect());
+        m.on_topic_names(&[], &[(ids[0], "a".into()), (ids[1], "b".into())].into_iter().collect());
         m.subscribe(Subscription::Topics(["a".to_string(), "b".to_string()].into()), now);
         let mut in_flight = false;
         // What the driver has been told to apply, by name.
@@ -538,4 +546,107 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn the_join_event_waits_for_topic_names_and_says_how_long_the_join_took() {
+    let t0 = Instant::now();
+    let mut m = Membership::new(cfg());
+    m.subscribe(Subscription::Topics(["a".to_string()].into()), t0);
+    let _ = m.poll_heartbeat(t0).unwrap();
+    let t1 = t0 + Duration::from_millis(40);
+    m.on_heartbeat_response(resp(1, Some(&[(T1, &[0, 1])])), t1);
+    let actions = drain_all(&mut m);
+    assert!(
+        !actions.iter().any(|a| matches!(a, Action::Joined { .. })),
+        "no GROUP_JOIN while a topic is only an id: {actions:?}"
+    );
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::ResolveTopicIds(ids) if ids == &vec![T1])));
+    m.on_topic_names(&[T1], &names());
+    let actions = drain_all(&mut m);
+    let Some(Action::Joined {
+        epoch,
+        assignment,
+        duration,
+        leader_id,
+        ..
+    }) = actions.iter().find(|a| matches!(a, Action::Joined { .. }))
+    else {
+        panic!("{actions:?}")
+    };
+    assert_eq!(*epoch, 1);
+    assert_eq!(assignment, &vec![tp("a", 0), tp("a", 1)]);
+    assert_eq!(*duration, Duration::from_millis(40));
+    assert_eq!(leader_id, &None);
+}
+
+#[test]
+fn every_heartbeat_answer_is_an_event_with_the_changes_it_brought() {
+    let now = Instant::now();
+    let mut m = joined(now);
+    m.on_heartbeat_response(resp(1, Some(&[(T1, &[0, 1])])), now);
+    drain_all(&mut m);
+    m.on_assigned(now);
+    let _ = m.poll_heartbeat(now).unwrap();
+    // An answer without an assignment: an event with no changes.
+    m.on_heartbeat_response(resp(1, None), now);
+    let events: Vec<Action> = drain_all(&mut m)
+        .into_iter()
+        .filter(|a| matches!(a, Action::HeartbeatEvent { .. }))
+        .collect();
+    assert!(
+        matches!(&events[..], [Action::HeartbeatEvent { epoch: 1, added, removed }] if added.is_empty() && removed.is_empty()),
+        "{events:?}"
+    );
+    // A new target: partition 1 moves away, topic c's 0 arrives.
+    let t3 = Uuid::from_u128(3);
+    let _ = m.poll_heartbeat(now + Duration::from_secs(1)).unwrap();
+    m.on_heartbeat_response(resp(2, Some(&[(T1, &[0]), (t3, &[0])])), now);
+    let actions = drain_all(&mut m);
+    let events: Vec<&Action> = actions
+        .iter()
+        .filter(|a| matches!(a, Action::HeartbeatEvent { .. }))
+        .collect();
+    assert!(
+        events.is_empty(),
+        "topic c has no name yet: the event waits ({actions:?})"
+    );
+    m.on_topic_names(&[t3], &[(t3, "c".to_string())].into_iter().collect());
+    let events: Vec<Action> = drain_all(&mut m)
+        .into_iter()
+        .filter(|a| matches!(a, Action::HeartbeatEvent { .. }))
+        .collect();
+    assert!(
+        matches!(&events[..], [Action::HeartbeatEvent { epoch: 2, added, removed }]
+            if added == &vec![tp("c", 0)] && removed == &vec![tp("a", 1)]),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_topic_id_that_cannot_be_named_is_left_out_of_events_after_a_few_lookups() {
+    let now = Instant::now();
+    let mut m = joined(now);
+    m.on_heartbeat_response(resp(1, Some(&[(T1, &[0]), (T2, &[0])])), now);
+    let gone = Uuid::from_u128(9);
+    // T2 is named, the deleted topic `gone` never is.
+    let _ = m.poll_heartbeat(now + Duration::from_secs(1));
+    m.on_heartbeat_response(resp(2, Some(&[(T1, &[0]), (gone, &[3])])), now);
+    drain_all(&mut m);
+    for _ in 0..NAME_LOOKUPS {
+        m.on_topic_names(&[gone], &names());
+    }
+    let events: Vec<Action> = drain_all(&mut m)
+        .into_iter()
+        .filter(|a| matches!(a, Action::HeartbeatEvent { .. }))
+        .collect();
+    let Some(Action::HeartbeatEvent { added, .. }) = events.last() else {
+        panic!("{events:?}")
+    };
+    assert!(
+        added.iter().all(|t| Uuid::parse_str(&t.topic).is_err()),
+        "never an id: {added:?}"
+    );
 }
