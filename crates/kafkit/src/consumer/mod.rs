@@ -28,6 +28,7 @@ pub(crate) mod group;
 pub mod message;
 mod partitions;
 mod run;
+mod subscription;
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -40,10 +41,11 @@ pub use config::{AutoOffsetReset, ConsumerConfig, GroupProtocol, IsolationLevel}
 pub use engine::{RebalanceHook, RebalanceKind};
 pub use group::classic::assignor;
 pub use message::{Batch, Message, MessageHeader};
-pub use run::{BatchContext, RunOptions};
+pub use run::{BatchContext, MemberStatus, RunOptions};
 
-use engine::{Command, Delivery, Engine, Hooks};
+use engine::{Command, Delivery, Engine, Hooks, SharedHooks};
 use group::consumer::{generate_member_id, Subscription};
+use subscription::{Addition, FromBeginning};
 
 use crate::error::{Error, Result};
 use crate::events::TopicPartition;
@@ -60,7 +62,11 @@ struct Inner {
     commands: mpsc::UnboundedSender<Command>,
     delivery: Arc<tokio::sync::Mutex<mpsc::Receiver<Delivery>>>,
     engine: Mutex<Option<tokio::task::JoinHandle<Option<Error>>>>,
-    hooks: Mutex<Hooks>,
+    hooks: SharedHooks,
+    /// What `subscribe` calls added up to.
+    subscription: Mutex<(Option<Subscription>, FromBeginning)>,
+    /// What `ConsumerConfig::validate` warned about.
+    warnings: Vec<String>,
     /// Taken by the first `subscribe`, which starts the engine.
     pending_engine: Mutex<Option<(mpsc::UnboundedReceiver<Command>, mpsc::Sender<Delivery>)>>,
     running: AtomicBool,
@@ -94,9 +100,9 @@ const DELIVERY_QUEUE: usize = 16;
 
 impl Consumer {
     fn new(kafka: Kafka, config: ConsumerConfig) -> Result<Consumer> {
-        for warning in config.validate()? {
+        let warnings = config.validate()?;
+        for warning in &warnings {
             tracing::warn!(group = %config.group_id, "{warning}");
-            kafka.emit(crate::events::Event::Warning { message: warning });
         }
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let (delivery_tx, delivery_rx) = mpsc::channel(DELIVERY_QUEUE);
@@ -110,7 +116,9 @@ impl Consumer {
                 commands,
                 delivery: Arc::new(tokio::sync::Mutex::new(delivery_rx)),
                 engine: Mutex::new(None),
-                hooks: Mutex::new(Hooks::default()),
+                hooks: SharedHooks::default(),
+                subscription: Mutex::new((None, FromBeginning::default())),
+                warnings,
                 pending_engine: Mutex::new(Some((commands_rx, delivery_tx))),
                 running: AtomicBool::new(false),
             }),
@@ -173,7 +181,8 @@ impl Consumer {
         }
     }
 
-    /// Runs `hook` when partitions are assigned (before they are fetched).
+    /// Runs `hook` when partitions are assigned (before they are fetched). Hooks may be set
+    /// at any time; one set after `subscribe` runs from the next rebalance step on.
     pub fn on_partitions_assigned(&self, hook: RebalanceHook) {
         self.set_hook(|h| h.assigned = Some(hook));
     }
@@ -194,32 +203,83 @@ impl Consumer {
         }
     }
 
-    /// Subscribes to topics by name (replacing any earlier subscription) and joins the group.
-    /// `from_beginning`: partitions without a committed offset start at the earliest record.
+    /// Subscribes to topics by name and joins the group. As in KafkaJS, a later call adds to
+    /// the subscription (use [`replace_subscription`](Self::replace_subscription) to replace
+    /// it). `from_beginning`: these topics' partitions without a committed offset start at the
+    /// earliest record (the others at `auto_offset_reset`).
+    ///
+    /// ```no_run
+    /// # async fn demo(consumer: kafkit::consumer::Consumer) -> kafkit::Result<()> {
+    /// consumer.subscribe(&["orders"], true).await?;
+    /// consumer.subscribe(&["payments"], false).await?; // now orders and payments
+    /// # Ok(()) }
+    /// ```
     pub async fn subscribe(&self, topics: &[&str], from_beginning: bool) -> Result<()> {
-        if topics.is_empty() || topics.iter().any(|t| t.is_empty()) {
-            return Err(Error::config(
-                "subscribe needs at least one non-empty topic name",
-            ));
-        }
-        let names = topics.iter().map(|t| t.to_string()).collect();
-        self.subscribe_with(Subscription::Topics(names), from_beginning)
+        let names = topic_names(topics, "subscribe")?;
+        self.change_subscription(false, Addition::Topics(names), from_beginning)
             .await
     }
 
     /// Subscribes to every topic whose whole name matches `pattern`, evaluated by the broker
-    /// (RE2J syntax, Kafka 4.0+); topics created later that match are picked up.
+    /// (RE2J syntax, Kafka 4.0+); topics created later that match are picked up. Adds to the
+    /// subscription like [`subscribe`](Self::subscribe): topics and patterns subscribed
+    /// before stay.
     pub async fn subscribe_pattern(&self, pattern: &str, from_beginning: bool) -> Result<()> {
         if pattern.is_empty() {
             return Err(Error::config(
                 "subscribe_pattern needs a non-empty regular expression",
             ));
         }
-        self.subscribe_with(Subscription::Pattern(pattern.to_string()), from_beginning)
+        self.change_subscription(
+            false,
+            Addition::Pattern(pattern.to_string()),
+            from_beginning,
+        )
+        .await
+    }
+
+    /// Replaces the whole subscription with these topics: partitions of topics no longer
+    /// subscribed are revoked (their processed offsets committed first).
+    pub async fn replace_subscription(&self, topics: &[&str], from_beginning: bool) -> Result<()> {
+        let names = topic_names(topics, "replace_subscription")?;
+        self.change_subscription(true, Addition::Topics(names), from_beginning)
             .await
     }
 
-    async fn subscribe_with(&self, subscription: Subscription, from_beginning: bool) -> Result<()> {
+    /// The warnings the settings gave when the consumer was made (options the chosen group
+    /// protocol ignores, each with what replaces it). Each is also logged, and sent once as an
+    /// [`Event::Warning`](crate::Event::Warning) when the consumer first subscribes, so a
+    /// listener registered after `Kafka::consumer` still sees it.
+    pub fn warnings(&self) -> &[String] {
+        &self.inner.warnings
+    }
+
+    async fn change_subscription(
+        &self,
+        replace: bool,
+        addition: Addition,
+        from_beginning: bool,
+    ) -> Result<()> {
+        let (subscription, from_beginning) = {
+            let mut guard = self
+                .inner
+                .subscription
+                .lock()
+                .map_err(|_| self.engine_gone())?;
+            let (current, from) = &mut *guard;
+            if replace {
+                *from = FromBeginning::default();
+            }
+            if from_beginning {
+                match &addition {
+                    Addition::Topics(t) => from.topics.extend(t.iter().cloned()),
+                    Addition::Pattern(_) => from.all = true,
+                }
+            }
+            let next = subscription::add(current.as_ref().filter(|_| !replace), addition);
+            *current = Some(next.clone());
+            (next, from.clone())
+        };
         let first = self
             .inner
             .pending_engine
@@ -229,6 +289,11 @@ impl Consumer {
         if first {
             // Fail here, not later in `run`, when the broker lacks the group protocol.
             self.connect().await?;
+            for warning in &self.inner.warnings {
+                self.inner.kafka.emit(crate::events::Event::Warning {
+                    message: warning.clone(),
+                });
+            }
         }
         self.start_engine();
         let (reply, rx) = oneshot::channel();
@@ -259,12 +324,7 @@ impl Consumer {
         let Some((commands, delivery)) = pending else {
             return;
         };
-        let hooks = self
-            .inner
-            .hooks
-            .lock()
-            .map(|h| h.clone())
-            .unwrap_or_default();
+        let hooks = self.inner.hooks.clone();
         let engine = Engine::new(
             self.inner.kafka.clone(),
             self.inner.config.clone(),
@@ -376,4 +436,14 @@ impl Consumer {
     pub fn is_running(&self) -> bool {
         self.inner.running.load(Ordering::Acquire)
     }
+}
+
+/// Topic names for `subscribe`, checked.
+fn topic_names(topics: &[&str], op: &str) -> Result<std::collections::BTreeSet<String>> {
+    if topics.is_empty() || topics.iter().any(|t| t.is_empty()) {
+        return Err(Error::config(format!(
+            "{op} needs at least one non-empty topic name"
+        )));
+    }
+    Ok(topics.iter().map(|t| t.to_string()).collect())
 }

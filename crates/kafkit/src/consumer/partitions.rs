@@ -1,9 +1,42 @@
 //! The state of each assigned partition: position, pause, prefetched batches, processed offset.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
 
 use super::message::Batch;
 use crate::events::TopicPartition;
+
+/// A batch with the handler, as the handler and the engine share it: a record costs the
+/// handler an atomic store, not a message to the engine.
+#[derive(Debug)]
+pub(crate) struct InHand {
+    /// The next offset to process, as the handler advances (-1: nothing yet).
+    pub next: AtomicI64,
+    /// A seek, a revocation or a loss made the batch obsolete (`BatchContext::is_stale`).
+    pub obsolete: AtomicBool,
+}
+
+impl InHand {
+    pub fn new() -> Arc<Self> {
+        Arc::new(InHand {
+            next: AtomicI64::new(-1),
+            obsolete: AtomicBool::new(false),
+        })
+    }
+
+    pub fn next(&self) -> i64 {
+        self.next.load(Ordering::Acquire)
+    }
+
+    pub fn is_obsolete(&self) -> bool {
+        self.obsolete.load(Ordering::Acquire)
+    }
+
+    fn make_obsolete(&self) {
+        self.obsolete.store(true, Ordering::Release);
+    }
+}
 
 /// One assigned partition.
 #[derive(Debug, Default)]
@@ -37,7 +70,7 @@ pub(crate) struct PartitionState {
     pub read_replica: Option<(i32, tokio::time::Instant)>,
     /// The handler's progress in the batch it holds (next offset to process), and that
     /// batch's leader epoch.
-    pub progress: Option<(std::sync::Arc<std::sync::atomic::AtomicI64>, i32)>,
+    pub progress: Option<(Arc<InHand>, i32)>,
 }
 
 /// All assigned partitions, and the byte budget of buffered records.
@@ -71,6 +104,9 @@ impl Partitions {
         let mut processed = Vec::new();
         for tp in tps {
             if let Some(st) = self.states.remove(tp) {
+                if let Some((hand, _)) = &st.progress {
+                    hand.make_obsolete();
+                }
                 self.buffered_bytes = self
                     .buffered_bytes
                     .saturating_sub(batch_bytes(&st.buffered));
@@ -110,11 +146,27 @@ impl Partitions {
         }
     }
 
-    /// Moves a partition's position (seek): buffered records are dropped.
+    /// The batches with the handler for `tps` are obsolete (they are being revoked).
+    pub fn make_obsolete(&self, tps: &[TopicPartition]) {
+        for tp in tps {
+            if let Some((hand, _)) = self.states.get(tp).and_then(|s| s.progress.as_ref()) {
+                hand.make_obsolete();
+            }
+        }
+    }
+
+    /// Moves a partition's position (seek): buffered records are dropped, the batch with the
+    /// handler becomes obsolete (its later progress is not taken), and `offset` is what the
+    /// next commit stores, backwards as well as forwards (as KafkaJS's seek).
     pub fn seek(&mut self, tp: &TopicPartition, offset: i64) -> bool {
         let Some(st) = self.states.get_mut(tp) else {
             return false;
         };
+        if let Some((hand, _)) = st.progress.take() {
+            hand.make_obsolete();
+        }
+        st.processed = Some((offset, -1));
+        st.committed = None;
         self.next_generation += 1;
         self.buffered_bytes = self
             .buffered_bytes
@@ -149,7 +201,9 @@ impl Partitions {
         st.position = Some(end_offset);
         st.last_epoch = Some(epoch).filter(|e| *e >= 0);
         st.generation = self.next_generation;
-        st.progress = None;
+        if let Some((hand, _)) = st.progress.take() {
+            hand.make_obsolete();
+        }
         st.caught_up = false;
         st.backoff_until = None;
         if st.processed.is_some_and(|(o, _)| o > end_offset) {

@@ -11,6 +11,7 @@ use futures::Stream;
 
 use super::engine::{Command, Delivery};
 use super::message::{Batch, Message};
+use super::partitions::InHand;
 use super::Consumer;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, TopicPartition};
@@ -36,21 +37,54 @@ impl Default for RunOptions {
 }
 
 /// What a batch handler gets: the batch and the controls KafkaJS's `eachBatch` offers.
+///
+/// ```no_run
+/// # async fn demo(consumer: kafkit::consumer::Consumer) -> kafkit::Result<()> {
+/// consumer
+///     .run_each_batch(|ctx| async move {
+///         for m in &ctx.batch.messages {
+///             if !ctx.is_running() || ctx.is_stale() {
+///                 break; // a seek or a rebalance made the rest of this batch obsolete
+///             }
+///             println!("{}@{}", ctx.batch.topic, m.offset);
+///             ctx.resolve_offset(m.offset);
+///             ctx.heartbeat().await?;
+///         }
+///         Ok(())
+///     })
+///     .await
+/// # }
+/// ```
 pub struct BatchContext {
     /// The records.
     pub batch: Batch,
     consumer: Consumer,
     resolved: Arc<AtomicI64>,
-    /// The engine's view of the progress (next offset to process).
-    progress: Arc<AtomicI64>,
+    /// Shared with the engine: the progress it reads, and whether the batch is obsolete.
+    hand: Arc<InHand>,
+    /// The handler outlived `max_poll_interval`.
     stale: Arc<AtomicBool>,
+}
+
+/// The member's standing in its group, as [`BatchContext::heartbeat`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MemberStatus {
+    /// Member epoch (KIP-848) or generation (classic); 0 or -1 while not in the group.
+    pub member_epoch: i32,
+    /// The member's assignment is changing (partitions being revoked or assigned, or a
+    /// join under way).
+    pub rebalancing: bool,
+    /// The batch's partition is still assigned to this member and not being revoked.
+    pub assigned: bool,
 }
 
 impl BatchContext {
     /// Marks `offset` (and everything before it in this batch) as processed.
     pub fn resolve_offset(&self, offset: i64) {
         self.resolved.fetch_max(offset, Ordering::AcqRel);
-        self.progress
+        self.hand
+            .next
             .fetch_max(offset.saturating_add(1), Ordering::AcqRel);
     }
 
@@ -59,18 +93,30 @@ impl BatchContext {
         TopicPartition::new(self.batch.topic.to_string(), self.batch.partition)
     }
 
-    /// Heartbeats run on their own schedule in kafkit, so a long handler does not need to call
-    /// this; kept for KafkaJS parity. Returns at once.
-    pub async fn heartbeat(&self) -> Result<()> {
-        Ok(())
+    /// Wakes the consumer's group loop and reports the member's standing. Heartbeats run on
+    /// their own schedule in kafkit, beside the handler, so a long handler needs no call: under
+    /// `classic` the loop sends a heartbeat now if one is due; under `consumer` nothing is
+    /// sent (the broker sets the heartbeat pace) and the call never waits on the network.
+    pub async fn heartbeat(&self) -> Result<MemberStatus> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.consumer.command(Command::Heartbeat {
+            tp: self.partition(),
+            reply,
+        })?;
+        rx.await.map_err(|_| self.consumer.engine_gone())
     }
 
-    /// Commits processed offsets now (KafkaJS's `commitOffsetsIfNecessary`).
+    /// Commits what was processed when the auto-commit policy says it is time (the interval
+    /// passed or the threshold was reached); with auto-commit off, commits it now (KafkaJS's
+    /// `commitOffsetsIfNecessary`).
     pub async fn commit_offsets_if_necessary(&self) -> Result<()> {
-        self.consumer.commit().await
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.consumer.command(Command::CommitIfNecessary(reply))?;
+        rx.await.map_err(|_| self.consumer.engine_gone())?
     }
 
-    /// The next offset to commit for this partition (last resolved + 1), if any was resolved.
+    /// The next offset to commit for this partition (last resolved + 1), if any was resolved
+    /// in this batch.
     pub fn uncommitted_offsets(&self) -> Option<(TopicPartition, i64)> {
         let r = self.resolved.load(Ordering::Acquire);
         (r >= 0).then(|| (self.partition(), r + 1))
@@ -81,10 +127,12 @@ impl BatchContext {
         self.consumer.is_running()
     }
 
-    /// Whether this member lost its place in the group because the handler ran longer than
-    /// `max_poll_interval`: stop processing and return; the member rejoins afterwards.
+    /// Whether the rest of this batch is obsolete: a seek moved the partition, a rebalance is
+    /// taking it away or took it (fenced, session lost), or the handler outlived
+    /// `max_poll_interval`. Stop processing and return; what was resolved is kept (and, on a
+    /// revocation, committed before the partition moves).
     pub fn is_stale(&self) -> bool {
-        self.stale.load(Ordering::Acquire)
+        self.stale.load(Ordering::Acquire) || self.hand.is_obsolete()
     }
 
     /// Pauses this partition (resume it with `Consumer::resume`).
@@ -223,7 +271,7 @@ impl Consumer {
             batch: d.batch,
             consumer: self.clone(),
             resolved: resolved.clone(),
-            progress: d.progress.clone(),
+            hand: d.progress.clone(),
             stale: stale.clone(),
         };
         let consumer = self.clone();
@@ -289,7 +337,7 @@ impl Consumer {
             rx: Option<tokio::sync::OwnedMutexGuard<tokio::sync::mpsc::Receiver<Delivery>>>,
             current: std::vec::IntoIter<Message>,
             open: Option<(TopicPartition, u64, i64, i32)>,
-            progress: Arc<AtomicI64>,
+            progress: Arc<InHand>,
         }
         impl Drop for State {
             // A dropped stream releases its partition: what the caller took counts as processed,
@@ -311,7 +359,7 @@ impl Consumer {
             rx: None,
             current: Vec::new().into_iter(),
             open: None,
-            progress: Arc::new(AtomicI64::new(-1)),
+            progress: InHand::new(),
         };
         self.inner.running.store(true, Ordering::Release);
         futures::stream::unfold(state, |mut st| async move {
@@ -321,7 +369,7 @@ impl Consumer {
                         // Everything before this record has been taken by the caller.
                         // (Offsets only grow within a batch, and the stream is the only
                         // writer: a plain store does.)
-                        st.progress.store(m.offset, Ordering::Release);
+                        st.progress.next.store(m.offset, Ordering::Release);
                         open.2 = m.offset + 1;
                         open.3 = m.leader_epoch;
                     }

@@ -37,7 +37,7 @@ impl Commits {
             let Some((cell, epoch)) = &st.progress else {
                 continue;
             };
-            let next = cell.load(std::sync::atomic::Ordering::Acquire);
+            let next = cell.next();
             if next < 0 {
                 continue;
             }
@@ -193,9 +193,9 @@ impl CommitCtx {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicI64;
-    use std::sync::Arc;
     use std::time::Duration;
+
+    use crate::consumer::partitions::InHand;
 
     use super::*;
 
@@ -237,18 +237,18 @@ mod tests {
         let mut parts = Partitions::default();
         let tp = TopicPartition::new("t", 0);
         parts.assign([(tp.clone(), 100, None)]);
-        let cell = Arc::new(AtomicI64::new(-1));
+        let cell = InHand::new();
         parts.states.get_mut(&tp).unwrap().progress = Some((cell.clone(), 7));
         c.sync_progress(&mut parts);
         assert_eq!(parts.uncommitted(), vec![], "nothing processed yet");
-        cell.store(104, std::sync::atomic::Ordering::Release);
+        cell.next.store(104, std::sync::atomic::Ordering::Release);
         c.sync_progress(&mut parts);
         assert_eq!(parts.uncommitted(), vec![(tp.clone(), 104, 7)]);
         assert!(
             !c.auto_commit_due(&cfg, true, t0),
             "1 record counted so far"
         );
-        cell.store(114, std::sync::atomic::Ordering::Release);
+        cell.next.store(114, std::sync::atomic::Ordering::Release);
         c.sync_progress(&mut parts);
         assert!(
             c.auto_commit_due(&cfg, true, t0),
@@ -258,7 +258,7 @@ mod tests {
         parts.mark_committed(&[(tp.clone(), 114)]);
         assert_eq!(parts.uncommitted(), vec![]);
         // Progress never goes backwards.
-        cell.store(110, std::sync::atomic::Ordering::Release);
+        cell.next.store(110, std::sync::atomic::Ordering::Release);
         c.sync_progress(&mut parts);
         assert_eq!(parts.states[&tp].processed, Some((114, 7)));
     }

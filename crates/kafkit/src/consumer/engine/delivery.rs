@@ -7,17 +7,16 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::super::message::Batch;
-use super::super::partitions::Partitions;
+use super::super::partitions::{InHand, Partitions};
 use crate::events::TopicPartition;
 
 /// A batch handed to the handler, tagged with the assignment generation it came from.
 pub(crate) struct Delivery {
     pub generation: u64,
     pub batch: Batch,
-    /// The next offset to process, as the handler advances (-1: nothing yet). Shared with the
-    /// engine, which reads it when it commits or revokes: a record costs an atomic store, not
-    /// a message to the engine.
-    pub progress: Arc<std::sync::atomic::AtomicI64>,
+    /// The handler's progress, shared with the engine (which reads it when it commits or
+    /// revokes, and marks the batch obsolete on a seek or revocation).
+    pub progress: Arc<InHand>,
 }
 
 /// The engine's ends of the delivery queue.
@@ -48,7 +47,7 @@ impl Deliveries {
             };
             let bytes = batch.approx_bytes();
             let epoch = batch.messages.first().map_or(-1, |m| m.leader_epoch);
-            let progress = Arc::new(std::sync::atomic::AtomicI64::new(-1));
+            let progress = InHand::new();
             match self.tx.try_send(Delivery {
                 generation: st.generation,
                 batch,

@@ -28,6 +28,8 @@ use tokio::time::Instant;
 use super::config::{AutoOffsetReset, ConsumerConfig, IsolationLevel};
 use super::group::{Action, Subscription};
 use super::partitions::Partitions;
+use super::run::MemberStatus;
+use super::subscription::FromBeginning;
 use crate::error::{Error, Result};
 use crate::events::{Event, TopicPartition};
 use crate::Kafka;
@@ -40,14 +42,14 @@ use session::{GroupSession, Step};
 
 pub(crate) use delivery::Delivery;
 pub(crate) use group_io::check_consumer_protocol;
-pub(crate) use rebalance::Hooks;
+pub(crate) use rebalance::{Hooks, SharedHooks};
 pub use rebalance::{RebalanceHook, RebalanceKind};
 
 /// Requests from the consumer handle and the run loop.
 pub(crate) enum Command {
     Subscribe {
         subscription: Subscription,
-        from_beginning: bool,
+        from_beginning: FromBeginning,
         reply: oneshot::Sender<Result<()>>,
     },
     Pause(Vec<TopicPartition>, bool),
@@ -64,6 +66,14 @@ pub(crate) enum Command {
         done: bool,
     },
     Assignment(oneshot::Sender<Vec<TopicPartition>>),
+    /// A batch handler's `heartbeat()`: the member's standing (the loop runs a classic
+    /// heartbeat that is due as it handles the command).
+    Heartbeat {
+        tp: TopicPartition,
+        reply: oneshot::Sender<MemberStatus>,
+    },
+    /// `commit_offsets_if_necessary`: commit what was processed if auto-commit is due (or off).
+    CommitIfNecessary(oneshot::Sender<Result<()>>),
     /// The handler was stalled past max_poll_interval: leave, and rejoin when called again.
     Stale,
     Rejoin,
@@ -94,8 +104,9 @@ pub(crate) struct Engine {
     fetching: Fetching,
     deliveries: Deliveries,
     parts: Partitions,
-    /// `subscribe(.., from_beginning)`: a new group starts at the earliest offset.
-    from_beginning: bool,
+    /// `subscribe(.., from_beginning)`: which topics without a committed offset start at the
+    /// earliest one.
+    from_beginning: FromBeginning,
     /// `subscribe` waits for the first coordinator answer, so a broker that refuses the
     /// protocol fails the subscribe itself.
     subscribe_reply: Option<oneshot::Sender<Result<()>>>,
@@ -114,7 +125,7 @@ impl Engine {
         member_id: String,
         epoch_out: Arc<std::sync::atomic::AtomicI32>,
         member_id_out: Arc<std::sync::Mutex<String>>,
-        hooks: Hooks,
+        hooks: SharedHooks,
         delivery: mpsc::Sender<Delivery>,
         delivery_rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Delivery>>>,
         commands: mpsc::UnboundedReceiver<Command>,
@@ -132,7 +143,7 @@ impl Engine {
             fetching: Fetching::default(),
             deliveries: Deliveries::new(delivery, delivery_rx),
             parts: Partitions::default(),
-            from_beginning: false,
+            from_beginning: FromBeginning::default(),
             subscribe_reply: None,
             stopping: None,
             fatal: None,
@@ -284,6 +295,8 @@ impl Engine {
                     group_id: self.config.group_id.clone(),
                     member_id: self.session.membership().member_id().to_string(),
                 });
+                // The handler learns at once (`is_stale`) and can return early.
+                self.parts.make_obsolete(&tps);
                 self.rebalance.revoke(tps);
                 self.finish_revoke();
             }
@@ -306,9 +319,11 @@ impl Engine {
             .maybe_finish_revoke(&self.report, &mut self.parts, &self.deliveries, || commit);
     }
 
-    /// The offset reset policy: `from_beginning` turns "latest" into "earliest".
+    /// The policy for offsets out of range: a subscription from the beginning turns "latest"
+    /// into "earliest". (Where a partition without a committed offset starts is decided per
+    /// topic, in `AssignCtx::prepare`.)
     fn reset_policy(&self) -> AutoOffsetReset {
-        if self.from_beginning && self.config.auto_offset_reset == AutoOffsetReset::Latest {
+        if self.from_beginning.any() && self.config.auto_offset_reset == AutoOffsetReset::Latest {
             AutoOffsetReset::Earliest
         } else {
             self.config.auto_offset_reset
@@ -318,9 +333,10 @@ impl Engine {
     fn assign_ctx(&self) -> AssignCtx {
         AssignCtx {
             commit: self.session.commit_ctx(&self.ctx()),
-            reset: self.reset_policy(),
+            reset: self.config.auto_offset_reset,
+            from_beginning: self.from_beginning.clone(),
             read_committed: self.config.isolation_level == IsolationLevel::ReadCommitted,
-            hook: self.rebalance.hooks().assigned.clone(),
+            hook: self.rebalance.hooks().assigned,
         }
     }
 
@@ -488,6 +504,28 @@ impl Engine {
             }
             Command::Assignment(reply) => {
                 let _ = reply.send(self.parts.states.keys().cloned().collect());
+            }
+            Command::Heartbeat { tp, reply } => {
+                let revoking = self.rebalance.revoking();
+                let member = self.session.membership();
+                let _ = reply.send(MemberStatus {
+                    member_epoch: member.member_epoch(),
+                    rebalancing: member.is_rebalancing() || !revoking.is_empty(),
+                    assigned: self.parts.states.contains_key(&tp) && !revoking.contains(&tp),
+                });
+            }
+            Command::CommitIfNecessary(reply) => {
+                self.commits.sync_progress(&mut self.parts);
+                let joined = self.session.epoch() > 0;
+                let due = !self.config.auto_commit
+                    || self.commits.auto_commit_due(&self.config, joined, now);
+                let offsets = self.parts.uncommitted();
+                if !due || offsets.is_empty() {
+                    let _ = reply.send(Ok(()));
+                } else {
+                    let ctx = self.session.commit_ctx(&self.ctx());
+                    commits::spawn_commit(&self.report, ctx, offsets, Some(reply));
+                }
             }
             Command::Stale => {
                 tracing::warn!(group = %self.config.group_id, "handler exceeded max_poll_interval: leaving the group until it returns");

@@ -12,6 +12,7 @@ use futures::future::BoxFuture;
 
 use super::super::config::AutoOffsetReset;
 use super::super::partitions::Partitions;
+use super::super::subscription::FromBeginning;
 use super::commits::CommitCtx;
 use super::delivery::Deliveries;
 use super::report::{Internal, Reporter};
@@ -45,9 +46,13 @@ pub(crate) struct Hooks {
 /// How long a failed assignment preparation (offsets lookup, hook) waits to be tried again.
 const ASSIGN_RETRY: Duration = Duration::from_millis(500);
 
+/// The hooks as the consumer handle and its engine share them: a hook set after `subscribe`
+/// runs from the next rebalance step on.
+pub(crate) type SharedHooks = Arc<std::sync::Mutex<Hooks>>;
+
 /// The rebalance step in progress.
 pub(super) struct Rebalance {
-    hooks: Hooks,
+    hooks: SharedHooks,
     /// A revocation waiting for the handler to finish these partitions.
     pending_revoke: Option<(u64, Vec<TopicPartition>)>,
     /// Numbers each revoke, assign and lost step: only the newest one's result counts.
@@ -67,7 +72,7 @@ pub(super) enum Assigned {
 }
 
 impl Rebalance {
-    pub fn new(hooks: Hooks) -> Self {
+    pub fn new(hooks: SharedHooks) -> Self {
         Rebalance {
             hooks,
             pending_revoke: None,
@@ -75,8 +80,9 @@ impl Rebalance {
         }
     }
 
-    pub fn hooks(&self) -> &Hooks {
-        &self.hooks
+    /// The hooks as set now.
+    pub fn hooks(&self) -> Hooks {
+        self.hooks.lock().map(|h| h.clone()).unwrap_or_default()
     }
 
     /// The partitions being revoked (not fetched, not delivered meanwhile).
@@ -110,7 +116,7 @@ impl Rebalance {
         self.pending_revoke = None;
         let generation = self.generation;
         parts.remove(&tps);
-        let hook = self.hooks.lost.clone();
+        let hook = self.hooks().lost;
         report.spawn(async move {
             if let Some(h) = hook {
                 if let Err(e) = h(RebalanceKind::Lost, tps).await {
@@ -147,7 +153,7 @@ impl Rebalance {
         self.pending_revoke = None;
         let processed = parts.remove(&tps);
         let commit = commit().filter(|_| !processed.is_empty());
-        let hook = self.hooks.revoked.clone();
+        let hook = self.hooks().revoked;
         let tx = report.clone();
         report.spawn(async move {
             if let Some(ctx) = commit {
@@ -219,7 +225,10 @@ impl Rebalance {
 /// Everything preparing an assignment needs (committed offsets, reset, hook).
 pub(super) struct AssignCtx {
     pub commit: CommitCtx,
+    /// Where a partition without a committed offset starts...
     pub reset: AutoOffsetReset,
+    /// ...unless its topic was subscribed from the beginning.
+    pub from_beginning: FromBeginning,
     pub read_committed: bool,
     pub hook: Option<RebalanceHook>,
 }
@@ -255,22 +264,29 @@ impl AssignCtx {
                 None => need_reset.push(tp.clone()),
             }
         }
-        if !need_reset.is_empty() {
-            let ts = match self.reset {
+        let (earliest, by_policy): (Vec<_>, Vec<_>) = need_reset
+            .into_iter()
+            .partition(|tp| self.from_beginning.applies(&tp.topic));
+        for (tps, reset) in [
+            (earliest, AutoOffsetReset::Earliest),
+            (by_policy, self.reset),
+        ] {
+            if tps.is_empty() {
+                continue;
+            }
+            let ts = match reset {
                 AutoOffsetReset::Earliest => offsets::EARLIEST,
                 AutoOffsetReset::Latest => offsets::LATEST,
                 AutoOffsetReset::None => {
                     return Err(Error::new(
                         ErrorKind::Config,
                         "assign",
-                        format!("no committed offset for {need_reset:?} and auto_offset_reset is none; commit offsets for the group or set auto_offset_reset"),
+                        format!("no committed offset for {tps:?} and auto_offset_reset is none; commit offsets for the group, set auto_offset_reset, or subscribe from the beginning"),
                     ))
                 }
             };
-            kafka
-                .cluster()
-                .track(need_reset.iter().map(|t| t.topic.clone()));
-            let found = offsets::list_offsets(kafka, &need_reset, ts, self.read_committed).await?;
+            kafka.cluster().track(tps.iter().map(|t| t.topic.clone()));
+            let found = offsets::list_offsets(kafka, &tps, ts, self.read_committed).await?;
             positions.extend(found.into_iter().map(|(tp, o)| (tp, o, None)));
         }
         if let Some(h) = &self.hook {
@@ -310,10 +326,10 @@ mod tests {
     async fn a_revocation_waits_for_the_handler_then_runs_the_hook_and_reports() {
         let (report, mut rx) = Reporter::new();
         let calls = Arc::new(AtomicUsize::new(0));
-        let mut r = Rebalance::new(Hooks {
+        let mut r = Rebalance::new(SharedHooks::new(std::sync::Mutex::new(Hooks {
             revoked: Some(counting_hook(calls.clone())),
             ..Hooks::default()
-        });
+        })));
         let mut parts = Partitions::default();
         parts.assign([(tp(0), 0, None), (tp(1), 0, None)]);
         parts.states.get_mut(&tp(0)).unwrap().in_process = true;
@@ -344,7 +360,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn lost_partitions_go_at_once_and_supersede_a_revocation() {
         let (report, mut rx) = Reporter::new();
-        let mut r = Rebalance::new(Hooks::default());
+        let mut r = Rebalance::new(Default::default());
         let mut parts = Partitions::default();
         parts.assign([(tp(0), 0, None)]);
         parts.states.get_mut(&tp(0)).unwrap().in_process = true;
@@ -370,7 +386,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn an_assignment_from_an_older_step_is_ignored() {
         let (report, _rx) = Reporter::new();
-        let mut r = Rebalance::new(Hooks::default());
+        let mut r = Rebalance::new(Default::default());
         let mut parts = Partitions::default();
         r.generation = 3;
         let stale = r.on_assigned(

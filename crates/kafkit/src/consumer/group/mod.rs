@@ -69,6 +69,8 @@ pub enum Action {
 }
 
 /// A member of either protocol, as the engine drives it.
+// One per consumer, never moved in a hot path: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Member {
     /// KIP-848.
     Consumer(consumer::Membership),
@@ -128,6 +130,13 @@ impl Member {
         match self {
             Member::Consumer(m) => m.assigning(),
             Member::Classic(m) => m.assigning(),
+        }
+    }
+
+    pub fn is_rebalancing(&self) -> bool {
+        match self {
+            Member::Consumer(m) => m.is_rebalancing(),
+            Member::Classic(m) => m.is_rebalancing(),
         }
     }
 

@@ -167,6 +167,19 @@ impl ClassicMembership {
         }
     }
 
+    /// A join, sync or reconciliation is under way.
+    pub fn is_rebalancing(&self) -> bool {
+        matches!(
+            self.state,
+            State::Preparing
+                | State::Joining
+                | State::Assigning
+                | State::Syncing
+                | State::Reconciling
+                | State::Dropping
+        )
+    }
+
     /// Whether the member has left (or never joined).
     pub fn has_left(&self) -> bool {
         matches!(self.state, State::Left | State::Fatal | State::Unsubscribed)

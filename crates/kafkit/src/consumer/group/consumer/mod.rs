@@ -223,6 +223,17 @@ impl Membership {
         )
     }
 
+    /// A join or a reconciliation is under way.
+    pub fn is_rebalancing(&self) -> bool {
+        matches!(
+            self.state,
+            MemberState::Joining
+                | MemberState::Reconciling
+                | MemberState::Acknowledging
+                | MemberState::Fenced
+        )
+    }
+
     /// The heartbeat interval in use.
     pub fn heartbeat_interval(&self) -> Duration {
         self.interval
