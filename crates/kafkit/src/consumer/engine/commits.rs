@@ -41,23 +41,21 @@ impl Commits {
             if next < 0 {
                 continue;
             }
-            match st.processed {
-                Some((o, _)) if o >= next => {}
-                Some((o, _)) => {
-                    self.resolved_since_commit += (next - o) as usize;
-                    st.processed = Some((next, *epoch));
-                }
-                None => {
-                    self.resolved_since_commit += 1;
+            // Counted from the last processed offset, or from where the partition started.
+            match st.processed.map(|(o, _)| o).or(st.committed) {
+                Some(o) if o >= next => {}
+                from => {
+                    self.resolved_since_commit += from.map_or(1, |o| (next - o) as usize);
                     st.processed = Some((next, *epoch));
                 }
             }
         }
     }
 
-    /// The handler reported the next offset of a partition: counted for the threshold.
-    pub fn processed_one(&mut self) {
-        self.resolved_since_commit += 1;
+    /// The handler reported `n` more records of a partition processed: counted for the
+    /// threshold.
+    pub fn processed(&mut self, n: usize) {
+        self.resolved_since_commit += n;
     }
 
     /// Whether an auto-commit is due now (by interval or by count); restarts both if so.
@@ -246,13 +244,13 @@ mod tests {
         assert_eq!(parts.uncommitted(), vec![(tp.clone(), 104, 7)]);
         assert!(
             !c.auto_commit_due(&cfg, true, t0),
-            "1 record counted so far"
+            "4 records counted so far"
         );
         cell.next.store(114, std::sync::atomic::Ordering::Release);
         c.sync_progress(&mut parts);
         assert!(
             c.auto_commit_due(&cfg, true, t0),
-            "11 records: over the threshold"
+            "14 records: over the threshold"
         );
         // Committed: nothing left to commit until the handler moves on.
         parts.mark_committed(&[(tp.clone(), 114)]);
@@ -261,5 +259,23 @@ mod tests {
         cell.next.store(110, std::sync::atomic::Ordering::Release);
         c.sync_progress(&mut parts);
         assert_eq!(parts.states[&tp].processed, Some((114, 7)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_first_batch_counts_every_record_from_where_the_partition_started() {
+        let t0 = Instant::now();
+        let mut c = Commits::new(t0);
+        let mut parts = Partitions::default();
+        let tp = TopicPartition::new("t", 0);
+        parts.assign([(tp.clone(), 100, None)]);
+        let cell = InHand::new();
+        parts.states.get_mut(&tp).unwrap().progress = Some((cell.clone(), 0));
+        // One batch of twelve, all processed before the engine looks.
+        cell.next.store(112, std::sync::atomic::Ordering::Release);
+        c.sync_progress(&mut parts);
+        assert!(
+            c.auto_commit_due(&config(Some(5)), true, t0),
+            "twelve records count as twelve, not one"
+        );
     }
 }

@@ -493,9 +493,11 @@ impl Engine {
                     }
                     if st.generation == generation {
                         if let Some(n) = next {
-                            if st.processed.is_none_or(|(o, _)| n.0 > o) {
+                            let from = st.processed.map(|(o, _)| o).or(st.committed);
+                            if from.is_none_or(|o| n.0 > o) {
                                 st.processed = Some(n);
-                                self.commits.processed_one();
+                                self.commits
+                                    .processed(from.map_or(1, |o| (n.0 - o) as usize));
                             }
                         }
                     }
