@@ -832,3 +832,61 @@ async fn hooks_set_after_subscribe_take_effect() {
         "the stop revoked what the hook saw: {calls:?}"
     );
 }
+
+// ---- Requirements, migration, troubleshooting -------------------------------------------
+
+#[tokio::test]
+async fn an_unknown_remote_assignor_fails_naming_the_broker_setting() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let topic = common::topic(&kafka, "cf-bad-assignor", 1).await;
+    let group = common::unique("g-cf-bad-assignor");
+    let c = kafka
+        .consumer(config(&group).remote_assignor("sticky-custom"))
+        .unwrap();
+    let e = c.subscribe(&[&topic], true).await.unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("sticky-custom") && text.contains("group.consumer.assignors"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn offline_migration_keeps_the_committed_offsets() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let topic = common::topic(&kafka, "cf-offline", 1).await;
+    common::produce(&kafka, &topic, 10).await;
+    let group = common::unique("g-cf-offline");
+    // 1. The classic consumers read and stop.
+    let old = kafka
+        .consumer(ConsumerConfig::new(&group).group_protocol(GroupProtocol::Classic))
+        .unwrap();
+    old.subscribe(&[&topic], true).await.unwrap();
+    wait_count(&count_records(&old), 10).await;
+    old.stop().await.unwrap();
+    common::produce(&kafka, &topic, 5).await;
+    // 2-3. Started again with the consumer protocol: they go on where the group stopped.
+    let new = kafka.consumer(config(&group)).unwrap();
+    new.subscribe(&[&topic], true).await.unwrap();
+    let offsets: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let (n2, o2) = (new.clone(), offsets.clone());
+    tokio::spawn(async move {
+        n2.run_each_message(move |m| {
+            o2.lock().unwrap().push(m.offset);
+            async { Ok(()) }
+        })
+        .await
+    });
+    common::eventually(WAIT, "the five new records", || {
+        let n = offsets.lock().unwrap().len();
+        async move { n >= 5 }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(*offsets.lock().unwrap(), (10..15).collect::<Vec<_>>());
+    let d = &kafka.admin().describe_groups(&[&group]).await.unwrap()[0];
+    assert_eq!(d.kind, kafkit::admin::GroupKind::Consumer);
+    new.stop().await.unwrap();
+}
