@@ -286,7 +286,8 @@ async fn each_batch_heartbeat_reports_the_member_and_resolved_offsets_are_commit
     let c = kafka.consumer(config(&group)).unwrap();
     c.subscribe(&[&topic], true).await.unwrap();
     let statuses: Arc<Mutex<Vec<MemberStatus>>> = Arc::default();
-    let uncommitted: Arc<Mutex<Vec<Option<(TopicPartition, i64)>>>> = Arc::default();
+    type Uncommitted = Option<(TopicPartition, i64)>;
+    let uncommitted: Arc<Mutex<Vec<Uncommitted>>> = Arc::default();
     let last = Arc::new(AtomicUsize::new(0));
     let (c2, st, un, l) = (
         c.clone(),
@@ -799,7 +800,8 @@ async fn hooks_set_after_subscribe_take_effect() {
     let _n = count_records(&c);
     let (ta, tb) = (TopicPartition::new(&a, 0), TopicPartition::new(&b, 0));
     wait_assignment(&c, &[ta.clone()].into(), "topic a").await;
-    let calls: Arc<Mutex<Vec<(RebalanceKind, Vec<TopicPartition>)>>> = Arc::default();
+    type Call = (RebalanceKind, Vec<TopicPartition>);
+    let calls: Arc<Mutex<Vec<Call>>> = Arc::default();
     for set in [
         Consumer::on_partitions_assigned as fn(&Consumer, kafkit::consumer::RebalanceHook),
         Consumer::on_partitions_revoked,
