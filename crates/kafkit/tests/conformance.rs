@@ -892,3 +892,87 @@ async fn offline_migration_keeps_the_committed_offsets() {
     assert_eq!(d.kind, kafkit::admin::GroupKind::Consumer);
     new.stop().await.unwrap();
 }
+
+// ---- Scalability ------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_thousand_partitions_split_across_twenty_members() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let topic = common::topic(&kafka, "cf-scale", 1000).await;
+    let group = common::unique("g-cf-scale");
+    let members: Vec<Consumer> = (0..20)
+        .map(|_| kafka.consumer(config(&group)).unwrap())
+        .collect();
+    for m in &members {
+        m.subscribe(&[&topic], true).await.unwrap();
+        let _ = count_records(m);
+    }
+    common::eventually(
+        Duration::from_secs(60),
+        "a complete, disjoint, even split",
+        || {
+            let members = members.clone();
+            async move {
+                let mut all = BTreeSet::new();
+                for m in &members {
+                    let a = assignment(m).await;
+                    // The uniform assignor balances to within one partition: 50 each here.
+                    if a.len() != 50 || !a.is_disjoint(&all) {
+                        return false;
+                    }
+                    all.extend(a);
+                }
+                all.len() == 1000
+            }
+        },
+    )
+    .await;
+    for m in &members {
+        m.stop().await.unwrap();
+    }
+    kafka.admin().delete_topics(&[&topic]).await.unwrap();
+}
+
+// ---- The table itself -------------------------------------------------------------------
+
+/// Every test docs/conformance.md names exists, so the table cannot point at nothing.
+#[test]
+fn every_test_the_conformance_table_names_exists() {
+    fn sources(dir: &std::path::Path, out: &mut String) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                if !path.ends_with("target") {
+                    sources(&path, out);
+                }
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+            }
+        }
+    }
+    let repo = std::path::PathBuf::from(common::repo());
+    let table = std::fs::read_to_string(repo.join("docs/conformance.md")).unwrap();
+    let mut code = String::new();
+    sources(&repo.join("crates"), &mut code);
+    let mut named = 0;
+    for token in table.split('`').skip(1).step_by(2) {
+        let parts: Vec<&str> = token.split("::").collect();
+        let is_test = parts.len() >= 2
+            && parts.iter().all(|p| {
+                !p.is_empty()
+                    && p.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            });
+        if !is_test {
+            continue;
+        }
+        named += 1;
+        let name = parts[parts.len() - 1];
+        assert!(
+            code.contains(&format!("fn {name}(")),
+            "docs/conformance.md names `{token}`, which no test defines"
+        );
+    }
+    assert!(named >= 40, "only {named} tests named");
+}

@@ -650,3 +650,20 @@ fn a_topic_id_that_cannot_be_named_is_left_out_of_events_after_a_few_lookups() {
         "never an id: {added:?}"
     );
 }
+
+#[test]
+fn the_heartbeat_pace_is_the_one_the_broker_sets() {
+    let now = Instant::now();
+    let mut m = joined(now);
+    let mut r = resp(1, Some(&[]));
+    r.heartbeat_interval_ms = 2500;
+    m.on_heartbeat_response(r, now);
+    drain_all(&mut m);
+    assert_eq!(m.heartbeat_interval(), Duration::from_millis(2500));
+    assert!(m
+        .poll_heartbeat(now + Duration::from_millis(2400))
+        .is_none());
+    assert!(m
+        .poll_heartbeat(now + Duration::from_millis(2500))
+        .is_some());
+}
