@@ -110,12 +110,13 @@ pub fn print_event(e: &Event, as_json: bool) {
             }
             j
         }
+        // Every heartbeat in JSON; a person reading along sees those that changed something.
         Event::Heartbeat {
             member_epoch,
             added,
             removed,
             ..
-        } => {
+        } if as_json || !added.is_empty() || !removed.is_empty() => {
             json!({"event": "heartbeat", "member_epoch": member_epoch,
                    "added": added.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
                    "removed": removed.iter().map(|t| t.to_string()).collect::<Vec<_>>()})

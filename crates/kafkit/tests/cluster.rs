@@ -456,23 +456,21 @@ async fn a_consumer_reads_from_the_replica_in_its_rack_and_falls_back_to_the_lea
         }
     };
     common::eventually(Duration::from_secs(60), "3,000 read", count(3000)).await;
-    // Caught up: every fetch now goes to the local replica.
+    // Caught up: the fetches go to the local replica. One may go back to a leader now and
+    // then (a fetch the replica failed under load is retried there, which names the replica
+    // again); without follower fetching, half or fewer would be local (one fetch loop per
+    // leader).
     fetched_from.lock().unwrap().clear();
     common::eventually(Duration::from_secs(30), "fetches while caught up", || {
         let n = fetched_from.lock().unwrap().len();
-        async move { n >= 6 }
+        async move { n >= 20 }
     })
     .await;
-    let elsewhere: Vec<String> = fetched_from
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|b| **b != local_addr)
-        .cloned()
-        .collect();
+    let fetches = fetched_from.lock().unwrap().clone();
+    let local_share = fetches.iter().filter(|b| **b == local_addr).count() * 100 / fetches.len();
     assert!(
-        elsewhere.is_empty(),
-        "fetches went to {elsewhere:?}, not only to the rack's replica {local_addr}"
+        local_share >= 80,
+        "{local_share}% of fetches went to the rack's replica {local_addr}: {fetches:?}"
     );
 
     // The local replica dies: the leaders (new ones for what it led) serve the rest.

@@ -240,6 +240,13 @@ impl Consumer {
 
     /// Replaces the whole subscription with these topics: partitions of topics no longer
     /// subscribed are revoked (their processed offsets committed first).
+    ///
+    /// ```no_run
+    /// # async fn demo(consumer: kafkit::consumer::Consumer) -> kafkit::Result<()> {
+    /// consumer.subscribe(&["orders", "payments"], false).await?;
+    /// consumer.replace_subscription(&["payments"], false).await?; // orders is revoked
+    /// # Ok(()) }
+    /// ```
     pub async fn replace_subscription(&self, topics: &[&str], from_beginning: bool) -> Result<()> {
         let names = topic_names(topics, "replace_subscription")?;
         self.change_subscription(true, Addition::Topics(names), from_beginning)
@@ -250,6 +257,15 @@ impl Consumer {
     /// protocol ignores, each with what replaces it). Each is also logged, and sent once as an
     /// [`Event::Warning`](crate::Event::Warning) when the consumer first subscribes, so a
     /// listener registered after `Kafka::consumer` still sees it.
+    ///
+    /// ```no_run
+    /// # async fn demo(kafka: kafkit::Kafka) -> kafkit::Result<()> {
+    /// use std::time::Duration;
+    /// use kafkit::consumer::ConsumerConfig;
+    /// let consumer = kafka.consumer(ConsumerConfig::new("g").session_timeout(Duration::from_secs(30)))?;
+    /// assert!(consumer.warnings()[0].contains("group.consumer.session.timeout.ms"));
+    /// # Ok(()) }
+    /// ```
     pub fn warnings(&self) -> &[String] {
         &self.inner.warnings
     }

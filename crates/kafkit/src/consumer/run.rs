@@ -67,6 +67,15 @@ pub struct BatchContext {
 }
 
 /// The member's standing in its group, as [`BatchContext::heartbeat`] reports it.
+///
+/// ```no_run
+/// # async fn demo(ctx: kafkit::consumer::BatchContext) -> kafkit::Result<()> {
+/// let status = ctx.heartbeat().await?;
+/// if !status.assigned {
+///     return Ok(()); // the partition is moving to another member: stop early
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MemberStatus {
