@@ -17,6 +17,9 @@
 //                                            "STOP ms" when stdin closes and "DONE ms" once it left;
 //                                            env KAFKIT_PEER_RESET sets auto.offset.reset; "OWN p,p"
 //                                            after every change of its partitions
+//   share BOOTSTRAP TOPIC GROUP SECONDS      a KafkaShareConsumer (KIP-932, implicit acknowledgement)
+//                                            in share group GROUP; prints "REC partition offset
+//                                            delivery-count" per record, "COUNT n" when it stops
 //   scale BOOTSTRAP TOPIC PARTITIONS MEMBERS  MEMBERS group.protocol=consumer members in one JVM
 //                                            (a thread each); prints "SCALE seconds" once they hold a
 //                                            complete, disjoint assignment with every member non-empty
@@ -44,6 +47,7 @@ public class JavaPeer {
             case "scale" -> scale(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]));
             case "member" -> member(args[1], args[2], args[3], args[4], args.length > 5 ? args[5] : null);
             case "group" -> group(args[1], args[2], args[3], Integer.parseInt(args[4]));
+            case "share" -> share(args[1], args[2], args[3], Integer.parseInt(args[4]));
             case "consume-bench" -> consumeBench(args[1], args[2], Integer.parseInt(args[3]));
             case "produce-bench" -> produceBench(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]), args[5]);
             default -> { System.err.println("unknown mode " + args[0]); System.exit(1); }
@@ -143,6 +147,31 @@ public class JavaPeer {
             while (System.currentTimeMillis() < deadline) count += c.poll(Duration.ofMillis(200)).count();
             System.out.println("COUNT " + count);
             System.out.flush();
+        }
+    }
+
+    static void share(String bootstrap, String topic, String group, int seconds) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        java.io.PrintStream out = new java.io.PrintStream(new java.io.BufferedOutputStream(System.out, 1 << 16), false);
+        try (KafkaShareConsumer<byte[], byte[]> c = new KafkaShareConsumer<>(p)) {
+            c.subscribe(List.of(topic));
+            long count = 0;
+            long deadline = System.currentTimeMillis() + seconds * 1000L;
+            while (System.currentTimeMillis() < deadline) {
+                ConsumerRecords<byte[], byte[]> rs = c.poll(Duration.ofMillis(200));
+                for (ConsumerRecord<byte[], byte[]> r : rs) {
+                    out.println("REC " + r.partition() + " " + r.offset() + " " + r.deliveryCount().map(String::valueOf).orElse("-"));
+                    count++;
+                }
+                out.flush();
+            }
+            c.commitSync();
+            out.println("COUNT " + count);
+            out.flush();
         }
     }
 

@@ -39,6 +39,7 @@ pub mod consumer;
 pub(crate) mod groups;
 mod kafka;
 pub mod producer;
+pub mod share;
 
 pub use admin::{Admin, NewTopic};
 pub use events::{Event, TopicPartition};

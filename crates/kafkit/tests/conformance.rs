@@ -647,16 +647,23 @@ async fn the_rebalance_timeout_reaches_the_broker() {
     let topic = common::topic(&kafka, "cf-rebalance-timeout", 2).await;
     let group = common::unique("g-cf-rebalance-timeout");
     // A member that never finishes a revocation: the broker removes it once its rebalance
-    // timeout (3 s here; 60 s by default) has passed, and the joiner gets everything.
+    // timeout (3 s here; 60 s by default) has passed, and the joiner gets its share (before,
+    // it gets nothing: the partition it is due is still owned). The removed member rejoins.
     let stuck = kafka
         .consumer(config(&group).rebalance_timeout(Duration::from_secs(3)))
         .unwrap();
+    let lost = Arc::new(AtomicBool::new(false));
     stuck.on_partitions_revoked(Arc::new(|_, _| {
         async {
             tokio::time::sleep(Duration::from_secs(120)).await;
             Ok(())
         }
         .boxed()
+    }));
+    let l = lost.clone();
+    stuck.on_partitions_lost(Arc::new(move |_, _| {
+        l.store(true, Ordering::SeqCst);
+        async { Ok(()) }.boxed()
     }));
     stuck.subscribe(&[&topic], true).await.unwrap();
     let _n = count_records(&stuck);
@@ -665,12 +672,19 @@ async fn the_rebalance_timeout_reaches_the_broker() {
     let joiner = kafka.consumer(config(&group)).unwrap();
     joiner.subscribe(&[&topic], true).await.unwrap();
     let _m = count_records(&joiner);
-    wait_assignment(
-        &joiner,
-        &want,
-        "the stuck member removed after its 3 s rebalance timeout",
+    common::eventually(
+        WAIT,
+        "the joiner gets its share once the stuck member's 3 s rebalance timeout passed",
+        || {
+            let joiner = joiner.clone();
+            async move { !assignment(&joiner).await.is_empty() }
+        },
     )
     .await;
+    assert!(
+        lost.load(Ordering::SeqCst),
+        "the stuck member was fenced: its partitions were lost"
+    );
     stuck.abort();
     joiner.stop().await.unwrap();
 }

@@ -135,7 +135,7 @@ fn tps(
 }
 
 impl Admin {
-    async fn coordinator(&self, group: &str) -> Result<Connection> {
+    pub(super) async fn coordinator(&self, group: &str) -> Result<Connection> {
         if group.is_empty() {
             return Err(Error::config("the group id is empty"));
         }

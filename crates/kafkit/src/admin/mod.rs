@@ -1,11 +1,13 @@
-//! The admin client: topics, cluster description, consumer groups and their offsets.
+//! The admin client: topics, cluster description, consumer and share groups and their offsets.
 
 mod groups;
+mod share_groups;
 mod topics;
 
 pub use groups::{
     GroupDescription, GroupKind, GroupListing, GroupOffset, MemberDescription, OffsetReset,
 };
+pub use share_groups::{ShareGroupDescription, ShareMemberDescription};
 pub use topics::{ClusterDescription, NewTopic};
 
 use crate::error::Result;

@@ -290,6 +290,45 @@ pub fn parse_response(
     Ok(out)
 }
 
+/// Every record of `records` at or after `from` (control records left out, no transaction
+/// filtering), decompressing at most `max_batch` bytes per batch: for share fetches, where the
+/// broker decides what is delivered.
+pub(crate) fn decode_all(
+    topic: &Arc<str>,
+    partition: i32,
+    records: Bytes,
+    from: i64,
+    max_batch: usize,
+) -> Result<Vec<Message>> {
+    let mut out = FetchedPartition {
+        partition: TopicPartition::new(topic.to_string(), partition),
+        fetch_offset: from,
+        error: None,
+        high_watermark: -1,
+        last_stable_offset: -1,
+        messages: Vec::new(),
+        next_offset: from,
+        next_epoch: None,
+        diverging: None,
+        bytes: records.len(),
+        needs_bytes: None,
+        cut: false,
+        leader_hint: None,
+        preferred_read_replica: None,
+    };
+    let mut budget = Budget::new(usize::MAX, max_batch);
+    decode_records(
+        topic,
+        partition,
+        records,
+        from,
+        Vec::new(),
+        &mut budget,
+        &mut out,
+    )?;
+    Ok(out.messages)
+}
+
 fn decode_records(
     topic: &Arc<str>,
     partition: i32,

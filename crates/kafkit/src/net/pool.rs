@@ -29,6 +29,15 @@ pub enum Lane {
     Member(u64),
 }
 
+impl Lane {
+    /// A socket of its own, for one member's requests that must not wait behind others'
+    /// (a classic JoinGroup, a share consumer's long-polling ShareFetch).
+    pub fn private() -> Lane {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        Lane::Member(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Target {
     Node(i32),

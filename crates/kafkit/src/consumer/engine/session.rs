@@ -26,9 +26,6 @@ use crate::error::{Error, ErrorKind, ResponseError, Result};
 use crate::events::Event;
 use crate::net::{Connection, Lane};
 
-/// Numbers the classic members' coordinator sockets.
-static NEXT_LANE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
 /// The session's view of the group coordinator.
 enum Coordinator {
     Unknown,
@@ -47,7 +44,7 @@ pub(super) enum Step {
 pub(super) struct GroupSession {
     membership: Member,
     /// This member's own coordinator socket under the classic protocol.
-    lane_id: u64,
+    lane: Lane,
     /// The subscription asked for (kept for a fallback to classic and pattern re-checks).
     subscription: Option<Subscription>,
     coordinator: Coordinator,
@@ -88,7 +85,7 @@ impl GroupSession {
         };
         GroupSession {
             membership,
-            lane_id: NEXT_LANE.fetch_add(1, Ordering::Relaxed),
+            lane: Lane::private(),
             subscription: None,
             coordinator: Coordinator::Unknown,
             coordinator_attempts: 0,
@@ -136,7 +133,7 @@ impl GroupSession {
 
     /// This member's classic socket, closed when the engine ends.
     pub fn classic_lane(&self) -> Option<Lane> {
-        self.is_classic().then_some(Lane::Member(self.lane_id))
+        self.is_classic().then_some(self.lane)
     }
 
     pub fn suspend_heartbeats(&mut self, until: Instant) {
@@ -249,11 +246,7 @@ impl GroupSession {
                 let kafka = ctx.kafka.clone();
                 let group = ctx.config.group_id.clone();
                 let kip848 = !self.membership.is_classic();
-                let lane = if kip848 {
-                    Lane::Group
-                } else {
-                    Lane::Member(self.lane_id)
-                };
+                let lane = if kip848 { Lane::Group } else { self.lane };
                 ctx.report.spawn(async move {
                     let res = async {
                         let (node, conn) =
