@@ -279,26 +279,32 @@ impl Admin {
                     "fence_producers: a transactional id is empty",
                 ));
             }
-            // CONCURRENT_TRANSACTIONS (an abort still being written) is retriable.
-            let who = self
-                .kafka
-                .config()
-                .retry
-                .run(
-                    || async {
-                        let node = self.transaction_coordinator(id).await?;
-                        let conn = self.kafka.pool().get(node, Lane::General).await?;
-                        // A short timeout: the id is only being fenced, never used.
-                        init_producer_id(&conn, Some(id), 1000, ProducerIdentity::NONE).await
-                    },
-                    |_| async {},
-                )
-                .await
-                .map_err(|e| {
-                    let msg = format!("transactional id '{id}': {}", e.message());
-                    let kind = e.kind().clone();
-                    e.restate(kind, "fence_producers", msg)
-                })?;
+            // The first InitProducerId starts aborting an open transaction and answers
+            // CONCURRENT_TRANSACTIONS until the abort is written: ask again until then.
+            let deadline = tokio::time::Instant::now() + self.kafka.config().request_timeout;
+            let who = loop {
+                let attempt = async {
+                    let node = self.transaction_coordinator(id).await?;
+                    let conn = self.kafka.pool().get(node, Lane::General).await?;
+                    // A short transaction timeout: the id is only fenced, never used.
+                    init_producer_id(&conn, Some(id), 1000, ProducerIdentity::NONE).await
+                };
+                match attempt.await {
+                    Ok(who) => break who,
+                    Err(e)
+                        if (e.is_retriable()
+                            || e.kafka_error() == Some(ResponseError::ConcurrentTransactions))
+                            && tokio::time::Instant::now() < deadline =>
+                    {
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                    Err(e) => {
+                        let msg = format!("transactional id '{id}': {}", e.message());
+                        let kind = e.kind().clone();
+                        return Err(e.restate(kind, "fence_producers", msg));
+                    }
+                }
+            };
             out.push((who.id, who.epoch));
         }
         Ok(out)
