@@ -135,7 +135,8 @@ pub(crate) fn check(
 
 /// An enum for a Kafka protocol code: named cases, `Unknown(code)` for the rest (answers are
 /// untrusted and may carry codes a newer broker added). `Display` and `FromStr` use the
-/// names Kafka's tools print (`DESCRIBE_CONFIGS`), case- and `-`/`_`-insensitive on input.
+/// names Kafka's tools print (`DESCRIBE_CONFIGS`, `SCRAM-SHA-256`), case- and
+/// `-`/`_`-insensitive on input.
 macro_rules! kafka_code {
     (
         $(#[$meta:meta])*
@@ -180,7 +181,7 @@ macro_rules! kafka_code {
             type Err = crate::Error;
             fn from_str(s: &str) -> crate::Result<Self> {
                 let norm = s.trim().to_ascii_uppercase().replace('-', "_");
-                $(if norm == $text { return Ok($name::$variant); })*
+                $(if norm == $text.replace('-', "_") { return Ok($name::$variant); })*
                 Err(crate::Error::config(format!(
                     "'{s}' is not a {}; use one of: {}",
                     stringify!($name),

@@ -24,9 +24,9 @@ kafka_code! {
     /// ```
     pub enum ScramMechanism: i8 {
         /// SCRAM-SHA-256.
-        ScramSha256 = 1 => "SCRAM_SHA_256",
+        ScramSha256 = 1 => "SCRAM-SHA-256",
         /// SCRAM-SHA-512.
-        ScramSha512 = 2 => "SCRAM_SHA_512",
+        ScramSha512 = 2 => "SCRAM-SHA-512",
     }
 }
 
