@@ -68,7 +68,10 @@ async fn an_acl_lets_bob_in_and_deleting_it_shuts_him_out() {
         "User:bob",
         AclOperation::DescribeConfigs,
     );
-    let e = bob.create_acls(&[acl.clone()]).await.unwrap_err();
+    let e = bob
+        .create_acls(std::slice::from_ref(&acl))
+        .await
+        .unwrap_err();
     assert_eq!(
         e.kafka_error(),
         Some(ResponseError::ClusterAuthorizationFailed),
@@ -76,7 +79,7 @@ async fn an_acl_lets_bob_in_and_deleting_it_shuts_him_out() {
     );
     assert!(e.to_string().contains("super user"), "{e}");
 
-    admin.create_acls(&[acl.clone()]).await.unwrap();
+    admin.create_acls(std::slice::from_ref(&acl)).await.unwrap();
     // A second, prefixed ACL that the filter below must tell apart.
     let prefixed = AclBinding::allow(
         ResourceType::Group,
@@ -85,7 +88,10 @@ async fn an_acl_lets_bob_in_and_deleting_it_shuts_him_out() {
         AclOperation::Read,
     )
     .pattern(PatternType::Prefixed);
-    admin.create_acls(&[prefixed.clone()]).await.unwrap();
+    admin
+        .create_acls(std::slice::from_ref(&prefixed))
+        .await
+        .unwrap();
     let bobs = AclBindingFilter::any().principal("User:bob");
     let listed = admin.describe_acls(&bobs).await.unwrap();
     assert!(listed.contains(&acl), "{listed:?}");
@@ -113,7 +119,10 @@ async fn an_acl_lets_bob_in_and_deleting_it_shuts_him_out() {
     })
     .await;
     assert_eq!(
-        admin.delete_acls(&[bobs.clone()]).await.unwrap(),
+        admin
+            .delete_acls(std::slice::from_ref(&bobs))
+            .await
+            .unwrap(),
         vec![prefixed]
     );
     assert!(admin.describe_acls(&bobs).await.unwrap().is_empty());

@@ -50,7 +50,10 @@ async fn topic_broker_group_and_client_metrics_configs_are_described_and_altered
         )
         .await
         .unwrap();
-    let d = &admin.describe_configs(&[t.clone()], &[]).await.unwrap()[0];
+    let d = &admin
+        .describe_configs(std::slice::from_ref(&t), &[])
+        .await
+        .unwrap()[0];
     let retention = d.get("retention.ms").expect("retention.ms described");
     assert_eq!(retention.value.as_deref(), Some("3600000"));
     assert_eq!(retention.source, ConfigSource::DynamicTopic);
@@ -76,7 +79,10 @@ async fn topic_broker_group_and_client_metrics_configs_are_described_and_altered
         .await
         .unwrap();
     let d = &admin
-        .describe_configs(&[t.clone()], &["retention.ms", "cleanup.policy"])
+        .describe_configs(
+            std::slice::from_ref(&t),
+            &["retention.ms", "cleanup.policy"],
+        )
         .await
         .unwrap()[0];
     assert_eq!(d.entries.len(), 2, "{d:?}");
@@ -110,7 +116,7 @@ async fn topic_broker_group_and_client_metrics_configs_are_described_and_altered
         .await
         .unwrap();
     let d = &admin
-        .describe_configs(&[t.clone()], &["retention.ms"])
+        .describe_configs(std::slice::from_ref(&t), &["retention.ms"])
         .await
         .unwrap()[0];
     assert_eq!(d.entries[0].value.as_deref(), Some("604800000"));
@@ -146,7 +152,10 @@ async fn topic_broker_group_and_client_metrics_configs_are_described_and_altered
         source(ConfigSource::DynamicBroker)
     })
     .await;
-    let d = &admin.describe_configs(&[b.clone()], &[key]).await.unwrap()[0];
+    let d = &admin
+        .describe_configs(std::slice::from_ref(&b), &[key])
+        .await
+        .unwrap()[0];
     assert_eq!(d.entries[0].value.as_deref(), Some("16000"));
     assert_eq!(d.entries[0].source, ConfigSource::DynamicBroker);
     // The synonyms show what it overrides: the default underneath.
@@ -181,7 +190,7 @@ async fn topic_broker_group_and_client_metrics_configs_are_described_and_altered
         .await
         .unwrap();
     let d = &admin
-        .describe_configs(&[g.clone()], &["consumer.session.timeout.ms"])
+        .describe_configs(std::slice::from_ref(&g), &["consumer.session.timeout.ms"])
         .await
         .unwrap()[0];
     assert_eq!(d.entries[0].value.as_deref(), Some("20000"), "{d:?}");
@@ -202,7 +211,10 @@ async fn topic_broker_group_and_client_metrics_configs_are_described_and_altered
         )
         .await
         .unwrap();
-    let d = &admin.describe_configs(&[m.clone()], &[]).await.unwrap()[0];
+    let d = &admin
+        .describe_configs(std::slice::from_ref(&m), &[])
+        .await
+        .unwrap()[0];
     assert_eq!(
         d.get("interval.ms").unwrap().value.as_deref(),
         Some("60000")
@@ -260,7 +272,7 @@ async fn offsets_are_listed_by_spec_and_records_deleted_up_to_an_offset() {
         let tp = tp.clone();
         async move {
             let o = admin
-                .list_offsets(&[tp.clone()], spec, false)
+                .list_offsets(std::slice::from_ref(&tp), spec, false)
                 .await
                 .unwrap();
             assert_eq!(o.len(), 1);
@@ -562,7 +574,10 @@ async fn producers_and_transactions_are_described_and_a_producer_fenced() {
     assert_eq!(d.producer_id, mine.producer_id);
     assert!(d.start_time_ms > 0);
 
-    let producers = admin.describe_producers(&[tp.clone()]).await.unwrap();
+    let producers = admin
+        .describe_producers(std::slice::from_ref(&tp))
+        .await
+        .unwrap();
     let p = producers
         .iter()
         .find(|p| p.producer_id == d.producer_id)

@@ -40,13 +40,13 @@ async fn reassignment_and_preferred_election_move_a_partitions_leader() {
 
     // Nothing to elect: the preferred replica leads already.
     assert!(admin
-        .elect_leaders(ElectionType::Preferred, &[tp.clone()])
+        .elect_leaders(ElectionType::Preferred, std::slice::from_ref(&tp))
         .await
         .unwrap()
         .is_empty());
     // The same for an unclean election of a partition with a live in-sync leader.
     assert!(admin
-        .elect_leaders(ElectionType::Unclean, &[tp.clone()])
+        .elect_leaders(ElectionType::Unclean, std::slice::from_ref(&tp))
         .await
         .unwrap()
         .is_empty());
@@ -69,14 +69,14 @@ async fn reassignment_and_preferred_election_move_a_partitions_leader() {
     )
     .await;
     assert!(admin
-        .list_partition_reassignments(&[tp.clone()])
+        .list_partition_reassignments(std::slice::from_ref(&tp))
         .await
         .unwrap()
         .is_empty());
     assert_eq!(partition(&kafka, &topic, 0).await.leader, before.leader);
 
     let elected = admin
-        .elect_leaders(ElectionType::Preferred, &[tp.clone()])
+        .elect_leaders(ElectionType::Preferred, std::slice::from_ref(&tp))
         .await
         .unwrap();
     assert_eq!(elected, vec![tp.clone()]);
