@@ -1,10 +1,15 @@
 //! `kafkit`: the command-line face of the kafkit Kafka client.
 
+mod acl;
+mod cluster;
+mod config;
 mod consume;
 mod demo;
 mod group;
 mod produce;
+mod records;
 mod topic;
+mod user;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -24,18 +29,29 @@ struct Cli {
         long,
         short = 'b',
         global = true,
+        help_heading = "Connection",
         env = "KAFKIT_BOOTSTRAP",
         default_value = "127.0.0.1:9092"
     )]
     bootstrap: String,
     /// Client id sent to the brokers.
-    #[arg(long, global = true, default_value = "kafkit-cli")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "kafkit-cli",
+        help_heading = "Connection"
+    )]
     client_id: String,
     /// Print machine-readable JSON instead of text.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Output")]
     json: bool,
     /// Connection timeout in milliseconds.
-    #[arg(long, global = true, default_value_t = 10_000)]
+    #[arg(
+        long,
+        global = true,
+        default_value_t = 10_000,
+        help_heading = "Connection"
+    )]
     connect_timeout_ms: u64,
     #[command(flatten)]
     security: SecurityArgs,
@@ -45,6 +61,7 @@ struct Cli {
 
 /// TLS and SASL; each flag can also come from its environment variable.
 #[derive(clap::Args)]
+#[command(next_help_heading = "Security")]
 struct SecurityArgs {
     /// PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (default: inferred from the other flags).
     #[arg(long, global = true, env = "KAFKIT_SECURITY_PROTOCOL")]
@@ -106,6 +123,23 @@ enum Command {
     /// List, describe and delete consumer groups; show and reset their offsets.
     #[command(subcommand)]
     Group(group::GroupCommand),
+    /// Describe or alter the configs of topics, brokers, groups and client metrics.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// Create, list and delete ACLs.
+    #[command(subcommand)]
+    Acl(acl::AclCommand),
+    /// List offsets of a topic's partitions: earliest, latest, max-timestamp or --time T.
+    Offsets(records::OffsetsArgs),
+    /// Delete records before an offset.
+    #[command(subcommand)]
+    Records(records::RecordsCommand),
+    /// List, create or change, and delete SCRAM users.
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// The cluster: describe, features, log dirs, leader elections, reassignments.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
     /// Create a topic, produce a few records and consume them with a KIP-848 group.
     Demo,
 }
@@ -141,6 +175,12 @@ async fn run(cli: Cli) -> kafkit::Result<()> {
         Command::Produce(args) => produce::run(&kafka, args, cli.json).await,
         Command::Consume(args) => consume::run(&kafka, args, cli.json).await,
         Command::Group(cmd) => group::run(&kafka, cmd, cli.json).await,
+        Command::Config(cmd) => config::run(&kafka, cmd, cli.json).await,
+        Command::Acl(cmd) => acl::run(&kafka, cmd, cli.json).await,
+        Command::Offsets(args) => records::offsets(&kafka, args, cli.json).await,
+        Command::Records(cmd) => records::run(&kafka, cmd, cli.json).await,
+        Command::User(cmd) => user::run(&kafka, cmd, cli.json).await,
+        Command::Cluster(cmd) => cluster::run(&kafka, cmd, cli.json).await,
         Command::Demo => demo::run(&kafka).await,
     };
     kafka.close(Duration::from_secs(5)).await;

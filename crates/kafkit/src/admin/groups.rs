@@ -109,6 +109,21 @@ pub enum OffsetReset {
     To(i64),
 }
 
+/// A member for `remove_group_members` to remove.
+///
+/// ```
+/// use kafkit::admin::MemberToRemove;
+/// let m = MemberToRemove::Static("reporting-1".into());
+/// # let _ = m;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberToRemove {
+    /// A static member, by its `group.instance.id`.
+    Static(String),
+    /// A member by its member id (as `describe_groups` shows it).
+    Id(String),
+}
+
 fn group_id(s: &str) -> GroupId {
     GroupId(StrBytes::from_string(s.to_string()))
 }
@@ -475,5 +490,79 @@ impl Admin {
         };
         self.set_group_offsets(group, &targets).await?;
         Ok(targets)
+    }
+
+    /// Removes members from a group, as if each had left: the group rebalances without them,
+    /// and a static member's partitions go to the others at once instead of after its
+    /// session timeout. `reason` is logged by the broker. Each member must be in the group
+    /// (`UNKNOWN_MEMBER_ID` otherwise, naming it).
+    ///
+    /// ```no_run
+    /// # async fn f(admin: kafkit::Admin) -> kafkit::Result<()> {
+    /// use kafkit::admin::MemberToRemove;
+    /// admin
+    ///     .remove_group_members("order-processors", &[MemberToRemove::Static("host-7".into())], Some("decommissioned"))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn remove_group_members(
+        &self,
+        group: &str,
+        members: &[MemberToRemove],
+        reason: Option<&str>,
+    ) -> Result<()> {
+        use kafka_protocol::messages::leave_group_request::MemberIdentity;
+        use kafka_protocol::messages::LeaveGroupRequest;
+        if members.is_empty() {
+            return Ok(());
+        }
+        let conn = self.coordinator(group).await?;
+        let version = conn.version::<LeaveGroupRequest>()?;
+        if version < 3 {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "remove_group_members",
+                "the broker's LeaveGroup is older than v3; removing other members needs Kafka 2.4+",
+            ));
+        }
+        let mut req = LeaveGroupRequest::default();
+        req.group_id = group_id(group);
+        req.members = members
+            .iter()
+            .map(|m| {
+                let mut id = MemberIdentity::default();
+                match m {
+                    MemberToRemove::Static(instance) => {
+                        // The coordinator finds a static member by instance id; the
+                        // member id it checks is then the unknown one.
+                        id.member_id = StrBytes::from_static_str("");
+                        id.group_instance_id = Some(StrBytes::from_string(instance.clone()));
+                    }
+                    MemberToRemove::Id(member) => {
+                        id.member_id = StrBytes::from_string(member.clone());
+                    }
+                }
+                id.reason = reason.map(|r| StrBytes::from_string(r.to_string()));
+                id
+            })
+            .collect();
+        let resp = conn
+            .send_version(&req, version)
+            .await
+            .map_err(|e| e.during("remove_group_members"))?;
+        Error::check(resp.error_code, "remove_group_members", || {
+            format!("group '{group}'")
+        })?;
+        for m in &resp.members {
+            Error::check(m.error_code, "remove_group_members", || {
+                let who = m
+                    .group_instance_id
+                    .as_ref()
+                    .map(|i| format!("static member '{i}'"))
+                    .unwrap_or_else(|| format!("member '{}'", m.member_id));
+                format!("{who} of group '{group}'")
+            })?;
+        }
+        Ok(())
     }
 }

@@ -1,4 +1,4 @@
-//! Topic administration: create, delete, list, describe; and the cluster description.
+//! Topic administration: create, delete, list, describe.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use kafka_protocol::messages::{CreateTopicsRequest, DeleteTopicsRequest, TopicNa
 use kafka_protocol::protocol::StrBytes;
 
 use super::Admin;
-use crate::cluster::{BrokerInfo, TopicInfo, TopicSelection};
+use crate::cluster::{TopicInfo, TopicSelection};
 use crate::error::{Error, Result};
 
 /// A topic to create.
@@ -47,17 +47,6 @@ impl NewTopic {
         self.configs.insert(key.into(), value.into());
         self
     }
-}
-
-/// Brokers, controller and cluster id.
-#[derive(Debug, Clone)]
-pub struct ClusterDescription {
-    /// Cluster id.
-    pub cluster_id: Option<String>,
-    /// Controller node id as the brokers report it.
-    pub controller_id: i32,
-    /// Brokers.
-    pub brokers: Vec<BrokerInfo>,
 }
 
 /// Broker-side wait for topic operations.
@@ -236,20 +225,6 @@ impl Admin {
                 })
             })
             .collect()
-    }
-
-    /// Brokers, controller and cluster id.
-    pub async fn describe_cluster(&self) -> Result<ClusterDescription> {
-        let snap = self
-            .kafka
-            .cluster()
-            .refresh(TopicSelection::Names(Vec::new()))
-            .await?;
-        Ok(ClusterDescription {
-            cluster_id: snap.cluster_id.clone(),
-            controller_id: snap.controller_id,
-            brokers: snap.brokers.values().cloned().collect(),
-        })
     }
 }
 

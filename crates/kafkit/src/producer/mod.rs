@@ -19,7 +19,7 @@
 
 mod accumulator;
 mod config;
-mod idempotence;
+pub(crate) mod idempotence;
 pub mod partitioner;
 mod record;
 mod request;
