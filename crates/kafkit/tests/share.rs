@@ -51,8 +51,9 @@ where
                 .push((id, r.partition, r.offset, r.delivery_count));
             let res = decide(&value, r.delivery_count);
             async move {
-                // A little work per record: the others fetch meanwhile.
-                tokio::time::sleep(Duration::from_millis(5)).await;
+                // Some work per record: records that arrive meanwhile go to the members
+                // waiting for them (a member holding records does not fetch).
+                tokio::time::sleep(Duration::from_millis(30)).await;
                 res
             }
         })
@@ -61,20 +62,16 @@ where
     c
 }
 
-/// Records one by one, each its own batch: the broker acquires whole batches, so big batches
-/// would go to whichever member fetches first.
-async fn produce_each(kafka: &Kafka, topic: &str, n: usize) {
+/// Records one by one, each its own batch (the broker acquires whole batches, so big batches
+/// would go to whichever member fetches first), round-robin over `partitions` (keyless
+/// records would all stick to one).
+async fn produce_each(kafka: &Kafka, topic: &str, n: usize, partitions: i32) {
     let producer = kafka.producer(Default::default()).unwrap();
     for i in 0..n {
-        producer
-            .send(kafkit::producer::Record::new(
-                topic,
-                format!("v{i}").as_bytes(),
-            ))
-            .await
-            .unwrap()
-            .await
-            .unwrap();
+        let value = format!("v{i}");
+        let record =
+            kafkit::producer::Record::new(topic, value.as_bytes()).partition(i as i32 % partitions);
+        producer.send(record).await.unwrap().await.unwrap();
     }
     producer.close().await.unwrap();
 }
@@ -122,7 +119,7 @@ async fn more_members_than_partitions_all_get_records_and_each_is_accepted_once(
         members.push(member(&kafka, &group, &topic, id, &seen, accept_all).await);
     }
     joined(&members).await;
-    produce_each(&kafka, &topic, 400).await;
+    produce_each(&kafka, &topic, 400, 2).await;
     wait_seen(&seen, "400 distinct records", |s| {
         s.iter()
             .map(|(_, p, o, _)| (*p, *o))
@@ -315,7 +312,7 @@ async fn a_java_share_consumer_shares_the_work_with_kafkit_members() {
     let group = common::unique("sg-java");
     let seen: Seen = Arc::default();
     let k = member(&kafka, &group, &topic, 0, &seen, accept_all).await;
-    let mut java = common::java_peer(&["share", &common::bootstrap(), &topic, &group, "40"])
+    let java = common::java_peer(&["share", &common::bootstrap(), &topic, &group, "40"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -339,7 +336,7 @@ async fn a_java_share_consumer_shares_the_work_with_kafkit_members() {
     )
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    produce_each(&kafka, &topic, 300).await;
+    produce_each(&kafka, &topic, 300, 2).await;
     let java_out = tokio::task::spawn_blocking(move || {
         let out = java.wait_with_output().expect("java output");
         String::from_utf8_lossy(&out.stdout).into_owned()

@@ -543,6 +543,7 @@ impl Engine {
         }
         tracing::trace!(
             node,
+            member = %self.member.member_id(),
             partitions = answer.partitions.len(),
             records = answer
                 .partitions
