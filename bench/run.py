@@ -5,7 +5,7 @@ import os, re, subprocess, sys, time, datetime
 # bench/failover.py imports this module for its cluster throughput rows (and sets BOOT).
 CP = sys.argv[1]
 QUICK = "--quick" in sys.argv
-BOOT = "127.0.0.1:9092"
+BOOT = os.environ.get("KAFKIT_BOOTSTRAP", "127.0.0.1:9092")
 KAFKIT = "target/release/kafkit"
 BENCH = "bench/target/release/kafkit-bench"
 N = 200_000 if QUICK else 1_000_000

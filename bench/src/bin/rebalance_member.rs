@@ -75,6 +75,8 @@ async fn kafkit_member(bootstrap: &str, topic: &str, group: &str, assignor: Opti
             .group_protocol(GroupProtocol::Classic)
             .partition_assigners([a.as_str()]),
     };
+    // KAFKIT_FETCH_SESSIONS=0: sessionless fetches, to compare with KIP-227 sessions (default).
+    let config = config.fetch_sessions(std::env::var("KAFKIT_FETCH_SESSIONS").map_or(true, |v| v != "0"));
     let consumer = kafka.consumer(config).unwrap();
     let mut out = Out::new();
     out.line(format_args!("SUB {}", now_ms()));
