@@ -10,25 +10,16 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
-use kafka_protocol::messages::share_acknowledge_request::{
-    AcknowledgePartition, AcknowledgeTopic, AcknowledgementBatch as AckBatch,
-};
-use kafka_protocol::messages::share_fetch_request::{
-    AcknowledgementBatch as FetchAckBatch, FetchPartition, FetchTopic, ForgottenTopic,
-};
-use kafka_protocol::messages::{
-    ShareAcknowledgeRequest, ShareFetchRequest, ShareGroupHeartbeatRequest,
-    ShareGroupHeartbeatResponse,
-};
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::messages::ShareGroupHeartbeatResponse;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::acks::{ranges, AcknowledgeType, GAP};
-use super::fetch::{self, ShareAnswer};
+use super::acks::AcknowledgeType;
+use super::fetch::ShareAnswer;
 use super::membership::{ShareAction, ShareMembership};
-use super::session::{by_topic, ShareSession, CLOSE};
+use super::records::{self, Records};
+use super::requests::{check_share_protocol, send_heartbeat, AckSet};
 use super::{ShareConsumerConfig, ShareRecord};
 use crate::cluster::coordinator::{connect_coordinator, COORDINATOR_BACKOFF};
 use crate::cluster::CoordinatorType;
@@ -36,6 +27,20 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, TopicPartition};
 use crate::net::{Connection, Lane};
 use crate::Kafka;
+
+/// What the records' owner uses of the engine's state (a macro: the borrows stay per field).
+macro_rules! ctx {
+    ($e:ident) => {
+        records::Ctx {
+            kafka: &$e.kafka,
+            config: &$e.config,
+            member_id: $e.member.member_id(),
+            names: &$e.names,
+            report: &$e.report,
+            deliver: &$e.deliver,
+        }
+    };
+}
 
 /// Records of one partition from one answer, handed to the user.
 pub(crate) struct ShareBatch {
@@ -63,7 +68,7 @@ pub(crate) enum Command {
     Close(oneshot::Sender<Result<()>>),
 }
 
-enum Internal {
+pub(super) enum Internal {
     Coordinator(Result<Connection>),
     Heartbeat(Result<ShareGroupHeartbeatResponse>),
     Names(Vec<Uuid>, Result<HashMap<Uuid, String>>),
@@ -81,32 +86,10 @@ enum Internal {
     },
 }
 
-/// Acknowledgements by partition: offset → wire type.
-type AckSet = BTreeMap<TopicPartition, BTreeMap<i64, i8>>;
-
-#[derive(Default)]
-struct Node {
-    session: ShareSession,
-    fetching: bool,
-    /// Records of the last answer not decided yet: no fetch before they are.
-    outstanding: usize,
-    /// Decided, not sent yet.
-    to_ack: AckSet,
-    /// ShareAcknowledge requests out.
-    acking: usize,
-}
-
-struct Commit {
-    waiting: usize,
-    results: CommitResult,
-    reply: oneshot::Sender<CommitResult>,
-}
-
 pub(crate) struct Engine {
     kafka: Kafka,
     config: ShareConsumerConfig,
     member: ShareMembership,
-    lane: Lane,
     coordinator: Option<Connection>,
     finding: bool,
     coordinator_attempts: u32,
@@ -117,12 +100,7 @@ pub(crate) struct Engine {
     target: Option<BTreeMap<Uuid, BTreeSet<i32>>>,
     names: HashMap<Uuid, String>,
     resolving: bool,
-    nodes: HashMap<i32, Node>,
-    /// Records with the user: where they came from, and an explicit acknowledgement if any.
-    in_hand: HashMap<TopicPartition, BTreeMap<i64, (i32, Option<AcknowledgeType>)>>,
-    lock_timeout: Duration,
-    commits: HashMap<u64, Commit>,
-    next_commit: u64,
+    records: Records,
     deliver: mpsc::UnboundedSender<ShareBatch>,
     commands: mpsc::UnboundedReceiver<Command>,
     report: mpsc::UnboundedSender<Internal>,
@@ -152,7 +130,6 @@ impl Engine {
             ),
             kafka,
             config,
-            lane: Lane::private(),
             coordinator: None,
             finding: false,
             coordinator_attempts: 0,
@@ -161,11 +138,7 @@ impl Engine {
             target: None,
             names: HashMap::new(),
             resolving: false,
-            nodes: HashMap::new(),
-            in_hand: HashMap::new(),
-            lock_timeout: Duration::from_secs(30),
-            commits: HashMap::new(),
-            next_commit: 0,
+            records: Records::new(),
             deliver,
             commands,
             report,
@@ -201,7 +174,7 @@ impl Engine {
         }
         self.kafka
             .pool()
-            .close_lane(self.lane, Duration::from_secs(1))
+            .close_lane(self.records.lane(), Duration::from_secs(1))
             .await;
         self.fatal.clone()
     }
@@ -251,10 +224,12 @@ impl Engine {
             self.on_action(action, now);
         }
         self.drive_membership(now);
-        if self.closing.is_some() {
-            self.close_sessions();
-        } else {
-            self.start_fetches();
+        let ctx = ctx!(self);
+        if self.closing.is_none() {
+            self.records.start_fetches(&ctx, &self.assigned);
+        } else if !self.sessions_closed && self.records.close_sessions(&ctx) {
+            self.sessions_closed = true;
+            self.member.leave(now.into_std());
         }
     }
 
@@ -372,263 +347,6 @@ impl Engine {
             Some(now + COORDINATOR_BACKOFF.backoff(self.coordinator_attempts - 1));
     }
 
-    /// Starts a ShareFetch at every broker that leads an assigned partition, has nothing out
-    /// and whose last records are all decided.
-    fn start_fetches(&mut self) {
-        if self.assigned.is_empty() && self.nodes.values().all(|n| n.to_ack.is_empty()) {
-            return;
-        }
-        let snapshot = self.kafka.cluster().snapshot();
-        let mut wanted: BTreeMap<i32, BTreeSet<TopicPartition>> = BTreeMap::new();
-        let mut missing_leader = false;
-        for tp in self.assigned.keys() {
-            match snapshot
-                .topic(&tp.topic)
-                .and_then(|t| t.partition(tp.partition))
-                .filter(|p| p.leader >= 0)
-            {
-                Some(p) => {
-                    wanted.entry(p.leader).or_default().insert(tp.clone());
-                }
-                None => missing_leader = true,
-            }
-        }
-        if missing_leader {
-            self.kafka.cluster().invalidate();
-        }
-        // Brokers that lead nothing now but hold acknowledgements get a fetch too (it forgets
-        // the partitions and carries the acknowledgements).
-        for (node, n) in &self.nodes {
-            if !n.to_ack.is_empty() || n.session.is_open() {
-                wanted.entry(*node).or_default();
-            }
-        }
-        let ids: BTreeMap<String, Uuid> = snapshot
-            .topics
-            .values()
-            .map(|t| (t.name.clone(), t.id))
-            .collect();
-        for (node, parts) in wanted {
-            let n = self.nodes.entry(node).or_default();
-            if n.fetching || n.outstanding > 0 || n.acking > 0 {
-                continue;
-            }
-            if parts.is_empty() && n.to_ack.is_empty() {
-                if n.session.is_open() {
-                    // Nothing left to read there: let the session go.
-                    n.session.reset();
-                }
-                continue;
-            }
-            let acked: BTreeSet<TopicPartition> = n.to_ack.keys().cloned().collect();
-            // A partition with acknowledgements stays in the session for this fetch (it is
-            // forgotten by the next one if it is no longer assigned).
-            let mut parts = parts;
-            parts.extend(acked.iter().cloned());
-            let plan = n.session.next_fetch(&parts, &acked);
-            let sent: AckSet = if plan.acks_allowed {
-                std::mem::take(&mut n.to_ack)
-            } else {
-                // A new session: the records these were for went back with the old one.
-                n.to_ack.clear();
-                AckSet::new()
-            };
-            let mut req = ShareFetchRequest::default();
-            req.group_id = Some(StrBytes::from_string(self.config.group_id.clone()).into());
-            req.member_id = Some(StrBytes::from_string(self.member.member_id().to_string()));
-            req.share_session_epoch = plan.epoch;
-            req.max_wait_ms = self.config.max_wait.as_millis().min(i32::MAX as u128) as i32;
-            req.min_bytes = self.config.min_bytes;
-            req.max_bytes = self.config.max_bytes;
-            req.max_records = self.config.max_records;
-            req.batch_size = self.config.max_records;
-            let listed: BTreeSet<&TopicPartition> = plan.listed.iter().chain(sent.keys()).collect();
-            req.topics = by_topic(listed, &ids)
-                .into_iter()
-                .map(|(id, partitions)| {
-                    let mut t = FetchTopic::default();
-                    t.topic_id = id;
-                    t.partitions = partitions
-                        .into_iter()
-                        .map(|p| {
-                            let mut fp = FetchPartition::default();
-                            fp.partition_index = p;
-                            fp.partition_max_bytes = self.config.max_bytes;
-                            let tp = TopicPartition::new(
-                                self.names.get(&id).cloned().unwrap_or_default(),
-                                p,
-                            );
-                            if let Some(acks) = sent.get(&tp) {
-                                fp.acknowledgement_batches = ranges(acks)
-                                    .into_iter()
-                                    .map(|r| {
-                                        let mut b = FetchAckBatch::default();
-                                        b.first_offset = r.first;
-                                        b.last_offset = r.last;
-                                        b.acknowledge_types = r.types;
-                                        b
-                                    })
-                                    .collect();
-                            }
-                            fp
-                        })
-                        .collect();
-                    t
-                })
-                .collect();
-            req.forgotten_topics_data = by_topic(&plan.forget, &ids)
-                .into_iter()
-                .map(|(id, partitions)| {
-                    let mut f = ForgottenTopic::default();
-                    f.topic_id = id;
-                    f.partitions = partitions;
-                    f
-                })
-                .collect();
-            n.fetching = true;
-            tracing::trace!(node, epoch = plan.epoch, listed = ?plan.listed, forget = ?plan.forget, acks = sent.len(), "share fetch");
-            let kafka = self.kafka.clone();
-            let lane = self.lane;
-            let names = self.names.clone();
-            let tx = self.report.clone();
-            let timeout = self.kafka.config().request_timeout + self.config.max_wait;
-            kafka.emit(Event::FetchStart { node_id: node });
-            let started = Instant::now();
-            tokio::spawn(async move {
-                let result = async {
-                    let conn = kafka.pool().get(node, lane).await?;
-                    let v = conn.version::<ShareFetchRequest>()?;
-                    let resp = conn.send_timeout(&req, v, timeout).await?;
-                    fetch::parse(resp, &names)
-                }
-                .await;
-                let _ = tx.send(Internal::Fetched {
-                    node,
-                    started,
-                    sent,
-                    result,
-                });
-            });
-        }
-    }
-
-    fn on_fetched(
-        &mut self,
-        node: i32,
-        started: Instant,
-        sent: AckSet,
-        result: Result<ShareAnswer>,
-    ) {
-        let n = self.nodes.entry(node).or_default();
-        n.fetching = false;
-        let answer = match result {
-            Ok(a) => a,
-            Err(e) => {
-                tracing::debug!(node, error = %e, "share fetch failed");
-                // The session's state is unknown now: start a new one. Acknowledgements it
-                // carried may not have arrived; the broker releases those records when their
-                // lock runs out, so they are delivered again (at least once).
-                n.session.reset();
-                if e.needs_metadata_refresh() {
-                    self.kafka.cluster().invalidate();
-                }
-                if !sent.is_empty() {
-                    self.warn_acks_lost(&e);
-                }
-                return;
-            }
-        };
-        if let Some(t) = answer.lock_timeout {
-            self.lock_timeout = t;
-        }
-        tracing::trace!(
-            node,
-            member = %self.member.member_id(),
-            partitions = answer.partitions.len(),
-            records = answer
-                .partitions
-                .iter()
-                .map(|p| p.records.len())
-                .sum::<usize>(),
-            "share fetch answer"
-        );
-        let mut records = 0;
-        for part in answer.partitions {
-            if let Some(e) = &part.ack_error {
-                if sent.contains_key(&part.partition) {
-                    tracing::warn!(partition = %part.partition, error = %e, "acknowledgements refused (a record's acquisition lock may have run out: it is delivered again)");
-                    self.kafka.emit(Event::Warning {
-                        message: e.to_string(),
-                    });
-                }
-            }
-            if let Some(e) = &part.error {
-                tracing::debug!(partition = %part.partition, error = %e, "share fetch partition error");
-                if e.needs_metadata_refresh() {
-                    self.kafka.cluster().invalidate();
-                }
-                continue;
-            }
-            let n = self.nodes.entry(node).or_default();
-            // Offsets acquired without a record are acknowledged with the next fetch.
-            if !part.gaps.is_empty() {
-                let acks = n.to_ack.entry(part.partition.clone()).or_default();
-                for g in &part.gaps {
-                    acks.insert(*g, GAP);
-                }
-            }
-            if part.records.is_empty() {
-                continue;
-            }
-            let hand = self.in_hand.entry(part.partition.clone()).or_default();
-            let mut batch = Vec::with_capacity(part.records.len());
-            for (message, delivery_count) in part.records {
-                hand.insert(message.offset, (node, None));
-                batch.push(ShareRecord {
-                    message,
-                    delivery_count,
-                });
-            }
-            records += batch.len();
-            n.outstanding += batch.len();
-            let _ = self.deliver.send(ShareBatch {
-                partition: part.partition,
-                records: batch,
-            });
-        }
-        self.kafka.emit(Event::Fetch {
-            node_id: node,
-            records,
-            duration: started.elapsed(),
-        });
-    }
-
-    fn warn_acks_lost(&self, e: &Error) {
-        let message = format!("acknowledgements may not have reached the broker ({e}); their records are delivered again once their acquisition lock runs out");
-        tracing::warn!("{message}");
-        self.kafka.emit(Event::Warning { message });
-    }
-
-    /// A record's fate is decided: it leaves the user's hands and waits for the next request.
-    fn decide(&mut self, tp: &TopicPartition, offset: i64, kind: AcknowledgeType) -> bool {
-        let Some(hand) = self.in_hand.get_mut(tp) else {
-            return false;
-        };
-        let Some((node, _)) = hand.remove(&offset) else {
-            return false;
-        };
-        if hand.is_empty() {
-            self.in_hand.remove(tp);
-        }
-        let n = self.nodes.entry(node).or_default();
-        n.outstanding = n.outstanding.saturating_sub(1);
-        n.to_ack
-            .entry(tp.clone())
-            .or_default()
-            .insert(offset, kind.code());
-        true
-    }
-
     fn on_command(&mut self, cmd: Command) {
         let now = Instant::now();
         match cmd {
@@ -642,31 +360,13 @@ impl Engine {
                 }
             }
             Command::Acknowledge(tp, offset, kind, reply) => {
-                let held = self.in_hand.get_mut(&tp).and_then(|h| h.get_mut(&offset));
-                let res = match held {
-                    Some((_, ack)) => {
-                        *ack = Some(kind);
-                        Ok(())
-                    }
-                    None => Err(Error::new(
-                        ErrorKind::Config,
-                        "acknowledge",
-                        format!("record {tp}@{offset} is not held by this consumer (already acknowledged, or delivered to another call); acknowledge each record once, before the next batch"),
-                    )),
-                };
-                let _ = reply.send(res);
+                let _ = reply.send(self.records.acknowledge(&tp, offset, kind));
             }
-            Command::Decided(tp, decisions) => {
-                for (offset, default) in decisions {
-                    let explicit = self
-                        .in_hand
-                        .get(&tp)
-                        .and_then(|h| h.get(&offset))
-                        .and_then(|(_, a)| *a);
-                    self.decide(&tp, offset, explicit.unwrap_or(default));
-                }
+            Command::Decided(tp, decisions) => self.records.decided(&tp, decisions),
+            Command::Commit(reply) => {
+                let ctx = ctx!(self);
+                self.records.commit(&ctx, reply);
             }
-            Command::Commit(reply) => self.commit(reply),
             Command::Assignment(reply) => {
                 let _ = reply.send(self.assigned.keys().cloned().collect());
             }
@@ -674,233 +374,10 @@ impl Engine {
         }
     }
 
-    /// Sends every decided acknowledgement now (ShareAcknowledge), answering `reply` with the
-    /// outcome per partition once all brokers answered.
-    fn commit(&mut self, reply: oneshot::Sender<CommitResult>) {
-        let id = self.next_commit;
-        self.next_commit += 1;
-        let mut waiting = 0;
-        let mut results = CommitResult::new();
-        let nodes: Vec<i32> = self
-            .nodes
-            .iter()
-            .filter(|(_, n)| !n.to_ack.is_empty())
-            .map(|(k, _)| *k)
-            .collect();
-        for node in nodes {
-            match self.send_acks(node, false, Some(id)) {
-                Some(()) => waiting += 1,
-                None => {
-                    let n = self.nodes.entry(node).or_default();
-                    for tp in std::mem::take(&mut n.to_ack).into_keys() {
-                        results.push((tp, Err(Error::new(ErrorKind::Closed, "commit", "the share session these records were acquired in is gone; they are delivered again"))));
-                    }
-                }
-            }
-        }
-        if waiting == 0 {
-            let _ = reply.send(results);
-            return;
-        }
-        self.commits.insert(
-            id,
-            Commit {
-                waiting,
-                results,
-                reply,
-            },
-        );
-    }
-
-    /// A ShareAcknowledge with the broker's decided acknowledgements (`close`: and the end of
-    /// the session). `None` when no session is open there.
-    fn send_acks(&mut self, node: i32, close: bool, commit: Option<u64>) -> Option<()> {
-        let n = self.nodes.entry(node).or_default();
-        let epoch = if close {
-            if !n.session.is_open() {
-                return None;
-            }
-            n.session.reset();
-            CLOSE
-        } else {
-            n.session.next_ack()?
-        };
-        let sent = std::mem::take(&mut n.to_ack);
-        n.acking += 1;
-        let ids: BTreeMap<String, Uuid> = self
-            .kafka
-            .cluster()
-            .snapshot()
-            .topics
-            .values()
-            .map(|t| (t.name.clone(), t.id))
-            .collect();
-        let mut req = ShareAcknowledgeRequest::default();
-        req.group_id = Some(StrBytes::from_string(self.config.group_id.clone()).into());
-        req.member_id = Some(StrBytes::from_string(self.member.member_id().to_string()));
-        req.share_session_epoch = epoch;
-        req.topics = by_topic(sent.keys(), &ids)
-            .into_iter()
-            .map(|(id, partitions)| {
-                let mut t = AcknowledgeTopic::default();
-                t.topic_id = id;
-                t.partitions = partitions
-                    .into_iter()
-                    .map(|p| {
-                        let tp = TopicPartition::new(
-                            self.names.get(&id).cloned().unwrap_or_default(),
-                            p,
-                        );
-                        let mut ap = AcknowledgePartition::default();
-                        ap.partition_index = p;
-                        ap.acknowledgement_batches = sent
-                            .get(&tp)
-                            .map(|acks| {
-                                ranges(acks)
-                                    .into_iter()
-                                    .map(|r| {
-                                        let mut b = AckBatch::default();
-                                        b.first_offset = r.first;
-                                        b.last_offset = r.last;
-                                        b.acknowledge_types = r.types;
-                                        b
-                                    })
-                                    .collect()
-                            })
-                            .unwrap_or_default();
-                        ap
-                    })
-                    .collect();
-                t
-            })
-            .collect();
-        let kafka = self.kafka.clone();
-        let lane = self.lane;
-        let names = self.names.clone();
-        let tx = self.report.clone();
-        tokio::spawn(async move {
-            let result = async {
-                let conn = kafka.pool().get(node, lane).await?;
-                let v = conn.version::<ShareAcknowledgeRequest>()?;
-                let resp = conn.send_version(&req, v).await?;
-                Error::check(resp.error_code, "share_acknowledge", || {
-                    "the broker refused the acknowledgements".to_string()
-                })?;
-                let mut out = Vec::new();
-                for t in resp.responses {
-                    let Some(name) = names.get(&t.topic_id) else {
-                        continue;
-                    };
-                    for p in t.partitions {
-                        let tp = TopicPartition::new(name.clone(), p.partition_index);
-                        let e = Error::from_code(
-                            p.error_code,
-                            "share_acknowledge",
-                            format!("acknowledging records of {tp}"),
-                        );
-                        out.push((tp, e));
-                    }
-                }
-                Ok(out)
-            }
-            .await;
-            let _ = tx.send(Internal::Acked {
-                node,
-                commit,
-                sent,
-                result,
-            });
-        });
-        Some(())
-    }
-
-    fn on_acked(
-        &mut self,
-        node: i32,
-        commit: Option<u64>,
-        sent: AckSet,
-        result: Result<Vec<(TopicPartition, Option<Error>)>>,
-    ) {
-        let n = self.nodes.entry(node).or_default();
-        n.acking = n.acking.saturating_sub(1);
-        let per_partition: CommitResult = match result {
-            Ok(parts) => {
-                let mut by: HashMap<TopicPartition, Option<Error>> = parts.into_iter().collect();
-                sent.into_keys()
-                    .map(|tp| {
-                        let r = match by.remove(&tp).flatten() {
-                            Some(e) => Err(e),
-                            None => Ok(()),
-                        };
-                        (tp, r)
-                    })
-                    .collect()
-            }
-            Err(e) => {
-                n.session.reset();
-                sent.into_keys().map(|tp| (tp, Err(e.clone()))).collect()
-            }
-        };
-        for (tp, r) in &per_partition {
-            if let Err(e) = r {
-                tracing::warn!(partition = %tp, error = %e, "acknowledgement failed");
-            }
-        }
-        let Some(id) = commit else { return };
-        let done = match self.commits.get_mut(&id) {
-            Some(c) => {
-                c.results.extend(per_partition);
-                c.waiting -= 1;
-                c.waiting == 0
-            }
-            None => false,
-        };
-        if done {
-            if let Some(c) = self.commits.remove(&id) {
-                let _ = c.reply.send(c.results);
-            }
-        }
-    }
-
     fn begin_close(&mut self, reply: oneshot::Sender<Result<()>>) {
         self.closing = Some(reply);
-        // What the user still holds goes back to the group.
-        let held: Vec<(TopicPartition, i64, AcknowledgeType)> = self
-            .in_hand
-            .iter()
-            .flat_map(|(tp, h)| {
-                h.iter()
-                    .map(|(o, (_, a))| (tp.clone(), *o, a.unwrap_or(AcknowledgeType::Release)))
-            })
-            .collect();
-        for (tp, o, kind) in held {
-            self.decide(&tp, o, kind);
-        }
+        self.records.release_held();
         self.assigned.clear();
-    }
-
-    /// Closing: once no request is out at a broker, its acknowledgements go with the end of
-    /// its session; once all are out, the member leaves.
-    fn close_sessions(&mut self) {
-        if self.sessions_closed {
-            return;
-        }
-        let busy = self.nodes.values().any(|n| n.fetching || n.acking > 0);
-        if busy {
-            return;
-        }
-        let nodes: Vec<i32> = self.nodes.keys().copied().collect();
-        for node in nodes {
-            if self.send_acks(node, true, None).is_none() {
-                let n = self.nodes.entry(node).or_default();
-                if !n.to_ack.is_empty() {
-                    n.to_ack.clear();
-                    self.warn_acks_lost(&Error::closed("close"));
-                }
-            }
-        }
-        self.sessions_closed = true;
-        self.member.leave(Instant::now().into_std());
     }
 
     fn on_internal(&mut self, msg: Internal) {
@@ -957,42 +434,16 @@ impl Engine {
                 started,
                 sent,
                 result,
-            } => self.on_fetched(node, started, sent, result),
+            } => {
+                let ctx = ctx!(self);
+                self.records.on_fetched(&ctx, node, started, sent, result);
+            }
             Internal::Acked {
                 node,
                 commit,
                 sent,
                 result,
-            } => self.on_acked(node, commit, sent, result),
+            } => self.records.on_acked(node, commit, sent, result),
         }
-    }
-}
-
-async fn send_heartbeat(
-    conn: &Connection,
-    req: &ShareGroupHeartbeatRequest,
-    timeout: Duration,
-) -> Result<ShareGroupHeartbeatResponse> {
-    let v = conn.version::<ShareGroupHeartbeatRequest>()?;
-    conn.send_timeout(req, v, timeout).await
-}
-
-/// The broker must serve ShareGroupHeartbeat v1 (Kafka 4.1+; production-ready in 4.2).
-pub(crate) fn check_share_protocol(conn: &Connection) -> Result<()> {
-    let key = 76;
-    match conn.api_versions().range(key) {
-        Some((_, max)) if max >= 1 => Ok(()),
-        other => Err(Error::new(
-            ErrorKind::Unsupported,
-            "share_consumer",
-            format!(
-                "the broker at {} does not serve share groups (KIP-932){}; use Apache Kafka 4.2+ with the share.version feature at 1 or more (kafka-features.sh upgrade --feature share.version=1)",
-                conn.addr(),
-                match other {
-                    Some((min, max)) => format!(" (it offers ShareGroupHeartbeat v{min}-v{max}, kafkit needs v1)"),
-                    None => String::new(),
-                }
-            ),
-        )),
     }
 }

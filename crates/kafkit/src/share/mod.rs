@@ -30,6 +30,8 @@ mod acks;
 mod engine;
 mod fetch;
 mod membership;
+mod records;
+mod requests;
 mod session;
 
 use std::future::Future;

@@ -1,0 +1,494 @@
+//! The records' owner: one share session per broker, the fetches and acknowledgements sent to
+//! each, and every acquired record from its fetch until its fate is sent to the broker.
+//!
+//! A broker is fetched from again only once every record of its last answer has been decided
+//! (processed, acknowledged or released): the next ShareFetch then carries those
+//! acknowledgements, and records are never acquired far ahead of the handler, where their
+//! acquisition lock would run out.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::acks::{AcknowledgeType, GAP};
+use super::engine::{CommitResult, Internal, ShareBatch};
+use super::fetch::ShareAnswer;
+use super::requests::{self, AckSet, Who};
+use super::session::{ShareSession, CLOSE};
+use super::{ShareConsumerConfig, ShareRecord};
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::{Event, TopicPartition};
+use crate::net::Lane;
+use crate::Kafka;
+
+/// What the records' owner uses of the engine's.
+pub(super) struct Ctx<'a> {
+    pub kafka: &'a Kafka,
+    pub config: &'a ShareConsumerConfig,
+    pub member_id: &'a str,
+    pub names: &'a HashMap<Uuid, String>,
+    pub report: &'a mpsc::UnboundedSender<Internal>,
+    pub deliver: &'a mpsc::UnboundedSender<ShareBatch>,
+}
+
+#[derive(Default)]
+struct Node {
+    session: ShareSession,
+    fetching: bool,
+    /// Records of the last answer not decided yet: no fetch before they are.
+    outstanding: usize,
+    /// Decided, not sent yet.
+    to_ack: AckSet,
+    /// ShareAcknowledge requests out.
+    acking: usize,
+}
+
+struct Commit {
+    waiting: usize,
+    results: CommitResult,
+    reply: oneshot::Sender<CommitResult>,
+}
+
+pub(super) struct Records {
+    /// The member's own socket to each broker (long polls must not hold up others').
+    lane: Lane,
+    nodes: HashMap<i32, Node>,
+    /// Records with the user: where they came from, and an explicit acknowledgement if any.
+    in_hand: HashMap<TopicPartition, BTreeMap<i64, (i32, Option<AcknowledgeType>)>>,
+    lock_timeout: Duration,
+    commits: HashMap<u64, Commit>,
+    next_commit: u64,
+}
+
+impl Records {
+    pub fn new() -> Self {
+        Records {
+            lane: Lane::private(),
+            nodes: HashMap::new(),
+            in_hand: HashMap::new(),
+            lock_timeout: Duration::from_secs(30),
+            commits: HashMap::new(),
+            next_commit: 0,
+        }
+    }
+
+    pub fn lane(&self) -> Lane {
+        self.lane
+    }
+
+    /// The user's acknowledgement of a record it holds (applied when its handler is done).
+    pub fn acknowledge(
+        &mut self,
+        tp: &TopicPartition,
+        offset: i64,
+        kind: AcknowledgeType,
+    ) -> Result<()> {
+        match self.in_hand.get_mut(tp).and_then(|h| h.get_mut(&offset)) {
+            Some((_, ack)) => {
+                *ack = Some(kind);
+                Ok(())
+            }
+            None => Err(Error::new(
+                ErrorKind::Config,
+                "acknowledge",
+                format!("record {tp}@{offset} is not held by this consumer (already acknowledged, or delivered to another call); acknowledge each record once, before the next batch"),
+            )),
+        }
+    }
+
+    /// The handler is done with these records: each gets `default` unless acknowledged.
+    pub fn decided(&mut self, tp: &TopicPartition, decisions: Vec<(i64, AcknowledgeType)>) {
+        for (offset, default) in decisions {
+            let explicit = self
+                .in_hand
+                .get(tp)
+                .and_then(|h| h.get(&offset))
+                .and_then(|(_, a)| *a);
+            self.decide(tp, offset, explicit.unwrap_or(default));
+        }
+    }
+
+    /// Closing: what the user still holds goes back to the group (or as acknowledged).
+    pub fn release_held(&mut self) {
+        let held: Vec<(TopicPartition, i64, AcknowledgeType)> = self
+            .in_hand
+            .iter()
+            .flat_map(|(tp, h)| {
+                h.iter()
+                    .map(|(o, (_, a))| (tp.clone(), *o, a.unwrap_or(AcknowledgeType::Release)))
+            })
+            .collect();
+        for (tp, o, kind) in held {
+            self.decide(&tp, o, kind);
+        }
+    }
+    /// Starts a ShareFetch at every broker that leads an assigned partition, has nothing out
+    /// and whose last records are all decided.
+    pub fn start_fetches(&mut self, ctx: &Ctx<'_>, assigned: &BTreeMap<TopicPartition, Uuid>) {
+        if assigned.is_empty() && self.nodes.values().all(|n| n.to_ack.is_empty()) {
+            return;
+        }
+        let snapshot = ctx.kafka.cluster().snapshot();
+        let mut wanted: BTreeMap<i32, BTreeSet<TopicPartition>> = BTreeMap::new();
+        let mut missing_leader = false;
+        for tp in assigned.keys() {
+            match snapshot
+                .topic(&tp.topic)
+                .and_then(|t| t.partition(tp.partition))
+                .filter(|p| p.leader >= 0)
+            {
+                Some(p) => {
+                    wanted.entry(p.leader).or_default().insert(tp.clone());
+                }
+                None => missing_leader = true,
+            }
+        }
+        if missing_leader {
+            ctx.kafka.cluster().invalidate();
+        }
+        // Brokers that lead nothing now but hold acknowledgements get a fetch too (it forgets
+        // the partitions and carries the acknowledgements).
+        for (node, n) in &self.nodes {
+            if !n.to_ack.is_empty() || n.session.is_open() {
+                wanted.entry(*node).or_default();
+            }
+        }
+        let ids: BTreeMap<String, Uuid> = snapshot
+            .topics
+            .values()
+            .map(|t| (t.name.clone(), t.id))
+            .collect();
+        for (node, parts) in wanted {
+            let n = self.nodes.entry(node).or_default();
+            if n.fetching || n.outstanding > 0 || n.acking > 0 {
+                continue;
+            }
+            if parts.is_empty() && n.to_ack.is_empty() {
+                if n.session.is_open() {
+                    // Nothing left to read there: let the session go.
+                    n.session.reset();
+                }
+                continue;
+            }
+            let acked: BTreeSet<TopicPartition> = n.to_ack.keys().cloned().collect();
+            // A partition with acknowledgements stays in the session for this fetch (it is
+            // forgotten by the next one if it is no longer assigned).
+            let mut parts = parts;
+            parts.extend(acked.iter().cloned());
+            let plan = n.session.next_fetch(&parts, &acked);
+            let sent: AckSet = if plan.acks_allowed {
+                std::mem::take(&mut n.to_ack)
+            } else {
+                // A new session: the records these were for went back with the old one.
+                n.to_ack.clear();
+                AckSet::new()
+            };
+            let who = Who {
+                group: &ctx.config.group_id,
+                member: ctx.member_id,
+                names: ctx.names,
+                ids: &ids,
+            };
+            let req = requests::fetch(&who, ctx.config, &plan, &sent);
+            n.fetching = true;
+            tracing::trace!(node, epoch = plan.epoch, listed = ?plan.listed, forget = ?plan.forget, acks = sent.len(), "share fetch");
+            let kafka = ctx.kafka.clone();
+            let lane = self.lane;
+            let names = ctx.names.clone();
+            let tx = ctx.report.clone();
+            let timeout = ctx.kafka.config().request_timeout + ctx.config.max_wait;
+            kafka.emit(Event::FetchStart { node_id: node });
+            let started = Instant::now();
+            tokio::spawn(async move {
+                let result = requests::send_fetch(&kafka, node, lane, &req, &names, timeout).await;
+                let _ = tx.send(Internal::Fetched {
+                    node,
+                    started,
+                    sent,
+                    result,
+                });
+            });
+        }
+    }
+
+    pub fn on_fetched(
+        &mut self,
+        ctx: &Ctx<'_>,
+        node: i32,
+        started: Instant,
+        sent: AckSet,
+        result: Result<ShareAnswer>,
+    ) {
+        let n = self.nodes.entry(node).or_default();
+        n.fetching = false;
+        let answer = match result {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::debug!(node, error = %e, "share fetch failed");
+                // The session's state is unknown now: start a new one. Acknowledgements it
+                // carried may not have arrived; the broker releases those records when their
+                // lock runs out, so they are delivered again (at least once).
+                n.session.reset();
+                if e.needs_metadata_refresh() {
+                    ctx.kafka.cluster().invalidate();
+                }
+                if !sent.is_empty() {
+                    Self::warn_acks_lost(ctx, &e);
+                }
+                return;
+            }
+        };
+        if let Some(t) = answer.lock_timeout {
+            self.lock_timeout = t;
+        }
+        tracing::trace!(
+            node,
+            member = %ctx.member_id,
+            partitions = answer.partitions.len(),
+            records = answer
+                .partitions
+                .iter()
+                .map(|p| p.records.len())
+                .sum::<usize>(),
+            "share fetch answer"
+        );
+        let mut records = 0;
+        for part in answer.partitions {
+            if let Some(e) = &part.ack_error {
+                if sent.contains_key(&part.partition) {
+                    tracing::warn!(partition = %part.partition, error = %e, "acknowledgements refused (a record's acquisition lock may have run out: it is delivered again)");
+                    ctx.kafka.emit(Event::Warning {
+                        message: e.to_string(),
+                    });
+                }
+            }
+            if let Some(e) = &part.error {
+                tracing::debug!(partition = %part.partition, error = %e, "share fetch partition error");
+                if e.needs_metadata_refresh() {
+                    ctx.kafka.cluster().invalidate();
+                }
+                continue;
+            }
+            let n = self.nodes.entry(node).or_default();
+            // Offsets acquired without a record are acknowledged with the next fetch.
+            if !part.gaps.is_empty() {
+                let acks = n.to_ack.entry(part.partition.clone()).or_default();
+                for g in &part.gaps {
+                    acks.insert(*g, GAP);
+                }
+            }
+            if part.records.is_empty() {
+                continue;
+            }
+            let hand = self.in_hand.entry(part.partition.clone()).or_default();
+            let mut batch = Vec::with_capacity(part.records.len());
+            for (message, delivery_count) in part.records {
+                hand.insert(message.offset, (node, None));
+                batch.push(ShareRecord {
+                    message,
+                    delivery_count,
+                });
+            }
+            records += batch.len();
+            n.outstanding += batch.len();
+            let _ = ctx.deliver.send(ShareBatch {
+                partition: part.partition,
+                records: batch,
+            });
+        }
+        ctx.kafka.emit(Event::Fetch {
+            node_id: node,
+            records,
+            duration: started.elapsed(),
+        });
+    }
+
+    fn warn_acks_lost(ctx: &Ctx<'_>, e: &Error) {
+        let message = format!("acknowledgements may not have reached the broker ({e}); their records are delivered again once their acquisition lock runs out");
+        tracing::warn!("{message}");
+        ctx.kafka.emit(Event::Warning { message });
+    }
+
+    /// A record's fate is decided: it leaves the user's hands and waits for the next request.
+    pub fn decide(&mut self, tp: &TopicPartition, offset: i64, kind: AcknowledgeType) -> bool {
+        let Some(hand) = self.in_hand.get_mut(tp) else {
+            return false;
+        };
+        let Some((node, _)) = hand.remove(&offset) else {
+            return false;
+        };
+        if hand.is_empty() {
+            self.in_hand.remove(tp);
+        }
+        let n = self.nodes.entry(node).or_default();
+        n.outstanding = n.outstanding.saturating_sub(1);
+        n.to_ack
+            .entry(tp.clone())
+            .or_default()
+            .insert(offset, kind.code());
+        true
+    }
+
+    /// Sends every decided acknowledgement now (ShareAcknowledge), answering `reply` with the
+    /// outcome per partition once all brokers answered.
+    pub fn commit(&mut self, ctx: &Ctx<'_>, reply: oneshot::Sender<CommitResult>) {
+        let id = self.next_commit;
+        self.next_commit += 1;
+        let mut waiting = 0;
+        let mut results = CommitResult::new();
+        let nodes: Vec<i32> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| !n.to_ack.is_empty())
+            .map(|(k, _)| *k)
+            .collect();
+        for node in nodes {
+            match self.send_acks(ctx, node, false, Some(id)) {
+                Some(()) => waiting += 1,
+                None => {
+                    let n = self.nodes.entry(node).or_default();
+                    for tp in std::mem::take(&mut n.to_ack).into_keys() {
+                        results.push((tp, Err(Error::new(ErrorKind::Closed, "commit", "the share session these records were acquired in is gone; they are delivered again"))));
+                    }
+                }
+            }
+        }
+        if waiting == 0 {
+            let _ = reply.send(results);
+            return;
+        }
+        self.commits.insert(
+            id,
+            Commit {
+                waiting,
+                results,
+                reply,
+            },
+        );
+    }
+
+    /// A ShareAcknowledge with the broker's decided acknowledgements (`close`: and the end of
+    /// the session). `None` when no session is open there.
+    fn send_acks(
+        &mut self,
+        ctx: &Ctx<'_>,
+        node: i32,
+        close: bool,
+        commit: Option<u64>,
+    ) -> Option<()> {
+        let n = self.nodes.entry(node).or_default();
+        let epoch = if close {
+            if !n.session.is_open() {
+                return None;
+            }
+            n.session.reset();
+            CLOSE
+        } else {
+            n.session.next_ack()?
+        };
+        let sent = std::mem::take(&mut n.to_ack);
+        n.acking += 1;
+        let ids: BTreeMap<String, Uuid> = ctx
+            .kafka
+            .cluster()
+            .snapshot()
+            .topics
+            .values()
+            .map(|t| (t.name.clone(), t.id))
+            .collect();
+        let who = Who {
+            group: &ctx.config.group_id,
+            member: ctx.member_id,
+            names: ctx.names,
+            ids: &ids,
+        };
+        let req = requests::acknowledge(&who, epoch, &sent);
+        let kafka = ctx.kafka.clone();
+        let lane = self.lane;
+        let names = ctx.names.clone();
+        let tx = ctx.report.clone();
+        tokio::spawn(async move {
+            let result = requests::send_acknowledge(&kafka, node, lane, &req, &names).await;
+            let _ = tx.send(Internal::Acked {
+                node,
+                commit,
+                sent,
+                result,
+            });
+        });
+        Some(())
+    }
+
+    pub fn on_acked(
+        &mut self,
+        node: i32,
+        commit: Option<u64>,
+        sent: AckSet,
+        result: Result<Vec<(TopicPartition, Option<Error>)>>,
+    ) {
+        let n = self.nodes.entry(node).or_default();
+        n.acking = n.acking.saturating_sub(1);
+        let per_partition: CommitResult = match result {
+            Ok(parts) => {
+                let mut by: HashMap<TopicPartition, Option<Error>> = parts.into_iter().collect();
+                sent.into_keys()
+                    .map(|tp| {
+                        let r = match by.remove(&tp).flatten() {
+                            Some(e) => Err(e),
+                            None => Ok(()),
+                        };
+                        (tp, r)
+                    })
+                    .collect()
+            }
+            Err(e) => {
+                n.session.reset();
+                sent.into_keys().map(|tp| (tp, Err(e.clone()))).collect()
+            }
+        };
+        for (tp, r) in &per_partition {
+            if let Err(e) = r {
+                tracing::warn!(partition = %tp, error = %e, "acknowledgement failed");
+            }
+        }
+        let Some(id) = commit else { return };
+        let done = match self.commits.get_mut(&id) {
+            Some(c) => {
+                c.results.extend(per_partition);
+                c.waiting -= 1;
+                c.waiting == 0
+            }
+            None => false,
+        };
+        if done {
+            if let Some(c) = self.commits.remove(&id) {
+                let _ = c.reply.send(c.results);
+            }
+        }
+    }
+
+    /// Closing: once no request is out at a broker, its acknowledgements go with the end of
+    /// its session; once all are out, the member leaves.
+    /// Closing: once no request is out anywhere, each broker's acknowledgements go with the
+    /// end of its session. Returns whether that happened (the member may leave then).
+    pub fn close_sessions(&mut self, ctx: &Ctx<'_>) -> bool {
+        let busy = self.nodes.values().any(|n| n.fetching || n.acking > 0);
+        if busy {
+            return false;
+        }
+        let nodes: Vec<i32> = self.nodes.keys().copied().collect();
+        for node in nodes {
+            if self.send_acks(ctx, node, true, None).is_none() {
+                let n = self.nodes.entry(node).or_default();
+                if !n.to_ack.is_empty() {
+                    n.to_ack.clear();
+                    Self::warn_acks_lost(ctx, &Error::closed("close"));
+                }
+            }
+        }
+        true
+    }
+}

@@ -1,0 +1,223 @@
+//! The share protocol's requests as the broker gets them: ShareFetch (with the acknowledgements
+//! riding along) and ShareAcknowledge built from a session's plan, and sent on the member's
+//! own socket; ShareGroupHeartbeat on the coordinator's.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use kafka_protocol::messages::share_acknowledge_request::{
+    AcknowledgePartition, AcknowledgeTopic, AcknowledgementBatch as AckBatch,
+};
+use kafka_protocol::messages::share_fetch_request::{
+    AcknowledgementBatch as FetchAckBatch, FetchPartition, FetchTopic, ForgottenTopic,
+};
+use kafka_protocol::messages::{
+    ShareAcknowledgeRequest, ShareFetchRequest, ShareGroupHeartbeatRequest,
+    ShareGroupHeartbeatResponse,
+};
+use kafka_protocol::protocol::StrBytes;
+use uuid::Uuid;
+
+use super::acks::{ranges, AckRange};
+use super::fetch::{self, ShareAnswer};
+use super::session::{by_topic, FetchPlan};
+use super::ShareConsumerConfig;
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::TopicPartition;
+use crate::net::{Connection, Lane};
+use crate::Kafka;
+
+/// Acknowledgements by partition: offset → wire type.
+pub(crate) type AckSet = BTreeMap<TopicPartition, BTreeMap<i64, i8>>;
+
+/// Who asks, and how topics are named both ways.
+pub(crate) struct Who<'a> {
+    pub group: &'a str,
+    pub member: &'a str,
+    pub names: &'a HashMap<Uuid, String>,
+    pub ids: &'a BTreeMap<String, Uuid>,
+}
+
+impl Who<'_> {
+    fn partition(&self, id: &Uuid, p: i32) -> TopicPartition {
+        TopicPartition::new(self.names.get(id).cloned().unwrap_or_default(), p)
+    }
+}
+
+fn batches<B: Default>(
+    acks: Option<&BTreeMap<i64, i8>>,
+    make: impl Fn(&mut B, AckRange),
+) -> Vec<B> {
+    acks.map(|a| {
+        ranges(a)
+            .into_iter()
+            .map(|r| {
+                let mut b = B::default();
+                make(&mut b, r);
+                b
+            })
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// The ShareFetch for `plan`, carrying `acks`.
+pub(crate) fn fetch(
+    who: &Who<'_>,
+    config: &ShareConsumerConfig,
+    plan: &FetchPlan,
+    acks: &AckSet,
+) -> ShareFetchRequest {
+    let mut req = ShareFetchRequest::default();
+    req.group_id = Some(StrBytes::from_string(who.group.to_string()).into());
+    req.member_id = Some(StrBytes::from_string(who.member.to_string()));
+    req.share_session_epoch = plan.epoch;
+    req.max_wait_ms = config.max_wait.as_millis().min(i32::MAX as u128) as i32;
+    req.min_bytes = config.min_bytes;
+    req.max_bytes = config.max_bytes;
+    req.max_records = config.max_records;
+    req.batch_size = config.max_records;
+    let listed: BTreeSet<&TopicPartition> = plan.listed.iter().chain(acks.keys()).collect();
+    req.topics = by_topic(listed, who.ids)
+        .into_iter()
+        .map(|(id, partitions)| {
+            let mut t = FetchTopic::default();
+            t.topic_id = id;
+            t.partitions = partitions
+                .into_iter()
+                .map(|p| {
+                    let mut fp = FetchPartition::default();
+                    fp.partition_index = p;
+                    fp.partition_max_bytes = config.max_bytes;
+                    fp.acknowledgement_batches = batches(
+                        acks.get(&who.partition(&id, p)),
+                        |b: &mut FetchAckBatch, r| {
+                            b.first_offset = r.first;
+                            b.last_offset = r.last;
+                            b.acknowledge_types = r.types;
+                        },
+                    );
+                    fp
+                })
+                .collect();
+            t
+        })
+        .collect();
+    req.forgotten_topics_data = by_topic(&plan.forget, who.ids)
+        .into_iter()
+        .map(|(id, partitions)| {
+            let mut f = ForgottenTopic::default();
+            f.topic_id = id;
+            f.partitions = partitions;
+            f
+        })
+        .collect();
+    req
+}
+
+/// The ShareAcknowledge of `acks` at session epoch `epoch` (-1 also ends the session).
+pub(crate) fn acknowledge(who: &Who<'_>, epoch: i32, acks: &AckSet) -> ShareAcknowledgeRequest {
+    let mut req = ShareAcknowledgeRequest::default();
+    req.group_id = Some(StrBytes::from_string(who.group.to_string()).into());
+    req.member_id = Some(StrBytes::from_string(who.member.to_string()));
+    req.share_session_epoch = epoch;
+    req.topics = by_topic(acks.keys(), who.ids)
+        .into_iter()
+        .map(|(id, partitions)| {
+            let mut t = AcknowledgeTopic::default();
+            t.topic_id = id;
+            t.partitions = partitions
+                .into_iter()
+                .map(|p| {
+                    let mut ap = AcknowledgePartition::default();
+                    ap.partition_index = p;
+                    ap.acknowledgement_batches =
+                        batches(acks.get(&who.partition(&id, p)), |b: &mut AckBatch, r| {
+                            b.first_offset = r.first;
+                            b.last_offset = r.last;
+                            b.acknowledge_types = r.types;
+                        });
+                    ap
+                })
+                .collect();
+            t
+        })
+        .collect();
+    req
+}
+
+/// Sends a ShareFetch to `node` on the member's socket and decodes the answer.
+pub(crate) async fn send_fetch(
+    kafka: &Kafka,
+    node: i32,
+    lane: Lane,
+    req: &ShareFetchRequest,
+    names: &HashMap<Uuid, String>,
+    timeout: Duration,
+) -> Result<ShareAnswer> {
+    let conn = kafka.pool().get(node, lane).await?;
+    let v = conn.version::<ShareFetchRequest>()?;
+    let resp = conn.send_timeout(req, v, timeout).await?;
+    fetch::parse(resp, names)
+}
+
+/// Sends a ShareAcknowledge; the outcome per partition.
+pub(crate) async fn send_acknowledge(
+    kafka: &Kafka,
+    node: i32,
+    lane: Lane,
+    req: &ShareAcknowledgeRequest,
+    names: &HashMap<Uuid, String>,
+) -> Result<Vec<(TopicPartition, Option<Error>)>> {
+    let conn = kafka.pool().get(node, lane).await?;
+    let v = conn.version::<ShareAcknowledgeRequest>()?;
+    let resp = conn.send_version(req, v).await?;
+    Error::check(resp.error_code, "share_acknowledge", || {
+        "the broker refused the acknowledgements".to_string()
+    })?;
+    let mut out = Vec::new();
+    for t in resp.responses {
+        let Some(name) = names.get(&t.topic_id) else {
+            continue;
+        };
+        for p in t.partitions {
+            let tp = TopicPartition::new(name.clone(), p.partition_index);
+            let e = Error::from_code(
+                p.error_code,
+                "share_acknowledge",
+                format!("acknowledging records of {tp}"),
+            );
+            out.push((tp, e));
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn send_heartbeat(
+    conn: &Connection,
+    req: &ShareGroupHeartbeatRequest,
+    timeout: Duration,
+) -> Result<ShareGroupHeartbeatResponse> {
+    let v = conn.version::<ShareGroupHeartbeatRequest>()?;
+    conn.send_timeout(req, v, timeout).await
+}
+
+/// The broker must serve ShareGroupHeartbeat v1 (Kafka 4.1+; production-ready in 4.2).
+pub(crate) fn check_share_protocol(conn: &Connection) -> Result<()> {
+    let key = 76;
+    match conn.api_versions().range(key) {
+        Some((_, max)) if max >= 1 => Ok(()),
+        other => Err(Error::new(
+            ErrorKind::Unsupported,
+            "share_consumer",
+            format!(
+                "the broker at {} does not serve share groups (KIP-932){}; use Apache Kafka 4.2+ with the share.version feature at 1 or more (kafka-features.sh upgrade --feature share.version=1)",
+                conn.addr(),
+                match other {
+                    Some((min, max)) => format!(" (it offers ShareGroupHeartbeat v{min}-v{max}, kafkit needs v1)"),
+                    None => String::new(),
+                }
+            ),
+        )),
+    }
+}
