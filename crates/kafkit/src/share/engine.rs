@@ -1,11 +1,7 @@
-//! The share consumer's task: it owns the membership, the coordinator connection, one share
-//! session per broker and every acquired record until it is acknowledged. Slow work (requests)
-//! runs in tasks that report back, so heartbeats never wait behind a long poll.
-//!
-//! Flow: a broker is fetched from again only once every record of its last answer has been
-//! decided (processed, acknowledged or released): the next ShareFetch then carries those
-//! acknowledgements, and records are never acquired far ahead of the handler, where their
-//! acquisition lock would run out.
+//! The share consumer's task: it owns the membership, the coordinator connection, the
+//! assignment and the user's commands; the records themselves (sessions, fetches,
+//! acknowledgements) belong to [`super::records`]. Slow work (requests) runs in tasks that
+//! report back, so heartbeats never wait behind a long poll.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
