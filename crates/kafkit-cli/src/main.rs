@@ -8,6 +8,7 @@ mod demo;
 mod group;
 mod produce;
 mod records;
+mod share;
 mod topic;
 mod user;
 
@@ -140,6 +141,9 @@ enum Command {
     /// The cluster: describe, features, log dirs, leader elections, reassignments.
     #[command(subcommand)]
     Cluster(cluster::ClusterCommand),
+    /// Share groups (KIP-932): consume as a member, describe, list, delete, start offsets.
+    #[command(subcommand)]
+    Share(share::ShareCommand),
     /// Create a topic, produce a few records and consume them with a KIP-848 group.
     Demo,
 }
@@ -181,6 +185,7 @@ async fn run(cli: Cli) -> kafkit::Result<()> {
         Command::Records(cmd) => records::run(&kafka, cmd, cli.json).await,
         Command::User(cmd) => user::run(&kafka, cmd, cli.json).await,
         Command::Cluster(cmd) => cluster::run(&kafka, cmd, cli.json).await,
+        Command::Share(cmd) => share::run(&kafka, cmd, cli.json).await,
         Command::Demo => demo::run(&kafka).await,
     };
     kafka.close(Duration::from_secs(5)).await;

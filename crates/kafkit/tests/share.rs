@@ -385,3 +385,103 @@ async fn a_broker_without_share_groups_gives_an_error_naming_the_feature() {
     let e = c.subscribe(&[&topic]).await.unwrap_err();
     assert!(e.to_string().contains("share.version"), "{e}");
 }
+
+#[tokio::test]
+async fn explicit_acknowledgements_from_a_stream_are_committed_with_a_result_per_partition() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let topic = common::topic(&kafka, "sh-stream", 1).await;
+    let group = common::unique("sg-stream");
+    // The group starts at the beginning: records produced before anyone joined are read.
+    common::produce(&kafka, &topic, 10).await;
+    kafka
+        .admin()
+        .reset_share_group_offsets(&group, &topic, true)
+        .await
+        .unwrap();
+    let c = kafka
+        .share_consumer(
+            config(&group).acknowledgement_mode(kafkit::share::AcknowledgementMode::Explicit),
+        )
+        .unwrap();
+    c.subscribe(&[&topic]).await.unwrap();
+    let mut stream = Box::pin(c.stream());
+    let mut offsets = Vec::new();
+    while offsets.len() < 10 {
+        let r = tokio::time::timeout(WAIT, futures::StreamExt::next(&mut stream))
+            .await
+            .expect("a record")
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.delivery_count, 1);
+        offsets.push(r.offset);
+        c.acknowledge(&r, AcknowledgeType::Accept).await.unwrap();
+        assert!(
+            c.acknowledge(&r, AcknowledgeType::Reject).await.is_err(),
+            "once per record"
+        );
+    }
+    // Sent now, each partition's outcome reported.
+    let results = c.commit().await.unwrap();
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert!(results.iter().all(|(_, r)| r.is_ok()), "{results:?}");
+    drop(stream);
+    c.close().await.unwrap();
+    assert_eq!(offsets, (0..10).collect::<Vec<_>>());
+    // Accepted: a new member of the group gets none of them again.
+    let seen: Seen = Arc::default();
+    let again = member(&kafka, &group, &topic, 1, &seen, accept_all).await;
+    joined(std::slice::from_ref(&again)).await;
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "{:?}",
+        seen.lock().unwrap()
+    );
+    again.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn share_groups_are_listed_described_moved_and_deleted() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let admin = kafka.admin();
+    let topic = common::topic(&kafka, "sh-admin", 2).await;
+    let group = common::unique("sg-admin");
+    common::produce(&kafka, &topic, 4).await;
+    // A group nobody has joined yet can be started at the beginning.
+    let set = admin
+        .reset_share_group_offsets(&group, &topic, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        set,
+        vec![
+            (kafkit::TopicPartition::new(&topic, 0), 0),
+            (kafkit::TopicPartition::new(&topic, 1), 0)
+        ]
+    );
+    let seen: Seen = Arc::default();
+    let c = member(&kafka, &group, &topic, 0, &seen, accept_all).await;
+    wait_seen(&seen, "the four records from the start", |s| s.len() >= 4).await;
+    let d = &admin.describe_share_groups(&[&group]).await.unwrap()[0];
+    assert_eq!(d.members.len(), 1, "{d:?}");
+    assert_eq!(d.members[0].member_id, c.member_id());
+    assert_eq!(d.members[0].subscribed_topics, vec![topic.clone()]);
+    assert_eq!(d.members[0].assignment.len(), 2, "{d:?}");
+    let listed = admin.list_groups(&["share"], &[]).await.unwrap();
+    assert!(listed.iter().any(|g| g.group_id == group), "{listed:?}");
+    // Moving the start offsets needs the group without members.
+    assert!(admin
+        .alter_share_group_offsets(&group, &[(kafkit::TopicPartition::new(&topic, 0), 0)])
+        .await
+        .is_err());
+    c.close().await.unwrap();
+    admin.delete_groups(&[&group]).await.unwrap();
+    assert!(!admin
+        .list_groups(&["share"], &[])
+        .await
+        .unwrap()
+        .iter()
+        .any(|g| g.group_id == group));
+}

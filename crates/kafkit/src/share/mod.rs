@@ -295,8 +295,9 @@ impl ShareConsumer {
         rx.await.map_err(|_| self.gone())
     }
 
-    /// Acknowledges one record this member holds. Sent with the next fetch, or at once by
-    /// [`commit`](Self::commit).
+    /// Acknowledges one record this member holds: decided at once (a handler's result no longer
+    /// counts for it), sent with the next fetch to its broker, or at once by
+    /// [`commit`](Self::commit). A record is acknowledged once; a second call is an error.
     ///
     /// ```no_run
     /// # async fn f(c: kafkit::share::ShareConsumer, r: kafkit::share::ShareRecord) -> kafkit::Result<()> {
@@ -315,9 +316,19 @@ impl ShareConsumer {
         rx.await.map_err(|_| self.gone())?
     }
 
-    /// Sends every acknowledgement decided so far now, and waits for the brokers: the
-    /// outcome for each partition (a record whose acquisition lock ran out is refused with
-    /// INVALID_RECORD_STATE: it was delivered again).
+    /// Sends every acknowledgement decided so far now (and waits for those already riding on a
+    /// fetch), then reports the outcome for each partition: a record whose acquisition lock ran
+    /// out is refused with INVALID_RECORD_STATE (it was delivered again).
+    ///
+    /// ```no_run
+    /// # async fn f(c: kafkit::share::ShareConsumer) -> kafkit::Result<()> {
+    /// for (tp, outcome) in c.commit().await? {
+    ///     if let Err(e) = outcome {
+    ///         eprintln!("{tp}: {e}");
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn commit(&self) -> Result<Vec<(TopicPartition, Result<()>)>> {
         let (reply, rx) = oneshot::channel();
         self.command(Command::Commit(reply))?;

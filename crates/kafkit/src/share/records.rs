@@ -44,6 +44,10 @@ struct Node {
     to_ack: AckSet,
     /// ShareAcknowledge requests out.
     acking: usize,
+    /// Commits waiting for the answer of the fetch in flight (it carries acknowledgements).
+    fetch_waiters: Vec<u64>,
+    /// The fetch in flight carries acknowledgements.
+    fetch_carries_acks: bool,
 }
 
 struct Commit {
@@ -56,8 +60,8 @@ pub(super) struct Records {
     /// The member's own socket to each broker (long polls must not hold up others').
     lane: Lane,
     nodes: HashMap<i32, Node>,
-    /// Records with the user: where they came from, and an explicit acknowledgement if any.
-    in_hand: HashMap<TopicPartition, BTreeMap<i64, (i32, Option<AcknowledgeType>)>>,
+    /// Records with the user, by the broker they came from.
+    in_hand: HashMap<TopicPartition, BTreeMap<i64, i32>>,
     lock_timeout: Duration,
     commits: HashMap<u64, Commit>,
     next_commit: u64,
@@ -79,50 +83,41 @@ impl Records {
         self.lane
     }
 
-    /// The user's acknowledgement of a record it holds (applied when its handler is done).
+    /// The user's acknowledgement of a record it holds: decided now (it goes with the next
+    /// request to its broker); the handler's result no longer counts for it.
     pub fn acknowledge(
         &mut self,
         tp: &TopicPartition,
         offset: i64,
         kind: AcknowledgeType,
     ) -> Result<()> {
-        match self.in_hand.get_mut(tp).and_then(|h| h.get_mut(&offset)) {
-            Some((_, ack)) => {
-                *ack = Some(kind);
-                Ok(())
-            }
-            None => Err(Error::new(
-                ErrorKind::Config,
-                "acknowledge",
-                format!("record {tp}@{offset} is not held by this consumer (already acknowledged, or delivered to another call); acknowledge each record once, before the next batch"),
-            )),
+        if self.decide(tp, offset, kind) {
+            return Ok(());
         }
+        Err(Error::new(
+            ErrorKind::Config,
+            "acknowledge",
+            format!("record {tp}@{offset} is not held by this consumer (already acknowledged, or its batch was settled); acknowledge each record once, before the next batch"),
+        ))
     }
 
-    /// The handler is done with these records: each gets `default` unless acknowledged.
+    /// The handler is done with these records: each still held gets `kind` (those it
+    /// acknowledged itself were decided then).
     pub fn decided(&mut self, tp: &TopicPartition, decisions: Vec<(i64, AcknowledgeType)>) {
-        for (offset, default) in decisions {
-            let explicit = self
-                .in_hand
-                .get(tp)
-                .and_then(|h| h.get(&offset))
-                .and_then(|(_, a)| *a);
-            self.decide(tp, offset, explicit.unwrap_or(default));
+        for (offset, kind) in decisions {
+            self.decide(tp, offset, kind);
         }
     }
 
-    /// Closing: what the user still holds goes back to the group (or as acknowledged).
+    /// Closing: what the user still holds goes back to the group.
     pub fn release_held(&mut self) {
-        let held: Vec<(TopicPartition, i64, AcknowledgeType)> = self
+        let held: Vec<(TopicPartition, i64)> = self
             .in_hand
             .iter()
-            .flat_map(|(tp, h)| {
-                h.iter()
-                    .map(|(o, (_, a))| (tp.clone(), *o, a.unwrap_or(AcknowledgeType::Release)))
-            })
+            .flat_map(|(tp, h)| h.keys().map(|o| (tp.clone(), *o)))
             .collect();
-        for (tp, o, kind) in held {
-            self.decide(&tp, o, kind);
+        for (tp, o) in held {
+            self.decide(&tp, o, AcknowledgeType::Release);
         }
     }
     /// Starts a ShareFetch at every broker that leads an assigned partition, has nothing out
@@ -194,6 +189,7 @@ impl Records {
             };
             let req = requests::fetch(&who, ctx.config, &plan, &sent);
             n.fetching = true;
+            n.fetch_carries_acks = !sent.is_empty();
             tracing::trace!(node, epoch = plan.epoch, listed = ?plan.listed, forget = ?plan.forget, acks = sent.len(), "share fetch");
             let kafka = ctx.kafka.clone();
             let lane = self.lane;
@@ -224,6 +220,25 @@ impl Records {
     ) {
         let n = self.nodes.entry(node).or_default();
         n.fetching = false;
+        let waiters = std::mem::take(&mut n.fetch_waiters);
+        let outcome: CommitResult = match &result {
+            Ok(a) => sent
+                .keys()
+                .map(|tp| {
+                    let err = a
+                        .partitions
+                        .iter()
+                        .find(|p| &p.partition == tp)
+                        .and_then(|p| p.ack_error.clone());
+                    (tp.clone(), err.map_or(Ok(()), Err))
+                })
+                .collect(),
+            Err(e) => sent.keys().map(|tp| (tp.clone(), Err(e.clone()))).collect(),
+        };
+        for id in waiters {
+            self.commit_part_done(id, outcome.clone());
+        }
+        let n = self.nodes.entry(node).or_default();
         let answer = match result {
             Ok(a) => a,
             Err(e) => {
@@ -286,7 +301,7 @@ impl Records {
             let hand = self.in_hand.entry(part.partition.clone()).or_default();
             let mut batch = Vec::with_capacity(part.records.len());
             for (message, delivery_count) in part.records {
-                hand.insert(message.offset, (node, None));
+                hand.insert(message.offset, node);
                 batch.push(ShareRecord {
                     message,
                     delivery_count,
@@ -317,7 +332,7 @@ impl Records {
         let Some(hand) = self.in_hand.get_mut(tp) else {
             return false;
         };
-        let Some((node, _)) = hand.remove(&offset) else {
+        let Some(node) = hand.remove(&offset) else {
             return false;
         };
         if hand.is_empty() {
@@ -345,6 +360,13 @@ impl Records {
             .filter(|(_, n)| !n.to_ack.is_empty())
             .map(|(k, _)| *k)
             .collect();
+        // Acknowledgements riding on a fetch in flight are part of this commit too.
+        for n in self.nodes.values_mut() {
+            if n.fetching && n.fetch_carries_acks {
+                n.fetch_waiters.push(id);
+                waiting += 1;
+            }
+        }
         for node in nodes {
             match self.send_acks(ctx, node, false, Some(id)) {
                 Some(()) => waiting += 1,
@@ -454,10 +476,16 @@ impl Records {
                 tracing::warn!(partition = %tp, error = %e, "acknowledgement failed");
             }
         }
-        let Some(id) = commit else { return };
+        if let Some(id) = commit {
+            self.commit_part_done(id, per_partition);
+        }
+    }
+
+    /// One of the answers commit `id` waits for came.
+    fn commit_part_done(&mut self, id: u64, results: CommitResult) {
         let done = match self.commits.get_mut(&id) {
             Some(c) => {
-                c.results.extend(per_partition);
+                c.results.extend(results);
                 c.waiting -= 1;
                 c.waiting == 0
             }

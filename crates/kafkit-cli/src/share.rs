@@ -1,0 +1,235 @@
+//! `kafkit share consume|describe|list|delete|offsets`: share groups (KIP-932).
+
+use std::time::Duration;
+
+use clap::Subcommand;
+use futures::StreamExt;
+use kafkit::share::{AcknowledgeType, AcknowledgementMode, ShareConsumerConfig};
+use kafkit::{Error, Kafka, TopicPartition};
+use serde_json::json;
+
+#[derive(Subcommand)]
+pub enum ShareCommand {
+    /// Read records as a member of a share group and print them (each with its delivery count).
+    Consume {
+        /// Share group id.
+        #[arg(long, short)]
+        group: String,
+        /// Topic to subscribe to (repeatable).
+        #[arg(long, short, required = true)]
+        topic: Vec<String>,
+        /// What to do with each record: accept (done), release (deliver again) or reject.
+        #[arg(long, default_value = "accept")]
+        ack: String,
+        /// Stop after this many records.
+        #[arg(long)]
+        max_records: Option<u64>,
+        /// Stop after this many seconds without a record.
+        #[arg(long)]
+        idle_timeout_secs: Option<u64>,
+    },
+    /// Describe share groups: state, assignor, members and their assignments.
+    Describe {
+        /// Group ids.
+        #[arg(required = true)]
+        groups: Vec<String>,
+    },
+    /// List share groups.
+    List,
+    /// Delete share groups (they must have no members).
+    Delete {
+        /// Group ids.
+        #[arg(required = true)]
+        groups: Vec<String>,
+    },
+    /// Show a share group's start offsets, or move them with --reset-to (no active members).
+    Offsets {
+        /// Share group id.
+        group: String,
+        /// Move the start offsets of --topic to earliest or latest.
+        #[arg(long, requires = "topic")]
+        reset_to: Option<String>,
+        /// Topic whose start offsets --reset-to moves.
+        #[arg(long)]
+        topic: Option<String>,
+    },
+}
+
+fn ack_type(s: &str) -> kafkit::Result<AcknowledgeType> {
+    match s {
+        "accept" => Ok(AcknowledgeType::Accept),
+        "release" => Ok(AcknowledgeType::Release),
+        "reject" => Ok(AcknowledgeType::Reject),
+        _ => Err(Error::new(
+            kafkit::ErrorKind::Config,
+            "share consume",
+            format!("--ack '{s}' must be accept, release or reject"),
+        )),
+    }
+}
+
+fn text(b: &Option<bytes::Bytes>) -> String {
+    match b {
+        None => "null".into(),
+        Some(b) => String::from_utf8_lossy(b).into_owned(),
+    }
+}
+
+pub async fn run(kafka: &Kafka, cmd: ShareCommand, as_json: bool) -> kafkit::Result<()> {
+    let admin = kafka.admin();
+    match cmd {
+        ShareCommand::Consume {
+            group,
+            topic,
+            ack,
+            max_records,
+            idle_timeout_secs,
+        } => {
+            let kind = ack_type(&ack)?;
+            let consumer = kafka.share_consumer(
+                ShareConsumerConfig::new(&group)
+                    .acknowledgement_mode(AcknowledgementMode::Explicit),
+            )?;
+            let topics: Vec<&str> = topic.iter().map(String::as_str).collect();
+            consumer.subscribe(&topics).await?;
+            let mut stream = Box::pin(consumer.stream());
+            let idle = idle_timeout_secs.map(Duration::from_secs);
+            let mut n = 0u64;
+            loop {
+                if max_records.is_some_and(|m| n >= m) {
+                    break;
+                }
+                let next = match idle {
+                    Some(d) => match tokio::time::timeout(d, stream.next()).await {
+                        Ok(r) => r,
+                        Err(_) => break,
+                    },
+                    None => stream.next().await,
+                };
+                let Some(record) = next else { break };
+                let record = record?;
+                if as_json {
+                    println!(
+                        "{}",
+                        json!({"topic": &*record.topic, "partition": record.partition, "offset": record.offset,
+                               "delivery_count": record.delivery_count, "key": text(&record.key), "value": text(&record.value)})
+                    );
+                } else {
+                    println!(
+                        "{}-{}@{}\tdelivery {}\t{}\t{}",
+                        record.topic,
+                        record.partition,
+                        record.offset,
+                        record.delivery_count,
+                        text(&record.key),
+                        text(&record.value)
+                    );
+                }
+                consumer.acknowledge(&record, kind).await?;
+                n += 1;
+            }
+            drop(stream);
+            for (tp, res) in consumer.commit().await? {
+                if let Err(e) = res {
+                    eprintln!("kafkit: acknowledging {tp}: {e}");
+                }
+            }
+            consumer.close().await
+        }
+        ShareCommand::Describe { groups } => {
+            let g: Vec<&str> = groups.iter().map(String::as_str).collect();
+            for d in admin.describe_share_groups(&g).await? {
+                if as_json {
+                    println!(
+                        "{}",
+                        json!({"group": d.group_id, "state": d.state, "group_epoch": d.group_epoch,
+                               "assignor": d.assignor,
+                               "members": d.members.iter().map(|m| json!({"member_id": m.member_id, "member_epoch": m.member_epoch,
+                                   "client_id": m.client_id, "client_host": m.client_host, "rack": m.rack_id,
+                                   "topics": m.subscribed_topics,
+                                   "assignment": m.assignment.iter().map(|t| t.to_string()).collect::<Vec<_>>()})).collect::<Vec<_>>()})
+                    );
+                } else {
+                    println!(
+                        "share group {} ({}, epoch {}, assignor {}), {} members",
+                        d.group_id,
+                        d.state,
+                        d.group_epoch,
+                        d.assignor,
+                        d.members.len()
+                    );
+                    for m in &d.members {
+                        println!(
+                            "  {} epoch {} {} {}: {}",
+                            m.member_id,
+                            m.member_epoch,
+                            m.client_id,
+                            m.client_host,
+                            m.assignment
+                                .iter()
+                                .map(|t| t.to_string())
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        );
+                    }
+                }
+            }
+            Ok(())
+        }
+        ShareCommand::List => {
+            let groups = admin.list_groups(&["share"], &[]).await?;
+            for g in groups {
+                if as_json {
+                    println!("{}", json!({"group": g.group_id, "state": g.state}));
+                } else {
+                    println!("{}\t{}", g.group_id, g.state);
+                }
+            }
+            Ok(())
+        }
+        ShareCommand::Delete { groups } => {
+            let g: Vec<&str> = groups.iter().map(String::as_str).collect();
+            admin.delete_groups(&g).await?;
+            if !as_json {
+                println!("deleted {}", groups.join(", "));
+            }
+            Ok(())
+        }
+        ShareCommand::Offsets {
+            group,
+            reset_to,
+            topic,
+        } => {
+            let offsets: Vec<(TopicPartition, i64)> = match (reset_to.as_deref(), topic) {
+                (Some(to), Some(topic)) => {
+                    let earliest = match to {
+                        "earliest" => true,
+                        "latest" => false,
+                        other => {
+                            return Err(Error::new(
+                                kafkit::ErrorKind::Config,
+                                "share offsets",
+                                format!("--reset-to '{other}' must be earliest or latest"),
+                            ))
+                        }
+                    };
+                    admin
+                        .reset_share_group_offsets(&group, &topic, earliest)
+                        .await?
+                }
+                _ => admin.share_group_offsets(&group).await?,
+            };
+            for (tp, o) in offsets {
+                if as_json {
+                    println!(
+                        "{}",
+                        json!({"partition": tp.to_string(), "start_offset": o})
+                    );
+                } else {
+                    println!("{tp}\t{o}");
+                }
+            }
+            Ok(())
+        }
+    }
+}
