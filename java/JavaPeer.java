@@ -20,6 +20,9 @@
 //   share BOOTSTRAP TOPIC GROUP SECONDS      a KafkaShareConsumer (KIP-932, implicit acknowledgement)
 //                                            in share group GROUP; prints "REC partition offset
 //                                            delivery-count" per record, "COUNT n" when it stops
+//   share-bench BOOTSTRAP TOPIC GROUP RECORDS CONSUMERS   CONSUMERS KafkaShareConsumers (a thread
+//                                            each, implicit acknowledgement) accept RECORDS records;
+//                                            prints "SHARE records seconds min max redelivered"
 //   scale BOOTSTRAP TOPIC PARTITIONS MEMBERS  MEMBERS group.protocol=consumer members in one JVM
 //                                            (a thread each); prints "SCALE seconds" once they hold a
 //                                            complete, disjoint assignment with every member non-empty
@@ -48,6 +51,7 @@ public class JavaPeer {
             case "member" -> member(args[1], args[2], args[3], args[4], args.length > 5 ? args[5] : null);
             case "group" -> group(args[1], args[2], args[3], Integer.parseInt(args[4]));
             case "share" -> share(args[1], args[2], args[3], Integer.parseInt(args[4]));
+            case "share-bench" -> shareBench(args[1], args[2], args[3], Long.parseLong(args[4]), Integer.parseInt(args[5]));
             case "consume-bench" -> consumeBench(args[1], args[2], Integer.parseInt(args[3]));
             case "produce-bench" -> produceBench(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]), args[5]);
             default -> { System.err.println("unknown mode " + args[0]); System.exit(1); }
@@ -173,6 +177,45 @@ public class JavaPeer {
             out.println("COUNT " + count);
             out.flush();
         }
+    }
+
+    static void shareBench(String bootstrap, String topic, String group, long records, int consumers) throws Exception {
+        java.util.concurrent.atomic.AtomicLong total = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong again = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        long[] per = new long[consumers];
+        long start = System.nanoTime();
+        List<Thread> threads = new ArrayList<>();
+        for (int i = 0; i < consumers; i++) {
+            final int id = i;
+            Thread t = new Thread(() -> {
+                Properties p = new Properties();
+                p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+                p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+                p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+                p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+                try (KafkaShareConsumer<byte[], byte[]> c = new KafkaShareConsumer<>(p)) {
+                    c.subscribe(List.of(topic));
+                    while (!stop.get()) {
+                        for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(100))) {
+                            per[id]++;
+                            total.incrementAndGet();
+                            if (r.deliveryCount().orElse((short) 1) > 1) again.incrementAndGet();
+                        }
+                    }
+                }
+            });
+            t.start();
+            threads.add(t);
+        }
+        while (total.get() - again.get() < records) Thread.sleep(5);
+        double secs = (System.nanoTime() - start) / 1e9;
+        stop.set(true);
+        long min = Long.MAX_VALUE, max = 0;
+        for (long n : per) { min = Math.min(min, n); max = Math.max(max, n); }
+        System.out.printf("SHARE %d %.3f %d %d %d%n", records, secs, min, max, again.get());
+        System.out.flush();
+        for (Thread t : threads) t.join(10000);
     }
 
     static void member(String bootstrap, String topic, String group, String protocol, String assignor) throws Exception {
