@@ -2,8 +2,9 @@
 //! an answer does to each partition (records buffered, position moved, new leader followed,
 //! offsets reset, a truncated log detected). Requests and decoding are in `fetcher.rs`.
 //!
-//! Over 600 lines because nearly half is tests of the planning step (`Fetching::plan`, which
-//! needs no broker: a metadata snapshot and the partitions in, one fetch per broker out).
+//! Planning (`Fetching::plan`) needs no broker: a metadata snapshot and the partitions in, one
+//! fetch per broker out; its tests are in `fetching_tests.rs`. Just over 600 lines: planning and
+//! answer handling share the in-flight and session state, which is what this file owns.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;

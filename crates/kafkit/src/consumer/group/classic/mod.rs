@@ -9,6 +9,9 @@
 //! (`Action::ComputeAssignment`, needs metadata, so the driver does it) and sends it with
 //! SyncGroup. Heartbeats run on their own timer from the first SyncGroup answer on, whatever
 //! the handler does.
+//!
+//! Over 600 lines: one state machine whose states and transitions read best together; its
+//! requests, leader duties, assignors and tests have files of their own.
 
 pub mod assignor;
 pub(crate) mod leader;

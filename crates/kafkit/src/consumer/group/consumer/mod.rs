@@ -12,6 +12,9 @@
 //! missing from it are revoked first (fetching stopped, progress committed, hook run), then new
 //! ones are assigned, then the owned set is acknowledged at once. Topic ids not yet in metadata
 //! wait; they are never taken as revoked.
+//!
+//! Over 600 lines: one state machine (membership, reconciliation, the events it tells) whose
+//! transitions read best together; the heartbeat builder and the tests have files of their own.
 
 mod heartbeat;
 #[cfg(test)]
