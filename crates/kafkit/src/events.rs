@@ -8,6 +8,25 @@ use std::time::Duration;
 
 pub use crate::groups::GroupProtocol;
 
+/// The wall-clock time `d` from now, as `HH:MM:SS UTC`: warnings say until when a wait lasts.
+pub(crate) fn utc_after(d: Duration) -> String {
+    let at = std::time::SystemTime::now() + d;
+    let secs = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |t| t.as_secs());
+    hms_utc(secs)
+}
+
+fn hms_utc(secs: u64) -> String {
+    let day = secs % 86_400;
+    format!(
+        "{:02}:{:02}:{:02} UTC",
+        day / 3600,
+        day % 3600 / 60,
+        day % 60
+    )
+}
+
 /// A topic partition, by name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TopicPartition {
@@ -191,4 +210,16 @@ pub enum Event {
         /// What happened and what to do about it.
         message: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wall_clock_times_are_hours_minutes_seconds_utc() {
+        assert_eq!(
+            super::hms_utc(86_400 * 3 + 3600 * 13 + 60 * 5 + 9),
+            "13:05:09 UTC"
+        );
+        assert!(super::utc_after(std::time::Duration::ZERO).ends_with(" UTC"));
+    }
 }
