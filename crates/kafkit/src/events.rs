@@ -205,7 +205,21 @@ pub enum Event {
         /// Group id.
         group_id: String,
     },
-    /// A non-fatal warning worth surfacing to users (e.g. TOPIC_AUTHORIZATION_FAILED in a heartbeat).
+    /// A non-fatal warning worth surfacing to users (e.g. TOPIC_AUTHORIZATION_FAILED in a
+    /// heartbeat), or what a client waits for and until when, said once per cause as the wait
+    /// starts: a topic that does not exist or is not authorized (producer and consumer), a
+    /// member without partitions, a coordinator no broker finds.
+    ///
+    /// ```no_run
+    /// # async fn demo(kafka: kafkit::Kafka) {
+    /// let mut events = kafka.events();
+    /// while let Ok(e) = events.recv().await {
+    ///     if let kafkit::Event::Warning { message } = e {
+    ///         eprintln!("warning: {message}");
+    ///     }
+    /// }
+    /// # }
+    /// ```
     Warning {
         /// What happened and what to do about it.
         message: String,

@@ -10,6 +10,9 @@ use tokio::time::Instant;
 use super::metadata::{Cluster, ClusterMetadata, TopicInfo, TopicSelection};
 use crate::error::{Error, ErrorKind, ResponseError, Result};
 
+/// How long a partition may lack a leader before the wait is said to be for one.
+const NO_LEADER_GRACE: Duration = Duration::from_secs(1);
+
 /// Why a topic cannot be used yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum TopicWait {
@@ -72,7 +75,8 @@ impl Cluster {
             return Ok(t.clone());
         }
         self.track([name.to_string()]);
-        let deadline = Instant::now() + timeout;
+        let started = Instant::now();
+        let deadline = started + timeout;
         let mut wait = Duration::from_millis(50);
         let mut cause: Option<TopicWait> = None;
         loop {
@@ -90,7 +94,10 @@ impl Cluster {
                 Err(e) => return Err(e),
             };
             if let Some(c) = now_cause {
-                if !cause.as_ref().is_some_and(|old| old.same_cause(&c)) {
+                // A new topic's leaders take a moment to be known everywhere: that is said
+                // only when it lasts.
+                let transient = c == TopicWait::NoLeader && started.elapsed() < NO_LEADER_GRACE;
+                if !transient && !cause.as_ref().is_some_and(|old| old.same_cause(&c)) {
                     note(&c);
                     cause = Some(c);
                 }

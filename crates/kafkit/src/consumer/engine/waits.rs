@@ -42,6 +42,9 @@ pub(super) fn check_topics(ctx: &Ctx<'_>, topics: Vec<String>) {
                 topics
                     .iter()
                     .filter_map(|t| TopicWait::of(&snap, t).map(|w| (t.clone(), w)))
+                    // A partition without a leader is mostly a topic just created: the
+                    // fetches follow its leader once it has one.
+                    .filter(|(_, w)| *w != TopicWait::NoLeader)
                     .collect()
             });
         Internal::TopicsChecked(res)
