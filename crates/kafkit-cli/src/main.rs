@@ -119,7 +119,7 @@ enum Command {
     Topic(topic::TopicCommand),
     /// Produce records from stdin (one per line), or generated load with --count.
     Produce(produce::ProduceArgs),
-    /// Consume with a consumer group and print the records.
+    /// Consume with a consumer group (or read partitions without one) and print the records.
     Consume(consume::ConsumeArgs),
     /// List, describe and delete consumer groups; show and reset their offsets.
     #[command(subcommand)]
@@ -153,7 +153,9 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("KAFKIT_LOG")
-                .unwrap_or_else(|_| "warn".into()),
+                // The library's warnings reach the user as events (`Warnings`); its log
+                // would repeat them. KAFKIT_LOG=warn shows the log.
+                .unwrap_or_else(|_| "error".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -173,6 +175,7 @@ async fn run(cli: Cli) -> kafkit::Result<()> {
         .connect_timeout(Duration::from_millis(cli.connect_timeout_ms));
     let config = cli.security.apply(config)?;
     let kafka = Kafka::connect(config).await?;
+    let warnings = Warnings::print(&kafka, cli.json);
     let result = match cli.command {
         Command::Metadata { topics } => topic::metadata(&kafka, &topics, cli.json).await,
         Command::Topic(cmd) => topic::run(&kafka, cmd, cli.json).await,
@@ -188,6 +191,49 @@ async fn run(cli: Cli) -> kafkit::Result<()> {
         Command::Share(cmd) => share::run(&kafka, cmd, cli.json).await,
         Command::Demo => demo::run(&kafka).await,
     };
+    warnings.finish().await;
     kafka.close(Duration::from_secs(5)).await;
     result
+}
+
+/// Prints the library's warnings (what a client waits for and until when) as they come, and
+/// those still queued when the command ends.
+struct Warnings {
+    events: std::sync::Arc<tokio::sync::Mutex<tokio::sync::broadcast::Receiver<kafkit::Event>>>,
+    task: tokio::task::JoinHandle<()>,
+    json: bool,
+}
+
+impl Warnings {
+    fn print(kafka: &Kafka, json: bool) -> Self {
+        let events = std::sync::Arc::new(tokio::sync::Mutex::new(kafka.events()));
+        let rx = events.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                // Cancel-safe: `finish` may abort it while it waits.
+                let next = rx.lock().await.recv().await;
+                match next {
+                    Ok(e) => Self::show(&e, json),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(_) => return,
+                }
+            }
+        });
+        Warnings { events, task, json }
+    }
+
+    fn show(e: &kafkit::Event, json: bool) {
+        if let kafkit::Event::Warning { message } = e {
+            consume::print_warning(message, json);
+        }
+    }
+
+    async fn finish(self) {
+        self.task.abort();
+        let _ = self.task.await;
+        let mut rx = self.events.lock().await;
+        while let Ok(e) = rx.try_recv() {
+            Self::show(&e, self.json);
+        }
+    }
 }

@@ -8,6 +8,25 @@ use std::time::Duration;
 
 pub use crate::groups::GroupProtocol;
 
+/// The wall-clock time `d` from now, as `HH:MM:SS UTC`: warnings say until when a wait lasts.
+pub(crate) fn utc_after(d: Duration) -> String {
+    let at = std::time::SystemTime::now() + d;
+    let secs = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |t| t.as_secs());
+    hms_utc(secs)
+}
+
+fn hms_utc(secs: u64) -> String {
+    let day = secs % 86_400;
+    format!(
+        "{:02}:{:02}:{:02} UTC",
+        day / 3600,
+        day % 3600 / 60,
+        day % 60
+    )
+}
+
 /// A topic partition, by name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TopicPartition {
@@ -186,9 +205,35 @@ pub enum Event {
         /// Group id.
         group_id: String,
     },
-    /// A non-fatal warning worth surfacing to users (e.g. TOPIC_AUTHORIZATION_FAILED in a heartbeat).
+    /// A non-fatal warning worth surfacing to users (e.g. TOPIC_AUTHORIZATION_FAILED in a
+    /// heartbeat), or what a client waits for and until when, said once per cause as the wait
+    /// starts: a topic that does not exist or is not authorized (producer and consumer), a
+    /// member without partitions, a coordinator no broker finds.
+    ///
+    /// ```no_run
+    /// # async fn demo(kafka: kafkit::Kafka) {
+    /// let mut events = kafka.events();
+    /// while let Ok(e) = events.recv().await {
+    ///     if let kafkit::Event::Warning { message } = e {
+    ///         eprintln!("warning: {message}");
+    ///     }
+    /// }
+    /// # }
+    /// ```
     Warning {
         /// What happened and what to do about it.
         message: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wall_clock_times_are_hours_minutes_seconds_utc() {
+        assert_eq!(
+            super::hms_utc(86_400 * 3 + 3600 * 13 + 60 * 5 + 9),
+            "13:05:09 UTC"
+        );
+        assert!(super::utc_after(std::time::Duration::ZERO).ends_with(" UTC"));
+    }
 }

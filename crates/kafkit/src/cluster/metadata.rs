@@ -14,7 +14,6 @@ use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use tokio::sync::Notify;
-use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::error::{Error, ErrorKind, ResponseError, Result};
@@ -98,6 +97,9 @@ pub struct ClusterMetadata {
     pub topics: HashMap<String, Arc<TopicInfo>>,
     /// Topic names by id.
     pub topic_names: HashMap<Uuid, String>,
+    /// The error code the last answer about a topic gave instead of the topic
+    /// (UNKNOWN_TOPIC_OR_PARTITION, TOPIC_AUTHORIZATION_FAILED, ...), by name.
+    pub topic_errors: HashMap<String, i16>,
 }
 
 impl ClusterMetadata {
@@ -208,41 +210,6 @@ impl Cluster {
         self.refresh(TopicSelection::Names(names)).await
     }
 
-    /// The topic, refreshing metadata until it is known with a leader for every partition, or
-    /// until `timeout`, then UNKNOWN_TOPIC_OR_PARTITION (or the broker's error for it).
-    pub async fn wait_for_topic(&self, name: &str, timeout: Duration) -> Result<Arc<TopicInfo>> {
-        if let Some(t) = self.snapshot().topic(name).filter(|t| t.has_leaders()) {
-            return Ok(t.clone());
-        }
-        self.track([name.to_string()]);
-        let deadline = Instant::now() + timeout;
-        let mut wait = Duration::from_millis(50);
-        loop {
-            let last_err = match self
-                .refresh(TopicSelection::Names(vec![name.to_string()]))
-                .await
-            {
-                Ok(snap) => match snap.topic(name) {
-                    Some(t) if t.has_leaders() => return Ok(t.clone()),
-                    _ => None,
-                },
-                Err(e) if e.is_retriable() || e.kafka_error().is_some() => Some(e),
-                Err(e) => return Err(e),
-            };
-            if Instant::now() + wait > deadline {
-                return Err(last_err.unwrap_or_else(|| {
-                    Error::new(
-                        ErrorKind::Kafka(kafka_protocol::error::ResponseError::UnknownTopicOrPartition),
-                        "metadata",
-                        format!("topic '{name}' does not exist or has no leader after waiting {timeout:?}; create it first (`kafkit topic create {name}`), or enable auto topic creation on the broker"),
-                    )
-                }));
-            }
-            tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(Duration::from_millis(500));
-        }
-    }
-
     /// Topic names for ids, asking the cluster for ids not in the cache.
     pub async fn resolve_topic_ids(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, String>> {
         let snap = self.snapshot();
@@ -313,6 +280,10 @@ impl Cluster {
                 next.topic_names.remove(&old.id);
             }
         }
+        for t in &parsed.topics {
+            next.topic_errors.remove(&t.name);
+        }
+        next.topic_errors.extend(parsed.errors);
         for mut t in parsed.topics {
             if let Some(old) = next.topics.get(&t.name) {
                 // Deleted and recreated under the same name: forget the old id.
@@ -458,6 +429,8 @@ struct Parsed {
     topics: Vec<TopicInfo>,
     /// Names the broker said do not exist.
     missing: Vec<String>,
+    /// Names the broker answered with an error, and the error.
+    errors: Vec<(String, i16)>,
 }
 
 fn parse_response(resp: MetadataResponse) -> Result<Parsed> {
@@ -482,6 +455,7 @@ fn parse_response(resp: MetadataResponse) -> Result<Parsed> {
         .collect();
     let mut topics = Vec::new();
     let mut missing = Vec::new();
+    let mut errors = Vec::new();
     for t in resp.topics {
         let name = t.name.map(|n| n.0.to_string());
         match (t.error_code, name) {
@@ -509,9 +483,15 @@ fn parse_response(resp: MetadataResponse) -> Result<Parsed> {
                 });
             }
             // UNKNOWN_TOPIC_OR_PARTITION / UNKNOWN_TOPIC_ID: the topic is gone (or never was).
-            (3 | 100, Some(name)) => missing.push(name),
+            (code @ (3 | 100), Some(name)) => {
+                errors.push((name.clone(), code));
+                missing.push(name);
+            }
             (code, name) => {
                 tracing::debug!(code, topic = ?name, id = %t.topic_id, "metadata error for topic");
+                if let Some(name) = name {
+                    errors.push((name, code));
+                }
             }
         }
     }
@@ -521,6 +501,7 @@ fn parse_response(resp: MetadataResponse) -> Result<Parsed> {
         brokers,
         topics,
         missing,
+        errors,
     })
 }
 

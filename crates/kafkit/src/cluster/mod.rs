@@ -2,8 +2,10 @@
 
 pub mod coordinator;
 pub mod metadata;
+mod wait;
 
 pub use coordinator::CoordinatorType;
 pub use metadata::{
     BrokerInfo, Cluster, ClusterMetadata, PartitionInfo, TopicInfo, TopicSelection,
 };
+pub(crate) use wait::TopicWait;

@@ -143,6 +143,20 @@ impl ConsumerConfig {
         }
     }
 
+    /// Defaults for a consumer without a group, for
+    /// [`Kafka::assigned_consumer`](crate::Kafka::assigned_consumer): it reads the partitions it
+    /// is given with `assign`, commits nothing and reads no committed offset. (An assigned
+    /// consumer made from [`new`](Self::new) instead keeps its offsets in that group, without
+    /// joining it.)
+    ///
+    /// ```
+    /// let config = kafkit::consumer::ConsumerConfig::without_group();
+    /// assert!(config.group_id.is_empty());
+    /// ```
+    pub fn without_group() -> Self {
+        ConsumerConfig::new("")
+    }
+
     /// Sets the group protocol.
     pub fn group_protocol(mut self, p: GroupProtocol) -> Self {
         self.group_protocol = p;
@@ -275,9 +289,65 @@ impl ConsumerConfig {
     pub fn validate(&self) -> Result<Vec<String>> {
         if self.group_id.trim().is_empty() {
             return Err(Error::config(
-                "group_id is empty; give the consumer group a name",
+                "group_id is empty; give the consumer group a name (or read partitions without a group: Kafka::assigned_consumer)",
             ));
         }
+        self.validate_fetching()?;
+        self.validate_group()
+    }
+
+    /// Checks the options of a consumer that reads assigned partitions
+    /// ([`Kafka::assigned_consumer`](crate::Kafka::assigned_consumer)); returns the warnings for
+    /// the group options it ignores.
+    pub fn validate_assigned(&self) -> Result<Vec<String>> {
+        if !self.group_id.is_empty() && self.group_id.trim().is_empty() {
+            return Err(Error::config(
+                "group_id is blank; name the group whose offsets to use, or use ConsumerConfig::without_group()",
+            ));
+        }
+        self.validate_fetching()?;
+        let mut warnings = Vec::new();
+        let group_options = [
+            ("remote_assignor", self.remote_assignor.is_some()),
+            ("instance_id", self.instance_id.is_some()),
+            ("session_timeout", self.session_timeout.is_some()),
+            ("heartbeat_interval", self.heartbeat_interval.is_some()),
+            (
+                "partition_assigners",
+                !self.partition_assigners.is_empty() || !self.custom_assigners.is_empty(),
+            ),
+            ("fallback_to_classic", self.fallback_to_classic),
+        ];
+        for (name, set) in group_options {
+            if set {
+                warnings.push(format!(
+                    "{name} is ignored by a consumer of assigned partitions: it joins no group"
+                ));
+            }
+        }
+        Ok(warnings)
+    }
+
+    fn validate_fetching(&self) -> Result<()> {
+        if self.rack_id.as_deref().is_some_and(|a| a.trim().is_empty()) {
+            return Err(Error::config(
+                "rack_id is empty; give the rack name or leave it unset",
+            ));
+        }
+        if self.max_bytes_per_partition <= 0 || self.max_bytes <= 0 || self.min_bytes < 0 {
+            return Err(Error::config(
+                "max_bytes_per_partition and max_bytes must be positive, min_bytes not negative",
+            ));
+        }
+        if self.max_prefetch_bytes < self.max_bytes_per_partition as usize {
+            return Err(Error::config(
+                "max_prefetch_bytes must be at least max_bytes_per_partition",
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_group(&self) -> Result<Vec<String>> {
         if self
             .remote_assignor
             .as_deref()
@@ -296,25 +366,10 @@ impl ConsumerConfig {
                 "instance_id is empty; give a stable name or leave it unset",
             ));
         }
-        if self.rack_id.as_deref().is_some_and(|a| a.trim().is_empty()) {
-            return Err(Error::config(
-                "rack_id is empty; give the rack name or leave it unset",
-            ));
-        }
         if self.rebalance_timeout.is_zero() || self.rebalance_timeout.as_millis() > i32::MAX as u128
         {
             return Err(Error::config(
                 "rebalance_timeout must be between 1 ms and 24 days",
-            ));
-        }
-        if self.max_bytes_per_partition <= 0 || self.max_bytes <= 0 || self.min_bytes < 0 {
-            return Err(Error::config(
-                "max_bytes_per_partition and max_bytes must be positive, min_bytes not negative",
-            ));
-        }
-        if self.max_prefetch_bytes < self.max_bytes_per_partition as usize {
-            return Err(Error::config(
-                "max_prefetch_bytes must be at least max_bytes_per_partition",
             ));
         }
         if self.group_protocol == GroupProtocol::Classic || self.fallback_to_classic {
@@ -387,5 +442,23 @@ mod tests {
     #[test]
     fn empty_group_is_rejected() {
         assert!(ConsumerConfig::new(" ").validate().is_err());
+    }
+
+    #[test]
+    fn an_assigned_consumer_needs_no_group_and_warns_about_group_options() {
+        let c = ConsumerConfig::without_group();
+        assert!(c.validate().is_err(), "a group consumer needs a group");
+        assert!(c.validate_assigned().unwrap().is_empty());
+        assert!(ConsumerConfig::new(" ").validate_assigned().is_err());
+        let w = ConsumerConfig::without_group()
+            .instance_id("i")
+            .remote_assignor("range")
+            .validate_assigned()
+            .unwrap();
+        assert_eq!(w.len(), 2);
+        assert!(w[0].contains("remote_assignor") && w[1].contains("instance_id"));
+        let mut bad = ConsumerConfig::without_group();
+        bad.max_bytes = 0;
+        assert!(bad.validate_assigned().is_err());
     }
 }

@@ -4,6 +4,10 @@
 //! client-side assignors from [`assignor`], with the Java client's wire format). Both run the
 //! same hooks, offsets and events, so a group can be migrated member by member.
 //!
+//! Without a group, [`Kafka::assigned_consumer`] reads the partitions it is given
+//! ([`Consumer::assign`]), from where it is told ([`Consumer::seek`] and its kin), with the same
+//! run and `Stream` API.
+//!
 //! ```no_run
 //! # async fn demo() -> kafkit::Result<()> {
 //! use kafkit::{Kafka, KafkaConfig};
@@ -20,11 +24,13 @@
 //! # Ok(()) }
 //! ```
 
+mod assign;
 pub mod config;
 mod engine;
 mod fetch_session;
 pub(crate) mod fetcher;
 pub(crate) mod group;
+mod lookup;
 pub mod message;
 mod partitions;
 mod run;
@@ -54,6 +60,8 @@ use crate::Kafka;
 struct Inner {
     kafka: Kafka,
     config: ConsumerConfig,
+    /// Reads assigned partitions, with no group session (`Kafka::assigned_consumer`).
+    assigned: bool,
     member_id: String,
     /// The member epoch the engine last saw (0 before joining), for group_metadata.
     member_epoch: Arc<AtomicI32>,
@@ -72,7 +80,8 @@ struct Inner {
     running: AtomicBool,
 }
 
-/// A group consumer. Cheap to clone; clones share the membership.
+/// A group consumer, or a consumer of assigned partitions without a group
+/// ([`Kafka::assigned_consumer`]). Cheap to clone; clones share the membership.
 #[derive(Clone)]
 pub struct Consumer {
     inner: Arc<Inner>,
@@ -82,6 +91,7 @@ impl std::fmt::Debug for Consumer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Consumer")
             .field("group_id", &self.inner.config.group_id)
+            .field("assigned", &self.inner.assigned)
             .field("member_id", &self.inner.member_id)
             .finish()
     }
@@ -91,7 +101,7 @@ impl Kafka {
     /// A group consumer sharing this handle's connections and metadata. Options the chosen
     /// group protocol ignores are logged once each, with what replaces them.
     pub fn consumer(&self, config: ConsumerConfig) -> Result<Consumer> {
-        Consumer::new(self.clone(), config)
+        Consumer::new(self.clone(), config, false)
     }
 }
 
@@ -99,8 +109,12 @@ impl Kafka {
 const DELIVERY_QUEUE: usize = 16;
 
 impl Consumer {
-    fn new(kafka: Kafka, config: ConsumerConfig) -> Result<Consumer> {
-        let warnings = config.validate()?;
+    fn new(kafka: Kafka, config: ConsumerConfig, assigned: bool) -> Result<Consumer> {
+        let warnings = if assigned {
+            config.validate_assigned()?
+        } else {
+            config.validate()?
+        };
         for warning in &warnings {
             tracing::warn!(group = %config.group_id, "{warning}");
         }
@@ -109,6 +123,7 @@ impl Consumer {
         Ok(Consumer {
             inner: Arc::new(Inner {
                 kafka,
+                assigned,
                 member_id: generate_member_id(),
                 member_epoch: Arc::new(AtomicI32::new(0)),
                 member_id_now: Arc::new(Mutex::new(String::new())),
@@ -159,7 +174,11 @@ impl Consumer {
 
     /// Checks that the group coordinator is reachable and speaks the chosen group protocol.
     /// A broker without KIP-848 fails here with an error naming both fixes.
+    /// A consumer of assigned partitions has no coordinator: it has nothing to check.
     pub async fn connect(&self) -> Result<()> {
+        if self.inner.assigned {
+            return Ok(());
+        }
         let kafka = &self.inner.kafka;
         let node = crate::cluster::coordinator::find_coordinator_retrying(
             kafka.pool(),
@@ -276,6 +295,11 @@ impl Consumer {
         addition: Addition,
         from_beginning: bool,
     ) -> Result<()> {
+        if self.inner.assigned {
+            return Err(Error::config(
+                "this consumer reads assigned partitions (Kafka::assigned_consumer): give it partitions with assign, or make a group consumer with Kafka::consumer to subscribe",
+            ));
+        }
         let (subscription, from_beginning) = {
             let mut guard = self
                 .inner
@@ -351,6 +375,7 @@ impl Consumer {
             delivery,
             self.inner.delivery.clone(),
             commands,
+            self.inner.assigned,
         );
         let handle = tokio::spawn(engine.run());
         if let Ok(mut e) = self.inner.engine.lock() {
@@ -370,6 +395,15 @@ impl Consumer {
     }
 
     /// Stops fetching and delivering these partitions (they stay assigned).
+    ///
+    /// ```no_run
+    /// # async fn demo(consumer: kafkit::consumer::Consumer) -> kafkit::Result<()> {
+    /// let tp = kafkit::TopicPartition::new("orders", 0);
+    /// consumer.pause(&[tp.clone()])?;
+    /// // ... nothing of orders-0 is fetched or handed over meanwhile ...
+    /// consumer.resume(&[tp])?;
+    /// # Ok(()) }
+    /// ```
     pub fn pause(&self, partitions: &[TopicPartition]) -> Result<()> {
         self.command(Command::Pause(partitions.to_vec(), true))
     }
@@ -379,7 +413,16 @@ impl Consumer {
         self.command(Command::Pause(partitions.to_vec(), false))
     }
 
-    /// Moves the position of an assigned partition; buffered records are dropped.
+    /// Moves the position of an assigned partition; buffered records are dropped. A batch the
+    /// handler holds becomes stale ([`BatchContext::is_stale`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(consumer: kafkit::consumer::Consumer) -> kafkit::Result<()> {
+    /// let tp = kafkit::TopicPartition::new("orders", 0);
+    /// consumer.assign(&[tp.clone()]).await?;
+    /// consumer.seek(tp, 42)?; // the next record handed over is offset 42
+    /// # Ok(()) }
+    /// ```
     pub fn seek(&self, partition: TopicPartition, offset: i64) -> Result<()> {
         if offset < 0 {
             return Err(Error::config(format!("seek offset {offset} is negative")));
@@ -415,7 +458,9 @@ impl Consumer {
     }
 
     /// Leaves the group: the handler finishes its batches, processed offsets are committed
-    /// (auto-commit), the revoke hook runs, then the member leaves. Idempotent.
+    /// (auto-commit), the revoke hook runs, then the member leaves. Idempotent. A consumer of
+    /// assigned partitions stops once the handler is done (and has committed what it processed
+    /// when its offsets are kept in a group with auto-commit).
     pub async fn stop(&self) -> Result<()> {
         self.inner.running.store(false, Ordering::Release);
         let (reply, rx) = oneshot::channel();

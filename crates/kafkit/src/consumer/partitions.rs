@@ -71,6 +71,28 @@ pub(crate) struct PartitionState {
     /// The handler's progress in the batch it holds (next offset to process), and that
     /// batch's leader epoch.
     pub progress: Option<(Arc<InHand>, i32)>,
+    /// The first offset of the batch with the handler.
+    pub in_hand_from: Option<i64>,
+}
+
+impl PartitionState {
+    /// The offset of the next record the application gets (`Consumer::position`): after what
+    /// the handler processed, else the start of what it holds or what is buffered, else the
+    /// fetch position. `None` while the start position is being looked up.
+    pub fn next_to_process(&self) -> Option<i64> {
+        let in_hand = self
+            .progress
+            .as_ref()
+            .map(|(h, _)| h.next())
+            .filter(|n| *n >= 0);
+        in_hand
+            .into_iter()
+            .chain(self.processed.map(|(o, _)| o))
+            .max()
+            .or(self.in_hand_from.filter(|_| self.in_process))
+            .or_else(|| self.buffered.front().map(|b| b.first_offset()))
+            .or(self.position)
+    }
 }
 
 /// All assigned partitions, and the byte budget of buffered records.
@@ -95,6 +117,34 @@ impl Partitions {
             st.last_epoch = epoch;
             st.generation = self.next_generation;
             st.committed = Some(offset);
+        }
+    }
+
+    /// Adds partitions whose start position is not known yet: they are not fetched until a
+    /// seek or [`start_at`](Self::start_at) gives them one.
+    pub fn add_waiting(&mut self, tps: &[TopicPartition]) {
+        for tp in tps {
+            self.next_generation += 1;
+            let st = self.states.entry(tp.clone()).or_default();
+            st.generation = self.next_generation;
+        }
+    }
+
+    /// A start position was found for a partition still without one (a seek meanwhile wins);
+    /// `committed`: it is the group's committed offset.
+    pub fn start_at(
+        &mut self,
+        tp: &TopicPartition,
+        offset: i64,
+        epoch: Option<i32>,
+        committed: bool,
+    ) {
+        if let Some(st) = self.states.get_mut(tp).filter(|st| st.position.is_none()) {
+            st.position = Some(offset);
+            st.last_epoch = epoch;
+            if committed {
+                st.committed = Some(offset);
+            }
         }
     }
 
@@ -304,6 +354,45 @@ mod tests {
         assert_eq!(p.states[&a].processed, Some((12, 2)));
         assert_eq!(p.states[&a].committed, None);
         assert!(!p.truncate(&TopicPartition::new("x", 0), 1, 0));
+    }
+
+    #[test]
+    fn the_position_is_the_next_record_the_application_gets() {
+        let mut p = Partitions::default();
+        let a = TopicPartition::new("t", 0);
+        p.add_waiting(std::slice::from_ref(&a));
+        assert_eq!(p.states[&a].next_to_process(), None, "still looked up");
+        p.start_at(&a, 10, Some(1), false);
+        assert_eq!(p.states[&a].next_to_process(), Some(10));
+        assert_eq!(p.states[&a].committed, None);
+        p.start_at(&a, 99, None, true);
+        assert_eq!(p.states[&a].position, Some(10), "a known position stays");
+        let st = p.states.get_mut(&a).unwrap();
+        st.buffered.push_back(batch(10..15));
+        st.position = Some(15);
+        assert_eq!(
+            st.next_to_process(),
+            Some(10),
+            "buffered, not yet handed over"
+        );
+        st.buffered.pop_front();
+        st.in_process = true;
+        st.in_hand_from = Some(10);
+        let hand = InHand::new();
+        st.progress = Some((hand.clone(), 1));
+        assert_eq!(
+            st.next_to_process(),
+            Some(10),
+            "with the handler, nothing done"
+        );
+        hand.next.store(13, Ordering::Release);
+        assert_eq!(st.next_to_process(), Some(13));
+        assert!(p.seek(&a, 3));
+        assert_eq!(
+            p.states[&a].next_to_process(),
+            Some(3),
+            "a seek moves it back"
+        );
     }
 
     #[test]

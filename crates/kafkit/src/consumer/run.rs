@@ -373,6 +373,19 @@ impl Consumer {
         self.inner.running.store(true, Ordering::Release);
         futures::stream::unfold(state, |mut st| async move {
             loop {
+                if st.progress.is_obsolete() && st.open.is_some() {
+                    // A seek or a rebalance took the rest of this batch away: it is not handed
+                    // over; what the caller took counts as processed (as when the stream drops).
+                    st.current = Vec::new().into_iter();
+                    if let Some((tp, generation, next, epoch)) = st.open.take() {
+                        let _ = st.consumer.command(Command::Processed {
+                            tp,
+                            generation,
+                            next: Some((next, epoch)),
+                            done: true,
+                        });
+                    }
+                }
                 if let Some(m) = st.current.next() {
                     if let Some(open) = st.open.as_mut() {
                         // Everything before this record has been taken by the caller.

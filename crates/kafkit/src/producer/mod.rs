@@ -373,12 +373,23 @@ impl Producer {
             .filter(|t| t.has_leaders())
         {
             Some(t) => t.clone(),
-            None => shared
-                .kafka
-                .cluster()
-                .wait_for_topic(record.topic, shared.config.max_block)
-                .await
-                .map_err(|e| e.during("produce"))?,
+            None => {
+                // Said at once, not after max_block: the caller may wait a long time.
+                let (kafka, max_block) = (&shared.kafka, shared.config.max_block);
+                let until = crate::events::utc_after(max_block);
+                kafka
+                    .cluster()
+                    .wait_for_topic_noting(record.topic, max_block, |cause| {
+                        let message = format!(
+                            "produce: {}; waiting for it up to {max_block:?} (max_block, until {until}) before the send fails",
+                            cause.describe(record.topic)
+                        );
+                        tracing::warn!("{message}");
+                        kafka.emit(crate::events::Event::Warning { message });
+                    })
+                    .await
+                    .map_err(|e| e.during("produce"))?
+            }
         };
         let partitions = topic.partitions.len() as i32;
         if let Some(p) = record.partition {

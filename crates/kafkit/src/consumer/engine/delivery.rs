@@ -47,6 +47,7 @@ impl Deliveries {
             };
             let bytes = batch.approx_bytes();
             let epoch = batch.messages.first().map_or(-1, |m| m.leader_epoch);
+            let first = batch.first_offset();
             let progress = InHand::new();
             match self.tx.try_send(Delivery {
                 generation: st.generation,
@@ -56,6 +57,7 @@ impl Deliveries {
                 Ok(()) => {
                     st.in_process = true;
                     st.progress = Some((progress, epoch));
+                    st.in_hand_from = Some(first);
                     parts.buffered_bytes = parts.buffered_bytes.saturating_sub(bytes);
                 }
                 Err(mpsc::error::TrySendError::Full(d) | mpsc::error::TrySendError::Closed(d)) => {

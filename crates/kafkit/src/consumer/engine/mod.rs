@@ -1,23 +1,30 @@
 //! The consumer engine: one task that owns a consumer's state and reacts to the handle's
 //! commands, to timers and to what its tasks report. Each piece of state has one owner:
 //!
-//! - [`session`]: the coordinator, the membership state machine and the requests it asks for;
+//! - [`session`]: the coordinator, the membership state machine and the requests it asks for
+//!   (absent in a consumer of assigned partitions, whose partitions [`manual`] owns);
 //! - [`rebalance`]: revoke → commit → hook → acknowledge, assign, lost;
 //! - [`commits`]: the handler's progress and auto-commit;
 //! - [`fetching`]: fetch planning and what a fetch answer does to each partition;
 //! - [`delivery`]: batches to the handler and back;
+//! - [`waits`]: what the consumer waits for, said once per cause;
 //! - the partitions themselves (`partitions.rs`), which all of them read.
+//!
+//! The handle's commands are dispatched in [`commands`].
 //!
 //! Slow work (hooks, lookups, requests) runs in tasks that report back ([`report`]), so
 //! heartbeats never wait behind the handler or a long poll.
 
+mod commands;
 mod commits;
 mod delivery;
 mod fetching;
 mod group_io;
+mod manual;
 mod rebalance;
 mod report;
 mod session;
+mod waits;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,12 +40,14 @@ use super::subscription::FromBeginning;
 use crate::error::{Error, Result};
 use crate::events::{Event, TopicPartition};
 use crate::Kafka;
-use commits::Commits;
+use commits::{CommitCtx, Commits};
 use delivery::Deliveries;
 use fetching::Fetching;
+use manual::Manual;
 use rebalance::{AssignCtx, Assigned, Rebalance};
 use report::{Internal, Reporter};
 use session::{GroupSession, Step};
+use waits::Waits;
 
 pub(crate) use delivery::Delivery;
 pub(crate) use group_io::check_consumer_protocol;
@@ -52,8 +61,19 @@ pub(crate) enum Command {
         from_beginning: FromBeginning,
         reply: oneshot::Sender<Result<()>>,
     },
+    /// A consumer of assigned partitions: these are its partitions now.
+    Assign {
+        partitions: Vec<TopicPartition>,
+        reply: oneshot::Sender<Result<()>>,
+    },
     Pause(Vec<TopicPartition>, bool),
     Seek(TopicPartition, i64),
+    /// The next offset the application gets from each partition (`None`: not assigned, or
+    /// its start is still being looked up).
+    Position(
+        Vec<TopicPartition>,
+        oneshot::Sender<Vec<(TopicPartition, Option<i64>)>>,
+    ),
     Commit {
         offsets: Option<Vec<(TopicPartition, i64)>>,
         reply: oneshot::Sender<Result<()>>,
@@ -98,7 +118,11 @@ pub(crate) struct Engine {
     report: Reporter,
     internal_rx: mpsc::UnboundedReceiver<Internal>,
     commands: mpsc::UnboundedReceiver<Command>,
-    session: GroupSession,
+    /// The group membership; `None` in a consumer of assigned partitions.
+    session: Option<GroupSession>,
+    /// The assigned partitions of a consumer without a session.
+    manual: Manual,
+    waits: Waits,
     rebalance: Rebalance,
     commits: Commits,
     fetching: Fetching,
@@ -129,10 +153,14 @@ impl Engine {
         delivery: mpsc::Sender<Delivery>,
         delivery_rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Delivery>>>,
         commands: mpsc::UnboundedReceiver<Command>,
+        assigned: bool,
     ) -> Self {
         let (report, internal_rx) = Reporter::new();
         Engine {
-            session: GroupSession::new(&config, member_id, epoch_out, member_id_out),
+            session: (!assigned)
+                .then(|| GroupSession::new(&config, member_id, epoch_out, member_id_out)),
+            manual: Manual::default(),
+            waits: Waits::default(),
             kafka,
             config,
             report,
@@ -166,15 +194,12 @@ impl Engine {
                 cmd = self.commands.recv() => match cmd {
                     Some(cmd) => self.on_command(cmd),
                     // Every handle dropped: leave the group.
-                    None => if self.stopping.is_none() {
-                        let (tx, _) = oneshot::channel();
-                        self.begin_stop(tx);
-                    },
+                    None => self.on_handles_gone(),
                 },
                 _ = tokio::time::sleep_until(deadline) => {}
             }
         }
-        if let Some(lane) = self.session.classic_lane() {
+        if let Some(lane) = self.session.as_ref().and_then(|s| s.classic_lane()) {
             self.kafka
                 .pool()
                 .close_lane(lane, Duration::from_secs(1))
@@ -194,13 +219,32 @@ impl Engine {
         }
     }
 
+    /// Where commits go: the coordinator of the member's group, or, without a session, the
+    /// group that keeps the offsets (none without a group).
+    fn commit_ctx(&self) -> Option<CommitCtx> {
+        match &self.session {
+            Some(s) => Some(s.commit_ctx(&self.ctx())),
+            None => manual::commit_ctx(&self.kafka, &self.config.group_id),
+        }
+    }
+
+    /// Whether commits may be sent now: the member has joined, or offsets are kept in a group
+    /// without a session.
+    fn may_commit(&self) -> bool {
+        match &self.session {
+            Some(s) => s.epoch() > 0,
+            None => !self.config.group_id.is_empty(),
+        }
+    }
+
     fn finished(&mut self) -> bool {
         if let Some(reply) = self.subscribe_reply.take() {
+            let answered = self.session.as_ref().is_none_or(|s| s.answered());
             match &self.fatal {
                 Some(e) => {
                     let _ = reply.send(Err(e.clone()));
                 }
-                None if self.session.answered() || self.exit || self.stopping.is_some() => {
+                None if answered || self.exit || self.stopping.is_some() => {
                     let _ = reply.send(Ok(()));
                 }
                 None => self.subscribe_reply = Some(reply),
@@ -215,13 +259,22 @@ impl Engine {
             }
             return true;
         }
-        if self.stopping.is_some() && self.session.membership().has_left() {
+        let done = match &mut self.session {
+            _ if self.stopping.is_none() => false,
+            Some(s) => s.membership().has_left(),
+            None => {
+                let commit = self.commit_ctx().filter(|_| self.config.auto_commit);
+                self.commits.sync_progress(&mut self.parts);
+                self.manual
+                    .stopped(&self.report, &mut self.parts, &self.deliveries, commit)
+            }
+        };
+        if done {
             if let Some(reply) = self.stopping.take() {
                 let _ = reply.send(Ok(()));
             }
-            return true;
         }
-        false
+        done
     }
 
     /// Stops the consumer on an error it cannot go on with.
@@ -238,7 +291,13 @@ impl Engine {
         self.commits.sync_progress(&mut self.parts);
         self.finish_revoke();
         self.drive_membership(now);
-        self.session.publish();
+        if let Some(s) = &self.session {
+            s.publish();
+            let joined = s.epoch() > 0;
+            let waiting = self.parts.states.is_empty() && !s.is_rebalancing();
+            self.waits
+                .unassigned(&self.kafka, &self.config, joined && waiting, now);
+        }
         if self.stopping.is_none() {
             let revoking = self.rebalance.revoking();
             self.deliveries.deliver(&mut self.parts, &revoking);
@@ -255,9 +314,10 @@ impl Engine {
     fn next_deadline(&self, now: Instant) -> Instant {
         [
             Some(now + Duration::from_secs(1)),
-            self.session.next_deadline(now),
+            self.session.as_ref().and_then(|s| s.next_deadline(now)),
             self.commits.next_deadline(&self.config),
             self.fetching.next_deadline(&self.parts),
+            self.waits.next_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -268,13 +328,19 @@ impl Engine {
 
     /// Runs what the membership asks, then sends its requests.
     fn drive_membership(&mut self, now: Instant) {
-        while let Some(action) = self.session.membership().poll_action() {
+        loop {
+            let Some(session) = self.session.as_mut() else {
+                return;
+            };
+            let Some(action) = session.membership().poll_action() else {
+                break;
+            };
             let ctx = Ctx {
                 kafka: &self.kafka,
                 config: &self.config,
                 report: &self.report,
             };
-            match self.session.on_action(&ctx, action, now) {
+            match session.on_action(&ctx, action, now) {
                 None => {}
                 Some(Step::Fatal(e)) => self.crash(e),
                 Some(Step::Rebalance(action)) => self.on_rebalance(action),
@@ -285,15 +351,21 @@ impl Engine {
             config: &self.config,
             report: &self.report,
         };
-        self.session.drive(&ctx, now);
+        if let Some(s) = self.session.as_mut() {
+            s.drive(&ctx, now);
+        }
     }
 
     fn on_rebalance(&mut self, action: Action) {
         match action {
             Action::Revoke(tps) => {
+                let member_id = self
+                    .session
+                    .as_mut()
+                    .map(|s| s.membership().member_id().to_string());
                 self.kafka.emit(Event::Rebalancing {
                     group_id: self.config.group_id.clone(),
-                    member_id: self.session.membership().member_id().to_string(),
+                    member_id: member_id.unwrap_or_default(),
                 });
                 // The handler learns at once (`is_stale`) and can return early.
                 self.parts.make_obsolete(&tps);
@@ -310,11 +382,7 @@ impl Engine {
     }
 
     fn finish_revoke(&mut self) {
-        let ctx = self.ctx();
-        let commit = self
-            .config
-            .auto_commit
-            .then(|| self.session.commit_ctx(&ctx));
+        let commit = self.commit_ctx().filter(|_| self.config.auto_commit);
         self.rebalance
             .maybe_finish_revoke(&self.report, &mut self.parts, &self.deliveries, || commit);
     }
@@ -332,7 +400,9 @@ impl Engine {
 
     fn assign_ctx(&self) -> AssignCtx {
         AssignCtx {
-            commit: self.session.commit_ctx(&self.ctx()),
+            commit: self
+                .commit_ctx()
+                .expect("only a group member's rebalance prepares an assignment"),
             reset: self.config.auto_offset_reset,
             from_beginning: self.from_beginning.clone(),
             read_committed: self.config.isolation_level == IsolationLevel::ReadCommitted,
@@ -341,13 +411,14 @@ impl Engine {
     }
 
     fn maybe_auto_commit(&mut self, now: Instant) {
-        let joined = self.session.epoch() > 0;
-        if !self.commits.auto_commit_due(&self.config, joined, now) {
+        if !self
+            .commits
+            .auto_commit_due(&self.config, self.may_commit(), now)
+        {
             return;
         }
         let offsets = self.parts.uncommitted();
-        if !offsets.is_empty() {
-            let ctx = self.session.commit_ctx(&self.ctx());
+        if let Some(ctx) = self.commit_ctx().filter(|_| !offsets.is_empty()) {
             commits::spawn_commit(&self.report, ctx, offsets, None);
         }
     }
@@ -359,19 +430,69 @@ impl Engine {
             config: &self.config,
             report: &self.report,
         };
-        match msg {
-            Internal::Group(kind, res) => self.session.on_group_answer(kind, res, now),
-            Internal::AssignmentComputed(generation, res) => {
-                self.session.on_assignment_computed(generation, res, now)
+        let msg = match msg {
+            Internal::Fetched(answer) => {
+                let reset = self.reset_policy();
+                if let Some(e) = self
+                    .fetching
+                    .on_fetched(&ctx, &mut self.parts, answer, reset, now)
+                {
+                    self.crash(e);
+                }
+                return;
             }
-            Internal::CountsChecked(changed) => self.session.on_counts_checked(&ctx, changed, now),
+            Internal::Reset(res) => return self.fetching.on_reset(&mut self.parts, res, now),
+            Internal::Started {
+                positions,
+                committed,
+            } => {
+                for (tp, offset, epoch) in positions {
+                    self.parts.start_at(&tp, offset, epoch, committed);
+                }
+                return;
+            }
+            Internal::TopicsChecked(res) => {
+                let waiting = match self.session {
+                    Some(_) => "the subscription waits for it, for as long as the consumer runs",
+                    None => "its assigned partitions wait for it, for as long as the consumer runs",
+                };
+                return self
+                    .waits
+                    .on_topics_checked(&self.kafka, &self.config, res, waiting);
+            }
+            Internal::Committed {
+                offsets,
+                result,
+                reply,
+            } => {
+                return commits::on_committed(
+                    &self.kafka,
+                    &self.config.group_id,
+                    &mut self.parts,
+                    offsets,
+                    result,
+                    reply,
+                )
+            }
+            other => other,
+        };
+        // The rest is the group session's: none of it comes without one.
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
+        match msg {
+            Internal::Group(kind, res) => session.on_group_answer(kind, res, now),
+            Internal::AssignmentComputed(generation, res) => {
+                session.on_assignment_computed(generation, res, now)
+            }
+            Internal::CountsChecked(changed) => session.on_counts_checked(&ctx, changed, now),
             Internal::PatternTopics(pattern, res) => {
-                if let Some(e) = self.session.on_pattern_topics(&ctx, pattern, res, now) {
+                if let Some(e) = session.on_pattern_topics(&ctx, pattern, res, now) {
                     self.crash(e);
                 }
             }
             Internal::Coordinator(res) => {
-                if let Some(e) = self.session.on_coordinator(&ctx, res, now) {
+                if let Some(e) = session.on_coordinator(&ctx, res, now) {
                     self.crash(e);
                 }
             }
@@ -380,30 +501,16 @@ impl Engine {
                     tracing::debug!(error = %e, "resolving topic ids failed; retrying on the next heartbeat");
                     Default::default()
                 });
-                self.session.membership().on_topic_names(&ids, &names);
-            }
-            Internal::Fetched(answer) => {
-                let reset = self.reset_policy();
-                let ctx = Ctx {
-                    kafka: &self.kafka,
-                    config: &self.config,
-                    report: &self.report,
-                };
-                if let Some(e) = self
-                    .fetching
-                    .on_fetched(&ctx, &mut self.parts, answer, reset, now)
-                {
-                    self.crash(e);
-                }
+                session.membership().on_topic_names(&ids, &names);
             }
             Internal::Revoked(generation) => {
                 if self.rebalance.is_current(generation) {
-                    self.session.membership().on_revoked(now.into());
+                    session.membership().on_revoked(now.into());
                 }
             }
             Internal::Assigned(generation, res) => {
+                let assigning = session.membership().assigning().to_vec();
                 let retry_ctx = self.assign_ctx();
-                let assigning = self.session.membership().assigning().to_vec();
                 match self.rebalance.on_assigned(
                     &self.report,
                     &mut self.parts,
@@ -411,143 +518,25 @@ impl Engine {
                     res,
                     || (retry_ctx, assigning),
                 ) {
-                    Assigned::Ready => self.session.membership().on_assigned(now.into()),
+                    Assigned::Ready => {
+                        if let Some(s) = self.session.as_mut() {
+                            s.membership().on_assigned(now.into());
+                        }
+                    }
                     Assigned::Fatal(e) => self.fatal = Some(e),
                     Assigned::Stale | Assigned::Retrying => {}
                 }
             }
-            Internal::Reset(res) => self.fetching.on_reset(&mut self.parts, res, now),
             Internal::Lost(generation) => {
                 if self.rebalance.is_current(generation) {
-                    self.session.membership().on_lost_handled(now.into());
+                    session.membership().on_lost_handled(now.into());
                 }
             }
-            Internal::Committed {
-                offsets,
-                result,
-                reply,
-            } => commits::on_committed(
-                &self.kafka,
-                &self.config.group_id,
-                &mut self.parts,
-                offsets,
-                result,
-                reply,
-            ),
+            Internal::Fetched(_)
+            | Internal::Reset(_)
+            | Internal::Started { .. }
+            | Internal::TopicsChecked(_)
+            | Internal::Committed { .. } => {}
         }
-    }
-
-    fn on_command(&mut self, cmd: Command) {
-        let now = Instant::now();
-        match cmd {
-            Command::Subscribe {
-                subscription,
-                from_beginning,
-                reply,
-            } => {
-                self.from_beginning = from_beginning;
-                let ctx = Ctx {
-                    kafka: &self.kafka,
-                    config: &self.config,
-                    report: &self.report,
-                };
-                self.session.subscribe(&ctx, subscription, now);
-                if self.session.answered() {
-                    let _ = reply.send(Ok(()));
-                } else {
-                    self.subscribe_reply = Some(reply);
-                }
-            }
-            Command::Pause(tps, pause) => {
-                for tp in tps {
-                    if let Some(st) = self.parts.states.get_mut(&tp) {
-                        st.paused = pause;
-                    }
-                }
-            }
-            Command::Seek(tp, offset) => {
-                if !self.parts.seek(&tp, offset) {
-                    tracing::warn!(partition = %tp, "seek on a partition not assigned to this member is ignored");
-                }
-            }
-            Command::Commit { offsets, reply } => {
-                self.commits.sync_progress(&mut self.parts);
-                let offsets = match offsets {
-                    Some(o) => o.into_iter().map(|(tp, off)| (tp, off, -1)).collect(),
-                    None => self.parts.uncommitted(),
-                };
-                let ctx = self.session.commit_ctx(&self.ctx());
-                commits::spawn_commit(&self.report, ctx, offsets, Some(reply));
-            }
-            Command::Processed {
-                tp,
-                generation,
-                next,
-                done,
-            } => {
-                self.commits.sync_progress(&mut self.parts);
-                if let Some(st) = self.parts.states.get_mut(&tp) {
-                    if done {
-                        st.progress = None;
-                        st.in_process = false;
-                    }
-                    if st.generation == generation {
-                        if let Some(n) = next {
-                            let from = st.processed.map(|(o, _)| o).or(st.committed);
-                            if from.is_none_or(|o| n.0 > o) {
-                                st.processed = Some(n);
-                                self.commits
-                                    .processed(from.map_or(1, |o| (n.0 - o) as usize));
-                            }
-                        }
-                    }
-                }
-                self.finish_revoke();
-            }
-            Command::Assignment(reply) => {
-                let _ = reply.send(self.parts.states.keys().cloned().collect());
-            }
-            Command::Heartbeat { tp, reply } => {
-                let revoking = self.rebalance.revoking();
-                let member = self.session.membership();
-                let _ = reply.send(MemberStatus {
-                    member_epoch: member.member_epoch(),
-                    rebalancing: member.is_rebalancing() || !revoking.is_empty(),
-                    assigned: self.parts.states.contains_key(&tp) && !revoking.contains(&tp),
-                });
-            }
-            Command::CommitIfNecessary(reply) => {
-                self.commits.sync_progress(&mut self.parts);
-                let joined = self.session.epoch() > 0;
-                let due = !self.config.auto_commit
-                    || self.commits.auto_commit_due(&self.config, joined, now);
-                let offsets = self.parts.uncommitted();
-                if !due || offsets.is_empty() {
-                    let _ = reply.send(Ok(()));
-                } else {
-                    let ctx = self.session.commit_ctx(&self.ctx());
-                    commits::spawn_commit(&self.report, ctx, offsets, Some(reply));
-                }
-            }
-            Command::Stale => {
-                tracing::warn!(group = %self.config.group_id, "handler exceeded max_poll_interval: leaving the group until it returns");
-                self.session.membership().on_poll_stale(now.into());
-            }
-            Command::Rejoin => self.session.membership().rejoin(now.into()),
-            Command::Stop(reply) => self.begin_stop(reply),
-            Command::Abort => self.exit = true,
-            Command::SuspendHeartbeats(until) => self.session.suspend_heartbeats(until),
-        }
-    }
-
-    fn begin_stop(&mut self, reply: oneshot::Sender<Result<()>>) {
-        if !self.session.is_subscribed() {
-            // Never joined: nothing to leave.
-            let _ = reply.send(Ok(()));
-            self.exit = true;
-            return;
-        }
-        self.stopping = Some(reply);
-        self.session.membership().leave(Instant::now().into());
     }
 }

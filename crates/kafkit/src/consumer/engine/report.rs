@@ -12,6 +12,7 @@ use super::super::fetcher::FetchedPartition;
 use super::super::group::classic::leader::{Assignments, TopicCounts};
 use super::super::group::classic::ClassicKind;
 use super::super::group::GroupResponse;
+use crate::cluster::TopicWait;
 use crate::error::Result;
 use crate::events::TopicPartition;
 use crate::net::Connection;
@@ -33,6 +34,14 @@ pub(super) enum Internal {
     Revoked(u64),
     Assigned(u64, Result<Vec<(TopicPartition, i64, Option<i32>)>>),
     Lost(u64),
+    /// Where assigned partitions (no group session) start; `committed`: the group's committed
+    /// offsets, else the reset policy's.
+    Started {
+        positions: Vec<(TopicPartition, i64, Option<i32>)>,
+        committed: bool,
+    },
+    /// What metadata says of topics the consumer waits for (see `waits.rs`).
+    TopicsChecked(Result<Vec<(String, TopicWait)>>),
     /// Positions found by an offset reset (OFFSET_OUT_OF_RANGE), or the partitions whose
     /// lookup failed and the policy to try again with.
     Reset(ResetResult),
@@ -64,6 +73,11 @@ impl Reporter {
     pub fn new() -> (Self, mpsc::UnboundedReceiver<Internal>) {
         let (tx, rx) = mpsc::unbounded_channel();
         (Reporter(tx), rx)
+    }
+
+    /// Whether the loop has ended (a task that retries stops then).
+    pub fn is_closed(&self) -> bool {
+        self.0.is_closed()
     }
 
     /// Reports at once (from a task that reports more than once).

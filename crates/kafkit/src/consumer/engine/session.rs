@@ -50,6 +50,8 @@ pub(super) struct GroupSession {
     coordinator: Coordinator,
     coordinator_attempts: u32,
     coordinator_retry_at: Option<Instant>,
+    /// The user was told the coordinator cannot be found (once, until it is).
+    coordinator_warned: bool,
     /// A KIP-848 heartbeat is out (one at a time).
     heartbeat_in_flight: bool,
     /// Test support: no heartbeat until then.
@@ -90,6 +92,7 @@ impl GroupSession {
             coordinator: Coordinator::Unknown,
             coordinator_attempts: 0,
             coordinator_retry_at: None,
+            coordinator_warned: false,
             heartbeat_in_flight: false,
             heartbeats_suspended_until: None,
             joined: false,
@@ -116,6 +119,11 @@ impl GroupSession {
     /// The member's current epoch (generation under the classic protocol).
     pub fn epoch(&self) -> i32 {
         self.membership.member_epoch()
+    }
+
+    /// The member's assignment is changing.
+    pub fn is_rebalancing(&self) -> bool {
+        self.membership.is_rebalancing()
     }
 
     pub fn is_classic(&self) -> bool {
@@ -391,6 +399,7 @@ impl GroupSession {
             Ok((node, conn)) => {
                 tracing::debug!(node, group = %ctx.config.group_id, "group coordinator found");
                 self.coordinator = Coordinator::Known(conn);
+                self.coordinator_warned = false;
                 self.coordinator_attempts = 0;
                 self.coordinator_retry_at = None;
             }
@@ -405,6 +414,17 @@ impl GroupSession {
             Err(e) => {
                 tracing::debug!(error = %e, "finding the group coordinator failed");
                 self.coordinator_lost(now);
+                // A broker that does not answer is said at once; the coordinator still
+                // loading (COORDINATOR_NOT_AVAILABLE after a start) only when it lasts.
+                let unanswered = matches!(e.kind(), ErrorKind::Connection | ErrorKind::Timeout(_));
+                if !self.coordinator_warned && (unanswered || self.coordinator_attempts >= 20) {
+                    self.coordinator_warned = true;
+                    super::waits::say(
+                        ctx.kafka,
+                        ctx.config,
+                        format!("the group coordinator cannot be found ({e}); the member keeps looking for it, for as long as it runs"),
+                    );
+                }
             }
         }
         None
