@@ -14,6 +14,7 @@ pub mod events;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod metrics;
 pub(crate) mod net;
 pub(crate) mod protocol;
 pub mod retry;

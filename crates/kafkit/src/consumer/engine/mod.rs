@@ -131,6 +131,7 @@ impl Engine {
         commands: mpsc::UnboundedReceiver<Command>,
     ) -> Self {
         let (report, internal_rx) = Reporter::new();
+        let rebalance = Rebalance::new(hooks).for_group(&config.group_id);
         Engine {
             session: GroupSession::new(&config, member_id, epoch_out, member_id_out),
             kafka,
@@ -138,7 +139,7 @@ impl Engine {
             report,
             internal_rx,
             commands,
-            rebalance: Rebalance::new(hooks),
+            rebalance,
             commits: Commits::new(Instant::now()),
             fetching: Fetching::default(),
             deliveries: Deliveries::new(delivery, delivery_rx),
