@@ -41,6 +41,7 @@ pub(crate) mod groups;
 mod kafka;
 pub mod producer;
 pub mod share;
+pub(crate) mod telemetry;
 
 pub use admin::{Admin, NewTopic};
 pub use events::{Event, TopicPartition};
