@@ -94,7 +94,10 @@ async fn a_subscribed_client_pushes_otlp_metrics_the_broker_accepts() {
             .expect("two accepted telemetry pushes within 30 s")
             .expect("events");
         match ev {
-            Event::Request { api, .. } if api == "PushTelemetry" => pushes += 1,
+            Event::Request {
+                api: "PushTelemetry",
+                ..
+            } => pushes += 1,
             Event::TelemetryPush {
                 error_code, size, ..
             } => {
