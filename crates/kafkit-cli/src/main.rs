@@ -54,6 +54,15 @@ struct Cli {
         help_heading = "Connection"
     )]
     connect_timeout_ms: u64,
+    /// Serve the client's metrics for Prometheus on HOST:PORT (GET /metrics).
+    #[arg(
+        long,
+        global = true,
+        value_name = "HOST:PORT",
+        env = "KAFKIT_METRICS_ADDR",
+        help_heading = "Output"
+    )]
+    metrics_addr: Option<std::net::SocketAddr>,
     #[command(flatten)]
     security: SecurityArgs,
     #[command(subcommand)]
@@ -170,6 +179,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> kafkit::Result<()> {
+    if let Some(addr) = cli.metrics_addr {
+        serve_metrics(addr)?;
+    }
     let config = KafkaConfig::new(cli.bootstrap.split(',').map(|s| s.trim().to_string()))
         .client_id(cli.client_id.clone())
         .connect_timeout(Duration::from_millis(cli.connect_timeout_ms));
@@ -236,4 +248,21 @@ impl Warnings {
             Self::show(&e, self.json);
         }
     }
+}
+
+/// Installs a Prometheus recorder with its own HTTP listener (scraped at any path).
+fn serve_metrics(addr: std::net::SocketAddr) -> kafkit::Result<()> {
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .with_http_listener(addr)
+        .install()
+        .map_err(|e| {
+            kafkit::Error::new(
+                kafkit::ErrorKind::Config,
+                "metrics",
+                format!("--metrics-addr {addr}: cannot serve metrics there: {e}"),
+            )
+        })?;
+    kafkit::metrics::describe();
+    eprintln!("kafkit: metrics on http://{addr}/metrics");
+    Ok(())
 }

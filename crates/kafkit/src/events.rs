@@ -193,6 +193,15 @@ pub enum Event {
         /// Time the handler took.
         duration: Duration,
     },
+    /// A KIP-714 telemetry push was answered (only with a client-metrics subscription).
+    TelemetryPush {
+        /// `host:port` of the broker.
+        broker: String,
+        /// The broker's error code (0: accepted).
+        error_code: i16,
+        /// Bytes of OTLP payload pushed.
+        size: usize,
+    },
     /// The consumer stopped on an error it cannot recover from.
     Crash {
         /// Group id.

@@ -47,6 +47,10 @@ pub struct KafkaConfig {
     pub tls: Option<TlsConfig>,
     /// SASL authentication of every connection (SASL_PLAINTEXT and SASL_SSL). Default none.
     pub sasl: Option<SaslConfig>,
+    /// KIP-714 client telemetry (Java `enable.metrics.push`): when the cluster has a
+    /// client-metrics subscription matching this client, push the subscribed metrics to it.
+    /// Without one the client only asks, once per push interval. Default true.
+    pub metrics_push: bool,
 }
 
 impl Security {
@@ -90,7 +94,14 @@ impl KafkaConfig {
             metadata_max_age: Duration::from_secs(300),
             tls: None,
             sasl: None,
+            metrics_push: true,
         }
+    }
+
+    /// Turns KIP-714 client telemetry on or off (see [`KafkaConfig::metrics_push`]).
+    pub fn metrics_push(mut self, on: bool) -> Self {
+        self.metrics_push = on;
+        self
     }
 
     /// Connects with TLS.
@@ -199,6 +210,16 @@ struct Inner {
     events: broadcast::Sender<Event>,
 }
 
+/// A handle that does not keep the client alive (for its own background tasks).
+#[derive(Clone)]
+pub(crate) struct WeakKafka(std::sync::Weak<Inner>);
+
+impl WeakKafka {
+    pub(crate) fn upgrade(&self) -> Option<Kafka> {
+        self.0.upgrade().map(|inner| Kafka { inner })
+    }
+}
+
 /// The client handle: connections, metadata and settings shared by producers, consumers and the
 /// admin client built from it. Cheap to clone.
 #[derive(Clone)]
@@ -230,14 +251,18 @@ impl Kafka {
         let cluster = Arc::new(Cluster::new(pool.clone()));
         cluster.refresh(TopicSelection::Names(Vec::new())).await?;
         cluster.spawn_refresher(config.metadata_max_age);
-        Ok(Kafka {
+        let kafka = Kafka {
             inner: Arc::new(Inner {
                 config,
                 pool,
                 cluster,
                 events,
             }),
-        })
+        };
+        if kafka.inner.config.metrics_push {
+            crate::telemetry::spawn(WeakKafka(Arc::downgrade(&kafka.inner)));
+        }
+        Ok(kafka)
     }
 
     /// The configuration.

@@ -14,6 +14,7 @@ pub mod events;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod metrics;
 pub(crate) mod net;
 pub(crate) mod protocol;
 pub mod retry;
@@ -40,6 +41,7 @@ pub(crate) mod groups;
 mod kafka;
 pub mod producer;
 pub mod share;
+pub(crate) mod telemetry;
 
 pub use admin::{Admin, NewTopic};
 pub use events::{Event, TopicPartition};

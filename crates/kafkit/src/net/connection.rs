@@ -22,6 +22,7 @@ use kafka_protocol::protocol::{Decodable, HeaderVersion, Request, StrBytes};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Notify, OwnedSemaphorePermit, Semaphore};
+use tracing::Instrument;
 
 use super::frame::{encode_request, peek_correlation_id, read_frame};
 use super::sasl::{self, SaslConfig};
@@ -29,6 +30,7 @@ use super::tls;
 use super::versions::ApiVersions;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::Event;
+use crate::metrics;
 
 /// Settings of a connection; shared by every connection of a client.
 #[derive(Debug, Clone)]
@@ -100,6 +102,8 @@ struct Outgoing {
 
 struct Inner {
     addr: String,
+    /// `addr` as a metrics label value, shared rather than copied per request.
+    broker_label: Arc<str>,
     config: ConnectionConfig,
     client_id: StrBytes,
     versions: std::sync::OnceLock<ApiVersions>,
@@ -232,6 +236,7 @@ impl Connection {
                 conn.schedule_reauth(sasl, lifetime);
             }
         }
+        metrics::connection_created(&conn.inner.addr);
         if let Some(tx) = &conn.inner.events {
             let _ = tx.send(Event::Connect {
                 broker: conn.inner.addr.clone(),
@@ -279,6 +284,7 @@ impl Connection {
         Connection {
             inner: Arc::new(Inner {
                 addr: addr.to_string(),
+                broker_label: Arc::from(addr),
                 client_id: StrBytes::from_string(config.client_id.clone()),
                 config,
                 versions: std::sync::OnceLock::new(),
@@ -411,25 +417,48 @@ impl Connection {
         let size = frame.iter().map(Bytes::len).sum();
         let started = Instant::now();
         let api = api_name(R::KEY);
-        let waiting = self.start_roundtrip(frame, correlation_id, api).await?;
+        // Disabled spans are `Span::none()`: with no subscriber the fields are never evaluated.
+        let span = tracing::debug_span!(
+            "kafka.request",
+            otel.name = api,
+            messaging.system = "kafka",
+            rpc.method = api,
+            server.address = %self.inner.addr,
+            kafka.api_version = version,
+            kafka.correlation_id = correlation_id,
+            kafka.request.size = size,
+        );
+        let waiting = self
+            .start_roundtrip(frame, correlation_id, api)
+            .instrument(span.clone())
+            .await?;
+        let broker = self.inner.broker_label.clone();
+        metrics::in_flight(&broker, 1.0);
         let conn = self.clone();
         Ok(async move {
-            let frame = conn.finish_roundtrip(waiting, api, timeout).await?;
+            let answer = conn.finish_roundtrip(waiting, api, timeout).await;
+            metrics::in_flight(&broker, -1.0);
+            let frame = answer.inspect_err(|e| metrics::request_failed(&broker, api, e))?;
+            let received = frame.len();
             let resp = decode_response::<R>(
                 frame,
                 version,
                 &conn.inner.addr,
                 conn.inner.config.max_response_size,
-            )?;
+            )
+            .inspect_err(|e| metrics::request_failed(&broker, api, e))?;
+            let duration = started.elapsed();
+            metrics::request_done(&broker, api, duration, size, received);
             conn.emit(|addr| Event::Request {
                 broker: addr,
                 api,
                 api_version: version,
-                duration: started.elapsed(),
+                duration,
                 size,
             });
             Ok(resp)
-        })
+        }
+        .instrument(span))
     }
 
     /// Sends a pre-encoded request whose response is wanted (`frame` = the length-prefixed

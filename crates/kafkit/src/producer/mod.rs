@@ -240,12 +240,17 @@ impl Shared {
         if let (Some(t), Err(e)) = (&self.txn, &result) {
             t.record_failed(e, b.base_sequence >= 0);
         }
+        if result.is_err() {
+            crate::metrics::batch_failed(&b.topic, b.record_count);
+        }
         self.memory.add_permits(b.reserved);
         self.lock().complete(b, result);
         self.progress.notify_waiters();
     }
 
     fn sent_ok(&self, b: Batch, outcome: BatchOutcome) {
+        let bytes = b.data.as_ref().map_or(0, |d| d.len());
+        crate::metrics::batch_acked(&b.topic, bytes, b.record_count);
         self.memory.add_permits(b.reserved);
         let mut acc = self.lock();
         if let Some(q) = acc.queue(&b.topic, b.partition) {
@@ -261,6 +266,7 @@ impl Shared {
     }
 
     fn sent_failed(&self, b: Batch, e: Error) {
+        crate::metrics::batch_failed(&b.topic, b.record_count);
         if let Some(t) = &self.txn {
             t.record_failed(&e, b.base_sequence >= 0);
         }

@@ -11,6 +11,7 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::{Message, Request};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::accumulator::{Batch, DrainLimits, Ready};
 use super::config::Acks;
@@ -37,6 +38,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         max_in_flight_per_partition: shared.config.max_in_flight,
         idempotent: shared.idempotent,
     };
+    let client_id: Arc<str> = Arc::from(shared.kafka.config().client_id.as_str());
     loop {
         if shared.idempotent && !shared.producer_id_ready().await {
             // Fatal: everything has been failed; wait for close.
@@ -100,6 +102,8 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             }
             _ = tokio::time::sleep_until(wake_at) => {}
         }
+        let used = shared.config.buffer_memory - shared.memory.available_permits();
+        crate::metrics::buffer_used(&client_id, used);
     }
 }
 
@@ -315,6 +319,7 @@ async fn send(
     };
     let snapshot = shared.kafka.cluster().snapshot();
     let mut topics: Vec<TopicData<'_>> = Vec::new();
+    let mut message_count = 0i64;
     for b in batches {
         let Some(records) = b.data.as_ref() else {
             return Err(Error::protocol(
@@ -322,6 +327,10 @@ async fn send(
                 "batch sent before it was encoded",
             ));
         };
+        message_count += i64::from(b.record_count);
+        if b.attempts == 0 {
+            crate::metrics::batch_sent(&b.topic, records.len(), b.record_count);
+        }
         let pos = match topics.iter().position(|t| t.name == &*b.topic) {
             Some(i) => i,
             None => {
@@ -338,6 +347,18 @@ async fn send(
             records,
         });
     }
+    // OpenTelemetry messaging conventions; the request's own span nests inside.
+    let span = tracing::debug_span!(
+        "kafka.produce",
+        otel.name = "send",
+        messaging.system = "kafka",
+        messaging.operation.type = "send",
+        messaging.operation.name = "send",
+        messaging.destination.name = topics.first().map(|t| t.name),
+        messaging.batch.message_count = message_count,
+        messaging.client.id = %shared.kafka.config().client_id,
+        server.address = conn.addr(),
+    );
     let correlation_id = conn.next_correlation_id();
     let frame = request::encode(
         &ProduceFields {
@@ -363,6 +384,7 @@ async fn send(
     let timeout = shared.config.request_timeout;
     let response = conn
         .enqueue_frame::<ProduceRequest>(frame, correlation_id, version, timeout)
+        .instrument(span)
         .await?;
     Ok(Some((conn, Box::pin(response))))
 }
@@ -551,6 +573,7 @@ fn retry_or_fail(shared: &Arc<Shared>, mut b: Batch, e: Error) {
         shared.request_reset();
     }
     tracing::debug!(topic = %b.topic, partition = b.partition, sequence = b.base_sequence, records = b.record_count, attempts = b.attempts, error = %e, "retrying batch");
+    crate::metrics::batch_retried(&b.topic, b.record_count);
     b.attempts += 1;
     b.last_error = Some(e);
     b.retry_at = Some(now + shared.config.retry_backoff);

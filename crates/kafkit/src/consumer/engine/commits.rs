@@ -165,6 +165,25 @@ impl CommitCtx {
                 leader_epoch,
             })
             .collect();
+        let span = tracing::debug_span!(
+            "kafka.commit",
+            otel.name = "commit",
+            messaging.system = "kafka",
+            messaging.operation.type = "settle",
+            messaging.operation.name = "commit",
+            messaging.kafka.consumer.group = %self.group_id,
+            messaging.batch.message_count = offsets.len(),
+        );
+        let started = Instant::now();
+        let result =
+            tracing::Instrument::instrument(self.commit_with_retries(&offsets), span).await;
+        if result.is_ok() {
+            crate::metrics::commit_done(&self.group_id, started.elapsed());
+        }
+        result
+    }
+
+    async fn commit_with_retries(&self, offsets: &[CommitOffset]) -> Result<()> {
         let mut attempt = 0;
         loop {
             let res = async {
@@ -175,7 +194,7 @@ impl CommitCtx {
                     epoch: self.epoch,
                     instance_id: self.instance_id.as_deref(),
                 };
-                offsets::commit(&conn, &who, &offsets).await
+                offsets::commit(&conn, &who, offsets).await
             }
             .await;
             match res {

@@ -117,23 +117,39 @@ impl Fetching {
             let config = ctx.config.clone();
             let budget = plan.budget;
             ctx.kafka.emit(Event::FetchStart { node_id: node });
-            ctx.report.spawn(async move {
-                let started = Instant::now();
-                let result =
-                    fetch_once(&kafka, node, &config, &targets, session.as_ref(), budget).await;
-                if let Ok((parts, _)) = &result {
-                    kafka.emit(Event::Fetch {
-                        node_id: node,
-                        records: parts.iter().map(|p| p.messages.len()).sum(),
-                        duration: started.elapsed(),
-                    });
-                }
-                Internal::Fetched(FetchAnswer {
-                    node,
-                    result,
-                    generations,
-                })
-            });
+            let span = tracing::debug_span!(
+                "kafka.fetch",
+                otel.name = "receive",
+                messaging.system = "kafka",
+                messaging.operation.type = "receive",
+                messaging.operation.name = "poll",
+                messaging.kafka.consumer.group = %ctx.config.group_id,
+                messaging.destination.name = targets.first().map(|t| t.partition.topic.as_str()),
+                messaging.batch.message_count = tracing::field::Empty,
+                kafka.node_id = node,
+            );
+            ctx.report.spawn(tracing::Instrument::instrument(
+                async move {
+                    let started = Instant::now();
+                    let result =
+                        fetch_once(&kafka, node, &config, &targets, session.as_ref(), budget).await;
+                    if let Ok((parts, _)) = &result {
+                        let records = parts.iter().map(|p| p.messages.len()).sum::<usize>();
+                        tracing::Span::current().record("messaging.batch.message_count", records);
+                        kafka.emit(Event::Fetch {
+                            node_id: node,
+                            records,
+                            duration: started.elapsed(),
+                        });
+                    }
+                    Internal::Fetched(FetchAnswer {
+                        node,
+                        result,
+                        generations,
+                    })
+                },
+                span,
+            ));
         }
     }
 
@@ -438,6 +454,13 @@ impl Fetching {
                 && (fp.next_offset >= end
                     || (fp.messages.is_empty() && fp.next_offset == fp.fetch_offset));
             st.position = Some(fp.next_offset);
+            let topic = fp.messages.first().map_or_else(
+                || std::sync::Arc::from(fp.partition.topic.as_str()),
+                |m| m.topic.clone(),
+            );
+            let lag = fp.high_watermark - fp.next_offset;
+            let n = fp.messages.len();
+            crate::metrics::fetched(&topic, fp.partition.partition, n, fp.bytes, lag);
             if fp.next_epoch.is_some() {
                 st.last_epoch = fp.next_epoch;
             }

@@ -156,6 +156,7 @@ impl Engine {
         assigned: bool,
     ) -> Self {
         let (report, internal_rx) = Reporter::new();
+        let rebalance = Rebalance::new(hooks).for_group(&config.group_id);
         Engine {
             session: (!assigned)
                 .then(|| GroupSession::new(&config, member_id, epoch_out, member_id_out)),
@@ -166,7 +167,7 @@ impl Engine {
             report,
             internal_rx,
             commands,
-            rebalance: Rebalance::new(hooks),
+            rebalance,
             commits: Commits::new(Instant::now()),
             fetching: Fetching::default(),
             deliveries: Deliveries::new(delivery, delivery_rx),

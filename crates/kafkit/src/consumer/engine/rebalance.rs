@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::super::config::AutoOffsetReset;
 use super::super::partitions::Partitions;
@@ -57,6 +59,24 @@ pub(super) struct Rebalance {
     pending_revoke: Option<(u64, Vec<TopicPartition>)>,
     /// Numbers each revoke, assign and lost step: only the newest one's result counts.
     generation: u64,
+    /// For metrics and spans.
+    group: Arc<str>,
+    /// When the newest assignment step started (its duration is recorded once applied).
+    assign_started: Option<Instant>,
+    /// When the pending revocation started.
+    revoke_started: Instant,
+}
+
+/// A rebalance step's span, with OpenTelemetry's messaging attributes.
+fn step_span(group: &str, kind: &'static str, partitions: usize) -> tracing::Span {
+    tracing::info_span!(
+        "kafka.rebalance",
+        otel.name = kind,
+        messaging.system = "kafka",
+        messaging.kafka.consumer.group = group,
+        kafka.rebalance.kind = kind,
+        kafka.partition.count = partitions,
+    )
 }
 
 /// What a finished assignment step asks of the membership.
@@ -77,7 +97,16 @@ impl Rebalance {
             hooks,
             pending_revoke: None,
             generation: 0,
+            group: Arc::from(""),
+            assign_started: None,
+            revoke_started: Instant::now(),
         }
+    }
+
+    /// Names the group in metrics and spans.
+    pub fn for_group(mut self, group: &str) -> Self {
+        self.group = Arc::from(group);
+        self
     }
 
     /// The hooks as set now.
@@ -96,17 +125,23 @@ impl Rebalance {
     /// The membership takes `tps` away: revoked once the handler is done with them.
     pub fn revoke(&mut self, tps: Vec<TopicPartition>) {
         self.generation += 1;
+        self.revoke_started = Instant::now();
         self.pending_revoke = Some((self.generation, tps));
     }
 
     /// The membership gives `tps`: their positions are looked up (and the hook run) in a task.
     pub fn assign(&mut self, report: &Reporter, ctx: AssignCtx, tps: Vec<TopicPartition>) {
         self.generation += 1;
+        self.assign_started = Some(Instant::now());
         let generation = self.generation;
-        report.spawn(async move {
-            let res = ctx.prepare(tps).await;
-            Internal::Assigned(generation, res)
-        });
+        let span = step_span(&self.group, "assigned", tps.len());
+        report.spawn(
+            async move {
+                let res = ctx.prepare(tps).await;
+                Internal::Assigned(generation, res)
+            }
+            .instrument(span),
+        );
     }
 
     /// `tps` are lost: dropped at once without a commit; the hook runs in a task. Supersedes a
@@ -117,14 +152,20 @@ impl Rebalance {
         let generation = self.generation;
         parts.remove(&tps);
         let hook = self.hooks().lost;
-        report.spawn(async move {
-            if let Some(h) = hook {
-                if let Err(e) = h(RebalanceKind::Lost, tps).await {
-                    tracing::warn!(error = %e, "partitions-lost hook failed");
+        let (group, started) = (self.group.clone(), Instant::now());
+        let span = step_span(&group, "lost", tps.len());
+        report.spawn(
+            async move {
+                if let Some(h) = hook {
+                    if let Err(e) = h(RebalanceKind::Lost, tps).await {
+                        tracing::warn!(error = %e, "partitions-lost hook failed");
+                    }
                 }
+                crate::metrics::rebalance_done(&group, "lost", started.elapsed());
+                Internal::Lost(generation)
             }
-            Internal::Lost(generation)
-        });
+            .instrument(span),
+        );
     }
 
     /// Finishes a revocation once the handler is done with those partitions: commit what was
@@ -155,30 +196,36 @@ impl Rebalance {
         let commit = commit().filter(|_| !processed.is_empty());
         let hook = self.hooks().revoked;
         let tx = report.clone();
-        report.spawn(async move {
-            if let Some(ctx) = commit {
-                let offsets: Vec<(TopicPartition, i64)> = processed
-                    .iter()
-                    .map(|(tp, o, _)| (tp.clone(), *o))
-                    .collect();
-                let result = ctx.commit(processed).await;
-                if let Err(e) = &result {
-                    // The ack must not wait on a failing commit (topic deleted, coordinator moving).
-                    tracing::warn!(error = %e, "commit before revocation failed");
+        let (group, started) = (self.group.clone(), self.revoke_started);
+        let span = step_span(&group, "revoked", tps.len());
+        report.spawn(
+            async move {
+                if let Some(ctx) = commit {
+                    let offsets: Vec<(TopicPartition, i64)> = processed
+                        .iter()
+                        .map(|(tp, o, _)| (tp.clone(), *o))
+                        .collect();
+                    let result = ctx.commit(processed).await;
+                    if let Err(e) = &result {
+                        // The ack must not wait on a failing commit (topic deleted, coordinator moving).
+                        tracing::warn!(error = %e, "commit before revocation failed");
+                    }
+                    tx.send(Internal::Committed {
+                        offsets,
+                        result,
+                        reply: None,
+                    });
                 }
-                tx.send(Internal::Committed {
-                    offsets,
-                    result,
-                    reply: None,
-                });
-            }
-            if let Some(h) = hook {
-                if let Err(e) = h(RebalanceKind::Revoked, tps).await {
-                    tracing::warn!(error = %e, "partitions-revoked hook failed");
+                if let Some(h) = hook {
+                    if let Err(e) = h(RebalanceKind::Revoked, tps).await {
+                        tracing::warn!(error = %e, "partitions-revoked hook failed");
+                    }
                 }
+                crate::metrics::rebalance_done(&group, "revoked", started.elapsed());
+                Internal::Revoked(generation)
             }
-            Internal::Revoked(generation)
-        });
+            .instrument(span),
+        );
     }
 
     /// Whether `generation` is the newest step (a revocation or loss to acknowledge).
@@ -202,6 +249,9 @@ impl Rebalance {
         match res {
             Ok(positions) => {
                 parts.assign(positions);
+                if let Some(started) = self.assign_started.take() {
+                    crate::metrics::rebalance_done(&self.group, "assigned", started.elapsed());
+                }
                 Assigned::Ready
             }
             Err(e) => {

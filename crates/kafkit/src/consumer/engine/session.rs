@@ -229,8 +229,11 @@ impl GroupSession {
                         let timeout = self
                             .membership
                             .heartbeat_timeout(ctx.kafka.config().request_timeout);
+                        let group = ctx.config.group_id.clone();
                         ctx.report.spawn(async move {
+                            let started = Instant::now();
                             let res = send_heartbeat(&conn, &req, timeout).await;
+                            crate::metrics::heartbeat_done(&group, "consumer", started.elapsed());
                             Internal::Group(None, res.map(GroupResponse::Consumer))
                         });
                     }
@@ -239,8 +242,17 @@ impl GroupSession {
                         // JoinGroup answers when the rebalance completes.
                         let timeout =
                             ctx.config.rebalance_timeout + ctx.kafka.config().request_timeout;
+                        let group = ctx.config.group_id.clone();
                         ctx.report.spawn(async move {
+                            let started = Instant::now();
                             let res = send_classic(&conn, req, timeout).await;
+                            if kind == ClassicKind::Heartbeat {
+                                crate::metrics::heartbeat_done(
+                                    &group,
+                                    "classic",
+                                    started.elapsed(),
+                                );
+                            }
                             Internal::Group(Some(kind), res.map(GroupResponse::Classic))
                         });
                     }
