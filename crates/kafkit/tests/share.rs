@@ -485,3 +485,65 @@ async fn share_groups_are_listed_described_moved_and_deleted() {
         .iter()
         .any(|g| g.group_id == group));
 }
+
+#[tokio::test]
+async fn a_renewed_record_stays_with_its_member_past_the_lock_timeout() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let topic = common::topic(&kafka, "sh-renew", 1).await;
+    let group = common::unique("sg-renew");
+    common::produce(&kafka, &topic, 1).await;
+    kafka
+        .admin()
+        .reset_share_group_offsets(&group, &topic, true)
+        .await
+        .unwrap();
+    // A slow member: it takes the record, renews its lock every 2 s for 9 s (the test
+    // broker's lock is 5 s), then accepts it.
+    let slow = kafka.share_consumer(config(&group)).unwrap();
+    slow.subscribe(&[&topic]).await.unwrap();
+    let renewed = Arc::new(Mutex::new(Vec::new()));
+    let (s2, r2) = (slow.clone(), renewed.clone());
+    tokio::spawn(async move {
+        let renewer = s2.clone();
+        s2.run_each_message(move |r| {
+            let (renewer, r2) = (renewer.clone(), r2.clone());
+            async move {
+                for _ in 0..4 {
+                    tokio::time::sleep(Duration::from_millis(2250)).await;
+                    let res = renewer.renew(&r).await;
+                    r2.lock().unwrap().push(res.is_ok());
+                }
+                Ok(())
+            }
+        })
+        .await
+    });
+    common::eventually(WAIT, "the slow member holds the record", || {
+        let n = renewed.lock().unwrap().len();
+        async move { n >= 1 }
+    })
+    .await;
+    let seen: Seen = Arc::default();
+    let other = member(&kafka, &group, &topic, 1, &seen, accept_all).await;
+    common::eventually(WAIT, "four renewals", || {
+        let n = renewed.lock().unwrap().len();
+        async move { n >= 4 }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        *renewed.lock().unwrap(),
+        vec![true; 4],
+        "every renewal accepted"
+    );
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "the record never went to the other member: {:?}",
+        seen.lock().unwrap()
+    );
+    let results = slow.commit().await.unwrap();
+    assert!(results.iter().all(|(_, r)| r.is_ok()), "{results:?}");
+    other.close().await.unwrap();
+    slow.close().await.unwrap();
+}

@@ -35,6 +35,9 @@ impl AcknowledgeType {
 /// away): it is acknowledged so the broker does not hand it out again.
 pub(crate) const GAP: i8 = 0;
 
+/// The wire code that renews a record's acquisition lock instead of deciding it (KIP-1222).
+pub(crate) const RENEW: i8 = 4;
+
 /// One acknowledgement batch: offsets `first..=last`, one type for all of them or one per
 /// offset.
 #[derive(Debug, Clone, PartialEq, Eq)]

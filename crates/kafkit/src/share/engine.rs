@@ -60,6 +60,8 @@ pub(crate) enum Command {
     /// explicitly before.
     Decided(TopicPartition, Vec<(i64, AcknowledgeType)>),
     Commit(oneshot::Sender<CommitResult>),
+    /// Renew a held record's acquisition lock.
+    Renew(TopicPartition, i64, oneshot::Sender<Result<()>>),
     Assignment(oneshot::Sender<Vec<TopicPartition>>),
     Close(oneshot::Sender<Result<()>>),
 }
@@ -359,6 +361,10 @@ impl Engine {
                 let _ = reply.send(self.records.acknowledge(&tp, offset, kind));
             }
             Command::Decided(tp, decisions) => self.records.decided(&tp, decisions),
+            Command::Renew(tp, offset, reply) => {
+                let ctx = ctx!(self);
+                self.records.renew(&ctx, tp, offset, reply);
+            }
             Command::Commit(reply) => {
                 let ctx = ctx!(self);
                 self.records.commit(&ctx, reply);

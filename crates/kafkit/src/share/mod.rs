@@ -316,6 +316,24 @@ impl ShareConsumer {
         rx.await.map_err(|_| self.gone())?
     }
 
+    /// Renews the acquisition lock of a record this member holds, for a handler that needs
+    /// longer than the broker's lock duration (`group.share.record.lock.duration.ms`): the
+    /// record stays this member's for another lock duration and is not redelivered meanwhile.
+    /// Needs Apache Kafka 4.2+ (ShareAcknowledge v2, KIP-1222); an older broker gives an
+    /// `Unsupported` error naming it.
+    ///
+    /// ```no_run
+    /// # async fn f(c: kafkit::share::ShareConsumer, r: kafkit::share::ShareRecord) -> kafkit::Result<()> {
+    /// // Still working on it after 20 s: keep it.
+    /// c.renew(&r).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn renew(&self, record: &ShareRecord) -> Result<()> {
+        let (reply, rx) = oneshot::channel();
+        self.command(Command::Renew(record.partition_id(), record.offset, reply))?;
+        rx.await.map_err(|_| self.gone())?
+    }
+
     /// Sends every acknowledgement decided so far now (and waits for those already riding on a
     /// fetch), then reports the outcome for each partition: a record whose acquisition lock ran
     /// out is refused with INVALID_RECORD_STATE (it was delivered again).

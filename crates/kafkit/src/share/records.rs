@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::acks::{AcknowledgeType, GAP};
+use super::acks::{AcknowledgeType, GAP, RENEW};
 use super::engine::{CommitResult, Internal, ShareBatch};
 use super::fetch::ShareAnswer;
 use super::requests::{self, AckSet, Who};
@@ -99,6 +99,61 @@ impl Records {
             "acknowledge",
             format!("record {tp}@{offset} is not held by this consumer (already acknowledged, or its batch was settled); acknowledge each record once, before the next batch"),
         ))
+    }
+
+    /// Renews the acquisition lock of a record this member holds (KIP-1222): the broker keeps it
+    /// for this member for another lock duration. The record stays held, undecided.
+    pub fn renew(
+        &mut self,
+        ctx: &Ctx<'_>,
+        tp: TopicPartition,
+        offset: i64,
+        reply: oneshot::Sender<Result<()>>,
+    ) {
+        let Some(&node) = self.in_hand.get(&tp).and_then(|h| h.get(&offset)) else {
+            let _ = reply.send(Err(Error::new(
+                ErrorKind::Config,
+                "renew",
+                format!("record {tp}@{offset} is not held by this consumer; renew a record before acknowledging it"),
+            )));
+            return;
+        };
+        let n = self.nodes.entry(node).or_default();
+        let Some(epoch) = n.session.next_ack() else {
+            let _ = reply.send(Err(Error::new(
+                ErrorKind::Closed,
+                "renew",
+                "the share session this record was acquired in is gone; it is delivered again",
+            )));
+            return;
+        };
+        let ids: BTreeMap<String, Uuid> = ctx
+            .kafka
+            .cluster()
+            .snapshot()
+            .topics
+            .values()
+            .map(|t| (t.name.clone(), t.id))
+            .collect();
+        let who = Who {
+            group: &ctx.config.group_id,
+            member: ctx.member_id,
+            names: ctx.names,
+            ids: &ids,
+        };
+        let mut acks = AckSet::new();
+        acks.insert(tp.clone(), [(offset, RENEW)].into_iter().collect());
+        let req = requests::acknowledge(&who, epoch, &acks);
+        let (kafka, lane, names) = (ctx.kafka.clone(), self.lane, ctx.names.clone());
+        tokio::spawn(async move {
+            let res = requests::send_renew(&kafka, node, lane, &req, &names)
+                .await
+                .and_then(|parts| match parts.into_iter().find(|(p, _)| *p == tp) {
+                    Some((_, Some(e))) => Err(e),
+                    _ => Ok(()),
+                });
+            let _ = reply.send(res);
+        });
     }
 
     /// The handler is done with these records: each still held gets `kind` (those it
