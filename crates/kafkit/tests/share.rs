@@ -547,3 +547,52 @@ async fn a_renewed_record_stays_with_its_member_past_the_lock_timeout() {
     other.close().await.unwrap();
     slow.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_failed_batch_is_released_and_comes_back_once() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let topic = common::topic(&kafka, "sh-batch", 1).await;
+    let group = common::unique("sg-batch");
+    common::produce(&kafka, &topic, 5).await;
+    kafka
+        .admin()
+        .reset_share_group_offsets(&group, &topic, true)
+        .await
+        .unwrap();
+    let c = kafka.share_consumer(config(&group)).unwrap();
+    c.subscribe(&[&topic]).await.unwrap();
+    let seen: Arc<Mutex<Vec<(i64, i16)>>> = Arc::default();
+    let (c2, s2) = (c.clone(), seen.clone());
+    tokio::spawn(async move {
+        c2.run_each_batch(move |batch| {
+            let s2 = s2.clone();
+            async move {
+                let first = batch.records.iter().any(|r| r.delivery_count == 1);
+                s2.lock()
+                    .unwrap()
+                    .extend(batch.records.iter().map(|r| (r.offset, r.delivery_count)));
+                if first {
+                    Err(Error::new(ErrorKind::Handler, "handler", "not yet"))
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .await
+    });
+    common::eventually(WAIT, "each record twice", || {
+        let n = seen.lock().unwrap().len();
+        async move { n >= 10 }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut seen = seen.lock().unwrap().clone();
+    seen.sort();
+    let want: Vec<(i64, i16)> = (0..5).flat_map(|o| [(o, 1), (o, 2)]).collect();
+    assert_eq!(
+        seen, want,
+        "released once, then accepted: never a third time"
+    );
+    c.close().await.unwrap();
+}

@@ -39,7 +39,7 @@ macro_rules! ctx {
 }
 
 /// Records of one partition from one answer, handed to the user.
-pub(crate) struct ShareBatch {
+pub(crate) struct Delivered {
     pub partition: TopicPartition,
     pub records: Vec<ShareRecord>,
 }
@@ -99,7 +99,7 @@ pub(crate) struct Engine {
     names: HashMap<Uuid, String>,
     resolving: bool,
     records: Records,
-    deliver: mpsc::UnboundedSender<ShareBatch>,
+    deliver: mpsc::UnboundedSender<Delivered>,
     commands: mpsc::UnboundedReceiver<Command>,
     report: mpsc::UnboundedSender<Internal>,
     internal: mpsc::UnboundedReceiver<Internal>,
@@ -116,7 +116,7 @@ impl Engine {
         kafka: Kafka,
         config: ShareConsumerConfig,
         member_id: String,
-        deliver: mpsc::UnboundedSender<ShareBatch>,
+        deliver: mpsc::UnboundedSender<Delivered>,
         commands: mpsc::UnboundedReceiver<Command>,
     ) -> Self {
         let (report, internal) = mpsc::unbounded_channel();

@@ -43,7 +43,7 @@ use futures::Stream;
 use tokio::sync::{mpsc, oneshot};
 
 pub use acks::AcknowledgeType;
-use engine::{Command, Engine, ShareBatch};
+use engine::{Command, Delivered, Engine};
 
 use crate::consumer::group::consumer::generate_member_id;
 use crate::consumer::Message;
@@ -140,6 +140,27 @@ impl ShareConsumerConfig {
     }
 }
 
+/// One partition's records from one fetch, as [`ShareConsumer::run_each_batch`] hands them out.
+pub struct ShareBatch {
+    /// The partition.
+    pub partition: TopicPartition,
+    /// The records, in offset order.
+    pub records: Vec<ShareRecord>,
+    consumer: ShareConsumer,
+}
+
+impl ShareBatch {
+    /// Acknowledges one record of the batch now (see [`ShareConsumer::acknowledge`]).
+    pub async fn acknowledge(&self, record: &ShareRecord, kind: AcknowledgeType) -> Result<()> {
+        self.consumer.acknowledge(record, kind).await
+    }
+
+    /// Renews one record's acquisition lock (see [`ShareConsumer::renew`]).
+    pub async fn renew(&self, record: &ShareRecord) -> Result<()> {
+        self.consumer.renew(record).await
+    }
+}
+
 /// A record acquired by this member, with the number of times the broker has delivered it
 /// (1 the first time). Dereferences to the [`Message`].
 #[derive(Debug, Clone)]
@@ -168,11 +189,11 @@ struct Inner {
     config: ShareConsumerConfig,
     member_id: String,
     commands: mpsc::UnboundedSender<Command>,
-    delivery: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<ShareBatch>>>,
+    delivery: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Delivered>>>,
     pending: Mutex<
         Option<(
             mpsc::UnboundedReceiver<Command>,
-            mpsc::UnboundedSender<ShareBatch>,
+            mpsc::UnboundedSender<Delivered>,
         )>,
     >,
     engine: Mutex<Option<tokio::task::JoinHandle<Option<Error>>>>,
@@ -394,6 +415,63 @@ impl ShareConsumer {
         Ok(())
     }
 
+    /// Runs `handler` for each batch of records (one partition's records from one fetch) until
+    /// [`close`](Self::close). The handler may acknowledge records itself with
+    /// [`acknowledge`](Self::acknowledge) (or [`ShareBatch::acknowledge`]); when it returns, the
+    /// records it left undecided are accepted if it returned `Ok` and released if it failed.
+    ///
+    /// ```no_run
+    /// # async fn f(c: kafkit::share::ShareConsumer) -> kafkit::Result<()> {
+    /// use kafkit::share::AcknowledgeType;
+    /// c.run_each_batch(|batch| async move {
+    ///     for r in &batch.records {
+    ///         if r.value.is_none() {
+    ///             batch.acknowledge(r, AcknowledgeType::Reject).await?; // a tombstone: drop it
+    ///         }
+    ///     }
+    ///     Ok(()) // the others are accepted
+    /// })
+    /// .await
+    /// # }
+    /// ```
+    pub async fn run_each_batch<H, F>(&self, handler: H) -> Result<()>
+    where
+        H: Fn(ShareBatch) -> F + Send + Sync + 'static,
+        F: Future<Output = Result<()>> + Send + 'static,
+    {
+        let mut rx = self.inner.delivery.try_lock().map_err(|_| {
+            Error::new(
+                ErrorKind::Config,
+                "run",
+                "the share consumer is already running (one run or stream per consumer)",
+            )
+        })?;
+        self.inner.running.store(true, Ordering::Release);
+        while let Some(batch) = rx.recv().await {
+            let offsets: Vec<i64> = batch.records.iter().map(|r| r.offset).collect();
+            let partition = batch.partition.clone();
+            let kind = match handler(ShareBatch {
+                partition: batch.partition,
+                records: batch.records,
+                consumer: self.clone(),
+            })
+            .await
+            {
+                Ok(()) => AcknowledgeType::Accept,
+                Err(e) => {
+                    tracing::debug!(partition = %partition, error = %e, "batch handler failed: releasing its records");
+                    AcknowledgeType::Release
+                }
+            };
+            let decided = offsets.into_iter().map(|o| (o, kind)).collect();
+            if self.command(Command::Decided(partition, decided)).is_err() {
+                break;
+            }
+        }
+        self.inner.running.store(false, Ordering::Release);
+        Ok(())
+    }
+
     /// The records as a `Stream`. Implicit mode: a record is accepted once the next one is
     /// taken (and the last ones when the stream is dropped); explicit mode: acknowledge each
     /// with [`acknowledge`](Self::acknowledge) — records left unacknowledged when the next
@@ -401,7 +479,7 @@ impl ShareConsumer {
     pub fn stream(&self) -> impl Stream<Item = Result<ShareRecord>> + Send + 'static {
         struct State {
             consumer: ShareConsumer,
-            rx: Option<tokio::sync::OwnedMutexGuard<mpsc::UnboundedReceiver<ShareBatch>>>,
+            rx: Option<tokio::sync::OwnedMutexGuard<mpsc::UnboundedReceiver<Delivered>>>,
             current: std::vec::IntoIter<ShareRecord>,
             open: Option<(TopicPartition, Vec<i64>)>,
         }

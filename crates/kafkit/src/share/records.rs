@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::acks::{AcknowledgeType, GAP, RENEW};
-use super::engine::{CommitResult, Internal, ShareBatch};
+use super::engine::{CommitResult, Delivered, Internal};
 use super::fetch::ShareAnswer;
 use super::requests::{self, AckSet, Who};
 use super::session::{ShareSession, CLOSE};
@@ -31,7 +31,7 @@ pub(super) struct Ctx<'a> {
     pub member_id: &'a str,
     pub names: &'a HashMap<Uuid, String>,
     pub report: &'a mpsc::UnboundedSender<Internal>,
-    pub deliver: &'a mpsc::UnboundedSender<ShareBatch>,
+    pub deliver: &'a mpsc::UnboundedSender<Delivered>,
 }
 
 #[derive(Default)]
@@ -364,7 +364,7 @@ impl Records {
             }
             records += batch.len();
             n.outstanding += batch.len();
-            let _ = ctx.deliver.send(ShareBatch {
+            let _ = ctx.deliver.send(Delivered {
                 partition: part.partition,
                 records: batch,
             });
