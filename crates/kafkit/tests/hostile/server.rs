@@ -451,9 +451,17 @@ pub fn raw_frame(correlation_id: i32, body: &[u8]) -> Vec<u8> {
 /// Bytes that decode as no Kafka response: a string length far beyond the frame, then noise.
 pub const GARBAGE: &[u8] = &[0x7f, 0xff, 0x13, 0x37, 0xde, 0xad, 0xbe, 0xef, 0x00, 0x01];
 
+/// Every API but client telemetry (KIP-714), which the fake does not answer: a client asks
+/// for a subscription only where the broker lists the API.
 fn all_api_versions() -> Vec<api_versions_response::ApiVersion> {
     (0..200i16)
         .filter_map(|k| ApiKey::try_from(k).ok())
+        .filter(|api| {
+            !matches!(
+                api,
+                ApiKey::GetTelemetrySubscriptions | ApiKey::PushTelemetry
+            )
+        })
         .map(|api| {
             let range = api.valid_versions();
             let mut v = api_versions_response::ApiVersion::default();
@@ -482,6 +490,25 @@ fn answer(state: &State, api_key: i16, version: i16, cid: i32, mut body: Bytes) 
             let mut r = ApiVersionsResponse::default();
             r.api_keys = all_api_versions();
             frame::<ApiVersionsRequest>(cid, version, &r)
+        }
+        ApiKey::DescribeCluster => {
+            let c = state.cluster.lock().unwrap();
+            let mut r = DescribeClusterResponse::default();
+            r.endpoint_type = 1;
+            r.cluster_id = str("hostile-fake");
+            r.controller_id = BrokerId(c.brokers.first().map_or(0, |b| b.0));
+            r.brokers = c
+                .brokers
+                .iter()
+                .map(|(id, port)| {
+                    let mut b = describe_cluster_response::DescribeClusterBroker::default();
+                    b.broker_id = BrokerId(*id);
+                    b.host = str("127.0.0.1");
+                    b.port = *port as i32;
+                    b
+                })
+                .collect();
+            frame::<DescribeClusterRequest>(cid, version, &r)
         }
         ApiKey::Metadata => {
             let req = decode!(MetadataRequest);
