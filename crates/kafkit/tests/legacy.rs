@@ -138,7 +138,10 @@ async fn group_describe_of_a_classic_group_uses_describe_groups() {
     assert!(reset.iter().all(|(_, o)| *o == 0), "{reset:?}");
     admin.delete_groups(&[&group]).await.expect("delete");
     // A group that does not exist: DescribeGroups' answer (Dead, no members), no error.
-    let none = admin.describe_groups(&["no-such-group"]).await.expect("none");
+    let none = admin
+        .describe_groups(&["no-such-group"])
+        .await
+        .expect("none");
     assert_eq!(none[0].kind, GroupKind::Classic);
 }
 
@@ -153,14 +156,20 @@ async fn cluster_topics_configs_offsets_and_records() {
     let f = admin.describe_features().await.expect("features");
     assert!(format!("{f:?}").contains("metadata.version"), "{f:?}");
     let topic = common::topic(&kafka, "legacy-adm", 1).await;
-    admin.create_partitions(&topic, 2).await.expect("partitions");
+    admin
+        .create_partitions(&topic, 2)
+        .await
+        .expect("partitions");
     common::produce(&kafka, &topic, 10).await;
     let dirs = admin.describe_log_dirs(&[]).await.expect("log dirs");
     assert!(!dirs.is_empty());
     let t = ConfigResource::topic(&topic);
     admin
         .incremental_alter_configs(
-            &[(t.clone(), vec![AlterConfigOp::set("retention.ms", "3600000")])],
+            &[(
+                t.clone(),
+                vec![AlterConfigOp::set("retention.ms", "3600000")],
+            )],
             false,
         )
         .await
@@ -174,6 +183,41 @@ async fn cluster_topics_configs_offsets_and_records() {
         true,
         "retention.ms set: {cfg:?}"
     );
+    // Kafka 3.9's broker loggers (reload4j).
+    let node = c.brokers[0].node_id;
+    let loggers = admin
+        .describe_configs(
+            &[ConfigResource::new(
+                kafkit::admin::ConfigResourceType::BrokerLogger,
+                node.to_string(),
+            )],
+            &[],
+        )
+        .await
+        .expect("broker loggers");
+    assert!(!loggers[0].entries.is_empty());
+    // Group configs came with KIP-848 (Kafka 4.0).
+    let g = ConfigResource::group("legacy-group-configs");
+    let e = admin
+        .describe_configs(&[g.clone()], &[])
+        .await
+        .expect_err("no group configs on 3.9");
+    assert_eq!(e.kind(), &ErrorKind::Unsupported, "{e}");
+    assert!(
+        e.to_string().contains("KIP-848") && e.to_string().contains("4.0"),
+        "{e}"
+    );
+    let e = admin
+        .incremental_alter_configs(
+            &[(
+                g,
+                vec![AlterConfigOp::set("consumer.session.timeout.ms", "20000")],
+            )],
+            false,
+        )
+        .await
+        .expect_err("no group configs on 3.9");
+    assert_eq!(e.kind(), &ErrorKind::Unsupported, "{e}");
     let parts = admin.partitions_of(&topic).await.expect("partitions_of");
     let latest = admin
         .list_offsets(&parts, OffsetSpec::Latest, false)
@@ -184,9 +228,15 @@ async fn cluster_topics_configs_offsets_and_records() {
         .list_offsets(&parts, OffsetSpec::MaxTimestamp, false)
         .await
         .expect("max-timestamp");
-    let p = latest.iter().find(|o| o.offset > 0).expect("a filled partition");
+    let p = latest
+        .iter()
+        .find(|o| o.offset > 0)
+        .expect("a filled partition");
     let tp = TopicPartition::new(&topic, p.partition.partition);
-    let moved = admin.delete_records(&[(tp.clone(), 1)]).await.expect("delete records");
+    let moved = admin
+        .delete_records(&[(tp.clone(), 1)])
+        .await
+        .expect("delete records");
     assert_eq!(moved[0].1, 1);
     admin
         .elect_leaders(ElectionType::Preferred, &[tp.clone()])
@@ -255,6 +305,10 @@ async fn quotas_scram_producers_and_transactions() {
     let producer = kafka
         .producer(ProducerConfig::default().transactional_id(&txn))
         .expect("producer");
+    producer
+        .init_transactions()
+        .await
+        .expect("init_transactions");
     producer.begin_transaction().unwrap();
     producer
         .send(Record::new(&topic, &b"in a transaction"[..]))
@@ -268,8 +322,14 @@ async fn quotas_scram_producers_and_transactions() {
         .expect("producers");
     assert_eq!(states.len(), 1, "{states:?}");
     let listed = admin.list_transactions(&[]).await.expect("list txns");
-    assert!(listed.iter().any(|t| t.transactional_id == txn), "{listed:?}");
-    let d = admin.describe_transactions(&[&txn]).await.expect("describe txn");
+    assert!(
+        listed.iter().any(|t| t.transactional_id == txn),
+        "{listed:?}"
+    );
+    let d = admin
+        .describe_transactions(&[&txn])
+        .await
+        .expect("describe txn");
     assert_eq!(d[0].state, "Ongoing");
     producer.commit_transaction().await.expect("commit");
     producer.close().await.unwrap();

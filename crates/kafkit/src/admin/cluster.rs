@@ -214,8 +214,8 @@ impl Admin {
         let version = conn.version::<DescribeClusterRequest>()?;
         let mut req = DescribeClusterRequest::default();
         req.endpoint_type = 1; // brokers (2 would be the controllers, KIP-919)
-        // v2 (Kafka 4.0) lists fenced brokers; older brokers cannot, and the encoder refuses
-        // a field the version lacks.
+                               // v2 (Kafka 4.0) lists fenced brokers; older brokers cannot, and the encoder refuses
+                               // a field the version lacks.
         req.include_fenced_brokers = version >= 2;
         let resp = conn
             .send_version(&req, version)
