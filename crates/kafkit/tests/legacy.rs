@@ -178,9 +178,8 @@ async fn cluster_topics_configs_offsets_and_records() {
         .describe_configs(&[t], &["retention.ms"])
         .await
         .expect("describe configs");
-    assert_eq!(
+    assert!(
         format!("{cfg:?}").contains("3600000"),
-        true,
         "retention.ms set: {cfg:?}"
     );
     // Kafka 3.9's broker loggers (reload4j).
@@ -199,7 +198,7 @@ async fn cluster_topics_configs_offsets_and_records() {
     // Group configs came with KIP-848 (Kafka 4.0).
     let g = ConfigResource::group("legacy-group-configs");
     let e = admin
-        .describe_configs(&[g.clone()], &[])
+        .describe_configs(std::slice::from_ref(&g), &[])
         .await
         .expect_err("no group configs on 3.9");
     assert_eq!(e.kind(), &ErrorKind::Unsupported, "{e}");
@@ -239,7 +238,7 @@ async fn cluster_topics_configs_offsets_and_records() {
         .expect("delete records");
     assert_eq!(moved[0].1, 1);
     admin
-        .elect_leaders(ElectionType::Preferred, &[tp.clone()])
+        .elect_leaders(ElectionType::Preferred, std::slice::from_ref(&tp))
         .await
         .expect("elect");
     admin
