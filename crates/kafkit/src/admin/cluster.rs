@@ -35,9 +35,11 @@ pub struct ClusterDescription {
     /// Controller node id as the brokers report it (KRaft brokers name a random broker:
     /// clients never reach the controller quorum directly).
     pub controller_id: i32,
-    /// Brokers, sorted by node id, fenced ones included.
+    /// Brokers, sorted by node id, fenced ones included (Kafka 4.0+: older brokers list only
+    /// the unfenced ones).
     pub brokers: Vec<BrokerInfo>,
-    /// Node ids of the fenced brokers (registered but not serving).
+    /// Node ids of the fenced brokers (registered but not serving; always empty before Kafka
+    /// 4.0, whose DescribeCluster cannot report them).
     pub fenced: Vec<i32>,
 }
 
@@ -209,11 +211,14 @@ impl Admin {
                 fenced: Vec::new(),
             });
         }
+        let version = conn.version::<DescribeClusterRequest>()?;
         let mut req = DescribeClusterRequest::default();
         req.endpoint_type = 1; // brokers (2 would be the controllers, KIP-919)
-        req.include_fenced_brokers = true;
+                               // v2 (Kafka 4.0) lists fenced brokers; older brokers cannot, and the encoder refuses
+                               // a field the version lacks.
+        req.include_fenced_brokers = version >= 2;
         let resp = conn
-            .send(&req)
+            .send_version(&req, version)
             .await
             .map_err(|e| e.during("describe_cluster"))?;
         check(

@@ -10,7 +10,7 @@ use kafka_protocol::messages::incremental_alter_configs_request::{
 use kafka_protocol::messages::{DescribeConfigsRequest, IncrementalAlterConfigsRequest};
 
 use super::{check, kafka_code, str_bytes, Admin};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, ResponseError, Result};
 use crate::net::Connection;
 
 kafka_code! {
@@ -30,7 +30,7 @@ kafka_code! {
         BrokerLogger = 8 => "BROKER_LOGGER",
         /// A client metrics subscription (KIP-714; name: the subscription).
         ClientMetrics = 16 => "CLIENT_METRICS",
-        /// A consumer group (KIP-848 group configs; name: the group id).
+        /// A consumer group (KIP-848 group configs, Kafka 4.0+; name: the group id).
         Group = 32 => "GROUP",
     }
 }
@@ -317,6 +317,30 @@ impl AlterConfigOp {
 }
 
 impl Admin {
+    /// Kafka 3.x does not know the GROUP resource type (group configs came with KIP-848 in
+    /// 4.0) and answers INVALID_REQUEST: say what is missing instead.
+    fn check_result(
+        conn: &Connection,
+        r: &ConfigResource,
+        code: i16,
+        message: Option<&kafka_protocol::protocol::StrBytes>,
+        operation: &'static str,
+    ) -> Result<()> {
+        if r.kind == ConfigResourceType::Group
+            && ResponseError::try_from_code(code) == Some(ResponseError::InvalidRequest)
+        {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                operation,
+                format!(
+                    "{r}: the broker at {} has no group configs (KIP-848); use Apache Kafka 4.0+",
+                    conn.addr()
+                ),
+            ));
+        }
+        check(code, message, operation, || format!("{r}"))
+    }
+
     async fn config_connection(&self, r: &ConfigResource) -> Result<Connection> {
         match r.node() {
             Some(node) => self.broker(node).await,
@@ -360,11 +384,12 @@ impl Admin {
                 resp.results.into_iter().next().ok_or_else(|| {
                     Error::protocol("describe_configs", format!("no result for {r}"))
                 })?;
-            check(
+            Self::check_result(
+                &conn,
+                r,
                 result.error_code,
                 result.error_message.as_ref(),
                 "describe_configs",
-                || format!("{r}"),
             )?;
             let mut entries: BTreeMap<String, ConfigEntry> = BTreeMap::new();
             for c in result.configs {
@@ -441,11 +466,12 @@ impl Admin {
             let result = resp.responses.into_iter().next().ok_or_else(|| {
                 Error::protocol("incremental_alter_configs", format!("no result for {r}"))
             })?;
-            check(
+            Self::check_result(
+                &conn,
+                r,
                 result.error_code,
                 result.error_message.as_ref(),
                 "incremental_alter_configs",
-                || format!("{r}"),
             )?;
         }
         Ok(())

@@ -278,8 +278,10 @@ impl Admin {
                             .collect(),
                     })
                 }
-                // Not a consumer group (a classic one, or none): ask DescribeGroups.
-                Some(ResponseError::GroupIdNotFound) => {}
+                // Not a consumer group (a classic one, or none): ask DescribeGroups. Kafka 3.x
+                // lists ConsumerGroupDescribe but answers UNSUPPORTED_VERSION when the consumer
+                // protocol is off (always so before 4.0): its groups are all classic.
+                Some(ResponseError::GroupIdNotFound | ResponseError::UnsupportedVersion) => {}
                 Some(_) => {
                     Error::check(d.error_code, "describe_groups", || {
                         format!(
