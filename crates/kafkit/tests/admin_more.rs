@@ -189,6 +189,23 @@ async fn topic_broker_group_and_client_metrics_configs_are_described_and_altered
         )
         .await
         .unwrap();
+    let (a, gg) = (admin.clone(), g.clone());
+    common::eventually(
+        Duration::from_secs(30),
+        "the group config is set",
+        move || {
+            let (a, gg) = (a.clone(), gg.clone());
+            async move {
+                a.describe_configs(std::slice::from_ref(&gg), &["consumer.session.timeout.ms"])
+                    .await
+                    .ok()
+                    .and_then(|d| d[0].entries.first().and_then(|e| e.value.clone()))
+                    .as_deref()
+                    == Some("20000")
+            }
+        },
+    )
+    .await;
     let d = &admin
         .describe_configs(std::slice::from_ref(&g), &["consumer.session.timeout.ms"])
         .await
@@ -211,14 +228,28 @@ async fn topic_broker_group_and_client_metrics_configs_are_described_and_altered
         )
         .await
         .unwrap();
+    // Applied a moment after the call returns (through the metadata log).
+    let (a, mm) = (admin.clone(), m.clone());
+    common::eventually(
+        Duration::from_secs(30),
+        "the subscription's interval",
+        move || {
+            let (a, mm) = (a.clone(), mm.clone());
+            async move {
+                a.describe_configs(std::slice::from_ref(&mm), &[])
+                    .await
+                    .ok()
+                    .and_then(|d| d[0].get("interval.ms").and_then(|e| e.value.clone()))
+                    .as_deref()
+                    == Some("60000")
+            }
+        },
+    )
+    .await;
     let d = &admin
         .describe_configs(std::slice::from_ref(&m), &[])
         .await
         .unwrap()[0];
-    assert_eq!(
-        d.get("interval.ms").unwrap().value.as_deref(),
-        Some("60000")
-    );
     assert_eq!(
         d.get("interval.ms").unwrap().source,
         ConfigSource::ClientMetrics
@@ -531,15 +562,18 @@ async fn a_scram_user_is_created_logs_in_and_is_refused_after_delete() {
         .delete_user_scram_credential(&user, ScramMechanism::ScramSha512)
         .await
         .unwrap();
-    let e = admin
-        .describe_user_scram_credentials(&[&user])
-        .await
-        .unwrap_err();
-    assert_eq!(
-        e.kafka_error(),
-        Some(ResponseError::ResourceNotFound),
-        "{e}"
-    );
+    // The deletion reaches the broker's view a moment after the call returns.
+    let (a, u) = (admin.clone(), user.clone());
+    common::eventually(Duration::from_secs(30), "the user is gone", move || {
+        let (a, u) = (a.clone(), u.clone());
+        async move {
+            matches!(
+                a.describe_user_scram_credentials(&[&u]).await,
+                Err(e) if e.kafka_error() == Some(ResponseError::ResourceNotFound)
+            )
+        }
+    })
+    .await;
 }
 
 #[tokio::test]

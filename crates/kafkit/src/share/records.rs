@@ -175,6 +175,7 @@ impl Records {
             self.decide(&tp, o, AcknowledgeType::Release);
         }
     }
+
     /// Starts a ShareFetch at every broker that leads an assigned partition, has nothing out
     /// and whose last records are all decided.
     pub fn start_fetches(&mut self, ctx: &Ctx<'_>, assigned: &BTreeMap<TopicPartition, Uuid>) {
@@ -233,7 +234,10 @@ impl Records {
                 std::mem::take(&mut n.to_ack)
             } else {
                 // A new session: the records these were for went back with the old one.
-                n.to_ack.clear();
+                if !n.to_ack.is_empty() {
+                    n.to_ack.clear();
+                    Self::warn_acks_lost(ctx, &Error::closed("share_fetch"));
+                }
                 AckSet::new()
             };
             let who = Who {
