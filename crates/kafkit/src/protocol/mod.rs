@@ -56,6 +56,14 @@ macro_rules! with_client_apis {
             DescribeProducersRequest,
             DescribeTransactionsRequest,
             ListTransactionsRequest,
+            ShareGroupHeartbeatRequest,
+            ShareGroupDescribeRequest,
+            ShareFetchRequest,
+            ShareAcknowledgeRequest,
+            DescribeShareGroupOffsetsRequest,
+            AlterShareGroupOffsetsRequest,
+            GetTelemetrySubscriptionsRequest,
+            PushTelemetryRequest,
         );
     };
 }
