@@ -6,7 +6,28 @@
 pub(crate) mod offsets;
 pub(crate) mod wire;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, ResponseError, Result};
+
+/// A group coordinator's refusal as the user sees it: what failed for which group, the fix,
+/// and the broker's own words when it gave any (heartbeats of every group type use it).
+pub(crate) fn coordinator_error(
+    e: ResponseError,
+    operation: &'static str,
+    group: &str,
+    fix: &str,
+    broker_message: &str,
+) -> Error {
+    let broker = if broker_message.is_empty() {
+        String::new()
+    } else {
+        format!(" (broker says: {broker_message})")
+    };
+    Error::new(
+        ErrorKind::Kafka(e),
+        operation,
+        format!("{group}: {fix}{broker}"),
+    )
+}
 
 /// Which group protocol a consumer speaks (also named in its group events).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
-use crate::error::{Error, ErrorKind, ResponseError};
+use crate::error::{Error, ResponseError};
 
 /// The epoch that joins, and the one that leaves.
 const JOIN: i32 = 0;
@@ -256,17 +256,9 @@ impl ShareMembership {
     fn on_error(&mut self, code: i16, message: &str, now: Instant) {
         use ResponseError::*;
         let e = ResponseError::try_from_code(code).unwrap_or(Unknown(code));
+        let group = format!("share group '{}'", self.group_id);
         let detail = |fix: &str| {
-            let broker = if message.is_empty() {
-                String::new()
-            } else {
-                format!(" (broker says: {message})")
-            };
-            Error::new(
-                ErrorKind::Kafka(e),
-                "share_group_heartbeat",
-                format!("share group '{}': {fix}{broker}", self.group_id),
-            )
+            crate::groups::coordinator_error(e, "share_group_heartbeat", &group, fix, message)
         };
         match e {
             FencedMemberEpoch | UnknownMemberId => {

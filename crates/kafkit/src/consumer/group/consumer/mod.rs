@@ -31,7 +31,7 @@ use heartbeat::SentFields;
 pub use heartbeat::JOIN_EPOCH;
 
 pub use super::{Action, Subscription};
-use crate::error::{Error, ErrorKind, ResponseError};
+use crate::error::{Error, ResponseError};
 use crate::events::TopicPartition;
 
 /// Identity and settings of a member.
@@ -560,18 +560,9 @@ impl Membership {
     fn on_error(&mut self, code: i16, message: &str, now: Instant) {
         use ResponseError::*;
         let e = ResponseError::try_from_code(code).unwrap_or(Unknown(code));
-        let detail = |fix: &str| {
-            let broker = if message.is_empty() {
-                String::new()
-            } else {
-                format!(" (broker says: {message})")
-            };
-            Error::new(
-                ErrorKind::Kafka(e),
-                "heartbeat",
-                format!("group '{}': {fix}{broker}", self.cfg.group_id),
-            )
-        };
+        let group = format!("group '{}'", self.cfg.group_id);
+        let detail =
+            |fix: &str| crate::groups::coordinator_error(e, "heartbeat", &group, fix, message);
         match e {
             FencedMemberEpoch | UnknownMemberId => {
                 tracing::warn!(group = %self.cfg.group_id, error = ?e, "member fenced: its partitions are lost (nothing committed for them); rejoining");

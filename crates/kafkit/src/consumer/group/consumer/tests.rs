@@ -9,6 +9,7 @@ use proptest::prelude::*;
 use uuid::Uuid;
 
 use super::*;
+use crate::error::ErrorKind;
 
 const T1: Uuid = Uuid::from_u128(1);
 const T2: Uuid = Uuid::from_u128(2);
