@@ -1,0 +1,33 @@
+'use strict'
+// kafkit for Node.js: KafkaJS's API on kafkit's Rust core (KIP-848 consumer groups included).
+//   const { Kafka } = require('kafkit')
+
+const { Kafka } = require('./lib/kafka')
+const { logLevel } = require('./lib/logger')
+const { PartitionAssigners, AssignerProtocol } = require('./lib/assigners')
+const { Partitioners } = require('./lib/producer')
+const errors = require('./lib/errors')
+
+const CompressionTypes = { None: 0, GZIP: 1, Snappy: 2, LZ4: 3, ZSTD: 4 }
+// KafkaJS plugs codecs in here; kafkit has every codec built in, so registering one is a no-op.
+const CompressionCodecs = { [CompressionTypes.GZIP]: () => ({}), [CompressionTypes.Snappy]: () => ({}), [CompressionTypes.LZ4]: () => ({}), [CompressionTypes.ZSTD]: () => ({}) }
+const ResourceTypes = { UNKNOWN: 0, ANY: 1, TOPIC: 2, GROUP: 3, CLUSTER: 4, TRANSACTIONAL_ID: 5, DELEGATION_TOKEN: 6 }
+const ConfigResourceTypes = { UNKNOWN: 0, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 }
+
+const { fromNative, call, callSync, ...errorClasses } = errors
+void fromNative
+void call
+void callSync
+
+module.exports = {
+  Kafka,
+  logLevel,
+  CompressionTypes,
+  CompressionCodecs,
+  PartitionAssigners,
+  AssignerProtocol,
+  Partitioners,
+  ResourceTypes,
+  ConfigResourceTypes,
+  ...errorClasses,
+}

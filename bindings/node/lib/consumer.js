@@ -1,0 +1,488 @@
+'use strict'
+// KafkaJS's consumer on kafkit's core: options and defaults, subscribe (strings and RegExp),
+// run with eachMessage / eachBatch, commitOffsets, seek, pause/resume, describeGroup, events.
+// The group protocol, fetching and offsets run natively; each batch crosses to JavaScript in
+// one call (src/consumer.rs), its messages decoded here (lib/decode.js).
+
+const native = require('./native')
+const { decode } = require('./decode')
+const { Instrumentation } = require('./instrumentation')
+const { nativeAssigners, PartitionAssigners, AssignerProtocol } = require('./assigners')
+const { retrying, backoff } = require('./retry')
+const {
+  KafkaJSError,
+  KafkaJSNonRetriableError,
+  call,
+  callSync,
+} = require('./errors')
+
+const events = {
+  HEARTBEAT: 'consumer.heartbeat',
+  COMMIT_OFFSETS: 'consumer.commit_offsets',
+  GROUP_JOIN: 'consumer.group_join',
+  FETCH_START: 'consumer.fetch_start',
+  FETCH: 'consumer.fetch',
+  START_BATCH_PROCESS: 'consumer.start_batch_process',
+  END_BATCH_PROCESS: 'consumer.end_batch_process',
+  CONNECT: 'consumer.connect',
+  DISCONNECT: 'consumer.disconnect',
+  STOP: 'consumer.stop',
+  CRASH: 'consumer.crash',
+  REBALANCING: 'consumer.rebalancing',
+  RECEIVED_UNSUBSCRIBED_TOPICS: 'consumer.received_unsubscribed_topics',
+  REQUEST: 'consumer.network.request',
+  REQUEST_TIMEOUT: 'consumer.network.request_timeout',
+  REQUEST_QUEUE_SIZE: 'consumer.network.request_queue_size',
+}
+
+const fromNative = {
+  GROUP_JOIN: events.GROUP_JOIN,
+  HEARTBEAT: events.HEARTBEAT,
+  REBALANCING: events.REBALANCING,
+  COMMIT_OFFSETS: events.COMMIT_OFFSETS,
+  FETCH_START: events.FETCH_START,
+  FETCH: events.FETCH,
+  REQUEST: events.REQUEST,
+  REQUEST_TIMEOUT: events.REQUEST_TIMEOUT,
+  REQUEST_QUEUE_SIZE: events.REQUEST_QUEUE_SIZE,
+}
+
+// Options the KIP-848 protocol configures on the broker (the reference document's
+// "Deprecated Client-Side Options"), with where they live now.
+const ignoredByConsumerProtocol = {
+  sessionTimeout: "sessionTimeout is ignored with groupProtocol 'consumer': it is configured on the broker via group.consumer.session.timeout.ms",
+  heartbeatInterval: "heartbeatInterval is ignored with groupProtocol 'consumer': it is configured on the broker via group.consumer.heartbeat.interval.ms",
+  partitionAssigners: "partitionAssigners is ignored with groupProtocol 'consumer': assignment is server-side; choose it with groupRemoteAssignor ('uniform' or 'range')",
+}
+
+class Batch {
+  constructor(topic, partition, highWatermark, messages) {
+    this.topic = topic
+    this.partition = partition
+    this.highWatermark = highWatermark
+    this.messages = messages
+  }
+  isEmpty() { return this.messages.length === 0 }
+  firstOffset() { return this.isEmpty() ? null : this.messages[0].offset }
+  lastOffset() {
+    return this.isEmpty() ? String(BigInt(this.highWatermark) - 1n) : this.messages[this.messages.length - 1].offset
+  }
+  offsetLag() {
+    const lag = BigInt(this.highWatermark) - 1n - BigInt(this.lastOffset())
+    return String(lag < 0n ? 0n : lag)
+  }
+  offsetLagLow() {
+    if (this.isEmpty()) return '0'
+    const lag = BigInt(this.highWatermark) - 1n - BigInt(this.firstOffset())
+    return String(lag < 0n ? 0n : lag)
+  }
+}
+
+class Consumer {
+  constructor(kafka, options = {}) {
+    const {
+      groupId,
+      groupProtocol = 'classic',
+      groupRemoteAssignor,
+      partitionAssigners,
+      sessionTimeout,
+      rebalanceTimeout = 60000,
+      heartbeatInterval,
+      maxBytesPerPartition = 1048576,
+      minBytes = 1,
+      maxBytes = 10485760,
+      maxWaitTimeInMs = 5000,
+      retry = {},
+      readUncommitted = false,
+      rackId,
+      groupInstanceId,
+      allowAutoTopicCreation = true,
+      fallbackToClassic,
+    } = options
+    if (typeof groupId !== 'string' || groupId.trim() === '') {
+      throw new KafkaJSNonRetriableError('Consumer groupId must be a non-empty string.')
+    }
+    if (groupProtocol !== 'classic' && groupProtocol !== 'consumer') {
+      throw new KafkaJSNonRetriableError("Consumer groupProtocol must be either 'classic' or 'consumer'")
+    }
+    this._kafka = kafka
+    this.logger = () => this._log
+    this._log = kafka.logger().namespace('Consumer')
+    this.events = events
+    this._instr = new Instrumentation(events, this._log)
+    this._retry = { retries: 5, initialRetryTime: 300, maxRetryTime: 30000, factor: 0.2, multiplier: 2, ...kafka._retry, ...retry }
+    this._restartOnFailure = retry.restartOnFailure || (async () => true)
+    this._groupId = groupId
+    const consumerProtocol = groupProtocol === 'consumer'
+    if (consumerProtocol) {
+      for (const [name, message] of Object.entries(ignoredByConsumerProtocol)) {
+        if (options[name] !== undefined) this._log.warn(message, { groupId })
+      }
+    }
+    // Under classic, KafkaJS's defaults apply to what the broker does not configure.
+    this._options = {
+      groupId,
+      groupProtocol,
+      groupRemoteAssignor,
+      rebalanceTimeout,
+      sessionTimeout: consumerProtocol ? undefined : (sessionTimeout ?? 30000),
+      heartbeatInterval: consumerProtocol ? undefined : (heartbeatInterval ?? 3000),
+      partitionAssigners: consumerProtocol
+        ? undefined
+        : nativeAssigners(partitionAssigners || [PartitionAssigners.roundRobin]),
+      maxBytesPerPartition,
+      minBytes,
+      maxBytes,
+      maxWaitTimeInMs,
+      rackId,
+      readUncommitted,
+      groupInstanceId,
+      fallbackToClassic,
+    }
+    this._allowAutoTopicCreation = allowAutoTopicCreation
+    callSync(() => native.validateConsumer(this._options))
+    this._subscriptions = new Map()
+    this._paused = new Map()
+    this._native = null
+    this._running = false
+  }
+
+  on(eventName, listener) {
+    const remove = this._instr.on(eventName, listener)
+    if (eventName === events.REQUEST || eventName === events.REQUEST_QUEUE_SIZE) {
+      if (this._native) this._native.wantRequests(true)
+    }
+    return remove
+  }
+
+  async connect() {
+    if (this._native) return
+    const options = await this._kafka._clientOptions(this._retry)
+    this._native = await call(native.NativeConsumer.connect(options))
+    if (this._instr.has(events.REQUEST) || this._instr.has(events.REQUEST_QUEUE_SIZE)) this._native.wantRequests(true)
+    this._pump = this._instr.pump(this._native, fromNative)
+    this._instr.emit(events.CONNECT, null)
+  }
+
+  async disconnect() {
+    if (!this._native) return
+    await this.stop()
+    const n = this._native
+    this._native = null
+    await call(n.disconnect())
+    await this._pump
+    this._instr.emit(events.DISCONNECT, null)
+  }
+
+  async subscribe({ topic, topics, fromBeginning = false } = {}) {
+    if (this._running) {
+      throw new KafkaJSNonRetriableError('Cannot subscribe to topic while consumer is running')
+    }
+    const list = topics || (topic !== undefined ? [topic] : [])
+    if (list.length === 0) {
+      throw new KafkaJSNonRetriableError('Missing required argument "topics"')
+    }
+    for (const t of list) {
+      if (t instanceof RegExp) {
+        if (!this._native) throw new KafkaJSError('The consumer must be connected to subscribe to a RegExp', { retriable: false })
+        // As KafkaJS: the RegExp is matched against the cluster's topics now.
+        const all = await call(this._native.listTopics())
+        const matched = all.filter(name => t.test(name))
+        this._log.debug('Subscription based on RegExp', { pattern: t.toString(), topics: matched })
+        for (const name of matched) this._subscriptions.set(name, fromBeginning)
+      } else if (typeof t === 'string' && t.length > 0) {
+        this._subscriptions.set(t, fromBeginning)
+      } else {
+        throw new KafkaJSNonRetriableError(`Invalid topic ${t} (${typeof t}), the topic name has to be a String or a RegExp`)
+      }
+    }
+  }
+
+  async run({
+    autoCommit = true,
+    autoCommitInterval = null,
+    autoCommitThreshold = null,
+    eachBatchAutoResolve = true,
+    partitionsConsumedConcurrently = 1,
+    eachBatch = null,
+    eachMessage = null,
+  } = {}) {
+    if (!this._native) {
+      throw new KafkaJSNonRetriableError('The consumer is not connected: call consumer.connect() before consumer.run()')
+    }
+    if (this._running) {
+      this._log.warn('consumer#run was called, but the consumer is already running', { groupId: this._groupId })
+      return
+    }
+    if (!eachBatch && !eachMessage) {
+      throw new KafkaJSNonRetriableError('consumer.run needs eachMessage or eachBatch')
+    }
+    if (this._subscriptions.size === 0) {
+      throw new KafkaJSNonRetriableError('The consumer has no subscription: call consumer.subscribe({ topics }) before consumer.run()')
+    }
+    this._runConfig = {
+      autoCommit,
+      autoCommitInterval: autoCommitInterval ?? undefined,
+      // KafkaJS commits after every batch when neither interval nor threshold is set.
+      autoCommitThreshold: autoCommitInterval == null && autoCommitThreshold == null ? 1 : (autoCommitThreshold ?? undefined),
+      eachBatchAutoResolve: eachMessage ? false : eachBatchAutoResolve,
+      partitionsConsumedConcurrently,
+      eachBatch,
+      eachMessage,
+    }
+    await this._start()
+  }
+
+  async _start() {
+    const c = this._runConfig
+    const subs = [...this._subscriptions].map(([topic, fromBeginning]) => ({ topic, fromBeginning }))
+    await call(this._native.start({ ...this._options, autoCommit: c.autoCommit, autoCommitInterval: c.autoCommitInterval, autoCommitThreshold: c.autoCommitThreshold }, subs))
+    this._running = true
+    this._runError = null
+    for (const [topic, partitions] of this._paused) this._applyPause(topic, partitions, true)
+    const handler = c.eachMessage ? this._eachMessageHandler(c.eachMessage) : this._eachBatchHandler(c.eachBatch)
+    const settings = {
+      partitionsConsumedConcurrently: Math.max(1, partitionsOf(c.partitionsConsumedConcurrently)),
+      eachBatchAutoResolve: c.eachBatchAutoResolve,
+    }
+    const nativeConsumer = this._native
+    this._runPromise = nativeConsumer.run(settings, handler).then(
+      () => this._ended(null),
+      err => this._ended(this._runError || require('./errors').fromNative(err))
+    )
+  }
+
+  async _ended(error) {
+    const wasRunning = this._running
+    this._running = false
+    if (!error) return
+    if (!wasRunning && !this._native) return
+    let restart = false
+    const retriable = error.retriable || error.name === 'KafkaJSNumberOfRetriesExceeded'
+    if (retriable && this._native) {
+      try {
+        restart = await this._restartOnFailure(error)
+      } catch (e) {
+        this._log.error('restartOnFailure threw', { error: e.message })
+      }
+    }
+    this._log.error(`Crash: ${error.name}: ${error.message}`, { groupId: this._groupId, retryCount: error.retryCount, stack: error.stack })
+    this._instr.emit(events.CRASH, { error, groupId: this._groupId, restart })
+    if (restart) {
+      const wait = backoff(this._retry, 0)
+      this._log.error(`Restarting the consumer in ${wait}ms`, { groupId: this._groupId })
+      setTimeout(() => {
+        if (!this._native) return
+        this._start().catch(e => this._ended(e))
+      }, wait)
+    }
+  }
+
+  _batchControls(nb) {
+    return {
+      heartbeat: () => call(nb.heartbeat()),
+      pause: () => {
+        callSync(() => nb.pause())
+        this._rememberPause(nb.topic, [nb.partition])
+        return () => this.resume([{ topic: nb.topic, partitions: [nb.partition] }])
+      },
+    }
+  }
+
+  _emitBatch(name, batch, extra) {
+    if (!this._instr.has(name)) return
+    this._instr.emit(name, {
+      topic: batch.topic,
+      partition: batch.partition,
+      highWatermark: batch.highWatermark,
+      offsetLag: batch.offsetLag(),
+      offsetLagLow: batch.offsetLagLow(),
+      batchSize: batch.messages.length,
+      firstOffset: batch.firstOffset(),
+      lastOffset: batch.lastOffset(),
+      ...extra,
+    })
+  }
+
+  _eachMessageHandler(eachMessage) {
+    return async nb => {
+      try {
+        const { topic, partition } = nb
+        const batch = new Batch(topic, partition, nb.highWatermark, decode(nb.take()))
+        const started = Date.now()
+        this._emitBatch(events.START_BATCH_PROCESS, batch)
+        const { heartbeat, pause } = this._batchControls(nb)
+        for (const message of batch.messages) {
+          if (!this._running || nb.isStale()) break
+          await retrying(this._retry, () => eachMessage({ topic, partition, message, heartbeat, pause }), this._log)
+          nb.resolveOffset(Number(message.offset))
+        }
+        this._emitBatch(events.END_BATCH_PROCESS, batch, { duration: Date.now() - started })
+        return true
+      } catch (e) {
+        this._runError = e
+        return false
+      }
+    }
+  }
+
+  _eachBatchHandler(eachBatch) {
+    return async nb => {
+      try {
+        const { topic, partition } = nb
+        const batch = new Batch(topic, partition, nb.highWatermark, decode(nb.take()))
+        const started = Date.now()
+        this._emitBatch(events.START_BATCH_PROCESS, batch)
+        const { heartbeat, pause } = this._batchControls(nb)
+        const payload = {
+          batch,
+          resolveOffset: offset => callSync(() => nb.resolveOffset(Number(offset))),
+          heartbeat,
+          pause,
+          commitOffsetsIfNecessary: async offsets => {
+            if (offsets) return this.commitOffsets(flatten(offsets))
+            return call(nb.commitOffsetsIfNecessary())
+          },
+          uncommittedOffsets: () => {
+            const offset = nb.uncommittedOffset()
+            return { topics: offset == null ? [] : [{ topic, partitions: [{ partition, offset }] }] }
+          },
+          isRunning: () => this._running && nb.isRunning(),
+          isStale: () => nb.isStale(),
+        }
+        await retrying(this._retry, () => eachBatch(payload), this._log)
+        this._emitBatch(events.END_BATCH_PROCESS, batch, { duration: Date.now() - started })
+        return true
+      } catch (e) {
+        this._runError = e
+        return false
+      }
+    }
+  }
+
+  async stop() {
+    if (!this._native) return
+    const wasRunning = this._running
+    this._running = false
+    await call(this._native.stop())
+    if (this._runPromise) await this._runPromise
+    this._runPromise = null
+    if (wasRunning) this._instr.emit(events.STOP, null)
+  }
+
+  async commitOffsets(topicPartitions = []) {
+    const offsets = topicPartitions.map(({ topic, partition, offset }) => ({ topic, partition, offset: String(offset) }))
+    await call(this._connected().commitOffsets(offsets))
+  }
+
+  seek({ topic, partition, offset } = {}) {
+    if (!topic) throw new KafkaJSNonRetriableError(`Invalid topic ${topic}`)
+    if (Number.isNaN(Number(partition))) throw new KafkaJSNonRetriableError(`Invalid partition, expected a number received ${partition}`)
+    let o
+    try {
+      o = BigInt(offset)
+    } catch (_) {
+      throw new KafkaJSNonRetriableError(`Invalid offset, expected a long received ${offset}`)
+    }
+    if (o < 0n) throw new KafkaJSNonRetriableError(`Invalid offset, expected a long received ${offset}`)
+    callSync(() => this._connected().seek(topic, Number(partition), String(o)))
+  }
+
+  pause(topicPartitions = []) {
+    for (const { topic, partitions } of topicPartitions) {
+      if (!topic || typeof topic !== 'string') {
+        throw new KafkaJSNonRetriableError(`Invalid topic ${topic}`)
+      }
+      this._rememberPause(topic, partitions)
+      if (this._running) this._applyPause(topic, partitions, true)
+    }
+  }
+
+  resume(topicPartitions = []) {
+    for (const { topic, partitions } of topicPartitions) {
+      const held = this._paused.get(topic)
+      if (!held) continue
+      if (partitions) {
+        for (const p of partitions) held.delete(p)
+        if (held.size === 0 || held.has('*')) this._paused.delete(topic)
+      } else this._paused.delete(topic)
+      if (this._running) this._applyPause(topic, partitions, false)
+    }
+  }
+
+  paused() {
+    return [...this._paused].map(([topic, set]) => ({
+      topic,
+      partitions: set.has('*') ? this._native.partitionsOf(topic) : [...set],
+    }))
+  }
+
+  _rememberPause(topic, partitions) {
+    if (!this._paused.has(topic)) this._paused.set(topic, new Set())
+    const set = this._paused.get(topic)
+    if (!partitions) set.add('*')
+    else for (const p of partitions) set.add(p)
+  }
+
+  _applyPause(topic, partitions, on) {
+    let list = partitions
+    if (!list || (list instanceof Set && list.has('*'))) list = this._native.partitionsOf(topic)
+    const tps = [...list].map(partition => ({ topic, partition }))
+    if (tps.length === 0) return
+    callSync(() => (on ? this._native.pause(tps) : this._native.resume(tps)))
+  }
+
+  async describeGroup() {
+    const { groups } = JSON.parse(await call(this._connected().describeGroup(this._groupId)))
+    return toKafkaJSGroup(groups[0])
+  }
+
+  _connected() {
+    if (!this._native) {
+      throw new KafkaJSNonRetriableError('The consumer is not connected: call consumer.connect() first')
+    }
+    return this._native
+  }
+}
+
+function partitionsOf(n) {
+  const v = Number(n)
+  return Number.isFinite(v) ? Math.floor(v) : 1
+}
+
+function flatten({ topics = [] } = {}) {
+  const out = []
+  for (const { topic, partitions } of topics) for (const { partition, offset } of partitions) out.push({ topic, partition, offset })
+  return out
+}
+
+// A described group in KafkaJS's shape: member assignments as the classic protocol's
+// MemberAssignment buffer, as KafkaJS gives them.
+function toKafkaJSGroup(g) {
+  if (!g) return g
+  return {
+    errorCode: g.errorCode,
+    groupId: g.groupId,
+    state: g.state,
+    protocolType: g.protocolType,
+    protocol: g.protocol,
+    groupProtocol: g.groupProtocol,
+    groupEpoch: g.groupEpoch,
+    members: g.members.map(m => {
+      const assignment = {}
+      for (const { topic, partition } of m.assignment) (assignment[topic] = assignment[topic] || []).push(partition)
+      return {
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        rackId: m.rackId,
+        memberEpoch: m.memberEpoch,
+        memberMetadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics: m.subscribedTopics }),
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment }),
+      }
+    }),
+  }
+}
+
+module.exports = { Consumer, Batch, events, toKafkaJSGroup }

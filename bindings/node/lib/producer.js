@@ -1,0 +1,183 @@
+'use strict'
+// KafkaJS's producer on kafkit's core: send / sendBatch (each topic's messages cross to the
+// native core as one buffer, lib/encode.js), transactions, events.
+
+const native = require('./native')
+const { encode } = require('./encode')
+const { Instrumentation } = require('./instrumentation')
+const { KafkaJSError, KafkaJSNonRetriableError, call } = require('./errors')
+
+const events = {
+  CONNECT: 'producer.connect',
+  DISCONNECT: 'producer.disconnect',
+  REQUEST: 'producer.network.request',
+  REQUEST_TIMEOUT: 'producer.network.request_timeout',
+  REQUEST_QUEUE_SIZE: 'producer.network.request_queue_size',
+}
+
+const fromNative = {
+  REQUEST: events.REQUEST,
+  REQUEST_TIMEOUT: events.REQUEST_TIMEOUT,
+  REQUEST_QUEUE_SIZE: events.REQUEST_QUEUE_SIZE,
+}
+
+// KafkaJS's partitioners. Both compute Java's murmur2 partition, natively; a custom
+// partitioner is called here, per message, with the topic's partition metadata.
+const Partitioners = {
+  DefaultPartitioner: Object.assign(() => null, { kafkit: 'default' }),
+  JavaCompatiblePartitioner: Object.assign(() => null, { kafkit: 'default' }),
+  LegacyPartitioner: Object.assign(() => null, { kafkit: 'legacy' }),
+}
+
+class Producer {
+  constructor(kafka, {
+    createPartitioner,
+    retry,
+    idempotent,
+    transactionalId,
+    transactionTimeout = 60000,
+    maxInFlightRequests,
+  } = {}) {
+    this._kafka = kafka
+    this._log = kafka.logger().namespace('Producer')
+    this.logger = () => this._log
+    this.events = events
+    this._instr = new Instrumentation(events, this._log)
+    this._retry = { ...kafka._retry, ...retry }
+    if (createPartitioner && createPartitioner.kafkit === 'legacy') {
+      throw new KafkaJSNonRetriableError(
+        "Partitioners.LegacyPartitioner is not supported by kafkit: use Partitioners.DefaultPartitioner (Java's murmur2, KafkaJS's default since 2.0)"
+      )
+    }
+    this._partitioner = createPartitioner && !createPartitioner.kafkit ? createPartitioner() : null
+    if (idempotent && maxInFlightRequests > 5) {
+      throw new KafkaJSNonRetriableError('an idempotent producer allows at most 5 requests in flight (maxInFlightRequests)')
+    }
+    this._idempotent = transactionalId ? true : idempotent
+    this._options = { idempotent: this._idempotent, transactionalId, transactionTimeout, maxInFlightRequests }
+    this._transactionalId = transactionalId
+    this._native = null
+    this._transaction = null
+  }
+
+  on(eventName, listener) {
+    const remove = this._instr.on(eventName, listener)
+    if ((eventName === events.REQUEST || eventName === events.REQUEST_QUEUE_SIZE) && this._native) {
+      this._native.wantRequests(true)
+    }
+    return remove
+  }
+
+  isIdempotent() {
+    return !!this._idempotent
+  }
+
+  async connect() {
+    if (this._native) return
+    const options = await this._kafka._clientOptions(this._retry)
+    this._native = await call(native.NativeProducer.connect(options, this._options))
+    if (this._instr.has(events.REQUEST) || this._instr.has(events.REQUEST_QUEUE_SIZE)) this._native.wantRequests(true)
+    this._pump = this._instr.pump(this._native, fromNative)
+    this._instr.emit(events.CONNECT, null)
+  }
+
+  async disconnect() {
+    if (!this._native) return
+    const n = this._native
+    this._native = null
+    await call(n.disconnect())
+    await this._pump
+    this._instr.emit(events.DISCONNECT, null)
+  }
+
+  _connected() {
+    if (!this._native) throw new KafkaJSError('The producer is disconnected', { retriable: false })
+    return this._native
+  }
+
+  async send({ topic, messages, acks = -1, timeout = 30000, compression = 0 } = {}) {
+    if (this._transaction && this._transaction._active) {
+      throw new KafkaJSNonRetriableError('a transaction is open on this producer: send with transaction.send, or commit or abort it first')
+    }
+    return this._send({ topic, messages, acks, timeout, compression })
+  }
+
+  async sendBatch({ topicMessages = [], acks = -1, timeout = 30000, compression = 0 } = {}) {
+    const results = await Promise.all(
+      topicMessages.map(({ topic, messages }) => this._send({ topic, messages, acks, timeout, compression }))
+    )
+    return results.flat()
+  }
+
+  async _send({ topic, messages, acks, timeout, compression }) {
+    if (typeof topic !== 'string' || topic.length === 0) {
+      throw new KafkaJSNonRetriableError(`Invalid topic ${topic}`)
+    }
+    if (this._idempotent && acks !== -1) {
+      throw new KafkaJSNonRetriableError("Not requiring ack for all messages invalidates the idempotent producer's EoS guarantees")
+    }
+    const n = this._connected()
+    if (this._partitioner) messages = await this._partition(topic, messages)
+    const { data, layout, timestamps } = encode(topic, messages)
+    return call(n.send(topic, data, layout, timestamps, { acks, compression, timeout }))
+  }
+
+  // A custom partitioner picks each message's partition from the topic's metadata.
+  async _partition(topic, messages) {
+    const metadata = JSON.parse(await call(this._native.partitionMetadata(topic)))
+    return messages.map(message => {
+      if (message.partition !== undefined && message.partition !== null) return message
+      const partition = this._partitioner({ topic, partitionMetadata: metadata, message })
+      return { ...message, partition }
+    })
+  }
+
+  async transaction() {
+    if (!this._transactionalId) {
+      throw new KafkaJSNonRetriableError('Must provide transactional id for transactional producer')
+    }
+    if (this._transaction && this._transaction._active) {
+      throw new KafkaJSNonRetriableError('There is already an ongoing transaction for this producer. Please end the transaction before beginning another.')
+    }
+    const n = this._connected()
+    await call(n.beginTransaction())
+    const producer = this
+    const tx = {
+      _active: true,
+      isActive: () => tx._active,
+      send: args => {
+        tx._check()
+        return producer._send({ acks: -1, timeout: 30000, compression: 0, ...args })
+      },
+      sendBatch: ({ topicMessages = [], ...rest }) => {
+        tx._check()
+        return Promise.all(topicMessages.map(({ topic, messages }) => producer._send({ acks: -1, timeout: 30000, compression: 0, ...rest, topic, messages }))).then(r => r.flat())
+      },
+      sendOffsets: async ({ consumerGroupId, topics = [] }) => {
+        tx._check()
+        const offsets = []
+        for (const { topic, partitions } of topics) {
+          for (const { partition, offset } of partitions) offsets.push({ topic, partition, offset: String(offset) })
+        }
+        await call(n.sendOffsets(consumerGroupId, offsets))
+      },
+      commit: async () => {
+        tx._check()
+        tx._active = false
+        await call(n.commitTransaction())
+      },
+      abort: async () => {
+        tx._check()
+        tx._active = false
+        await call(n.abortTransaction())
+      },
+      _check: () => {
+        if (!tx._active) throw new KafkaJSNonRetriableError('Transaction is not active: it was committed or aborted')
+      },
+    }
+    this._transaction = tx
+    return tx
+  }
+}
+
+module.exports = { Producer, Partitioners, events }

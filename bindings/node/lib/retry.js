@@ -1,0 +1,32 @@
+'use strict'
+// KafkaJS's retry policy (`retry: { retries, initialRetryTime, maxRetryTime, factor,
+// multiplier }`) for handler failures: a failing eachMessage/eachBatch is called again after a
+// randomized, growing wait; after the last retry the error is given up as
+// KafkaJSNumberOfRetriesExceeded (what KafkaJS reports in CRASH).
+
+const { KafkaJSNumberOfRetriesExceeded } = require('./errors')
+
+function backoff({ initialRetryTime = 300, maxRetryTime = 30000, factor = 0.2, multiplier = 2 }, attempt) {
+  const base = initialRetryTime * Math.pow(multiplier, attempt)
+  const jitter = 1 - factor + 2 * factor * Math.random()
+  return Math.min(Math.round(base * jitter), maxRetryTime)
+}
+
+async function retrying(policy, fn, logger) {
+  const started = Date.now()
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn()
+    } catch (e) {
+      if (e && e.retriable === false) throw e
+      if (attempt >= (policy.retries ?? 5)) {
+        throw new KafkaJSNumberOfRetriesExceeded(e, { retryCount: attempt, retryTime: Date.now() - started })
+      }
+      const wait = backoff(policy, attempt)
+      if (logger) logger.error(`Error in the handler, retrying in ${wait}ms: ${e && e.message}`, { retryCount: attempt, retryTime: wait })
+      await new Promise(r => setTimeout(r, wait))
+    }
+  }
+}
+
+module.exports = { retrying, backoff }

@@ -1,0 +1,174 @@
+//! A connection to a cluster: one per JavaScript producer, consumer or admin client (as in
+//! KafkaJS, where each client has its own connections), with the instrumentation events it
+//! emits.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kafkit::security::{SaslConfig, TlsConfig};
+use kafkit::{Kafka, KafkaConfig, RetryPolicy};
+use napi_derive::napi;
+use tokio::sync::{broadcast, watch, Mutex};
+
+use crate::error::{config, IntoJs, Result};
+use crate::events;
+
+/// KafkaJS's `retry` options (milliseconds).
+#[napi(object)]
+pub struct RetryOptions {
+    pub max_retry_time: Option<u32>,
+    pub initial_retry_time: Option<u32>,
+    pub factor: Option<f64>,
+    pub multiplier: Option<f64>,
+    pub retries: Option<u32>,
+}
+
+/// TLS as `lib/kafka.js` normalizes KafkaJS's `ssl` (PEM strings).
+#[napi(object)]
+pub struct TlsOptions {
+    pub ca: Option<String>,
+    pub cert: Option<String>,
+    pub key: Option<String>,
+}
+
+/// SASL as KafkaJS names it (`plain`, `scram-sha-256`, `scram-sha-512`).
+#[napi(object)]
+pub struct SaslOptions {
+    pub mechanism: String,
+    pub username: String,
+    pub password: String,
+}
+
+/// The `new Kafka({...})` options the native client uses.
+#[napi(object)]
+pub struct ClientOptions {
+    pub brokers: Vec<String>,
+    pub client_id: Option<String>,
+    pub connection_timeout: Option<u32>,
+    pub request_timeout: Option<u32>,
+    pub retry: Option<RetryOptions>,
+    pub ssl: Option<TlsOptions>,
+    pub sasl: Option<SaslOptions>,
+}
+
+pub(crate) fn kafka_config(o: ClientOptions) -> Result<KafkaConfig> {
+    let mut c = KafkaConfig::new(o.brokers);
+    if let Some(id) = o.client_id {
+        c = c.client_id(id);
+    }
+    if let Some(ms) = o.connection_timeout {
+        c = c.connect_timeout(Duration::from_millis(ms.into()));
+    }
+    if let Some(ms) = o.request_timeout {
+        c = c.request_timeout(Duration::from_millis(ms.into()));
+    }
+    if let Some(r) = o.retry {
+        let mut p = RetryPolicy::default();
+        if let Some(v) = r.max_retry_time {
+            p.max_retry_time = Duration::from_millis(v.into());
+        }
+        if let Some(v) = r.initial_retry_time {
+            p.initial_retry_time = Duration::from_millis(v.into());
+        }
+        if let Some(v) = r.factor {
+            p.factor = v;
+        }
+        if let Some(v) = r.multiplier {
+            p.multiplier = v;
+        }
+        if let Some(v) = r.retries {
+            p.retries = v;
+        }
+        c = c.retry(p);
+    }
+    if let Some(t) = o.ssl {
+        let mut tls = TlsConfig::new();
+        if let Some(ca) = t.ca {
+            tls = tls.ca_pem(ca);
+        }
+        match (t.cert, t.key) {
+            (Some(cert), Some(key)) => tls = tls.client_cert_pem(cert, key),
+            (None, None) => {}
+            _ => {
+                return Err(config(
+                    "ssl: cert and key go together; give both or neither",
+                ))
+            }
+        }
+        c = c.tls(tls);
+    }
+    if let Some(s) = o.sasl {
+        c = c.sasl(SaslConfig::from_name(&s.mechanism, s.username, s.password).js()?);
+    }
+    c.validate().js()?;
+    Ok(c)
+}
+
+/// The shared part of every native client: the cluster connection and its event feed.
+pub(crate) struct Link {
+    pub(crate) kafka: Kafka,
+    events: Mutex<broadcast::Receiver<kafkit::Event>>,
+    closed: watch::Sender<bool>,
+    /// `REQUEST` events are many; they cross only when JavaScript listens for them.
+    want_requests: AtomicBool,
+}
+
+impl Link {
+    pub(crate) async fn connect(options: ClientOptions) -> Result<Arc<Link>> {
+        let kafka = Kafka::connect(kafka_config(options)?).await.js()?;
+        let events = Mutex::new(kafka.events());
+        Ok(Arc::new(Link {
+            kafka,
+            events,
+            closed: watch::channel(false).0,
+            want_requests: AtomicBool::new(false),
+        }))
+    }
+
+    pub(crate) fn want_requests(&self, on: bool) {
+        self.want_requests.store(on, Ordering::Release);
+    }
+
+    /// The events since the last call as a JSON array, waiting for at least one; `None` once
+    /// the client closed (the JavaScript pump then ends, letting Node exit).
+    pub(crate) async fn next_events(&self) -> Option<String> {
+        let mut closed = self.closed.subscribe();
+        let mut rx = self.events.lock().await;
+        let mut out = Vec::new();
+        loop {
+            if *closed.borrow() {
+                return None;
+            }
+            let first = tokio::select! {
+                e = rx.recv() => e,
+                _ = closed.wait_for(|c| *c) => return None,
+            };
+            let want = self.want_requests.load(Ordering::Acquire);
+            match first {
+                Ok(e) => events::push(&mut out, &e, want),
+                Err(broadcast::error::RecvError::Lagged(n)) => events::push_lagged(&mut out, n),
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+            while out.len() < 1000 {
+                match rx.try_recv() {
+                    Ok(e) => events::push(&mut out, &e, want),
+                    Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                        events::push_lagged(&mut out, n)
+                    }
+                    Err(_) => break,
+                }
+            }
+            if !out.is_empty() {
+                return Some(serde_json::Value::Array(out).to_string());
+            }
+        }
+    }
+
+    pub(crate) async fn close(&self) {
+        if self.closed.send_replace(true) {
+            return;
+        }
+        self.kafka.close(Duration::from_secs(5)).await;
+    }
+}
