@@ -145,11 +145,11 @@ class Producer {
     const tx = {
       _active: true,
       isActive: () => tx._active,
-      send: args => {
+      send: async args => {
         tx._check()
         return producer._send({ acks: -1, timeout: 30000, compression: 0, ...args })
       },
-      sendBatch: ({ topicMessages = [], ...rest }) => {
+      sendBatch: async ({ topicMessages = [], ...rest }) => {
         tx._check()
         return Promise.all(topicMessages.map(({ topic, messages }) => producer._send({ acks: -1, timeout: 30000, compression: 0, ...rest, topic, messages }))).then(r => r.flat())
       },

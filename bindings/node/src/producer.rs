@@ -131,15 +131,20 @@ impl NativeProducer {
     }
 
     async fn producer(&self, acks_code: i32, codec: i32, timeout: u32) -> Result<Producer> {
-        let key = (acks(acks_code)?.code(), codec as u8, timeout);
+        let transactional = self.base.transactional_id.is_some();
+        // A transactional id belongs to one producer: every send of it uses that one (acks=all,
+        // compression and timeout of the producer's first use).
+        let key = if transactional {
+            if acks_code != -1 {
+                return Err(config("a transactional producer sends with acks -1 (all)"));
+            }
+            (-1, 0, 0)
+        } else {
+            (acks(acks_code)?.code(), codec as u8, timeout)
+        };
         let mut map = self.producers.lock().await;
         if let Some(p) = map.get(&key) {
             return Ok(p.clone());
-        }
-        if self.base.transactional_id.is_some() && !map.is_empty() {
-            return Err(config(
-                "a transactional producer sends with one setting of acks, compression and timeout (those of its first send)",
-            ));
         }
         let mut c = self
             .base
