@@ -83,10 +83,11 @@ class Admin {
     return this._native
   }
 
-  // KafkaJS's createTopics: true when every topic was created, false when every failure is
-  // TOPIC_ALREADY_EXISTS, else a KafkaJSAggregateError of KafkaJSCreateTopicError. kafkit waits
-  // for the leaders of the new topics (waitForLeaders) within the client's requestTimeout;
-  // the broker-side `timeout` is kafkit's own.
+  // KafkaJS's createTopics: true when every topic was created (validateOnly: could be), false
+  // when every failure is TOPIC_ALREADY_EXISTS, else a KafkaJSAggregateError of
+  // KafkaJSCreateTopicError. kafkit always waits for the leaders of the new topics
+  // (waitForLeaders: false waits too), within the client's requestTimeout; the broker-side
+  // `timeout` is kafkit's own (30 s).
   async createTopics({ topics, validateOnly = false, waitForLeaders = true, timeout } = {}) {
     if (!topics || !Array.isArray(topics)) throw new KafkaJSNonRetriableError(`Invalid topics array ${topics}`)
     if (topics.some(t => !t || !isString(t.topic))) {
@@ -113,9 +114,6 @@ class Admin {
         }
       })
     }
-    if (validateOnly) {
-      throw new KafkaJSNonRetriableError('createTopics: validateOnly is not supported by kafkit (the topics would be created)')
-    }
     void waitForLeaders
     void timeout
     if (topics.length === 0) return true
@@ -127,7 +125,8 @@ class Admin {
             numPartitions: t.numPartitions,
             replicationFactor: t.replicationFactor,
             configEntries: t.configEntries,
-          }))
+          })),
+          !!validateOnly
         )
       )
     )
@@ -154,13 +153,11 @@ class Admin {
     if (new Set(topicPartitions.map(t => t.topic)).size < topicPartitions.length) {
       throw new KafkaJSNonRetriableError('Invalid topic partitions array, it cannot have multiple entries for the same topic')
     }
-    if (validateOnly) {
-      throw new KafkaJSNonRetriableError('createPartitions: validateOnly is not supported by kafkit (the partitions would be created)')
-    }
     void timeout
     await call(
       this._n().createPartitions(
-        topicPartitions.map(({ topic, count, assignments }) => ({ topic, count: Number(count), assignments }))
+        topicPartitions.map(({ topic, count, assignments }) => ({ topic, count: Number(count), assignments })),
+        !!validateOnly
       )
     )
   }

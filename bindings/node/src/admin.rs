@@ -79,13 +79,18 @@ impl NativeAdmin {
         self.link.kafka.admin()
     }
 
-    /// Creates topics, one request each (the broker treats them independently anyway), so
+    /// Creates topics (or, with `validate_only`, asks whether they could be created), one
+    /// request each (the broker treats them independently anyway), so
     /// that every topic's error is known: the answer is a JSON array of
     /// `{ topic, error }`, `error` a native error reason or null; `lib/admin.js` turns it into
     /// KafkaJS's answer (`true`, `false` when every failure is TOPIC_ALREADY_EXISTS, or a
     /// KafkaJSAggregateError of KafkaJSCreateTopicError).
     #[napi]
-    pub async fn create_topics(&self, topics: Vec<TopicSpec>) -> Result<String> {
+    pub async fn create_topics(
+        &self,
+        topics: Vec<TopicSpec>,
+        validate_only: bool,
+    ) -> Result<String> {
         let admin = self.admin();
         let calls = topics.into_iter().map(|t| {
             let admin = admin.clone();
@@ -106,6 +111,8 @@ impl NativeAdmin {
                             t.topic
                         ),
                     ))
+                } else if validate_only {
+                    admin.validate_topics(std::slice::from_ref(&n)).await
                 } else {
                     admin.create_topics(std::slice::from_ref(&n)).await
                 };
@@ -115,18 +122,25 @@ impl NativeAdmin {
         Ok(Value::Array(join_all(calls).await).to_string())
     }
 
-    /// Raises partition counts, topic by topic; the first refusal fails the call (as KafkaJS).
+    /// Raises partition counts, topic by topic (`assignments`: the brokers of each new
+    /// partition's replicas); the first refusal fails the call (as KafkaJS).
     #[napi]
-    pub async fn create_partitions(&self, topics: Vec<PartitionsSpec>) -> Result<()> {
+    pub async fn create_partitions(
+        &self,
+        topics: Vec<PartitionsSpec>,
+        validate_only: bool,
+    ) -> Result<()> {
         let admin = self.admin();
         for t in topics {
-            if t.assignments.as_ref().is_some_and(|a| !a.is_empty()) {
-                return Err(config(format!(
-                    "createPartitions: topic '{}': assignments are not supported by kafkit; leave them out and the broker places the new replicas",
-                    t.topic
-                )));
-            }
-            admin.create_partitions(&t.topic, t.count).await.js()?;
+            admin
+                .create_partitions_assigned(
+                    &t.topic,
+                    t.count,
+                    &t.assignments.unwrap_or_default(),
+                    validate_only,
+                )
+                .await
+                .js()?;
         }
         Ok(())
     }

@@ -105,6 +105,19 @@ test('createTopics: one bad topic among good ones fails with that topic only; th
   assert.ok(!topics.includes(bad))
 })
 
+test('createTopics with validateOnly checks the topics and creates nothing', async () => {
+  const topic = unique('adm-validate')
+  assert.equal(await admin.createTopics({ validateOnly: true, topics: [{ topic, numPartitions: 2 }] }), true)
+  assert.ok(!(await admin.listTopics()).includes(topic))
+  const e = await admin
+    .createTopics({ validateOnly: true, topics: [{ topic, numPartitions: 1, replicationFactor: 5 }] })
+    .then(() => assert.fail('createTopics should fail'), e => e)
+  assert.ok(e instanceof KafkaJSAggregateError)
+  assert.equal(e.errors[0].type, 'INVALID_REPLICATION_FACTOR')
+  const existing = await newTopic('adm-validate-existing')
+  assert.equal(await admin.createTopics({ validateOnly: true, topics: [{ topic: existing }] }), false)
+})
+
 test('createTopics validates its arguments with KafkaJS messages', async () => {
   await assert.rejects(admin.createTopics({ topics: 'x' }), { name: 'KafkaJSNonRetriableError', message: 'Invalid topics array x' })
   await assert.rejects(admin.createTopics({ topics: [{ topic: 'a' }, { topic: 'a' }] }), {
@@ -128,6 +141,21 @@ test('createPartitions raises the partition count; lowering it is INVALID_PARTIT
   assert.ok(e instanceof KafkaJSProtocolError)
   assert.equal(e.type, 'INVALID_PARTITIONS')
   await assert.rejects(admin.createPartitions({ topicPartitions: [] }), { message: 'Empty topic partitions array' })
+
+  // validateOnly changes nothing; assignments place the new partitions' replicas.
+  await admin.createPartitions({ validateOnly: true, topicPartitions: [{ topic, count: 5 }] })
+  assert.equal((await admin.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.length, 3)
+  const { brokers } = await admin.describeCluster()
+  const node = brokers[0].nodeId
+  await admin.createPartitions({ topicPartitions: [{ topic, count: 4, assignments: [[node]] }] })
+  await waitFor(async () => (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.length === 4, '4 partitions')
+  const p3 = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.find(p => p.partitionId === 3)
+  assert.deepEqual(p3.replicas, [node])
+  const bad = await admin
+    .createPartitions({ topicPartitions: [{ topic, count: 5, assignments: [[node + 1000]] }] })
+    .then(() => assert.fail('createPartitions should fail'), e => e)
+  assert.ok(bad instanceof KafkaJSProtocolError)
+  assert.equal(bad.type, 'INVALID_REPLICA_ASSIGNMENT')
 })
 
 test('deleteTopics removes the topic; an unknown topic is UNKNOWN_TOPIC_OR_PARTITION', async () => {
