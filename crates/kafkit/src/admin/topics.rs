@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
-use kafka_protocol::messages::{CreateTopicsRequest, DeleteTopicsRequest, TopicName};
+use kafka_protocol::messages::{BrokerId, CreateTopicsRequest, DeleteTopicsRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
 use super::Admin;
@@ -56,6 +56,32 @@ impl Admin {
     /// Creates topics, then waits until each has a leader for every partition (so producing to
     /// it right away works). A topic that exists already fails with `TOPIC_ALREADY_EXISTS`.
     pub async fn create_topics(&self, topics: &[NewTopic]) -> Result<()> {
+        self.send_create_topics(topics, false).await?;
+        let deadline = self.kafka.config().request_timeout;
+        for t in topics {
+            self.kafka
+                .cluster()
+                .wait_for_topic(&t.name, deadline)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Asks the broker whether `create_topics` would create these topics, creating nothing
+    /// (CreateTopics with `validate_only`): the same errors, e.g. `TOPIC_ALREADY_EXISTS`,
+    /// `INVALID_REPLICATION_FACTOR`, `INVALID_CONFIG`.
+    ///
+    /// ```no_run
+    /// # async fn f(admin: kafkit::Admin) -> kafkit::Result<()> {
+    /// use kafkit::NewTopic;
+    /// admin.validate_topics(&[NewTopic::new("orders", 6).replication_factor(3)]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn validate_topics(&self, topics: &[NewTopic]) -> Result<()> {
+        self.send_create_topics(topics, true).await
+    }
+
+    async fn send_create_topics(&self, topics: &[NewTopic], validate_only: bool) -> Result<()> {
         for t in topics {
             if t.name.is_empty() || t.partitions == 0 || t.partitions < -1 {
                 return Err(Error::config(format!(
@@ -68,6 +94,7 @@ impl Admin {
         let mut req = CreateTopicsRequest::default();
         req.timeout_ms = TOPIC_OP_TIMEOUT.as_millis() as i32;
         req.topics = topics.iter().map(creatable).collect();
+        req.validate_only = validate_only;
         let resp = conn
             .send(&req)
             .await
@@ -82,13 +109,6 @@ impl Admin {
                         .unwrap_or("the broker refused to create it")
                 )
             })?;
-        }
-        let deadline = self.kafka.config().request_timeout;
-        for t in topics {
-            self.kafka
-                .cluster()
-                .wait_for_topic(&t.name, deadline)
-                .await?;
         }
         Ok(())
     }
@@ -151,7 +171,30 @@ impl Admin {
     /// Raises a topic's partition count to `total` (Kafka cannot lower it). Keyed records map
     /// to other partitions afterwards, as with any client.
     pub async fn create_partitions(&self, topic: &str, total: i32) -> Result<()> {
-        use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+        self.create_partitions_assigned(topic, total, &[], false)
+            .await
+    }
+
+    /// `create_partitions` placing the new partitions' replicas: `assignments` holds one list of
+    /// broker ids per new partition (empty: the broker places them). With `validate_only` the
+    /// broker checks the change without making it.
+    ///
+    /// ```no_run
+    /// # async fn f(admin: kafkit::Admin) -> kafkit::Result<()> {
+    /// // From 2 to 3 partitions, the new one on broker 1.
+    /// admin.create_partitions_assigned("orders", 3, &[vec![1]], false).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_partitions_assigned(
+        &self,
+        topic: &str,
+        total: i32,
+        assignments: &[Vec<i32>],
+        validate_only: bool,
+    ) -> Result<()> {
+        use kafka_protocol::messages::create_partitions_request::{
+            CreatePartitionsAssignment, CreatePartitionsTopic,
+        };
         use kafka_protocol::messages::CreatePartitionsRequest;
         if topic.is_empty() || total <= 0 {
             return Err(Error::config(
@@ -163,9 +206,19 @@ impl Admin {
         t.name = TopicName(StrBytes::from_string(topic.to_string()));
         t.count = total;
         // Null (not empty) lets the broker place the new replicas.
-        t.assignments = None;
+        t.assignments = (!assignments.is_empty()).then(|| {
+            assignments
+                .iter()
+                .map(|brokers| {
+                    let mut a = CreatePartitionsAssignment::default();
+                    a.broker_ids = brokers.iter().map(|b| BrokerId(*b)).collect();
+                    a
+                })
+                .collect()
+        });
         let mut req = CreatePartitionsRequest::default();
         req.topics = vec![t];
+        req.validate_only = validate_only;
         req.timeout_ms = TOPIC_OP_TIMEOUT.as_millis() as i32;
         let resp = conn
             .send(&req)
