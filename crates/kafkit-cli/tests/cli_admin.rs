@@ -172,6 +172,17 @@ fn config_offsets_records_cluster_and_user_commands() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("RESOURCE_NOT_FOUND"));
+    // The default broker has no authorizer: the ACL commands say which setting turns one on.
+    let out = command(&bootstrap())
+        .args(["acl", "list"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("no authorizer") && e.contains("authorizer.class.name"),
+        "{e}"
+    );
     kafkit(&["topic", "delete", &topic]);
 }
 
