@@ -1,7 +1,9 @@
 // A broker-side KIP-714 telemetry receiver for kafkit's tests: the broker lists
 // GetTelemetrySubscriptions and PushTelemetry only when a metrics reporter implements
 // ClientTelemetry. Each push is appended to the file named by `kafkit.telemetry.sink.file`, one
-// line per push: client instance id, terminating flag, content type, payload in hex.
+// line per push: client instance id, terminating flag, content type, payload size in bytes,
+// payload in hex. The broker hands over the payload decompressed: a size equal to what the
+// client encoded, from a push it sent compressed, shows the broker read the client's codec.
 import java.io.FileWriter;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -45,11 +47,12 @@ public class TelemetrySink implements MetricsReporter, ClientTelemetry, ClientTe
     public synchronized void exportMetrics(AuthorizableRequestContext context, ClientTelemetryPayload payload) {
         if (file == null) return;
         ByteBuffer data = payload.data().duplicate();
+        int size = data.remaining();
         StringBuilder hex = new StringBuilder();
         while (data.hasRemaining()) hex.append(String.format("%02x", data.get() & 0xff));
         try (FileWriter w = new FileWriter(file, true)) {
             w.write(payload.clientInstanceId() + " " + payload.isTerminating() + " "
-                + payload.contentType() + " " + hex + "\n");
+                + payload.contentType() + " " + size + " " + hex + "\n");
         } catch (IOException e) {
             // A test sink: a lost line shows up as a failed test.
         }

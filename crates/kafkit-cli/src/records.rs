@@ -1,7 +1,7 @@
 //! `kafkit offsets` and `kafkit records delete`.
 
 use clap::{Args, Subcommand};
-use kafkit::admin::OffsetSpec;
+use kafkit::admin::{ListedOffset, OffsetSpec};
 use kafkit::{Kafka, TopicPartition};
 use serde_json::json;
 
@@ -12,7 +12,8 @@ pub struct OffsetsArgs {
     /// earliest, latest or max-timestamp.
     #[arg(default_value = "latest", conflicts_with = "time")]
     spec: String,
-    /// The first offset at or after this timestamp (ms since the epoch).
+    /// The first record at or after this timestamp (ms since the epoch): its offset and
+    /// timestamp, or "none".
     #[arg(long)]
     time: Option<i64>,
     /// Only this partition (repeatable; default: all).
@@ -64,21 +65,38 @@ pub async fn offsets(kafka: &Kafka, args: OffsetsArgs, as_json: bool) -> kafkit:
         .list_offsets(&parts, spec, args.read_committed)
         .await?;
     if as_json {
-        let out: Vec<_> = found
-            .iter()
-            .map(|o| json!({"topic": o.partition.topic, "partition": o.partition.partition, "offset": o.offset, "timestamp": o.timestamp, "leader_epoch": o.leader_epoch}))
-            .collect();
+        let out: Vec<_> = found.iter().map(|o| offset_json(o, args.time)).collect();
         println!("{}", json!(out));
     } else {
-        for o in found {
-            if o.timestamp >= 0 {
-                println!("{}\t{}\t{}", o.partition, o.offset, o.timestamp);
-            } else {
-                println!("{}\t{}", o.partition, o.offset);
-            }
+        for o in &found {
+            println!("{}", offset_line(o, args.time));
         }
     }
     Ok(())
+}
+
+/// One partition's answer as text: `topic-partition  offset`, and for a timestamp lookup the
+/// found record's timestamp, or that there is none.
+fn offset_line(o: &ListedOffset, time: Option<i64>) -> String {
+    match time {
+        Some(t) if o.offset < 0 => format!("{}\tnone\tno record at or after {t}", o.partition),
+        Some(_) => format!("{}\t{}\t{}", o.partition, o.offset, o.timestamp),
+        None if o.timestamp >= 0 => format!("{}\t{}\t{}", o.partition, o.offset, o.timestamp),
+        None => format!("{}\t{}", o.partition, o.offset),
+    }
+}
+
+/// As [`offset_line`], for `--json`: a timestamp lookup that found nothing has null offset
+/// and timestamp.
+fn offset_json(o: &ListedOffset, time: Option<i64>) -> serde_json::Value {
+    let found = o.offset >= 0 || time.is_none();
+    json!({
+        "topic": o.partition.topic,
+        "partition": o.partition.partition,
+        "offset": found.then_some(o.offset),
+        "timestamp": (found && o.timestamp >= 0).then_some(o.timestamp),
+        "leader_epoch": o.leader_epoch,
+    })
 }
 
 pub async fn run(kafka: &Kafka, cmd: RecordsCommand, as_json: bool) -> kafkit::Result<()> {
@@ -106,4 +124,41 @@ pub async fn run(kafka: &Kafka, cmd: RecordsCommand, as_json: bool) -> kafkit::R
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(offset: i64, timestamp: i64) -> ListedOffset {
+        ListedOffset {
+            partition: TopicPartition::new("orders", 0),
+            offset,
+            timestamp,
+            leader_epoch: 0,
+        }
+    }
+
+    #[test]
+    fn time_lookups_show_the_record_found_or_none() {
+        assert_eq!(
+            offset_line(&listed(4, 1_700_000_000_500), Some(1_700_000_000_000)),
+            "orders-0\t4\t1700000000500"
+        );
+        assert_eq!(
+            offset_line(&listed(-1, -1), Some(1_700_000_000_000)),
+            "orders-0\tnone\tno record at or after 1700000000000"
+        );
+        assert_eq!(offset_line(&listed(9, -1), None), "orders-0\t9");
+        let j = offset_json(&listed(-1, -1), Some(5));
+        assert!(j["offset"].is_null() && j["timestamp"].is_null(), "{j}");
+        let j = offset_json(&listed(4, 77), Some(5));
+        assert_eq!(
+            (j["offset"].as_i64(), j["timestamp"].as_i64()),
+            (Some(4), Some(77))
+        );
+        let j = offset_json(&listed(9, -1), None);
+        assert_eq!(j["offset"], 9);
+        assert!(j["timestamp"].is_null(), "{j}");
+    }
 }

@@ -109,10 +109,29 @@ fn config_offsets_records_cluster_and_user_commands() {
     assert_eq!(low[0]["low_watermark"], 3, "{low}");
     let earliest = json(&["offsets", &topic, "earliest", "-p", "0"]);
     assert_eq!(earliest[0]["offset"], 3, "{earliest}");
+    // A time lookup answers with the record found: its offset and its timestamp.
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let since = json(&["offsets", &topic, "--time", "0", "-p", "0"]);
+    assert_eq!(since[0]["offset"], 3, "the first record left: {since}");
+    let ts = since[0]["timestamp"].as_i64().expect("its timestamp");
+    assert!(
+        ts > before - 600_000 && ts <= before,
+        "written in the last minutes: {since}"
+    );
+    let text = kafkit(&["offsets", &topic, "--time", "0", "-p", "0"]);
+    assert_eq!(text.trim(), format!("{topic}-0\t3\t{ts}"), "{text}");
     let future = json(&["offsets", &topic, "--time", "99999999999999", "-p", "0"]);
     assert!(
-        future[0]["offset"] == 5 || future[0]["offset"] == -1,
+        future[0]["offset"].is_null() && future[0]["timestamp"].is_null(),
         "{future}"
+    );
+    let text = kafkit(&["offsets", &topic, "--time", "99999999999999", "-p", "0"]);
+    assert!(
+        text.contains("none\tno record at or after 99999999999999"),
+        "{text}"
     );
 
     let c = json(&["cluster", "describe"]);
@@ -153,6 +172,17 @@ fn config_offsets_records_cluster_and_user_commands() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("RESOURCE_NOT_FOUND"));
+    // The default broker has no authorizer: the ACL commands say which setting turns one on.
+    let out = command(&bootstrap())
+        .args(["acl", "list"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("no authorizer") && e.contains("authorizer.class.name"),
+        "{e}"
+    );
     kafkit(&["topic", "delete", &topic]);
 }
 

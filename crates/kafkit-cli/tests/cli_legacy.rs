@@ -1,6 +1,7 @@
 //! The CLI against Apache Kafka 3.9 (`scripts/kafka up --profile legacy`,
 //! `KAFKIT_LEGACY_BOOTSTRAP`, default 127.0.0.1:19192): `group describe` of a classic group,
-//! `cluster describe`, and the clear errors for what 3.9 lacks.
+//! `cluster describe`, ACLs and client-metrics configs, and the clear errors for what 3.9
+//! lacks.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -111,7 +112,66 @@ fn group_describe_and_cluster_against_kafka_3_9() {
     assert!(e.contains("KIP-848") && e.contains("classic"), "{e}");
     let e = fails(&["config", "describe", "group", &group]);
     assert!(e.contains("KIP-848") && e.contains("4.0"), "{e}");
-    let e = fails(&["acl", "list"]);
-    assert!(e.contains("no authorizer"), "{e}");
     ok(&["topic", "delete", &topic]);
+}
+
+#[test]
+fn acls_and_client_metrics_configs_against_kafka_3_9() {
+    // The legacy profile's StandardAuthorizer (every client a super user) serves the ACL APIs.
+    let topic = unique("cli-legacy-acl");
+    let spec = [
+        "--resource-type",
+        "topic",
+        "--resource",
+        topic.as_str(),
+        "--principal",
+        "User:bob",
+    ];
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = ok(&all);
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+    };
+    let created = json(&[&["acl", "create", "--operation", "write"][..], &spec].concat());
+    assert_eq!(created["created"][0]["operation"], "WRITE", "{created}");
+    let list = [&["acl", "list"][..], &spec].concat();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while json(&list)["acls"].as_array().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the ACL never showed");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let deleted = json(&[&["acl", "delete"][..], &spec].concat());
+    assert_eq!(deleted["deleted"].as_array().unwrap().len(), 1, "{deleted}");
+
+    // KIP-714 subscriptions (Kafka 3.7+).
+    let sub = unique("cli-legacy-sub");
+    ok(&[
+        "config",
+        "alter",
+        "client-metrics",
+        &sub,
+        "metrics=org.apache.kafka.consumer.",
+        "interval.ms=30000",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = ok(&["config", "describe", "client-metrics", &sub]);
+        if text.contains("interval.ms=30000") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the subscription never showed: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    ok(&[
+        "config",
+        "alter",
+        "client-metrics",
+        &sub,
+        "-metrics",
+        "-interval.ms",
+    ]);
 }

@@ -194,13 +194,75 @@ pub enum Event {
         duration: Duration,
     },
     /// A KIP-714 telemetry push was answered (only with a client-metrics subscription).
+    ///
+    /// ```no_run
+    /// # async fn demo(kafka: kafkit::Kafka) {
+    /// let mut events = kafka.events();
+    /// while let Ok(e) = events.recv().await {
+    ///     if let kafkit::Event::TelemetryPush { error_code, compression, terminating, .. } = e {
+    ///         println!("telemetry push ({compression}, last: {terminating}): code {error_code}");
+    ///     }
+    /// }
+    /// # }
+    /// ```
     TelemetryPush {
         /// `host:port` of the broker.
         broker: String,
         /// The broker's error code (0: accepted).
         error_code: i16,
-        /// Bytes of OTLP payload pushed.
+        /// Bytes of OTLP payload pushed, before compression.
         size: usize,
+        /// The codec the push was compressed with: the first of the broker's accepted ones
+        /// (`None` when it accepts none).
+        compression: crate::producer::Compression,
+        /// Bytes sent, after compression.
+        compressed_size: usize,
+        /// The last push, sent by [`crate::Kafka::close`] (KIP-714's `Terminating`).
+        terminating: bool,
+    },
+    /// A record batch left the producer's buffer for its first send (Java
+    /// `record-queue-time`: how long it waited there since its first record).
+    ///
+    /// ```no_run
+    /// # async fn demo(kafka: kafkit::Kafka) {
+    /// let mut events = kafka.events();
+    /// while let Ok(e) = events.recv().await {
+    ///     if let kafkit::Event::BatchSend { topic, queue_time, .. } = e {
+    ///         println!("{topic}: a batch waited {queue_time:?}");
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    BatchSend {
+        /// Topic.
+        topic: String,
+        /// Partition.
+        partition: i32,
+        /// Records in the batch.
+        records: i32,
+        /// From the batch's first record to its first send.
+        queue_time: Duration,
+    },
+    /// A broker's answer asked the client to hold back for a while, for a quota (Java
+    /// `produce-throttle-time`); only answers with a throttle time above zero.
+    ///
+    /// ```no_run
+    /// # async fn demo(kafka: kafkit::Kafka) {
+    /// let mut events = kafka.events();
+    /// while let Ok(e) = events.recv().await {
+    ///     if let kafkit::Event::Throttle { broker, api, throttle } = e {
+    ///         println!("{broker} throttled {api} for {throttle:?}");
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    Throttle {
+        /// `host:port` of the broker.
+        broker: String,
+        /// The API name, e.g. `Produce`.
+        api: &'static str,
+        /// The throttle time of the answer.
+        throttle: Duration,
     },
     /// The consumer stopped on an error it cannot recover from.
     Crash {

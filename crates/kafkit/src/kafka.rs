@@ -208,6 +208,8 @@ struct Inner {
     pool: Arc<BrokerPool>,
     cluster: Arc<Cluster>,
     events: broadcast::Sender<Event>,
+    /// KIP-714 telemetry (`None` with `metrics_push` off).
+    telemetry: Option<crate::telemetry::Telemetry>,
 }
 
 /// A handle that does not keep the client alive (for its own background tasks).
@@ -251,16 +253,23 @@ impl Kafka {
         let cluster = Arc::new(Cluster::new(pool.clone()));
         cluster.refresh(TopicSelection::Names(Vec::new())).await?;
         cluster.spawn_refresher(config.metadata_max_age);
+        let (telemetry, closes) = if config.metrics_push {
+            let (t, c) = crate::telemetry::Telemetry::new();
+            (Some(t), Some(c))
+        } else {
+            (None, None)
+        };
         let kafka = Kafka {
             inner: Arc::new(Inner {
                 config,
                 pool,
                 cluster,
                 events,
+                telemetry,
             }),
         };
-        if kafka.inner.config.metrics_push {
-            crate::telemetry::spawn(WeakKafka(Arc::downgrade(&kafka.inner)));
+        if let Some(closes) = closes {
+            crate::telemetry::spawn(WeakKafka(Arc::downgrade(&kafka.inner)), closes);
         }
         Ok(kafka)
     }
@@ -285,6 +294,11 @@ impl Kafka {
         self.inner.events.subscribe()
     }
 
+    /// Whether anyone listens to events (build costly ones only then).
+    pub(crate) fn has_listeners(&self) -> bool {
+        self.inner.events.receiver_count() > 0
+    }
+
     pub(crate) fn emit(&self, event: Event) {
         if self.inner.events.receiver_count() > 0 {
             let _ = self.inner.events.send(event);
@@ -304,9 +318,22 @@ impl Kafka {
         crate::cluster::coordinator::find_coordinator(self.pool(), kind, key).await
     }
 
-    /// Closes every connection, letting requests in flight finish for up to `timeout`.
+    /// Closes every connection, letting requests in flight finish for up to `timeout`. With a
+    /// KIP-714 client-metrics subscription, the last metrics go first, in a push marked
+    /// terminating (within the same `timeout`).
+    ///
+    /// ```no_run
+    /// # async fn demo(kafka: kafkit::Kafka) {
+    /// kafka.close(std::time::Duration::from_secs(5)).await;
+    /// # }
+    /// ```
     pub async fn close(&self, timeout: Duration) {
-        self.inner.pool.close(timeout).await;
+        let deadline = tokio::time::Instant::now() + timeout;
+        if let Some(t) = &self.inner.telemetry {
+            t.terminate(timeout).await;
+        }
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        self.inner.pool.close(left).await;
     }
 }
 

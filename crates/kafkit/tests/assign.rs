@@ -141,7 +141,20 @@ async fn seeks_to_the_beginning_the_end_and_a_timestamp() {
         .offsets_for_times(&[(tp.clone(), t0 + 3500)])
         .await
         .unwrap();
-    assert_eq!(found[&tp], Some(4), "the first record at or after the time");
+    let at = found[&tp].expect("the first record at or after the time");
+    assert_eq!(
+        (at.offset, at.timestamp),
+        (4, t0 + 4000),
+        "offset and timestamp of the first record at or after the time"
+    );
+    assert_eq!(at.leader_epoch, Some(0), "{at:?}");
+    // Exactly a record's timestamp finds that record.
+    let found = c
+        .offsets_for_times(&[(tp.clone(), t0 + 7000)])
+        .await
+        .unwrap();
+    let at = found[&tp].expect("a record at that time");
+    assert_eq!((at.offset, at.timestamp), (7, t0 + 7000));
     let found = c
         .offsets_for_times(&[(tp.clone(), t0 + 3_600_000 * 2)])
         .await

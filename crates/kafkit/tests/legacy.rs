@@ -1,7 +1,8 @@
 //! An older broker: Apache Kafka 3.9 (`scripts/kafka up --profile legacy`,
 //! `KAFKIT_LEGACY_BOOTSTRAP`, default 127.0.0.1:19192). What 3.9 offers works (produce, classic
 //! groups, the fallback from KIP-848, every admin call it serves); what it lacks fails with
-//! `ErrorKind::Unsupported` naming what is missing and the Kafka version that has it.
+//! `ErrorKind::Unsupported` naming what is missing and the Kafka version that has it. The
+//! profile runs the StandardAuthorizer with every client a super user, for the ACL APIs.
 
 mod common;
 
@@ -9,10 +10,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kafkit::admin::{
-    AclBindingFilter, AlterConfigOp, ConfigResource, ElectionType, GroupKind, OffsetSpec,
-    QuotaEntity, QuotaFilter, QuotaOp, ScramMechanism,
+    AclBinding, AclBindingFilter, AclOperation, AlterConfigOp, ConfigResource, ElectionType,
+    GroupKind, MemberToRemove, OffsetSpec, PatternType, QuotaEntity, QuotaFilter, QuotaOp,
+    ResourceType, ScramMechanism,
 };
 use kafkit::consumer::{Consumer, ConsumerConfig, GroupProtocol};
+use kafkit::error::ResponseError;
 use kafkit::producer::{ProducerConfig, Record};
 use kafkit::{ErrorKind, Kafka, KafkaConfig, TopicPartition};
 
@@ -337,15 +340,176 @@ async fn quotas_scram_producers_and_transactions() {
 }
 
 #[tokio::test]
-async fn acls_say_the_broker_has_no_authorizer() {
+async fn acls_are_created_described_and_deleted() {
+    // The legacy profile runs Kafka 3.9's StandardAuthorizer with every client a super user:
+    // the ACL APIs answer (CreateAcls, DescribeAcls, DeleteAcls as 3.9 speaks them), nothing is
+    // refused. A broker without an authorizer: tests/admin_acls.rs, on the default broker.
     common::init_tracing();
     let admin = connect().await.admin();
-    let e = admin
-        .describe_acls(&AclBindingFilter::any())
+    let topic = common::unique("legacy-acl");
+    let read = AclBinding::allow(ResourceType::Topic, &topic, "User:bob", AclOperation::Read);
+    let prefixed = AclBinding::allow(
+        ResourceType::Group,
+        format!("{topic}-g"),
+        "User:bob",
+        AclOperation::Describe,
+    )
+    .pattern(PatternType::Prefixed)
+    .deny();
+    admin
+        .create_acls(&[read.clone(), prefixed.clone()])
         .await
-        .expect_err("no authorizer");
-    assert!(e.to_string().contains("no authorizer"), "{e}");
-    assert!(e.to_string().contains("authorizer.class.name"), "{e}");
+        .expect("create ACLs on 3.9");
+    let on_topic = AclBindingFilter::any().resource(ResourceType::Topic, &topic);
+    common::eventually(Duration::from_secs(10), "the ACLs are listed", || {
+        let (admin, f) = (admin.clone(), on_topic.clone());
+        async move { admin.describe_acls(&f).await.is_ok_and(|l| !l.is_empty()) }
+    })
+    .await;
+    assert_eq!(
+        admin.describe_acls(&on_topic).await.unwrap(),
+        vec![read.clone()]
+    );
+    let bobs = AclBindingFilter::any().principal("User:bob");
+    let listed = admin.describe_acls(&bobs).await.expect("describe");
+    assert!(listed.contains(&prefixed), "{listed:?}");
+    let deleted = admin
+        .delete_acls(&[read.to_filter()])
+        .await
+        .expect("delete");
+    assert_eq!(deleted, vec![read]);
+    let deleted = admin
+        .delete_acls(&[prefixed.to_filter()])
+        .await
+        .expect("delete prefixed");
+    assert_eq!(deleted, vec![prefixed]);
+    common::eventually(Duration::from_secs(10), "the ACLs are gone", || {
+        let (admin, f) = (admin.clone(), on_topic.clone());
+        async move { admin.describe_acls(&f).await.is_ok_and(|l| l.is_empty()) }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_static_member_is_removed_from_its_group() {
+    common::init_tracing();
+    let kafka = connect().await;
+    let admin = kafka.admin();
+    let topic = common::topic(&kafka, "legacy-remove", 1).await;
+    let group = common::unique("g-legacy-remove");
+    let c = kafka
+        .consumer(
+            classic(&group)
+                .instance_id("legacy-reports-1")
+                .session_timeout(Duration::from_secs(60)),
+        )
+        .expect("consumer");
+    c.subscribe(&[&topic], true).await.expect("subscribe");
+    common::eventually(Duration::from_secs(30), "the member joined", || {
+        let (a, g) = (admin.clone(), group.clone());
+        async move {
+            a.describe_groups(&[&g])
+                .await
+                .is_ok_and(|d| d[0].state == "Stable" && d[0].members.len() == 1)
+        }
+    })
+    .await;
+    // A static member does not leave when it stops: its place waits for the session timeout.
+    c.stop().await.unwrap();
+    let d = &admin.describe_groups(&[&group]).await.unwrap()[0];
+    assert_eq!(d.members.len(), 1, "{d:?}");
+    let e = admin
+        .remove_group_members(&group, &[MemberToRemove::Static("nobody".into())], None)
+        .await
+        .expect_err("no such member");
+    assert_eq!(e.kafka_error(), Some(ResponseError::UnknownMemberId), "{e}");
+    assert!(e.to_string().contains("nobody"), "{e}");
+    admin
+        .remove_group_members(
+            &group,
+            &[MemberToRemove::Static("legacy-reports-1".into())],
+            Some("decommissioned"),
+        )
+        .await
+        .expect("remove on 3.9");
+    let d = &admin.describe_groups(&[&group]).await.unwrap()[0];
+    assert!(d.members.is_empty(), "{d:?}");
+    assert_eq!(d.state, "Empty");
+    admin.delete_groups(&[&group]).await.unwrap();
+    admin.delete_topics(&[&topic]).await.unwrap();
+}
+
+#[tokio::test]
+async fn client_metrics_configs_are_set_described_and_deleted() {
+    // KIP-714 came with Kafka 3.7: 3.9 keeps CLIENT_METRICS subscriptions (no receiver runs
+    // here, so the client's telemetry task sends nothing).
+    common::init_tracing();
+    let kafka = connect().await;
+    let admin = kafka.admin();
+    let name = common::unique("legacy-sub");
+    let r = ConfigResource::client_metrics(&name);
+    admin
+        .incremental_alter_configs(
+            &[(
+                r.clone(),
+                vec![
+                    AlterConfigOp::set("metrics", "org.apache.kafka.producer."),
+                    AlterConfigOp::set("interval.ms", "60000"),
+                    AlterConfigOp::set("match", "client_id=legacy-.*"),
+                ],
+            )],
+            false,
+        )
+        .await
+        .expect("client-metrics subscription on 3.9");
+    let value = |d: &[kafkit::admin::ResourceConfig], key: &str| {
+        d[0].entries
+            .iter()
+            .find(|e| e.name == key)
+            .and_then(|e| e.value.clone())
+    };
+    common::eventually(Duration::from_secs(10), "the subscription shows", || {
+        let (admin, r) = (admin.clone(), r.clone());
+        async move {
+            admin
+                .describe_configs(std::slice::from_ref(&r), &[])
+                .await
+                .is_ok_and(|d| value(&d, "interval.ms").as_deref() == Some("60000"))
+        }
+    })
+    .await;
+    let d = admin
+        .describe_configs(std::slice::from_ref(&r), &[])
+        .await
+        .expect("describe");
+    assert_eq!(
+        value(&d, "metrics").as_deref(),
+        Some("org.apache.kafka.producer."),
+        "{d:?}"
+    );
+    // A setting client metrics do not have: the broker's error, naming it.
+    let e = admin
+        .incremental_alter_configs(
+            &[(r.clone(), vec![AlterConfigOp::set("no.such.setting", "1")])],
+            false,
+        )
+        .await
+        .expect_err("unknown client-metrics setting");
+    assert!(e.to_string().contains("no.such.setting"), "{e}");
+    admin
+        .incremental_alter_configs(
+            &[(
+                r.clone(),
+                vec![
+                    AlterConfigOp::delete("metrics"),
+                    AlterConfigOp::delete("interval.ms"),
+                    AlterConfigOp::delete("match"),
+                ],
+            )],
+            false,
+        )
+        .await
+        .expect("delete the subscription");
 }
 
 #[tokio::test]

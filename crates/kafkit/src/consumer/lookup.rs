@@ -46,22 +46,24 @@ impl Consumer {
         list(self, partitions, offsets::LATEST).await
     }
 
-    /// For each partition, the offset of its first record with a timestamp at or after the
-    /// given one (ms since the epoch); `None` when it has no such record.
+    /// For each partition, its first record with a timestamp at or after the given one (ms
+    /// since the epoch): that record's offset and timestamp (Java's `OffsetAndTimestamp`);
+    /// `None` when it has no such record.
     ///
     /// ```no_run
     /// # async fn demo(consumer: kafkit::consumer::Consumer) -> kafkit::Result<()> {
     /// let tp = kafkit::TopicPartition::new("orders", 0);
     /// let found = consumer.offsets_for_times(&[(tp.clone(), 1_700_000_000_000)]).await?;
-    /// if let Some(offset) = found[&tp] {
-    ///     consumer.seek(tp, offset)?;
+    /// if let Some(at) = found[&tp] {
+    ///     println!("first record since then: offset {}, written at {}", at.offset, at.timestamp);
+    ///     consumer.seek(tp, at.offset)?;
     /// }
     /// # Ok(()) }
     /// ```
     pub async fn offsets_for_times(
         &self,
         times: &[(TopicPartition, i64)],
-    ) -> Result<HashMap<TopicPartition, Option<i64>>> {
+    ) -> Result<HashMap<TopicPartition, Option<OffsetAndTimestamp>>> {
         if let Some((tp, t)) = times.iter().find(|(_, t)| *t < 0) {
             return Err(Error::config(format!(
                 "offsets_for_times needs timestamps in ms since the epoch (got {t} for {tp})"
@@ -73,8 +75,12 @@ impl Consumer {
         }
         let mut out = HashMap::new();
         for (t, tps) in by_time {
-            let found = list(self, &tps, t).await?;
-            out.extend(found.into_iter().map(|(tp, o)| (tp, (o >= 0).then_some(o))));
+            let found = list_found(self, &tps, t).await?;
+            out.extend(
+                found
+                    .into_iter()
+                    .map(|(tp, f)| (tp, OffsetAndTimestamp::from_found(f))),
+            );
         }
         Ok(out)
     }
@@ -123,6 +129,41 @@ impl Consumer {
     }
 }
 
+/// A record [`Consumer::offsets_for_times`] found: its offset and timestamp, as Java's
+/// `OffsetAndTimestamp`.
+///
+/// ```no_run
+/// # async fn demo(consumer: kafkit::consumer::Consumer) -> kafkit::Result<()> {
+/// use kafkit::consumer::OffsetAndTimestamp;
+/// let tp = kafkit::TopicPartition::new("orders", 0);
+/// let found: Option<OffsetAndTimestamp> =
+///     consumer.offsets_for_times(&[(tp.clone(), 1_700_000_000_000)]).await?[&tp];
+/// if let Some(OffsetAndTimestamp { offset, timestamp, .. }) = found {
+///     println!("orders-0@{offset} at {timestamp} ms");
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OffsetAndTimestamp {
+    /// Offset of the record.
+    pub offset: i64,
+    /// Its timestamp (ms since the epoch): at or after the one asked for.
+    pub timestamp: i64,
+    /// Leader epoch of the offset, when the broker says.
+    pub leader_epoch: Option<i32>,
+}
+
+impl OffsetAndTimestamp {
+    /// What ListOffsets found, `None` when it found no record (offset -1).
+    fn from_found(f: offsets::Found) -> Option<Self> {
+        (f.offset >= 0).then_some(OffsetAndTimestamp {
+            offset: f.offset,
+            timestamp: f.timestamp,
+            leader_epoch: (f.leader_epoch >= 0).then_some(f.leader_epoch),
+        })
+    }
+}
+
 /// ListOffsets for `timestamp` (or EARLIEST / LATEST) under the consumer's isolation level,
 /// after waiting for the topics' metadata, retried while leaders move.
 pub(super) async fn list(
@@ -130,6 +171,16 @@ pub(super) async fn list(
     partitions: &[TopicPartition],
     timestamp: i64,
 ) -> Result<HashMap<TopicPartition, i64>> {
+    let found = list_found(consumer, partitions, timestamp).await?;
+    Ok(found.into_iter().map(|(tp, f)| (tp, f.offset)).collect())
+}
+
+/// As [`list`], with each offset's timestamp and leader epoch.
+async fn list_found(
+    consumer: &Consumer,
+    partitions: &[TopicPartition],
+    timestamp: i64,
+) -> Result<HashMap<TopicPartition, offsets::Found>> {
     if partitions.is_empty() {
         return Ok(HashMap::new());
     }
@@ -145,12 +196,39 @@ pub(super) async fn list(
     }
     let mut attempt = 0;
     loop {
-        match offsets::list_offsets(kafka, partitions, timestamp, read_committed).await {
+        match offsets::list_offsets_found(kafka, partitions, timestamp, read_committed).await {
             Err(e) if e.is_retriable() && attempt < retry.retries => {
                 attempt += 1;
                 kafka.cluster().wait_refreshed(retry.backoff(attempt)).await;
             }
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn found_records_carry_offset_and_timestamp() {
+        let f = |offset, timestamp, leader_epoch| offsets::Found {
+            offset,
+            timestamp,
+            leader_epoch,
+        };
+        assert_eq!(
+            OffsetAndTimestamp::from_found(f(4, 1_700_000_003_500, 7)),
+            Some(OffsetAndTimestamp {
+                offset: 4,
+                timestamp: 1_700_000_003_500,
+                leader_epoch: Some(7),
+            })
+        );
+        assert_eq!(
+            OffsetAndTimestamp::from_found(f(0, 5, -1)).map(|o| o.leader_epoch),
+            Some(None)
+        );
+        assert_eq!(OffsetAndTimestamp::from_found(f(-1, -1, -1)), None);
     }
 }

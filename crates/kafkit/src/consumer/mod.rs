@@ -46,6 +46,7 @@ pub use crate::groups::ConsumerGroupMetadata;
 pub use config::{AutoOffsetReset, ConsumerConfig, GroupProtocol, IsolationLevel};
 pub use engine::{RebalanceHook, RebalanceKind};
 pub use group::classic::assignor;
+pub use lookup::OffsetAndTimestamp;
 pub use message::{Batch, Message, MessageHeader};
 pub use run::{BatchContext, MemberStatus, RunOptions};
 

@@ -224,6 +224,28 @@ pub async fn list_offsets(
     timestamp: i64,
     read_committed: bool,
 ) -> Result<HashMap<TopicPartition, i64>> {
+    let found = list_offsets_found(kafka, partitions, timestamp, read_committed).await?;
+    Ok(found.into_iter().map(|(tp, f)| (tp, f.offset)).collect())
+}
+
+/// What ListOffsets found in one partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found {
+    /// -1: no such record.
+    pub offset: i64,
+    /// The record's timestamp for timestamp lookups, -1 otherwise.
+    pub timestamp: i64,
+    /// -1: unknown.
+    pub leader_epoch: i32,
+}
+
+/// As [`list_offsets`], with the timestamp and leader epoch of each offset found.
+pub async fn list_offsets_found(
+    kafka: &Kafka,
+    partitions: &[TopicPartition],
+    timestamp: i64,
+    read_committed: bool,
+) -> Result<HashMap<TopicPartition, Found>> {
     let snapshot = kafka.cluster().snapshot();
     // leader -> topic -> (partition, leader epoch)
     type ByTopic<'a> = BTreeMap<&'a str, Vec<(i32, i32)>>;
@@ -289,7 +311,14 @@ pub async fn list_offsets(
                     }
                     return Err(e);
                 }
-                out.insert(tp, p.offset);
+                out.insert(
+                    tp,
+                    Found {
+                        offset: p.offset,
+                        timestamp: p.timestamp,
+                        leader_epoch: p.leader_epoch,
+                    },
+                );
             }
         }
     }

@@ -20,6 +20,7 @@ use super::record::BatchOutcome;
 use super::request::{self, PartitionData, ProduceFields, TopicData};
 use super::Shared;
 use crate::error::{Error, ErrorKind, Result};
+use crate::events::Event;
 use crate::net::{Connection, Lane};
 use crate::protocol::record_batch::BatchParams;
 
@@ -183,7 +184,10 @@ fn spawn_request(
                         let (tx, shared) = (tx.clone(), shared.clone());
                         tokio::spawn(async move {
                             let result = tokio::select! {
-                                r = response => r.map(Some),
+                                r = response => r.map(|r| {
+                                    throttled(&shared, conn.addr(), r.throttle_time_ms);
+                                    Some(r)
+                                }),
                                 e = leadership_moved(&shared, leader, &batches) => {
                                     // Everything else queued on that socket fails now too (a
                                     // frozen broker reads nothing: writes to it would wait
@@ -330,6 +334,14 @@ async fn send(
         message_count += i64::from(b.record_count);
         if b.attempts == 0 {
             crate::metrics::batch_sent(&b.topic, records.len(), b.record_count);
+            if shared.kafka.has_listeners() {
+                shared.kafka.emit(Event::BatchSend {
+                    topic: b.topic.to_string(),
+                    partition: b.partition,
+                    records: b.record_count,
+                    queue_time: b.created.elapsed(),
+                });
+            }
         }
         let pos = match topics.iter().position(|t| t.name == &*b.topic) {
             Some(i) => i,
@@ -387,6 +399,17 @@ async fn send(
         .instrument(span)
         .await?;
     Ok(Some((conn, Box::pin(response))))
+}
+
+/// Says a Produce answer's throttle time (a quota), when it has one.
+fn throttled(shared: &Shared, broker: &str, throttle_ms: i32) {
+    if throttle_ms > 0 {
+        shared.kafka.emit(Event::Throttle {
+            broker: broker.to_string(),
+            api: "Produce",
+            throttle: Duration::from_millis(u64::try_from(throttle_ms).unwrap_or(0)),
+        });
+    }
 }
 
 /// Applies one Produce outcome to its batches.

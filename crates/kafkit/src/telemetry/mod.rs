@@ -1,37 +1,33 @@
 //! KIP-714 client telemetry: when the cluster has a client-metrics subscription that matches
 //! this client, the client pushes the subscribed metrics to a broker at the interval the broker
-//! asks, as OTLP protobuf (PushTelemetry). Without a subscription it only asks
-//! (GetTelemetrySubscriptions, once per push interval); against a broker without a telemetry
-//! receiver (which then does not list the APIs) it sends nothing at all.
+//! asks, as OTLP protobuf (PushTelemetry), compressed with the first codec the broker accepts.
+//! Without a subscription it only asks (GetTelemetrySubscriptions, once per push interval);
+//! against a broker without a telemetry receiver (which then does not list the APIs) it sends
+//! nothing at all. [`crate::Kafka::close`] sends the last push, marked terminating, as KIP-714
+//! asks.
 //!
 //! The numbers come from the handle's own [`Event`]s: the task subscribes to them only while a
 //! subscription exists, so an unsubscribed client pays nothing for telemetry.
 
+mod encode;
 mod otlp;
+mod stats;
+mod wire;
 
-use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use bytes::Bytes;
-use kafka_protocol::messages::{
-    GetTelemetrySubscriptionsRequest, PushTelemetryRequest, PushTelemetryResponse,
-};
-use kafka_protocol::protocol::Request;
-use prost::Message;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::events::Event;
 use crate::kafka::WeakKafka;
-use crate::Kafka;
+use crate::producer::Compression;
+use stats::Stats;
 
 /// How long to wait before asking again after a failed GetTelemetrySubscriptions.
 const RETRY_AFTER: Duration = Duration::from_secs(30);
-/// The broker's push interval is honoured within these bounds (a broken value must neither
-/// flood the broker nor silence the client for days).
-const MIN_INTERVAL: Duration = Duration::from_millis(100);
-const MAX_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// What a GetTelemetrySubscriptions answer asks for.
+#[derive(Debug)]
 struct Subscription {
     instance_id: uuid::Uuid,
     id: i32,
@@ -40,6 +36,8 @@ struct Subscription {
     delta: bool,
     /// Metric name prefixes; an empty prefix matches every metric.
     prefixes: Vec<String>,
+    /// The codec pushes use (the first of the broker's accepted ones).
+    compression: Compression,
 }
 
 impl Subscription {
@@ -50,34 +48,112 @@ impl Subscription {
     }
 }
 
-/// Starts the telemetry task of a handle; it ends when the handle is dropped.
-pub(crate) fn spawn(kafka: WeakKafka) {
-    tokio::spawn(run(kafka));
+/// A close asks the task for its terminating push; the task answers once it is sent.
+type CloseRequest = oneshot::Sender<()>;
+
+/// The handle's side of its telemetry task.
+pub(crate) struct Telemetry {
+    close: mpsc::UnboundedSender<CloseRequest>,
 }
 
-async fn run(weak: WeakKafka) {
+/// The task's side: where close requests arrive.
+pub(crate) struct Closes(mpsc::UnboundedReceiver<CloseRequest>);
+
+impl Telemetry {
+    pub(crate) fn new() -> (Telemetry, Closes) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Telemetry { close: tx }, Closes(rx))
+    }
+
+    /// Asks for the terminating push and waits for it, for up to `timeout`. Returns at once
+    /// when the task has ended (no telemetry receiver, or closed before).
+    pub(crate) async fn terminate(&self, timeout: Duration) {
+        let (tx, rx) = oneshot::channel();
+        if self.close.send(tx).is_ok() {
+            let _ = tokio::time::timeout(timeout, rx).await;
+        }
+    }
+}
+
+/// Starts the telemetry task of a handle; it ends when the handle closes or is dropped.
+pub(crate) fn spawn(kafka: WeakKafka, closes: Closes) {
+    tokio::spawn(run(kafka, closes));
+}
+
+/// Why a wait ended.
+enum Wake {
+    Elapsed,
+    /// The handle is closing: push the terminating metrics (if subscribed), then answer.
+    Close(CloseRequest),
+    /// The handle is gone.
+    Gone,
+}
+
+/// Waits for `wait`, or less when the handle closes.
+async fn sleep(closes: &mut Closes, wait: Duration) -> Wake {
+    tokio::select! {
+        c = closes.0.recv() => c.map_or(Wake::Gone, Wake::Close),
+        _ = tokio::time::sleep(wait) => Wake::Elapsed,
+    }
+}
+
+/// Feeds events into `stats` for `wait`, or less when the handle closes.
+async fn collect_for(
+    rx: &mut broadcast::Receiver<Event>,
+    stats: &mut Stats,
+    closes: &mut Closes,
+    wait: Duration,
+) -> Wake {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut open = true;
+    loop {
+        tokio::select! {
+            ev = rx.recv(), if open => match ev {
+                Ok(ev) => stats.observe(&ev),
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => open = false,
+            },
+            c = closes.0.recv() => return c.map_or(Wake::Gone, Wake::Close),
+            _ = tokio::time::sleep_until(deadline) => return Wake::Elapsed,
+        }
+    }
+}
+
+async fn run(weak: WeakKafka, mut closes: Closes) {
     let mut instance_id = uuid::Uuid::nil();
     let mut stats = Stats::new();
     let mut events: Option<broadcast::Receiver<Event>> = None;
     loop {
         let Some(kafka) = weak.upgrade() else { return };
-        let sub = match get_subscription(&kafka, instance_id).await {
+        let sub = match wire::get_subscription(&kafka, instance_id).await {
             Ok(Some(s)) => s,
             Ok(None) => return, // the cluster has no telemetry receiver
             Err(e) => {
                 tracing::debug!(error = %e, "GetTelemetrySubscriptions failed");
                 drop(kafka);
-                tokio::time::sleep(RETRY_AFTER).await;
-                continue;
+                match sleep(&mut closes, RETRY_AFTER).await {
+                    Wake::Elapsed => continue,
+                    Wake::Close(done) => {
+                        let _ = done.send(());
+                        return;
+                    }
+                    Wake::Gone => return,
+                }
             }
         };
         instance_id = sub.instance_id;
         if sub.prefixes.is_empty() {
-            // Nothing subscribed: collect nothing, ask again later.
+            // Nothing subscribed: collect nothing, ask again later (nothing to push on close).
             events = None;
             drop(kafka);
-            tokio::time::sleep(sub.interval).await;
-            continue;
+            match sleep(&mut closes, sub.interval).await {
+                Wake::Elapsed => continue,
+                Wake::Close(done) => {
+                    let _ = done.send(());
+                    return;
+                }
+                Wake::Gone => return,
+            }
         }
         let rx = events.get_or_insert_with(|| {
             stats = Stats::new();
@@ -88,9 +164,26 @@ async fn run(weak: WeakKafka) {
         // clients started together do not push together.
         let mut wait = sub.interval.mul_f64(0.5 + rand::random::<f64>());
         loop {
-            collect_for(rx, &mut stats, wait).await;
+            let wake = collect_for(rx, &mut stats, &mut closes, wait).await;
             let Some(kafka) = weak.upgrade() else { return };
-            match push(&kafka, &sub, &mut stats, false).await {
+            match wake {
+                Wake::Elapsed => {}
+                Wake::Close(done) => {
+                    // KIP-714: a closing client sends its last metrics with Terminating set
+                    // (the broker takes it before the interval ends, and nothing after it).
+                    // What the closing clients did last counts too.
+                    while let Ok(ev) = rx.try_recv() {
+                        stats.observe(&ev);
+                    }
+                    if let Err(e) = wire::push(&kafka, &sub, &mut stats, true).await {
+                        tracing::debug!(error = %e, "terminating PushTelemetry failed");
+                    }
+                    let _ = done.send(());
+                    return;
+                }
+                Wake::Gone => return,
+            }
+            match wire::push(&kafka, &sub, &mut stats, false).await {
                 Ok(0) => {}
                 Ok(code) => {
                     tracing::debug!(
@@ -109,364 +202,10 @@ async fn run(weak: WeakKafka) {
     }
 }
 
-/// Feeds events into `stats` for `wait`.
-async fn collect_for(rx: &mut broadcast::Receiver<Event>, stats: &mut Stats, wait: Duration) {
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        tokio::select! {
-            ev = rx.recv() => match ev {
-                Ok(ev) => stats.observe(&ev),
-                Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => {
-                    tokio::time::sleep_until(deadline).await;
-                    return;
-                }
-            },
-            _ = tokio::time::sleep_until(deadline) => return,
-        }
-    }
-}
-
-async fn get_subscription(
-    kafka: &Kafka,
-    instance_id: uuid::Uuid,
-) -> crate::Result<Option<Subscription>> {
-    let conn = kafka.pool().any().await?;
-    if !conn
-        .api_versions()
-        .supports(GetTelemetrySubscriptionsRequest::KEY)
-    {
-        return Ok(None);
-    }
-    let mut req = GetTelemetrySubscriptionsRequest::default();
-    req.client_instance_id = instance_id;
-    let resp = conn.send(&req).await?;
-    crate::Error::check(resp.error_code, "get_telemetry_subscriptions", || {
-        "the broker refused GetTelemetrySubscriptions".to_string()
-    })?;
-    let instance_id = if instance_id.is_nil() {
-        resp.client_instance_id
-    } else {
-        instance_id
-    };
-    let interval = Duration::from_millis(resp.push_interval_ms.max(0) as u64)
-        .clamp(MIN_INTERVAL, MAX_INTERVAL);
-    Ok(Some(Subscription {
-        instance_id,
-        id: resp.subscription_id,
-        interval,
-        max_bytes: resp.telemetry_max_bytes.max(0) as usize,
-        delta: resp.delta_temporality,
-        prefixes: resp
-            .requested_metrics
-            .iter()
-            .map(|m| m.to_string())
-            .collect(),
-    }))
-}
-
-/// Sends one push; returns the broker's error code.
-async fn push(
-    kafka: &Kafka,
-    sub: &Subscription,
-    stats: &mut Stats,
-    terminating: bool,
-) -> crate::Result<i16> {
-    let conn = kafka.pool().any().await?;
-    if !conn.api_versions().supports(PushTelemetryRequest::KEY) {
-        return Ok(0);
-    }
-    let payload = stats.encode(kafka, sub);
-    let mut req = PushTelemetryRequest::default();
-    req.client_instance_id = sub.instance_id;
-    req.subscription_id = sub.id;
-    req.terminating = terminating;
-    // Uncompressed: every broker accepts it, and a push is a few kilobytes at most.
-    req.compression_type = 0;
-    let size = payload.len();
-    req.metrics = Bytes::from(payload);
-    let resp: PushTelemetryResponse = conn.send(&req).await?;
-    kafka.emit(Event::TelemetryPush {
-        broker: conn.addr().to_string(),
-        error_code: resp.error_code,
-        size,
-    });
-    Ok(resp.error_code)
-}
-
-/// Latency of one kind of request, over one push interval.
-#[derive(Default, Clone, Copy)]
-struct Window {
-    count: u64,
-    sum: Duration,
-    max: Duration,
-}
-
-impl Window {
-    fn add(&mut self, d: Duration) {
-        self.count += 1;
-        self.sum += d;
-        self.max = self.max.max(d);
-    }
-
-    fn avg_ms(&self) -> f64 {
-        if self.count == 0 {
-            0.0
-        } else {
-            self.sum.as_secs_f64() * 1000.0 / self.count as f64
-        }
-    }
-}
-
-/// What the events of the handle add up to.
-struct Stats {
-    started_ns: u64,
-    last_push_ns: u64,
-    producer: bool,
-    consumer: bool,
-    connections: u64,
-    connections_at_push: u64,
-    records_consumed: u64,
-    records_consumed_at_push: u64,
-    produce_bytes: u64,
-    produce_bytes_at_push: u64,
-    node_latency: BTreeMap<String, Window>,
-    fetch_latency: Window,
-}
-
-fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
-}
-
-impl Stats {
-    fn new() -> Self {
-        let now = now_ns();
-        Stats {
-            started_ns: now,
-            last_push_ns: now,
-            producer: false,
-            consumer: false,
-            connections: 0,
-            connections_at_push: 0,
-            records_consumed: 0,
-            records_consumed_at_push: 0,
-            produce_bytes: 0,
-            produce_bytes_at_push: 0,
-            node_latency: BTreeMap::new(),
-            fetch_latency: Window::default(),
-        }
-    }
-
-    fn observe(&mut self, ev: &Event) {
-        match ev {
-            Event::Connect { .. } => self.connections += 1,
-            Event::Request {
-                broker,
-                api,
-                duration,
-                size,
-                ..
-            } => {
-                match *api {
-                    "GetTelemetrySubscriptions" | "PushTelemetry" => return,
-                    "Produce" => {
-                        self.producer = true;
-                        self.produce_bytes += *size as u64;
-                    }
-                    "Fetch"
-                    | "ConsumerGroupHeartbeat"
-                    | "JoinGroup"
-                    | "Heartbeat"
-                    | "OffsetCommit" => self.consumer = true,
-                    _ => {}
-                }
-                self.node_latency
-                    .entry(broker.clone())
-                    .or_default()
-                    .add(*duration);
-            }
-            Event::Fetch {
-                records, duration, ..
-            } => {
-                self.consumer = true;
-                self.records_consumed += *records as u64;
-                self.fetch_latency.add(*duration);
-            }
-            _ => {}
-        }
-    }
-
-    /// The subscribed metrics as an OTLP `MetricsData`, within the broker's size limit; the
-    /// interval windows restart.
-    fn encode(&mut self, kafka: &Kafka, sub: &Subscription) -> Vec<u8> {
-        let now = now_ns();
-        let start = if sub.delta {
-            self.last_push_ns
-        } else {
-            self.started_ns
-        };
-        let temporality = if sub.delta {
-            otlp::DELTA
-        } else {
-            otlp::CUMULATIVE
-        };
-        let point = |attributes, value| otlp::NumberDataPoint {
-            attributes,
-            start_time_unix_nano: start,
-            time_unix_nano: now,
-            value: Some(value),
-        };
-        let sum = |total: u64, at_push: u64| {
-            let v = if sub.delta { total - at_push } else { total };
-            otlp::Value::AsInt(v as i64)
-        };
-        let nodes: HashMap<String, i32> = kafka
-            .cluster()
-            .snapshot()
-            .brokers
-            .values()
-            .map(|b| (b.addr(), b.node_id))
-            .collect();
-        let mut roles = Vec::new();
-        if self.producer {
-            roles.push("org.apache.kafka.producer.");
-        }
-        if self.consumer {
-            roles.push("org.apache.kafka.consumer.");
-        }
-        if roles.is_empty() {
-            roles.push("org.apache.kafka.admin.");
-        }
-        let mut metrics = Vec::new();
-        let mut add = |name: String, unit: &str, data: otlp::Data| {
-            if sub.wants(&name) {
-                metrics.push(otlp::Metric {
-                    name,
-                    description: String::new(),
-                    unit: unit.to_string(),
-                    data: Some(data),
-                });
-            }
-        };
-        for role in &roles {
-            add(
-                format!("{role}connection.creation.total"),
-                "",
-                otlp::Data::Sum(otlp::Sum {
-                    data_points: vec![point(
-                        vec![],
-                        sum(self.connections, self.connections_at_push),
-                    )],
-                    aggregation_temporality: temporality,
-                    is_monotonic: true,
-                }),
-            );
-            for (stat, pick) in [
-                ("avg", Window::avg_ms as fn(&Window) -> f64),
-                ("max", |w: &Window| w.max.as_secs_f64() * 1000.0),
-            ] {
-                let points = self
-                    .node_latency
-                    .iter()
-                    .map(|(broker, w)| {
-                        let node = nodes.get(broker).map_or(-1, |n| *n);
-                        point(
-                            vec![otlp::attr("node_id", node.to_string())],
-                            otlp::Value::AsDouble(pick(w)),
-                        )
-                    })
-                    .collect();
-                add(
-                    format!("{role}node.request.latency.{stat}"),
-                    "ms",
-                    otlp::Data::Gauge(otlp::Gauge {
-                        data_points: points,
-                    }),
-                );
-            }
-        }
-        if self.producer {
-            add(
-                "org.apache.kafka.producer.outgoing.byte.total".to_string(),
-                "bytes",
-                otlp::Data::Sum(otlp::Sum {
-                    data_points: vec![point(
-                        vec![],
-                        sum(self.produce_bytes, self.produce_bytes_at_push),
-                    )],
-                    aggregation_temporality: temporality,
-                    is_monotonic: true,
-                }),
-            );
-        }
-        if self.consumer {
-            add(
-                "org.apache.kafka.consumer.fetch.manager.records.consumed.total".to_string(),
-                "",
-                otlp::Data::Sum(otlp::Sum {
-                    data_points: vec![point(
-                        vec![],
-                        sum(self.records_consumed, self.records_consumed_at_push),
-                    )],
-                    aggregation_temporality: temporality,
-                    is_monotonic: true,
-                }),
-            );
-            for (stat, v) in [
-                ("avg", self.fetch_latency.avg_ms()),
-                ("max", self.fetch_latency.max.as_secs_f64() * 1000.0),
-            ] {
-                add(
-                    format!("org.apache.kafka.consumer.fetch.manager.fetch.latency.{stat}"),
-                    "ms",
-                    otlp::Data::Gauge(otlp::Gauge {
-                        data_points: vec![point(vec![], otlp::Value::AsDouble(v))],
-                    }),
-                );
-            }
-        }
-        let config = kafka.config();
-        let data = |metrics| otlp::MetricsData {
-            resource_metrics: vec![otlp::ResourceMetrics {
-                resource: Some(otlp::Resource {
-                    attributes: vec![
-                        otlp::attr("client_id", config.client_id.clone()),
-                        otlp::attr("client_software_name", "kafkit"),
-                        otlp::attr("client_software_version", env!("CARGO_PKG_VERSION")),
-                    ],
-                }),
-                scope_metrics: vec![otlp::ScopeMetrics {
-                    scope: Some(otlp::InstrumentationScope {
-                        name: "kafkit".to_string(),
-                        version: env!("CARGO_PKG_VERSION").to_string(),
-                    }),
-                    metrics,
-                }],
-            }],
-        };
-        let mut payload = data(metrics.clone()).encode_to_vec();
-        // Over the broker's limit: drop metrics from the end until it fits.
-        while sub.max_bytes > 0 && payload.len() > sub.max_bytes && !metrics.is_empty() {
-            metrics.pop();
-            payload = data(metrics.clone()).encode_to_vec();
-        }
-        self.last_push_ns = now;
-        self.connections_at_push = self.connections;
-        self.records_consumed_at_push = self.records_consumed;
-        self.produce_bytes_at_push = self.produce_bytes;
-        self.node_latency
-            .values_mut()
-            .for_each(|w| *w = Window::default());
-        self.fetch_latency = Window::default();
-        payload
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use prost::Message;
+
     use super::*;
 
     #[test]
@@ -478,6 +217,7 @@ mod tests {
             max_bytes: 0,
             delta: true,
             prefixes: p.iter().map(|s| s.to_string()).collect(),
+            compression: Compression::None,
         };
         assert!(sub(&[""]).wants("org.apache.kafka.producer.x"));
         assert!(sub(&["*"]).wants("anything"));
@@ -498,5 +238,35 @@ mod tests {
         };
         let bytes = m.encode_to_vec();
         assert_eq!(otlp::MetricsData::decode(bytes.as_slice()).unwrap(), m);
+    }
+
+    #[tokio::test]
+    async fn terminate_returns_at_once_without_a_task() {
+        let (t, closes) = Telemetry::new();
+        drop(closes);
+        tokio::time::timeout(
+            Duration::from_millis(100),
+            t.terminate(Duration::from_secs(60)),
+        )
+        .await
+        .expect("no task: no wait");
+    }
+
+    #[tokio::test]
+    async fn a_close_wakes_a_waiting_task() {
+        let (t, mut closes) = Telemetry::new();
+        let waiting = tokio::spawn(async move {
+            match sleep(&mut closes, Duration::from_secs(3600)).await {
+                Wake::Close(done) => {
+                    let _ = done.send(());
+                    true
+                }
+                _ => false,
+            }
+        });
+        tokio::time::timeout(Duration::from_secs(5), t.terminate(Duration::from_secs(60)))
+            .await
+            .expect("answered");
+        assert!(waiting.await.unwrap());
     }
 }
