@@ -35,12 +35,15 @@ test('Kafka error codes become KafkaJSProtocolError with type and code', async (
   const admin = kafka.admin()
   await admin.connect()
   try {
-    // One broker cannot hold 3 replicas: the broker refuses the topic.
+    // One broker cannot hold 3 replicas: the broker refuses the topic. As in KafkaJS, topic
+    // creation errors come as a KafkaJSAggregateError of KafkaJSCreateTopicError (protocol errors).
     await assert.rejects(admin.createTopics({ topics: [{ topic: unique('bad'), numPartitions: 1, replicationFactor: 3 }] }), err => {
-      assert.ok(err instanceof kafkit.KafkaJSProtocolError, `${err.name}: ${err.message}`)
-      assert.equal(err.type, 'INVALID_REPLICATION_FACTOR')
-      assert.equal(err.code, 38)
-      assert.equal(err.retriable, false)
+      assert.equal(err.name, 'KafkaJSAggregateError', `${err.name}: ${err.message}`)
+      const [e] = err.errors
+      assert.ok(e instanceof kafkit.KafkaJSProtocolError, `${e.name}: ${e.message}`)
+      assert.equal(e.type, 'INVALID_REPLICATION_FACTOR')
+      assert.equal(e.code, 38)
+      assert.equal(e.retriable, false)
       return true
     })
   } finally {
