@@ -114,7 +114,8 @@ const MemberAssignment = {
 }
 
 const PartitionAssigners = {
-  roundRobin: assigner('RoundRobinAssigner', 'roundrobin'),
+  // KafkaJS's protocol name, so classic groups mix members of both packages.
+  roundRobin: assigner('RoundRobinAssigner', 'RoundRobinAssigner'),
   range: assigner('RangeAssigner', 'range'),
   cooperativeSticky: assigner('CooperativeStickyAssigner', 'cooperative-sticky'),
 }

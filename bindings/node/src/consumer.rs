@@ -83,8 +83,15 @@ fn consumer_config(o: ConsumerOptions) -> Result<ConsumerConfig> {
     }
     c.session_timeout = o.session_timeout.map(ms);
     c.heartbeat_interval = o.heartbeat_interval.map(ms);
-    if let Some(a) = o.partition_assigners {
-        c.partition_assigners = a;
+    if let Some(names) = o.partition_assigners {
+        if names
+            .iter()
+            .any(|n| n == crate::assigners::KAFKAJS_ROUND_ROBIN)
+        {
+            c.custom_assigners
+                .push(crate::assigners::kafkajs_round_robin());
+        }
+        c.partition_assigners = names;
     }
     if let Some(v) = o.max_bytes_per_partition {
         c.max_bytes_per_partition = v;

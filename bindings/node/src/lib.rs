@@ -4,6 +4,7 @@
 //! a batch at a time (one buffer plus a layout array), never one call per record.
 
 mod admin;
+mod assigners;
 mod batch;
 mod client;
 mod consumer;
