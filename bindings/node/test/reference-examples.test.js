@@ -24,7 +24,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const vm = require('node:vm')
-const RealKafkaJS = require('kafkajs') // the test process itself has no mapping: the npm KafkaJS
+const oracle = require('./support/oracle')
 const { broker, newKafka, createTopic, waitFor } = require('./helpers')
 
 const documentPath = path.resolve(__dirname, '../../../../shared/reference/kafkajs-kip848-consumer-protocol.md')
@@ -149,28 +149,22 @@ function runChild(script, { suffix, drive = false, name }) {
   return child
 }
 
-// One producer and one (npm KafkaJS) admin for the whole file: the admin is an independent
-// oracle for the committed offsets.
+// One producer for the whole file; committed offsets are read back with the npm KafkaJS
+// admin (test/support/oracle.js), an independent reader.
 const kafka = newKafka()
 let producer
-let oracle
 async function tools() {
   if (!producer) {
     producer = kafka.producer()
     await producer.connect()
-    oracle = new RealKafkaJS.Kafka({ clientId: 'reference-oracle', brokers: [broker], logLevel: RealKafkaJS.logLevel.NOTHING }).admin()
-    await oracle.connect()
   }
 }
 after(async () => {
   if (producer) await producer.disconnect()
-  if (oracle) await oracle.disconnect()
+  await oracle.closeOracle()
 })
 
-async function committed(groupId, topic) {
-  const [t] = await oracle.fetchOffsets({ groupId, topics: [topic] })
-  return t.partitions.find(p => p.partition === 0).offset
-}
+const committed = async (groupId, topic) => (await oracle.committed(groupId, topic))[0]
 
 const values = child => child.lines.map(l => /^\{ value: '(.*)' \}$/.exec(l)).filter(Boolean).map(m => m[1])
 
@@ -293,7 +287,7 @@ const expectations = {
     const last = processed().at(-1).offset
     const end = String(Number(last) + 1)
     let at
-    await waitFor(async () => (at = await committed(groupId, topic)) === end, `committed offset ${end} (at ${at})`)
+    await waitFor(async () => (at = await committed(groupId, topic)) === end, `committed offset ${end}`).catch(e => { throw new Error(`${e.message} (at ${at})`) })
     await child.waitFor(() => child.markers.some(m => m.name === 'COMMIT_OFFSETS' && m.payload.topics.some(t => t.partitions.some(p => p.offset === end))), 'the last commit event')
     const commits = child.markers.filter(m => m.name === 'COMMIT_OFFSETS').flatMap(m => m.payload.topics.flatMap(t => t.partitions.map(p => Number(p.offset))))
     for (const m of processed()) assert.ok(commits.includes(Number(m.offset) + 1), `offset ${m.offset} + 1 committed (${commits})`)
@@ -312,7 +306,7 @@ const expectations = {
     // Each message resolved: the batch's commit goes one past the last message.
     const end = String(Number(processed().at(-1).offset) + 1)
     let at
-    await waitFor(async () => (at = await committed(groupId, topic)) === end, `committed offset ${end} (at ${at})`)
+    await waitFor(async () => (at = await committed(groupId, topic)) === end, `committed offset ${end}`).catch(e => { throw new Error(`${e.message} (at ${at})`) })
     assert.equal(child.marker(m => m.type === 'consumer').options.maxBytesPerPartition, 2 * 1024 * 1024)
   },
 }
