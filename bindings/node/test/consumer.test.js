@@ -513,11 +513,11 @@ test('stop() then disconnect() lets the Node process exit (nothing keeps the eve
 
 // Found by the reference document's batch example: with KafkaJS's default auto-commit (after
 // every batch, lib/consumer.js sets autoCommitThreshold 1) and heartbeat() after each
-// resolveOffset, the core spawns a commit per resolved offset, several at once and unordered
-// (crates/kafkit/src/consumer/engine/commits.rs spawn_commit): they reach the broker out of
-// order, so the group's committed offset goes backwards and may end below what was processed.
+// resolveOffset, the core used to start a commit per resolved offset, several at once: they
+// reached the broker out of order and the committed offset went backwards. Commits now run one
+// at a time in order (Reporter::spawn_serial), and an auto-commit waits for the one in flight.
 for (const groupProtocol of protocols) {
-  test(`auto-commits (${groupProtocol}) reach the broker in order: the committed offset never goes backwards`, { todo: 'core bug: concurrent auto-commits are not ordered (crates/kafkit engine), see the report of issue 16' }, async () => {
+  test(`auto-commits (${groupProtocol}) reach the broker in order: the committed offset never goes backwards`, async () => {
     const kafka = newKafka()
     const topic = unique('commit-order')
     await createTopic(kafka, topic, 1)

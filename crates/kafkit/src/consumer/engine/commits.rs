@@ -21,6 +21,9 @@ pub(super) struct Commits {
     last_auto_commit: Instant,
     /// Records processed since the last auto-commit (for `auto_commit_threshold`).
     resolved_since_commit: usize,
+    /// An auto-commit is on its way: the next one waits for it (and then takes everything
+    /// processed meanwhile), so slow commits never pile up.
+    pub auto_in_flight: bool,
 }
 
 impl Commits {
@@ -28,6 +31,7 @@ impl Commits {
         Commits {
             last_auto_commit: now,
             resolved_since_commit: 0,
+            auto_in_flight: false,
         }
     }
 
@@ -83,15 +87,16 @@ impl Commits {
     }
 }
 
-/// Commits `offsets` (partition, offset, leader epoch) in a task; the answer goes to `reply`
-/// and, as [`Internal::Committed`], to the loop.
+/// Commits `offsets` (partition, offset, leader epoch) in a task, after the commits started
+/// before it (so a newer offset is never overwritten by an older one); the answer goes to
+/// `reply` and, as [`Internal::Committed`], to the loop.
 pub(super) fn spawn_commit(
     report: &Reporter,
     ctx: CommitCtx,
     offsets: Vec<(TopicPartition, i64, i32)>,
     reply: Option<oneshot::Sender<Result<()>>>,
 ) {
-    report.spawn(async move {
+    report.spawn_serial(async move {
         let plain: Vec<(TopicPartition, i64)> =
             offsets.iter().map(|(tp, o, _)| (tp.clone(), *o)).collect();
         let result = ctx.commit(offsets).await;

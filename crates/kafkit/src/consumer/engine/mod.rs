@@ -412,14 +412,16 @@ impl Engine {
     }
 
     fn maybe_auto_commit(&mut self, now: Instant) {
-        if !self
-            .commits
-            .auto_commit_due(&self.config, self.may_commit(), now)
+        if self.commits.auto_in_flight
+            || !self
+                .commits
+                .auto_commit_due(&self.config, self.may_commit(), now)
         {
             return;
         }
         let offsets = self.parts.uncommitted();
         if let Some(ctx) = self.commit_ctx().filter(|_| !offsets.is_empty()) {
+            self.commits.auto_in_flight = true;
             commits::spawn_commit(&self.report, ctx, offsets, None);
         }
     }
@@ -466,6 +468,9 @@ impl Engine {
                 result,
                 reply,
             } => {
+                if reply.is_none() {
+                    self.commits.auto_in_flight = false;
+                }
                 return commits::on_committed(
                     &self.kafka,
                     &self.config.group_id,
@@ -473,7 +478,7 @@ impl Engine {
                     offsets,
                     result,
                     reply,
-                )
+                );
             }
             other => other,
         };

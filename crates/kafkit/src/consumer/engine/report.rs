@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -67,12 +68,36 @@ pub(super) type ResetResult =
 
 /// Starts tasks whose result comes back to the engine's loop.
 #[derive(Clone)]
-pub(super) struct Reporter(mpsc::UnboundedSender<Internal>);
+pub(super) struct Reporter(mpsc::UnboundedSender<Internal>, Arc<Mutex<Option<Serial>>>);
+
+/// Resolves when the last task started with [`Reporter::spawn_serial`] has finished.
+type Serial = oneshot::Receiver<()>;
 
 impl Reporter {
     pub fn new() -> (Self, mpsc::UnboundedReceiver<Internal>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (Reporter(tx), rx)
+        (Reporter(tx, Arc::new(Mutex::new(None))), rx)
+    }
+
+    /// Like [`spawn`](Self::spawn), but each task waits for the previous one started this way:
+    /// they run one at a time, in the order they were started. Offset commits go this way —
+    /// two commits in flight at once can reach the coordinator in either order, and the older
+    /// offset would then overwrite the newer one.
+    pub fn spawn_serial(&self, work: impl Future<Output = Internal> + Send + 'static) {
+        let (done, next) = oneshot::channel();
+        let previous = self
+            .1
+            .lock()
+            .map(|mut last| last.replace(next))
+            .unwrap_or(None);
+        let tx = self.0.clone();
+        tokio::spawn(async move {
+            if let Some(p) = previous {
+                let _ = p.await; // a dropped predecessor (panic, shutdown) counts as finished
+            }
+            let _ = tx.send(work.await);
+            let _ = done.send(());
+        });
     }
 
     /// Whether the loop has ended (a task that retries stops then).
