@@ -101,3 +101,13 @@ function result(records, seconds) {
 }
 
 module.exports = { ALL, KAFKAJS_API, usage, groupProtocol, kafkajsClient, platformatic, result };
+
+// `node bench/node/clients.js check CLIENT`: exits 0 when CLIENT's package loads, else prints why.
+if (require.main === module) {
+  const [cmd, client] = process.argv.slice(2);
+  if (cmd !== 'check' || !ALL.includes(client)) usage('usage: clients.js check CLIENT');
+  (client === 'platformatic' ? platformatic() : Promise.resolve().then(() => kafkajsModule(client))).then(
+    () => process.exit(0),
+    (e) => { process.stderr.write(`${e && e.message ? e.message.split('\n')[0] : e}\n`); process.exit(1); },
+  );
+}
