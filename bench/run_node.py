@@ -190,7 +190,7 @@ def main():
         "|---|---|---|---|",
         *ratios,
     ])
-    how = f"{'quick (--quick)' if QUICK else 'full'} run" + (f", median of {REPS} runs per cell" if REPS > 1 else "")
+    how = f"{'quick (--quick)' if QUICK else 'full'} run" + (f", {REPS} runs per cell, the one with the median records/s shown" if REPS > 1 else "")
     stamp = (f"Measured {start:%Y-%m-%d %H:%M} to {end:%H:%M} UTC, {how}, {os.cpu_count()} cores, "
              f"load average {load0:.1f} at the start and {os.getloadavg()[0]:.1f} at the end; "
              f"sends of {PER_SEND:,} messages, {IN_FLIGHT} in flight.")
