@@ -46,7 +46,8 @@ def package_version(name):
 V20, V22 = node_version(NODE20), node_version(NODE22)
 # client -> (label, node binary, script client name, group protocol of its consumers)
 CLIENTS = {
-    "kafkit": (f"kafkit (bindings/node), Node {V20}", NODE20, "kafkit", "consumer"),
+    "kafkit": (f"kafkit ({os.environ.get('KAFKIT_NODE') or 'bindings/node'}), Node {V20}", NODE20, "kafkit",
+               "consumer"),
     "kafkajs": (f"kafkajs {package_version('kafkajs')}, Node {V20}", NODE20, "kafkajs", "classic (no KIP-848)"),
     "confluent": (f"@confluentinc/kafka-javascript {package_version('@confluentinc/kafka-javascript')} "
                   f"(KafkaJS API), Node {V20}", NODE20, "confluent", "consumer"),
