@@ -64,7 +64,7 @@ test("groupProtocol defaults to 'classic'", async () => {
     assert.equal(join.payload.groupProtocol, 'classic')
     const group = await consumer.describeGroup()
     assert.equal(group.groupProtocol, 'classic')
-    assert.equal(group.protocol, 'roundrobin', "KafkaJS's default assigner, PartitionAssigners.roundRobin")
+    assert.equal(group.protocol, 'RoundRobinAssigner', "KafkaJS's default assigner, PartitionAssigners.roundRobin, under KafkaJS's protocol name")
     assert.deepEqual(warnings(kafka), [])
   } finally {
     await consumer.disconnect()
