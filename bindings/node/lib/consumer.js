@@ -5,7 +5,7 @@
 // one call (src/consumer.rs), its messages decoded here (lib/decode.js).
 
 const native = require('./native')
-const { decode } = require('./decode')
+const { decode, decodeWith } = require('./decode')
 const { Instrumentation } = require('./instrumentation')
 const { nativeAssigners, PartitionAssigners, AssignerProtocol } = require('./assigners')
 const { retrying, backoff } = require('./retry')
@@ -308,14 +308,21 @@ class Consumer {
     return async nb => {
       try {
         const { topic, partition } = nb
-        const batch = new Batch(topic, partition, nb.highWatermark, decode(nb.take()))
+        const { messages, offsets } = decodeWith(nb.take())
+        const batch = new Batch(topic, partition, nb.highWatermark, messages)
         const started = Date.now()
         this._emitBatch(events.START_BATCH_PROCESS, batch)
         const { heartbeat, pause } = this._batchControls(nb)
-        for (const message of batch.messages) {
-          if (!this._running || nb.isStale()) break
-          await retrying(this._retry, () => eachMessage({ topic, partition, message, heartbeat, pause }), this._log)
-          nb.resolveOffset(Number(message.offset))
+        let go = this._running && !nb.isStale()
+        for (let i = 0; go && i < messages.length; i++) {
+          const payload = { topic, partition, message: messages[i], heartbeat, pause }
+          try {
+            await eachMessage(payload)
+          } catch (e) {
+            // Retried in place per `retry`; the record is resolved only once it is handled.
+            await retrying(this._retry, () => eachMessage(payload), this._log, e)
+          }
+          go = this._running && nb.advance(offsets[2 * i])
         }
         this._emitBatch(events.END_BATCH_PROCESS, batch, { duration: Date.now() - started })
         return true

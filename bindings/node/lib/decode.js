@@ -4,6 +4,12 @@
 
 function decode(packed) {
   if (!packed) return []
+  return decodeWith(packed).messages
+}
+
+// The messages and their offsets as numbers (the eachMessage loop resolves with them).
+function decodeWith(packed) {
+  if (!packed) return { messages: [], offsets: [] }
   const { data, layout, numbers } = packed
   const n = numbers.length / 2
   const messages = new Array(n)
@@ -44,7 +50,7 @@ function decode(packed) {
       size: 0,
     }
   }
-  return messages
+  return { messages, offsets: numbers }
 }
 
-module.exports = { decode }
+module.exports = { decode, decodeWith }

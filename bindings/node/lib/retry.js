@@ -12,10 +12,13 @@ function backoff({ initialRetryTime = 300, maxRetryTime = 30000, factor = 0.2, m
   return Math.min(Math.round(base * jitter), maxRetryTime)
 }
 
-async function retrying(policy, fn, logger) {
+// Calls `fn` until it succeeds or the retries are spent; `failed` is the error of a first
+// call already made (the caller's fast path), which counts as attempt 0.
+async function retrying(policy, fn, logger, failed) {
   const started = Date.now()
   for (let attempt = 0; ; attempt++) {
     try {
+      if (attempt === 0 && failed !== undefined) throw failed
       return await fn()
     } catch (e) {
       if (e && e.retriable === false) throw e

@@ -142,6 +142,15 @@ impl NativeBatch {
         Ok(())
     }
 
+    /// `resolveOffset(offset)` then whether to go on (the run goes on and the batch is not
+    /// stale): the eachMessage loop's one call per record.
+    #[napi]
+    pub fn advance(&self, offset: f64) -> Result<bool> {
+        let ctx = self.ctx()?;
+        ctx.resolve_offset(offset as i64);
+        Ok(ctx.is_running() && !ctx.is_stale())
+    }
+
     #[napi]
     pub fn is_stale(&self) -> bool {
         self.ctx().map(|c| c.is_stale()).unwrap_or(true)
