@@ -27,7 +27,14 @@ const vm = require('node:vm')
 const oracle = require('./support/oracle')
 const { broker, newKafka, createTopic, waitFor } = require('./helpers')
 
-const documentPath = path.resolve(__dirname, '../../../../shared/reference/kafkajs-kip848-consumer-protocol.md')
+// The contract lives beside the repository (../shared/reference); a clone alone (CI) has the
+// copy in docs/reference, which must stay identical to it wherever both exist.
+const sharedPath = path.resolve(__dirname, '../../../../shared/reference/kafkajs-kip848-consumer-protocol.md')
+const copyPath = path.resolve(__dirname, '../../../docs/reference/kafkajs-kip848-consumer-protocol.md')
+const documentPath = fs.existsSync(sharedPath) ? sharedPath : copyPath
+if (documentPath === sharedPath && fs.existsSync(copyPath) && fs.readFileSync(sharedPath, 'utf8') !== fs.readFileSync(copyPath, 'utf8')) {
+  throw new Error(`docs/reference/kafkajs-kip848-consumer-protocol.md differs from ${sharedPath}: copy the reference document again`)
+}
 const preload = path.join(__dirname, 'support', 'kafkajs-preload.js')
 
 // The document's JavaScript blocks, each with the heading it sits under.
