@@ -10,7 +10,8 @@
 //! SyncGroup. Heartbeats run on their own timer from the first SyncGroup answer on, whatever
 //! the handler does.
 //!
-//! Over 600 lines: one state machine whose states and transitions read best together; its
+//! About 800 lines: one state machine whose states and transitions read best together (its
+//! state is one owner's, so a split would cut transitions apart); its
 //! requests, leader duties, assignors and tests have files of their own.
 
 pub mod assignor;
