@@ -14,10 +14,8 @@ const CompressionCodecs = { [CompressionTypes.GZIP]: () => ({}), [CompressionTyp
 const ResourceTypes = { UNKNOWN: 0, ANY: 1, TOPIC: 2, GROUP: 3, CLUSTER: 4, TRANSACTIONAL_ID: 5, DELEGATION_TOKEN: 6 }
 const ConfigResourceTypes = { UNKNOWN: 0, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 }
 
-const { fromNative, call, callSync, ...errorClasses } = errors
-void fromNative
-void call
-void callSync
+// The error classes (the module's helpers stay internal).
+const errorClasses = Object.fromEntries(Object.entries(errors).filter(([name]) => name.startsWith('KafkaJS')))
 
 module.exports = {
   Kafka,

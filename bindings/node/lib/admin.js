@@ -88,7 +88,7 @@ class Admin {
   // KafkaJSCreateTopicError. kafkit always waits for the leaders of the new topics
   // (waitForLeaders: false waits too), within the client's requestTimeout; the broker-side
   // `timeout` is kafkit's own (30 s).
-  async createTopics({ topics, validateOnly = false, waitForLeaders = true, timeout } = {}) {
+  async createTopics({ topics, validateOnly = false } = {}) {
     if (!topics || !Array.isArray(topics)) throw new KafkaJSNonRetriableError(`Invalid topics array ${topics}`)
     if (topics.some(t => !t || !isString(t.topic))) {
       throw new KafkaJSNonRetriableError('Invalid topics array, the topic names have to be a valid string')
@@ -114,8 +114,6 @@ class Admin {
         }
       })
     }
-    void waitForLeaders
-    void timeout
     if (topics.length === 0) return true
     const results = JSON.parse(
       await call(
@@ -142,7 +140,7 @@ class Admin {
     )
   }
 
-  async createPartitions({ topicPartitions, validateOnly = false, timeout } = {}) {
+  async createPartitions({ topicPartitions, validateOnly = false } = {}) {
     if (!topicPartitions || !Array.isArray(topicPartitions)) {
       throw new KafkaJSNonRetriableError(`Invalid topic partitions array ${topicPartitions}`)
     }
@@ -153,7 +151,6 @@ class Admin {
     if (new Set(topicPartitions.map(t => t.topic)).size < topicPartitions.length) {
       throw new KafkaJSNonRetriableError('Invalid topic partitions array, it cannot have multiple entries for the same topic')
     }
-    void timeout
     await call(
       this._n().createPartitions(
         topicPartitions.map(({ topic, count, assignments }) => ({ topic, count: Number(count), assignments })),
@@ -162,12 +159,11 @@ class Admin {
     )
   }
 
-  async deleteTopics({ topics, timeout } = {}) {
+  async deleteTopics({ topics } = {}) {
     if (!topics || !Array.isArray(topics)) throw new KafkaJSNonRetriableError(`Invalid topics array ${topics}`)
     if (topics.some(t => !isString(t))) {
       throw new KafkaJSNonRetriableError('Invalid topics array, the names must be a valid string')
     }
-    void timeout
     if (topics.length === 0) return
     await call(this._n().deleteTopics(topics))
   }

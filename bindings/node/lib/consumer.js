@@ -14,6 +14,7 @@ const {
   KafkaJSNonRetriableError,
   call,
   callSync,
+  fromNative: nativeError,
 } = require('./errors')
 
 const events = {
@@ -248,7 +249,7 @@ class Consumer {
     const nativeConsumer = this._native
     this._runPromise = nativeConsumer.run(settings, handler).then(
       () => this._ended(null),
-      err => this._ended(this._runError || require('./errors').fromNative(err))
+      err => this._ended(this._runError || nativeError(err))
     )
   }
 
