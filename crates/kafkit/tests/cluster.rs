@@ -124,6 +124,22 @@ async fn group_across_a_hung_coordinator(protocol: GroupProtocol) {
         async move { n > 200 }
     })
     .await;
+    // The freeze is meant for a stable group: both members own partitions, all 3 are owned.
+    common::eventually(Duration::from_secs(30), "both members assigned", || {
+        let members = &members;
+        async move {
+            let mut owned = 0;
+            for m in members {
+                match m.assignment().await {
+                    Ok(a) if !a.is_empty() => owned += a.len(),
+                    _ => return false,
+                }
+            }
+            owned == 3
+        }
+    })
+    .await;
+    let ids: std::collections::BTreeSet<String> = members.iter().map(|m| m.member_id()).collect();
     let coordinator = kafka
         .find_coordinator(CoordinatorType::Group, &group)
         .await
@@ -133,6 +149,24 @@ async fn group_across_a_hung_coordinator(protocol: GroupProtocol) {
     tokio::time::sleep(Duration::from_secs(20)).await;
     cluster(&["cont", &coordinator.to_string()]);
     drop(revive);
+    // The same two members are in the group the new coordinator holds: none was dropped and
+    // rejoined under a new id.
+    let admin = kafka.admin();
+    common::eventually(Duration::from_secs(60), "the same members, stable", || {
+        let (admin, group, ids) = (&admin, &group, &ids);
+        async move {
+            let Ok(d) = admin.describe_groups(&[group.as_str()]).await else {
+                return false;
+            };
+            let now: std::collections::BTreeSet<String> =
+                d[0].members.iter().map(|m| m.member_id.clone()).collect();
+            d[0].state.eq_ignore_ascii_case("stable") && &now == ids
+        }
+    })
+    .await;
+    let ids_now: std::collections::BTreeSet<String> =
+        members.iter().map(|m| m.member_id()).collect();
+    assert_eq!(ids_now, ids, "a member rejoined under a new id");
     common::eventually(Duration::from_secs(90), "every record processed", || {
         let got: std::collections::BTreeSet<usize> = seen.lock().unwrap().iter().copied().collect();
         async move { got.len() == n }
@@ -457,20 +491,31 @@ async fn a_consumer_reads_from_the_replica_in_its_rack_and_falls_back_to_the_lea
     };
     common::eventually(Duration::from_secs(60), "3,000 read", count(3000)).await;
     // Caught up: the fetches go to the local replica. One may go back to a leader now and
-    // then (a fetch the replica failed under load is retried there, which names the replica
-    // again); without follower fetching, half or fewer would be local (one fetch loop per
-    // leader).
+    // then (the leader redirects a fetch only once the replica has caught up, and a fetch the
+    // replica failed under load is retried there), so the check is on the latest 20 fetches,
+    // until they settle; without follower fetching, half or fewer would ever be local (one
+    // fetch loop per leader).
     fetched_from.lock().unwrap().clear();
-    common::eventually(Duration::from_secs(30), "fetches while caught up", || {
-        let n = fetched_from.lock().unwrap().len();
-        async move { n >= 20 }
+    let local_share = || {
+        let fetches = fetched_from.lock().unwrap();
+        let tail = &fetches[fetches.len().saturating_sub(20)..];
+        let share = if tail.len() < 20 {
+            0
+        } else {
+            tail.iter().filter(|b| **b == local_addr).count() * 100 / tail.len()
+        };
+        (share, tail.to_vec())
+    };
+    let settled = tokio::time::timeout(Duration::from_secs(60), async {
+        while local_share().0 < 80 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     })
     .await;
-    let fetches = fetched_from.lock().unwrap().clone();
-    let local_share = fetches.iter().filter(|b| **b == local_addr).count() * 100 / fetches.len();
+    let (share, tail) = local_share();
     assert!(
-        local_share >= 80,
-        "{local_share}% of fetches went to the rack's replica {local_addr}: {fetches:?}"
+        settled.is_ok(),
+        "{share}% of the latest fetches went to the rack's replica {local_addr}: {tail:?}"
     );
 
     // The local replica dies: the leaders (new ones for what it led) serve the rest.

@@ -45,7 +45,7 @@ pub(super) async fn send_classic(
             if v < 3 {
                 r.group_instance_id = None;
             }
-            ClassicResponse::Heartbeat(conn.send_version(&r, v).await?)
+            ClassicResponse::Heartbeat(conn.send_timeout(&r, v, timeout).await?)
         }
         ClassicRequest::Leave(mut r) => {
             let v = conn.version::<LeaveGroupRequest>()?;
@@ -63,7 +63,7 @@ pub(super) async fn send_classic(
                     }
                 }
             }
-            ClassicResponse::Leave(conn.send_version(&r, v).await?)
+            ClassicResponse::Leave(conn.send_timeout(&r, v, timeout).await?)
         }
     })
 }

@@ -239,9 +239,9 @@ impl GroupSession {
                     }
                     GroupRequest::Classic(req) => {
                         let kind = req.kind();
-                        // JoinGroup answers when the rebalance completes.
-                        let timeout =
-                            ctx.config.rebalance_timeout + ctx.kafka.config().request_timeout;
+                        let timeout = self
+                            .membership
+                            .classic_timeout(kind, ctx.kafka.config().request_timeout);
                         let group = ctx.config.group_id.clone();
                         ctx.report.spawn(async move {
                             let started = Instant::now();

@@ -107,7 +107,22 @@ impl Member {
             Member::Consumer(m) => (m.heartbeat_interval() * 3)
                 .max(Duration::from_secs(3))
                 .min(request_timeout),
-            Member::Classic(_) => request_timeout,
+            Member::Classic(m) => {
+                m.request_timeout(classic::ClassicKind::Heartbeat, request_timeout)
+            }
+        }
+    }
+
+    /// How long a classic request of `kind` may wait for its answer (see
+    /// [`classic::ClassicMembership::request_timeout`]).
+    pub fn classic_timeout(
+        &self,
+        kind: classic::ClassicKind,
+        request_timeout: Duration,
+    ) -> Duration {
+        match self {
+            Member::Classic(m) => m.request_timeout(kind, request_timeout),
+            Member::Consumer(_) => request_timeout,
         }
     }
 

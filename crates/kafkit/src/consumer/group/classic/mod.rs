@@ -153,6 +153,24 @@ impl ClassicMembership {
         }
     }
 
+    /// How long a request of `kind` may wait for its answer. JoinGroup is answered when every
+    /// member has rejoined, so it gets the rebalance timeout on top. The others are answered
+    /// at once (SyncGroup after the leader's assignment): they get a few heartbeat intervals
+    /// (SyncGroup half the session), never more than half the session, so that a hung
+    /// coordinator is given up with time left to find the new one before the session ends.
+    pub fn request_timeout(&self, kind: ClassicKind, request_timeout: Duration) -> Duration {
+        let half_session = self.cfg.session_timeout / 2;
+        let floor = Duration::from_secs(3);
+        match kind {
+            ClassicKind::Join => self.cfg.rebalance_timeout + request_timeout,
+            ClassicKind::Sync => half_session.max(floor).min(request_timeout),
+            ClassicKind::Heartbeat | ClassicKind::Leave => (self.cfg.heartbeat_interval * 3)
+                .max(floor)
+                .min(half_session)
+                .min(request_timeout),
+        }
+    }
+
     /// Member id the coordinator gave (empty before the first JoinGroup answer).
     pub fn member_id(&self) -> &str {
         &self.member_id
