@@ -28,13 +28,28 @@ export interface SSLOptions {
 }
 
 /** SASL mechanisms kafkit implements (the names are matched case-insensitively at runtime). */
-export type SASLMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512'
+export type SASLMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512' | 'oauthbearer'
 
-export interface SASLOptions {
-  mechanism: SASLMechanism
+export interface OauthbearerProviderResponse {
+  /** The token (a compact JWS); its `exp` claim, when present, says when to ask again. */
+  value: string
+  /** SASL extensions (KIP-342), e.g. `logicalCluster`. */
+  extensions?: Record<string, string>
+}
+
+export interface PasswordSASLOptions {
+  mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'
   username: string
   password: string
 }
+
+export interface OauthbearerSASLOptions {
+  mechanism: 'oauthbearer'
+  /** Called when a connection authenticates and the last token nears its expiry. */
+  oauthBearerProvider: () => Promise<OauthbearerProviderResponse> | OauthbearerProviderResponse
+}
+
+export type SASLOptions = PasswordSASLOptions | OauthbearerSASLOptions
 
 export interface RetryOptions {
   maxRetryTime?: number
@@ -132,8 +147,7 @@ export const CompressionCodecs: {
   [CompressionTypes.ZSTD]: () => any
 }
 
-/** ACL resource types (KafkaJS 2.x calls them `AclResourceTypes`). */
-export enum ResourceTypes {
+export enum AclResourceTypes {
   UNKNOWN = 0,
   ANY = 1,
   TOPIC = 2,
@@ -141,6 +155,40 @@ export enum ResourceTypes {
   CLUSTER = 4,
   TRANSACTIONAL_ID = 5,
   DELEGATION_TOKEN = 6,
+}
+
+/** KafkaJS 1.x's name of `AclResourceTypes`. */
+export { AclResourceTypes as ResourceTypes }
+
+export enum AclOperationTypes {
+  UNKNOWN = 0,
+  ANY = 1,
+  ALL = 2,
+  READ = 3,
+  WRITE = 4,
+  CREATE = 5,
+  DELETE = 6,
+  ALTER = 7,
+  DESCRIBE = 8,
+  CLUSTER_ACTION = 9,
+  DESCRIBE_CONFIGS = 10,
+  ALTER_CONFIGS = 11,
+  IDEMPOTENT_WRITE = 12,
+}
+
+export enum AclPermissionTypes {
+  UNKNOWN = 0,
+  ANY = 1,
+  DENY = 2,
+  ALLOW = 3,
+}
+
+export enum ResourcePatternTypes {
+  UNKNOWN = 0,
+  ANY = 1,
+  MATCH = 2,
+  LITERAL = 3,
+  PREFIXED = 4,
 }
 
 export enum ConfigResourceTypes {
@@ -789,6 +837,82 @@ export interface ReplicaAssignment {
   replicas: Array<number>
 }
 
+export interface PartitionReassignment {
+  topic: string
+  partitionAssignment: Array<ReplicaAssignment>
+}
+
+export interface OngoingPartitionReassignment {
+  /** KafkaJS's runtime name of the partition index. */
+  partition: number
+  /** KafkaJS's declared name of the same index. */
+  partitionIndex: number
+  replicas: number[]
+  addingReplicas: number[]
+  removingReplicas: number[]
+}
+
+export interface OngoingTopicReassignment {
+  topic: string
+  /** KafkaJS's runtime name of the topic. */
+  name: string
+  partitions: OngoingPartitionReassignment[]
+}
+
+export interface ListPartitionReassignmentsResponse {
+  topics: OngoingTopicReassignment[]
+}
+
+export interface Acl {
+  principal: string
+  host: string
+  operation: AclOperationTypes
+  permissionType: AclPermissionTypes
+}
+
+export interface AclResource {
+  resourceType: AclResourceTypes
+  resourceName: string
+  resourcePatternType: ResourcePatternTypes
+}
+
+export type AclEntry = Acl & AclResource
+
+export type DescribeAclResource = AclResource & { acls: Acl[] }
+
+export interface DescribeAclResponse {
+  throttleTime: number
+  errorCode: number
+  errorMessage?: string
+  resources: DescribeAclResource[]
+}
+
+export interface AclFilter {
+  resourceType: AclResourceTypes
+  resourceName?: string
+  resourcePatternType: ResourcePatternTypes
+  principal?: string
+  host?: string
+  operation: AclOperationTypes
+  permissionType: AclPermissionTypes
+}
+
+export interface MatchingAcl extends AclEntry {
+  errorCode: number
+  errorMessage?: string | null
+}
+
+export interface DeleteAclFilterResponses {
+  errorCode: number
+  errorMessage?: string | null
+  matchingAcls: MatchingAcl[]
+}
+
+export interface DeleteAclResponse {
+  throttleTime: number
+  filterResponses: DeleteAclFilterResponses[]
+}
+
 export interface IResourceConfigEntry {
   name: string
   value: string
@@ -933,6 +1057,14 @@ export interface Admin {
     includeSynonyms?: boolean
   }): Promise<DescribeConfigResponse>
   alterConfigs(configs: { validateOnly?: boolean; resources: IResourceConfig[] }): Promise<AlterConfigsResponse>
+  createAcls(options: { acl: AclEntry[] }): Promise<boolean>
+  describeAcls(options: AclFilter): Promise<DescribeAclResponse>
+  deleteAcls(options: { filters: AclFilter[] }): Promise<DeleteAclResponse>
+  alterPartitionReassignments(request: { topics: PartitionReassignment[]; timeout?: number }): Promise<void>
+  listPartitionReassignments(request: {
+    topics?: Array<{ topic: string; partitions: number[] }> | null
+    timeout?: number
+  }): Promise<ListPartitionReassignmentsResponse>
   logger(): Logger
   on<E extends ValueOf<AdminEvents>>(
     eventName: E,

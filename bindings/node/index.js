@@ -7,11 +7,13 @@ const { logLevel } = require('./lib/logger')
 const { PartitionAssigners, AssignerProtocol } = require('./lib/assigners')
 const { Partitioners } = require('./lib/producer')
 const errors = require('./lib/errors')
+const { AclResourceTypes, AclOperationTypes, AclPermissionTypes, ResourcePatternTypes } = require('./lib/acls')
 
 const CompressionTypes = { None: 0, GZIP: 1, Snappy: 2, LZ4: 3, ZSTD: 4 }
 // KafkaJS plugs codecs in here; kafkit has every codec built in, so registering one is a no-op.
 const CompressionCodecs = { [CompressionTypes.GZIP]: () => ({}), [CompressionTypes.Snappy]: () => ({}), [CompressionTypes.LZ4]: () => ({}), [CompressionTypes.ZSTD]: () => ({}) }
-const ResourceTypes = { UNKNOWN: 0, ANY: 1, TOPIC: 2, GROUP: 3, CLUSTER: 4, TRANSACTIONAL_ID: 5, DELEGATION_TOKEN: 6 }
+// KafkaJS 1.x's name of AclResourceTypes.
+const ResourceTypes = AclResourceTypes
 const ConfigResourceTypes = { UNKNOWN: 0, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 }
 
 // The error classes (the module's helpers stay internal).
@@ -26,6 +28,10 @@ module.exports = {
   AssignerProtocol,
   Partitioners,
   ResourceTypes,
+  AclResourceTypes,
+  AclOperationTypes,
+  AclPermissionTypes,
+  ResourcePatternTypes,
   ConfigResourceTypes,
   ...errorClasses,
 }

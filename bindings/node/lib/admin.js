@@ -15,6 +15,8 @@ const {
   fromNative,
 } = require('./errors')
 
+const { checkAclList, checkAclFilter, checkReassignments, checkReassignmentQuery } = require('./acls')
+
 const CONFIG_RESOURCE_TYPES = [0, 2, 4, 8]
 
 // An error the native core put in an answer (one per topic, partition or group) as the KafkaJS
@@ -306,6 +308,29 @@ class Admin {
 
   async describeCluster() {
     return JSON.parse(await call(this._n().describeCluster()))
+  }
+
+  // ACLs (the brokers need an authorizer; without one they answer SECURITY_DISABLED).
+  async createAcls({ acl } = {}) {
+    await call(this._n().createAcls(checkAclList(acl, { filter: false })))
+    return true
+  }
+
+  async describeAcls(filter) {
+    return JSON.parse(await call(this._n().describeAcls(checkAclFilter(filter))))
+  }
+
+  async deleteAcls({ filters } = {}) {
+    return JSON.parse(await call(this._n().deleteAcls(checkAclList(filters, { filter: true }))))
+  }
+
+  // `timeout` is accepted as in KafkaJS; the broker is given the client's requestTimeout.
+  async alterPartitionReassignments({ topics } = {}) {
+    await call(this._n().alterPartitionReassignments(checkReassignments(topics)))
+  }
+
+  async listPartitionReassignments({ topics = null } = {}) {
+    return JSON.parse(await call(this._n().listPartitionReassignments(checkReassignmentQuery(topics))))
   }
 
   _checkResources(resources) {

@@ -24,15 +24,45 @@ function tlsOptions(ssl) {
   return { ca: pem(ssl.ca), cert: pem(ssl.cert), key: pem(ssl.key) }
 }
 
-const mechanisms = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' }
+const mechanisms = {
+  plain: 'PLAIN',
+  'scram-sha-256': 'SCRAM-SHA-256',
+  'scram-sha-512': 'SCRAM-SHA-512',
+  oauthbearer: 'OAUTHBEARER',
+}
+
+// KafkaJS's oauthBearerProvider (async or not) resolves { value, extensions? }; the native
+// side gets that as JSON, or the provider's own error.
+function tokenProvider(provider) {
+  return async () => {
+    let token
+    try {
+      token = await provider()
+    } catch (e) {
+      throw new Error(`the oauthBearerProvider failed: ${e && e.message ? e.message : e}`)
+    }
+    if (!token || typeof token.value !== 'string' || token.value === '') {
+      throw new Error('the oauthBearerProvider must resolve { value: token } with a non-empty string token')
+    }
+    return JSON.stringify({ value: token.value, extensions: token.extensions || undefined })
+  }
+}
 
 function saslOptions(sasl) {
   if (!sasl) return undefined
   const m = mechanisms[String(sasl.mechanism || '').toLowerCase()]
   if (!m) {
     throw new KafkaJSNonRetriableError(
-      `SASL ${sasl.mechanism} mechanism is not supported: use plain, scram-sha-256 or scram-sha-512`
+      `SASL ${sasl.mechanism} mechanism is not supported: use plain, scram-sha-256, scram-sha-512 or oauthbearer`
     )
+  }
+  if (m === 'OAUTHBEARER') {
+    if (typeof sasl.oauthBearerProvider !== 'function') {
+      throw new KafkaJSNonRetriableError(
+        'SASL oauthbearer: oauthBearerProvider must be an async function returning { value: token }'
+      )
+    }
+    return { mechanism: m, oauthBearerProvider: tokenProvider(sasl.oauthBearerProvider) }
   }
   if (typeof sasl.username !== 'string' || typeof sasl.password !== 'string') {
     throw new KafkaJSNonRetriableError(`SASL ${sasl.mechanism}: username and password must be strings`)

@@ -12,7 +12,9 @@ use kafkit::{Error, ErrorKind, Kafka, NewTopic, TopicPartition};
 use napi_derive::napi;
 use serde_json::{json, Value};
 
+use crate::acls::{self, AclSpec, ReplicaMove};
 use crate::client::{ClientOptions, Link};
+use crate::consumer::Tp;
 use crate::error::{config, to_js, IntoJs, Result};
 
 #[napi(object)]
@@ -551,6 +553,57 @@ impl NativeAdmin {
             }));
         }
         Ok(json!({ "resources": out }).to_string())
+    }
+
+    /// KafkaJS's `createAcls({ acl })`.
+    #[napi]
+    pub async fn create_acls(&self, acl: Vec<AclSpec>) -> Result<()> {
+        let acls: Vec<_> = acl.into_iter().map(acls::binding).collect();
+        self.admin().create_acls(&acls).await.js()
+    }
+
+    /// KafkaJS's `describeAcls(filter)` (JSON).
+    #[napi]
+    pub async fn describe_acls(&self, filter: AclSpec) -> Result<String> {
+        let found = self
+            .admin()
+            .describe_acls(&acls::filter(filter))
+            .await
+            .js()?;
+        Ok(acls::described(found).to_string())
+    }
+
+    /// KafkaJS's `deleteAcls({ filters })` (JSON): a filter at a time, so that each one's
+    /// answer lists what it deleted.
+    #[napi]
+    pub async fn delete_acls(&self, filters: Vec<AclSpec>) -> Result<String> {
+        let admin = self.admin();
+        let mut per_filter = Vec::with_capacity(filters.len());
+        for f in filters {
+            let f = acls::filter(f);
+            per_filter.push(admin.delete_acls(std::slice::from_ref(&f)).await.js()?);
+        }
+        Ok(acls::deleted(per_filter).to_string())
+    }
+
+    /// KafkaJS's `alterPartitionReassignments({ topics })`, flattened to partitions.
+    #[napi]
+    pub async fn alter_partition_reassignments(&self, moves: Vec<ReplicaMove>) -> Result<()> {
+        self.admin()
+            .alter_partition_reassignments(&acls::moves(moves))
+            .await
+            .js()
+    }
+
+    /// KafkaJS's `listPartitionReassignments({ topics })` (JSON); no partitions: all.
+    #[napi]
+    pub async fn list_partition_reassignments(&self, partitions: Vec<Tp>) -> Result<String> {
+        let tps: Vec<TopicPartition> = partitions
+            .into_iter()
+            .map(|t| TopicPartition::new(t.topic, t.partition))
+            .collect();
+        let ongoing = self.admin().list_partition_reassignments(&tps).await.js()?;
+        Ok(acls::ongoing(ongoing).to_string())
     }
 
     #[napi]

@@ -13,6 +13,7 @@ use tokio::sync::{broadcast, watch, Mutex};
 
 use crate::error::{config, IntoJs, Result};
 use crate::events;
+use crate::oauth::{self, TokenFn};
 
 /// KafkaJS's `retry` options (milliseconds).
 #[napi(object)]
@@ -32,16 +33,20 @@ pub struct TlsOptions {
     pub key: Option<String>,
 }
 
-/// SASL as KafkaJS names it (`plain`, `scram-sha-256`, `scram-sha-512`).
-#[napi(object)]
+/// SASL as `lib/kafka.js` normalizes KafkaJS's `sasl`: a username and password for PLAIN
+/// and SCRAM, a token provider for OAUTHBEARER.
+#[napi(object, object_to_js = false)]
 pub struct SaslOptions {
     pub mechanism: String,
-    pub username: String,
-    pub password: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// Resolves a JSON `{ "value": token, "extensions": {..} }` (lib/kafka.js wraps the
+    /// user's `oauthBearerProvider`, which may or may not be async).
+    pub oauth_bearer_provider: Option<TokenFn>,
 }
 
 /// The `new Kafka({...})` options the native client uses.
-#[napi(object)]
+#[napi(object, object_to_js = false)]
 pub struct ClientOptions {
     pub brokers: Vec<String>,
     pub client_id: Option<String>,
@@ -99,7 +104,20 @@ pub(crate) fn kafka_config(o: ClientOptions) -> Result<KafkaConfig> {
         c = c.tls(tls);
     }
     if let Some(s) = o.sasl {
-        c = c.sasl(SaslConfig::from_name(&s.mechanism, s.username, s.password).js()?);
+        c = c.sasl(match (s.mechanism.as_str(), s.oauth_bearer_provider) {
+            ("OAUTHBEARER", Some(f)) => oauth::sasl(f),
+            ("OAUTHBEARER", None) => {
+                return Err(config(
+                    "sasl: oauthbearer needs oauthBearerProvider, an async function returning { value: token }",
+                ))
+            }
+            (m, _) => SaslConfig::from_name(
+                m,
+                s.username.unwrap_or_default(),
+                s.password.unwrap_or_default(),
+            )
+            .js()?,
+        });
     }
     c.validate().js()?;
     Ok(c)

@@ -7,6 +7,7 @@
 // build (clippy --all-targets) would see them as unused.
 #![cfg_attr(test, allow(dead_code))]
 
+mod acls;
 mod admin;
 mod assigners;
 mod batch;
@@ -14,4 +15,5 @@ mod client;
 mod consumer;
 mod error;
 mod events;
+mod oauth;
 mod producer;

@@ -8,6 +8,7 @@ mod common;
 
 use std::time::Duration;
 
+use kafkit::admin::{AclBinding, AclBindingFilter, AclOperation, ResourceType};
 use kafkit::consumer::{ConsumerConfig, GroupProtocol};
 use kafkit::producer::{ProducerConfig, Record};
 use kafkit::security::SaslConfig;
@@ -115,6 +116,51 @@ async fn a_reader_says_at_once_that_its_partition_is_not_authorized() {
     .await;
     assert!(message.contains("assigned partitions wait"), "{message}");
     reader.stop().await.unwrap();
+}
+
+/// A KIP-848 member allowed into its group (READ on the group) but not to read the topic it
+/// subscribes to: the coordinator answers TOPIC_AUTHORIZATION_FAILED; the member says so at
+/// once, naming the group and the fix, and stays in the group without partitions.
+#[tokio::test]
+async fn a_kip848_member_says_at_once_that_its_topic_is_not_authorized() {
+    common::init_tracing();
+    let topic = forbidden_topic().await;
+    let group = common::unique("g-warn-forbidden");
+    let admin = acl_user("admin", "admin-secret").await;
+    admin
+        .admin()
+        .create_acls(&[AclBinding::allow(
+            ResourceType::Group,
+            &group,
+            "User:bob",
+            AclOperation::Read,
+        )])
+        .await
+        .expect("grant bob READ on the group");
+    let bob = acl_user("bob", "bob-secret").await;
+    let mut events = bob.events();
+    let member = bob
+        .consumer(
+            ConsumerConfig::new(&group)
+                .group_protocol(GroupProtocol::Consumer)
+                .max_wait(Duration::from_millis(200)),
+        )
+        .expect("member");
+    member.subscribe(&[&topic], true).await.expect("subscribe");
+    let message = warning(
+        &mut events,
+        &["not authorized to read some subscribed topics", &group],
+        Duration::from_secs(20),
+    )
+    .await;
+    assert!(message.contains("grant READ"), "{message}");
+    assert!(member.assignment().await.unwrap().is_empty());
+    member.disconnect().await.ok();
+    admin
+        .admin()
+        .delete_acls(&[AclBindingFilter::any().resource(ResourceType::Group, &group)])
+        .await
+        .expect("delete the group ACL");
 }
 
 #[tokio::test]

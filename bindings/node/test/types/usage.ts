@@ -17,6 +17,10 @@ import {
   AssignerProtocol,
   Partitioners,
   ResourceTypes,
+  AclResourceTypes,
+  AclOperationTypes,
+  AclPermissionTypes,
+  ResourcePatternTypes,
   ConfigResourceTypes,
   Producer,
   ProducerConfig,
@@ -278,9 +282,11 @@ new Kafka({ brokers: ['localhost:9092'], logLevel: logLevel.NOTHING })
 new Kafka({ brokers: 'localhost:9092' })
 // @ts-expect-error brokers is required
 new Kafka({ clientId: 'no-brokers' })
-// @ts-expect-error kafkit implements plain and SCRAM only
 new Kafka({ brokers: ['b:9092'], sasl: { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: 't' }) } })
-// @ts-expect-error kafkit implements plain and SCRAM only
+new Kafka({ brokers: ['b:9092'], sasl: { mechanism: 'oauthbearer', oauthBearerProvider: () => ({ value: 't', extensions: { logicalCluster: 'lkc-1' } }) } })
+// @ts-expect-error oauthbearer takes a token provider, not a password
+new Kafka({ brokers: ['b:9092'], sasl: { mechanism: 'oauthbearer', username: 'u', password: 'p' } })
+// @ts-expect-error kafkit implements plain, SCRAM and OAUTHBEARER
 new Kafka({ brokers: ['b:9092'], sasl: { mechanism: 'aws', authorizationIdentity: 'a', accessKeyId: 'k', secretAccessKey: 's' } })
 // @ts-expect-error kafkit always verifies the broker certificate
 new Kafka({ brokers: ['b:9092'], ssl: { rejectUnauthorized: false } })
@@ -644,6 +650,27 @@ async function administering() {
     validateOnly: false,
     resources: [{ type: ConfigResourceTypes.TOPIC, name: 'a', configEntries: [{ name: 'retention.ms', value: '86400000' }] }],
   })
+  const acl = {
+    resourceType: AclResourceTypes.TOPIC,
+    resourceName: 'a',
+    resourcePatternType: ResourcePatternTypes.LITERAL,
+    principal: 'User:bob',
+    host: '*',
+    operation: AclOperationTypes.READ,
+    permissionType: AclPermissionTypes.ALLOW,
+  }
+  const aclCreated: boolean = await admin.createAcls({ acl: [acl] })
+  const acls = await admin.describeAcls({ ...acl, resourceName: undefined, resourcePatternType: ResourcePatternTypes.ANY })
+  for (const r of acls.resources) for (const a of r.acls) void [r.resourceName, r.resourcePatternType, a.principal, a.operation]
+  const deletedAcls = await admin.deleteAcls({ filters: [{ ...acl, principal: undefined }] })
+  for (const f of deletedAcls.filterResponses) for (const m of f.matchingAcls) void [f.errorCode, m.resourceName, m.permissionType]
+  const sameEnum: AclResourceTypes = ResourceTypes.GROUP
+  await admin.alterPartitionReassignments({ topics: [{ topic: 'a', partitionAssignment: [{ partition: 0, replicas: [2, 1] }] }] })
+  const moving = await admin.listPartitionReassignments({ topics: [{ topic: 'a', partitions: [0] }] })
+  for (const t of moving.topics) for (const p of t.partitions) void [t.topic, p.partitionIndex, p.replicas, p.addingReplicas]
+  // @ts-expect-error an ACL's operation is an AclOperationTypes
+  await admin.createAcls({ acl: [{ ...acl, operation: 'READ' }] })
+  void aclCreated, sameEnum
   admin.on(admin.events.CONNECT, () => {})
   admin.on(admin.events.REQUEST, ({ payload }) => void payload.apiName)
   admin.logger().debug('admin')
