@@ -61,6 +61,14 @@ async fn an_acl_lets_bob_in_and_deleting_it_shuts_him_out() {
         .unwrap();
 
     assert!(!bob_may_describe(&bob, &topic).await);
+    // The topic's metadata is refused as unauthorized, not reported missing.
+    let e = bob.topic_metadata(&[&topic]).await.unwrap_err();
+    assert_eq!(
+        e.kafka_error(),
+        Some(ResponseError::TopicAuthorizationFailed),
+        "{e}"
+    );
+    assert!(e.to_string().contains("grant DESCRIBE"), "{e}");
     // Bob may not manage ACLs either, and the error says what he lacks.
     let acl = AclBinding::allow(
         ResourceType::Topic,

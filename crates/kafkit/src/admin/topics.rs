@@ -273,8 +273,16 @@ impl Admin {
             .iter()
             .map(|n| {
                 snap.topic(n).cloned().ok_or_else(|| {
-                    Error::from_code(3, "topic_metadata", format!("topic '{n}' does not exist"))
-                        .unwrap_or_else(|| Error::config("unreachable"))
+                    // The broker's own reason when it gave one (an unauthorized topic is
+                    // TOPIC_AUTHORIZATION_FAILED, not missing).
+                    let code = snap.topic_errors.get(*n).copied().unwrap_or(3);
+                    let why = match code {
+                        29 => format!("topic '{n}' is not authorized for this client; grant DESCRIBE on it"),
+                        3 => format!("topic '{n}' does not exist"),
+                        _ => format!("no metadata for topic '{n}'"),
+                    };
+                    Error::from_code(code, "topic_metadata", why.clone())
+                        .unwrap_or_else(|| Error::protocol("topic_metadata", why))
                 })
             })
             .collect()
