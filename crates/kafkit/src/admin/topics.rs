@@ -277,7 +277,9 @@ impl Admin {
                     // TOPIC_AUTHORIZATION_FAILED, not missing).
                     let code = snap.topic_errors.get(*n).copied().unwrap_or(3);
                     let why = match code {
-                        29 => format!("topic '{n}' is not authorized for this client; grant DESCRIBE on it"),
+                        29 => format!(
+                            "topic '{n}' is not authorized for this client; grant DESCRIBE on it"
+                        ),
                         3 => format!("topic '{n}' does not exist"),
                         _ => format!("no metadata for topic '{n}'"),
                     };
