@@ -511,6 +511,30 @@ test('stop() then disconnect() lets the Node process exit (nothing keeps the eve
   }
 })
 
+// A long poll in flight (maxWaitTimeInMs 20 s on an idle topic) does not hold disconnect():
+// the fetch connections are closed at once (before, disconnect waited for the poll's answer).
+for (const groupProtocol of protocols) {
+  test(`disconnect() (${groupProtocol}) does not wait for the fetch in flight`, async () => {
+    const kafka = newKafka()
+    const topic = unique('idle')
+    await createTopic(kafka, topic, 1)
+    const consumer = kafka.consumer({ groupId: unique('g'), groupProtocol, maxWaitTimeInMs: 20000 })
+    let joined = false
+    consumer.on(consumer.events.GROUP_JOIN, () => { joined = true })
+    let fetches = 0
+    consumer.on(consumer.events.FETCH_START, () => { fetches++ })
+    await consumer.connect()
+    await consumer.subscribe({ topic })
+    await consumer.run({ eachMessage: async () => {} })
+    await waitFor(() => joined && fetches > 0, 'the member to join and fetch')
+    await new Promise(r => setTimeout(r, 500))
+    const started = Date.now()
+    await consumer.disconnect()
+    const took = Date.now() - started
+    assert.ok(took < 10000, `disconnect took ${took} ms, as long as the 20 s poll`)
+  })
+}
+
 // Found by the reference document's batch example: with KafkaJS's default auto-commit (after
 // every batch, lib/consumer.js sets autoCommitThreshold 1) and heartbeat() after each
 // resolveOffset, the core used to start a commit per resolved offset, several at once: they

@@ -419,15 +419,22 @@ impl BrokerPool {
         }
     }
 
-    /// Closes every connection, letting requests in flight finish for up to `timeout`.
+    /// Closes every connection, letting requests in flight finish for up to `timeout`. Fetches
+    /// are not waited for: a long poll changes nothing on the broker and its records have no
+    /// reader once the client closes (waiting would hold `close` for up to the fetch max wait).
     pub async fn close(&self, timeout: Duration) {
         let slots: Vec<_> = match self.slots.lock() {
-            Ok(mut s) => s.drain().map(|(_, v)| v).collect(),
+            Ok(mut s) => s.drain().collect(),
             Err(_) => return,
         };
-        let closes = slots.into_iter().map(|slot| async move {
+        let closes = slots.into_iter().map(|((_, lane), slot)| async move {
             if let Some(c) = slot.lock().await.conn.take() {
-                c.close(timeout).await;
+                let wait = if lane == Lane::Fetch {
+                    Duration::ZERO
+                } else {
+                    timeout
+                };
+                c.close(wait).await;
             }
         });
         futures::future::join_all(closes).await;
