@@ -1,7 +1,7 @@
 //! The state of each assigned partition: position, pause, prefetched batches, processed offset.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use super::message::Batch;
@@ -15,14 +15,39 @@ pub(crate) struct InHand {
     pub next: AtomicI64,
     /// A seek, a revocation or a loss made the batch obsolete (`BatchContext::is_stale`).
     pub obsolete: AtomicBool,
+    /// QUEUED until the handler takes the batch; the engine may drop a batch still QUEUED
+    /// (its partition revoked), which the handler then skips. Without this a revocation
+    /// waited for the handler to reach the queued batch behind other partitions' (seconds
+    /// with a slow handler, found by tests/cluster.rs).
+    state: AtomicU8,
 }
+
+const QUEUED: u8 = 0;
+const TAKEN: u8 = 1;
+const DROPPED: u8 = 2;
 
 impl InHand {
     pub fn new() -> Arc<Self> {
         Arc::new(InHand {
             next: AtomicI64::new(-1),
             obsolete: AtomicBool::new(false),
+            state: AtomicU8::new(QUEUED),
         })
+    }
+
+    /// The handler takes the batch: false when the engine dropped it first (skip it, and
+    /// report nothing).
+    pub fn take(&self) -> bool {
+        self.state
+            .compare_exchange(QUEUED, TAKEN, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// The engine takes the batch back if the handler has not taken it yet.
+    pub fn withdraw(&self) -> bool {
+        self.state
+            .compare_exchange(QUEUED, DROPPED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
     }
 
     pub fn next(&self) -> i64 {
@@ -197,6 +222,26 @@ impl Partitions {
     }
 
     /// The batches with the handler for `tps` are obsolete (they are being revoked).
+    /// Frees these partitions of batches queued for the handler but not taken yet: nothing
+    /// of them was processed, and the handler will skip them.
+    pub fn drop_queued(&mut self, tps: &[TopicPartition]) {
+        for tp in tps {
+            let Some(st) = self.states.get_mut(tp) else {
+                continue;
+            };
+            if st.in_process
+                && st
+                    .progress
+                    .as_ref()
+                    .is_some_and(|(hand, _)| hand.withdraw())
+            {
+                st.in_process = false;
+                st.progress = None;
+                st.in_hand_from = None;
+            }
+        }
+    }
+
     pub fn make_obsolete(&self, tps: &[TopicPartition]) {
         for tp in tps {
             if let Some((hand, _)) = self.states.get(tp).and_then(|s| s.progress.as_ref()) {

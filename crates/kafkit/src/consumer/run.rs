@@ -224,7 +224,10 @@ impl Consumer {
             tokio::select! {
                 delivery = rx.recv(), if can_take => {
                     let Some(d) = delivery else { break Ok(()) };
-                    running.push(self.handle(d, &handler, options.each_batch_auto_resolve, max_poll));
+                    // A batch the engine dropped while queued (its partition revoked) is skipped.
+                    if d.progress.take() {
+                        running.push(self.handle(d, &handler, options.each_batch_auto_resolve, max_poll));
+                    }
                 }
                 Some(res) = running.next(), if !running.is_empty() => {
                     if let Err(e) = res {
@@ -420,6 +423,9 @@ impl Consumer {
                 }
                 let rx = st.rx.as_mut()?;
                 let d = rx.recv().await?;
+                if !d.progress.take() {
+                    continue; // dropped while queued (its partition revoked)
+                }
                 let tp = TopicPartition::new(d.batch.topic.to_string(), d.batch.partition);
                 let first = d.batch.first_offset();
                 st.open = Some((tp, d.generation, first, -1));

@@ -75,6 +75,9 @@ impl Deliveries {
             return;
         };
         while let Ok(d) = rx.try_recv() {
+            if !d.progress.withdraw() {
+                continue; // already dropped (its partition revoked)
+            }
             let tp = TopicPartition::new(d.batch.topic.to_string(), d.batch.partition);
             if let Some(st) = parts.states.get_mut(&tp) {
                 if st.generation == d.generation {

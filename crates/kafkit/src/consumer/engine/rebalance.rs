@@ -181,6 +181,7 @@ impl Rebalance {
         let Some((_, tps)) = &self.pending_revoke else {
             return;
         };
+        parts.drop_queued(tps);
         if parts.any_in_process(tps) {
             deliveries.reclaim_unread(parts);
         }
@@ -405,6 +406,70 @@ mod tests {
             _ => panic!("expected the revocation to be reported"),
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    fn one_record(p: i32) -> crate::consumer::message::Batch {
+        crate::consumer::message::Batch {
+            topic: Arc::from("t"),
+            partition: p,
+            high_watermark: 1,
+            messages: vec![crate::consumer::Message {
+                topic: Arc::from("t"),
+                partition: p,
+                offset: 0,
+                timestamp: 0,
+                key: None,
+                value: None,
+                headers: Vec::new(),
+                leader_epoch: 0,
+            }],
+        }
+    }
+
+    /// A revoked partition whose batch waits in the queue behind another partition's (the
+    /// handler busy with that one) is released at once: the batch is dropped and the handler
+    /// skips it. A batch the handler has taken still holds its revocation.
+    #[tokio::test(start_paused = true)]
+    async fn a_revocation_does_not_wait_for_a_batch_the_handler_has_not_taken() {
+        let (report, mut reports) = Reporter::new();
+        let mut r = Rebalance::new(SharedHooks::default());
+        let mut parts = Partitions::default();
+        parts.assign([(tp(0), 0, None), (tp(1), 0, None)]);
+        for p in 0..2 {
+            parts
+                .states
+                .get_mut(&tp(p))
+                .unwrap()
+                .buffered
+                .push_back(one_record(p));
+        }
+        let (tx, rx) = mpsc::channel(4);
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let d = Deliveries::new(tx, rx.clone());
+        d.deliver(&mut parts, &BTreeSet::new());
+        // The handler is running (it holds the receiver) and has taken partition 0's batch.
+        let mut handler = rx.try_lock().unwrap();
+        let first = handler.try_recv().unwrap();
+        assert_eq!(first.batch.partition, 0);
+        assert!(first.progress.take());
+
+        r.revoke(vec![tp(1)]);
+        r.maybe_finish_revoke(&report, &mut parts, &d, || None);
+        assert!(!parts.states.contains_key(&tp(1)), "released at once");
+        assert!(matches!(reports.recv().await, Some(Internal::Revoked(_))));
+        let second = handler.try_recv().unwrap();
+        assert_eq!(second.batch.partition, 1);
+        assert!(
+            !second.progress.take(),
+            "the handler skips the dropped batch"
+        );
+
+        r.revoke(vec![tp(0)]);
+        r.maybe_finish_revoke(&report, &mut parts, &d, || None);
+        assert!(
+            parts.states.contains_key(&tp(0)),
+            "the handler still holds it"
+        );
     }
 
     #[tokio::test(start_paused = true)]
