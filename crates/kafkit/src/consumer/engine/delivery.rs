@@ -25,6 +25,9 @@ pub(super) struct Deliveries {
     /// The handler's end, to take back batches nobody is reading (stream dropped, run not
     /// started) so revocation and stop never wait on them.
     rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Delivery>>>,
+    /// The partition after the last one queued: the next round starts there, so a partition
+    /// that always has records does not keep the ones after it waiting (round robin).
+    cursor: Option<TopicPartition>,
 }
 
 impl Deliveries {
@@ -32,40 +35,64 @@ impl Deliveries {
         tx: mpsc::Sender<Delivery>,
         rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Delivery>>>,
     ) -> Self {
-        Deliveries { tx, rx }
+        Deliveries {
+            tx,
+            rx,
+            cursor: None,
+        }
     }
 
     /// Queues the next buffered batch of every partition the handler is not busy with, until
-    /// the queue is full.
-    pub fn deliver(&self, parts: &mut Partitions, revoking: &BTreeSet<TopicPartition>) {
-        for (tp, st) in parts.states.iter_mut() {
-            if st.in_process || st.paused || revoking.contains(tp) {
-                continue;
-            }
-            let Some(batch) = st.buffered.pop_front() else {
-                continue;
-            };
-            let bytes = batch.approx_bytes();
-            let epoch = batch.messages.first().map_or(-1, |m| m.leader_epoch);
-            let first = batch.first_offset();
-            let progress = InHand::new();
-            match self.tx.try_send(Delivery {
-                generation: st.generation,
-                batch,
-                progress: progress.clone(),
-            }) {
-                Ok(()) => {
-                    st.in_process = true;
-                    st.progress = Some((progress, epoch));
-                    st.in_hand_from = Some(first);
-                    parts.buffered_bytes = parts.buffered_bytes.saturating_sub(bytes);
+    /// the queue is full, starting after the partition queued last.
+    pub fn deliver(&mut self, parts: &mut Partitions, revoking: &BTreeSet<TopicPartition>) {
+        use std::ops::Bound::{Excluded, Included, Unbounded};
+        let Partitions {
+            states,
+            buffered_bytes,
+            ..
+        } = parts;
+        // Two passes over the map (after the cursor, then up to it), borrowed in place: this
+        // runs on every engine step.
+        let split = self.cursor.take();
+        let (passes, count) = match &split {
+            Some(c) => ([(Excluded(c), Unbounded), (Unbounded, Included(c))], 2),
+            None => ([(Unbounded, Unbounded), (Unbounded, Unbounded)], 1),
+        };
+        let mut last = None;
+        'passes: for range in passes.into_iter().take(count) {
+            for (tp, st) in states.range_mut::<TopicPartition, _>(range) {
+                if st.in_process || st.paused || revoking.contains(tp) {
+                    continue;
                 }
-                Err(mpsc::error::TrySendError::Full(d) | mpsc::error::TrySendError::Closed(d)) => {
-                    st.buffered.push_front(d.batch);
-                    return;
+                let Some(batch) = st.buffered.pop_front() else {
+                    continue;
+                };
+                let bytes = batch.approx_bytes();
+                let epoch = batch.messages.first().map_or(-1, |m| m.leader_epoch);
+                let first = batch.first_offset();
+                let progress = InHand::new();
+                match self.tx.try_send(Delivery {
+                    generation: st.generation,
+                    batch,
+                    progress: progress.clone(),
+                }) {
+                    Ok(()) => {
+                        last = Some(tp.clone());
+                        st.in_process = true;
+                        st.progress = Some((progress, epoch));
+                        st.in_hand_from = Some(first);
+                        *buffered_bytes = buffered_bytes.saturating_sub(bytes);
+                    }
+                    Err(
+                        mpsc::error::TrySendError::Full(d) | mpsc::error::TrySendError::Closed(d),
+                    ) => {
+                        st.buffered.push_front(d.batch);
+                        break 'passes;
+                    }
                 }
             }
         }
+        self.cursor = last.or(split);
     }
 
     /// Takes back the batches queued for a handler that is not reading (no `run`, stream
@@ -87,5 +114,65 @@ impl Deliveries {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consumer::message::Batch;
+
+    fn batch(p: i32, offset: i64) -> Batch {
+        Batch {
+            topic: Arc::from("t"),
+            partition: p,
+            high_watermark: 100,
+            messages: vec![crate::consumer::Message {
+                topic: Arc::from("t"),
+                partition: p,
+                offset,
+                timestamp: 0,
+                key: None,
+                value: None,
+                headers: Vec::new(),
+                leader_epoch: 0,
+            }],
+        }
+    }
+
+    /// With room for one batch at a time (a handler of one partition at a time), partitions
+    /// take turns: one that always has records does not keep the others waiting.
+    #[test]
+    fn partitions_take_turns() {
+        let mut parts = Partitions::default();
+        let tps: Vec<_> = (0..3).map(|p| TopicPartition::new("t", p)).collect();
+        parts.assign(tps.iter().map(|tp| (tp.clone(), 0, None)));
+        for (p, tp) in tps.iter().enumerate() {
+            let st = parts.states.get_mut(tp).unwrap();
+            for o in 0..3 {
+                st.buffered.push_back(batch(p as i32, o));
+            }
+        }
+        let (tx, rx) = mpsc::channel(1);
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let mut d = Deliveries::new(tx, rx.clone());
+        let mut order = Vec::new();
+        for _ in 0..7 {
+            d.deliver(&mut parts, &BTreeSet::new());
+            let got = rx.try_lock().unwrap().try_recv().unwrap();
+            assert!(got.progress.take());
+            order.push((got.batch.partition, got.batch.first_offset()));
+            // Done with it.
+            let st = parts
+                .states
+                .get_mut(&TopicPartition::new("t", got.batch.partition))
+                .unwrap();
+            st.in_process = false;
+            st.progress = None;
+        }
+        assert_eq!(
+            order,
+            vec![(0, 0), (1, 0), (2, 0), (0, 1), (1, 1), (2, 1), (0, 2)]
+        );
     }
 }

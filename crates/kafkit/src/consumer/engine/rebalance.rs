@@ -445,7 +445,7 @@ mod tests {
         }
         let (tx, rx) = mpsc::channel(4);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
-        let d = Deliveries::new(tx, rx.clone());
+        let mut d = Deliveries::new(tx, rx.clone());
         d.deliver(&mut parts, &BTreeSet::new());
         // The handler is running (it holds the receiver) and has taken partition 0's batch.
         let mut handler = rx.try_lock().unwrap();
