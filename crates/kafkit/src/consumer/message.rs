@@ -54,6 +54,31 @@ pub struct Batch {
     pub messages: Vec<Message>,
 }
 
+#[cfg(test)]
+impl Batch {
+    /// Records `offsets` of partition `partition` of topic `t` (value `v`, leader epoch 1).
+    pub(crate) fn of(partition: i32, offsets: std::ops::Range<i64>) -> Batch {
+        let topic: Arc<str> = Arc::from("t");
+        Batch {
+            topic: topic.clone(),
+            partition,
+            high_watermark: 1000,
+            messages: offsets
+                .map(|offset| Message {
+                    topic: topic.clone(),
+                    partition,
+                    offset,
+                    timestamp: 0,
+                    key: None,
+                    value: Some(bytes::Bytes::from_static(b"v")),
+                    headers: Vec::new(),
+                    leader_epoch: 1,
+                })
+                .collect(),
+        }
+    }
+}
+
 impl Batch {
     /// Offset of the first record (or -1 if empty).
     pub fn first_offset(&self) -> i64 {

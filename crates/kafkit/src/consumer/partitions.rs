@@ -343,26 +343,6 @@ mod tests {
         assert!(p.states.is_empty());
     }
 
-    fn batch(offsets: std::ops::Range<i64>) -> Batch {
-        Batch {
-            topic: std::sync::Arc::from("t"),
-            partition: 0,
-            high_watermark: 100,
-            messages: offsets
-                .map(|offset| crate::consumer::Message {
-                    topic: std::sync::Arc::from("t"),
-                    partition: 0,
-                    offset,
-                    timestamp: 0,
-                    key: None,
-                    value: Some(bytes::Bytes::from_static(b"v")),
-                    headers: Vec::new(),
-                    leader_epoch: 1,
-                })
-                .collect(),
-        }
-    }
-
     #[test]
     fn truncation_keeps_what_the_log_still_has_and_never_commits_past_it() {
         let mut p = Partitions::default();
@@ -371,8 +351,8 @@ mod tests {
         let g = p.states[&a].generation;
         {
             let st = p.states.get_mut(&a).unwrap();
-            st.buffered.push_back(batch(10..15));
-            st.buffered.push_back(batch(15..20));
+            st.buffered.push_back(Batch::of(0, 10..15));
+            st.buffered.push_back(Batch::of(0, 15..20));
             st.processed = Some((10, 1));
             st.position = Some(20);
         }
@@ -413,7 +393,7 @@ mod tests {
         p.start_at(&a, 99, None, true);
         assert_eq!(p.states[&a].position, Some(10), "a known position stays");
         let st = p.states.get_mut(&a).unwrap();
-        st.buffered.push_back(batch(10..15));
+        st.buffered.push_back(Batch::of(0, 10..15));
         st.position = Some(15);
         assert_eq!(
             st.next_to_process(),

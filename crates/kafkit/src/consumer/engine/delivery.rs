@@ -122,24 +122,6 @@ mod tests {
     use super::*;
     use crate::consumer::message::Batch;
 
-    fn batch(p: i32, offset: i64) -> Batch {
-        Batch {
-            topic: Arc::from("t"),
-            partition: p,
-            high_watermark: 100,
-            messages: vec![crate::consumer::Message {
-                topic: Arc::from("t"),
-                partition: p,
-                offset,
-                timestamp: 0,
-                key: None,
-                value: None,
-                headers: Vec::new(),
-                leader_epoch: 0,
-            }],
-        }
-    }
-
     /// With room for one batch at a time (a handler of one partition at a time), partitions
     /// take turns: one that always has records does not keep the others waiting.
     #[test]
@@ -150,7 +132,7 @@ mod tests {
         for (p, tp) in tps.iter().enumerate() {
             let st = parts.states.get_mut(tp).unwrap();
             for o in 0..3 {
-                st.buffered.push_back(batch(p as i32, o));
+                st.buffered.push_back(Batch::of(p as i32, o..o + 1));
             }
         }
         let (tx, rx) = mpsc::channel(1);

@@ -62,25 +62,6 @@ fn config() -> ConsumerConfig {
     ConsumerConfig::new("g")
 }
 
-fn one_record(p: i32) -> Batch {
-    let topic: Arc<str> = Arc::from("t");
-    Batch {
-        topic: topic.clone(),
-        partition: p,
-        high_watermark: 1000,
-        messages: vec![crate::consumer::Message {
-            topic,
-            partition: p,
-            offset: 100,
-            timestamp: 0,
-            key: None,
-            value: Some(bytes::Bytes::from_static(b"v")),
-            headers: Vec::new(),
-            leader_epoch: 1,
-        }],
-    }
-}
-
 fn plan(
     f: &mut Fetching,
     m: &ClusterMetadata,
@@ -167,7 +148,7 @@ async fn paused_held_revoking_backing_off_and_unpositioned_partitions_are_left_o
         .get_mut(&tp(2))
         .unwrap()
         .buffered
-        .push_back(one_record(2));
+        .push_back(Batch::of(2, 100..101));
     parts.states.get_mut(&tp(3)).unwrap().in_process = true;
     // 4 is being revoked (below).
     parts.states.get_mut(&tp(5)).unwrap().backoff_until =
@@ -275,7 +256,7 @@ async fn a_broker_with_records_at_the_handler_gets_no_long_poll_of_caught_up_par
     let mut parts = assigned(2);
     let st = parts.states.get_mut(&tp(0)).unwrap();
     st.paused = true;
-    st.buffered.push_back(one_record(0));
+    st.buffered.push_back(Batch::of(0, 100..101));
     parts.states.get_mut(&tp(1)).unwrap().caught_up = true;
     let mut f = Fetching::default();
     assert_eq!(

@@ -408,24 +408,6 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
-    fn one_record(p: i32) -> crate::consumer::message::Batch {
-        crate::consumer::message::Batch {
-            topic: Arc::from("t"),
-            partition: p,
-            high_watermark: 1,
-            messages: vec![crate::consumer::Message {
-                topic: Arc::from("t"),
-                partition: p,
-                offset: 0,
-                timestamp: 0,
-                key: None,
-                value: None,
-                headers: Vec::new(),
-                leader_epoch: 0,
-            }],
-        }
-    }
-
     /// A revoked partition whose batch waits in the queue behind another partition's (the
     /// handler busy with that one) is released at once: the batch is dropped and the handler
     /// skips it. A batch the handler has taken still holds its revocation.
@@ -441,7 +423,7 @@ mod tests {
                 .get_mut(&tp(p))
                 .unwrap()
                 .buffered
-                .push_back(one_record(p));
+                .push_back(crate::consumer::message::Batch::of(p, 0..1));
         }
         let (tx, rx) = mpsc::channel(4);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
