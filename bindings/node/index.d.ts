@@ -3,8 +3,9 @@
 // (`groupProtocol`, `groupRemoteAssignor`) and the fields kafkit's events and errors add.
 // Where kafkit differs from KafkaJS (an option it refuses, a field it does not set), these
 // declarations follow what the package does, so the compiler says it before the broker does.
-// One file of about 1,200 lines, as KafkaJS's own: a package's `types` entry is one file, and
-// its sections (client, producer, consumer, admin, errors) follow KafkaJS's order.
+// One file of about 1,200 lines, like KafkaJS's types/index.d.ts, with its sections (client,
+// producer, consumer, admin, errors) in KafkaJS's order, so each declaration is found where a
+// KafkaJS user looks for it.
 
 /// <reference types="node" />
 
