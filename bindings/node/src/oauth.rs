@@ -15,7 +15,10 @@ use napi::Status;
 use serde_json::Value;
 
 /// lib/kafka.js's wrapper of the user's provider: resolves `{"value": .., "extensions": ..}`.
-pub type TokenFn = ThreadsafeFunction<(), Promise<String>, (), Status, false>;
+/// Weak: the client holds it as long as it lives, and a strong one would keep Node's event
+/// loop alive after `disconnect()` (the process never exited). A call made while a request
+/// is pending is still served: the pending promise keeps the loop alive.
+pub type TokenFn = ThreadsafeFunction<(), Promise<String>, (), Status, false, true>;
 
 /// How long a token without an `exp` claim is kept before the provider is asked again
 /// (KafkaJS asks on every authentication; a provider is expected to cache).

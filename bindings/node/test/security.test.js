@@ -5,6 +5,7 @@ const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
+const { spawnSync } = require('node:child_process')
 const kafkit = require('..')
 const { unique, newKafka, createTopic } = require('./helpers')
 
@@ -102,4 +103,25 @@ test('TLS verifies the broker with the given CA; without it the connection is re
     assert.match(err.message, /certificate|ssl\.ca|CA/i)
     return true
   })
+})
+
+// The provider crosses to the native core as a threadsafe function; a strong one kept Node's
+// event loop alive after disconnect() and the process never exited.
+test('with OAUTHBEARER the Node process exits after disconnect()', () => {
+  const script = `
+    const { Kafka, logLevel } = require(${JSON.stringify(path.join(__dirname, '..'))})
+    const token = ${JSON.stringify(unsecuredToken('alice'))}
+    const kafka = new Kafka({ brokers: [${JSON.stringify(saslBroker)}], logLevel: logLevel.NOTHING,
+      sasl: { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: token }) } })
+    ;(async () => {
+      const admin = kafka.admin()
+      await admin.connect()
+      await admin.listTopics()
+      await admin.disconnect()
+      console.log('disconnected')
+    })()
+  `
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20000 })
+  assert.match(r.stdout, /disconnected/, r.stderr)
+  assert.equal(r.status, 0, `the process did not exit by itself (signal ${r.signal}): ${r.stderr}`)
 })
