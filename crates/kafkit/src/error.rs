@@ -39,6 +39,11 @@ pub enum ErrorKind {
     Auth,
     /// The producer was fenced or hit a fatal idempotence/transaction error.
     Fatal,
+    /// Records of a partition cannot be read: a batch fails its CRC, has an unknown magic,
+    /// lengths, counts or offsets that do not add up, or inflates past the consumer's memory
+    /// budget. The partition stops at [`Error::partition_offset`] (nothing after it is read
+    /// or committed) until the application seeks past it; the other partitions go on.
+    CorruptRecord,
 }
 
 /// The cause of an error: an I/O, TLS, codec or decoding error from below.
@@ -68,6 +73,8 @@ pub struct Error {
     operation: &'static str,
     message: String,
     source: Option<Cause>,
+    /// The partition and offset a consumer stopped at ([`ErrorKind::CorruptRecord`]).
+    at: Option<Arc<(crate::events::TopicPartition, i64)>>,
 }
 
 /// Errors compare by kind, operation and message (causes are not comparable).
@@ -89,7 +96,53 @@ impl Error {
             operation,
             message: message.into(),
             source: None,
+            at: None,
         }
+    }
+
+    /// Records of `partition` could not be read from `offset` on: an error saying where, why
+    /// (`cause`) and how to skip them, of kind [`ErrorKind::TooLarge`] for a batch too large
+    /// for the consumer's limits, [`ErrorKind::CorruptRecord`] otherwise.
+    pub(crate) fn corrupt_record(
+        partition: &crate::events::TopicPartition,
+        offset: i64,
+        skip_to: Option<i64>,
+        cause: &Error,
+    ) -> Self {
+        let skip = match skip_to.filter(|s| *s > offset) {
+            Some(s) => format!("seek {partition} to offset {s} to skip the batch"),
+            None => format!("seek {partition} past offset {offset} to skip it"),
+        };
+        let kind = match cause.kind {
+            ErrorKind::TooLarge => ErrorKind::TooLarge,
+            _ => ErrorKind::CorruptRecord,
+        };
+        let mut e = Error::new(
+            kind,
+            "fetch",
+            format!(
+                "records of {partition} at offset {offset} cannot be read: {}; the partition stops there (the others go on, nothing after it is committed); {skip}",
+                cause.message
+            ),
+        );
+        e.at = Some(Arc::new((partition.clone(), offset)));
+        e
+    }
+
+    /// The partition and offset a consumer stopped at, for records it cannot read (an error of
+    /// kind [`ErrorKind::CorruptRecord`] or [`ErrorKind::TooLarge`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(consumer: kafkit::consumer::Consumer) -> kafkit::Result<()> {
+    /// if let Err(e) = consumer.run_each_message(|_m| async { Ok(()) }).await {
+    ///     if let Some((tp, offset)) = e.partition_offset() {
+    ///         consumer.seek(tp.clone(), offset + 1)?; // skip the record that cannot be read
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn partition_offset(&self) -> Option<(&crate::events::TopicPartition, i64)> {
+        self.at.as_deref().map(|(tp, o)| (tp, *o))
     }
 
     /// Keeps `cause` as this error's [`source`](std::error::Error::source).

@@ -295,6 +295,32 @@ pub enum Event {
         /// What happened and what to do about it.
         message: String,
     },
+    /// A consumer stopped reading a partition at records it cannot read (a batch that fails
+    /// its CRC, is not in the v2 format, has lengths, counts or offsets that do not add up,
+    /// or inflates past `max_prefetch_bytes`). The other partitions go on; this one waits
+    /// for a seek past `offset`. The same error reaches the run or stream once the records
+    /// before it have been handled.
+    ///
+    /// ```no_run
+    /// # async fn demo(kafka: kafkit::Kafka) {
+    /// let mut events = kafka.events();
+    /// while let Ok(e) = events.recv().await {
+    ///     if let kafkit::Event::PartitionStopped { partition, offset, error, .. } = e {
+    ///         eprintln!("{partition} stopped at {offset}: {error}");
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    PartitionStopped {
+        /// Group id (empty for a consumer without a group).
+        group_id: String,
+        /// The partition.
+        partition: TopicPartition,
+        /// The offset of the records that cannot be read: the partition's position.
+        offset: i64,
+        /// The error, with its cause and how to skip the records.
+        error: String,
+    },
 }
 
 #[cfg(test)]

@@ -91,8 +91,17 @@ pub struct ConsumerConfig {
     pub max_bytes: i32,
     /// Longest a fetch waits for `min_bytes` (`maxWaitTimeInMs`). Default 500 ms.
     pub max_wait: Duration,
-    /// Bytes of fetched records buffered ahead of the handler. Default 64 MiB.
+    /// Memory that fetched records may take ahead of and with the handler. Default 64 MiB.
+    /// It counts all a held record keeps alive: the inflated buffer of its compressed batch
+    /// (one small record pins it all) or its uncompressed batch, its headers, and its struct.
+    /// Compressed batches inflate within it, never past it; a batch that would inflate past
+    /// the whole of it stops its partition with an error of kind
+    /// [`TooLarge`](crate::ErrorKind::TooLarge) (raise this, or seek past the batch).
     pub max_prefetch_bytes: usize,
+    /// Check each record batch's CRC-32C (Java `check.crcs`). Default true. A batch that fails
+    /// it stops its partition with an error of kind
+    /// [`CorruptRecord`](crate::ErrorKind::CorruptRecord).
+    pub check_crcs: bool,
     /// Incremental fetch sessions (KIP-227): after the first fetch to a broker, a fetch
     /// carries only the partitions that changed, and the broker answers only for those with
     /// records. Default true; off, every fetch lists every partition (Java's
@@ -133,6 +142,7 @@ impl ConsumerConfig {
             max_bytes: 10 * 1024 * 1024,
             max_wait: Duration::from_millis(500),
             max_prefetch_bytes: 64 * 1024 * 1024,
+            check_crcs: true,
             fetch_sessions: true,
             isolation_level: IsolationLevel::ReadCommitted,
             auto_offset_reset: AutoOffsetReset::Latest,
@@ -276,6 +286,28 @@ impl ConsumerConfig {
     /// ```
     pub fn fetch_sessions(mut self, on: bool) -> Self {
         self.fetch_sessions = on;
+        self
+    }
+
+    /// Checks record batch CRCs or not (Java `check.crcs`; on by default).
+    ///
+    /// ```
+    /// let config = kafkit::consumer::ConsumerConfig::new("orders").check_crcs(false);
+    /// assert!(!config.check_crcs);
+    /// ```
+    pub fn check_crcs(mut self, on: bool) -> Self {
+        self.check_crcs = on;
+        self
+    }
+
+    /// Sets the memory fetched records may take ([`max_prefetch_bytes`](Self::max_prefetch_bytes)).
+    ///
+    /// ```
+    /// let config = kafkit::consumer::ConsumerConfig::new("orders").max_prefetch_bytes(16 << 20);
+    /// assert_eq!(config.max_prefetch_bytes, 16 << 20);
+    /// ```
+    pub fn max_prefetch_bytes(mut self, bytes: usize) -> Self {
+        self.max_prefetch_bytes = bytes;
         self
     }
 

@@ -157,6 +157,15 @@ pub struct FetchedPartition {
     /// Decoding stopped at the response's budget: more records came than there was room for;
     /// they are fetched again from `next_offset`.
     pub cut: bool,
+    /// The records at `next_offset` cannot be read (corrupt, or a batch that inflates past the
+    /// whole prefetch budget): the partition stops there, with this error for the application.
+    pub failure: Option<Error>,
+    /// The compressed batch at `next_offset` inflates past this fetch's share of the budget:
+    /// it is fetched again alone, with the consumer's whole prefetch space.
+    pub needs_whole_budget: bool,
+    /// Bytes the decoded messages keep alive (inflated buffers or batch bytes they slice, and
+    /// their structs): what the prefetch budget counts for them.
+    pub retained: usize,
     /// With a leadership error, the new leader the broker named (KIP-951): node id, leader
     /// epoch and, when the response gave it, its address.
     pub leader_hint: Option<(i32, i32, Option<String>)>,
@@ -165,30 +174,58 @@ pub struct FetchedPartition {
     pub preferred_read_replica: Option<i32>,
 }
 
-/// What a decoded message takes besides its key and value (the struct, its topic handle),
+/// What a decoded message takes besides the bytes it slices (the struct, its topic handle),
 /// and each of its headers: counted against the [`Budget`].
 const MESSAGE_COST: usize = 128;
-const HEADER_COST: usize = 64;
+const HEADER_COST: usize = std::mem::size_of::<MessageHeader>();
 
-/// The decoded bytes one Fetch response may take: the consumer's free prefetch space. A
-/// response whose records take more is cut at the record that crosses it (at least one record
-/// is decoded, so reading always progresses); the rest is fetched again later.
+/// The memory one Fetch response's records may take once decoded: a share of the consumer's
+/// free prefetch space. It counts what a kept record holds alive, not only its key and value:
+/// the whole inflated buffer of a compressed batch (its records are slices of it), the bytes of
+/// an uncompressed batch, and each message's and header's struct. A compressed batch inflates
+/// within what is left and never past it. A response whose records take more is cut at the
+/// record that crosses it (at least one record is decoded, so reading always progresses); the
+/// rest is fetched again later.
 #[derive(Debug, Clone, Copy)]
 pub struct Budget {
+    total: usize,
     left: usize,
     spent: bool,
-    /// What one compressed batch may inflate to.
-    max_batch: usize,
+    /// The fetch holds the consumer's whole prefetch space: a batch that inflates past it can
+    /// never be read (an error for the application, not a retry).
+    whole: bool,
+    check_crcs: bool,
 }
 
 impl Budget {
-    /// A budget of `bytes` in all, each compressed batch inflating to at most `max_batch`.
-    pub fn new(bytes: usize, max_batch: usize) -> Self {
+    /// A share of `bytes` of the prefetch space.
+    pub fn new(bytes: usize) -> Self {
         Budget {
+            total: bytes,
             left: bytes,
             spent: false,
-            max_batch,
+            whole: false,
+            check_crcs: true,
         }
+    }
+
+    /// The whole prefetch space, `bytes`.
+    pub fn whole(bytes: usize) -> Self {
+        Budget {
+            whole: true,
+            ..Budget::new(bytes)
+        }
+    }
+
+    /// Whether batch CRCs are checked (default true).
+    pub fn check_crcs(mut self, on: bool) -> Self {
+        self.check_crcs = on;
+        self
+    }
+
+    /// The bytes it started with.
+    pub fn total(&self) -> usize {
+        self.total
     }
 
     /// Whether decoding must stop before the next batch.
@@ -255,6 +292,9 @@ pub fn parse_response(
                 bytes: p.records.as_ref().map_or(0, Bytes::len),
                 needs_bytes: None,
                 cut: false,
+                failure: None,
+                needs_whole_budget: false,
+                retained: 0,
                 leader_hint: (p.error_code != 0 && p.current_leader.leader_id.0 >= 0).then(|| {
                     let leader = p.current_leader.leader_id.0;
                     (
@@ -271,17 +311,7 @@ pub fn parse_response(
                     } else {
                         Vec::new()
                     };
-                    if let Err(e) = decode_records(
-                        &topic,
-                        p.partition_index,
-                        records,
-                        fetch_offset,
-                        aborted,
-                        budget,
-                        &mut fp,
-                    ) {
-                        fp.error = Some(e);
-                    }
+                    decode_records(&topic, records, aborted, budget, &mut fp);
                 }
             }
             out.push(fp);
@@ -291,17 +321,19 @@ pub fn parse_response(
 }
 
 /// Every record of `records` at or after `from` (control records left out, no transaction
-/// filtering), decompressing at most `max_batch` bytes per batch: for share fetches, where the
-/// broker decides what is delivered.
+/// filtering), within `budget`: for share fetches, where the broker decides what is delivered.
+/// Records that cannot be read are an error; so are records past the budget (the broker
+/// acquired them for this member: they go back to it, released, rather than being cut).
 pub(crate) fn decode_all(
     topic: &Arc<str>,
     partition: i32,
     records: Bytes,
     from: i64,
-    max_batch: usize,
+    budget: &mut Budget,
 ) -> Result<Vec<Message>> {
+    let tp = TopicPartition::new(topic.to_string(), partition);
     let mut out = FetchedPartition {
-        partition: TopicPartition::new(topic.to_string(), partition),
+        partition: tp.clone(),
         fetch_offset: from,
         error: None,
         high_watermark: -1,
@@ -313,65 +345,72 @@ pub(crate) fn decode_all(
         bytes: records.len(),
         needs_bytes: None,
         cut: false,
+        failure: None,
+        needs_whole_budget: false,
+        retained: 0,
         leader_hint: None,
         preferred_read_replica: None,
     };
-    let mut budget = Budget::new(usize::MAX, max_batch);
-    decode_records(
-        topic,
-        partition,
-        records,
-        from,
-        Vec::new(),
-        &mut budget,
-        &mut out,
-    )?;
+    decode_records(topic, records, Vec::new(), budget, &mut out);
+    if let Some(e) = out.failure {
+        return Err(e);
+    }
+    if out.cut || out.needs_whole_budget {
+        return Err(Error::new(
+            ErrorKind::TooLarge,
+            "share_fetch",
+            format!(
+                "the records acquired from {tp} from offset {} decode to more than max_bytes allows; they are released to the group; raise max_bytes or lower max_records",
+                out.next_offset
+            ),
+        ));
+    }
     Ok(out.messages)
 }
 
+/// Decodes one partition's `records` into `out` (starting at `out.fetch_offset`), within
+/// `budget`. Records that cannot be read stop the partition (`out.failure`) unless records
+/// before them were decoded: those are delivered first, and the next fetch starts at the bad
+/// ones and fails there.
 fn decode_records(
     topic: &Arc<str>,
-    partition: i32,
     records: Bytes,
-    fetch_offset: i64,
     mut aborted: Vec<AbortedTransaction>,
     budget: &mut Budget,
     out: &mut FetchedPartition,
-) -> Result<()> {
+) {
+    let partition = out.partition.partition;
+    let fetch_offset = out.fetch_offset;
     // Aborted transactions start to apply at their first offset, in offset order.
     aborted.sort_by_key(|a| std::cmp::Reverse(a.first_offset));
     let mut aborting: HashSet<i64> = HashSet::new();
-    let mut decoded_any = false;
+    let mut whole_batch = false;
     // Length of the rest of the first batch (after base offset and this field).
     let first_len = records
         .get(8..12)
         .map(|h| i32::from_be_bytes([h[0], h[1], h[2], h[3]]));
-    for batch in BatchIter::new(records, budget.max_batch) {
+    let batches = BatchIter::new(records, usize::MAX).check_crcs(budget.check_crcs);
+    for batch in batches {
         let batch = match batch {
             Ok(b) => b,
-            // Records already decoded stay usable; the error surfaces if nothing was.
-            Err(e) if decoded_any => {
-                tracing::warn!(topic = %topic, partition, error = %e, "stopping at a corrupt batch");
-                break;
-            }
-            Err(e) => return Err(e),
+            Err(e) => return unreadable(out, e, None),
         };
-        decoded_any = true;
+        whole_batch = true;
         let last = batch.last_offset();
         if last < fetch_offset {
             continue;
         }
         if budget.exhausted() {
             out.cut = true;
-            break;
+            return;
         }
         while aborted.last().is_some_and(|a| a.first_offset <= last) {
             if let Some(a) = aborted.pop() {
                 aborting.insert(a.producer_id.0);
             }
         }
-        // The epoch before the batch, for a cut before any of its records.
-        let epoch_before = out.next_epoch;
+        // Where the partition stood before this batch, for a stop before any of its records.
+        let before = (out.next_offset, out.next_epoch);
         if last + 1 > out.next_offset {
             out.next_offset = last + 1;
             out.next_epoch = Some(batch.partition_leader_epoch()).filter(|e| *e >= 0);
@@ -386,31 +425,61 @@ fn decode_records(
         if batch.is_transactional() && aborting.contains(&batch.producer_id()) {
             continue;
         }
+        let skip_to = last.checked_add(1);
+        let recs = match batch.records_within(budget.left) {
+            Ok(r) => r,
+            Err(e) if e.kind() == &ErrorKind::TooLarge && (budget.spent || !budget.whole) => {
+                // Past what is left of this fetch's share: fetched again later; when nothing
+                // came before it, alone and with the whole prefetch space.
+                (out.next_offset, out.next_epoch) = before;
+                out.cut = true;
+                out.needs_whole_budget = !budget.spent;
+                return;
+            }
+            Err(e) => {
+                (out.next_offset, out.next_epoch) = before;
+                return unreadable(out, e, skip_to);
+            }
+        };
+        // What any record of this batch keeps alive while it is held.
+        let pinned = if recs.is_compressed() {
+            recs.buffer_len()
+        } else {
+            batch.wire_len()
+        };
         let leader_epoch = batch.partition_leader_epoch();
-        let mut took_any = false;
-        for record in batch.records()? {
-            let r = record?;
+        let mut took: Option<i64> = None;
+        for record in recs {
+            let r = match record {
+                Ok(r) => r,
+                Err(e) => {
+                    match took {
+                        Some(t) => out.next_offset = t + 1,
+                        None => (out.next_offset, out.next_epoch) = before,
+                    }
+                    return unreadable(out, e, skip_to);
+                }
+            };
             if r.offset < fetch_offset {
                 continue;
             }
-            // Each message costs its struct besides the bytes it slices: a batch of tiny
-            // records could otherwise decode to gigabytes. Out of budget, the rest of the batch
-            // is fetched again from this record (the first message always goes: progress).
+            // Out of budget, the rest of the batch is fetched again from this record (the
+            // first message always goes: progress).
             if budget.exhausted() {
                 out.cut = true;
                 out.next_offset = r.offset;
-                if !took_any {
-                    out.next_epoch = epoch_before;
+                if took.is_none() {
+                    out.next_epoch = before.1;
                 }
-                return Ok(());
+                return;
             }
-            took_any = true;
-            budget.spend(
-                MESSAGE_COST
-                    + r.key.as_ref().map_or(0, Bytes::len)
-                    + r.value.as_ref().map_or(0, Bytes::len)
-                    + r.headers.len() * HEADER_COST,
-            );
+            let mut cost = MESSAGE_COST + r.headers.len() * HEADER_COST;
+            if took.is_none() {
+                cost += pinned;
+            }
+            budget.spend(cost);
+            out.retained += cost;
+            took = Some(r.offset);
             out.messages.push(Message {
                 topic: topic.clone(),
                 partition,
@@ -430,27 +499,44 @@ fn decode_records(
             });
         }
     }
-    if !decoded_any && out.bytes > 0 {
+    if !whole_batch && out.bytes > 0 {
         // Only the start of a batch larger than the partition's limit came: its header says
         // how big it is (base offset, then length of the rest).
         if let Some(rest) = first_len.filter(|r| *r > 0) {
             out.needs_bytes = Some(rest.saturating_add(12));
-            return Ok(());
+            return;
         }
-        return Err(Error::new(
+        let e = Error::new(
             ErrorKind::TooLarge,
             "fetch",
-            format!(
-                "a record batch at {topic}-{partition} offset {fetch_offset} is larger than max_bytes_per_partition; raise max_bytes_per_partition"
-            ),
-        ));
+            "a record batch is larger than max_bytes_per_partition and its start does not say how large; raise max_bytes_per_partition",
+        );
+        unreadable(out, e, None);
     }
-    Ok(())
+}
+
+/// Decoding stopped at records that cannot be read, at `out.next_offset`. With records before
+/// them, those go to the application and the next fetch starts at the bad ones (and stops
+/// there); without, the partition stops with the error.
+fn unreadable(out: &mut FetchedPartition, cause: Error, skip_to: Option<i64>) {
+    if out.messages.is_empty() {
+        tracing::warn!(partition = %out.partition, offset = out.next_offset, error = %cause, "records cannot be read; the partition stops there");
+        out.failure = Some(Error::corrupt_record(
+            &out.partition,
+            out.next_offset,
+            skip_to,
+            &cause,
+        ));
+    } else {
+        out.cut = true;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::compression::Compression;
+    use crate::protocol::record_batch::{BatchParams, Header, RecordBatchBuilder};
 
     fn empty_out(bytes: usize) -> FetchedPartition {
         FetchedPartition {
@@ -467,14 +553,31 @@ mod tests {
             bytes,
             needs_bytes: None,
             cut: false,
+            failure: None,
+            needs_whole_budget: false,
+            retained: 0,
             leader_hint: None,
         }
     }
 
+    /// Decodes partition t-0's `raw` records from `from` within `budget`.
+    fn decode(raw: &[u8], from: i64, budget: &mut Budget) -> FetchedPartition {
+        let topic: Arc<str> = Arc::from("t");
+        let mut out = empty_out(raw.len());
+        out.fetch_offset = from;
+        out.next_offset = from;
+        decode_records(
+            &topic,
+            Bytes::copy_from_slice(raw),
+            vec![],
+            budget,
+            &mut out,
+        );
+        out
+    }
+
     /// An uncompressed batch of `n` records of 100 bytes starting at `base`.
     fn batch(base: i64, n: usize) -> Vec<u8> {
-        use crate::protocol::compression::Compression;
-        use crate::protocol::record_batch::{BatchParams, RecordBatchBuilder};
         let mut b = RecordBatchBuilder::new(Compression::None);
         for _ in 0..n {
             b.append(0, None, Some(&[7u8; 100]), &[]);
@@ -484,61 +587,35 @@ mod tests {
         raw
     }
 
+    /// Puts the right CRC back after a header field covered by it was changed.
+    fn recrc(raw: &mut [u8]) {
+        let crc = crc32c::crc32c(&raw[21..]);
+        raw[17..21].copy_from_slice(&crc.to_be_bytes());
+    }
+
     #[test]
     fn a_response_larger_than_the_budget_is_cut_at_the_record_that_crosses_it() {
         let mut raw = batch(100, 10);
         raw.extend(batch(110, 10));
         raw.extend(batch(120, 10));
-        let topic: Arc<str> = Arc::from("t");
-        // Room for 12 records of 100 bytes: the 13th is fetched again, mid-batch.
-        let cost = MESSAGE_COST + 100;
-        let mut budget = Budget::new(12 * cost, 1 << 20);
-        let mut out = empty_out(raw.len());
-        decode_records(
-            &topic,
-            0,
-            Bytes::from(raw.clone()),
-            100,
-            vec![],
-            &mut budget,
-            &mut out,
-        )
-        .unwrap();
+        let w = batch(100, 10).len();
+        // Each batch costs its bytes once (its records slice them) and each record its
+        // struct: room for the first batch and 2 records of the second.
+        let room = 2 * w + 12 * MESSAGE_COST;
+        let out = decode(&raw, 100, &mut Budget::new(room));
         assert_eq!(out.messages.len(), 12);
         assert_eq!(
             out.next_offset, 112,
             "the rest of the second batch comes again"
         );
         assert!(out.cut);
+        assert_eq!(out.retained, room);
         // Fetched again from 112: the batch's first records are skipped, not charged.
-        let mut budget = Budget::new(12 * cost, 1 << 20);
-        let mut again = empty_out(raw.len());
-        again.fetch_offset = 112;
-        decode_records(
-            &topic,
-            0,
-            Bytes::from(raw.clone()),
-            112,
-            vec![],
-            &mut budget,
-            &mut again,
-        )
-        .unwrap();
+        let again = decode(&raw, 112, &mut Budget::new(room));
         assert_eq!(again.messages.first().map(|m| m.offset), Some(112));
         assert_eq!(again.messages.len(), 12);
         // A spent budget still lets one record through (progress).
-        let mut budget = Budget::new(0, 1 << 20);
-        let mut out = empty_out(raw.len());
-        decode_records(
-            &topic,
-            0,
-            Bytes::from(raw),
-            100,
-            vec![],
-            &mut budget,
-            &mut out,
-        )
-        .unwrap();
+        let out = decode(&raw, 100, &mut Budget::new(0));
         assert_eq!(
             (out.messages.len(), out.next_offset, out.cut),
             (1, 101, true)
@@ -556,30 +633,160 @@ mod tests {
     fn the_epoch_of_the_record_before_the_next_offset_is_kept_for_the_next_fetch() {
         let mut raw = batch_in_epoch(100, 10, 3);
         raw.extend(batch_in_epoch(110, 10, 5));
-        let topic: Arc<str> = Arc::from("t");
-        let cost = MESSAGE_COST + 100;
-        let decode = |room: usize| {
-            let mut out = empty_out(raw.len());
-            decode_records(
-                &topic,
-                0,
-                Bytes::from(raw.clone()),
-                100,
-                vec![],
-                &mut Budget::new(room * cost, 1 << 20),
-                &mut out,
-            )
-            .unwrap();
+        let w = batch(100, 10).len();
+        let stop = |room: usize| {
+            let out = decode(&raw, 100, &mut Budget::new(room));
             (out.next_offset, out.next_epoch)
         };
         assert_eq!(
-            decode(100),
+            stop(1 << 20),
             (120, Some(5)),
             "all read: the last batch's epoch"
         );
-        assert_eq!(decode(15), (115, Some(5)), "cut inside the second batch");
+        assert_eq!(
+            stop(2 * w + 15 * MESSAGE_COST),
+            (115, Some(5)),
+            "cut inside the second batch"
+        );
         // Cut right before the second batch's first record: the record before is epoch 3's.
-        assert_eq!(decode(10), (110, Some(3)));
+        assert_eq!(stop(w + 10 * MESSAGE_COST), (110, Some(3)));
+    }
+
+    /// A zstd batch at `base` of one record whose header value is `size` zero bytes: a few
+    /// hundred bytes on the wire.
+    fn bomb(base: i64, size: usize) -> Vec<u8> {
+        let big = vec![0u8; size];
+        let mut b = RecordBatchBuilder::new(Compression::Zstd);
+        b.append(
+            0,
+            None,
+            Some(b"v"),
+            &[Header {
+                key: "h",
+                value: Some(&big),
+            }],
+        );
+        let mut raw = b.build(BatchParams::default()).unwrap().to_vec();
+        raw[..8].copy_from_slice(&base.to_be_bytes());
+        raw
+    }
+
+    #[test]
+    fn a_compressed_batch_costs_its_inflated_buffer_and_never_inflates_past_the_budget() {
+        let raw = bomb(100, 1 << 20);
+        assert!(raw.len() < 1024, "{}", raw.len());
+        // Room for it: one record, charged the whole buffer its header value slices.
+        let out = decode(&raw, 100, &mut Budget::whole(4 << 20));
+        assert_eq!(out.messages.len(), 1);
+        assert!(out.retained > 1 << 20, "{}", out.retained);
+        // Past a share of the space, first in its response: read again alone with all of it.
+        let out = decode(&raw, 100, &mut Budget::new(512 << 10));
+        assert!(out.messages.is_empty() && out.cut && out.needs_whole_budget);
+        assert_eq!((out.next_offset, out.failure.is_none()), (100, true));
+        // Past the whole space: the partition stops there, with an error that says so.
+        let out = decode(&raw, 100, &mut Budget::whole(512 << 10));
+        let e = out.failure.expect("a failure");
+        assert_eq!(e.kind(), &ErrorKind::TooLarge);
+        assert_eq!(
+            e.partition_offset(),
+            Some((&TopicPartition::new("t", 0), 100))
+        );
+        assert!(e.to_string().contains("seek t-0 to offset 101"), "{e}");
+        // After other records of the response: cut, fetched again later (no failure).
+        let mut two = batch(100, 1);
+        two.extend(bomb(101, 1 << 20));
+        let out = decode(&two, 100, &mut Budget::whole(512 << 10));
+        assert_eq!((out.messages.len(), out.next_offset), (1, 101));
+        assert!(out.cut && !out.needs_whole_budget && out.failure.is_none());
+    }
+
+    /// Decodes `raw` from 100, fetch after fetch as the engine would, until the partition
+    /// stops; returns the failure's text, checking it says where (`at`).
+    fn failure_at(raw: &[u8], at: i64) -> String {
+        let mut from = 100;
+        loop {
+            let out = decode(raw, from, &mut Budget::new(1 << 20));
+            if let Some(e) = out.failure {
+                assert!(out.messages.is_empty());
+                assert_eq!(e.kind(), &ErrorKind::CorruptRecord, "{e}");
+                assert_eq!(
+                    e.partition_offset(),
+                    Some((&TopicPartition::new("t", 0), at)),
+                    "{e}"
+                );
+                return e.to_string();
+            }
+            assert!(out.cut && out.next_offset > from, "no progress, no failure");
+            from = out.next_offset;
+        }
+    }
+
+    fn failure(raw: &[u8]) -> String {
+        failure_at(raw, 100)
+    }
+
+    #[test]
+    fn corrupt_batches_stop_the_partition_with_an_error_that_says_where_and_why() {
+        let good = batch(100, 3);
+        let mut bad_crc = good.clone();
+        let value_byte = bad_crc.len() - 2; // the last record's value; then its header count
+        bad_crc[value_byte] ^= 0xff;
+        assert!(failure(&bad_crc).contains("CRC"));
+        // With CRC checks off the same bytes are read.
+        let out = decode(&bad_crc, 100, &mut Budget::new(1 << 20).check_crcs(false));
+        assert_eq!(out.messages.len(), 3);
+        let mut magic = good.clone();
+        magic[16] = 1;
+        assert!(failure(&magic).contains("magic 1"));
+        let mut short = good.clone();
+        short[8..12].copy_from_slice(&(-5i32).to_be_bytes());
+        assert!(failure(&short).contains("length -5"));
+        // Records before the inconsistency go first; the partition stops after them.
+        for (count, at, says) in [
+            (-1i32, 100, "declares -1"),
+            (2, 102, "holds more"),
+            (4, 100, "last offset delta of 2"),
+        ] {
+            let mut c = good.clone();
+            c[57..61].copy_from_slice(&count.to_be_bytes());
+            recrc(&mut c);
+            assert!(failure_at(&c, at).contains(says), "count {count}");
+        }
+        let mut delta = good.clone();
+        delta[23..27].copy_from_slice(&1i32.to_be_bytes()); // last offset delta 1, 3 records
+        recrc(&mut delta);
+        assert!(failure(&delta).contains("3 records but a last offset delta of 1"));
+        // Fewer records than declared (compaction leaves holes, not a short count).
+        let mut fewer = batch(100, 2);
+        fewer[23..27].copy_from_slice(&2i32.to_be_bytes());
+        fewer[57..61].copy_from_slice(&3i32.to_be_bytes());
+        recrc(&mut fewer);
+        assert!(failure_at(&fewer, 102).contains("holds fewer"));
+        let mut negative = good.clone();
+        negative[23..27].copy_from_slice(&(-1i32).to_be_bytes());
+        recrc(&mut negative);
+        assert!(failure(&negative).contains("last offset delta of -1"));
+    }
+
+    #[test]
+    fn records_before_a_corrupt_batch_go_first_and_the_next_fetch_stops_at_it() {
+        // Offsets going backwards: 100-102, then a batch at 101.
+        let mut raw = batch(100, 3);
+        raw.extend(batch(101, 3));
+        let out = decode(&raw, 100, &mut Budget::new(1 << 20));
+        assert_eq!((out.messages.len(), out.next_offset), (3, 103));
+        assert!(out.cut && out.failure.is_none());
+        let mut bad = batch(100, 3);
+        *bad.last_mut().unwrap() ^= 0xff;
+        let mut raw = batch(97, 3);
+        raw.extend(bad);
+        let out = decode(&raw, 97, &mut Budget::new(1 << 20));
+        assert_eq!((out.messages.len(), out.next_offset), (3, 100));
+        assert!(out.failure.is_none());
+        // Fetched again from 100, the bad batch comes first: the partition stops there. The
+        // batch before it, below the position, does not count as progress.
+        let e = decode(&raw, 100, &mut Budget::new(1 << 20)).failure;
+        assert!(e.is_some_and(|e| e.partition_offset().map(|p| p.1) == Some(100)));
     }
 
     #[test]
@@ -603,7 +810,7 @@ mod tests {
             &HashMap::new(),
             &offsets,
             IsolationLevel::ReadUncommitted,
-            &mut Budget::new(1 << 20, 1 << 20),
+            &mut Budget::new(1 << 20),
         )
         .unwrap();
         assert_eq!(out[0].diverging, Some((4, 90)));
@@ -673,39 +880,27 @@ mod tests {
         raw.extend_from_slice(&5000i32.to_be_bytes());
         raw.extend_from_slice(&[0, 0, 0, 0, 2]);
         raw.resize(1024, 0);
-        let mut out = empty_out(raw.len());
-        let topic: Arc<str> = Arc::from("t");
-        decode_records(
-            &topic,
-            0,
-            Bytes::from(raw),
-            100,
-            vec![],
-            &mut Budget::new(1 << 20, 1 << 20),
-            &mut out,
-        )
-        .unwrap();
+        let out = decode(&raw, 100, &mut Budget::new(1 << 20));
         assert_eq!(out.needs_bytes, Some(5012));
         assert!(out.messages.is_empty());
         assert_eq!(out.next_offset, 100, "the position stays");
     }
 
     #[test]
-    fn a_fragment_too_short_to_size_is_an_error_that_names_the_setting() {
+    fn a_fragment_too_short_to_size_stops_the_partition_naming_the_setting() {
         // Not even the batch length came.
-        let raw = vec![0u8; 10];
-        let mut out = empty_out(raw.len());
-        let topic: Arc<str> = Arc::from("t");
-        let e = decode_records(
-            &topic,
-            0,
-            Bytes::from(raw),
-            100,
-            vec![],
-            &mut Budget::new(1 << 20, 1 << 20),
-            &mut out,
-        )
-        .unwrap_err();
+        let out = decode(&[0u8; 10], 100, &mut Budget::new(1 << 20));
+        let e = out.failure.expect("a failure");
         assert!(e.to_string().contains("max_bytes_per_partition"), "{e}");
+    }
+
+    #[test]
+    fn share_decoding_past_its_budget_is_an_error_not_a_cut() {
+        let topic: Arc<str> = Arc::from("t");
+        let raw = Bytes::from(bomb(100, 1 << 20));
+        let e = decode_all(&topic, 0, raw.clone(), 100, &mut Budget::whole(64 << 10)).unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::TooLarge, "{e}");
+        let ok = decode_all(&topic, 0, raw, 100, &mut Budget::whole(4 << 20)).unwrap();
+        assert_eq!(ok.len(), 1);
     }
 }

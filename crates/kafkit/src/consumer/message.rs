@@ -52,6 +52,9 @@ pub struct Batch {
     pub high_watermark: i64,
     /// The records, in offset order.
     pub messages: Vec<Message>,
+    /// Bytes these records keep alive (the buffers they slice and their structs): what the
+    /// consumer's prefetch budget counts for the batch.
+    pub(crate) retained: usize,
 }
 
 #[cfg(test)]
@@ -60,6 +63,7 @@ impl Batch {
     pub(crate) fn of(partition: i32, offsets: std::ops::Range<i64>) -> Batch {
         let topic: Arc<str> = Arc::from("t");
         Batch {
+            retained: 129 * offsets.clone().count(),
             topic: topic.clone(),
             partition,
             high_watermark: 1000,
@@ -80,6 +84,23 @@ impl Batch {
 }
 
 impl Batch {
+    /// A batch of `messages` of one partition that keep `retained` bytes alive.
+    pub(crate) fn new(
+        topic: Arc<str>,
+        partition: i32,
+        high_watermark: i64,
+        messages: Vec<Message>,
+        retained: usize,
+    ) -> Batch {
+        Batch {
+            topic,
+            partition,
+            high_watermark,
+            messages,
+            retained,
+        }
+    }
+
     /// Offset of the first record (or -1 if empty).
     pub fn first_offset(&self) -> i64 {
         self.messages.first().map_or(-1, |m| m.offset)

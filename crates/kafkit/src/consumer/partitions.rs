@@ -98,6 +98,23 @@ pub(crate) struct PartitionState {
     pub progress: Option<(Arc<InHand>, i32)>,
     /// The first offset of the batch with the handler.
     pub in_hand_from: Option<i64>,
+    /// Bytes the batch with the handler keeps alive (counted in `buffered_bytes` until the
+    /// handler is done with it: a batch it holds is memory too).
+    pub in_hand_bytes: usize,
+    /// Records at `position` cannot be read: the partition is not fetched until a seek (or a
+    /// new assignment), and the error goes to the application once, after what was read
+    /// before it.
+    pub failure: Option<Failure>,
+    /// The compressed batch at `position` inflates past one fetch's share of the prefetch
+    /// space: it is fetched alone, with all of it, once nothing else is held.
+    pub needs_whole_budget: bool,
+}
+
+/// Why a partition stopped, and whether the application has been told.
+#[derive(Debug, Clone)]
+pub(crate) struct Failure {
+    pub error: crate::error::Error,
+    pub reported: bool,
 }
 
 impl PartitionState {
@@ -124,6 +141,8 @@ impl PartitionState {
 #[derive(Debug, Default)]
 pub(crate) struct Partitions {
     pub states: BTreeMap<TopicPartition, PartitionState>,
+    /// Bytes kept alive by fetched records: buffered, queued for the handler or with it.
+    /// Bounded by `max_prefetch_bytes` (fetches are planned within what is free).
     pub buffered_bytes: usize,
     next_generation: u64,
 }
@@ -184,7 +203,7 @@ impl Partitions {
                 }
                 self.buffered_bytes = self
                     .buffered_bytes
-                    .saturating_sub(batch_bytes(&st.buffered));
+                    .saturating_sub(batch_bytes(&st.buffered) + st.in_hand_bytes);
                 if let Some((o, e)) = st.processed {
                     if st.committed != Some(o) {
                         processed.push((tp.clone(), o, e));
@@ -238,6 +257,9 @@ impl Partitions {
                 st.in_process = false;
                 st.progress = None;
                 st.in_hand_from = None;
+                self.buffered_bytes = self
+                    .buffered_bytes
+                    .saturating_sub(std::mem::take(&mut st.in_hand_bytes));
             }
         }
     }
@@ -270,7 +292,20 @@ impl Partitions {
         st.position = Some(offset);
         st.last_epoch = None;
         st.generation = self.next_generation;
+        // A seek is how the application goes past records that cannot be read.
+        st.failure = None;
+        st.needs_whole_budget = false;
         true
+    }
+
+    /// The handler is done with the batch it held (or it was taken back unread): its bytes
+    /// no longer count.
+    pub fn release_in_hand(&mut self, tp: &TopicPartition) {
+        if let Some(st) = self.states.get_mut(tp) {
+            self.buffered_bytes = self
+                .buffered_bytes
+                .saturating_sub(std::mem::take(&mut st.in_hand_bytes));
+        }
     }
 }
 
@@ -309,20 +344,15 @@ impl Partitions {
     }
 }
 
-/// Approximate bytes held by buffered batches (keys + values).
+/// Bytes kept alive by buffered batches.
 pub(crate) fn batch_bytes(batches: &VecDeque<Batch>) -> usize {
     batches.iter().map(Batch::approx_bytes).sum()
 }
 
 impl Batch {
-    /// Approximate bytes of keys and values (the prefetch budget's unit).
+    /// Bytes the batch keeps alive (the prefetch budget's unit).
     pub(crate) fn approx_bytes(&self) -> usize {
-        self.messages
-            .iter()
-            .map(|m| {
-                64 + m.key.as_ref().map_or(0, |k| k.len()) + m.value.as_ref().map_or(0, |v| v.len())
-            })
-            .sum()
+        self.retained
     }
 }
 

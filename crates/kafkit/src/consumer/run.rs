@@ -153,6 +153,13 @@ impl BatchContext {
 impl Consumer {
     /// Runs `handler` for each record until `stop` (KafkaJS's `eachMessage`). A handler error
     /// stops the run with that error; records after the failing one are not marked processed.
+    ///
+    /// Records that cannot be read (corrupt, or a batch past `max_prefetch_bytes`) end the run
+    /// with an error of kind [`CorruptRecord`](ErrorKind::CorruptRecord) or
+    /// [`TooLarge`](ErrorKind::TooLarge) once the partition's records before them were
+    /// handled; the consumer stays in its group and nothing past them is committed. Seek past
+    /// them ([`Error::partition_offset`] says where) and run again to go on, as with Java's
+    /// `CorruptRecordException`.
     pub async fn run_each_message<H, F>(&self, handler: H) -> Result<()>
     where
         H: Fn(Message) -> F + Send + Sync + 'static,
@@ -219,6 +226,9 @@ impl Consumer {
         let concurrency = options.partitions_consumed_concurrently.max(1);
         let max_poll = self.inner.config.max_poll_interval;
         let mut running = FuturesUnordered::new();
+        // The run ends on a partition's records that cannot be read, but the consumer stays:
+        // the application may seek past them and run again.
+        let mut partition_error = false;
         let result = loop {
             let can_take = running.len() < concurrency;
             tokio::select! {
@@ -226,6 +236,13 @@ impl Consumer {
                     let Some(d) = delivery else { break Ok(()) };
                     // A batch the engine dropped while queued (its partition revoked) is skipped.
                     if d.progress.take() {
+                        let d = match self.stopped_partition(d) {
+                            Ok(e) => {
+                                partition_error = true;
+                                break Err(e);
+                            }
+                            Err(d) => d,
+                        };
                         running.push(self.handle(d, &handler, options.each_batch_auto_resolve, max_poll));
                     }
                 }
@@ -248,7 +265,7 @@ impl Consumer {
         }
         drop(rx);
         self.inner.running.store(false, Ordering::Release);
-        if let Err(e) = &result {
+        if let Some(e) = result.as_ref().err().filter(|_| !partition_error) {
             self.inner.kafka.emit(Event::Crash {
                 group_id: self.inner.config.group_id.clone(),
                 error: e.to_string(),
@@ -256,6 +273,19 @@ impl Consumer {
             let _ = self.stop().await;
         }
         result
+    }
+
+    /// A delivery that says its partition stopped at records that cannot be read: marked as
+    /// handled, and its error returned. `d` is handed back otherwise.
+    fn stopped_partition(&self, d: Delivery) -> std::result::Result<Error, Delivery> {
+        let Some(e) = d.error else { return Err(d) };
+        let _ = self.command(Command::Processed {
+            tp: TopicPartition::new(d.batch.topic.to_string(), d.batch.partition),
+            generation: d.generation,
+            next: None,
+            done: true,
+        });
+        Ok(e)
     }
 
     fn handle<H, F>(
@@ -343,6 +373,11 @@ impl Consumer {
     /// The records as a `Stream`. A record counts as processed once the stream is polled for
     /// the record after it (so auto-commit stores what the caller has taken). One stream or run
     /// per consumer.
+    ///
+    /// A partition whose records cannot be read yields one `Err` item (kind
+    /// [`CorruptRecord`](ErrorKind::CorruptRecord) or [`TooLarge`](ErrorKind::TooLarge), with
+    /// [`Error::partition_offset`]) and stops there until a seek; the stream goes on with the
+    /// other partitions.
     pub fn stream(&self) -> impl Stream<Item = Result<Message>> + Send + 'static {
         struct State {
             consumer: Consumer,
@@ -426,6 +461,12 @@ impl Consumer {
                 if !d.progress.take() {
                     continue; // dropped while queued (its partition revoked)
                 }
+                // A partition stopped at records that cannot be read: an error item; the
+                // stream goes on with the other partitions.
+                let d = match st.consumer.stopped_partition(d) {
+                    Ok(e) => return Some((Err(e), st)),
+                    Err(d) => d,
+                };
                 let tp = TopicPartition::new(d.batch.topic.to_string(), d.batch.partition);
                 let first = d.batch.first_offset();
                 st.open = Some((tp, d.generation, first, -1));

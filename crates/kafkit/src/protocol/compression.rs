@@ -147,16 +147,40 @@ pub fn compress(c: Compression, input: &[u8], out: &mut BytesMut) -> Result<()> 
     Ok(())
 }
 
-/// Reads `reader` to its end, failing if it yields more than `max` bytes.
-fn read_bounded(c: Compression, reader: impl Read, max: usize) -> Result<Bytes> {
-    let mut out = Vec::new();
-    let n = reader
-        .take(max as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| codec_err(c, e))?;
-    if n > max {
+/// Reads `reader` to its end, failing if it yields more than `max` bytes. The buffer never
+/// holds more than `max + 1` bytes of capacity (`read_to_end` doubles it: up to twice the
+/// limit), and gives back what it did not use, so what it keeps is what it holds.
+fn read_bounded(c: Compression, mut reader: impl Read, max: usize) -> Result<Bytes> {
+    const FIRST: usize = 64 * 1024;
+    let cap = max.saturating_add(1);
+    let mut out: Vec<u8> = Vec::new();
+    loop {
+        if out.len() == out.capacity() {
+            if out.len() >= cap {
+                return Err(too_large(c, max));
+            }
+            let grow = out.capacity().max(FIRST).min(cap - out.len());
+            out.reserve_exact(grow);
+        }
+        // Zeroed a chunk at a time: zeroing all the spare room before each read would cost
+        // the whole capacity per read.
+        let start = out.len();
+        let room = (out.capacity() - start).min(256 * 1024);
+        out.resize(start + room, 0);
+        match reader.read(&mut out[start..]) {
+            Ok(0) => {
+                out.truncate(start);
+                break;
+            }
+            Ok(n) => out.truncate(start + n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => out.truncate(start),
+            Err(e) => return Err(codec_err(c, e)),
+        }
+    }
+    if out.len() > max {
         return Err(too_large(c, max));
     }
+    out.shrink_to_fit();
     Ok(Bytes::from(out))
 }
 

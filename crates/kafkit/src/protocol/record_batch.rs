@@ -250,21 +250,41 @@ fn corrupt(msg: impl Into<String>) -> Error {
     Error::protocol("decode_record_batch", msg)
 }
 
-/// The batches in a `records` field (a Fetch response's), decoded lazily.
+/// The batches in a `records` field (a Fetch response's), decoded lazily. The first corrupt
+/// batch ends the iteration with its error: a bad CRC (unless CRC checks are off), a magic
+/// other than 2, a length shorter than the header, or offsets that go backwards.
 pub struct BatchIter {
     data: Bytes,
     max_decompressed: usize,
+    check_crcs: bool,
+    /// Last offset of the batch before (offsets only grow along a partition's log).
+    prev_last: Option<i64>,
     done: bool,
 }
 
 impl BatchIter {
-    /// Iterates `data`; compressed batches may inflate to at most `max_decompressed` bytes.
+    /// Iterates `data`; compressed batches may inflate to at most `max_decompressed` bytes
+    /// (see [`RecordBatch::records_within`] for a limit per batch).
     pub fn new(data: Bytes, max_decompressed: usize) -> Self {
         BatchIter {
             data,
             max_decompressed,
+            check_crcs: true,
+            prev_last: None,
             done: false,
         }
+    }
+
+    /// Skips the CRC check (Java's `check.crcs=false`): for a disk or network path already
+    /// checked end to end. Every other check stays.
+    pub fn check_crcs(mut self, on: bool) -> Self {
+        self.check_crcs = on;
+        self
+    }
+
+    fn fail(&mut self, msg: String) -> Option<Result<RecordBatch>> {
+        self.done = true;
+        Some(Err(corrupt(msg)))
     }
 }
 
@@ -275,20 +295,18 @@ impl Iterator for BatchIter {
         if self.done || self.data.len() < 17 {
             return None;
         }
-        let batch_length =
-            i32::from_be_bytes([self.data[8], self.data[9], self.data[10], self.data[11]]);
+        let base = be_i64(&self.data, 0);
+        let batch_length = be_i32(&self.data, 8);
         let magic = self.data[16] as i8;
         if magic != 2 {
-            self.done = true;
-            return Some(Err(corrupt(format!(
-                "record batch with magic {magic}: only the v2 format (Kafka 0.11+) is supported; the topic holds legacy message sets"
-            ))));
+            return self.fail(format!(
+                "record batch at offset {base} has magic {magic}: only the v2 format (Kafka 0.11+) is supported; the topic holds legacy message sets or corrupt data"
+            ));
         }
         if batch_length < (HEADER_LEN - 12) as i32 {
-            self.done = true;
-            return Some(Err(corrupt(format!(
-                "record batch length {batch_length} is shorter than its header"
-            ))));
+            return self.fail(format!(
+                "record batch at offset {base} has length {batch_length}, shorter than its header"
+            ));
         }
         let total = 12 + batch_length as usize;
         if self.data.len() < total {
@@ -297,9 +315,25 @@ impl Iterator for BatchIter {
             return None;
         }
         let raw = self.data.split_to(total);
-        let result = RecordBatch::parse(raw, self.max_decompressed);
-        if result.is_err() {
-            self.done = true;
+        let result = RecordBatch::parse(raw, self.max_decompressed, self.check_crcs);
+        match &result {
+            Ok(b) => {
+                // Offset deltas grow from 0 to the last one: no room for more records.
+                if b.record_count() as i64 > b.last_offset_delta() as i64 + 1 {
+                    return self.fail(format!(
+                        "record batch at offset {base} declares {} records but a last offset delta of {}",
+                        b.record_count(),
+                        b.last_offset_delta()
+                    ));
+                }
+                if let Some(prev) = self.prev_last.filter(|p| base <= *p) {
+                    return self.fail(format!(
+                        "record batch at offset {base} follows one that ends at offset {prev}: offsets go backwards"
+                    ));
+                }
+                self.prev_last = Some(b.last_offset());
+            }
+            Err(_) => self.done = true,
         }
         Some(result)
     }
@@ -310,6 +344,7 @@ impl Iterator for BatchIter {
 pub struct RecordBatch {
     raw: Bytes,
     attributes: i16,
+    #[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))]
     max_decompressed: usize,
 }
 
@@ -324,7 +359,17 @@ fn be_i32(b: &[u8], at: usize) -> i32 {
 }
 
 impl RecordBatch {
-    fn parse(raw: Bytes, max_decompressed: usize) -> Result<RecordBatch> {
+    fn parse(raw: Bytes, max_decompressed: usize, check_crc: bool) -> Result<RecordBatch> {
+        let attributes = i16::from_be_bytes([raw[21], raw[22]]);
+        let batch = RecordBatch {
+            raw,
+            attributes,
+            max_decompressed,
+        };
+        if !check_crc {
+            return Ok(batch);
+        }
+        let raw = &batch.raw;
         let stored = u32::from_be_bytes([
             raw[CRC_AT],
             raw[CRC_AT + 1],
@@ -335,15 +380,10 @@ impl RecordBatch {
         if stored != actual {
             return Err(corrupt(format!(
                 "record batch at offset {} fails its CRC (stored {stored:#x}, computed {actual:#x})",
-                be_i64(&raw, 0)
+                be_i64(raw, 0)
             )));
         }
-        let attributes = i16::from_be_bytes([raw[21], raw[22]]);
-        Ok(RecordBatch {
-            raw,
-            attributes,
-            max_decompressed,
-        })
+        Ok(batch)
     }
 
     /// Offset of the first record.
@@ -354,7 +394,16 @@ impl RecordBatch {
     /// Offset of the last record (`base_offset + lastOffsetDelta`).
     pub fn last_offset(&self) -> i64 {
         self.base_offset()
-            .saturating_add(be_i32(&self.raw, 23) as i64)
+            .saturating_add(self.last_offset_delta() as i64)
+    }
+
+    fn last_offset_delta(&self) -> i32 {
+        be_i32(&self.raw, 23)
+    }
+
+    /// Bytes of the whole batch, header included, as it came.
+    pub fn wire_len(&self) -> usize {
+        self.raw.len()
     }
 
     /// Leader epoch when the batch was written.
@@ -410,25 +459,45 @@ impl RecordBatch {
     }
 
     /// Records the header announces.
-    #[cfg_attr(not(test), allow(dead_code))] // read by tests and tools; the client does not need it
     pub fn record_count(&self) -> i32 {
         be_i32(&self.raw, 57)
     }
 
     /// The records, decoded as iterated. Compressed batches are inflated once, here.
+    #[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))]
     pub fn records(&self) -> Result<Records> {
+        self.records_within(self.max_decompressed)
+    }
+
+    /// The records, a compressed batch inflating to at most `max_inflated` bytes (an error of
+    /// kind [`TooLarge`](crate::ErrorKind::TooLarge) past it, never more memory). A record
+    /// count below zero is corrupt data.
+    pub fn records_within(&self, max_inflated: usize) -> Result<Records> {
+        let count = self.record_count();
+        if count < 0 {
+            return Err(corrupt(format!(
+                "record batch at offset {} declares {count} records",
+                self.base_offset()
+            )));
+        }
         let body = self.raw.slice(HEADER_LEN..);
+        let compressed = self.compression()? != Compression::None;
         let data = match self.compression()? {
             Compression::None => body,
-            c => decompress(c, &body, self.max_decompressed)?,
+            c => decompress(c, &body, max_inflated)?,
         };
         Ok(Records {
+            buffer_len: data.len(),
+            compressed,
             data,
-            remaining: self.record_count().max(0),
+            remaining: count,
+            count,
             base_offset: self.base_offset(),
+            last_offset_delta: self.last_offset_delta(),
+            prev_delta: -1,
             base_timestamp: self.base_timestamp(),
             log_append_time: self.is_log_append_time().then(|| self.max_timestamp()),
-            header_room: self.max_decompressed,
+            header_room: max_inflated,
             failed: false,
         })
     }
@@ -484,11 +553,19 @@ pub fn control_record(r: &Record) -> Option<ControlRecord> {
     }
 }
 
-/// Iterator over a batch's records.
+/// Iterator over a batch's records. A batch whose records do not match its header (fewer or
+/// more than its count, offsets not growing or past its last offset delta) yields an error.
 pub struct Records {
     data: Bytes,
+    /// Bytes of the buffer the records slice: the inflated one of a compressed batch.
+    buffer_len: usize,
+    compressed: bool,
     remaining: i32,
+    count: i32,
     base_offset: i64,
+    last_offset_delta: i32,
+    /// Offset delta of the record before (-1 before the first).
+    prev_delta: i32,
     base_timestamp: i64,
     log_append_time: Option<i64>,
     /// Bytes the decoded headers of this batch may still take. An empty header is 2 bytes on
@@ -531,6 +608,17 @@ fn get_nullable(b: &mut Bytes) -> Result<Option<Bytes>> {
 }
 
 impl Records {
+    /// Bytes every record of this batch keeps alive while any of them is held: the inflated
+    /// buffer of a compressed batch (its records are slices of it), the batch's body otherwise.
+    pub fn buffer_len(&self) -> usize {
+        self.buffer_len
+    }
+
+    /// Whether the records slice a buffer inflated for this batch alone (not the response's).
+    pub fn is_compressed(&self) -> bool {
+        self.compressed
+    }
+
     fn parse_one(&mut self) -> Result<Record> {
         let len = get_varint(&mut self.data)?;
         if len < 0 || self.data.len() < len as usize {
@@ -545,6 +633,13 @@ impl Records {
         r.advance(1); // attributes, unused
         let ts_delta = get_varlong(&mut r)?;
         let off_delta = get_varint(&mut r)?;
+        if off_delta <= self.prev_delta || off_delta > self.last_offset_delta {
+            return Err(corrupt(format!(
+                "record batch at offset {}: a record's offset delta {off_delta} does not follow {} within the batch's last delta {}",
+                self.base_offset, self.prev_delta, self.last_offset_delta
+            )));
+        }
+        self.prev_delta = off_delta;
         let key = get_nullable(&mut r)?;
         let value = get_nullable(&mut r)?;
         let n = get_varint(&mut r)?;
@@ -580,8 +675,24 @@ impl Iterator for Records {
     type Item = Result<Record>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed || self.remaining <= 0 || self.data.is_empty() {
+        if self.failed {
             return None;
+        }
+        if self.remaining <= 0 && self.data.is_empty() {
+            return None;
+        }
+        if self.remaining <= 0 || self.data.is_empty() {
+            // Java's "Incorrect declared batch size" check, both ways.
+            self.failed = true;
+            let held = if self.data.is_empty() {
+                "holds fewer"
+            } else {
+                "holds more bytes than"
+            };
+            return Some(Err(corrupt(format!(
+                "record batch at offset {} declares {} records but {held} that",
+                self.base_offset, self.count
+            ))));
         }
         self.remaining -= 1;
         let r = self.parse_one();

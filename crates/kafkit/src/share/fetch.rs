@@ -10,13 +10,11 @@ use std::time::Duration;
 use kafka_protocol::messages::ShareFetchResponse;
 use uuid::Uuid;
 
-use crate::consumer::fetcher::decode_all;
+use crate::consumer::fetcher::{decode_all, Budget};
 use crate::consumer::Message;
 use crate::error::{Error, Result};
 use crate::events::TopicPartition;
 
-/// Largest decompressed batch accepted.
-const MAX_DECOMPRESSED: usize = 256 * 1024 * 1024;
 /// Acquired offsets without a record that are acknowledged as gaps, per partition and answer,
 /// at most (a broker claiming a huge range costs nothing).
 const MAX_GAPS: usize = 10_000;
@@ -32,6 +30,10 @@ pub(crate) struct SharePartition {
     pub records: Vec<(Message, i16)>,
     /// Acquired offsets with no record (control records, compacted away).
     pub gaps: Vec<i64>,
+    /// The acquired records could not be read (corrupt, or past the answer's memory budget):
+    /// why, and the acquired offsets, which go back to the group released (the broker archives
+    /// a record after its delivery limit, so a bad one cannot circle for ever).
+    pub unread: Option<(Error, Vec<i64>)>,
 }
 
 #[derive(Debug)]
@@ -41,9 +43,11 @@ pub(crate) struct ShareAnswer {
     pub partitions: Vec<SharePartition>,
 }
 
+/// Decodes a ShareFetch answer; its records may take `budget` in memory at most.
 pub(crate) fn parse(
     resp: ShareFetchResponse,
     names: &HashMap<Uuid, String>,
+    budget: &mut Budget,
 ) -> Result<ShareAnswer> {
     Error::check(resp.error_code, "share_fetch", || {
         format!(
@@ -79,6 +83,7 @@ pub(crate) fn parse(
                 partition: tp,
                 records: Vec::new(),
                 gaps: Vec::new(),
+                unread: None,
             };
             let mut ranges: Vec<(i64, i64, i16)> = p
                 .acquired_records
@@ -89,19 +94,20 @@ pub(crate) fn parse(
             ranges.sort_unstable();
             if part.error.is_none() && !ranges.is_empty() {
                 if let Some(records) = p.records {
-                    match decode_all(
-                        &topic,
-                        p.partition_index,
-                        records,
-                        ranges[0].0,
-                        MAX_DECOMPRESSED,
-                    ) {
+                    match decode_all(&topic, p.partition_index, records, ranges[0].0, budget) {
                         Ok(messages) => {
                             let (records, gaps) = acquired(messages, &ranges);
                             part.records = records;
                             part.gaps = gaps;
                         }
-                        Err(e) => part.error = Some(e),
+                        Err(e) => {
+                            let offsets = ranges
+                                .iter()
+                                .flat_map(|&(first, last, _)| first..=last)
+                                .take(MAX_GAPS)
+                                .collect();
+                            part.unread = Some((e, offsets));
+                        }
                     }
                 }
             }

@@ -77,10 +77,14 @@ pub struct ShareConsumerConfig {
     pub max_wait: Duration,
     /// Bytes a fetch waits for. Default 1.
     pub min_bytes: i32,
-    /// Bytes per fetch response. Default 50 MiB.
+    /// Bytes per fetch response (`fetch.max.bytes`). Default 50 MiB. Also what one answer's
+    /// records may take in memory once decoded (inflated batches included).
     pub max_bytes: i32,
     /// Rack of this client.
     pub rack_id: Option<String>,
+    /// Check each record batch's CRC-32C (Java `check.crcs`). Default true. A batch that fails
+    /// it (or cannot be read otherwise) is released back to the group with a warning.
+    pub check_crcs: bool,
 }
 
 impl ShareConsumerConfig {
@@ -99,6 +103,7 @@ impl ShareConsumerConfig {
             min_bytes: 1,
             max_bytes: 50 * 1024 * 1024,
             rack_id: None,
+            check_crcs: true,
         }
     }
 

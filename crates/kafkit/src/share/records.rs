@@ -19,6 +19,7 @@ use super::fetch::ShareAnswer;
 use super::requests::{self, AckSet, Who};
 use super::session::{ShareSession, CLOSE};
 use super::{ShareConsumerConfig, ShareRecord};
+use crate::consumer::fetcher::Budget;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, TopicPartition};
 use crate::net::Lane;
@@ -255,10 +256,14 @@ impl Records {
             let names = ctx.names.clone();
             let tx = ctx.report.clone();
             let timeout = ctx.kafka.config().request_timeout + ctx.config.max_wait;
+            // What the answer's records may take decoded: the bytes the fetch asks for.
+            let budget = Budget::whole(ctx.config.max_bytes.max(1) as usize)
+                .check_crcs(ctx.config.check_crcs);
             kafka.emit(Event::FetchStart { node_id: node });
             let started = Instant::now();
             tokio::spawn(async move {
-                let result = requests::send_fetch(&kafka, node, lane, &req, &names, timeout).await;
+                let result =
+                    requests::send_fetch(&kafka, node, lane, &req, &names, timeout, budget).await;
                 let _ = tx.send(Internal::Fetched {
                     node,
                     started,
@@ -338,6 +343,23 @@ impl Records {
                         message: e.to_string(),
                     });
                 }
+            }
+            if let Some((e, offsets)) = &part.unread {
+                // Not silently dropped: said, and released at once (not left to the lock).
+                let message = format!(
+                    "{} acquired record(s) of {} from offset {} cannot be read and are released to the group (the broker archives a record after its delivery limit): {e}",
+                    offsets.len(),
+                    part.partition,
+                    offsets.first().copied().unwrap_or(-1)
+                );
+                tracing::warn!(member = %ctx.member_id, "{message}");
+                ctx.kafka.emit(Event::Warning { message });
+                let n = self.nodes.entry(node).or_default();
+                let acks = n.to_ack.entry(part.partition.clone()).or_default();
+                for o in offsets {
+                    acks.insert(*o, AcknowledgeType::Release.code());
+                }
+                continue;
             }
             if let Some(e) = &part.error {
                 tracing::debug!(partition = %part.partition, error = %e, "share fetch partition error");

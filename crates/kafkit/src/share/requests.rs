@@ -22,6 +22,7 @@ use super::acks::{ranges, AckRange};
 use super::fetch::{self, ShareAnswer};
 use super::session::{by_topic, FetchPlan};
 use super::ShareConsumerConfig;
+use crate::consumer::fetcher::Budget;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::TopicPartition;
 use crate::net::{Connection, Lane};
@@ -154,11 +155,12 @@ pub(crate) async fn send_fetch(
     req: &ShareFetchRequest,
     names: &HashMap<Uuid, String>,
     timeout: Duration,
+    budget: Budget,
 ) -> Result<ShareAnswer> {
     let conn = kafka.pool().get(node, lane).await?;
     let v = conn.version::<ShareFetchRequest>()?;
     let resp = conn.send_timeout(req, v, timeout).await?;
-    fetch::parse(resp, names)
+    fetch::parse(resp, names, &mut { budget })
 }
 
 /// Sends a ShareAcknowledge; the outcome per partition.

@@ -103,6 +103,9 @@ impl Engine {
                 done,
             } => {
                 self.commits.sync_progress(&mut self.parts);
+                if done {
+                    self.parts.release_in_hand(&tp);
+                }
                 if let Some(st) = self.parts.states.get_mut(&tp) {
                     if done {
                         st.progress = None;

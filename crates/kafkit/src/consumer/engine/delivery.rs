@@ -8,12 +8,16 @@ use tokio::sync::mpsc;
 
 use super::super::message::Batch;
 use super::super::partitions::{InHand, Partitions};
+use crate::error::Error;
 use crate::events::TopicPartition;
 
-/// A batch handed to the handler, tagged with the assignment generation it came from.
+/// A batch handed to the handler, tagged with the assignment generation it came from; or,
+/// with `error`, the news that the partition stopped at records that cannot be read (the
+/// batch is then empty).
 pub(crate) struct Delivery {
     pub generation: u64,
     pub batch: Batch,
+    pub error: Option<Error>,
     /// The handler's progress, shared with the engine (which reads it when it commits or
     /// revokes, and marks the batch obsolete on a seek or revocation).
     pub progress: Arc<InHand>,
@@ -46,11 +50,7 @@ impl Deliveries {
     /// the queue is full, starting after the partition queued last.
     pub fn deliver(&mut self, parts: &mut Partitions, revoking: &BTreeSet<TopicPartition>) {
         use std::ops::Bound::{Excluded, Included, Unbounded};
-        let Partitions {
-            states,
-            buffered_bytes,
-            ..
-        } = parts;
+        let Partitions { states, .. } = parts;
         // Two passes over the map (after the cursor, then up to it), borrowed in place: this
         // runs on every engine step.
         let split = self.cursor.take();
@@ -64,8 +64,23 @@ impl Deliveries {
                 if st.in_process || st.paused || revoking.contains(tp) {
                     continue;
                 }
-                let Some(batch) = st.buffered.pop_front() else {
-                    continue;
+                let (batch, error) = match st.buffered.pop_front() {
+                    Some(batch) => (batch, None),
+                    // What was read before a failure has gone to the handler: now the failure.
+                    None => match st.failure.as_mut().filter(|f| !f.reported) {
+                        Some(f) => {
+                            f.reported = true;
+                            let empty = Batch::new(
+                                Arc::from(tp.topic.as_str()),
+                                tp.partition,
+                                -1,
+                                Vec::new(),
+                                0,
+                            );
+                            (empty, Some(f.error.clone()))
+                        }
+                        None => continue,
+                    },
                 };
                 let bytes = batch.approx_bytes();
                 let epoch = batch.messages.first().map_or(-1, |m| m.leader_epoch);
@@ -74,19 +89,28 @@ impl Deliveries {
                 match self.tx.try_send(Delivery {
                     generation: st.generation,
                     batch,
+                    error,
                     progress: progress.clone(),
                 }) {
                     Ok(()) => {
                         last = Some(tp.clone());
                         st.in_process = true;
                         st.progress = Some((progress, epoch));
-                        st.in_hand_from = Some(first);
-                        *buffered_bytes = buffered_bytes.saturating_sub(bytes);
+                        st.in_hand_from = Some(first).filter(|f| *f >= 0);
+                        // Still counted while queued and with the handler.
+                        st.in_hand_bytes = bytes;
                     }
                     Err(
                         mpsc::error::TrySendError::Full(d) | mpsc::error::TrySendError::Closed(d),
                     ) => {
-                        st.buffered.push_front(d.batch);
+                        match d.error {
+                            Some(_) => {
+                                if let Some(f) = st.failure.as_mut() {
+                                    f.reported = false;
+                                }
+                            }
+                            None => st.buffered.push_front(d.batch),
+                        }
                         break 'passes;
                     }
                 }
@@ -109,8 +133,18 @@ impl Deliveries {
             if let Some(st) = parts.states.get_mut(&tp) {
                 if st.generation == d.generation {
                     st.in_process = false;
-                    parts.buffered_bytes += d.batch.approx_bytes();
-                    st.buffered.push_front(d.batch);
+                    // Its bytes move back from the handler to the buffer: still counted.
+                    st.in_hand_bytes = 0;
+                    match d.error {
+                        Some(_) => {
+                            if let Some(f) = st.failure.as_mut() {
+                                f.reported = false;
+                            }
+                        }
+                        None => st.buffered.push_front(d.batch),
+                    }
+                } else {
+                    parts.release_in_hand(&tp);
                 }
             }
         }

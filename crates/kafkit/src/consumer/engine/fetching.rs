@@ -17,7 +17,7 @@ use super::super::config::{AutoOffsetReset, ConsumerConfig, IsolationLevel};
 use super::super::fetch_session::{FetchSession, SessionFetch};
 use super::super::fetcher::{self, FetchPosition, FetchTarget, FetchedPartition};
 use super::super::message::Batch;
-use super::super::partitions::Partitions;
+use super::super::partitions::{Failure, PartitionState, Partitions};
 use super::report::{FetchAnswer, Internal, ResetResult};
 use super::Ctx;
 use crate::cluster::ClusterMetadata;
@@ -26,9 +26,6 @@ use crate::events::{Event, TopicPartition};
 use crate::groups::offsets;
 use crate::net::Lane;
 use crate::Kafka;
-
-/// Largest decompressed batch accepted from a fetch.
-const MAX_DECOMPRESSED: usize = 256 * 1024 * 1024;
 
 /// How long a partition whose fetch failed waits before it is fetched again.
 const FETCH_ERROR_BACKOFF: Duration = Duration::from_millis(100);
@@ -46,6 +43,9 @@ pub(super) struct Fetching {
     /// Brokers with a fetch in flight (one at a time each: a broker answers a connection's
     /// requests in order).
     in_flight: HashSet<i32>,
+    /// The prefetch space each fetch in flight may fill (its budget): not free until it is
+    /// answered, or two fetches could each be given the same free space.
+    reserved: HashMap<i32, usize>,
     /// A partition had no leader: metadata is asked again at this time at the earliest.
     metadata_retry_at: Option<Instant>,
     /// Partitions whose offset reset failed, looked up again at this time.
@@ -61,8 +61,8 @@ const RESET_RETRY: Duration = Duration::from_secs(1);
 struct Plan {
     /// One per broker to fetch from now.
     fetches: Vec<PlannedFetch>,
-    /// Bytes each of these fetches may decode (the free prefetch space, shared).
-    budget: usize,
+    /// What each of these fetches may decode (the free prefetch space, shared).
+    budget: fetcher::Budget,
     /// A partition has no leader: metadata should be asked again.
     refresh_metadata: bool,
 }
@@ -115,7 +115,7 @@ impl Fetching {
             } = fetch;
             let kafka = ctx.kafka.clone();
             let config = ctx.config.clone();
-            let budget = plan.budget;
+            let budget = plan.budget.check_crcs(ctx.config.check_crcs);
             ctx.kafka.emit(Event::FetchStart { node_id: node });
             let span = tracing::debug_span!(
                 "kafka.fetch",
@@ -169,12 +169,35 @@ impl Fetching {
     ) -> Plan {
         let mut plan = Plan {
             fetches: Vec::new(),
-            budget: 0,
+            budget: fetcher::Budget::new(0),
             refresh_metadata: false,
         };
-        if parts.buffered_bytes >= config.max_prefetch_bytes {
-            return plan;
-        }
+        let reserved: usize = self.reserved.values().sum();
+        let free = config
+            .max_prefetch_bytes
+            .saturating_sub(parts.buffered_bytes + reserved);
+        // A batch too large for a share of the space is read alone, with all of it, once
+        // nothing else is held; until then nothing else is fetched, or it could wait for ever.
+        let whole = parts.states.iter().find(|(tp, st)| {
+            st.needs_whole_budget
+                && st.position.is_some()
+                && st.failure.is_none()
+                && !st.paused
+                && !revoking.contains(*tp)
+        });
+        // No room: no fetch starts, but partitions without a leader are still seen to.
+        let mut room = free > 0;
+        let only = match whole {
+            Some(_) if parts.buffered_bytes > 0 || !self.in_flight.is_empty() => {
+                room = false;
+                None
+            }
+            Some((tp, _)) => {
+                plan.budget = fetcher::Budget::whole(config.max_prefetch_bytes);
+                Some(tp)
+            }
+            None => None,
+        };
         let mut by_leader: BTreeMap<i32, Vec<FetchTarget>> = BTreeMap::new();
         // Brokers with a partition that may have records right now.
         let mut eager: HashSet<i32> = HashSet::new();
@@ -188,6 +211,9 @@ impl Fetching {
             let Some(position) = st.position else {
                 continue;
             };
+            if st.failure.is_some() || only.is_some_and(|o| o != tp) {
+                continue;
+            }
             let info = snapshot
                 .topic(&tp.topic)
                 .and_then(|t| t.partition(tp.partition).map(|p| (t, p)));
@@ -214,7 +240,7 @@ impl Fetching {
                     *until > now && p.replicas.contains(r) && snapshot.brokers.contains_key(r)
                 })
                 .map_or(p.leader, |(r, _)| r);
-            if self.in_flight.contains(&node) {
+            if !room || self.in_flight.contains(&node) {
                 continue;
             }
             by_leader.entry(node).or_default().push(FetchTarget {
@@ -241,13 +267,12 @@ impl Fetching {
             self.metadata_retry_at = Some(now + NO_LEADER_RETRY);
         }
         // The free prefetch space, shared by the fetches that start now.
-        plan.budget = (config
-            .max_prefetch_bytes
-            .saturating_sub(parts.buffered_bytes)
-            / by_leader.len().max(1))
-        .max(1);
+        if only.is_none() {
+            plan.budget = fetcher::Budget::new((free / by_leader.len().max(1)).max(1));
+        }
         for (node, targets) in by_leader {
             self.in_flight.insert(node);
+            self.reserved.insert(node, plan.budget.total());
             let session = config
                 .fetch_sessions
                 .then(|| self.sessions.entry(node).or_default().prepare(&targets));
@@ -265,6 +290,7 @@ impl Fetching {
     /// broker answered with) or closes (`None`: failed).
     fn settle(&mut self, node: i32, session_id: Option<i32>) {
         self.in_flight.remove(&node);
+        self.reserved.remove(&node);
         if let Some(s) = self.sessions.get_mut(&node) {
             match session_id {
                 Some(id) => s.on_answer(id),
@@ -434,14 +460,35 @@ impl Fetching {
             if let Some(need) = fp.needs_bytes {
                 // Ask for the whole batch next time, within the prefetch budget.
                 if need as usize > ctx.config.max_prefetch_bytes {
-                    tracing::warn!(partition = %fp.partition, bytes = need, "a record batch is larger than max_prefetch_bytes; raise max_prefetch_bytes to read it");
-                    st.backoff_until = Some(now + Duration::from_secs(1));
+                    let cause = Error::new(
+                        ErrorKind::TooLarge,
+                        "fetch",
+                        format!("the record batch there is {need} bytes, more than max_prefetch_bytes ({}); raise max_prefetch_bytes to read it", ctx.config.max_prefetch_bytes),
+                    );
+                    let e = Error::corrupt_record(&fp.partition, fp.fetch_offset, None, &cause);
+                    stop_partition(ctx, st, &fp.partition, fp.fetch_offset, e);
                 } else {
                     st.fetch_max_bytes = Some(need);
                 }
                 continue;
             }
             st.fetch_max_bytes = None;
+            if let Some(e) = fp.failure {
+                // Records before the failure (none here: see fetcher::unreadable) went on;
+                // the position stays at the records that cannot be read.
+                st.position = Some(fp.next_offset);
+                if fp.next_epoch.is_some() {
+                    st.last_epoch = fp.next_epoch;
+                }
+                stop_partition(ctx, st, &fp.partition, fp.next_offset, e);
+                continue;
+            }
+            if fp.needs_whole_budget {
+                tracing::debug!(partition = %fp.partition, offset = fp.next_offset, "a batch inflates past one fetch's share of max_prefetch_bytes; reading it alone");
+                st.needs_whole_budget = true;
+            } else if !fp.messages.is_empty() {
+                st.needs_whole_budget = false;
+            }
             // At the end of what may be read (the last stable offset under read_committed).
             let end = if ctx.config.isolation_level == IsolationLevel::ReadCommitted
                 && fp.last_stable_offset >= 0
@@ -466,12 +513,13 @@ impl Fetching {
             }
             st.backoff_until = None;
             if !fp.messages.is_empty() {
-                let batch = Batch {
-                    topic: fp.messages[0].topic.clone(),
-                    partition: fp.partition.partition,
-                    high_watermark: fp.high_watermark,
-                    messages: fp.messages,
-                };
+                let batch = Batch::new(
+                    fp.messages[0].topic.clone(),
+                    fp.partition.partition,
+                    fp.high_watermark,
+                    fp.messages,
+                    fp.retained,
+                );
                 parts.buffered_bytes += batch.approx_bytes();
                 st.buffered.push_back(batch);
             }
@@ -482,6 +530,31 @@ impl Fetching {
             reset_offsets(ctx, parts, resets, reset)
         }
     }
+}
+
+/// Records of `tp` at `offset` cannot be read: the partition is not fetched again until the
+/// application seeks (or it is reassigned), and the error reaches the application once what
+/// was read before it has (the run or stream error), and as an event now.
+fn stop_partition(
+    ctx: &Ctx<'_>,
+    st: &mut PartitionState,
+    tp: &TopicPartition,
+    offset: i64,
+    error: Error,
+) {
+    tracing::error!(group = %ctx.config.group_id, partition = %tp, offset, "{error}");
+    ctx.kafka.emit(Event::PartitionStopped {
+        group_id: ctx.config.group_id.clone(),
+        partition: tp.clone(),
+        offset,
+        error: error.to_string(),
+    });
+    st.caught_up = false;
+    st.needs_whole_budget = false;
+    st.failure = Some(Failure {
+        error,
+        reported: false,
+    });
 }
 
 /// The leader's log does not hold what was read at `fetch_offset` (KIP-320): its epoch
@@ -617,7 +690,7 @@ async fn fetch_once(
     config: &ConsumerConfig,
     targets: &[FetchTarget],
     session: Option<&SessionFetch>,
-    budget: usize,
+    mut budget: fetcher::Budget,
 ) -> Result<(Vec<FetchedPartition>, i32)> {
     let conn = kafka.pool().get(node, Lane::Fetch).await?;
     let version = conn.version::<FetchRequest>()?;
@@ -646,13 +719,8 @@ async fn fetch_once(
         .iter()
         .map(|t| (t.partition.clone(), t.position.offset))
         .collect();
-    let parts = fetcher::parse_response(
-        resp,
-        &names,
-        &offsets,
-        config.isolation_level,
-        &mut fetcher::Budget::new(budget, MAX_DECOMPRESSED),
-    )?;
+    let parts =
+        fetcher::parse_response(resp, &names, &offsets, config.isolation_level, &mut budget)?;
     Ok((parts, session_id))
 }
 

@@ -135,7 +135,7 @@ async fn each_partition_is_asked_of_its_leader_with_its_epochs() {
     );
     assert!(!p.refresh_metadata);
     // Two fetches share the free prefetch space.
-    assert_eq!(p.budget, config().max_prefetch_bytes / 2);
+    assert_eq!(p.budget.total(), config().max_prefetch_bytes / 2);
 }
 
 #[tokio::test(start_paused = true)]
@@ -298,7 +298,7 @@ async fn a_full_prefetch_buffer_starts_no_fetch() {
     parts.buffered_bytes = c.max_prefetch_bytes - 1000;
     let p = plan(&mut f, &m, &c, &parts, &[]);
     assert_eq!(asked(&p), vec![(1, vec![0])]);
-    assert_eq!(p.budget, 1000);
+    assert_eq!(p.budget.total(), 1000);
 }
 
 #[tokio::test(start_paused = true)]
