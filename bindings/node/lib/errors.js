@@ -243,6 +243,11 @@ function fromNative(err) {
     case 'unsupported':
       out = new KafkaJSNonRetriableError(e)
       break
+    case 'corrupt_record':
+      // KafkaJS's name for records that fail their checks; not retried: the same bytes fail
+      // again. The partition and offset say what to seek past.
+      out = new KafkaJSProtocolError({ ...e, type: 'CORRUPT_MESSAGE', code: 2, retriable: false })
+      break
     case 'config':
     case 'too_large':
     case 'fatal':
@@ -255,6 +260,11 @@ function fromNative(err) {
   }
   out.kind = info.kind
   out.operation = info.operation
+  if (info.topic != null) {
+    out.topic = info.topic
+    out.partition = info.partition
+    out.offset = info.offset
+  }
   return out
 }
 

@@ -230,10 +230,18 @@ impl NativeConsumer {
                 as usize,
             each_batch_auto_resolve: settings.each_batch_auto_resolve,
         };
-        consumer
+        let result = consumer
             .run_each_batch_with(options, move |ctx| handle(cb.clone(), ctx))
-            .await
-            .js()
+            .await;
+        if let Err(e) = &result {
+            if e.partition_offset().is_some() {
+                // Records that cannot be read end the run; KafkaJS's consumer stops on a
+                // crash it does not restart, so this one leaves its group too (nothing past
+                // the records was committed).
+                let _ = consumer.stop().await;
+            }
+        }
+        result.js()
     }
 
     #[napi]

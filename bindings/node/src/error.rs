@@ -21,8 +21,10 @@ pub(crate) fn to_js(e: Error) -> napi::Error {
         ErrorKind::Handler => "handler",
         ErrorKind::Auth => "auth",
         ErrorKind::Fatal => "fatal",
+        ErrorKind::CorruptRecord => "corrupt_record",
         _ => "other",
     };
+    let at = e.partition_offset();
     let reason = json!({
         "kind": kind,
         "type": e.kafka_error().map(kafkit::error::kafka_error_name),
@@ -30,6 +32,9 @@ pub(crate) fn to_js(e: Error) -> napi::Error {
         "retriable": e.is_retriable(),
         "operation": e.operation(),
         "message": e.to_string(),
+        "topic": at.map(|(tp, _)| tp.topic.clone()),
+        "partition": at.map(|(tp, _)| tp.partition),
+        "offset": at.map(|(_, o)| o.to_string()),
     });
     napi::Error::from_reason(format!("{PREFIX}{reason}"))
 }

@@ -438,6 +438,15 @@ fn decode_records(
             }
             Err(e) => {
                 (out.next_offset, out.next_epoch) = before;
+                let e = if e.kind() == &ErrorKind::TooLarge {
+                    Error::new(
+                        ErrorKind::TooLarge,
+                        "fetch",
+                        format!("its batch inflates past {} bytes, all the memory this consumer may give fetched records (max_prefetch_bytes; max_bytes for a share consumer): raise it to read the batch", budget.left),
+                    )
+                } else {
+                    e
+                };
                 return unreadable(out, e, skip_to);
             }
         };

@@ -236,13 +236,11 @@ impl Consumer {
                     let Some(d) = delivery else { break Ok(()) };
                     // A batch the engine dropped while queued (its partition revoked) is skipped.
                     if d.progress.take() {
-                        let d = match self.stopped_partition(d) {
-                            Ok(e) => {
-                                partition_error = true;
-                                break Err(e);
-                            }
-                            Err(d) => d,
-                        };
+                        let mut d = d;
+                        if let Some(e) = self.stopped_partition(&mut d) {
+                            partition_error = true;
+                            break Err(e);
+                        }
                         running.push(self.handle(d, &handler, options.each_batch_auto_resolve, max_poll));
                     }
                 }
@@ -275,17 +273,17 @@ impl Consumer {
         result
     }
 
-    /// A delivery that says its partition stopped at records that cannot be read: marked as
-    /// handled, and its error returned. `d` is handed back otherwise.
-    fn stopped_partition(&self, d: Delivery) -> std::result::Result<Error, Delivery> {
-        let Some(e) = d.error else { return Err(d) };
+    /// The error of a delivery that says its partition stopped at records that cannot be
+    /// read, marked as handled; `None` for a batch of records.
+    fn stopped_partition(&self, d: &mut Delivery) -> Option<Error> {
+        let e = d.error.take()?;
         let _ = self.command(Command::Processed {
             tp: TopicPartition::new(d.batch.topic.to_string(), d.batch.partition),
             generation: d.generation,
             next: None,
             done: true,
         });
-        Ok(e)
+        Some(e)
     }
 
     fn handle<H, F>(
@@ -463,10 +461,10 @@ impl Consumer {
                 }
                 // A partition stopped at records that cannot be read: an error item; the
                 // stream goes on with the other partitions.
-                let d = match st.consumer.stopped_partition(d) {
-                    Ok(e) => return Some((Err(e), st)),
-                    Err(d) => d,
-                };
+                let mut d = d;
+                if let Some(e) = st.consumer.stopped_partition(&mut d) {
+                    return Some((Err(e), st));
+                }
                 let tp = TopicPartition::new(d.batch.topic.to_string(), d.batch.partition);
                 let first = d.batch.first_offset();
                 st.open = Some((tp, d.generation, first, -1));
