@@ -113,6 +113,7 @@ pub fn fetch_response(version: i16, frame: Bytes, read_committed: bool) -> Resul
     use crate::consumer::fetcher::{parse_response, Budget};
     use crate::events::TopicPartition;
 
+    let frame_len = frame.len();
     let resp = crate::net::connection::decode_response::<FetchRequest>(
         frame,
         version,
@@ -139,12 +140,15 @@ pub fn fetch_response(version: i16, frame: Bytes, read_committed: bool) -> Resul
     } else {
         IsolationLevel::ReadUncommitted
     };
-    let parts = parse_response(
-        resp,
-        &names,
-        &offsets,
-        isolation,
-        &mut Budget::new(MAX_INFLATE * 4, MAX_INFLATE),
-    )?;
+    let budget = MAX_INFLATE * 4;
+    let parts = parse_response(resp, &names, &offsets, isolation, &mut Budget::whole(budget))?;
+    // What the decoded records keep alive stays within the budget, give or take the last
+    // record's own cost (its headers and buffer, each bounded by what was left) and the
+    // uncompressed bytes that came (already in memory as the frame).
+    let retained: usize = parts.iter().map(|p| p.retained).sum();
+    assert!(
+        retained <= 3 * budget + frame_len + 128,
+        "decoded records keep {retained} bytes alive, past a budget of {budget}"
+    );
     Ok(parts.iter().map(|p| p.messages.len()).sum())
 }
