@@ -84,6 +84,9 @@ impl Faults {
     fn next(&mut self) -> Option<u8> {
         let b = self.bytes.get(self.at).copied();
         self.at += 1;
+        if std::env::var_os("KAFKIT_FUZZ_LOG").is_some() {
+            eprintln!("fault byte {} = {b:?}", self.at - 1);
+        }
         b
     }
 
@@ -119,6 +122,9 @@ where
 
 /// What the broker does with `inc`, as the input says.
 fn fault(faults: &mut Faults, inc: &Incoming) -> Act {
+    if std::env::var_os("KAFKIT_FUZZ_LOG").is_some() {
+        eprintln!("request api {} v{}", inc.api_key, inc.version);
+    }
     let Some(op) = faults.next() else {
         return Act::Answer;
     };
@@ -324,6 +330,15 @@ async fn run(mode: u8, faults: Arc<Mutex<Faults>>) {
                 if complete(&seen) {
                     break;
                 }
+                {
+                    let f = faults.lock().unwrap();
+                    assert!(
+                        started.elapsed() < Duration::from_secs(20),
+                        "20 s without reading every partition or an error: {seen:?}, faults at {}/{}",
+                        f.at,
+                        f.bytes.len()
+                    );
+                }
                 if let Some(at) = behaved_at {
                     // Backoffs top out at a few seconds: after that, what is not read is stuck.
                     assert!(
@@ -375,6 +390,12 @@ async fn run(mode: u8, faults: Arc<Mutex<Faults>>) {
 fuzz_target!(|data: &[u8]| {
     if data.is_empty() || data.len() > 256 {
         return;
+    }
+    if let Ok(filter) = std::env::var("KAFKIT_FUZZ_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init();
     }
     let faults = Arc::new(Mutex::new(Faults {
         bytes: data[1..].to_vec(),

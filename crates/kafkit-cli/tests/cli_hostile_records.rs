@@ -22,7 +22,6 @@ fn kafkit(args: &[&str]) -> std::process::Output {
         .expect("kafkit runs")
 }
 
-
 #[tokio::test(flavor = "multi_thread")]
 async fn consume_fails_clearly_at_a_batch_past_the_budget_and_reads_on_past_it() {
     let nanos = std::time::SystemTime::now()
@@ -31,7 +30,11 @@ async fn consume_fails_clearly_at_a_batch_past_the_budget_and_reads_on_past_it()
         .as_nanos();
     let topic = format!("cli-bomb-{nanos:x}");
     let out = kafkit(&["topic", "create", &topic, "-p", "1"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let kafka = Kafka::connect(KafkaConfig::new([bootstrap()]))
         .await
@@ -92,6 +95,10 @@ async fn consume_fails_clearly_at_a_batch_past_the_budget_and_reads_on_past_it()
         "--max-records",
         "1",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("after"));
 }

@@ -141,7 +141,13 @@ pub fn fetch_response(version: i16, frame: Bytes, read_committed: bool) -> Resul
         IsolationLevel::ReadUncommitted
     };
     let budget = MAX_INFLATE * 4;
-    let parts = parse_response(resp, &names, &offsets, isolation, &mut Budget::whole(budget))?;
+    let parts = parse_response(
+        resp,
+        &names,
+        &offsets,
+        isolation,
+        &mut Budget::whole(budget),
+    )?;
     // What the decoded records keep alive stays within the budget, give or take the last
     // record's own cost (its headers and buffer, each bounded by what was left) and the
     // uncompressed bytes that came (already in memory as the frame).

@@ -328,8 +328,17 @@ impl Consumer {
             .map(|p| p.is_some())
             .unwrap_or(false);
         if first {
-            // Fail here, not later in `run`, when the broker lacks the group protocol.
-            self.connect().await?;
+            // Fail here, not later in `run`, when the broker lacks the group protocol. A
+            // coordinator not reachable yet is no reason to fail: the membership keeps looking
+            // for it in the background (and says so), as it does when it is lost later. Found
+            // by the stateful fuzzer: an unanswered handshake failed the subscribe, and the
+            // consumer never started.
+            match self.connect().await {
+                Err(e) if e.is_retriable() => {
+                    tracing::warn!(group = %self.inner.config.group_id, error = %e, "the group coordinator is not reachable yet; joining in the background");
+                }
+                other => other?,
+            }
             for warning in &self.inner.warnings {
                 self.inner.kafka.emit(crate::events::Event::Warning {
                     message: warning.clone(),
