@@ -1,7 +1,10 @@
 //! A fake Kafka broker for the hostile-broker tests. It speaks just enough of the protocol to be
 //! connected to and used (ApiVersions, Metadata naming itself and its cluster, FindCoordinator,
-//! InitProducerId, Produce, CreateTopics, ListGroups, SASL, ConsumerGroupHeartbeat), with real
-//! responses encoded by the kafka-protocol crate, and misbehaves as the test's script says.
+//! InitProducerId, Produce, CreateTopics, ListGroups, SASL, ConsumerGroupHeartbeat and
+//! ShareGroupHeartbeat with a scripted assignment, a classic group of one member, Fetch from
+//! in-memory partition logs with a long poll, ListOffsets, OffsetFetch, OffsetCommit, ShareFetch,
+//! ShareAcknowledge), with real responses encoded by the kafka-protocol crate, and misbehaves as
+//! the test's script says.
 //!
 //! It also watches how the client leaves: when the client shuts its side, the fake checks that
 //! the socket is really closed (no client task still reading it), see [`FakeBroker::closed`].
@@ -35,6 +38,9 @@ pub struct Incoming {
     pub correlation_id: i32,
     /// The well-behaved answer (the whole frame, length included), if the fake knows the API.
     pub answer: Option<Vec<u8>>,
+    /// How long a well-behaved broker holds that answer (a fetch with nothing to return waits
+    /// its max_wait); `Act::Answer` waits as long.
+    pub hold: Duration,
     /// Requests of this API this fake had already seen.
     pub seen: usize,
     /// The request body (after the header).
@@ -85,6 +91,17 @@ struct ClusterView {
     topics: Vec<FakeTopic>,
     /// Node answering FindCoordinator; the asked broker itself when unset.
     coordinator: Option<i32>,
+    /// What ConsumerGroupHeartbeat and ShareGroupHeartbeat assign a member: topic ids (known
+    /// to metadata or not) and their partitions. Empty when unset.
+    assignment: Vec<(Uuid, Vec<i32>)>,
+    /// The records of each partition (values; offsets count from 0), by topic name.
+    logs: HashMap<(String, i32), Vec<Bytes>>,
+    /// Committed offsets (one group), by topic name.
+    committed: HashMap<(String, i32), i64>,
+    /// The classic group (one member at a time is enough for the tests).
+    generation: i32,
+    /// The leader's SyncGroup assignments of the current generation, by member id.
+    sync: HashMap<String, Bytes>,
 }
 
 struct FakeTopic {
@@ -185,6 +202,41 @@ impl FakeBroker {
     /// Adds a topic to the cluster, every partition led by `leader`.
     pub fn add_topic(&self, name: &str, partitions: usize, leader: i32) {
         add_topic(&self.state.cluster, name, partitions, leader);
+    }
+
+    /// The id metadata gives topic `name` (panics if there is none).
+    pub fn topic_id(&self, name: &str) -> Uuid {
+        let c = self.state.cluster.lock().unwrap();
+        c.topics
+            .iter()
+            .find(|t| t.name == name)
+            .map(|t| t.id)
+            .unwrap_or_else(|| panic!("no topic {name}"))
+    }
+
+    /// Makes `leader` (-1: none) the leader of one partition.
+    pub fn set_leader(&self, name: &str, partition: usize, leader: i32) {
+        let mut c = self.state.cluster.lock().unwrap();
+        let t = c
+            .topics
+            .iter_mut()
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("no topic {name}"));
+        t.leaders[partition] = leader;
+    }
+
+    /// What group heartbeats (KIP-848 and share) assign from now on: `(topic id, partitions)`.
+    pub fn assign(&self, assignment: Vec<(Uuid, Vec<i32>)>) {
+        self.state.cluster.lock().unwrap().assignment = assignment;
+    }
+
+    /// Appends records with these values to a partition's log.
+    pub fn append(&self, topic: &str, partition: i32, values: &[&str]) {
+        let mut c = self.state.cluster.lock().unwrap();
+        c.logs
+            .entry((topic.to_string(), partition))
+            .or_default()
+            .extend(values.iter().map(|v| Bytes::from(v.to_string())));
     }
 
     /// Makes `node` the answer to FindCoordinator.
@@ -305,23 +357,32 @@ async fn serve(stream: TcpStream, state: Arc<State>, status: Arc<AtomicU8>) {
             *n += 1;
             *n - 1
         };
-        let answer = if api_key == NOT_KAFKA {
-            None
+        let (answer, hold) = if api_key == NOT_KAFKA {
+            (None, Duration::ZERO)
         } else {
-            answer(&state, api_key, version, correlation_id, body.clone())
+            match answer(&state, api_key, version, correlation_id, body.clone()) {
+                Some((a, hold)) => (Some(a), hold),
+                None => (None, Duration::ZERO),
+            }
         };
         let incoming = Incoming {
             api_key,
             version,
             correlation_id,
             answer,
+            hold,
             seen,
             body,
         };
         let script = state.script.lock().unwrap().clone();
         let flow = match script(&incoming) {
             Act::Answer => match &incoming.answer {
-                Some(a) => write(&mut wr, a).await,
+                Some(a) => {
+                    if !incoming.hold.is_zero() {
+                        tokio::time::sleep(incoming.hold).await;
+                    }
+                    write(&mut wr, a).await
+                }
                 None => Flow::ServerClosed,
             },
             Act::Send(bytes) => write(&mut wr, &bytes).await,
@@ -477,9 +538,66 @@ fn str(s: &str) -> StrBytes {
     StrBytes::from_string(s.to_string())
 }
 
-/// The well-behaved answer to one request, or `None` for an API the fake does not know.
-fn answer(state: &State, api_key: i16, version: i16, cid: i32, mut body: Bytes) -> Option<Vec<u8>> {
+/// A record batch (magic 2, uncompressed) of `values` starting at offset `base`.
+pub fn records(base: i64, values: &[Bytes]) -> Bytes {
+    use kafka_protocol::records::{
+        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    };
+    let records: Vec<Record> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Record {
+            transactional: false,
+            control: false,
+            partition_leader_epoch: 0,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: base + i as i64,
+            sequence: -1,
+            timestamp: 0,
+            key: None,
+            value: Some(v.clone()),
+            headers: Default::default(),
+            delete_horizon: false,
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .expect("encode records");
+    buf.freeze()
+}
+
+/// The well-behaved answer to one request and how long a broker would hold it, or `None` for
+/// an API the fake does not know.
+fn answer(
+    state: &State,
+    api_key: i16,
+    version: i16,
+    cid: i32,
+    body: Bytes,
+) -> Option<(Vec<u8>, Duration)> {
     let api = ApiKey::try_from(api_key).ok()?;
+    if let Some(a) = consumer_answer(state, api, version, cid, body.clone()) {
+        return Some(a);
+    }
+    basic_answer(state, api, version, cid, body).map(|a| (a, Duration::ZERO))
+}
+
+fn basic_answer(
+    state: &State,
+    api: ApiKey,
+    version: i16,
+    cid: i32,
+    mut body: Bytes,
+) -> Option<Vec<u8>> {
     macro_rules! decode {
         ($t:ty) => {
             <$t>::decode(&mut body, version).expect(concat!("decode ", stringify!($t)))
@@ -539,8 +657,12 @@ fn answer(state: &State, api_key: i16, version: i16, cid: i32, mut body: Bytes) 
                         let mut p = metadata_response::MetadataResponsePartition::default();
                         p.partition_index = i as i32;
                         p.leader_id = BrokerId(*leader);
-                        p.replica_nodes = vec![BrokerId(*leader)];
-                        p.isr_nodes = vec![BrokerId(*leader)];
+                        if *leader < 0 {
+                            p.error_code = 5; // LEADER_NOT_AVAILABLE
+                        } else {
+                            p.replica_nodes = vec![BrokerId(*leader)];
+                            p.isr_nodes = vec![BrokerId(*leader)];
+                        }
                         p
                     })
                     .collect();
@@ -674,15 +796,358 @@ fn answer(state: &State, api_key: i16, version: i16, cid: i32, mut body: Bytes) 
             // Accepts anyone (PLAIN); a SCRAM client would find this answer wanting.
             frame::<SaslAuthenticateRequest>(cid, version, &SaslAuthenticateResponse::default())
         }
+        _ => return None,
+    })
+}
+
+/// Answers to what consumers (group, classic, share) send.
+fn consumer_answer(
+    state: &State,
+    api: ApiKey,
+    version: i16,
+    cid: i32,
+    mut body: Bytes,
+) -> Option<(Vec<u8>, Duration)> {
+    macro_rules! decode {
+        ($t:ty) => {
+            <$t>::decode(&mut body, version).expect(concat!("decode ", stringify!($t)))
+        };
+    }
+    let mut hold = Duration::ZERO;
+    let mut c = state.cluster.lock().unwrap();
+    let bytes = match api {
         ApiKey::ConsumerGroupHeartbeat => {
             let req = decode!(ConsumerGroupHeartbeatRequest);
             let mut r = ConsumerGroupHeartbeatResponse::default();
             r.member_id = Some(req.member_id.clone());
             r.member_epoch = req.member_epoch.max(0) + 1;
             r.heartbeat_interval_ms = 1000;
-            r.assignment = Some(consumer_group_heartbeat_response::Assignment::default());
+            let mut a = consumer_group_heartbeat_response::Assignment::default();
+            a.topic_partitions = c
+                .assignment
+                .iter()
+                .map(|(id, ps)| {
+                    let mut t = consumer_group_heartbeat_response::TopicPartitions::default();
+                    t.topic_id = *id;
+                    t.partitions = ps.clone();
+                    t
+                })
+                .collect();
+            r.assignment = Some(a);
             frame::<ConsumerGroupHeartbeatRequest>(cid, version, &r)
         }
+        ApiKey::ShareGroupHeartbeat => {
+            let req = decode!(ShareGroupHeartbeatRequest);
+            let mut r = ShareGroupHeartbeatResponse::default();
+            r.member_id = Some(req.member_id.clone());
+            r.member_epoch = req.member_epoch.max(0) + 1;
+            r.heartbeat_interval_ms = 1000;
+            let mut a = share_group_heartbeat_response::Assignment::default();
+            a.topic_partitions = c
+                .assignment
+                .iter()
+                .map(|(id, ps)| {
+                    let mut t = share_group_heartbeat_response::TopicPartitions::default();
+                    t.topic_id = *id;
+                    t.partitions = ps.clone();
+                    t
+                })
+                .collect();
+            r.assignment = Some(a);
+            frame::<ShareGroupHeartbeatRequest>(cid, version, &r)
+        }
+        ApiKey::Fetch => {
+            let req = decode!(FetchRequest);
+            let mut r = FetchResponse::default();
+            let mut any = false;
+            r.responses = req
+                .topics
+                .iter()
+                .map(|t| {
+                    let name = if version >= 13 {
+                        c.topics.iter().find(|x| x.id == t.topic_id).map(|x| x.name.clone())
+                    } else {
+                        Some(t.topic.0.to_string())
+                    };
+                    let mut tr = fetch_response::FetchableTopicResponse::default();
+                    tr.topic = t.topic.clone();
+                    tr.topic_id = t.topic_id;
+                    tr.partitions = t
+                        .partitions
+                        .iter()
+                        .map(|p| {
+                            let mut pd = fetch_response::PartitionData::default();
+                            pd.partition_index = p.partition;
+                            pd.preferred_read_replica = BrokerId(-1);
+                            pd.aborted_transactions = Some(Vec::new());
+                            let Some(name) = &name else {
+                                pd.error_code = 100; // UNKNOWN_TOPIC_ID
+                                return pd;
+                            };
+                            let log = c.logs.get(&(name.clone(), p.partition));
+                            let end = log.map_or(0, |l| l.len() as i64);
+                            pd.high_watermark = end;
+                            pd.last_stable_offset = end;
+                            pd.log_start_offset = 0;
+                            if p.fetch_offset < 0 || p.fetch_offset > end {
+                                pd.error_code = 1; // OFFSET_OUT_OF_RANGE
+                            } else if p.fetch_offset < end {
+                                let log = log.expect("a log with records");
+                                pd.records = Some(records(
+                                    p.fetch_offset,
+                                    &log[p.fetch_offset as usize..],
+                                ));
+                                any = true;
+                            }
+                            pd
+                        })
+                        .collect();
+                    tr
+                })
+                .collect();
+            if !any {
+                // Nothing to return: a broker holds the answer for max_wait.
+                hold = Duration::from_millis(req.max_wait_ms.max(0) as u64);
+            }
+            frame::<FetchRequest>(cid, version, &r)
+        }
+        ApiKey::ListOffsets => {
+            let req = decode!(ListOffsetsRequest);
+            let mut r = ListOffsetsResponse::default();
+            r.topics = req
+                .topics
+                .iter()
+                .map(|t| {
+                    let mut tr = list_offsets_response::ListOffsetsTopicResponse::default();
+                    tr.name = t.name.clone();
+                    let known = c.topics.iter().any(|x| x.name == t.name.0.as_str());
+                    tr.partitions = t
+                        .partitions
+                        .iter()
+                        .map(|p| {
+                            let mut pr =
+                                list_offsets_response::ListOffsetsPartitionResponse::default();
+                            pr.partition_index = p.partition_index;
+                            pr.timestamp = -1;
+                            pr.leader_epoch = 0;
+                            if !known {
+                                pr.error_code = 3;
+                                return pr;
+                            }
+                            let end = c
+                                .logs
+                                .get(&(t.name.0.to_string(), p.partition_index))
+                                .map_or(0, |l| l.len() as i64);
+                            pr.offset = if p.timestamp == -1 { end } else { 0 };
+                            pr
+                        })
+                        .collect();
+                    tr
+                })
+                .collect();
+            frame::<ListOffsetsRequest>(cid, version, &r)
+        }
+        ApiKey::OffsetFetch => {
+            let req = decode!(OffsetFetchRequest);
+            let committed = |name: &str, p: i32| {
+                c.committed
+                    .get(&(name.to_string(), p))
+                    .copied()
+                    .unwrap_or(-1)
+            };
+            let mut r = OffsetFetchResponse::default();
+            if version >= 8 {
+                r.groups = req
+                    .groups
+                    .iter()
+                    .map(|g| {
+                        let mut gr = offset_fetch_response::OffsetFetchResponseGroup::default();
+                        gr.group_id = g.group_id.clone();
+                        gr.topics = g
+                            .topics
+                            .iter()
+                            .flatten()
+                            .map(|t| {
+                                let mut tr =
+                                    offset_fetch_response::OffsetFetchResponseTopics::default();
+                                tr.name = t.name.clone();
+                                tr.partitions = t
+                                    .partition_indexes
+                                    .iter()
+                                    .map(|p| {
+                                        let mut pr = offset_fetch_response::OffsetFetchResponsePartitions::default();
+                                        pr.partition_index = *p;
+                                        pr.committed_offset = committed(&t.name.0, *p);
+                                        pr.committed_leader_epoch = -1;
+                                        pr
+                                    })
+                                    .collect();
+                                tr
+                            })
+                            .collect();
+                        gr
+                    })
+                    .collect();
+            } else {
+                r.topics = req
+                    .topics
+                    .iter()
+                    .flatten()
+                    .map(|t| {
+                        let mut tr = offset_fetch_response::OffsetFetchResponseTopic::default();
+                        tr.name = t.name.clone();
+                        tr.partitions = t
+                            .partition_indexes
+                            .iter()
+                            .map(|p| {
+                                let mut pr =
+                                    offset_fetch_response::OffsetFetchResponsePartition::default();
+                                pr.partition_index = *p;
+                                pr.committed_offset = committed(&t.name.0, *p);
+                                pr.committed_leader_epoch = -1;
+                                pr
+                            })
+                            .collect();
+                        tr
+                    })
+                    .collect();
+            }
+            frame::<OffsetFetchRequest>(cid, version, &r)
+        }
+        ApiKey::OffsetCommit => {
+            let req = decode!(OffsetCommitRequest);
+            let mut r = OffsetCommitResponse::default();
+            r.topics = req
+                .topics
+                .iter()
+                .map(|t| {
+                    let mut tr = offset_commit_response::OffsetCommitResponseTopic::default();
+                    tr.name = t.name.clone();
+                    tr.topic_id = t.topic_id;
+                    tr.partitions = t
+                        .partitions
+                        .iter()
+                        .map(|p| {
+                            c.committed.insert(
+                                (t.name.0.to_string(), p.partition_index),
+                                p.committed_offset,
+                            );
+                            let mut pr =
+                                offset_commit_response::OffsetCommitResponsePartition::default();
+                            pr.partition_index = p.partition_index;
+                            pr
+                        })
+                        .collect();
+                    tr
+                })
+                .collect();
+            frame::<OffsetCommitRequest>(cid, version, &r)
+        }
+        ApiKey::JoinGroup => {
+            // A group of one: every JoinGroup starts a generation this member leads.
+            let req = decode!(JoinGroupRequest);
+            c.generation += 1;
+            c.sync.clear();
+            let member_id = if req.member_id.is_empty() {
+                str(&format!("fake-member-{}", c.generation))
+            } else {
+                req.member_id.clone()
+            };
+            let protocol = req.protocols.first().expect("a protocol");
+            let mut m = join_group_response::JoinGroupResponseMember::default();
+            m.member_id = member_id.clone();
+            m.group_instance_id = req.group_instance_id.clone();
+            m.metadata = protocol.metadata.clone();
+            let mut r = JoinGroupResponse::default();
+            r.generation_id = c.generation;
+            r.protocol_type = Some(str("consumer"));
+            r.protocol_name = Some(protocol.name.clone());
+            r.leader = member_id.clone();
+            r.member_id = member_id;
+            r.members = vec![m];
+            frame::<JoinGroupRequest>(cid, version, &r)
+        }
+        ApiKey::SyncGroup => {
+            let req = decode!(SyncGroupRequest);
+            for a in &req.assignments {
+                c.sync.insert(a.member_id.to_string(), a.assignment.clone());
+            }
+            let mut r = SyncGroupResponse::default();
+            r.protocol_type = req.protocol_type.clone();
+            r.protocol_name = req.protocol_name.clone();
+            r.assignment = c
+                .sync
+                .get(req.member_id.as_str())
+                .cloned()
+                .unwrap_or_default();
+            frame::<SyncGroupRequest>(cid, version, &r)
+        }
+        ApiKey::Heartbeat => frame::<HeartbeatRequest>(cid, version, &HeartbeatResponse::default()),
+        ApiKey::LeaveGroup => {
+            let req = decode!(LeaveGroupRequest);
+            let mut r = LeaveGroupResponse::default();
+            r.members = req
+                .members
+                .iter()
+                .map(|m| {
+                    let mut mr = leave_group_response::MemberResponse::default();
+                    mr.member_id = m.member_id.clone();
+                    mr.group_instance_id = m.group_instance_id.clone();
+                    mr
+                })
+                .collect();
+            frame::<LeaveGroupRequest>(cid, version, &r)
+        }
+        ApiKey::ShareFetch => {
+            // No records: held for max_wait, as a broker with nothing to deliver would.
+            let req = decode!(ShareFetchRequest);
+            let mut r = ShareFetchResponse::default();
+            r.acquisition_lock_timeout_ms = 30_000;
+            r.responses = req
+                .topics
+                .iter()
+                .map(|t| {
+                    let mut tr = share_fetch_response::ShareFetchableTopicResponse::default();
+                    tr.topic_id = t.topic_id;
+                    tr.partitions = t
+                        .partitions
+                        .iter()
+                        .map(|p| {
+                            let mut pd = share_fetch_response::PartitionData::default();
+                            pd.partition_index = p.partition_index;
+                            pd
+                        })
+                        .collect();
+                    tr
+                })
+                .collect();
+            hold = Duration::from_millis(req.max_wait_ms.max(0) as u64);
+            frame::<ShareFetchRequest>(cid, version, &r)
+        }
+        ApiKey::ShareAcknowledge => {
+            let req = decode!(ShareAcknowledgeRequest);
+            let mut r = ShareAcknowledgeResponse::default();
+            r.responses = req
+                .topics
+                .iter()
+                .map(|t| {
+                    let mut tr = share_acknowledge_response::ShareAcknowledgeTopicResponse::default();
+                    tr.topic_id = t.topic_id;
+                    tr.partitions = t
+                        .partitions
+                        .iter()
+                        .map(|p| {
+                            let mut pd = share_acknowledge_response::PartitionData::default();
+                            pd.partition_index = p.partition_index;
+                            pd
+                        })
+                        .collect();
+                    tr
+                })
+                .collect();
+            frame::<ShareAcknowledgeRequest>(cid, version, &r)
+        }
         _ => return None,
-    })
+    };
+    Some((bytes, hold))
 }
