@@ -639,15 +639,35 @@ impl Membership {
     }
 
     /// Topic names found in metadata for the ids `asked` (those missing were not found, or the
-    /// lookup failed: they are asked again on the next heartbeat answer).
+    /// lookup failed: they are asked again at once, the driver pacing the lookups). An id
+    /// still unknown after [`NAME_LOOKUPS`] lookups is named in a warning, once; its partitions
+    /// wait while the others are read.
     pub fn on_topic_names(&mut self, asked: &[Uuid], names: &HashMap<Uuid, String>) {
         for (id, n) in names {
             self.names.insert(*id, n.clone());
         }
         for id in asked {
             self.requested_ids.remove(id);
-            if !self.names.contains_key(id) {
-                *self.name_misses.entry(*id).or_default() += 1;
+            if self.names.contains_key(id) {
+                continue;
+            }
+            let misses = self.name_misses.entry(*id).or_default();
+            *misses += 1;
+            if *misses == NAME_LOOKUPS {
+                let partitions: Vec<i32> = self
+                    .target
+                    .as_ref()
+                    .and_then(|t| t.get(id))
+                    .map(|ps| ps.iter().copied().collect())
+                    .unwrap_or_default();
+                self.actions.push_back(Action::Warn(Error::new(
+                    crate::error::ErrorKind::Kafka(ResponseError::UnknownTopicId),
+                    "assignment",
+                    format!(
+                        "group '{}': the assignment names topic id {id} (partitions {partitions:?}), which metadata does not know after {NAME_LOOKUPS} lookups; the member's other partitions are read meanwhile, and the id is looked up again, backing off to once a second, until metadata names it",
+                        self.cfg.group_id
+                    ),
+                )));
             }
         }
         if self.step.is_none() {

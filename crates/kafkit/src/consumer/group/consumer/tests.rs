@@ -652,6 +652,50 @@ fn a_topic_id_that_cannot_be_named_is_left_out_of_events_after_a_few_lookups() {
     );
 }
 
+/// A topic id metadata does not know holds back nothing: the named partition is assigned at
+/// once, the id is asked for again after every miss (the driver paces those lookups), and the
+/// user is warned once, naming the id and its partitions.
+#[test]
+fn an_unknown_topic_id_holds_back_nothing_and_is_warned_about_once() {
+    let now = Instant::now();
+    let mut m = joined(now);
+    let unknown = Uuid::from_u128(7);
+    m.on_heartbeat_response(resp(1, Some(&[(T1, &[0]), (unknown, &[2, 5])])), now);
+    let actions = drain(&mut m);
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::Assign(tps) if tps == &vec![tp("a", 0)])),
+        "the named partition is assigned at once: {actions:?}"
+    );
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::ResolveTopicIds(ids) if ids == &vec![unknown])));
+    m.on_assigned(now);
+    let mut warnings = Vec::new();
+    for _ in 0..10 {
+        m.on_topic_names(&[unknown], &HashMap::new());
+        let actions = drain(&mut m);
+        assert!(
+            actions
+                .iter()
+                .any(|a| matches!(a, Action::ResolveTopicIds(ids) if ids == &vec![unknown])),
+            "asked again: {actions:?}"
+        );
+        warnings.extend(actions.into_iter().filter_map(|a| match a {
+            Action::Warn(e) => Some(e.to_string()),
+            _ => None,
+        }));
+    }
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains(&unknown.to_string()) && warnings[0].contains("[2, 5]"),
+        "{}",
+        warnings[0]
+    );
+    assert_eq!(m.owned(), vec![tp("a", 0)]);
+}
+
 #[test]
 fn the_heartbeat_pace_is_the_one_the_broker_sets() {
     let now = Instant::now();
