@@ -174,9 +174,14 @@ async fn count(fakes: &[&FakeBroker], apis: &[ApiKey]) -> Vec<usize> {
         .collect()
 }
 
+/// Fails when `n` requests are more than `most`. With `KAFKIT_PACING_REPORT` set it only
+/// prints the count (to measure a build without pacing).
 #[track_caller]
 fn assert_paced(api: ApiKey, n: usize, most: usize) {
     eprintln!("{api:?}: {n} requests in {WINDOW:?}");
+    if std::env::var_os("KAFKIT_PACING_REPORT").is_some() {
+        return;
+    }
     assert!(
         n <= most,
         "{n} {api:?} requests in {WINDOW:?}: more than {most} (not paced)"

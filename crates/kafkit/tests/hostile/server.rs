@@ -865,7 +865,10 @@ fn consumer_answer(
                 .iter()
                 .map(|t| {
                     let name = if version >= 13 {
-                        c.topics.iter().find(|x| x.id == t.topic_id).map(|x| x.name.clone())
+                        c.topics
+                            .iter()
+                            .find(|x| x.id == t.topic_id)
+                            .map(|x| x.name.clone())
                     } else {
                         Some(t.topic.0.to_string())
                     };
@@ -893,10 +896,8 @@ fn consumer_answer(
                                 pd.error_code = 1; // OFFSET_OUT_OF_RANGE
                             } else if p.fetch_offset < end {
                                 let log = log.expect("a log with records");
-                                pd.records = Some(records(
-                                    p.fetch_offset,
-                                    &log[p.fetch_offset as usize..],
-                                ));
+                                pd.records =
+                                    Some(records(p.fetch_offset, &log[p.fetch_offset as usize..]));
                                 any = true;
                             }
                             pd
@@ -1131,7 +1132,8 @@ fn consumer_answer(
                 .topics
                 .iter()
                 .map(|t| {
-                    let mut tr = share_acknowledge_response::ShareAcknowledgeTopicResponse::default();
+                    let mut tr =
+                        share_acknowledge_response::ShareAcknowledgeTopicResponse::default();
                     tr.topic_id = t.topic_id;
                     tr.partitions = t
                         .partitions
