@@ -27,6 +27,10 @@ const WINDOW: Duration = Duration::from_secs(3);
 /// that starts the window.
 const MOST: usize = 3 * 10 + 5;
 
+/// The most group heartbeats (ConsumerGroupHeartbeat, Heartbeat, ShareGroupHeartbeat) under a
+/// retriable error in [`WINDOW`]: they back off from 200 ms to 5 s, about 5 in 3 s.
+const MOST_HEARTBEATS: usize = 3 * 5 + 5;
+
 fn config(fake: &FakeBroker) -> KafkaConfig {
     let mut c = KafkaConfig::new([fake.addr.clone()])
         .client_id("kafkit-pacing")
@@ -361,6 +365,7 @@ const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;
 const COORDINATOR_NOT_AVAILABLE: i16 = 15;
 const NOT_COORDINATOR: i16 = 16;
 const UNKNOWN_MEMBER_ID: i16 = 25;
+const FENCED_MEMBER_EPOCH: i16 = 110;
 const UNKNOWN_SERVER_ERROR: i16 = -1;
 
 // ---- one bad partition never holds back the others ------------------------------------------
@@ -551,16 +556,32 @@ async fn a_long_poll_is_not_paced() {
     );
 }
 
-/// The coordinator answers every ConsumerGroupHeartbeat with a retriable error, or says it is
-/// not the coordinator (then FindCoordinator goes out too), or FindCoordinator itself fails.
+/// The coordinator fences the member after every join, answers every ConsumerGroupHeartbeat
+/// with a retriable error, or says it is not the coordinator (then FindCoordinator goes out
+/// too), or FindCoordinator itself fails.
 #[tokio::test]
 async fn kip848_coordinator_errors_are_paced() {
     let fake = FakeBroker::start().await;
     fake.add_topic("orders", 1, fake.node_id);
     let kafka = connect(&fake).await;
+    fake.assign(vec![(fake.topic_id("orders"), vec![0])]);
     let consumer = kafka.consumer(kip848("coordinator-errors")).unwrap();
     consumer.subscribe(&["orders"], true).await.unwrap();
     let run = Running::run(consumer);
+    // Fenced after every join: each join is answered, each heartbeat after it fenced.
+    fake.script(|r| {
+        if r.is(ApiKey::ConsumerGroupHeartbeat)
+            && r.decode::<ConsumerGroupHeartbeatRequest>().member_epoch > 0
+        {
+            heartbeat_error(r, FENCED_MEMBER_EPOCH)
+        } else {
+            Act::Answer
+        }
+    });
+    let [fenced] = count(&[&fake], &[ApiKey::ConsumerGroupHeartbeat]).await[..] else {
+        unreachable!()
+    };
+    assert_paced(ApiKey::ConsumerGroupHeartbeat, fenced, MOST_HEARTBEATS);
     for code in [COORDINATOR_LOAD_IN_PROGRESS, NOT_COORDINATOR] {
         fake.script(move |r| {
             if r.is(ApiKey::ConsumerGroupHeartbeat) {
@@ -575,7 +596,7 @@ async fn kip848_coordinator_errors_are_paced() {
         )
         .await;
         eprintln!("heartbeat error {code}");
-        assert_paced(ApiKey::ConsumerGroupHeartbeat, counts[0], MOST);
+        assert_paced(ApiKey::ConsumerGroupHeartbeat, counts[0], MOST_HEARTBEATS);
         assert_paced(ApiKey::FindCoordinator, counts[1], MOST);
     }
     fake.script(|r| {
@@ -596,7 +617,8 @@ async fn kip848_coordinator_errors_are_paced() {
 }
 
 /// Classic: every JoinGroup answered UNKNOWN_MEMBER_ID (the member rejoins without an id, and
-/// is refused again), then every heartbeat answered with a retriable error.
+/// is refused again), then every heartbeat answered with a retriable error (the heartbeat
+/// interval is 100 ms: without a backoff, 30 would go out).
 #[tokio::test]
 async fn classic_coordinator_errors_are_paced() {
     let fake = FakeBroker::start().await;
@@ -609,7 +631,8 @@ async fn classic_coordinator_errors_are_paced() {
             Act::Answer
         }
     });
-    let consumer = kafka.consumer(classic("classic-errors")).unwrap();
+    let config = classic("classic-errors").heartbeat_interval(Duration::from_millis(100));
+    let consumer = kafka.consumer(config).unwrap();
     let subscribe = {
         let consumer = consumer.clone();
         tokio::spawn(async move { consumer.subscribe(&["orders"], true).await })
@@ -644,7 +667,7 @@ async fn classic_coordinator_errors_are_paced() {
     };
     fake.behave();
     run.stop().await;
-    assert_paced(ApiKey::Heartbeat, heartbeats, MOST);
+    assert_paced(ApiKey::Heartbeat, heartbeats, MOST_HEARTBEATS);
 }
 
 /// Every OffsetCommit answered with a retriable error while auto-commit is due every 50 ms.
@@ -716,8 +739,8 @@ async fn share_stop(
         .expect("run does not return after close");
 }
 
-/// ShareGroupHeartbeat answered with a retriable error, then every ShareFetch failing as a
-/// whole, then every ShareFetch answered at once with nothing, then an assignment naming a
+/// ShareGroupHeartbeat fenced after every join, then answered with a retriable error, then
+/// every ShareFetch failing as a whole, then every ShareFetch answered at once with nothing, then an assignment naming a
 /// topic id metadata does not know.
 #[tokio::test]
 async fn share_consumer_retries_are_paced() {
@@ -725,6 +748,24 @@ async fn share_consumer_retries_are_paced() {
     fake.add_topic("orders", 1, fake.node_id);
     fake.assign(vec![(fake.topic_id("orders"), vec![0])]);
     let kafka = connect(&fake).await;
+    let (consumer, task) = share_running(&kafka, "share-pacing").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Fenced after every join.
+    fake.script(|r| {
+        if r.is(ApiKey::ShareGroupHeartbeat)
+            && r.decode::<ShareGroupHeartbeatRequest>().member_epoch > 0
+        {
+            share_heartbeat_error(r, FENCED_MEMBER_EPOCH)
+        } else {
+            Act::Answer
+        }
+    });
+    let [fenced] = count(&[&fake], &[ApiKey::ShareGroupHeartbeat]).await[..] else {
+        unreachable!()
+    };
+    assert_paced(ApiKey::ShareGroupHeartbeat, fenced, MOST_HEARTBEATS);
+
     fake.script(|r| {
         if r.is(ApiKey::ShareGroupHeartbeat) {
             share_heartbeat_error(r, COORDINATOR_LOAD_IN_PROGRESS)
@@ -732,11 +773,10 @@ async fn share_consumer_retries_are_paced() {
             Act::Answer
         }
     });
-    let (consumer, task) = share_running(&kafka, "share-pacing").await;
     let [heartbeats] = count(&[&fake], &[ApiKey::ShareGroupHeartbeat]).await[..] else {
         unreachable!()
     };
-    assert_paced(ApiKey::ShareGroupHeartbeat, heartbeats, MOST);
+    assert_paced(ApiKey::ShareGroupHeartbeat, heartbeats, MOST_HEARTBEATS);
 
     fake.script(|r| {
         if r.is(ApiKey::ShareFetch) {

@@ -131,6 +131,10 @@ pub struct Membership {
     /// No heartbeat before this (backoff after errors).
     retry_at: Option<Instant>,
     failures: u32,
+    /// Fences in a row: reset only by a heartbeat answered in the group (not by the join
+    /// answer), so a coordinator that fences every member after its join is not asked in a
+    /// loop.
+    fences: u32,
     in_flight: bool,
     sent: Option<SentFields>,
     /// Partitions applied locally (what the acknowledgement carries).
@@ -170,6 +174,7 @@ impl Membership {
             next_heartbeat: None,
             retry_at: None,
             failures: 0,
+            fences: 0,
             in_flight: false,
             sent: None,
             owned: BTreeSet::new(),
@@ -431,6 +436,9 @@ impl Membership {
             return;
         }
         self.failures = 0;
+        if self.state != MemberState::Joining {
+            self.fences = 0;
+        }
         self.retry_at = None;
         if resp.heartbeat_interval_ms > 0 {
             self.interval = Duration::from_millis(resp.heartbeat_interval_ms as u64);
@@ -614,9 +622,9 @@ impl Membership {
         }
         self.epoch = JOIN_EPOCH;
         self.sent = None;
-        self.failures = self.failures.saturating_add(1);
+        self.fences = self.fences.saturating_add(1);
         let wait = Duration::from_millis(50)
-            .saturating_mul(1 << self.failures.min(7))
+            .saturating_mul(1 << self.fences.min(7))
             .min(MAX_BACKOFF);
         self.retry_at = Some(now + wait);
         if self.owned.is_empty() {

@@ -264,6 +264,38 @@ fn fenced_member_loses_partitions_and_rejoins_with_the_same_id_without_hot_loop(
     assert!(gap >= Duration::from_millis(400));
 }
 
+/// A coordinator that accepts every join and fences the member at its next heartbeat: the
+/// join answer does not start the backoff over, so the rejoins slow down.
+#[test]
+fn fenced_after_every_join_is_paced() {
+    let now = Instant::now();
+    let mut m = joined(now);
+    let mut t = now;
+    let mut heartbeats = 1;
+    let mut epoch = 0;
+    while t < now + Duration::from_secs(10) {
+        if let Some(req) = m.poll_heartbeat(t) {
+            heartbeats += 1;
+            if req.member_epoch == 0 {
+                epoch += 1;
+                m.on_heartbeat_response(resp(epoch, Some(&[(T1, &[0])])), t);
+            } else {
+                m.on_heartbeat_response(err(110), t);
+            }
+        }
+        for a in drain(&mut m) {
+            match a {
+                Action::Assign(_) => m.on_assigned(t),
+                Action::Lost(_) => m.on_lost_handled(t),
+                _ => {}
+            }
+        }
+        t += Duration::from_millis(5);
+    }
+    // Join and fenced heartbeat pairs, 100 ms apart at first, then up to 5 s.
+    assert!(heartbeats <= 20, "{heartbeats} heartbeats in 10 s");
+}
+
 #[test]
 fn every_error_makes_the_next_heartbeat_full() {
     for code in [15i16, 16, 14, 29, 7] {
