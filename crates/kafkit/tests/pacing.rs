@@ -813,3 +813,39 @@ async fn share_consumer_retries_are_paced() {
     assert_paced(ApiKey::Metadata, metadata, MOST);
     share_stop(consumer, task).await;
 }
+
+/// A share assignment names a topic id metadata does not know next to a valid partition: the
+/// valid one is taken (and fetched) at once, the id is looked up at a paced rate, and the
+/// user is warned once.
+#[tokio::test]
+async fn an_unknown_topic_id_holds_back_nothing_in_a_share_group() {
+    let fake = FakeBroker::start().await;
+    fake.add_topic("orders", 1, fake.node_id);
+    let unknown = Uuid::from_u128(0x5ba5);
+    fake.assign(vec![(fake.topic_id("orders"), vec![0]), (unknown, vec![0])]);
+    let kafka = connect(&fake).await;
+    let warnings = Warnings::watch(&kafka);
+    let (consumer, task) = share_running(&kafka, "share-unknown-id").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let assigned = consumer.assignment().await.unwrap();
+        if assigned == vec![kafkit::TopicPartition::new("orders", 0)] {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the valid partition was not taken: {assigned:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let counts = count(&[&fake], &[ApiKey::Metadata, ApiKey::ShareFetch]).await;
+    share_stop(consumer, task).await;
+    assert_paced(ApiKey::Metadata, counts[0], MOST);
+    assert!(counts[1] > 0, "the valid partition is fetched");
+    assert_eq!(
+        warnings.naming(&[&unknown.to_string()]),
+        1,
+        "one warning naming the unknown topic id: {:?}",
+        warnings.all()
+    );
+}
