@@ -75,9 +75,91 @@ impl RetryPolicy {
     }
 }
 
+/// The pace of a retry that may repeat for as long as an error lasts (a lookup of a topic id
+/// metadata does not know, an offset reset that keeps failing, a broker whose fetches fail):
+/// 100 ms, doubling, at most 1 s, ±20% (the Java client's `retry.backoff.ms` and
+/// `retry.backoff.max.ms`). Whatever the error, such a retry goes out at most 10 times a
+/// second, and about once a second once it has lasted a few seconds.
+pub(crate) const PACING: RetryPolicy = RetryPolicy {
+    max_retry_time: Duration::from_secs(1),
+    initial_retry_time: Duration::from_millis(100),
+    factor: 0.2,
+    multiplier: 2.0,
+    retries: 0,
+};
+
+/// The least time from one fetch (Fetch, ShareFetch) to a broker to the next when the first
+/// one's answer brought nothing: a broker answering at once whatever `max_wait` says gets at
+/// most 10 fetches a second. A long poll (`max_wait` at least this) is never held by it.
+pub(crate) const IDLE_FETCH_EVERY: Duration = Duration::from_millis(100);
+
+/// One retried thing's place in its backoff: how many tries in a row went out without
+/// success, and when the next may go. Sans-IO: the caller says what happened and when.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Backoff {
+    tries: u32,
+    until: Option<tokio::time::Instant>,
+}
+
+impl Backoff {
+    /// A try goes out now: the next one waits `policy`'s backoff for this many tries in a
+    /// row. Returns when the next may go.
+    pub fn tried(
+        &mut self,
+        policy: &RetryPolicy,
+        now: tokio::time::Instant,
+    ) -> tokio::time::Instant {
+        let next = now + policy.backoff(self.tries);
+        self.tries = self.tries.saturating_add(1);
+        self.until = Some(next);
+        next
+    }
+
+    /// When the next try may go (`None`: at once).
+    pub fn until(&self) -> Option<tokio::time::Instant> {
+        self.until
+    }
+
+    /// Whether a try may go at `now`.
+    pub fn ready(&self, now: tokio::time::Instant) -> bool {
+        self.until.is_none_or(|u| u <= now)
+    }
+
+    /// It worked: the next try, if any, goes at once.
+    pub fn reset(&mut self) {
+        *self = Backoff::default();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_backoff_paces_repeated_tries_to_ten_a_second_then_one() {
+        let mut b = Backoff::default();
+        let t0 = tokio::time::Instant::now();
+        assert!(b.ready(t0), "the first try goes at once");
+        // Tries as soon as allowed, for 10 s.
+        let mut now = t0;
+        let mut tries = 0;
+        while now < t0 + Duration::from_secs(10) {
+            assert!(b.ready(now));
+            let next = b.tried(&PACING, now);
+            assert!(next - now >= Duration::from_millis(80), "{:?}", next - now);
+            assert!(next - now <= Duration::from_secs(1));
+            assert!(!b.ready(now));
+            tries += 1;
+            tokio::time::advance(next - now).await;
+            now = tokio::time::Instant::now();
+        }
+        // 100, 200, 400, 800 ms, then 1 s each: about 13 in 10 s.
+        assert!((11..=16).contains(&tries), "{tries} tries in 10 s");
+        b.reset();
+        assert!(b.ready(now) && b.until().is_none());
+        let next = b.tried(&PACING, now);
+        assert!(next - now <= Duration::from_millis(120), "starts over");
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

@@ -246,20 +246,39 @@ pub async fn list_offsets_found(
     timestamp: i64,
     read_committed: bool,
 ) -> Result<HashMap<TopicPartition, Found>> {
+    let (found, failed) = list_offsets_each(kafka, partitions, timestamp, read_committed).await;
+    match failed.into_iter().next() {
+        Some((_, e)) => Err(e),
+        None => Ok(found),
+    }
+}
+
+/// As [`list_offsets_found`], each partition on its own: what was found, and each partition
+/// that could not be looked up with why (no leader known, its leader failed, an error for
+/// it). One partition's failure does not fail the others; the failed ones are in the order
+/// asked.
+pub async fn list_offsets_each(
+    kafka: &Kafka,
+    partitions: &[TopicPartition],
+    timestamp: i64,
+    read_committed: bool,
+) -> (HashMap<TopicPartition, Found>, Vec<(TopicPartition, Error)>) {
     let snapshot = kafka.cluster().snapshot();
     // leader -> topic -> (partition, leader epoch)
     type ByTopic<'a> = BTreeMap<&'a str, Vec<(i32, i32)>>;
     let mut by_leader: BTreeMap<i32, ByTopic<'_>> = BTreeMap::new();
+    let mut failed: HashMap<TopicPartition, Error> = HashMap::new();
     for tp in partitions {
         let info = snapshot
             .topic(&tp.topic)
             .and_then(|t| t.partition(tp.partition))
-            .filter(|p| p.leader >= 0)
-            .ok_or_else(|| {
-                kafka.cluster().invalidate();
-                Error::from_code(5, "list_offsets", format!("no leader known for {tp}"))
-                    .unwrap_or_else(|| Error::protocol("list_offsets", "no leader"))
-            })?;
+            .filter(|p| p.leader >= 0);
+        let Some(info) = info else {
+            let e = Error::from_code(5, "list_offsets", format!("no leader known for {tp}"))
+                .unwrap_or_else(|| Error::protocol("list_offsets", "no leader"));
+            failed.insert(tp.clone(), e);
+            continue;
+        };
         by_leader
             .entry(info.leader)
             .or_default()
@@ -267,39 +286,22 @@ pub async fn list_offsets_found(
             .or_default()
             .push((tp.partition, info.leader_epoch));
     }
+    if !failed.is_empty() {
+        kafka.cluster().invalidate();
+    }
     let mut out = HashMap::new();
     for (leader, topics) in by_leader {
-        let conn = kafka.pool().get(leader, Lane::General).await?;
-        let mut req = ListOffsetsRequest::default();
-        req.replica_id = BrokerId(-1);
-        req.isolation_level = i8::from(read_committed);
-        req.timeout_ms = kafka
-            .config()
-            .request_timeout
-            .as_millis()
-            .min(i32::MAX as u128) as i32;
-        req.topics = topics
-            .into_iter()
-            .map(|(t, parts)| {
-                let mut lt = ListOffsetsTopic::default();
-                lt.name = topic_name(t);
-                lt.partitions = parts
-                    .into_iter()
-                    .map(|(p, epoch)| {
-                        let mut lp = ListOffsetsPartition::default();
-                        lp.partition_index = p;
-                        lp.current_leader_epoch = epoch;
-                        lp.timestamp = timestamp;
-                        lp
-                    })
-                    .collect();
-                lt
-            })
+        let asked: Vec<TopicPartition> = topics
+            .iter()
+            .flat_map(|(t, ps)| ps.iter().map(|(p, _)| TopicPartition::new(*t, *p)))
             .collect();
-        let resp = conn
-            .send(&req)
-            .await
-            .map_err(|e| e.during("list_offsets"))?;
+        let resp = match ask_leader(kafka, leader, topics, timestamp, read_committed).await {
+            Ok(resp) => resp,
+            Err(e) => {
+                failed.extend(asked.into_iter().map(|tp| (tp, e.clone())));
+                continue;
+            }
+        };
         for t in resp.topics {
             for p in t.partitions {
                 let tp = TopicPartition::new(t.name.0.to_string(), p.partition_index);
@@ -309,7 +311,8 @@ pub async fn list_offsets_found(
                     if e.needs_metadata_refresh() {
                         kafka.cluster().invalidate();
                     }
-                    return Err(e);
+                    failed.insert(tp, e);
+                    continue;
                 }
                 out.insert(
                     tp,
@@ -321,6 +324,57 @@ pub async fn list_offsets_found(
                 );
             }
         }
+        for tp in asked {
+            if !out.contains_key(&tp) && !failed.contains_key(&tp) {
+                let e = Error::protocol(
+                    "list_offsets",
+                    format!("broker {leader} answered ListOffsets without partition {tp}"),
+                );
+                failed.insert(tp, e);
+            }
+        }
     }
-    Ok(out)
+    let failed = partitions
+        .iter()
+        .filter_map(|tp| failed.remove_entry(tp))
+        .collect();
+    (out, failed)
+}
+
+/// One ListOffsets request to `leader`.
+async fn ask_leader(
+    kafka: &Kafka,
+    leader: i32,
+    topics: BTreeMap<&str, Vec<(i32, i32)>>,
+    timestamp: i64,
+    read_committed: bool,
+) -> Result<kafka_protocol::messages::ListOffsetsResponse> {
+    let conn = kafka.pool().get(leader, Lane::General).await?;
+    let mut req = ListOffsetsRequest::default();
+    req.replica_id = BrokerId(-1);
+    req.isolation_level = i8::from(read_committed);
+    req.timeout_ms = kafka
+        .config()
+        .request_timeout
+        .as_millis()
+        .min(i32::MAX as u128) as i32;
+    req.topics = topics
+        .into_iter()
+        .map(|(t, parts)| {
+            let mut lt = ListOffsetsTopic::default();
+            lt.name = topic_name(t);
+            lt.partitions = parts
+                .into_iter()
+                .map(|(p, epoch)| {
+                    let mut lp = ListOffsetsPartition::default();
+                    lp.partition_index = p;
+                    lp.current_leader_epoch = epoch;
+                    lp.timestamp = timestamp;
+                    lp
+                })
+                .collect();
+            lt
+        })
+        .collect();
+    conn.send(&req).await.map_err(|e| e.during("list_offsets"))
 }

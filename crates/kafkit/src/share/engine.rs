@@ -22,7 +22,11 @@ use crate::cluster::CoordinatorType;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, TopicPartition};
 use crate::net::{Connection, Lane};
+use crate::retry::{Backoff, PACING};
 use crate::Kafka;
+
+/// Lookups that found no name for an assigned topic id before the user is told.
+const NAME_LOOKUPS: u32 = 3;
 
 /// What the records' owner uses of the engine's state (a macro: the borrows stay per field).
 macro_rules! ctx {
@@ -98,6 +102,11 @@ pub(crate) struct Engine {
     target: Option<BTreeMap<Uuid, BTreeSet<i32>>>,
     names: HashMap<Uuid, String>,
     resolving: bool,
+    /// Lookups of each assigned topic id metadata did not know, in a row: the next waits, and
+    /// the user is told once after a few.
+    name_lookups: HashMap<Uuid, Backoff>,
+    /// Lookups that found no name, per topic id (never reset: the warning is given once).
+    name_misses: HashMap<Uuid, u32>,
     records: Records,
     deliver: mpsc::UnboundedSender<Delivered>,
     commands: mpsc::UnboundedReceiver<Command>,
@@ -136,6 +145,8 @@ impl Engine {
             target: None,
             names: HashMap::new(),
             resolving: false,
+            name_lookups: HashMap::new(),
+            name_misses: HashMap::new(),
             records: Records::new(),
             deliver,
             commands,
@@ -182,6 +193,7 @@ impl Engine {
             Some(now + Duration::from_secs(1)),
             self.member.next_deadline().map(Instant::from_std),
             self.coordinator_retry_at,
+            self.records.next_deadline().filter(|t| *t > now),
         ]
         .into_iter()
         .flatten()
@@ -259,7 +271,9 @@ impl Engine {
         }
     }
 
-    /// Takes the broker's assignment once every topic id has a name.
+    /// Takes the broker's assignment: the partitions of topics with a name at once; a topic id
+    /// metadata does not know waits, looked up again (paced) until it is named, without
+    /// holding back the others.
     fn apply_target(&mut self) {
         let Some(target) = &self.target else { return };
         let snapshot = self.kafka.cluster().snapshot();
@@ -271,33 +285,79 @@ impl Engine {
             .filter(|id| !self.names.contains_key(id))
             .copied()
             .collect();
-        if !unknown.is_empty() {
-            if !self.resolving {
-                self.resolving = true;
-                let kafka = self.kafka.clone();
-                let tx = self.report.clone();
-                tokio::spawn(async move {
-                    let res = kafka.cluster().resolve_topic_ids(&unknown).await;
-                    let _ = tx.send(Internal::Names(unknown, res));
+        let all_named = unknown.is_empty();
+        if !all_named && !self.resolving {
+            self.resolving = true;
+            let wait = unknown
+                .iter()
+                .filter_map(|id| self.name_lookups.get(id).and_then(Backoff::until))
+                .max()
+                .map_or(Duration::ZERO, |u| {
+                    u.saturating_duration_since(Instant::now())
                 });
-            }
-            return;
+            let kafka = self.kafka.clone();
+            let tx = self.report.clone();
+            tokio::spawn(async move {
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
+                let res = kafka.cluster().resolve_topic_ids(&unknown).await;
+                let _ = tx.send(Internal::Names(unknown, res));
+            });
         }
-        let Some(target) = self.target.take() else {
-            return;
-        };
         let mut assigned = BTreeMap::new();
         for (id, parts) in target {
-            let name = self.names[&id].clone();
+            let Some(name) = self.names.get(id) else {
+                continue;
+            };
             for p in parts {
-                assigned.insert(TopicPartition::new(name.clone(), p), id);
+                assigned.insert(TopicPartition::new(name.clone(), *p), *id);
             }
+        }
+        if all_named {
+            // Kept while an id waits: it is applied once named.
+            self.target = None;
+        }
+        if assigned == self.assigned {
+            return;
         }
         self.kafka
             .cluster()
             .track(assigned.keys().map(|tp| tp.topic.clone()));
         tracing::debug!(group = %self.config.group_id, partitions = assigned.len(), "share assignment");
         self.assigned = assigned;
+    }
+
+    /// A lookup of assigned topic ids ended: the ids still unknown back off; one still unknown
+    /// after [`NAME_LOOKUPS`] lookups is named in a warning, once.
+    fn on_names(&mut self, ids: &[Uuid], res: Result<HashMap<Uuid, String>>, now: Instant) {
+        self.resolving = false;
+        match res {
+            Ok(found) => self.names.extend(found),
+            Err(e) => tracing::debug!(error = %e, "resolving topic ids failed"),
+        }
+        for id in ids {
+            if self.names.contains_key(id) {
+                self.name_lookups.remove(id);
+                continue;
+            }
+            let b = self.name_lookups.entry(*id).or_default();
+            b.tried(&PACING, now);
+            let misses = self.name_misses.entry(*id).or_default();
+            *misses += 1;
+            if *misses == NAME_LOOKUPS {
+                let partitions: Vec<i32> = self
+                    .target
+                    .as_ref()
+                    .and_then(|t| t.get(id))
+                    .map(|ps| ps.iter().copied().collect())
+                    .unwrap_or_default();
+                let message = format!("share group '{}': the assignment names topic id {id} (partitions {partitions:?}), which metadata does not know after {NAME_LOOKUPS} lookups; the member's other partitions are read meanwhile, and the id is looked up again, backing off to once a second, until metadata names it", self.config.group_id);
+                tracing::warn!(group = %self.config.group_id, "{message}");
+                self.kafka.emit(Event::Warning { message });
+            }
+        }
+        self.apply_target();
     }
 
     fn drive_membership(&mut self, now: Instant) {
@@ -414,23 +474,7 @@ impl Engine {
                     }
                 }
             }
-            Internal::Names(ids, res) => {
-                self.resolving = false;
-                match res {
-                    Ok(found) => {
-                        self.names.extend(found);
-                        let missing = ids.iter().filter(|id| !self.names.contains_key(id)).count();
-                        if missing > 0 {
-                            tracing::debug!(
-                                missing,
-                                "share assignment names topics metadata does not know yet"
-                            );
-                        }
-                    }
-                    Err(e) => tracing::debug!(error = %e, "resolving topic ids failed"),
-                }
-                self.apply_target();
-            }
+            Internal::Names(ids, res) => self.on_names(&ids, res, now),
             Internal::Fetched {
                 node,
                 started,

@@ -23,6 +23,7 @@ use crate::consumer::fetcher::Budget;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, TopicPartition};
 use crate::net::Lane;
+use crate::retry::{Backoff, IDLE_FETCH_EVERY, PACING};
 use crate::Kafka;
 
 /// What the records' owner uses of the engine's.
@@ -49,6 +50,10 @@ struct Node {
     fetch_waiters: Vec<u64>,
     /// The fetch in flight carries acknowledgements.
     fetch_carries_acks: bool,
+    /// No fetch before then: the last one failed (backing off) or brought nothing at once.
+    not_before: Option<Instant>,
+    /// Fetches in a row that failed as a whole.
+    failures: Backoff,
 }
 
 struct Commit {
@@ -82,6 +87,11 @@ impl Records {
 
     pub fn lane(&self) -> Lane {
         self.lane
+    }
+
+    /// The earliest time a paced fetch may go.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.nodes.values().filter_map(|n| n.not_before).min()
     }
 
     /// The user's acknowledgement of a record it holds: decided now (it goes with the next
@@ -213,10 +223,14 @@ impl Records {
             .values()
             .map(|t| (t.name.clone(), t.id))
             .collect();
+        let now = Instant::now();
         for (node, parts) in wanted {
             let n = self.nodes.entry(node).or_default();
             if n.fetching || n.outstanding > 0 || n.acking > 0 {
                 continue;
+            }
+            if n.not_before.is_some_and(|t| t > now) {
+                continue; // paced (see `on_fetched`)
             }
             if parts.is_empty() && n.to_ack.is_empty() {
                 if n.session.is_open() {
@@ -303,6 +317,17 @@ impl Records {
             self.commit_part_done(id, outcome.clone());
         }
         let n = self.nodes.entry(node).or_default();
+        // Paced: a failed fetch backs off; one that brought nothing at once (whatever max_wait
+        // says) holds the next until IDLE_FETCH_EVERY after it was sent.
+        let now = Instant::now();
+        match &result {
+            Err(_) => n.not_before = Some(n.failures.tried(&PACING, now)),
+            Ok(a) => {
+                n.failures.reset();
+                let idle = a.partitions.iter().all(|p| p.records.is_empty());
+                n.not_before = Some(started + IDLE_FETCH_EVERY).filter(|t| idle && *t > now);
+            }
+        }
         let answer = match result {
             Ok(a) => a,
             Err(e) => {

@@ -18,6 +18,7 @@ use super::super::fetch_session::{FetchSession, SessionFetch};
 use super::super::fetcher::{self, FetchPosition, FetchTarget, FetchedPartition};
 use super::super::message::Batch;
 use super::super::partitions::{Failure, PartitionState, Partitions};
+use super::pacing::{FetchOutcome, Pacing};
 use super::report::{FetchAnswer, Internal, ResetResult};
 use super::Ctx;
 use crate::cluster::ClusterMetadata;
@@ -48,14 +49,11 @@ pub(super) struct Fetching {
     reserved: HashMap<i32, usize>,
     /// A partition had no leader: metadata is asked again at this time at the earliest.
     metadata_retry_at: Option<Instant>,
-    /// Partitions whose offset reset failed, looked up again at this time.
-    reset_retry: Option<(Instant, Vec<TopicPartition>, AutoOffsetReset)>,
     /// Each broker's incremental fetch session (KIP-227).
     sessions: HashMap<i32, FetchSession>,
+    /// Fetches that move nothing and offset lookups that keep failing, paced (`pacing.rs`).
+    pacing: Pacing,
 }
-
-/// How long a failed offset reset waits before it is tried again.
-const RESET_RETRY: Duration = Duration::from_secs(1);
 
 /// What [`Fetching::plan`] decided.
 struct Plan {
@@ -87,19 +85,8 @@ impl Fetching {
         revoking: &BTreeSet<TopicPartition>,
         now: Instant,
     ) {
-        if let Some((at, tps, reset)) = self.reset_retry.take() {
-            if at <= now {
-                // Only those still waiting for a position (not sought, still assigned).
-                let tps: Vec<TopicPartition> = tps
-                    .into_iter()
-                    .filter(|tp| parts.states.get(tp).is_some_and(|st| st.position.is_none()))
-                    .collect();
-                if !tps.is_empty() {
-                    spawn_reset(ctx, tps, reset);
-                }
-            } else {
-                self.reset_retry = Some((at, tps, reset));
-            }
+        for (reset, tps) in self.pacing.due_lookups(parts, now) {
+            spawn_reset(ctx, tps, reset);
         }
         let snapshot = ctx.kafka.cluster().snapshot();
         let plan = self.plan(&snapshot, ctx.config, parts, revoking, now);
@@ -240,7 +227,7 @@ impl Fetching {
                     *until > now && p.replicas.contains(r) && snapshot.brokers.contains_key(r)
                 })
                 .map_or(p.leader, |(r, _)| r);
-            if !room || self.in_flight.contains(&node) {
+            if !room || self.in_flight.contains(&node) || !self.pacing.may_fetch(node, now) {
                 continue;
             }
             by_leader.entry(node).or_default().push(FetchTarget {
@@ -273,6 +260,7 @@ impl Fetching {
         for (node, targets) in by_leader {
             self.in_flight.insert(node);
             self.reserved.insert(node, plan.budget.total());
+            self.pacing.fetch_sent(node, now);
             let session = config
                 .fetch_sessions
                 .then(|| self.sessions.entry(node).or_default().prepare(&targets));
@@ -300,37 +288,48 @@ impl Fetching {
         }
     }
 
-    /// The earliest time a partition's fetch backoff or the metadata retry ends.
+    /// The earliest time a partition's fetch backoff, the metadata retry or a paced fetch or
+    /// lookup ends.
     pub fn next_deadline(&self, parts: &Partitions) -> Option<Instant> {
         parts
             .states
             .values()
             .filter_map(|st| st.backoff_until)
             .chain(self.metadata_retry_at)
-            .chain(self.reset_retry.as_ref().map(|r| r.0))
+            .chain(self.pacing.next_deadline())
             .min()
     }
 
-    /// An offset reset ended. Found positions are applied (a partition sought meanwhile keeps
-    /// its own); a failed lookup is tried again shortly, or those partitions would never be
-    /// read again.
-    pub fn on_reset(&mut self, parts: &mut Partitions, result: ResetResult, now: Instant) {
-        match result {
-            Ok(positions) => {
-                for (tp, offset) in positions {
-                    if let Some(st) = parts.states.get_mut(&tp) {
-                        if st.position.is_none() {
-                            st.position = Some(offset);
-                        }
-                    }
+    /// An offset lookup ended. Found positions are applied (a partition sought meanwhile keeps
+    /// its own); a partition whose lookup failed is tried again, paced, or it would never be
+    /// read again; the user is told once that it waits.
+    pub fn on_reset(&mut self, ctx: &Ctx<'_>, parts: &mut Partitions, result: ResetResult) {
+        let ResetResult {
+            found,
+            failed,
+            reset,
+        } = result;
+        for (tp, offset) in found {
+            if let Some(st) = parts.states.get_mut(&tp) {
+                if st.position.is_none() {
+                    st.position = Some(offset);
                 }
             }
-            Err((mut tps, reset)) => {
-                if let Some((_, more, _)) = self.reset_retry.take() {
-                    tps.extend(more);
-                }
-                self.reset_retry = Some((now + RESET_RETRY, tps, reset));
-            }
+        }
+        self.wait_for_offsets(ctx, failed, reset);
+    }
+
+    /// Partitions assigned without a position (its lookup failed): they wait, looked up again
+    /// at a paced rate, while the others are read; each is named in a warning once.
+    pub fn wait_for_offsets(
+        &mut self,
+        ctx: &Ctx<'_>,
+        failed: Vec<(TopicPartition, Error)>,
+        reset: AutoOffsetReset,
+    ) {
+        for message in self.pacing.lookup_failed(failed, reset) {
+            tracing::warn!(group = %ctx.config.group_id, "{message}");
+            ctx.kafka.emit(Event::Warning { message });
         }
     }
 
@@ -350,6 +349,8 @@ impl Fetching {
             result,
             generations,
         } = answer;
+        self.pacing
+            .fetch_answered(node, FetchOutcome::of(&result), now);
         let fetched = match result {
             Ok((p, session_id)) => {
                 self.settle(node, Some(session_id));
@@ -527,7 +528,7 @@ impl Fetching {
         if resets.is_empty() {
             None
         } else {
-            reset_offsets(ctx, parts, resets, reset)
+            reset_offsets(parts, &mut self.pacing, resets, reset)
         }
     }
 }
@@ -593,11 +594,11 @@ fn on_diverging(
     None
 }
 
-/// OFFSET_OUT_OF_RANGE: the positions of `tps` move as `reset` says (looked up in a task), or
-/// the consumer stops when it says none.
+/// OFFSET_OUT_OF_RANGE: the positions of `tps` move as `reset` says (looked up in a task as
+/// soon as [`Pacing`] allows), or the consumer stops when it says none.
 fn reset_offsets(
-    ctx: &Ctx<'_>,
     parts: &mut Partitions,
+    pacing: &mut Pacing,
     tps: Vec<TopicPartition>,
     reset: AutoOffsetReset,
 ) -> Option<Error> {
@@ -613,11 +614,12 @@ fn reset_offsets(
             st.position = None;
         }
     }
-    spawn_reset(ctx, tps, reset);
+    pacing.look_up(tps, reset);
     None
 }
 
-/// Looks up the positions `reset` gives `tps`, in a task.
+/// Looks up the positions `reset` gives `tps`, in a task; each partition on its own (one
+/// without a leader does not hold back the others).
 fn spawn_reset(ctx: &Ctx<'_>, tps: Vec<TopicPartition>, reset: AutoOffsetReset) {
     let kafka = ctx.kafka.clone();
     let read_committed = ctx.config.isolation_level == IsolationLevel::ReadCommitted;
@@ -627,13 +629,12 @@ fn spawn_reset(ctx: &Ctx<'_>, tps: Vec<TopicPartition>, reset: AutoOffsetReset) 
         offsets::LATEST
     };
     ctx.report.spawn(async move {
-        match offsets::list_offsets(&kafka, &tps, ts, read_committed).await {
-            Ok(found) => Internal::Reset(Ok(found.into_iter().collect())),
-            Err(e) => {
-                tracing::warn!(error = %e, "offset reset failed; trying again");
-                Internal::Reset(Err((tps, reset)))
-            }
-        }
+        let (found, failed) = offsets::list_offsets_each(&kafka, &tps, ts, read_committed).await;
+        Internal::Reset(ResetResult {
+            found: found.into_iter().map(|(tp, f)| (tp, f.offset)).collect(),
+            failed,
+            reset,
+        })
     });
 }
 

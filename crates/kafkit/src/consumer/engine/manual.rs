@@ -12,7 +12,7 @@ use super::super::config::{AutoOffsetReset, IsolationLevel};
 use super::super::partitions::Partitions;
 use super::commits::{self, CommitCtx};
 use super::delivery::Deliveries;
-use super::report::{Internal, Reporter};
+use super::report::{Internal, Reporter, ResetResult};
 use super::Ctx;
 use crate::error::Result;
 use crate::events::TopicPartition;
@@ -134,14 +134,17 @@ fn spawn_start(ctx: &Ctx<'_>, commit: Option<CommitCtx>, tps: Vec<TopicPartition
             {
                 kafka.cluster().wait_for_topic(topic, timeout).await?;
             }
-            offsets::list_offsets(&kafka, &rest, ts, read_committed).await
+            Ok(offsets::list_offsets_each(&kafka, &rest, ts, read_committed).await)
         })
         .await;
-        if let Some(found) = found {
-            report.send(Internal::Started {
-                positions: found.into_iter().map(|(tp, o)| (tp, o, None)).collect(),
-                committed: false,
-            });
+        // Each partition on its own: one without a leader waits (looked up again by the
+        // fetching side, paced) while the others are read.
+        if let Some((found, failed)) = found {
+            report.send(Internal::Reset(ResetResult {
+                found: found.into_iter().map(|(tp, f)| (tp, f.offset)).collect(),
+                failed,
+                reset,
+            }));
         }
     });
 }

@@ -21,6 +21,7 @@ mod delivery;
 mod fetching;
 mod group_io;
 mod manual;
+mod pacing;
 mod rebalance;
 mod report;
 mod session;
@@ -444,7 +445,7 @@ impl Engine {
                 }
                 return;
             }
-            Internal::Reset(res) => return self.fetching.on_reset(&mut self.parts, res, now),
+            Internal::Reset(res) => return self.fetching.on_reset(&ctx, &mut self.parts, res),
             Internal::Started {
                 positions,
                 committed,
@@ -502,13 +503,7 @@ impl Engine {
                     self.crash(e);
                 }
             }
-            Internal::TopicNames(ids, res) => {
-                let names = res.unwrap_or_else(|e| {
-                    tracing::debug!(error = %e, "resolving topic ids failed; retrying on the next heartbeat");
-                    Default::default()
-                });
-                session.membership().on_topic_names(&ids, &names);
-            }
+            Internal::TopicNames(ids, res) => session.on_topic_names(&ids, res, now),
             Internal::Revoked(generation) => {
                 if self.rebalance.is_current(generation) {
                     session.membership().on_revoked(now.into());
@@ -524,7 +519,10 @@ impl Engine {
                     res,
                     || (retry_ctx, assigning),
                 ) {
-                    Assigned::Ready => {
+                    Assigned::Ready(waiting) => {
+                        for (reset, failed) in waiting {
+                            self.fetching.wait_for_offsets(&ctx, failed, reset);
+                        }
                         if let Some(s) = self.session.as_mut() {
                             s.membership().on_assigned(now.into());
                         }

@@ -83,8 +83,10 @@ fn step_span(group: &str, kind: &'static str, partitions: usize) -> tracing::Spa
 pub(super) enum Assigned {
     /// Not the newest step: ignore.
     Stale,
-    /// Positions applied: acknowledge the assignment.
-    Ready,
+    /// Positions applied: acknowledge the assignment. The partitions whose start could not be
+    /// looked up are assigned too, without a position: fetching looks them up again (paced)
+    /// while the others are read.
+    Ready(Waiting),
     /// Tried again shortly.
     Retrying,
     /// The consumer cannot go on.
@@ -234,26 +236,33 @@ impl Rebalance {
         generation == self.generation
     }
 
-    /// An assignment step ended. On success its positions are applied; a retriable failure
-    /// (or the hook's) is tried again with `retry` after a moment.
+    /// An assignment step ended. On success its positions are applied (partitions whose start
+    /// could not be looked up are assigned without one, and come back in
+    /// [`Assigned::Ready`]); a retriable failure (or the hook's) is tried again with `retry`
+    /// after a moment.
     pub fn on_assigned(
         &mut self,
         report: &Reporter,
         parts: &mut Partitions,
         generation: u64,
-        res: Result<Vec<(TopicPartition, i64, Option<i32>)>>,
+        res: Result<Prepared>,
         retry: impl FnOnce() -> (AssignCtx, Vec<TopicPartition>),
     ) -> Assigned {
         if generation != self.generation {
             return Assigned::Stale;
         }
         match res {
-            Ok(positions) => {
+            Ok(Prepared { positions, waiting }) => {
                 parts.assign(positions);
+                let tps: Vec<TopicPartition> = waiting
+                    .iter()
+                    .flat_map(|(_, failed)| failed.iter().map(|(tp, _)| tp.clone()))
+                    .collect();
+                parts.add_waiting(&tps);
                 if let Some(started) = self.assign_started.take() {
                     crate::metrics::rebalance_done(&self.group, "assigned", started.elapsed());
                 }
-                Assigned::Ready
+                Assigned::Ready(waiting)
             }
             Err(e) => {
                 tracing::warn!(error = %e, "preparing assigned partitions failed; retrying");
@@ -273,6 +282,19 @@ impl Rebalance {
     }
 }
 
+/// Partitions whose start position could not be looked up, by the policy that gives it,
+/// each with why.
+pub(super) type Waiting = Vec<(AutoOffsetReset, Vec<(TopicPartition, Error)>)>;
+
+/// What preparing an assignment found.
+pub(super) struct Prepared {
+    /// Where each partition starts, with the leader epoch its committed offset recorded.
+    pub positions: Vec<(TopicPartition, i64, Option<i32>)>,
+    /// Partitions whose start could not be looked up (no leader known, its leader failed):
+    /// they do not hold back the others.
+    pub waiting: Waiting,
+}
+
 /// Everything preparing an assignment needs (committed offsets, reset, hook).
 pub(super) struct AssignCtx {
     pub commit: CommitCtx,
@@ -286,11 +308,9 @@ pub(super) struct AssignCtx {
 
 impl AssignCtx {
     /// Committed offsets (or the reset policy's) of newly assigned partitions, each with the
-    /// leader epoch the commit recorded, then the user's hook.
-    pub async fn prepare(
-        &self,
-        tps: Vec<TopicPartition>,
-    ) -> Result<Vec<(TopicPartition, i64, Option<i32>)>> {
+    /// leader epoch the commit recorded, then the user's hook. A partition whose reset offset
+    /// cannot be looked up does not fail the others: it comes back as waiting.
+    pub async fn prepare(&self, tps: Vec<TopicPartition>) -> Result<Prepared> {
         let kafka = &self.commit.kafka;
         let conn = self.commit.connection().await?;
         let (member_id, epoch) = if self.commit.classic {
@@ -306,6 +326,7 @@ impl AssignCtx {
         };
         let committed = offsets::fetch_committed(&conn, &who, &tps, true).await?;
         let mut positions = Vec::new();
+        let mut waiting = Vec::new();
         let mut need_reset = Vec::new();
         for tp in &tps {
             match committed.get(tp).copied().flatten() {
@@ -337,15 +358,19 @@ impl AssignCtx {
                 }
             };
             kafka.cluster().track(tps.iter().map(|t| t.topic.clone()));
-            let found = offsets::list_offsets(kafka, &tps, ts, self.read_committed).await?;
-            positions.extend(found.into_iter().map(|(tp, o)| (tp, o, None)));
+            let (found, failed) =
+                offsets::list_offsets_each(kafka, &tps, ts, self.read_committed).await;
+            positions.extend(found.into_iter().map(|(tp, f)| (tp, f.offset, None)));
+            if !failed.is_empty() {
+                waiting.push((reset, failed));
+            }
         }
         if let Some(h) = &self.hook {
             h(RebalanceKind::Assigned, tps).await.map_err(|e| {
                 Error::new(ErrorKind::Handler, "partitions_assigned", e.to_string())
             })?;
         }
-        Ok(positions)
+        Ok(Prepared { positions, waiting })
     }
 }
 
@@ -490,7 +515,10 @@ mod tests {
             &report,
             &mut parts,
             2,
-            Ok(vec![(tp(0), 9, None)]),
+            Ok(Prepared {
+                positions: vec![(tp(0), 9, None)],
+                waiting: Vec::new(),
+            }),
             || unreachable!(),
         );
         assert!(matches!(stale, Assigned::Stale));
@@ -499,10 +527,21 @@ mod tests {
             &report,
             &mut parts,
             3,
-            Ok(vec![(tp(0), 9, Some(2))]),
+            Ok(Prepared {
+                positions: vec![(tp(0), 9, Some(2))],
+                waiting: vec![(
+                    AutoOffsetReset::Earliest,
+                    vec![(tp(1), Error::closed("list_offsets"))],
+                )],
+            }),
             || unreachable!(),
         );
-        assert!(matches!(ready, Assigned::Ready));
+        assert!(matches!(&ready, Assigned::Ready(w) if w.len() == 1));
+        assert_eq!(
+            parts.states[&tp(1)].position,
+            None,
+            "assigned, waiting for its start"
+        );
         assert_eq!(parts.states[&tp(0)].position, Some(9));
         assert_eq!(parts.states[&tp(0)].last_epoch, Some(2));
         let fatal = r.on_assigned(

@@ -33,7 +33,7 @@ pub(super) enum Internal {
     TopicNames(Vec<Uuid>, Result<HashMap<Uuid, String>>),
     Fetched(FetchAnswer),
     Revoked(u64),
-    Assigned(u64, Result<Vec<(TopicPartition, i64, Option<i32>)>>),
+    Assigned(u64, Result<super::rebalance::Prepared>),
     Lost(u64),
     /// Where assigned partitions (no group session) start; `committed`: the group's committed
     /// offsets, else the reset policy's.
@@ -61,10 +61,14 @@ pub(super) struct FetchAnswer {
     pub generations: HashMap<TopicPartition, u64>,
 }
 
-/// Positions found by an offset reset, or the partitions whose lookup failed and the policy
-/// to try again with.
-pub(super) type ResetResult =
-    std::result::Result<Vec<(TopicPartition, i64)>, (Vec<TopicPartition>, AutoOffsetReset)>;
+/// What an offset lookup (a reset, or a start position that could not be found at
+/// assignment) found: positions, and the partitions whose lookup failed, with why, to be tried
+/// again with the same policy.
+pub(super) struct ResetResult {
+    pub found: Vec<(TopicPartition, i64)>,
+    pub failed: Vec<(TopicPartition, crate::error::Error)>,
+    pub reset: AutoOffsetReset,
+}
 
 /// Starts tasks whose result comes back to the engine's loop.
 #[derive(Clone)]

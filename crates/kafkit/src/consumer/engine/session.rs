@@ -4,10 +4,13 @@
 //! KIP-848 → classic fallback, and a classic member's leader duties. Rebalance steps the
 //! membership asks for go back to the engine.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::time::Instant;
+use uuid::Uuid;
 
 use super::super::config::{
     ConsumerConfig, GroupProtocol, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_SESSION_TIMEOUT,
@@ -25,6 +28,7 @@ use crate::cluster::CoordinatorType;
 use crate::error::{Error, ErrorKind, ResponseError, Result};
 use crate::events::Event;
 use crate::net::{Connection, Lane};
+use crate::retry::{Backoff, PACING};
 
 /// The session's view of the group coordinator.
 enum Coordinator {
@@ -60,6 +64,9 @@ pub(super) struct GroupSession {
     joined: bool,
     /// The coordinator answered a group request at least once.
     answered: bool,
+    /// Lookups of each topic id of the assignment that metadata did not know: the next one
+    /// waits (an unknown id would otherwise be asked for as fast as metadata answers).
+    name_lookups: HashMap<Uuid, Backoff>,
     leader: LeaderChecks,
     /// Published member id (classic ids come from the coordinator).
     member_id_out: Arc<Mutex<String>>,
@@ -97,6 +104,7 @@ impl GroupSession {
             heartbeats_suspended_until: None,
             joined: false,
             answered: false,
+            name_lookups: HashMap::new(),
             leader: LeaderChecks::default(),
             member_id_out,
             epoch_out,
@@ -302,8 +310,12 @@ impl GroupSession {
     pub fn on_action(&mut self, ctx: &Ctx<'_>, action: Action, now: Instant) -> Option<Step> {
         match action {
             Action::ResolveTopicIds(ids) => {
+                let wait = self.name_lookup_wait(&ids, now);
                 let kafka = ctx.kafka.clone();
                 ctx.report.spawn(async move {
+                    if !wait.is_zero() {
+                        tokio::time::sleep(wait).await;
+                    }
                     let res = kafka.cluster().resolve_topic_ids(&ids).await;
                     Internal::TopicNames(ids, res)
                 });
@@ -375,6 +387,39 @@ impl GroupSession {
             Action::Left => {}
         }
         None
+    }
+
+    /// How long a lookup of `ids` waits: an id metadata did not know is asked again only
+    /// after its backoff.
+    fn name_lookup_wait(&self, ids: &[Uuid], now: Instant) -> Duration {
+        ids.iter()
+            .filter_map(|id| self.name_lookups.get(id).and_then(Backoff::until))
+            .max()
+            .map_or(Duration::ZERO, |u| u.saturating_duration_since(now))
+    }
+
+    /// A lookup of topic ids ended: ids still unknown back off, then the membership goes on.
+    pub fn on_topic_names(
+        &mut self,
+        ids: &[Uuid],
+        res: Result<HashMap<Uuid, String>>,
+        now: Instant,
+    ) {
+        let names = res.unwrap_or_else(|e| {
+            tracing::debug!(error = %e, "resolving topic ids failed; retrying");
+            Default::default()
+        });
+        for id in ids {
+            if names.contains_key(id) {
+                self.name_lookups.remove(id);
+            } else {
+                self.name_lookups
+                    .entry(*id)
+                    .or_default()
+                    .tried(&PACING, now);
+            }
+        }
+        self.membership.on_topic_names(ids, &names);
     }
 
     /// The coordinator answered a group request, or the request failed.
@@ -562,6 +607,35 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn lookups_of_a_topic_id_metadata_does_not_know_are_paced() {
+        let config = ConsumerConfig::new("g").group_protocol(GroupProtocol::Consumer);
+        let mut s = GroupSession::new(&config, "m".into(), Default::default(), Default::default());
+        let (unknown, known) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let mut now = Instant::now();
+        assert_eq!(s.name_lookup_wait(&[unknown], now), Duration::ZERO);
+        let mut lookups = 0;
+        let end = now + Duration::from_secs(10);
+        while now < end {
+            lookups += 1;
+            s.on_topic_names(&[unknown], Ok(HashMap::new()), now);
+            let wait = s.name_lookup_wait(&[unknown], now);
+            assert!(wait >= Duration::from_millis(80) && wait <= Duration::from_secs(1));
+            assert_eq!(
+                s.name_lookup_wait(&[known], now),
+                Duration::ZERO,
+                "only the unknown id waits"
+            );
+            tokio::time::advance(wait).await;
+            now = Instant::now();
+        }
+        assert!((11..=16).contains(&lookups), "{lookups} lookups in 10 s");
+        // Named at last: no wait any more.
+        let names = [(unknown, "t".to_string())].into_iter().collect();
+        s.on_topic_names(&[unknown], Ok(names), now);
+        assert_eq!(s.name_lookup_wait(&[unknown], now), Duration::ZERO);
+    }
 
     #[test]
     fn coordinator_backoff_starts_at_100ms_and_stays_under_a_second() {

@@ -404,6 +404,20 @@ impl ClassicMembership {
             .min(MAX_BACKOFF)
     }
 
+    /// When to join again after an answer that asks for it at once (MEMBER_ID_REQUIRED,
+    /// UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, a SyncGroup's REBALANCE_IN_PROGRESS): the first
+    /// in a row at once, as the Java client does; the next ones after the backoff, so a
+    /// coordinator that keeps answering so is not asked in a loop.
+    fn rejoin_at(&mut self, now: Instant) -> Instant {
+        let first = self.failures == 0;
+        let wait = self.backoff();
+        if first {
+            now
+        } else {
+            now + wait
+        }
+    }
+
     /// A request got no answer (connection lost, timeout).
     pub fn on_request_failed(&mut self, kind: ClassicKind, err: &Error, now: Instant) {
         if kind == ClassicKind::Leave {
@@ -569,16 +583,16 @@ impl ClassicMembership {
             // KIP-394: the first JoinGroup gets a member id to join with.
             MemberIdRequired => {
                 self.member_id = r.member_id.to_string();
-                self.due = Some(now);
+                self.due = Some(self.rejoin_at(now));
             }
             UnknownMemberId => {
                 self.member_id.clear();
                 self.generation = -1;
-                self.due = Some(now);
+                self.due = Some(self.rejoin_at(now));
             }
             IllegalGeneration => {
                 self.generation = -1;
-                self.due = Some(now);
+                self.due = Some(self.rejoin_at(now));
             }
             _ if self.common_error(code, "join_group") => {}
             _ if e.is_retriable()
@@ -658,7 +672,7 @@ impl ClassicMembership {
         match e {
             RebalanceInProgress => {
                 self.state = State::Joining;
-                self.due = Some(now);
+                self.due = Some(self.rejoin_at(now));
             }
             UnknownMemberId | IllegalGeneration => self.drop_and_rejoin(e == UnknownMemberId, now),
             _ if self.common_error(code, "sync_group") => {}
@@ -744,7 +758,7 @@ impl ClassicMembership {
         self.rejoin_needed = false;
         if self.owned.is_empty() {
             self.state = State::Joining;
-            self.due = Some(now);
+            self.due = Some(self.rejoin_at(now));
             return;
         }
         self.state = State::Dropping;

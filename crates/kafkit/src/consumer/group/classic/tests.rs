@@ -112,6 +112,50 @@ fn member_id_required_rejoins_at_once_with_the_given_id() {
     assert_eq!(second.protocols[0].name.as_str(), "roundrobin");
 }
 
+/// A coordinator that keeps refusing the member id: the first rejoin goes at once (as the
+/// Java client's), the next ones back off, so JoinGroup is not sent in a loop.
+#[test]
+fn a_join_refused_over_and_over_is_paced() {
+    let now = Instant::now();
+    let mut m = ClassicMembership::new(cfg(Arc::new(RoundRobinAssigner)));
+    m.subscribe(topics(), now);
+    let mut t = now;
+    let mut joins = 0;
+    while t < now + Duration::from_secs(10) {
+        match m.poll_request(t) {
+            Some(ClassicRequest::Join(_)) => {
+                joins += 1;
+                let mut r = JoinGroupResponse::default();
+                r.error_code = 25; // UNKNOWN_MEMBER_ID
+                m.on_response(ClassicResponse::Join(r), t);
+                if joins == 1 {
+                    assert!(
+                        matches!(m.poll_request(t), Some(ClassicRequest::Join(_))),
+                        "the first rejoin goes at once"
+                    );
+                    joins += 1;
+                    let mut r = JoinGroupResponse::default();
+                    r.error_code = 25;
+                    m.on_response(ClassicResponse::Join(r), t);
+                }
+            }
+            Some(other) => panic!("{other:?}"),
+            None => {}
+        }
+        t += Duration::from_millis(10);
+    }
+    // 400 ms, 800 ms, 1.6 s, 3.2 s, then 5 s: a handful in 10 s, not one per answer.
+    assert!((4..=8).contains(&joins), "{joins} JoinGroups in 10 s");
+    // A join that succeeds starts over: the next refusal is answered at once again.
+    m.poll_request(t + Duration::from_secs(5));
+    m.on_response(join_ok("a", "b", 4, &["a"]), t);
+    let mut r = SyncGroupResponse::default();
+    r.error_code = 27; // REBALANCE_IN_PROGRESS
+    m.poll_request(t);
+    m.on_response(ClassicResponse::Sync(r), t);
+    assert!(matches!(m.poll_request(t), Some(ClassicRequest::Join(_))));
+}
+
 #[test]
 fn the_leader_computes_and_syncs_the_assignment() {
     let now = Instant::now();

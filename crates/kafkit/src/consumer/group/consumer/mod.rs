@@ -131,6 +131,10 @@ pub struct Membership {
     /// No heartbeat before this (backoff after errors).
     retry_at: Option<Instant>,
     failures: u32,
+    /// Fences in a row: reset only by a heartbeat answered in the group (not by the join
+    /// answer), so a coordinator that fences every member after its join is not asked in a
+    /// loop.
+    fences: u32,
     in_flight: bool,
     sent: Option<SentFields>,
     /// Partitions applied locally (what the acknowledgement carries).
@@ -170,6 +174,7 @@ impl Membership {
             next_heartbeat: None,
             retry_at: None,
             failures: 0,
+            fences: 0,
             in_flight: false,
             sent: None,
             owned: BTreeSet::new(),
@@ -431,6 +436,9 @@ impl Membership {
             return;
         }
         self.failures = 0;
+        if self.state != MemberState::Joining {
+            self.fences = 0;
+        }
         self.retry_at = None;
         if resp.heartbeat_interval_ms > 0 {
             self.interval = Duration::from_millis(resp.heartbeat_interval_ms as u64);
@@ -614,9 +622,9 @@ impl Membership {
         }
         self.epoch = JOIN_EPOCH;
         self.sent = None;
-        self.failures = self.failures.saturating_add(1);
+        self.fences = self.fences.saturating_add(1);
         let wait = Duration::from_millis(50)
-            .saturating_mul(1 << self.failures.min(7))
+            .saturating_mul(1 << self.fences.min(7))
             .min(MAX_BACKOFF);
         self.retry_at = Some(now + wait);
         if self.owned.is_empty() {
@@ -639,15 +647,35 @@ impl Membership {
     }
 
     /// Topic names found in metadata for the ids `asked` (those missing were not found, or the
-    /// lookup failed: they are asked again on the next heartbeat answer).
+    /// lookup failed: they are asked again at once, the driver pacing the lookups). An id
+    /// still unknown after [`NAME_LOOKUPS`] lookups is named in a warning, once; its partitions
+    /// wait while the others are read.
     pub fn on_topic_names(&mut self, asked: &[Uuid], names: &HashMap<Uuid, String>) {
         for (id, n) in names {
             self.names.insert(*id, n.clone());
         }
         for id in asked {
             self.requested_ids.remove(id);
-            if !self.names.contains_key(id) {
-                *self.name_misses.entry(*id).or_default() += 1;
+            if self.names.contains_key(id) {
+                continue;
+            }
+            let misses = self.name_misses.entry(*id).or_default();
+            *misses += 1;
+            if *misses == NAME_LOOKUPS {
+                let partitions: Vec<i32> = self
+                    .target
+                    .as_ref()
+                    .and_then(|t| t.get(id))
+                    .map(|ps| ps.iter().copied().collect())
+                    .unwrap_or_default();
+                self.actions.push_back(Action::Warn(Error::new(
+                    crate::error::ErrorKind::Kafka(ResponseError::UnknownTopicId),
+                    "assignment",
+                    format!(
+                        "group '{}': the assignment names topic id {id} (partitions {partitions:?}), which metadata does not know after {NAME_LOOKUPS} lookups; the member's other partitions are read meanwhile, and the id is looked up again, backing off to once a second, until metadata names it",
+                        self.cfg.group_id
+                    ),
+                )));
             }
         }
         if self.step.is_none() {

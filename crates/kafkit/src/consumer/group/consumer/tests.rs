@@ -264,6 +264,42 @@ fn fenced_member_loses_partitions_and_rejoins_with_the_same_id_without_hot_loop(
     assert!(gap >= Duration::from_millis(400));
 }
 
+/// A coordinator that accepts every join and fences the member at its next heartbeat: the
+/// join answer does not start the backoff over, so the rejoins slow down.
+#[test]
+fn fenced_after_every_join_is_paced() {
+    let now = Instant::now();
+    let mut m = joined(now);
+    let mut t = now;
+    let mut heartbeats = 1;
+    let mut epoch = 1;
+    m.on_heartbeat_response(resp(epoch, Some(&[(T1, &[0])])), t);
+    while t < now + Duration::from_secs(10) {
+        for a in drain(&mut m) {
+            match a {
+                Action::Assign(_) => m.on_assigned(t),
+                Action::Lost(_) => m.on_lost_handled(t),
+                _ => {}
+            }
+        }
+        if let Some(req) = m.poll_heartbeat(t) {
+            heartbeats += 1;
+            if req.member_epoch == 0 {
+                epoch += 1;
+                m.on_heartbeat_response(resp(epoch, Some(&[(T1, &[0])])), t);
+            } else {
+                m.on_heartbeat_response(err(110), t);
+            }
+        }
+        t += Duration::from_millis(5);
+    }
+    // Join and fenced heartbeat pairs, 100 ms apart at first, then up to 5 s.
+    assert!(
+        (6..=20).contains(&heartbeats),
+        "{heartbeats} heartbeats in 10 s"
+    );
+}
+
 #[test]
 fn every_error_makes_the_next_heartbeat_full() {
     for code in [15i16, 16, 14, 29, 7] {
@@ -650,6 +686,50 @@ fn a_topic_id_that_cannot_be_named_is_left_out_of_events_after_a_few_lookups() {
         added.iter().all(|t| Uuid::parse_str(&t.topic).is_err()),
         "never an id: {added:?}"
     );
+}
+
+/// A topic id metadata does not know holds back nothing: the named partition is assigned at
+/// once, the id is asked for again after every miss (the driver paces those lookups), and the
+/// user is warned once, naming the id and its partitions.
+#[test]
+fn an_unknown_topic_id_holds_back_nothing_and_is_warned_about_once() {
+    let now = Instant::now();
+    let mut m = joined(now);
+    let unknown = Uuid::from_u128(7);
+    m.on_heartbeat_response(resp(1, Some(&[(T1, &[0]), (unknown, &[2, 5])])), now);
+    let actions = drain(&mut m);
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::Assign(tps) if tps == &vec![tp("a", 0)])),
+        "the named partition is assigned at once: {actions:?}"
+    );
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::ResolveTopicIds(ids) if ids == &vec![unknown])));
+    m.on_assigned(now);
+    let mut warnings = Vec::new();
+    for _ in 0..10 {
+        m.on_topic_names(&[unknown], &HashMap::new());
+        let actions = drain(&mut m);
+        assert!(
+            actions
+                .iter()
+                .any(|a| matches!(a, Action::ResolveTopicIds(ids) if ids == &vec![unknown])),
+            "asked again: {actions:?}"
+        );
+        warnings.extend(actions.into_iter().filter_map(|a| match a {
+            Action::Warn(e) => Some(e.to_string()),
+            _ => None,
+        }));
+    }
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains(&unknown.to_string()) && warnings[0].contains("[2, 5]"),
+        "{}",
+        warnings[0]
+    );
+    assert_eq!(m.owned(), vec![tp("a", 0)]);
 }
 
 #[test]

@@ -1,0 +1,312 @@
+//! Pacing of the fetch path: what keeps a request that an error makes repeat from going out
+//! in a loop as fast as the broker answers.
+//!
+//! - Per broker, a fetch whose answer moves nothing (no records, no position moved: a broker
+//!   answering at once whatever `max_wait` says) is followed by the next one no sooner than
+//!   [`IDLE_FETCH_EVERY`] after it was sent. A broker's long poll (`max_wait` of at least that)
+//!   is never slowed down. A fetch that fails as a whole backs off ([`PACING`]).
+//! - Per partition, offset lookups (the start position of a newly assigned partition, or a
+//!   reset after OFFSET_OUT_OF_RANGE) back off from the second one on, until the partition's
+//!   position moves again: a reset that fails, or finds an offset that is out of range again,
+//!   is tried again at most 10 times a second, then once a second.
+//! - A partition that waits for its position while the others are read is named in a warning
+//!   once.
+//!
+//! Sans-IO: callers say what happened and when; its tests use a paused clock.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use tokio::time::Instant;
+
+use super::super::config::AutoOffsetReset;
+use super::super::fetcher::FetchedPartition;
+use super::super::partitions::Partitions;
+use crate::error::{Error, Result};
+use crate::events::TopicPartition;
+use crate::retry::{Backoff, IDLE_FETCH_EVERY, PACING};
+
+#[derive(Default)]
+struct NodePace {
+    /// When the fetch in flight (or the last one) was sent.
+    sent: Option<Instant>,
+    /// No fetch to this broker before then.
+    not_before: Option<Instant>,
+    /// Fetches in a row that failed as a whole.
+    failures: Backoff,
+}
+
+#[derive(Default)]
+pub(super) struct Pacing {
+    nodes: HashMap<i32, NodePace>,
+    /// Offset lookups of each partition since its position last moved.
+    lookups: HashMap<TopicPartition, Backoff>,
+    /// Partitions waiting for an offset lookup, with the policy it follows.
+    waiting: BTreeMap<TopicPartition, AutoOffsetReset>,
+    /// Partitions the user was told wait for their position.
+    warned: HashSet<TopicPartition>,
+}
+
+impl Pacing {
+    /// Whether a fetch may be sent to `node` now.
+    pub fn may_fetch(&self, node: i32, now: Instant) -> bool {
+        self.nodes
+            .get(&node)
+            .and_then(|n| n.not_before)
+            .is_none_or(|t| t <= now)
+    }
+
+    /// A fetch to `node` is sent now.
+    pub fn fetch_sent(&mut self, node: i32, now: Instant) {
+        let n = self.nodes.entry(node).or_default();
+        n.sent = Some(now);
+        n.not_before = None;
+    }
+
+    /// `node` answered a fetch: a failure backs off, an answer that moved nothing holds the
+    /// next fetch until [`IDLE_FETCH_EVERY`] after this one was sent, and a partition whose
+    /// position moved looks its offsets up at once again next time.
+    pub fn fetch_answered(&mut self, node: i32, outcome: FetchOutcome, now: Instant) {
+        let n = self.nodes.entry(node).or_default();
+        let moved = match outcome {
+            FetchOutcome::Failed => {
+                n.not_before = Some(n.failures.tried(&PACING, now));
+                return;
+            }
+            FetchOutcome::Answered { moved } => moved,
+        };
+        n.failures.reset();
+        n.not_before = if moved.is_empty() {
+            n.sent.map(|s| s + IDLE_FETCH_EVERY).filter(|t| *t > now)
+        } else {
+            None
+        };
+        for tp in &moved {
+            self.lookups.remove(tp);
+        }
+    }
+
+    /// These partitions need their offsets looked up (as `reset` says): at once if none was
+    /// looked up since it last moved, else once its backoff ends.
+    pub fn look_up(
+        &mut self,
+        tps: impl IntoIterator<Item = TopicPartition>,
+        reset: AutoOffsetReset,
+    ) {
+        for tp in tps {
+            self.waiting.insert(tp, reset);
+        }
+    }
+
+    /// The lookups due now, by policy: partitions still assigned and still without a position
+    /// (one sought meanwhile has its own), whose backoff has ended. Each counts as a try.
+    pub fn due_lookups(
+        &mut self,
+        parts: &Partitions,
+        now: Instant,
+    ) -> Vec<(AutoOffsetReset, Vec<TopicPartition>)> {
+        self.waiting
+            .retain(|tp, _| parts.states.get(tp).is_some_and(|st| st.position.is_none()));
+        self.lookups.retain(|tp, _| parts.states.contains_key(tp));
+        self.warned.retain(|tp| parts.states.contains_key(tp));
+        let mut due: Vec<(AutoOffsetReset, Vec<TopicPartition>)> = Vec::new();
+        let lookups = &mut self.lookups;
+        self.waiting.retain(|tp, reset| {
+            let b = lookups.entry(tp.clone()).or_default();
+            if !b.ready(now) {
+                return true;
+            }
+            b.tried(&PACING, now);
+            match due.iter_mut().find(|(r, _)| r == reset) {
+                Some((_, tps)) => tps.push(tp.clone()),
+                None => due.push((*reset, vec![tp.clone()])),
+            }
+            false
+        });
+        due
+    }
+
+    /// Partitions whose lookup failed: looked up again after their backoff. Returns the
+    /// warnings to give: one per partition, the first time it fails.
+    pub fn lookup_failed(
+        &mut self,
+        failed: Vec<(TopicPartition, Error)>,
+        reset: AutoOffsetReset,
+    ) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for (tp, e) in failed {
+            if self.warned.insert(tp.clone()) {
+                warnings.push(format!("partition {tp} waits: its offset cannot be looked up ({e}); the consumer's other partitions are read meanwhile, and this one is looked up again, backing off to once a second, until it can be"));
+            } else {
+                tracing::debug!(partition = %tp, error = %e, "offset lookup failed again");
+            }
+            self.waiting.insert(tp, reset);
+        }
+        warnings
+    }
+
+    /// The earliest time a paced fetch or lookup may go.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let nodes = self.nodes.values().filter_map(|n| n.not_before);
+        let lookups = self
+            .waiting
+            .keys()
+            .filter_map(|tp| self.lookups.get(tp).and_then(|b| b.until()));
+        nodes.chain(lookups).min()
+    }
+}
+
+/// What a fetch's answer did, as pacing sees it.
+#[derive(Debug)]
+pub(super) enum FetchOutcome {
+    /// The fetch failed as a whole.
+    Failed,
+    /// The partitions that got anywhere: records, or a position that moved (records skipped
+    /// as aborted, or control records, count).
+    Answered { moved: Vec<TopicPartition> },
+}
+
+impl FetchOutcome {
+    pub fn of(result: &Result<(Vec<FetchedPartition>, i32)>) -> FetchOutcome {
+        match result {
+            Err(_) => FetchOutcome::Failed,
+            Ok((parts, _)) => FetchOutcome::Answered {
+                moved: parts
+                    .iter()
+                    .filter(|fp| !fp.messages.is_empty() || fp.next_offset != fp.fetch_offset)
+                    .map(|fp| fp.partition.clone())
+                    .collect(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn tp(p: i32) -> TopicPartition {
+        TopicPartition::new("t", p)
+    }
+
+    fn idle() -> FetchOutcome {
+        FetchOutcome::Answered { moved: Vec::new() }
+    }
+
+    fn moved(p: i32) -> FetchOutcome {
+        FetchOutcome::Answered { moved: vec![tp(p)] }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn answers_that_move_nothing_space_the_fetches_to_a_broker() {
+        let mut p = Pacing::default();
+        let t0 = Instant::now();
+        assert!(p.may_fetch(1, t0));
+        p.fetch_sent(1, t0);
+        // Answered at once with nothing.
+        let at = t0 + Duration::from_millis(3);
+        p.fetch_answered(1, idle(), at);
+        assert!(!p.may_fetch(1, at));
+        assert!(p.may_fetch(2, at), "another broker is not held");
+        assert_eq!(p.next_deadline(), Some(t0 + IDLE_FETCH_EVERY));
+        assert!(p.may_fetch(1, t0 + IDLE_FETCH_EVERY));
+        // A long poll that ran its max_wait is not held at all.
+        let t1 = t0 + Duration::from_secs(1);
+        p.fetch_sent(1, t1);
+        let at = t1 + Duration::from_millis(500);
+        p.fetch_answered(1, idle(), at);
+        assert!(p.may_fetch(1, at));
+        // Records: the next fetch goes at once.
+        let t2 = t0 + Duration::from_secs(2);
+        p.fetch_sent(1, t2);
+        p.fetch_answered(1, moved(0), t2);
+        assert!(p.may_fetch(1, t2));
+        assert_eq!(p.next_deadline(), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn fetches_that_fail_back_off_until_one_is_answered() {
+        let mut p = Pacing::default();
+        let mut now = Instant::now();
+        let mut waits = Vec::new();
+        for _ in 0..8 {
+            p.fetch_sent(1, now);
+            p.fetch_answered(1, FetchOutcome::Failed, now);
+            let until = p.next_deadline().unwrap();
+            assert!(!p.may_fetch(1, now));
+            waits.push(until - now);
+            now = until;
+        }
+        assert!(waits[0] <= Duration::from_millis(120), "{waits:?}");
+        assert!(waits[3] >= Duration::from_millis(640), "{waits:?}");
+        assert!(
+            waits.iter().all(|w| *w <= Duration::from_secs(1)),
+            "{waits:?}"
+        );
+        p.fetch_sent(1, now);
+        p.fetch_answered(1, moved(0), now);
+        p.fetch_sent(1, now);
+        p.fetch_answered(1, FetchOutcome::Failed, now);
+        assert!(
+            p.next_deadline().unwrap() - now <= Duration::from_millis(120),
+            "an answer starts the backoff over"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn lookups_of_a_partition_back_off_until_it_moves() {
+        let mut p = Pacing::default();
+        let mut parts = Partitions::default();
+        parts.add_waiting(&[tp(0), tp(1)]);
+        let t0 = Instant::now();
+        p.look_up([tp(0), tp(1)], AutoOffsetReset::Earliest);
+        let due = p.due_lookups(&parts, t0);
+        assert_eq!(due, vec![(AutoOffsetReset::Earliest, vec![tp(0), tp(1)])]);
+        assert!(p.due_lookups(&parts, t0).is_empty(), "taken");
+        // tp(0)'s reset gave an offset that is out of range again: the next lookup waits.
+        p.look_up([tp(0)], AutoOffsetReset::Earliest);
+        assert!(p.due_lookups(&parts, t0).is_empty());
+        let at = p.next_deadline().unwrap();
+        assert!(at > t0 + Duration::from_millis(70), "{:?}", at - t0);
+        assert_eq!(p.due_lookups(&parts, at).len(), 1);
+        // Once it has moved, the next reset goes at once.
+        p.fetch_sent(1, at);
+        p.fetch_answered(1, moved(0), at);
+        p.look_up([tp(0)], AutoOffsetReset::Earliest);
+        assert_eq!(p.due_lookups(&parts, at).len(), 1);
+        // A partition sought or revoked meanwhile is not looked up.
+        p.look_up([tp(1)], AutoOffsetReset::Latest);
+        parts.states.get_mut(&tp(1)).unwrap().position = Some(4);
+        assert!(p
+            .due_lookups(&parts, at + Duration::from_secs(5))
+            .is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn repeated_failed_lookups_go_out_about_once_a_second_and_warn_once() {
+        let mut p = Pacing::default();
+        let mut parts = Partitions::default();
+        parts.add_waiting(&[tp(0)]);
+        let t0 = Instant::now();
+        p.look_up([tp(0)], AutoOffsetReset::Earliest);
+        let mut now = t0;
+        let (mut lookups, mut warnings) = (0, Vec::new());
+        while now < t0 + Duration::from_secs(10) {
+            for (reset, tps) in p.due_lookups(&parts, now) {
+                lookups += tps.len();
+                let failed = tps
+                    .into_iter()
+                    .map(|tp| (tp, Error::closed("list_offsets")));
+                warnings.extend(p.lookup_failed(failed.collect(), reset));
+            }
+            now = p
+                .next_deadline()
+                .unwrap()
+                .max(now + Duration::from_millis(1));
+        }
+        assert!((11..=16).contains(&lookups), "{lookups} lookups in 10 s");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("t-0"), "{warnings:?}");
+    }
+}
