@@ -38,8 +38,10 @@ fn recrc(b: &mut [u8]) {
     b[17..21].copy_from_slice(&crc.to_be_bytes());
 }
 
-/// The ways a batch is corrupted, and what the error must say.
-fn corruptions() -> Vec<(&'static str, fn(&mut Vec<u8>), &'static str)> {
+/// A way to corrupt a batch: its name, the change, and what the error must say.
+type Corruption = (&'static str, fn(&mut Vec<u8>), &'static str);
+
+fn corruptions() -> Vec<Corruption> {
     vec![
         (
             "bad CRC",
