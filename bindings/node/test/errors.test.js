@@ -78,3 +78,25 @@ test('using a client before connect or after disconnect says so', async () => {
   await consumer.disconnect()
   assert.throws(() => consumer.on('consumer.nope', () => {}), { name: 'KafkaJSError', message: /Event name should be one of/ })
 })
+
+test('records that cannot be read are KafkaJS CORRUPT_MESSAGE, not retried, naming topic, partition and offset', () => {
+  const { fromNative } = require('../lib/errors')
+  const reason = {
+    kind: 'corrupt_record',
+    type: null,
+    code: null,
+    retriable: false,
+    operation: 'fetch',
+    message: 'fetch failed (CorruptRecord error): records of orders-2 at offset 41 cannot be read: record batch at offset 41 fails its CRC; seek orders-2 to offset 45 to skip the batch',
+    topic: 'orders',
+    partition: 2,
+    offset: '41',
+  }
+  const err = fromNative(new Error('KAFKIT_ERROR:' + JSON.stringify(reason)))
+  assert.ok(err instanceof kafkit.KafkaJSProtocolError, err.name)
+  assert.equal(err.type, 'CORRUPT_MESSAGE')
+  assert.equal(err.code, 2)
+  assert.equal(err.retriable, false)
+  assert.deepEqual([err.topic, err.partition, err.offset], ['orders', 2, '41'])
+  assert.match(err.message, /seek orders-2 to offset 45/)
+})
