@@ -314,13 +314,15 @@ async fn run(mode: u8, faults: Arc<Mutex<Faults>>) {
                 c
             } else {
                 let c = kafka.consumer(consumer_config("g")).unwrap();
-                if tokio::time::timeout(Duration::from_secs(3), c.subscribe(&["t"], true))
+                // A subscribe that fails has said why (a broker answering FindCoordinator
+                // with an error that cannot be retried): nothing more to check.
+                match tokio::time::timeout(Duration::from_secs(10), c.subscribe(&["t"], true))
                     .await
-                    .is_err()
                 {
-                    return;
+                    Ok(Ok(())) => c,
+                    Ok(Err(_)) => return,
+                    Err(_) => panic!("subscribe did not return within 10 s"),
                 }
-                c
             };
             let mut stream = Box::pin(consumer.stream());
             loop {
