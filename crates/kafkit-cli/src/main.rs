@@ -180,7 +180,9 @@ async fn main() -> ExitCode {
                 // would repeat them. KAFKIT_LOG=warn shows the log.
                 .unwrap_or_else(|_| "error".into()),
         )
-        .with_writer(std::io::stderr)
+        // Log fields carry broker text: written escaped, and so without colors of its own.
+        .with_ansi(false)
+        .with_writer(|| terminal::LogWriter)
         .init();
     let cli = Cli::parse();
     match run(cli).await {

@@ -146,6 +146,38 @@ fn json_safe(s: String) -> String {
     out
 }
 
+/// Stderr for the library's log (`KAFKIT_LOG`): each line the formatter writes is escaped as
+/// [`escape_bytes`] does (its fields carry broker text: error messages, names), its final
+/// newline kept. The formatter must not color its output (`with_ansi(false)`): its own escape
+/// sequences would be shown escaped too.
+pub struct LogWriter;
+
+impl LogWriter {
+    /// Writes `buf` (one formatted event) to `out`, escaped.
+    fn write_escaped(out: &mut impl std::io::Write, buf: &[u8]) -> std::io::Result<()> {
+        let (line, newline) = match buf.strip_suffix(b"\n") {
+            Some(line) => (line, true),
+            None => (buf, false),
+        };
+        out.write_all(escape_bytes(line).as_bytes())?;
+        if newline {
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Self::write_escaped(&mut std::io::stderr().lock(), buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +240,13 @@ mod tests {
             !pretty.chars().any(|c| unsafe_char(c) && c != '\n'),
             "{pretty:?}"
         );
+    }
+
+    #[test]
+    fn log_lines_are_escaped_but_for_their_newline() {
+        let mut out = Vec::new();
+        LogWriter::write_escaped(&mut out, b"ERROR group=g\x1b]0;t\x07 error=a\nb\n").unwrap();
+        assert_eq!(out, b"ERROR group=g\\x1b]0;t\\x07 error=a\\nb\n");
     }
 
     proptest! {

@@ -228,6 +228,42 @@ fn names_from_list_results_and_errors_are_escaped() {
     ok(&["topic", "delete", &topic]);
 }
 
+/// The library's log (printed at level error by default) names the group in its fields, and
+/// the error the broker answered: both escaped.
+#[test]
+fn the_log_on_stderr_is_escaped() {
+    let topic = unique("cli-escape-log");
+    ok(&["topic", "create", &topic, "-p", "1"]);
+    let group = format!("{}\x1b]0;title\x07", unique("g-cli-escape-log"));
+    // Above the broker's group.max.session.timeout.ms: JoinGroup fails, and the log says so.
+    let out = run(&[
+        "consume",
+        "--group",
+        &group,
+        "--topic",
+        &topic,
+        "--group-protocol",
+        "classic",
+        "--session-timeout-ms",
+        "999999999",
+        "--idle-timeout-secs",
+        "5",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert_eq!(raw_control(&out.stderr), None, "{:?}", out.stderr);
+    assert!(stderr.contains("ERROR"), "the log line: {stderr}");
+    assert!(
+        stderr
+            .lines()
+            .filter(|l| l.contains("\\x1b]0;title\\x07"))
+            .count()
+            >= 2,
+        "the log line and the error, escaped: {stderr}"
+    );
+    ok(&["topic", "delete", &topic]);
+}
+
 #[test]
 fn consume_of_a_partition_the_topic_lacks_fails_naming_it() {
     let topic = unique("cli-no-partition");
