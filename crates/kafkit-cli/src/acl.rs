@@ -7,6 +7,8 @@ use kafkit::admin::{
 use kafkit::Kafka;
 use serde_json::json;
 
+use crate::terminal::{self, esc};
+
 #[derive(Subcommand)]
 pub enum AclCommand {
     /// Create an ACL.
@@ -99,11 +101,11 @@ fn print(acls: &[AclBinding], verb: &str, as_json: bool) {
     if as_json {
         println!(
             "{}",
-            json!({verb: acls.iter().map(to_json).collect::<Vec<_>>()})
+            terminal::json(&json!({verb: acls.iter().map(to_json).collect::<Vec<_>>()}))
         );
     } else {
         for a in acls {
-            println!("{a}");
+            println!("{}", esc(a));
         }
     }
 }

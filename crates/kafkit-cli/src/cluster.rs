@@ -5,6 +5,8 @@ use kafkit::admin::ElectionType;
 use kafkit::{Kafka, TopicPartition};
 use serde_json::json;
 
+use crate::terminal::{self, esc};
+
 #[derive(Subcommand)]
 pub enum ClusterCommand {
     /// Cluster id, controller and brokers (with racks and fenced ones).
@@ -66,23 +68,26 @@ pub async fn run(kafka: &Kafka, cmd: ClusterCommand, as_json: bool) -> kafkit::R
                     .collect();
                 println!(
                     "{}",
-                    json!({"cluster_id": c.cluster_id, "controller_id": c.controller_id, "brokers": brokers})
+                    terminal::json(
+                        &json!({"cluster_id": c.cluster_id, "controller_id": c.controller_id, "brokers": brokers})
+                    )
                 );
             } else {
                 println!(
                     "cluster {} (controller {})",
-                    c.cluster_id.as_deref().unwrap_or("?"),
+                    esc(c.cluster_id.as_deref().unwrap_or("?")),
                     c.controller_id
                 );
                 for b in &c.brokers {
                     println!(
                         "  broker {} at {}{}{}",
                         b.node_id,
-                        b.addr(),
-                        b.rack
+                        esc(b.addr()),
+                        esc(b
+                            .rack
                             .as_ref()
                             .map(|r| format!(" rack {r}"))
-                            .unwrap_or_default(),
+                            .unwrap_or_default()),
                         if c.fenced.contains(&b.node_id) {
                             " (fenced)"
                         } else {
@@ -102,14 +107,16 @@ pub async fn run(kafka: &Kafka, cmd: ClusterCommand, as_json: bool) -> kafkit::R
                 };
                 println!(
                     "{}",
-                    json!({"finalized_epoch": f.finalized_epoch, "finalized": list(&f.finalized), "supported": list(&f.supported)})
+                    terminal::json(
+                        &json!({"finalized_epoch": f.finalized_epoch, "finalized": list(&f.finalized), "supported": list(&f.supported)})
+                    )
                 );
             } else {
                 for x in &f.finalized {
                     let sup = f.supported.iter().find(|s| s.name == x.name);
                     println!(
                         "{}\tlevel {}{}",
-                        x.name,
+                        esc(&x.name),
                         x.max,
                         sup.map(|s| format!("\t(supported {}-{})", s.min, s.max))
                             .unwrap_or_default()
@@ -128,14 +135,14 @@ pub async fn run(kafka: &Kafka, cmd: ClusterCommand, as_json: bool) -> kafkit::R
                         "partitions": d.partitions.iter().map(|p| json!({"topic": p.partition.topic, "partition": p.partition.partition, "size": p.size, "offset_lag": p.offset_lag, "future": p.is_future})).collect::<Vec<_>>(),
                     }))
                     .collect();
-                println!("{}", json!(out));
+                println!("{}", terminal::json(&json!(out)));
             } else {
                 for d in dirs {
                     println!(
                         "broker {} {}{}: {} replicas, {} bytes",
                         d.broker,
-                        d.path,
-                        d.error.map(|e| format!(" ({e})")).unwrap_or_default(),
+                        esc(&d.path),
+                        esc(d.error.map(|e| format!(" ({e})")).unwrap_or_default()),
                         d.partitions.len(),
                         d.partitions.iter().map(|p| p.size).sum::<i64>()
                     );
@@ -155,13 +162,15 @@ pub async fn run(kafka: &Kafka, cmd: ClusterCommand, as_json: bool) -> kafkit::R
             if as_json {
                 println!(
                     "{}",
-                    json!({"elected": elected.iter().map(|t| t.to_string()).collect::<Vec<_>>()})
+                    terminal::json(
+                        &json!({"elected": elected.iter().map(|t| t.to_string()).collect::<Vec<_>>()})
+                    )
                 );
             } else if elected.is_empty() {
                 println!("no election needed");
             } else {
                 for t in elected {
-                    println!("elected a new leader for {t}");
+                    println!("elected a new leader for {}", esc(t));
                 }
             }
         }
@@ -178,12 +187,14 @@ pub async fn run(kafka: &Kafka, cmd: ClusterCommand, as_json: bool) -> kafkit::R
             if as_json {
                 println!(
                     "{}",
-                    json!({"partition": p.to_string(), "replicas": replicas, "cancelled": cancel})
+                    terminal::json(
+                        &json!({"partition": p.to_string(), "replicas": replicas, "cancelled": cancel})
+                    )
                 );
             } else if cancel {
-                println!("cancelled the move of {p}");
+                println!("cancelled the move of {}", esc(&p));
             } else {
-                println!("moving {p} to {replicas:?}");
+                println!("moving {} to {replicas:?}", esc(&p));
             }
         }
         ClusterCommand::Reassignments => {
@@ -193,12 +204,15 @@ pub async fn run(kafka: &Kafka, cmd: ClusterCommand, as_json: bool) -> kafkit::R
                     .iter()
                     .map(|r| json!({"partition": r.partition.to_string(), "replicas": r.replicas, "adding": r.adding, "removing": r.removing}))
                     .collect();
-                println!("{}", json!(out));
+                println!("{}", terminal::json(&json!(out)));
             } else {
                 for r in list {
                     println!(
                         "{}\treplicas {:?} adding {:?} removing {:?}",
-                        r.partition, r.replicas, r.adding, r.removing
+                        esc(&r.partition),
+                        r.replicas,
+                        r.adding,
+                        r.removing
                     );
                 }
             }

@@ -5,6 +5,8 @@ use kafkit::admin::{AlterConfigOp, ConfigResource, ConfigResourceType};
 use kafkit::Kafka;
 use serde_json::json;
 
+use crate::terminal::{self, esc};
+
 #[derive(Subcommand)]
 pub enum ConfigCommand {
     /// Show the configs of a resource (all, or only --key ones).
@@ -69,7 +71,7 @@ pub async fn run(kafka: &Kafka, cmd: ConfigCommand, as_json: bool) -> kafkit::Re
                     .collect();
                 println!(
                     "{}",
-                    json!({"resource": d.resource.to_string(), "configs": out})
+                    terminal::json(&json!({"resource": d.resource.to_string(), "configs": out}))
                 );
             } else {
                 for e in shown {
@@ -78,7 +80,7 @@ pub async fn run(kafka: &Kafka, cmd: ConfigCommand, as_json: bool) -> kafkit::Re
                     } else {
                         e.value.as_deref().unwrap_or("<null>")
                     };
-                    println!("{}={}\t{}", e.name, value, e.source);
+                    println!("{}={}\t{}", esc(&e.name), esc(value), esc(&e.source));
                 }
             }
         }
@@ -102,9 +104,12 @@ pub async fn run(kafka: &Kafka, cmd: ConfigCommand, as_json: bool) -> kafkit::Re
                 "altered"
             };
             if as_json {
-                println!("{}", json!({verb: r.to_string(), "changes": changes}));
+                println!(
+                    "{}",
+                    terminal::json(&json!({verb: r.to_string(), "changes": changes}))
+                );
             } else {
-                println!("{verb} {r}: {}", changes.join(" "));
+                println!("{verb} {}: {}", esc(&r), esc(changes.join(" ")));
             }
         }
     }

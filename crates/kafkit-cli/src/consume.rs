@@ -10,6 +10,8 @@ use kafkit::consumer::{AutoOffsetReset, Consumer, ConsumerConfig, Message};
 use kafkit::{Event, Kafka, TopicPartition};
 use serde_json::json;
 
+use crate::terminal::{self, esc};
+
 #[derive(Args)]
 pub struct ConsumeArgs {
     /// Consumer group id. Without it, give --partition: the partitions are read with no group.
@@ -17,10 +19,15 @@ pub struct ConsumeArgs {
     group: Option<String>,
     /// Read this partition of the topic (repeatable) instead of joining the group; with
     /// --group, offsets start from and are committed to that group without joining it.
-    #[arg(long = "partition", short = 'P')]
+    #[arg(long = "partition", short = 'P', value_parser = crate::args::partition)]
     partitions: Vec<i32>,
     /// With --partition: start at this offset.
-    #[arg(long, requires = "partitions", conflicts_with_all = ["from_time", "from_beginning"])]
+    #[arg(
+        long,
+        requires = "partitions",
+        conflicts_with_all = ["from_time", "from_beginning"],
+        value_parser = crate::args::offset
+    )]
     offset: Option<i64>,
     /// With --partition: start at the first record at or after this time: ms since the epoch,
     /// or ago as -30s, -15m, -2h, -1d.
@@ -44,11 +51,11 @@ pub struct ConsumeArgs {
     /// --partition and no group: from the earliest offset).
     #[arg(long)]
     from_beginning: bool,
-    /// Stop after this many records.
-    #[arg(long)]
+    /// Stop after this many records (at least 1; default: no limit).
+    #[arg(long, value_parser = crate::args::at_least_one)]
     max_records: Option<u64>,
-    /// Stop after this many seconds without a record.
-    #[arg(long)]
+    /// Stop after this many seconds without a record (at least 1).
+    #[arg(long, value_parser = crate::args::at_least_one)]
     idle_timeout_secs: Option<u64>,
     /// Server-side assignor under `consumer` (uniform, range).
     #[arg(long)]
@@ -72,31 +79,45 @@ pub struct ConsumeArgs {
     events: bool,
 }
 
-fn text(b: &Option<bytes::Bytes>) -> String {
+/// A key or value as text output shows it: escaped (see `terminal`), `null` when absent.
+pub fn text(b: &Option<bytes::Bytes>) -> std::borrow::Cow<'_, str> {
     match b {
         None => "null".into(),
-        Some(b) => String::from_utf8_lossy(b).into_owned(),
+        Some(b) => terminal::escape_bytes(b),
+    }
+}
+
+/// A key, value or header value for `--json`: a string when it is UTF-8, else
+/// `{"base64": ...}`; `null` when absent. Exact either way.
+pub fn json_bytes(b: Option<&[u8]>) -> serde_json::Value {
+    match b {
+        None => serde_json::Value::Null,
+        Some(b) => match std::str::from_utf8(b) {
+            Ok(s) => json!(s),
+            Err(_) => json!({"base64": base64::engine::general_purpose::STANDARD.encode(b)}),
+        },
     }
 }
 
 fn print(m: &Message, as_json: bool) {
     if as_json {
-        let enc = |b: &Option<bytes::Bytes>| {
-            b.as_ref().map(|b| match std::str::from_utf8(b) {
-                Ok(s) => json!(s),
-                Err(_) => json!({"base64": base64::engine::general_purpose::STANDARD.encode(b)}),
-            })
-        };
+        let headers: Vec<_> = m
+            .headers
+            .iter()
+            .map(|h| json!([json_bytes(Some(&h.key)), json_bytes(h.value.as_deref())]))
+            .collect();
         println!(
             "{}",
-            json!({"topic": &*m.topic, "partition": m.partition, "offset": m.offset, "timestamp": m.timestamp,
-                   "key": enc(&m.key), "value": enc(&m.value),
-                   "headers": m.headers.iter().map(|h| json!([String::from_utf8_lossy(&h.key), h.value.as_ref().map(|v| String::from_utf8_lossy(v).into_owned())])).collect::<Vec<_>>()})
+            terminal::json(
+                &json!({"topic": &*m.topic, "partition": m.partition, "offset": m.offset,
+                   "timestamp": m.timestamp, "key": json_bytes(m.key.as_deref()),
+                   "value": json_bytes(m.value.as_deref()), "headers": headers})
+            )
         );
     } else {
         println!(
             "{}-{}@{}\t{}\t{}",
-            m.topic,
+            esc(&m.topic),
             m.partition,
             m.offset,
             text(&m.key),
@@ -147,6 +168,7 @@ pub fn print_event(e: &Event, as_json: bool) {
         Event::Stop { .. } => json!({"event": "stop"}),
         _ => return,
     };
+    let line = terminal::json(&line);
     if as_json {
         eprintln!("{line}");
     } else {
@@ -157,35 +179,118 @@ pub fn print_event(e: &Event, as_json: bool) {
 /// Prints a library warning (what a client waits for, options it ignores) on stderr.
 pub fn print_warning(message: &str, as_json: bool) {
     if as_json {
-        eprintln!("{}", json!({"event": "warning", "message": message}));
+        eprintln!(
+            "{}",
+            terminal::json(&json!({"event": "warning", "message": message}))
+        );
     } else {
-        eprintln!("kafkit: warning: {message}");
+        eprintln!("kafkit: warning: {}", esc(message));
     }
 }
 
 /// `--from-time`: ms since the epoch, or a time ago (`-30s`, `-15m`, `-2h`, `-1d`), as ms since
-/// the epoch given the time now.
+/// the epoch given the time now. A time ago is computed without overflow: one too far back
+/// (before 1970, or beyond what an i64 of ms holds) is an error, never a wrapped time.
 fn parse_time(s: &str, now_ms: i64) -> kafkit::Result<i64> {
+    let error = |why: String| kafkit::Error::new(kafkit::ErrorKind::Config, "consume", why);
     let bad = || {
-        kafkit::Error::new(
-            kafkit::ErrorKind::Config,
-            "consume",
-            format!("--from-time '{s}' must be ms since the epoch or a time ago such as -30s, -15m, -2h, -1d"),
-        )
+        error(format!(
+            "--from-time '{s}' must be ms since the epoch or a time ago such as -30s, -15m, -2h, -1d"
+        ))
     };
     if let Some(ago) = s.strip_prefix('-') {
         let (n, unit) = ago.split_at(ago.len().saturating_sub(1));
-        let n: i64 = n.parse().map_err(|_| bad())?;
-        let ms = match unit {
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let ms: i64 = match unit {
             "s" => 1_000,
             "m" => 60_000,
             "h" => 3_600_000,
             "d" => 86_400_000,
             _ => return Err(bad()),
         };
-        return Ok(now_ms - n * ms);
+        let before_epoch = || {
+            error(format!(
+                "--from-time '{s}' is before 1970 (the epoch); use --from-beginning to read from the start"
+            ))
+        };
+        let n: i64 = n.parse().map_err(|_| before_epoch())?;
+        let back = n.checked_mul(ms).ok_or_else(before_epoch)?;
+        return now_ms
+            .checked_sub(back)
+            .filter(|t| *t >= 0)
+            .ok_or_else(before_epoch);
     }
-    s.parse::<i64>().ok().filter(|t| *t >= 0).ok_or_else(bad)
+    if !s.bytes().all(|b| b.is_ascii_digit()) || s.is_empty() {
+        return Err(bad());
+    }
+    s.parse::<i64>().map_err(|_| {
+        error(format!(
+            "--from-time '{s}' is beyond the largest time Kafka holds ({} ms since the epoch)",
+            i64::MAX
+        ))
+    })
+}
+
+/// Checks `--partition`s against the topic before reading: a partition the topic does not
+/// have, or a topic that does not exist, would otherwise wait for ever (or, with
+/// --idle-timeout-secs, end as if it were empty). Other metadata errors (a topic not
+/// authorized for this client) are left to the consumer, which warns about them as it waits.
+/// A topic or partitions created a moment ago may not be in every broker's metadata yet: the
+/// answer is asked again for up to 2 s before it is an error.
+async fn check_partitions(kafka: &Kafka, topic: &str, partitions: &[i32]) -> kafkit::Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let missing = match kafka.admin().topic_metadata(&[topic]).await {
+            Ok(meta) => match meta.first() {
+                Some(t) => missing_partitions(topic, partitions, t),
+                None => return Ok(()),
+            },
+            Err(e) if e.code() == Some(3) => Some(kafkit::Error::new(
+                e.kind().clone(),
+                "consume",
+                format!(
+                    "topic '{topic}' does not exist (create it with `kafkit topic create {topic}`)"
+                ),
+            )),
+            Err(_) => return Ok(()),
+        };
+        match missing {
+            None => return Ok(()),
+            Some(e) if tokio::time::Instant::now() >= deadline => return Err(e),
+            Some(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}
+
+/// The error naming the `partitions` that `t` (the metadata of `topic`) lacks, if any.
+fn missing_partitions(
+    topic: &str,
+    partitions: &[i32],
+    t: &kafkit::cluster::TopicInfo,
+) -> Option<kafkit::Error> {
+    let missing: Vec<String> = partitions
+        .iter()
+        .filter(|p| t.partition(**p).is_none())
+        .map(|p| p.to_string())
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    let has = match t.partitions.len() {
+        0 => "no partitions".to_string(),
+        1 => "1 partition (0)".to_string(),
+        n => format!("{n} partitions (0-{})", n - 1),
+    };
+    Some(kafkit::Error::new(
+        kafkit::ErrorKind::Config,
+        "consume",
+        format!(
+            "--partition {}: topic '{topic}' has no such partition; it has {has}",
+            missing.join(", ")
+        ),
+    ))
 }
 
 /// A reader of `--partition`s, placed where `--offset` / `--from-time` / `--from-beginning` say.
@@ -211,6 +316,7 @@ async fn assigned(kafka: &Kafka, args: &ConsumeArgs) -> kafkit::Result<Consumer>
     if args.from_beginning {
         config = config.auto_offset_reset(AutoOffsetReset::Earliest);
     }
+    check_partitions(kafka, topic, &args.partitions).await?;
     let consumer = kafka.assigned_consumer(config)?;
     let tps: Vec<TopicPartition> = args
         .partitions
@@ -324,8 +430,31 @@ mod tests {
         assert_eq!(parse_time("-15m", now).unwrap(), now - 900_000);
         assert_eq!(parse_time("-2h", now).unwrap(), now - 7_200_000);
         assert_eq!(parse_time("-1d", now).unwrap(), now - 86_400_000);
-        for bad in ["", "-", "-5w", "soon", "-xh", "-1"] {
+        for bad in [
+            "", "-", "-s", "-5w", "soon", "-xh", "-1", "--5s", "-+5s", "+5", "-5 s",
+        ] {
             assert!(parse_time(bad, now).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_time_ago_too_far_back_is_an_error_not_a_wrapped_time() {
+        let now = 1_700_000_000_000;
+        // Overflows i64 when multiplied (the old code wrapped, or panicked in a debug build).
+        for huge in [
+            "-999999999999d",
+            "-9223372036854775807s",
+            "-99999999999999999999999h",
+        ] {
+            let e = parse_time(huge, now).unwrap_err();
+            assert!(e.to_string().contains("before 1970"), "{huge}: {e}");
+            assert!(e.to_string().contains(huge), "{e}");
+        }
+        // No overflow, but before the epoch: a negative time would mean latest (-1) or
+        // earliest (-2) to the broker.
+        assert!(parse_time("-20000d", now).is_err());
+        assert_eq!(parse_time("-0s", now).unwrap(), now);
+        let e = parse_time("99999999999999999999", now).unwrap_err();
+        assert!(e.to_string().contains("largest time"), "{e}");
     }
 }

@@ -7,6 +7,8 @@ use kafkit::consumer::{ConsumerConfig, GroupProtocol};
 use kafkit::producer::{ProducerConfig, Record};
 use kafkit::{Kafka, NewTopic};
 
+use crate::terminal::{self, esc};
+
 pub async fn run(kafka: &Kafka) -> kafkit::Result<()> {
     let suffix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -34,7 +36,7 @@ pub async fn run(kafka: &Kafka) -> kafkit::Result<()> {
     }
     for a in acks {
         let m = a.await?;
-        println!("   wrote {}-{}@{}", m.topic, m.partition, m.offset);
+        println!("   wrote {}-{}@{}", esc(&m.topic), m.partition, m.offset);
     }
     producer.close().await?;
 
@@ -52,7 +54,8 @@ pub async fn run(kafka: &Kafka) -> kafkit::Result<()> {
             } = e
             {
                 println!(
-                    "   joined as {member_id} at epoch {member_epoch}, {} partitions assigned",
+                    "   joined as {} at epoch {member_epoch}, {} partitions assigned",
+                    esc(&member_id),
                     assignment.len()
                 );
             }
@@ -67,11 +70,11 @@ pub async fn run(kafka: &Kafka) -> kafkit::Result<()> {
                 got += 1;
                 println!(
                     "   read {}-{}@{} key={} value={}",
-                    m.topic,
+                    esc(&m.topic),
                     m.partition,
                     m.offset,
-                    String::from_utf8_lossy(m.key.as_deref().unwrap_or_default()),
-                    String::from_utf8_lossy(m.value.as_deref().unwrap_or_default())
+                    terminal::escape_bytes(m.key.as_deref().unwrap_or_default()),
+                    terminal::escape_bytes(m.value.as_deref().unwrap_or_default())
                 );
             }
             Ok(Some(Err(e))) => return Err(e),

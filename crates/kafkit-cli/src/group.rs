@@ -5,6 +5,8 @@ use kafkit::admin::{GroupKind, OffsetReset};
 use kafkit::{Kafka, TopicPartition};
 use serde_json::json;
 
+use crate::terminal::{self, esc};
+
 #[derive(Subcommand)]
 pub enum GroupCommand {
     /// List groups.
@@ -41,9 +43,10 @@ pub enum GroupCommand {
     },
 }
 
+/// Partitions as text output shows them (topic names escaped).
 fn tp_list(tps: &[TopicPartition]) -> String {
     tps.iter()
-        .map(|tp| tp.to_string())
+        .map(|tp| esc(tp).to_string())
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -60,10 +63,15 @@ pub async fn run(kafka: &Kafka, cmd: GroupCommand, as_json: bool) -> kafkit::Res
                     .iter()
                     .map(|g| json!({"group_id": g.group_id, "type": g.group_type, "state": g.state, "protocol_type": g.protocol_type}))
                     .collect();
-                println!("{}", json!(out));
+                println!("{}", terminal::json(&json!(out)));
             } else {
                 for g in groups {
-                    println!("{}\t{}\t{}", g.group_id, g.group_type, g.state);
+                    println!(
+                        "{}\t{}\t{}",
+                        esc(&g.group_id),
+                        esc(&g.group_type),
+                        esc(&g.state)
+                    );
                 }
             }
         }
@@ -89,22 +97,28 @@ pub async fn run(kafka: &Kafka, cmd: GroupCommand, as_json: bool) -> kafkit::Res
                         .collect();
                     println!(
                         "{}",
-                        json!({"group_id": d.group_id, "type": kind, "state": d.state, "group_epoch": d.group_epoch,
+                        terminal::json(
+                            &json!({"group_id": d.group_id, "type": kind, "state": d.state, "group_epoch": d.group_epoch,
                                "assignment_epoch": d.assignment_epoch, "assignor": d.assignor, "members": members})
+                        )
                     );
                 } else {
                     println!(
                         "group {} ({kind}) state {} epoch {} assignment epoch {} assignor {}",
-                        d.group_id, d.state, d.group_epoch, d.assignment_epoch, d.assignor
+                        esc(&d.group_id),
+                        esc(&d.state),
+                        d.group_epoch,
+                        d.assignment_epoch,
+                        esc(&d.assignor)
                     );
                     for m in &d.members {
                         println!(
                             "  member {} epoch {} client {} {}{}\n    assigned [{}]\n    target   [{}]",
-                            m.member_id,
+                            esc(&m.member_id),
                             m.member_epoch,
-                            m.client_id,
-                            m.client_host,
-                            m.instance_id.as_ref().map(|i| format!(" instance {i}")).unwrap_or_default(),
+                            esc(&m.client_id),
+                            esc(&m.client_host),
+                            esc(m.instance_id.as_ref().map(|i| format!(" instance {i}")).unwrap_or_default()),
                             tp_list(&m.assignment),
                             tp_list(&m.target_assignment)
                         );
@@ -116,10 +130,10 @@ pub async fn run(kafka: &Kafka, cmd: GroupCommand, as_json: bool) -> kafkit::Res
             let refs: Vec<&str> = groups.iter().map(String::as_str).collect();
             admin.delete_groups(&refs).await?;
             if as_json {
-                println!("{}", json!({"deleted": groups}));
+                println!("{}", terminal::json(&json!({"deleted": groups})));
             } else {
                 for g in groups {
-                    println!("deleted group {g}");
+                    println!("deleted group {}", esc(&g));
                 }
             }
         }
@@ -132,20 +146,27 @@ pub async fn run(kafka: &Kafka, cmd: GroupCommand, as_json: bool) -> kafkit::Res
                 let target = match to.as_str() {
                     "earliest" => OffsetReset::Earliest,
                     "latest" => OffsetReset::Latest,
-                    n => OffsetReset::To(n.parse().map_err(|_| {
-                        kafkit::Error::new(
-                            kafkit::ErrorKind::Config,
-                            "group offsets",
-                            format!("--reset-to '{n}' is not earliest, latest or an offset"),
-                        )
-                    })?),
+                    n => OffsetReset::To(n.parse().ok().filter(|o: &i64| *o >= 0).ok_or_else(
+                        || {
+                            kafkit::Error::new(
+                                kafkit::ErrorKind::Config,
+                                "group offsets",
+                                format!(
+                                    "--reset-to '{n}' is not earliest, latest or an offset (0 or more)"
+                                ),
+                            )
+                        },
+                    )?),
                 };
                 let set = admin.reset_group_offsets(&group, &topic, target).await?;
                 for (tp, o) in set {
                     if as_json {
-                        println!("{}", json!({"partition": tp.to_string(), "offset": o}));
+                        println!(
+                            "{}",
+                            terminal::json(&json!({"partition": tp.to_string(), "offset": o}))
+                        );
                     } else {
-                        println!("{tp}\t{o}");
+                        println!("{}\t{o}", esc(&tp));
                     }
                 }
                 return Ok(());
@@ -156,11 +177,17 @@ pub async fn run(kafka: &Kafka, cmd: GroupCommand, as_json: bool) -> kafkit::Res
                     .iter()
                     .map(|o| json!({"topic": o.partition.topic, "partition": o.partition.partition, "committed": o.committed, "end": o.end, "lag": o.lag}))
                     .collect();
-                println!("{}", json!(out));
+                println!("{}", terminal::json(&json!(out)));
             } else {
                 println!("PARTITION\tCOMMITTED\tEND\tLAG");
                 for o in offsets {
-                    println!("{}\t{}\t{}\t{}", o.partition, o.committed, o.end, o.lag);
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        esc(&o.partition),
+                        o.committed,
+                        o.end,
+                        o.lag
+                    );
                 }
             }
         }

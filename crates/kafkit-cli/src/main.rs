@@ -1,6 +1,7 @@
 //! `kafkit`: the command-line face of the kafkit Kafka client.
 
 mod acl;
+mod args;
 mod cluster;
 mod config;
 mod consume;
@@ -9,6 +10,7 @@ mod group;
 mod produce;
 mod records;
 mod share;
+mod terminal;
 mod topic;
 mod user;
 
@@ -22,7 +24,8 @@ use kafkit::{Kafka, KafkaConfig};
 #[command(
     name = "kafkit",
     version,
-    about = "A pure-Rust Apache Kafka client (KIP-848 consumer groups, producer, admin)"
+    about = "A pure-Rust Apache Kafka client (KIP-848 consumer groups, producer, admin)",
+    after_help = terminal::HELP
 )]
 struct Cli {
     /// Brokers to bootstrap from, comma-separated host:port.
@@ -54,6 +57,17 @@ struct Cli {
         help_heading = "Connection"
     )]
     connect_timeout_ms: u64,
+    /// Largest response accepted from a broker, in bytes, at least 1024 (default: the
+    /// library's, 256 MiB). Raise it when an error says a response exceeds max_response_size
+    /// (e.g. the metadata of very many partitions).
+    #[arg(
+        long,
+        global = true,
+        value_name = "BYTES",
+        value_parser = args::max_response_size,
+        help_heading = "Connection"
+    )]
+    max_response_size: Option<usize>,
     /// Serve the client's metrics for Prometheus on HOST:PORT (GET /metrics).
     #[arg(
         long,
@@ -166,13 +180,16 @@ async fn main() -> ExitCode {
                 // would repeat them. KAFKIT_LOG=warn shows the log.
                 .unwrap_or_else(|_| "error".into()),
         )
-        .with_writer(std::io::stderr)
+        // Log fields carry broker text: written escaped, and so without colors of its own.
+        .with_ansi(false)
+        .with_writer(|| terminal::LogWriter)
         .init();
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("kafkit: {e}");
+            // The message may carry broker text (an error message, a topic name).
+            eprintln!("kafkit: {}", terminal::esc(&e));
             ExitCode::FAILURE
         }
     }
@@ -185,6 +202,10 @@ async fn run(cli: Cli) -> kafkit::Result<()> {
     let config = KafkaConfig::new(cli.bootstrap.split(',').map(|s| s.trim().to_string()))
         .client_id(cli.client_id.clone())
         .connect_timeout(Duration::from_millis(cli.connect_timeout_ms));
+    let config = match cli.max_response_size {
+        Some(bytes) => config.max_response_size(bytes),
+        None => config,
+    };
     let config = cli.security.apply(config)?;
     let kafka = Kafka::connect(config).await?;
     let warnings = Warnings::print(&kafka, cli.json);

@@ -8,6 +8,8 @@ use kafkit::producer::{Acks, ProducerConfig, Record};
 use kafkit::Kafka;
 use serde_json::json;
 
+use crate::terminal::{self, esc};
+
 #[derive(Args)]
 pub struct ProduceArgs {
     /// Topic to write to.
@@ -16,7 +18,8 @@ pub struct ProduceArgs {
     /// Generate this many records instead of reading stdin.
     #[arg(long)]
     count: Option<u64>,
-    /// Value size of generated records, in bytes.
+    /// Value size of generated records, in bytes (at most the producer's max request size,
+    /// 1 MiB).
     #[arg(long, default_value_t = 100)]
     size: usize,
     /// Compression: none, gzip, snappy, lz4, zstd.
@@ -35,7 +38,7 @@ pub struct ProduceArgs {
     #[arg(long)]
     key_tab: bool,
     /// Partition to write to (default: the partitioner chooses).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::partition)]
     partition: Option<i32>,
 }
 
@@ -47,12 +50,30 @@ pub async fn run(kafka: &Kafka, args: ProduceArgs, as_json: bool) -> kafkit::Res
     if let Some(b) = args.batch_size {
         config = config.batch_size(b);
     }
+    if args.count.is_some() {
+        check_size(args.size, config.max_request_size)?;
+    }
     let producer = kafka.producer(config)?;
     match args.count {
         Some(n) => load(&producer, &args, n, as_json).await?,
         None => stdin(&producer, &args, as_json).await?,
     }
     producer.close().await
+}
+
+/// `--size` against the producer's request limit, before a value of that size is allocated
+/// (a huge one aborted the process: an allocation failure cannot be caught).
+fn check_size(size: usize, max_request_size: usize) -> kafkit::Result<()> {
+    if size > max_request_size {
+        return Err(kafkit::Error::new(
+            kafkit::ErrorKind::TooLarge,
+            "produce",
+            format!(
+                "--size {size} is larger than the producer's max request size ({max_request_size} bytes): a record must fit in one request; give at most {max_request_size}"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 async fn stdin(
@@ -82,10 +103,12 @@ async fn stdin(
         if as_json {
             println!(
                 "{}",
-                json!({"topic": &*m.topic, "partition": m.partition, "offset": m.offset, "timestamp": m.timestamp})
+                terminal::json(
+                    &json!({"topic": &*m.topic, "partition": m.partition, "offset": m.offset, "timestamp": m.timestamp})
+                )
             );
         } else {
-            println!("{}-{}@{}", m.topic, m.partition, m.offset);
+            println!("{}-{}@{}", esc(&m.topic), m.partition, m.offset);
         }
     }
     Ok(())
@@ -145,7 +168,7 @@ async fn load(
     while let Some(e) = err_rx.recv().await {
         failures += 1;
         if failures == 1 {
-            eprintln!("\nfirst failure: {e}");
+            eprintln!("\nfirst failure: {}", esc(&e));
         }
     }
     let secs = started.elapsed().as_secs_f64();
@@ -160,11 +183,31 @@ async fn load(
     if as_json {
         println!(
             "{}",
-            json!({"records": n, "seconds": secs, "records_per_sec": rps, "mb_per_sec": mbps, "p50_ms": pct(0.5), "p99_ms": pct(0.99), "failures": failures})
+            terminal::json(
+                &json!({"records": n, "seconds": secs, "records_per_sec": rps, "mb_per_sec": mbps, "p50_ms": pct(0.5), "p99_ms": pct(0.99), "failures": failures})
+            )
         );
     } else {
         eprintln!();
         println!("{n} records in {secs:.2}s: {rps:.0} records/s, {mbps:.1} MB/s, ack latency p50 {:.1} ms p99 {:.1} ms, {failures} failures", pct(0.5), pct(0.99));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_size;
+
+    #[test]
+    fn a_size_over_the_request_limit_is_refused_before_it_is_allocated() {
+        assert!(check_size(100, 1 << 20).is_ok());
+        assert!(check_size(1 << 20, 1 << 20).is_ok());
+        let e = check_size(100_000_000_000_000, 1 << 20).unwrap_err();
+        assert_eq!(e.kind(), &kafkit::ErrorKind::TooLarge);
+        let text = e.to_string();
+        assert!(
+            text.contains("--size 100000000000000") && text.contains("1048576 bytes"),
+            "{text}"
+        );
+    }
 }

@@ -5,6 +5,8 @@ use kafkit::admin::{ListedOffset, OffsetSpec};
 use kafkit::{Kafka, TopicPartition};
 use serde_json::json;
 
+use crate::terminal::{self, esc};
+
 #[derive(Args)]
 pub struct OffsetsArgs {
     /// Topic.
@@ -14,10 +16,10 @@ pub struct OffsetsArgs {
     spec: String,
     /// The first record at or after this timestamp (ms since the epoch): its offset and
     /// timestamp, or "none".
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::timestamp)]
     time: Option<i64>,
     /// Only this partition (repeatable; default: all).
-    #[arg(long = "partition", short)]
+    #[arg(long = "partition", short, value_parser = crate::args::partition)]
     partitions: Vec<i32>,
     /// Latest = last stable offset (before open transactions).
     #[arg(long)]
@@ -31,10 +33,15 @@ pub enum RecordsCommand {
         /// Topic.
         topic: String,
         /// Delete before this offset; -1 (default) deletes everything written so far.
-        #[arg(long, default_value_t = -1, allow_hyphen_values = true)]
+        #[arg(
+            long,
+            default_value_t = -1,
+            allow_hyphen_values = true,
+            value_parser = crate::args::before_offset
+        )]
         before: i64,
         /// Only this partition (repeatable; default: all).
-        #[arg(long = "partition", short)]
+        #[arg(long = "partition", short, value_parser = crate::args::partition)]
         partitions: Vec<i32>,
     },
 }
@@ -66,7 +73,7 @@ pub async fn offsets(kafka: &Kafka, args: OffsetsArgs, as_json: bool) -> kafkit:
         .await?;
     if as_json {
         let out: Vec<_> = found.iter().map(|o| offset_json(o, args.time)).collect();
-        println!("{}", json!(out));
+        println!("{}", terminal::json(&json!(out)));
     } else {
         for o in &found {
             println!("{}", offset_line(o, args.time));
@@ -79,10 +86,14 @@ pub async fn offsets(kafka: &Kafka, args: OffsetsArgs, as_json: bool) -> kafkit:
 /// found record's timestamp, or that there is none.
 fn offset_line(o: &ListedOffset, time: Option<i64>) -> String {
     match time {
-        Some(t) if o.offset < 0 => format!("{}\tnone\tno record at or after {t}", o.partition),
-        Some(_) => format!("{}\t{}\t{}", o.partition, o.offset, o.timestamp),
-        None if o.timestamp >= 0 => format!("{}\t{}\t{}", o.partition, o.offset, o.timestamp),
-        None => format!("{}\t{}", o.partition, o.offset),
+        Some(t) if o.offset < 0 => {
+            format!("{}\tnone\tno record at or after {t}", esc(&o.partition))
+        }
+        Some(_) => format!("{}\t{}\t{}", esc(&o.partition), o.offset, o.timestamp),
+        None if o.timestamp >= 0 => {
+            format!("{}\t{}\t{}", esc(&o.partition), o.offset, o.timestamp)
+        }
+        None => format!("{}\t{}", esc(&o.partition), o.offset),
     }
 }
 
@@ -115,10 +126,10 @@ pub async fn run(kafka: &Kafka, cmd: RecordsCommand, as_json: bool) -> kafkit::R
                     .iter()
                     .map(|(tp, l)| json!({"topic": tp.topic, "partition": tp.partition, "low_watermark": l}))
                     .collect();
-                println!("{}", json!(out));
+                println!("{}", terminal::json(&json!(out)));
             } else {
                 for (tp, l) in low {
-                    println!("{tp}\tstarts at {l}");
+                    println!("{}\tstarts at {l}", esc(&tp));
                 }
             }
         }

@@ -8,6 +8,9 @@ use kafkit::share::{AcknowledgeType, AcknowledgementMode, ShareConsumerConfig};
 use kafkit::{Error, Kafka, TopicPartition};
 use serde_json::json;
 
+use crate::consume::{json_bytes, text};
+use crate::terminal::{self, esc};
+
 #[derive(Subcommand)]
 pub enum ShareCommand {
     /// Read records as a member of a share group and print them (each with its delivery count).
@@ -21,11 +24,11 @@ pub enum ShareCommand {
         /// What to do with each record: accept (done), release (deliver again) or reject.
         #[arg(long, default_value = "accept")]
         ack: String,
-        /// Stop after this many records.
-        #[arg(long)]
+        /// Stop after this many records (at least 1; default: no limit).
+        #[arg(long, value_parser = crate::args::at_least_one)]
         max_records: Option<u64>,
-        /// Stop after this many seconds without a record.
-        #[arg(long)]
+        /// Stop after this many seconds without a record (at least 1).
+        #[arg(long, value_parser = crate::args::at_least_one)]
         idle_timeout_secs: Option<u64>,
     },
     /// Describe share groups: state, assignor, members and their assignments.
@@ -68,13 +71,6 @@ fn ack_type(s: &str) -> kafkit::Result<AcknowledgeType> {
     }
 }
 
-fn text(b: &Option<bytes::Bytes>) -> String {
-    match b {
-        None => "null".into(),
-        Some(b) => String::from_utf8_lossy(b).into_owned(),
-    }
-}
-
 pub async fn run(kafka: &Kafka, cmd: ShareCommand, as_json: bool) -> kafkit::Result<()> {
     let admin = kafka.admin();
     match cmd {
@@ -111,13 +107,16 @@ pub async fn run(kafka: &Kafka, cmd: ShareCommand, as_json: bool) -> kafkit::Res
                 if as_json {
                     println!(
                         "{}",
-                        json!({"topic": &*record.topic, "partition": record.partition, "offset": record.offset,
-                               "delivery_count": record.delivery_count, "key": text(&record.key), "value": text(&record.value)})
+                        terminal::json(
+                            &json!({"topic": &*record.topic, "partition": record.partition, "offset": record.offset,
+                               "delivery_count": record.delivery_count, "key": json_bytes(record.key.as_deref()),
+                               "value": json_bytes(record.value.as_deref())})
+                        )
                     );
                 } else {
                     println!(
                         "{}-{}@{}\tdelivery {}\t{}\t{}",
-                        record.topic,
+                        esc(&record.topic),
                         record.partition,
                         record.offset,
                         record.delivery_count,
@@ -131,7 +130,7 @@ pub async fn run(kafka: &Kafka, cmd: ShareCommand, as_json: bool) -> kafkit::Res
             drop(stream);
             for (tp, res) in consumer.commit().await? {
                 if let Err(e) = res {
-                    eprintln!("kafkit: acknowledging {tp}: {e}");
+                    eprintln!("kafkit: acknowledging {}: {}", esc(&tp), esc(&e));
                 }
             }
             consumer.close().await
@@ -142,32 +141,34 @@ pub async fn run(kafka: &Kafka, cmd: ShareCommand, as_json: bool) -> kafkit::Res
                 if as_json {
                     println!(
                         "{}",
-                        json!({"group": d.group_id, "state": d.state, "group_epoch": d.group_epoch,
+                        terminal::json(
+                            &json!({"group": d.group_id, "state": d.state, "group_epoch": d.group_epoch,
                                "assignor": d.assignor,
                                "members": d.members.iter().map(|m| json!({"member_id": m.member_id, "member_epoch": m.member_epoch,
                                    "client_id": m.client_id, "client_host": m.client_host, "rack": m.rack_id,
                                    "topics": m.subscribed_topics,
                                    "assignment": m.assignment.iter().map(|t| t.to_string()).collect::<Vec<_>>()})).collect::<Vec<_>>()})
+                        )
                     );
                 } else {
                     println!(
                         "share group {} ({}, epoch {}, assignor {}), {} members",
-                        d.group_id,
-                        d.state,
+                        esc(&d.group_id),
+                        esc(&d.state),
                         d.group_epoch,
-                        d.assignor,
+                        esc(&d.assignor),
                         d.members.len()
                     );
                     for m in &d.members {
                         println!(
                             "  {} epoch {} {} {}: {}",
-                            m.member_id,
+                            esc(&m.member_id),
                             m.member_epoch,
-                            m.client_id,
-                            m.client_host,
+                            esc(&m.client_id),
+                            esc(&m.client_host),
                             m.assignment
                                 .iter()
-                                .map(|t| t.to_string())
+                                .map(|t| esc(t).to_string())
                                 .collect::<Vec<_>>()
                                 .join(",")
                         );
@@ -180,9 +181,12 @@ pub async fn run(kafka: &Kafka, cmd: ShareCommand, as_json: bool) -> kafkit::Res
             let groups = admin.list_groups(&["share"], &[]).await?;
             for g in groups {
                 if as_json {
-                    println!("{}", json!({"group": g.group_id, "state": g.state}));
+                    println!(
+                        "{}",
+                        terminal::json(&json!({"group": g.group_id, "state": g.state}))
+                    );
                 } else {
-                    println!("{}\t{}", g.group_id, g.state);
+                    println!("{}\t{}", esc(&g.group_id), esc(&g.state));
                 }
             }
             Ok(())
@@ -191,7 +195,7 @@ pub async fn run(kafka: &Kafka, cmd: ShareCommand, as_json: bool) -> kafkit::Res
             let g: Vec<&str> = groups.iter().map(String::as_str).collect();
             admin.delete_groups(&g).await?;
             if !as_json {
-                println!("deleted {}", groups.join(", "));
+                println!("deleted {}", esc(groups.join(", ")));
             }
             Ok(())
         }
@@ -223,10 +227,10 @@ pub async fn run(kafka: &Kafka, cmd: ShareCommand, as_json: bool) -> kafkit::Res
                 if as_json {
                     println!(
                         "{}",
-                        json!({"partition": tp.to_string(), "start_offset": o})
+                        terminal::json(&json!({"partition": tp.to_string(), "start_offset": o}))
                     );
                 } else {
-                    println!("{tp}\t{o}");
+                    println!("{}\t{o}", esc(&tp));
                 }
             }
             Ok(())

@@ -4,17 +4,31 @@ use clap::Subcommand;
 use kafkit::{Kafka, NewTopic};
 use serde_json::json;
 
+use crate::terminal::{self, esc};
+
 #[derive(Subcommand)]
 pub enum TopicCommand {
     /// Create a topic.
     Create {
         /// Topic name.
         name: String,
-        /// Number of partitions.
-        #[arg(long, short, default_value_t = 1)]
+        /// Number of partitions (-1 = broker default).
+        #[arg(
+            long,
+            short,
+            default_value_t = 1,
+            allow_negative_numbers = true,
+            value_parser = crate::args::partition_count
+        )]
         partitions: i32,
         /// Replication factor (-1 = broker default).
-        #[arg(long, short, default_value_t = -1)]
+        #[arg(
+            long,
+            short,
+            default_value_t = -1,
+            allow_negative_numbers = true,
+            value_parser = crate::args::replication_factor
+        )]
         replication_factor: i16,
         /// Topic config as key=value (repeatable).
         #[arg(long = "config", short = 'c')]
@@ -52,29 +66,32 @@ pub async fn run(kafka: &Kafka, cmd: TopicCommand, as_json: bool) -> kafkit::Res
             }
             admin.create_topics(&[topic]).await?;
             if as_json {
-                println!("{}", json!({"created": name, "partitions": partitions}));
+                println!(
+                    "{}",
+                    terminal::json(&json!({"created": name, "partitions": partitions}))
+                );
             } else {
-                println!("created topic {name} ({partitions} partitions)");
+                println!("created topic {} ({partitions} partitions)", esc(&name));
             }
         }
         TopicCommand::Delete { names } => {
             let refs: Vec<&str> = names.iter().map(String::as_str).collect();
             admin.delete_topics(&refs).await?;
             if as_json {
-                println!("{}", json!({"deleted": names}));
+                println!("{}", terminal::json(&json!({"deleted": names})));
             } else {
                 for n in names {
-                    println!("deleted topic {n}");
+                    println!("deleted topic {}", esc(&n));
                 }
             }
         }
         TopicCommand::List => {
             let names = admin.list_topics().await?;
             if as_json {
-                println!("{}", json!(names));
+                println!("{}", terminal::json(&json!(names)));
             } else {
                 for n in names {
-                    println!("{n}");
+                    println!("{}", esc(&n));
                 }
             }
         }
@@ -97,30 +114,31 @@ pub async fn metadata(kafka: &Kafka, topics: &[String], as_json: bool) -> kafkit
                 "partitions": t.partitions.iter().map(|p| json!({"partition": p.partition, "leader": p.leader, "leader_epoch": p.leader_epoch, "replicas": p.replicas, "isr": p.isr})).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        println!("{}", terminal::json_pretty(&out));
         return Ok(());
     }
     println!(
         "cluster {} (controller {})",
-        cluster.cluster_id.as_deref().unwrap_or("?"),
+        esc(cluster.cluster_id.as_deref().unwrap_or("?")),
         cluster.controller_id
     );
     for b in &cluster.brokers {
         println!(
             "  broker {} at {}:{}{}",
             b.node_id,
-            b.host,
+            esc(&b.host),
             b.port,
-            b.rack
+            esc(b
+                .rack
                 .as_ref()
                 .map(|r| format!(" rack {r}"))
-                .unwrap_or_default()
+                .unwrap_or_default())
         );
     }
     for t in topics {
         println!(
             "topic {} id {}{} partitions {}",
-            t.name,
+            esc(&t.name),
             t.id,
             if t.is_internal { " (internal)" } else { "" },
             t.partitions.len()

@@ -35,7 +35,8 @@ pub struct KafkaConfig {
     pub max_in_flight: usize,
     /// Largest response accepted, in bytes, both on the wire and decoded (a response whose
     /// structures would take more memory is refused before they are allocated). A larger one
-    /// closes the connection with a `TooLarge` or `Protocol` error. Default 256 MiB.
+    /// fails its request with a `TooLarge` error that names this limit (a frame over it also
+    /// closes the connection). Default 256 MiB; set with [`KafkaConfig::max_response_size`].
     pub max_response_size: usize,
     /// Retries of retriable errors (KafkaJS `retry`).
     pub retry: RetryPolicy,
@@ -140,6 +141,27 @@ impl KafkaConfig {
         self
     }
 
+    /// Sets the largest response accepted, in bytes (see the field
+    /// [`max_response_size`](KafkaConfig#structfield.max_response_size)); at least 1 KiB.
+    /// Raise it when a `TooLarge` error names this limit for answers that are large by design,
+    /// such as the metadata of a cluster with very many partitions, or fetches of more than
+    /// that (a `ConsumerConfig::max_bytes` near the limit). The CLI's flag is
+    /// `--max-response-size`.
+    ///
+    /// ```
+    /// let config = kafkit::KafkaConfig::new(["127.0.0.1:9092"]).max_response_size(512 << 20);
+    /// assert_eq!(config.max_response_size, 512 * 1024 * 1024);
+    /// assert!(config.validate().is_ok());
+    /// assert!(kafkit::KafkaConfig::new(["127.0.0.1:9092"])
+    ///     .max_response_size(100)
+    ///     .validate()
+    ///     .is_err());
+    /// ```
+    pub fn max_response_size(mut self, bytes: usize) -> Self {
+        self.max_response_size = bytes;
+        self
+    }
+
     /// Sets the retry policy.
     pub fn retry(mut self, r: RetryPolicy) -> Self {
         self.retry = r;
@@ -184,7 +206,7 @@ impl KafkaConfig {
         }
         if self.max_response_size < 1024 {
             return Err(Error::config(
-                "`max_response_size` is below 1 KiB; use at least the broker's `message.max.bytes`",
+                "`max_response_size` is below 1 KiB (1024 bytes); use at least the broker's `message.max.bytes`",
             ));
         }
         Ok(())

@@ -168,7 +168,13 @@ async fn frame_over_max_response_size_is_too_large() {
     assert_error(
         &e,
         ErrorKind::TooLarge,
-        &[&fake.addr, "Metadata", "1048576 bytes", "max_response_size"],
+        &[
+            &fake.addr,
+            "Metadata",
+            "1048576 bytes",
+            "max_response_size (65536 bytes)",
+            "KafkaConfig::max_response_size",
+        ],
     );
     assert_usable(&kafka, &fake).await;
     assert_closed_after_drop(kafka, &[&fake]).await;

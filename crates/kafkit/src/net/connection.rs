@@ -1008,6 +1008,9 @@ pub fn decode_response<R: Request>(
     // (see protocol::schema for why).
     crate::protocol::schema::check_response(R::KEY, version, header_version, &frame, max_decoded)
         .map_err(|m| {
+            if m.too_large {
+                return response_too_large(&m, "decode_response", api_name(R::KEY), version, addr);
+            }
             Error::protocol(
                 "decode_response",
                 format!(
@@ -1041,6 +1044,31 @@ pub fn decode_response<R: Request>(
     }
 }
 
+/// A well-formed response refused for the memory its decoded form would take: a `TooLarge`
+/// error naming the limit and how to raise it (not "malformed": the broker is fine, the
+/// answer is large, e.g. the metadata of many thousand partitions).
+pub(crate) fn response_too_large(
+    m: &crate::protocol::schema::Malformed,
+    operation: &'static str,
+    api: &str,
+    version: i16,
+    addr: &str,
+) -> Error {
+    Error::new(
+        ErrorKind::TooLarge,
+        operation,
+        format!(
+            "{api} v{version} response from broker {addr} is too large: {}; {RAISE_MAX_RESPONSE_SIZE}",
+            m.what
+        ),
+    )
+    .with_source(m.clone())
+}
+
+/// How to accept larger responses, for the errors that refuse one.
+pub(crate) const RAISE_MAX_RESPONSE_SIZE: &str =
+    "raise the limit with KafkaConfig::max_response_size (CLI --max-response-size BYTES) if responses this large are expected";
+
 /// The protocol name of an API key, e.g. `Produce`.
 pub fn api_name(key: i16) -> &'static str {
     static NAMES: std::sync::OnceLock<HashMap<i16, &'static str>> = std::sync::OnceLock::new();
@@ -1055,4 +1083,59 @@ pub fn api_name(key: i16) -> &'static str {
         m
     });
     names.get(&key).copied().unwrap_or("UnknownApi")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kafka_protocol::messages::ListGroupsRequest;
+
+    /// A well-formed ListGroups v5 response (flexible) of `n` groups with empty fields.
+    fn list_groups_frame(n: usize) -> Bytes {
+        let mut f = vec![0, 0, 0, 1, 0]; // correlation id, header tags
+        f.extend_from_slice(&[0, 0, 0, 0, 0, 0]); // throttle, error code
+        let mut len = n as u32 + 1; // compact array length as an unsigned varint
+        while len >= 0x80 {
+            f.push((len as u8 & 0x7f) | 0x80);
+            len >>= 7;
+        }
+        f.push(len as u8);
+        for _ in 0..n {
+            f.extend_from_slice(&[1, 1, 1, 1, 0]); // four empty strings, no tags
+        }
+        f.push(0);
+        Bytes::from(f)
+    }
+
+    #[test]
+    fn a_response_too_large_to_decode_names_the_limit_not_a_broken_broker() {
+        let frame = list_groups_frame(1000);
+        decode_response::<ListGroupsRequest>(frame.clone(), 5, "b:9092", 1 << 20).unwrap();
+        let e = decode_response::<ListGroupsRequest>(frame, 5, "b:9092", 100_000).unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::TooLarge, "{e}");
+        let text = e.to_string();
+        for part in [
+            "ListGroups v5",
+            "b:9092",
+            "100000",
+            "KafkaConfig::max_response_size",
+            "--max-response-size",
+        ] {
+            assert!(text.contains(part), "{part}: {text}");
+        }
+        assert!(
+            !text.contains("malformed") && !text.contains("not a Kafka broker"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_broken_response_is_still_malformed() {
+        let mut frame = list_groups_frame(3).to_vec();
+        frame.push(9); // a trailing byte
+        let e = decode_response::<ListGroupsRequest>(Bytes::from(frame), 5, "b:9092", 1 << 20)
+            .unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::Protocol, "{e}");
+        assert!(e.to_string().contains("malformed"), "{e}");
+    }
 }

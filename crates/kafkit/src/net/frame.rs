@@ -118,9 +118,12 @@ pub fn check_frame_len(len: i32, max_size: usize) -> Result<usize> {
     if len > max_size {
         // A TLS record starts 0x15 (alert) or 0x16 (handshake), then version 0x03 0x0N.
         let hint = if matches!(len >> 16, 0x1503 | 0x1603) {
-            "these bytes are a TLS record, not a Kafka frame: the listener expects TLS; configure KafkaConfig::tls (security protocol SSL or SASL_SSL)"
+            "these bytes are a TLS record, not a Kafka frame: the listener expects TLS; configure KafkaConfig::tls (security protocol SSL or SASL_SSL)".to_string()
         } else {
-            "raise `max_response_size` if this is expected, or check that this is a Kafka PLAINTEXT listener (a TLS listener answers with bytes that look like a huge length)"
+            format!(
+                "{}, or check that this is a Kafka PLAINTEXT listener (a TLS listener answers with bytes that look like a huge length)",
+                crate::net::connection::RAISE_MAX_RESPONSE_SIZE
+            )
         };
         return Err(Error::new(
             ErrorKind::TooLarge,
@@ -155,7 +158,14 @@ mod tests {
         let mut r = data;
         let err = read_frame(&mut r, 1024).await.unwrap_err();
         assert_eq!(err.kind(), &ErrorKind::TooLarge);
-        assert!(err.to_string().contains("max_response_size"));
+        // The limit, and the options that raise it.
+        for part in [
+            "max_response_size (1024 bytes)",
+            "KafkaConfig::max_response_size",
+            "--max-response-size",
+        ] {
+            assert!(err.to_string().contains(part), "{part}: {err}");
+        }
     }
 
     #[tokio::test]
@@ -212,6 +222,8 @@ mod tests {
         let err = read_frame(&mut r, 256 << 20).await.unwrap_err();
         assert_eq!(err.kind(), &ErrorKind::TooLarge);
         assert!(err.message().contains("TLS record"), "{err}");
+        // The TLS hint alone: raising the limit would not help.
+        assert!(!err.message().contains("--max-response-size"), "{err}");
     }
 
     #[tokio::test]

@@ -343,6 +343,15 @@ pub(crate) async fn send_renew(
         .await?;
     let max = kafka.config().max_response_size;
     crate::protocol::schema::check_response(79, RENEW_VERSION, 1, &answer, max).map_err(|m| {
+        if m.too_large {
+            return crate::net::connection::response_too_large(
+                &m,
+                "renew",
+                "ShareAcknowledge",
+                RENEW_VERSION,
+                conn.addr(),
+            );
+        }
         Error::protocol(
             "renew",
             format!(

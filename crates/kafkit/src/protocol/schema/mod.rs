@@ -133,6 +133,9 @@ pub(crate) struct Malformed {
     pub(crate) what: String,
     pub(crate) path: String,
     pub(crate) offset: usize,
+    /// Well formed, but its decoded form would take more than the limit (`max_response_size`):
+    /// a large answer, not a broken one.
+    pub(crate) too_large: bool,
 }
 
 impl fmt::Display for Malformed {
@@ -165,6 +168,7 @@ pub(crate) fn check_response(
             what: format!("kafkit has no schema for API key {api_key}"),
             path: String::new(),
             offset: 0,
+            too_large: false,
         });
     };
     let header = walk(&RESPONSE_HEADER, header_version, frame, true)?;
@@ -220,6 +224,7 @@ pub(crate) fn walk_within(
             ),
             path: String::new(),
             offset: w.pos,
+            too_large: true,
         });
     }
     if !allow_trailing && w.pos != bytes.len() {
@@ -249,6 +254,7 @@ impl Walker<'_> {
             what,
             path: self.path.join("."),
             offset: self.pos,
+            too_large: false,
         }
     }
 
