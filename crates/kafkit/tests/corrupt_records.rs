@@ -301,3 +301,149 @@ async fn the_run_ends_with_the_error_commits_nothing_past_it_and_runs_again_afte
     again.await.unwrap().unwrap();
     assert!(s.committed.lock().unwrap().contains(&4));
 }
+
+/// A share consumer acquires records of which the last cannot be read (its batch has a bad
+/// CRC): the others are delivered, and for that one it says so, with the partition and the
+/// offset, and releases it to the group at once (the broker delivers it again and archives it
+/// after its delivery limit), rather than dropping it silently or holding it until its lock
+/// runs out.
+#[tokio::test]
+async fn a_share_consumer_releases_acquired_records_it_cannot_read_and_says_so() {
+    use kafkit::share::ShareConsumerConfig;
+    let fake = FakeBroker::start().await;
+    fake.add_topic("t", 1, 0);
+    fake.assign(vec![(fake.topic_id("t"), vec![0])]);
+    fake.set_coordinator(0);
+    let mut bad = batch(0, &["a", "b", "c"]);
+    let at = bad.len() - 2;
+    bad[at] ^= 0x55;
+    let bad = Bytes::from(bad);
+    let served = Arc::new(Mutex::new(false));
+    // (first offset, last offset, types) of every acknowledgement batch the client sent.
+    let acks = Arc::new(Mutex::new(Vec::new()));
+    let (s, a) = (served.clone(), acks.clone());
+    fake.script(move |inc: &Incoming| {
+        if inc.is(ApiKey::ShareAcknowledge) {
+            let req: ShareAcknowledgeRequest = inc.decode();
+            for b in req
+                .topics
+                .iter()
+                .flat_map(|t| t.partitions.iter())
+                .flat_map(|p| p.acknowledgement_batches.iter())
+            {
+                a.lock().unwrap().push((
+                    b.first_offset,
+                    b.last_offset,
+                    b.acknowledge_types.clone(),
+                ));
+            }
+            return Act::Answer;
+        }
+        if !inc.is(ApiKey::ShareFetch) {
+            return Act::Answer;
+        }
+        let req: ShareFetchRequest = inc.decode();
+        for b in req
+            .topics
+            .iter()
+            .flat_map(|t| t.partitions.iter())
+            .flat_map(|p| p.acknowledgement_batches.iter())
+        {
+            a.lock()
+                .unwrap()
+                .push((b.first_offset, b.last_offset, b.acknowledge_types.clone()));
+        }
+        let mut first = s.lock().unwrap();
+        let asks_t0 = req
+            .topics
+            .iter()
+            .any(|t| t.partitions.iter().any(|p| p.partition_index == 0));
+        if *first || !asks_t0 {
+            return Act::Answer;
+        }
+        *first = true;
+        let good = inc.good();
+        let mut body = Bytes::copy_from_slice(&good[4..]);
+        let _ = ResponseHeader::decode(&mut body, ShareFetchResponse::header_version(inc.version))
+            .unwrap();
+        let mut resp = ShareFetchResponse::decode(&mut body, inc.version).unwrap();
+        for p in resp
+            .responses
+            .iter_mut()
+            .flat_map(|t| t.partitions.iter_mut())
+        {
+            p.records = Some(bad.clone());
+            let mut r = share_fetch_response::AcquiredRecords::default();
+            r.first_offset = 0;
+            r.last_offset = 2;
+            r.delivery_count = 1;
+            p.acquired_records = vec![r];
+        }
+        Act::Send(frame::<ShareFetchRequest>(
+            inc.correlation_id,
+            inc.version,
+            &resp,
+        ))
+    });
+    let kafka = Kafka::connect(config(&fake)).await.unwrap();
+    let mut events = kafka.events();
+    let consumer = kafka
+        .share_consumer(ShareConsumerConfig::new("s").max_wait(Duration::from_millis(100)))
+        .unwrap();
+    consumer.subscribe(&["t"]).await.unwrap();
+    let mut stream = Box::pin(consumer.stream());
+    // The two batches before the bad one are read; the warning names where it starts.
+    let mut read = Vec::new();
+    let mut warned = None;
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while read.len() < 2 || warned.is_none() {
+            tokio::select! {
+                m = stream.next() => {
+                    let m = m.expect("the stream goes on").expect("a record");
+                    read.push(m.offset);
+                }
+                e = events.recv() => {
+                    if let Ok(Event::Warning { message }) = e {
+                        if message.contains("t-0") && message.contains("released") {
+                            warned = Some(message);
+                        }
+                    }
+                }
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("records 0, 1 and a warning; got {read:?} {warned:?}"));
+    assert_eq!(read, vec![0, 1]);
+    let warned = warned.unwrap();
+    assert!(
+        warned.contains("CRC") && warned.contains("from offset 2"),
+        "{warned}"
+    );
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let released: Vec<i64> = acks
+                .lock()
+                .unwrap()
+                .iter()
+                .flat_map(|(first, last, types)| {
+                    (*first..=*last)
+                        .enumerate()
+                        .filter(|(i, _)| types.get(*i).or(types.first()) == Some(&2))
+                        .map(|(_, o)| o)
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            if released == vec![2] {
+                return;
+            }
+            // Polled on, the stream accepts what it handed out, and the next fetch carries the
+            // acknowledgements.
+            let _ = tokio::time::timeout(Duration::from_millis(50), stream.next()).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("offset 2 released, got {:?}", acks.lock().unwrap()));
+    drop(stream);
+    let _ = consumer.close().await;
+}

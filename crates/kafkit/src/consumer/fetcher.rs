@@ -311,7 +311,8 @@ pub fn parse_response(
                     } else {
                         Vec::new()
                     };
-                    decode_records(&topic, records, aborted, budget, &mut fp);
+                    // A cause with records before it comes back at the next fetch.
+                    let _ = decode_records(&topic, records, aborted, budget, &mut fp);
                 }
             }
             out.push(fp);
@@ -322,15 +323,16 @@ pub fn parse_response(
 
 /// Every record of `records` at or after `from` (control records left out, no transaction
 /// filtering), within `budget`: for share fetches, where the broker decides what is delivered.
-/// Records that cannot be read are an error; so are records past the budget (the broker
-/// acquired them for this member: they go back to it, released, rather than being cut).
+/// Returns the records read and, when decoding stopped before the end, where and why: records
+/// that cannot be read, or records past the budget (the broker acquired them for this member;
+/// they go back to it, released, rather than being fetched again).
 pub(crate) fn decode_all(
     topic: &Arc<str>,
     partition: i32,
     records: Bytes,
     from: i64,
     budget: &mut Budget,
-) -> Result<Vec<Message>> {
+) -> (Vec<Message>, Option<(i64, Error)>) {
     let tp = TopicPartition::new(topic.to_string(), partition);
     let mut out = FetchedPartition {
         partition: tp.clone(),
@@ -351,34 +353,44 @@ pub(crate) fn decode_all(
         leader_hint: None,
         preferred_read_replica: None,
     };
-    decode_records(topic, records, Vec::new(), budget, &mut out);
-    if let Some(e) = out.failure {
-        return Err(e);
-    }
-    if out.cut || out.needs_whole_budget {
-        return Err(Error::new(
+    let cause = decode_records(topic, records, Vec::new(), budget, &mut out);
+    let stopped = match cause {
+        Some(e) => Some(Error::new(
+            match e.kind() {
+                ErrorKind::TooLarge => ErrorKind::TooLarge,
+                _ => ErrorKind::CorruptRecord,
+            },
+            "share_fetch",
+            format!(
+                "records of {tp} from offset {} cannot be read: {}",
+                out.next_offset,
+                e.message()
+            ),
+        )),
+        None if out.cut || out.needs_whole_budget => Some(Error::new(
             ErrorKind::TooLarge,
             "share_fetch",
             format!(
-                "the records acquired from {tp} from offset {} decode to more than max_bytes allows; they are released to the group; raise max_bytes or lower max_records",
+                "the records acquired from {tp} from offset {} decode to more than max_bytes allows; raise max_bytes or lower max_records",
                 out.next_offset
             ),
-        ));
-    }
-    Ok(out.messages)
+        )),
+        None => None,
+    };
+    (out.messages, stopped.map(|e| (out.next_offset, e)))
 }
 
 /// Decodes one partition's `records` into `out` (starting at `out.fetch_offset`), within
 /// `budget`. Records that cannot be read stop the partition (`out.failure`) unless records
-/// before them were decoded: those are delivered first, and the next fetch starts at the bad
-/// ones and fails there.
+/// before them were decoded: those are delivered first (the cause is returned), and the next
+/// fetch starts at the bad ones and fails there.
 fn decode_records(
     topic: &Arc<str>,
     records: Bytes,
     mut aborted: Vec<AbortedTransaction>,
     budget: &mut Budget,
     out: &mut FetchedPartition,
-) {
+) -> Option<Error> {
     let partition = out.partition.partition;
     let fetch_offset = out.fetch_offset;
     // Aborted transactions start to apply at their first offset, in offset order.
@@ -402,7 +414,7 @@ fn decode_records(
         }
         if budget.exhausted() {
             out.cut = true;
-            return;
+            return None;
         }
         while aborted.last().is_some_and(|a| a.first_offset <= last) {
             if let Some(a) = aborted.pop() {
@@ -434,7 +446,7 @@ fn decode_records(
                 (out.next_offset, out.next_epoch) = before;
                 out.cut = true;
                 out.needs_whole_budget = !budget.spent;
-                return;
+                return None;
             }
             Err(e) => {
                 (out.next_offset, out.next_epoch) = before;
@@ -480,7 +492,7 @@ fn decode_records(
                 if took.is_none() {
                     out.next_epoch = before.1;
                 }
-                return;
+                return None;
             }
             let mut cost = MESSAGE_COST + r.headers.len() * HEADER_COST;
             if took.is_none() {
@@ -513,23 +525,24 @@ fn decode_records(
         // how big it is (base offset, then length of the rest).
         if let Some(rest) = first_len.filter(|r| *r > 0) {
             out.needs_bytes = Some(rest.saturating_add(12));
-            return;
+            return None;
         }
         let e = Error::new(
             ErrorKind::TooLarge,
             "fetch",
             "a record batch is larger than max_bytes_per_partition and its start does not say how large; raise max_bytes_per_partition",
         );
-        unreadable(out, e, None);
+        return unreadable(out, e, None);
     }
+    None
 }
 
 /// Decoding stopped at records that cannot be read, at `out.next_offset`. With records before
 /// them, those go to the application and the next fetch starts at the bad ones (and stops
-/// there); without, the partition stops with the error.
-fn unreadable(out: &mut FetchedPartition, cause: Error, skip_to: Option<i64>) {
+/// there); without, the partition stops with the error. Returns the cause.
+fn unreadable(out: &mut FetchedPartition, cause: Error, skip_to: Option<i64>) -> Option<Error> {
     if out.messages.is_empty() {
-        tracing::warn!(partition = %out.partition, offset = out.next_offset, error = %cause, "records cannot be read; the partition stops there");
+        tracing::debug!(partition = %out.partition, offset = out.next_offset, error = %cause, "records cannot be read");
         out.failure = Some(Error::corrupt_record(
             &out.partition,
             out.next_offset,
@@ -539,6 +552,7 @@ fn unreadable(out: &mut FetchedPartition, cause: Error, skip_to: Option<i64>) {
     } else {
         out.cut = true;
     }
+    Some(cause)
 }
 
 #[cfg(test)]
@@ -904,12 +918,31 @@ mod tests {
     }
 
     #[test]
-    fn share_decoding_past_its_budget_is_an_error_not_a_cut() {
+    fn share_decoding_says_where_it_stopped_and_why() {
         let topic: Arc<str> = Arc::from("t");
         let raw = Bytes::from(bomb(100, 1 << 20));
-        let e = decode_all(&topic, 0, raw.clone(), 100, &mut Budget::whole(64 << 10)).unwrap_err();
-        assert_eq!(e.kind(), &ErrorKind::TooLarge, "{e}");
-        let ok = decode_all(&topic, 0, raw, 100, &mut Budget::whole(4 << 20)).unwrap();
-        assert_eq!(ok.len(), 1);
+        let (got, stopped) = decode_all(&topic, 0, raw.clone(), 100, &mut Budget::whole(64 << 10));
+        assert!(got.is_empty());
+        let (at, e) = stopped.expect("stopped");
+        assert_eq!((at, e.kind()), (100, &ErrorKind::TooLarge), "{e}");
+        let (got, stopped) = decode_all(&topic, 0, raw, 100, &mut Budget::whole(4 << 20));
+        assert_eq!((got.len(), stopped.is_none()), (1, true));
+        // Good records, then a corrupt batch: the good ones, and where the bad ones start.
+        let mut raw = batch(100, 2);
+        let mut bad = batch(102, 2);
+        let at = bad.len() - 2;
+        bad[at] ^= 0x55;
+        raw.extend(bad);
+        let (got, stopped) = decode_all(
+            &topic,
+            0,
+            Bytes::from(raw),
+            100,
+            &mut Budget::whole(1 << 20),
+        );
+        assert_eq!(got.len(), 2);
+        let (at, e) = stopped.expect("stopped");
+        assert_eq!((at, e.kind()), (102, &ErrorKind::CorruptRecord), "{e}");
+        assert!(e.to_string().contains("CRC"), "{e}");
     }
 }

@@ -94,20 +94,19 @@ pub(crate) fn parse(
             ranges.sort_unstable();
             if part.error.is_none() && !ranges.is_empty() {
                 if let Some(records) = p.records {
-                    match decode_all(&topic, p.partition_index, records, ranges[0].0, budget) {
-                        Ok(messages) => {
-                            let (records, gaps) = acquired(messages, &ranges);
-                            part.records = records;
-                            part.gaps = gaps;
-                        }
-                        Err(e) => {
-                            let offsets = ranges
-                                .iter()
-                                .flat_map(|&(first, last, _)| first..=last)
-                                .take(MAX_GAPS)
-                                .collect();
-                            part.unread = Some((e, offsets));
-                        }
+                    let (messages, stopped) =
+                        decode_all(&topic, p.partition_index, records, ranges[0].0, budget);
+                    let (records, gaps) = acquired(messages, &ranges);
+                    part.records = records;
+                    part.gaps = gaps;
+                    if let Some((from, e)) = stopped {
+                        // What was acquired from there on cannot be handed out.
+                        let offsets = ranges
+                            .iter()
+                            .flat_map(|&(first, last, _)| first.max(from)..=last)
+                            .take(MAX_GAPS)
+                            .collect();
+                        part.unread = Some((e, offsets));
                     }
                 }
             }

@@ -384,7 +384,7 @@ impl Records {
                 for o in offsets {
                     acks.insert(*o, AcknowledgeType::Release.code());
                 }
-                continue;
+                // The records read before them are delivered as usual.
             }
             if let Some(e) = &part.error {
                 tracing::debug!(partition = %part.partition, error = %e, "share fetch partition error");
