@@ -148,6 +148,21 @@ fn fault(faults: &mut Faults, inc: &Incoming) -> Act {
                 }
             })
         }
+        5 if inc.is(ApiKey::ShareFetch) => {
+            let (at, xor) = (faults.next().unwrap_or(0), faults.next().unwrap_or(1));
+            changed::<ShareFetchRequest>(inc, |r| {
+                for p in r.responses.iter_mut().flat_map(|t| t.partitions.iter_mut()) {
+                    if let Some(rec) = &p.records {
+                        let mut v = rec.to_vec();
+                        if !v.is_empty() {
+                            let i = at as usize % v.len();
+                            v[i] ^= xor.max(1);
+                        }
+                        p.records = Some(Bytes::from(v));
+                    }
+                }
+            })
+        }
         5 if inc.is(ApiKey::ConsumerGroupHeartbeat) => {
             // An assignment naming a topic id the metadata does not know, beside the real one.
             let extra = faults.next().unwrap_or(0) as i32;
@@ -285,8 +300,9 @@ async fn run(mode: u8, faults: Arc<Mutex<Faults>>) {
     };
     match mode % 3 {
         2 => {
-            // Share: the fake acquires nothing; what is checked is that errors are paced and
-            // nothing panics.
+            // Share: the fake acquires each record once and never again (a real broker would
+            // redeliver what was released), so no progress is required; what is checked is
+            // that nothing panics, memory stays bounded and errors are paced.
             let Ok(consumer) = kafka.share_consumer(ShareConsumerConfig::new("s").max_wait(
                 Duration::from_millis(50),
             )) else {

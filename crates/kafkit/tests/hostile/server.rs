@@ -2,9 +2,9 @@
 //! connected to and used (ApiVersions, Metadata naming itself and its cluster, FindCoordinator,
 //! InitProducerId, Produce, CreateTopics, ListGroups, SASL, ConsumerGroupHeartbeat and
 //! ShareGroupHeartbeat with a scripted assignment, a classic group of one member, Fetch from
-//! in-memory partition logs with a long poll, ListOffsets, OffsetFetch, OffsetCommit, ShareFetch,
-//! ShareAcknowledge), with real responses encoded by the kafka-protocol crate, and misbehaves as
-//! the test's script says.
+//! in-memory partition logs with a long poll, ListOffsets, OffsetFetch, OffsetCommit, ShareFetch
+//! (each record acquired once), ShareAcknowledge), with real responses encoded by the
+//! kafka-protocol crate, and misbehaves as the test's script says.
 //!
 //! It also watches how the client leaves: when the client shuts its side, the fake checks that
 //! the socket is really closed (no client task still reading it), see [`FakeBroker::closed`].
@@ -98,6 +98,9 @@ struct ClusterView {
     logs: HashMap<(String, i32), Vec<Bytes>>,
     /// Committed offsets (one group), by topic name.
     committed: HashMap<(String, i32), i64>,
+    /// The next offset a share group has not handed out yet, by topic name (one share group;
+    /// records are acquired once and never delivered again).
+    share_next: HashMap<(String, i32), i64>,
     /// The classic group (one member at a time is enough for the tests).
     generation: i32,
     /// The leader's SyncGroup assignments of the current generation, by member id.
@@ -1100,29 +1103,61 @@ fn consumer_answer(
             frame::<LeaveGroupRequest>(cid, version, &r)
         }
         ApiKey::ShareFetch => {
-            // No records: held for max_wait, as a broker with nothing to deliver would.
+            // The records of the partition's log not handed out yet, acquired once each (up
+            // to max_records); with none, held for max_wait as a broker with nothing would.
             let req = decode!(ShareFetchRequest);
             let mut r = ShareFetchResponse::default();
             r.acquisition_lock_timeout_ms = 30_000;
+            let mut budget = req.max_records.max(1) as usize;
+            let mut any = false;
+            let ClusterView {
+                topics,
+                logs,
+                share_next,
+                ..
+            } = &mut *c;
             r.responses = req
                 .topics
                 .iter()
                 .map(|t| {
                     let mut tr = share_fetch_response::ShareFetchableTopicResponse::default();
                     tr.topic_id = t.topic_id;
+                    let name = topics.iter().find(|x| x.id == t.topic_id).map(|x| x.name.clone());
                     tr.partitions = t
                         .partitions
                         .iter()
                         .map(|p| {
                             let mut pd = share_fetch_response::PartitionData::default();
                             pd.partition_index = p.partition_index;
+                            let Some(name) = &name else {
+                                pd.error_code = 100; // UNKNOWN_TOPIC_ID
+                                return pd;
+                            };
+                            let key = (name.clone(), p.partition_index);
+                            let log = logs.get(&key).cloned().unwrap_or_default();
+                            let next = share_next.entry(key).or_default();
+                            let start = *next as usize;
+                            let end = log.len().min(start + budget);
+                            if start < end {
+                                pd.records = Some(records(*next, &log[start..end]));
+                                let mut a = share_fetch_response::AcquiredRecords::default();
+                                a.first_offset = *next;
+                                a.last_offset = end as i64 - 1;
+                                a.delivery_count = 1;
+                                pd.acquired_records = vec![a];
+                                budget -= end - start;
+                                *next = end as i64;
+                                any = true;
+                            }
                             pd
                         })
                         .collect();
                     tr
                 })
                 .collect();
-            hold = Duration::from_millis(req.max_wait_ms.max(0) as u64);
+            if !any {
+                hold = Duration::from_millis(req.max_wait_ms.max(0) as u64);
+            }
             frame::<ShareFetchRequest>(cid, version, &r)
         }
         ApiKey::ShareAcknowledge => {
