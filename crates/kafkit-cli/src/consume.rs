@@ -10,6 +10,7 @@ use kafkit::consumer::{AutoOffsetReset, Consumer, ConsumerConfig, Message};
 use kafkit::{Event, Kafka, TopicPartition};
 use serde_json::json;
 
+use crate::signals::Shutdown;
 use crate::terminal::{self, esc};
 
 #[derive(Args)]
@@ -382,6 +383,8 @@ pub async fn run(kafka: &Kafka, args: ConsumeArgs, as_json: bool) -> kafkit::Res
             }
         });
     }
+    // Listening before the group is joined: a SIGTERM meanwhile is not lost.
+    let mut shutdown = Shutdown::listen();
     let consumer = if args.partitions.is_empty() {
         member(kafka, &args).await?
     } else {
@@ -391,15 +394,10 @@ pub async fn run(kafka: &Kafka, args: ConsumeArgs, as_json: bool) -> kafkit::Res
     let mut seen = 0u64;
     let idle = args.idle_timeout_secs.map(Duration::from_secs);
     let result = loop {
-        let next = match idle {
-            Some(d) => match tokio::time::timeout(d, stream.next()).await {
-                Ok(n) => n,
-                Err(_) => break Ok(()),
-            },
-            None => tokio::select! {
-                n = stream.next() => n,
-                _ = tokio::signal::ctrl_c() => break Ok(()),
-            },
+        let next = tokio::select! {
+            n = stream.next() => n,
+            _ = shutdown.requested() => break Ok(()),
+            _ = tokio::time::sleep(idle.unwrap_or(Duration::MAX)), if idle.is_some() => break Ok(()),
         };
         match next {
             Some(Ok(m)) => {

@@ -10,6 +10,7 @@ mod group;
 mod produce;
 mod records;
 mod share;
+mod signals;
 mod terminal;
 mod topic;
 mod user;

@@ -1,6 +1,5 @@
 //! `kafkit produce`: records from stdin, or generated load with progress and a summary.
 
-use std::io::BufRead;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -34,7 +33,8 @@ pub struct ProduceArgs {
     /// Largest batch per partition, in bytes (default: the library's, 1,000,000).
     #[arg(long)]
     batch_size: Option<usize>,
-    /// Split stdin lines at the first TAB into key and value.
+    /// Split stdin lines at the first TAB into key and value. Lines are read as bytes and
+    /// each is sent as soon as it is read.
     #[arg(long)]
     key_tab: bool,
     /// Partition to write to (default: the partitioner chooses).
@@ -76,42 +76,78 @@ fn check_size(size: usize, max_request_size: usize) -> kafkit::Result<()> {
     Ok(())
 }
 
+/// Records from stdin, one per line, each sent as it arrives (a `tail -f` pipe or typed lines
+/// go out at once, and a large file is never held whole). Lines are bytes: one that is not
+/// UTF-8 is sent as it is, not taken as the end of input. Acknowledgements are printed in
+/// order as they come, by a task of their own so reading never waits for them.
 async fn stdin(
     producer: &kafkit::producer::Producer,
     args: &ProduceArgs,
     as_json: bool,
 ) -> kafkit::Result<()> {
-    let lines: Vec<String> = std::io::stdin()
-        .lock()
-        .lines()
-        .map_while(Result::ok)
-        .collect();
-    let mut acks = Vec::with_capacity(lines.len());
-    for line in &lines {
-        let (key, value) = match (args.key_tab, line.split_once('\t')) {
-            (true, Some((k, v))) => (Some(k.as_bytes()), v.as_bytes()),
-            _ => (None, line.as_bytes()),
-        };
-        let mut r = Record::new(&args.topic, value);
-        r.key = key;
-        r.partition = args.partition;
-        acks.push(producer.send(r).await?);
-    }
-    producer.flush().await?;
-    for a in acks {
-        let m = a.await?;
-        if as_json {
-            println!(
-                "{}",
-                terminal::json(
-                    &json!({"topic": &*m.topic, "partition": m.partition, "offset": m.offset, "timestamp": m.timestamp})
-                )
-            );
-        } else {
-            println!("{}-{}@{}", esc(&m.topic), m.partition, m.offset);
+    use tokio::io::AsyncBufReadExt;
+    // Acknowledgements waiting to be printed, at most this many (then reading waits).
+    const PENDING: usize = 10_000;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<kafkit::producer::DeliveryFuture>(PENDING);
+    let printer = tokio::spawn(async move {
+        while let Some(ack) = rx.recv().await {
+            let m = ack.await?;
+            if as_json {
+                println!(
+                    "{}",
+                    terminal::json(
+                        &json!({"topic": &*m.topic, "partition": m.partition, "offset": m.offset, "timestamp": m.timestamp})
+                    )
+                );
+            } else {
+                println!("{}-{}@{}", esc(&m.topic), m.partition, m.offset);
+            }
         }
-    }
-    Ok(())
+        Ok::<(), kafkit::Error>(())
+    });
+    let mut input = tokio::io::BufReader::new(tokio::io::stdin());
+    let mut line = Vec::new();
+    let sent = async {
+        loop {
+            line.clear();
+            let n = input.read_until(b'\n', &mut line).await.map_err(|e| {
+                kafkit::Error::new(
+                    kafkit::ErrorKind::Config,
+                    "produce",
+                    format!("reading stdin: {e}"),
+                )
+            })?;
+            if n == 0 {
+                return Ok(());
+            }
+            if line.last() == Some(&b'\n') {
+                line.pop();
+            }
+            let (key, value) = match line.iter().position(|b| *b == b'\t') {
+                Some(tab) if args.key_tab => (Some(&line[..tab]), &line[tab + 1..]),
+                _ => (None, &line[..]),
+            };
+            let mut r = Record::new(&args.topic, value);
+            r.key = key;
+            r.partition = args.partition;
+            let ack = producer.send(r).await?;
+            if tx.send(ack).await.is_err() {
+                // The printer stopped at a failed record: its error is the one to report.
+                return Ok(());
+            }
+        }
+    };
+    let sent: kafkit::Result<()> = sent.await;
+    drop(tx);
+    producer.flush().await?;
+    let printed = printer.await.map_err(|e| {
+        kafkit::Error::new(
+            kafkit::ErrorKind::Handler,
+            "produce",
+            format!("the acknowledgement printer failed: {e}"),
+        )
+    })?;
+    printed.and(sent)
 }
 
 async fn load(

@@ -9,6 +9,7 @@ use kafkit::{Error, Kafka, TopicPartition};
 use serde_json::json;
 
 use crate::consume::{json_bytes, text};
+use crate::signals::Shutdown;
 use crate::terminal::{self, esc};
 
 #[derive(Subcommand)]
@@ -82,6 +83,7 @@ pub async fn run(kafka: &Kafka, cmd: ShareCommand, as_json: bool) -> kafkit::Res
             idle_timeout_secs,
         } => {
             let kind = ack_type(&ack)?;
+            let mut shutdown = Shutdown::listen();
             let consumer = kafka.share_consumer(
                 ShareConsumerConfig::new(&group)
                     .acknowledgement_mode(AcknowledgementMode::Explicit),
@@ -95,12 +97,10 @@ pub async fn run(kafka: &Kafka, cmd: ShareCommand, as_json: bool) -> kafkit::Res
                 if max_records.is_some_and(|m| n >= m) {
                     break;
                 }
-                let next = match idle {
-                    Some(d) => match tokio::time::timeout(d, stream.next()).await {
-                        Ok(r) => r,
-                        Err(_) => break,
-                    },
-                    None => stream.next().await,
+                let next = tokio::select! {
+                    r = stream.next() => r,
+                    _ = shutdown.requested() => break,
+                    _ = tokio::time::sleep(idle.unwrap_or(Duration::MAX)), if idle.is_some() => break,
                 };
                 let Some(record) = next else { break };
                 let record = record?;
