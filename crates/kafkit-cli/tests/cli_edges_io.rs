@@ -73,7 +73,11 @@ fn produce_sends_every_line_bytes_and_all() {
         .write_all(b"a\nb\xff\nc\nlast without newline")
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 4);
     let got = values(&topic, 4);
     assert_eq!(got[0], "a");
@@ -102,7 +106,9 @@ fn produce_sends_each_line_as_it_arrives() {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let out = kafkit()
-            .args(["--json", "consume", "-t", &topic, "-P", "0", "--offset", "0"])
+            .args([
+                "--json", "consume", "-t", &topic, "-P", "0", "--offset", "0",
+            ])
             .args(["--max-records", "1", "--idle-timeout-secs", "2"])
             .output()
             .unwrap();
@@ -116,7 +122,11 @@ fn produce_sends_each_line_as_it_arrives() {
     }
     drop(stdin);
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// SIGTERM (what `timeout`, docker, systemd and Kubernetes send) ends `consume` as Ctrl-C
@@ -129,7 +139,14 @@ fn consume_leaves_its_group_and_commits_on_sigterm() {
     ok(&["topic", "create", &topic, "-p", "1"]);
     ok(&["produce", "-t", &topic, "--count", "5"]);
     let child = kafkit()
-        .args(["consume", "-t", &topic, "--group", &group, "--from-beginning"])
+        .args([
+            "consume",
+            "-t",
+            &topic,
+            "--group",
+            &group,
+            "--from-beginning",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -137,7 +154,12 @@ fn consume_leaves_its_group_and_commits_on_sigterm() {
     // It has read the five records once its group shows the member with the partition.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let desc = ok(&["--json", "group", "describe", &group]);
+        // The group does not exist until the member joins: describe fails until then.
+        let out = kafkit()
+            .args(["--json", "group", "describe", &group])
+            .output()
+            .unwrap();
+        let desc = String::from_utf8_lossy(&out.stdout).into_owned();
         if desc.contains(&format!("\"{topic}-0\"")) {
             break;
         }

@@ -1122,7 +1122,10 @@ fn consumer_answer(
                 .map(|t| {
                     let mut tr = share_fetch_response::ShareFetchableTopicResponse::default();
                     tr.topic_id = t.topic_id;
-                    let name = topics.iter().find(|x| x.id == t.topic_id).map(|x| x.name.clone());
+                    let name = topics
+                        .iter()
+                        .find(|x| x.id == t.topic_id)
+                        .map(|x| x.name.clone());
                     tr.partitions = t
                         .partitions
                         .iter()
