@@ -543,7 +543,7 @@ fn stop_partition(
     offset: i64,
     error: Error,
 ) {
-    tracing::error!(group = %ctx.config.group_id, partition = %tp, offset, "{error}");
+    tracing::warn!(group = %ctx.config.group_id, partition = %tp, offset, "{error}");
     ctx.kafka.emit(Event::PartitionStopped {
         group_id: ctx.config.group_id.clone(),
         partition: tp.clone(),
