@@ -79,6 +79,9 @@ struct Inner {
     /// Taken by the first `subscribe`, which starts the engine.
     pending_engine: Mutex<Option<(mpsc::UnboundedReceiver<Command>, mpsc::Sender<Delivery>)>>,
     running: AtomicBool,
+    /// Why the consumer cannot deliver: its first subscribe failed, or its engine stopped on
+    /// an error. A run or stream gives it rather than waiting for ever or ending without one.
+    failed: Arc<Mutex<Option<Error>>>,
 }
 
 /// A group consumer, or a consumer of assigned partitions without a group
@@ -137,6 +140,7 @@ impl Consumer {
                 warnings,
                 pending_engine: Mutex::new(Some((commands_rx, delivery_tx))),
                 running: AtomicBool::new(false),
+                failed: Arc::new(Mutex::new(None)),
             }),
         })
     }
@@ -337,7 +341,12 @@ impl Consumer {
                 Err(e) if e.is_retriable() => {
                     tracing::warn!(group = %self.inner.config.group_id, error = %e, "the group coordinator is not reachable yet; joining in the background");
                 }
-                other => other?,
+                Err(e) => {
+                    // Kept for a run or stream started anyway: it returns this, not nothing.
+                    self.set_failed(Some(e.clone()));
+                    return Err(e);
+                }
+                Ok(()) => self.set_failed(None),
             }
             for warning in &self.inner.warnings {
                 self.inner.kafka.emit(crate::events::Event::Warning {
@@ -386,6 +395,7 @@ impl Consumer {
             self.inner.delivery.clone(),
             commands,
             self.inner.assigned,
+            self.inner.failed.clone(),
         );
         let handle = tokio::spawn(engine.run());
         if let Ok(mut e) = self.inner.engine.lock() {
@@ -402,6 +412,17 @@ impl Consumer {
 
     fn engine_gone(&self) -> Error {
         Error::closed("consumer")
+    }
+
+    fn set_failed(&self, e: Option<Error>) {
+        if let Ok(mut f) = self.inner.failed.lock() {
+            *f = e;
+        }
+    }
+
+    /// Why this consumer cannot deliver (its subscribe failed, or it stopped on an error).
+    pub(crate) fn failure(&self) -> Option<Error> {
+        self.inner.failed.lock().ok().and_then(|f| f.clone())
     }
 
     /// Stops fetching and delivering these partitions (they stay assigned).

@@ -222,18 +222,27 @@ impl Consumer {
                 "the consumer is already running (one run or stream per consumer)",
             )
         })?;
+        if let Some(e) = self.failure() {
+            return Err(e);
+        }
         self.inner.running.store(true, Ordering::Release);
         let concurrency = options.partitions_consumed_concurrently.max(1);
         let max_poll = self.inner.config.max_poll_interval;
         let mut running = FuturesUnordered::new();
         // The run ends on a partition's records that cannot be read, but the consumer stays:
-        // the application may seek past them and run again.
+        // the application may seek past them and run again. (Also set when the consumer has
+        // stopped on its own: nothing more to stop or report.)
         let mut partition_error = false;
         let result = loop {
             let can_take = running.len() < concurrency;
             tokio::select! {
                 delivery = rx.recv(), if can_take => {
-                    let Some(d) = delivery else { break Ok(()) };
+                    // Closed: the consumer stopped, on an error or not.
+                    let Some(d) = delivery else {
+                        // The engine said it already (a Crash event) and has stopped.
+                        partition_error = true;
+                        break self.failure().map_or(Ok(()), Err);
+                    };
                     // A batch the engine dropped while queued (its partition revoked) is skipped.
                     if d.progress.take() {
                         let mut d = d;
@@ -383,6 +392,8 @@ impl Consumer {
             current: std::vec::IntoIter<Message>,
             open: Option<(TopicPartition, u64, i64, i32)>,
             progress: Arc<InHand>,
+            /// The consumer's failure was given (once; the stream ends after it).
+            failure_told: bool,
         }
         impl Drop for State {
             // A dropped stream releases its partition: what the caller took counts as processed,
@@ -405,6 +416,7 @@ impl Consumer {
             current: Vec::new().into_iter(),
             open: None,
             progress: InHand::new(),
+            failure_told: false,
         };
         self.inner.running.store(true, Ordering::Release);
         futures::stream::unfold(state, |mut st| async move {
@@ -454,8 +466,24 @@ impl Consumer {
                         }
                     }
                 }
+                match st.consumer.failure() {
+                    Some(e) if !st.failure_told => {
+                        st.failure_told = true;
+                        return Some((Err(e), st));
+                    }
+                    // It cannot deliver: the stream ends after the error.
+                    Some(_) => return None,
+                    None => {}
+                }
                 let rx = st.rx.as_mut()?;
-                let d = rx.recv().await?;
+                let Some(d) = rx.recv().await else {
+                    // Closed: the consumer stopped; on an error, that error comes first.
+                    if let Some(e) = st.consumer.failure().filter(|_| !st.failure_told) {
+                        st.failure_told = true;
+                        return Some((Err(e), st));
+                    }
+                    return None;
+                };
                 if !d.progress.take() {
                     continue; // dropped while queued (its partition revoked)
                 }

@@ -137,6 +137,9 @@ pub(crate) struct Engine {
     subscribe_reply: Option<oneshot::Sender<Result<()>>>,
     stopping: Option<oneshot::Sender<Result<()>>>,
     fatal: Option<Error>,
+    /// Where the fatal error is left for a run or stream (set before the delivery queue
+    /// closes, so the handler side sees why it closed).
+    failed: Arc<std::sync::Mutex<Option<Error>>>,
     exit: bool,
 }
 
@@ -155,6 +158,7 @@ impl Engine {
         delivery_rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Delivery>>>,
         commands: mpsc::UnboundedReceiver<Command>,
         assigned: bool,
+        failed: Arc<std::sync::Mutex<Option<Error>>>,
     ) -> Self {
         let (report, internal_rx) = Reporter::new();
         let rebalance = Rebalance::new(hooks).for_group(&config.group_id);
@@ -177,6 +181,7 @@ impl Engine {
             subscribe_reply: None,
             stopping: None,
             fatal: None,
+            failed,
             exit: false,
         }
     }
@@ -210,6 +215,9 @@ impl Engine {
         self.kafka.emit(Event::Stop {
             group_id: self.config.group_id.clone(),
         });
+        if let (Some(e), Ok(mut slot)) = (&self.fatal, self.failed.lock()) {
+            *slot = Some(e.clone());
+        }
         self.fatal.clone()
     }
 
