@@ -160,6 +160,10 @@ impl Consumer {
     /// handled; the consumer stays in its group and nothing past them is committed. Seek past
     /// them ([`Error::partition_offset`] says where) and run again to go on, as with Java's
     /// `CorruptRecordException`.
+    ///
+    /// A consumer that stopped on an error (a member fenced for good, an authorization
+    /// refused) ends the run with that error, and a run after a failed `subscribe` returns the
+    /// subscribe's error at once; a run ends with `Ok(())` only when `stop` ended it.
     pub async fn run_each_message<H, F>(&self, handler: H) -> Result<()>
     where
         H: Fn(Message) -> F + Send + Sync + 'static,
@@ -384,7 +388,8 @@ impl Consumer {
     /// A partition whose records cannot be read yields one `Err` item (kind
     /// [`CorruptRecord`](ErrorKind::CorruptRecord) or [`TooLarge`](ErrorKind::TooLarge), with
     /// [`Error::partition_offset`]) and stops there until a seek; the stream goes on with the
-    /// other partitions.
+    /// other partitions. A consumer that stopped on an error, or whose `subscribe` failed,
+    /// yields that error, then the stream ends.
     pub fn stream(&self) -> impl Stream<Item = Result<Message>> + Send + 'static {
         struct State {
             consumer: Consumer,
