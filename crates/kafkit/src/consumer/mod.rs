@@ -82,6 +82,8 @@ struct Inner {
     /// Why the consumer cannot deliver: its first subscribe failed, or its engine stopped on
     /// an error. A run or stream gives it rather than waiting for ever or ending without one.
     failed: Arc<Mutex<Option<Error>>>,
+    /// A handler asked for the stop: the run waits for it to complete before it returns.
+    stop_from_handler: AtomicBool,
 }
 
 /// A group consumer, or a consumer of assigned partitions without a group
@@ -141,6 +143,7 @@ impl Consumer {
                 pending_engine: Mutex::new(Some((commands_rx, delivery_tx))),
                 running: AtomicBool::new(false),
                 failed: Arc::new(Mutex::new(None)),
+                stop_from_handler: AtomicBool::new(false),
             }),
         })
     }
@@ -414,6 +417,11 @@ impl Consumer {
         Error::closed("consumer")
     }
 
+    /// Identifies the consumer (clones share it).
+    fn id(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+
     fn set_failed(&self, e: Option<Error>) {
         if let Ok(mut f) = self.inner.failed.lock() {
             *f = e;
@@ -492,11 +500,38 @@ impl Consumer {
     /// (auto-commit), the revoke hook runs, then the member leaves. Idempotent. A consumer of
     /// assigned partitions stops once the handler is done (and has committed what it processed
     /// when its offsets are kept in a group with auto-commit).
+    ///
+    /// Called from inside one of this consumer's handlers, it only asks for the stop and
+    /// returns at once (waiting would wait for the handler itself); the run ends once the
+    /// handler returns, with what it resolved committed. This is how to stop after N records:
+    ///
+    /// ```no_run
+    /// # async fn demo(consumer: kafkit::consumer::Consumer) -> kafkit::Result<()> {
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// let seen = std::sync::Arc::new(AtomicUsize::new(0));
+    /// let c = consumer.clone();
+    /// consumer
+    ///     .run_each_message(move |_m| {
+    ///         let (seen, c) = (seen.clone(), c.clone());
+    ///         async move {
+    ///             if seen.fetch_add(1, Ordering::Relaxed) + 1 == 100 {
+    ///                 c.stop().await?; // the run ends after this record
+    ///             }
+    ///             Ok(())
+    ///         }
+    ///     })
+    ///     .await
+    /// # }
+    /// ```
     pub async fn stop(&self) -> Result<()> {
         self.inner.running.store(false, Ordering::Release);
         let (reply, rx) = oneshot::channel();
         if self.command(Command::Stop(reply)).is_err() {
             return Ok(()); // already stopped
+        }
+        if run::in_handler_of(self) {
+            self.inner.stop_from_handler.store(true, Ordering::Release);
+            return Ok(());
         }
         let res = rx.await.unwrap_or(Ok(()));
         let handle = self.inner.engine.lock().ok().and_then(|mut e| e.take());

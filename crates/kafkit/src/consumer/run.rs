@@ -16,6 +16,19 @@ use super::Consumer;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, TopicPartition};
 
+tokio::task_local! {
+    /// The consumer whose handler is running in this task (its shared state's address), so
+    /// `stop` called from the handler does not wait for the handler.
+    static HANDLER_OF: usize;
+}
+
+/// Whether this task is running one of `consumer`'s handlers.
+pub(crate) fn in_handler_of(consumer: &Consumer) -> bool {
+    HANDLER_OF
+        .try_with(|id| *id == consumer.id())
+        .unwrap_or(false)
+}
+
 /// Options of `run` (KafkaJS's `consumer.run({...})`).
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -275,6 +288,13 @@ impl Consumer {
             }
         }
         drop(rx);
+        // A handler asked for the stop and could not wait for it: the run does, so what was
+        // processed is committed and the group left when it returns.
+        if self.inner.stop_from_handler.swap(false, Ordering::AcqRel) {
+            if let Err(e) = self.stop().await {
+                tracing::warn!(error = %e, "stopping after the handler asked for it failed");
+            }
+        }
         self.inner.running.store(false, Ordering::Release);
         if let Some(e) = result.as_ref().err().filter(|_| !partition_error) {
             self.inner.kafka.emit(Event::Crash {
@@ -329,7 +349,7 @@ impl Consumer {
         };
         let consumer = self.clone();
         let generation = d.generation;
-        let fut = handler(ctx);
+        let fut = HANDLER_OF.scope(self.id(), handler(ctx));
         async move {
             consumer.inner.kafka.emit(Event::StartBatchProcess {
                 partition: tp.clone(),
