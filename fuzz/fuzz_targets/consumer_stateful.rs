@@ -315,7 +315,11 @@ async fn run(mode: u8, faults: Arc<Mutex<Faults>>) {
                 if started.elapsed() > Duration::from_secs(20) {
                     break;
                 }
-                let _ = tokio::time::timeout(Duration::from_millis(100), stream.next()).await;
+                if let Ok(None) =
+                    tokio::time::timeout(Duration::from_millis(100), stream.next()).await
+                {
+                    break; // the consumer stopped (an error it cannot go on with)
+                }
             }
             drop(stream);
             let _ = tokio::time::timeout(Duration::from_secs(3), consumer.close()).await;

@@ -122,6 +122,9 @@ async fn after_a_failed_subscribe_run_and_stream_give_its_error() {
     assert!(matches!(first, Some(Err(ref x)) if *x == e), "{first:?}");
     let end = tokio::time::timeout(Duration::from_secs(5), s.next()).await;
     assert!(matches!(end, Ok(None)), "then it ends: {end:?}");
+    // Polled again after its end, it stays ended: the fuzzer found the stream panicking
+    // there ("Unfold must not be polled after it returned None").
+    assert!(s.next().await.is_none());
 }
 
 /// The member is refused for good after it joined (a heartbeat answered
@@ -162,4 +165,27 @@ async fn a_consumer_that_stops_on_an_error_returns_it_from_run() {
     .expect("the run ends when the consumer stops");
     let e = run.unwrap_err();
     assert!(e.to_string().contains("GROUP_AUTHORIZATION_FAILED"), "{e}");
+}
+
+/// A share consumer's stream, polled again after it ended (the consumer closed), stays ended.
+/// The fuzzer found it panicking there ("Unfold must not be polled after it returned None").
+#[tokio::test]
+async fn a_share_stream_polled_after_its_end_stays_ended() {
+    let fake = FakeBroker::start().await;
+    fake.add_topic("t", 1, 0);
+    fake.assign(vec![(fake.topic_id("t"), vec![0])]);
+    fake.set_coordinator(0);
+    let kafka = Kafka::connect(fake_config(&fake)).await.unwrap();
+    let consumer = kafka
+        .share_consumer(kafkit::share::ShareConsumerConfig::new("s"))
+        .unwrap();
+    consumer.subscribe(&["t"]).await.unwrap();
+    let mut s = Box::pin(consumer.stream());
+    consumer.close().await.unwrap();
+    for _ in 0..3 {
+        let next = tokio::time::timeout(Duration::from_secs(5), s.next())
+            .await
+            .expect("a closed consumer's stream ends");
+        assert!(next.is_none(), "{next:?}");
+    }
 }

@@ -525,5 +525,7 @@ impl Consumer {
                 st.current = d.batch.messages.into_iter();
             }
         })
+        // Fused: polled again after its end it stays ended (an unfused unfold panics).
+        .fuse()
     }
 }

@@ -39,7 +39,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 
 pub use acks::AcknowledgeType;
@@ -550,6 +550,8 @@ impl ShareConsumer {
                 st.current = batch.records.into_iter();
             }
         })
+        // Fused: polled again after its end it stays ended (an unfused unfold panics).
+        .fuse()
     }
 
     /// Whether `run_each_message` is running.
