@@ -165,12 +165,21 @@ impl Fetching {
             .saturating_sub(parts.buffered_bytes + reserved);
         // A batch too large for a share of the space is read alone, with all of it, once
         // nothing else is held; until then nothing else is fetched, or it could wait for ever.
+        // Only while it can be fetched at all (a leader, no backoff): otherwise it would hold
+        // the others back.
         let whole = parts.states.iter().find(|(tp, st)| {
             st.needs_whole_budget
                 && st.position.is_some()
                 && st.failure.is_none()
                 && !st.paused
+                && st.buffered.is_empty()
+                && !st.in_process
+                && st.backoff_until.is_none_or(|b| b <= now)
                 && !revoking.contains(*tp)
+                && snapshot
+                    .topic(&tp.topic)
+                    .and_then(|t| t.partition(tp.partition))
+                    .is_some_and(|p| p.leader >= 0)
         });
         // No room: no fetch starts, but partitions without a leader are still seen to.
         let mut room = free > 0;

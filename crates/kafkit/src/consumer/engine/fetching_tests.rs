@@ -389,3 +389,42 @@ async fn without_fetch_sessions_every_fetch_is_sessionless() {
     }
     assert!(f.sessions.is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_fetch_in_flight_keeps_its_share_of_the_prefetch_space() {
+    let m = metadata(&[(1, 1), (2, 1)]);
+    let parts = assigned(2);
+    let c = config();
+    let mut f = Fetching::default();
+    let p = plan(&mut f, &m, &c, &parts, &[]);
+    assert_eq!(p.budget.total(), c.max_prefetch_bytes / 2);
+    // Broker 1 answered; broker 2's fetch still holds its half: broker 1 gets the other half,
+    // not all of it.
+    f.settle(1, Some(0));
+    let p = plan(&mut f, &m, &c, &parts, &[]);
+    assert_eq!(asked(&p), vec![(1, vec![0])]);
+    assert_eq!(p.budget.total(), c.max_prefetch_bytes / 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_too_large_for_a_share_is_fetched_alone_with_all_the_space() {
+    let m = metadata(&[(1, 1), (2, 1), (-1, 1)]);
+    let mut parts = assigned(3);
+    let c = config();
+    parts.states.get_mut(&tp(0)).unwrap().needs_whole_budget = true;
+    // Something is still held: nothing starts, so the space frees up.
+    parts.buffered_bytes = 10;
+    let mut f = Fetching::default();
+    assert!(plan(&mut f, &m, &c, &parts, &[]).fetches.is_empty());
+    // Nothing held: partition 0 alone, with all the space.
+    parts.buffered_bytes = 0;
+    let p = plan(&mut f, &m, &c, &parts, &[]);
+    assert_eq!(asked(&p), vec![(1, vec![0])]);
+    assert_eq!(p.budget.total(), c.max_prefetch_bytes);
+    f.settle(1, Some(0));
+    // It cannot be fetched now (no leader): it holds nobody back.
+    parts.states.get_mut(&tp(0)).unwrap().needs_whole_budget = false;
+    parts.states.get_mut(&tp(2)).unwrap().needs_whole_budget = true;
+    let p = plan(&mut f, &m, &c, &parts, &[]);
+    assert_eq!(asked(&p), vec![(1, vec![0]), (2, vec![1])]);
+}
