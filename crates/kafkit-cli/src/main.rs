@@ -138,7 +138,7 @@ enum Command {
         /// Only these topics.
         topics: Vec<String>,
     },
-    /// Create, delete, list or describe topics.
+    /// Create, delete or list topics (`kafkit metadata TOPIC` describes one).
     #[command(subcommand)]
     Topic(topic::TopicCommand),
     /// Produce records from stdin (one per line), or generated load with --count.
