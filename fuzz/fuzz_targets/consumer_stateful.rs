@@ -120,6 +120,16 @@ where
     Act::Send(frame::<R>(inc.correlation_id, inc.version, &resp))
 }
 
+/// Flips bits of one byte of a records field (the byte at `at`, modulo its length).
+fn flip(records: &mut Option<Bytes>, at: u8, xor: u8) {
+    if let Some(rec) = records.as_ref().filter(|r| !r.is_empty()) {
+        let mut v = rec.to_vec();
+        let i = at as usize % v.len();
+        v[i] ^= xor.max(1);
+        *records = Some(Bytes::from(v));
+    }
+}
+
 /// What the broker does with `inc`, as the input says.
 fn fault(faults: &mut Faults, inc: &Incoming) -> Act {
     if std::env::var_os("KAFKIT_FUZZ_LOG").is_some() {
@@ -137,14 +147,7 @@ fn fault(faults: &mut Faults, inc: &Incoming) -> Act {
             let (at, xor) = (faults.next().unwrap_or(0), faults.next().unwrap_or(1));
             changed::<FetchRequest>(inc, |r| {
                 for p in r.responses.iter_mut().flat_map(|t| t.partitions.iter_mut()) {
-                    if let Some(rec) = &p.records {
-                        let mut v = rec.to_vec();
-                        if !v.is_empty() {
-                            let i = at as usize % v.len();
-                            v[i] ^= xor.max(1);
-                        }
-                        p.records = Some(Bytes::from(v));
-                    }
+                    flip(&mut p.records, at, xor);
                 }
             })
         }
@@ -152,14 +155,7 @@ fn fault(faults: &mut Faults, inc: &Incoming) -> Act {
             let (at, xor) = (faults.next().unwrap_or(0), faults.next().unwrap_or(1));
             changed::<ShareFetchRequest>(inc, |r| {
                 for p in r.responses.iter_mut().flat_map(|t| t.partitions.iter_mut()) {
-                    if let Some(rec) = &p.records {
-                        let mut v = rec.to_vec();
-                        if !v.is_empty() {
-                            let i = at as usize % v.len();
-                            v[i] ^= xor.max(1);
-                        }
-                        p.records = Some(Bytes::from(v));
-                    }
+                    flip(&mut p.records, at, xor);
                 }
             })
         }

@@ -6,7 +6,7 @@
 //! answers the requests of one connection in order, so pending requests sit in a FIFO and a
 //! response whose correlation id is not the oldest one is a protocol violation.
 //!
-//! Why one file of ~1,000 lines: the caller side, the writer and the reader all own one
+//! Why one file of ~1,150 lines: the caller side, the writer and the reader all own one
 //! `Shared` state (the FIFO and the failure), and most of the file is the error text each fault
 //! needs. The reader and writer loops can move to a file of their own with the engine split
 //! (issue 12); the state they share stays here.
