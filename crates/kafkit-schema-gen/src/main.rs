@@ -22,8 +22,37 @@ const DATA_SCHEMAS: &[&str] = &[
     "ConsumerProtocolAssignment",
 ];
 
+mod codec;
+
 fn main() {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("codec") {
+        args.next();
+        let (Some(dir), Some(kafka_version), Some(out)) = (args.next(), args.next(), args.next())
+        else {
+            eprintln!("usage: kafkit-schema-gen codec <dir of Kafka message *.json> <kafka version> <output dir>");
+            std::process::exit(2);
+        };
+        let files = match codec::generate(Path::new(&dir), &kafka_version) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("kafkit-schema-gen: {e}");
+                std::process::exit(1);
+            }
+        };
+        if let Err(e) = std::fs::create_dir_all(&out) {
+            eprintln!("kafkit-schema-gen: {out}: {e}");
+            std::process::exit(1);
+        }
+        for (name, text) in files {
+            let path = Path::new(&out).join(name);
+            if let Err(e) = std::fs::write(&path, text) {
+                eprintln!("kafkit-schema-gen: {}: {e}", path.display());
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     let (Some(dir), Some(kafka_version)) = (args.next(), args.next()) else {
         eprintln!("usage: kafkit-schema-gen <dir of Kafka message *.json> <kafka version>");
         std::process::exit(2);

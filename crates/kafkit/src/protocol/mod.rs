@@ -2,8 +2,13 @@
 //! hot path of both producer and consumer) and its compression codecs.
 
 pub mod compression;
+pub(crate) mod messages;
 pub mod record_batch;
 pub(crate) mod schema;
+pub(crate) mod wire;
+
+#[cfg(test)]
+mod codec_tests;
 
 /// Calls `$m!` with the request type of every API kafkit sends, so the lists that must cover
 /// them all (the fuzz entry points, the pre-decoder's tests) are one list.
