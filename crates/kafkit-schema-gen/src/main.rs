@@ -23,9 +23,26 @@ const DATA_SCHEMAS: &[&str] = &[
 ];
 
 mod codec;
+mod errors;
 
 fn main() {
     let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("errors") {
+        args.next();
+        let (Some(tsv), Some(kafka_version)) = (args.next(), args.next()) else {
+            eprintln!("usage: kafkit-schema-gen errors <ErrorCodes.java output> <kafka version>");
+            std::process::exit(2);
+        };
+        let text = std::fs::read_to_string(&tsv).map_err(|e| format!("{tsv}: {e}"));
+        match text.and_then(|t| errors::generate(&t, &kafka_version)) {
+            Ok(out) => print!("{out}"),
+            Err(e) => {
+                eprintln!("kafkit-schema-gen: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     if args.peek().map(String::as_str) == Some("codec") {
         args.next();
         let (Some(dir), Some(kafka_version), Some(out)) = (args.next(), args.next(), args.next())

@@ -8,7 +8,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use kafka_protocol::error::ResponseError;
+pub use crate::protocol::error_codes::ResponseError;
 
 /// Result alias used throughout kafkit.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -277,18 +277,10 @@ impl Error {
 
 /// `UnknownTopicOrPartition` -> `UNKNOWN_TOPIC_OR_PARTITION`, the name Kafka's docs use.
 pub fn kafka_error_name(e: ResponseError) -> String {
-    let camel = format!("{e:?}");
-    if let ResponseError::Unknown(code) = e {
-        return format!("UNKNOWN_ERROR_CODE_{code}");
+    match e {
+        ResponseError::Unknown(code) => format!("UNKNOWN_ERROR_CODE_{code}"),
+        e => e.name().to_string(),
     }
-    let mut out = String::with_capacity(camel.len() + 8);
-    for (i, c) in camel.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.push(c.to_ascii_uppercase());
-    }
-    out
 }
 
 impl fmt::Display for Error {

@@ -401,7 +401,7 @@ impl Producer {
         if let Some(p) = record.partition {
             if p < 0 || p >= partitions {
                 return Err(Error::new(
-                    ErrorKind::Kafka(kafka_protocol::error::ResponseError::UnknownTopicOrPartition),
+                    ErrorKind::Kafka(crate::error::ResponseError::UnknownTopicOrPartition),
                     "produce",
                     format!("partition {p} of topic '{}' does not exist (it has {partitions}); pick 0..{}", record.topic, partitions - 1),
                 ));

@@ -2,6 +2,8 @@
 //! hot path of both producer and consumer) and its compression codecs.
 
 pub mod compression;
+#[rustfmt::skip]
+pub(crate) mod error_codes;
 pub(crate) mod messages;
 pub mod record_batch;
 pub(crate) mod schema;

@@ -3,6 +3,8 @@
 //! module per message, generated from Kafka's JSON schemas (common/message/*.json in the
 //! kafka-clients jar) by `scripts/gen-schemas`.
 
+#![allow(unused_imports)]
+
 pub mod api_versions_request;
 pub use api_versions_request::ApiVersionsRequest;
 pub mod api_versions_response;
