@@ -5,8 +5,8 @@
 //! allocates beyond a bound; an `Err` is the right answer for garbage.
 
 use bytes::Bytes;
-use kafka_protocol::messages::*;
-use kafka_protocol::protocol::Request;
+use crate::protocol::messages::*;
+use crate::protocol::wire::{Message, Request};
 
 use crate::error::Result;
 use crate::protocol::compression::decompress as inflate;
@@ -27,7 +27,7 @@ macro_rules! apis {
     ($($req:ty),* $(,)?) => {
         /// `(api key, lowest, highest version)` of every response the client decodes.
         pub const APIS: &[(i16, i16, i16)] = &[
-            $((<$req as Request>::KEY, <$req as kafka_protocol::protocol::Message>::VERSIONS.min, <$req as kafka_protocol::protocol::Message>::VERSIONS.max)),*
+            $((<$req as Request>::KEY, <$req as Message>::VERSIONS.0, <$req as Message>::VERSIONS.1)),*
         ];
 
         /// Decodes `frame` (response header + body, no length prefix) as the response of
@@ -44,7 +44,7 @@ macro_rules! apis {
     };
 }
 
-crate::protocol::with_client_apis!(apis);
+crate::protocol::messages::with_apis!(apis);
 
 /// Walks every batch and record of a Fetch response's `records` bytes.
 pub fn record_batches(data: Bytes) -> Result<usize> {
@@ -124,12 +124,12 @@ pub fn fetch_response(version: i16, frame: Bytes, read_committed: bool) -> Resul
     let mut names = HashMap::new();
     let mut offsets = HashMap::new();
     for (i, t) in resp.responses.iter().enumerate() {
-        let name = if t.topic.0.is_empty() {
+        let name = if t.topic.is_empty() {
             let n = format!("topic-{i}");
             names.insert(t.topic_id, n.clone());
             n
         } else {
-            t.topic.0.to_string()
+            t.topic.to_string()
         };
         for p in &t.partitions {
             offsets.insert(TopicPartition::new(name.clone(), p.partition_index), 0);

@@ -1,10 +1,9 @@
 //! ACLs: create, describe by filter, delete by filter. The brokers need an authorizer
 //! (`authorizer.class.name`); without one every call fails with `SECURITY_DISABLED`.
 
-use kafka_protocol::messages::create_acls_request::AclCreation;
-use kafka_protocol::messages::delete_acls_request::DeleteAclsFilter;
-use kafka_protocol::messages::{CreateAclsRequest, DeleteAclsRequest, DescribeAclsRequest};
-use kafka_protocol::protocol::StrBytes;
+use crate::protocol::messages::create_acls_request::AclCreation;
+use crate::protocol::messages::delete_acls_request::DeleteAclsFilter;
+use crate::protocol::messages::{CreateAclsRequest, DeleteAclsRequest, DescribeAclsRequest};
 
 use super::{check, kafka_code, str_bytes, Admin};
 use crate::error::{Error, ResponseError, Result};
@@ -14,7 +13,7 @@ kafka_code! {
     ///
     /// ```
     /// use kafkit::admin::ResourceType;
-    /// assert_eq!("transactional-id".parse::<ResourceType>().unwrap(), ResourceType::TransactionalId);
+    /// assert_eq!("transactional-id".parse::<ResourceType>().unwrap(), ResourceType::String);
     /// ```
     pub enum ResourceType: i8 {
         /// Any kind (filters only).
@@ -26,7 +25,7 @@ kafka_code! {
         /// The cluster (name `kafka-cluster`).
         Cluster = 4 => "CLUSTER",
         /// A transactional id.
-        TransactionalId = 5 => "TRANSACTIONAL_ID",
+        String = 5 => "TRANSACTIONAL_ID",
         /// A delegation token.
         DelegationToken = 6 => "DELEGATION_TOKEN",
         /// A user (delegation tokens for others).
@@ -327,13 +326,13 @@ impl AclBindingFilter {
     }
 }
 
-fn opt_str(s: &Option<String>) -> Option<StrBytes> {
+fn opt_str(s: &Option<String>) -> Option<String> {
     s.as_deref().map(str_bytes)
 }
 
 fn acl_error(
     code: i16,
-    message: Option<&StrBytes>,
+    message: Option<&String>,
     operation: &'static str,
     what: String,
 ) -> Result<()> {

@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use kafka_protocol::messages::alter_partition_reassignments_request::{
+use crate::protocol::messages::alter_partition_reassignments_request::{
     ReassignablePartition, ReassignableTopic,
 };
-use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
-use kafka_protocol::messages::list_partition_reassignments_request::ListPartitionReassignmentsTopics;
-use kafka_protocol::messages::{
-    AlterPartitionReassignmentsRequest, ApiVersionsRequest, BrokerId, DescribeClusterRequest,
+use crate::protocol::messages::elect_leaders_request::TopicPartitions;
+use crate::protocol::messages::list_partition_reassignments_request::ListPartitionReassignmentsTopics;
+use crate::protocol::messages::{
+    AlterPartitionReassignmentsRequest, ApiVersionsRequest, DescribeClusterRequest,
     DescribeLogDirsRequest, ElectLeadersRequest, ListPartitionReassignmentsRequest,
 };
 
@@ -231,7 +231,7 @@ impl Admin {
             .brokers
             .iter()
             .map(|b| BrokerInfo {
-                node_id: b.broker_id.0,
+                node_id: b.broker_id,
                 host: b.host.to_string(),
                 port: b.port,
                 rack: b.rack.as_ref().map(|r| r.to_string()),
@@ -242,12 +242,12 @@ impl Admin {
             .brokers
             .iter()
             .filter(|b| b.is_fenced)
-            .map(|b| b.broker_id.0)
+            .map(|b| b.broker_id)
             .collect();
         fenced.sort();
         Ok(ClusterDescription {
             cluster_id: Some(resp.cluster_id.to_string()).filter(|c| !c.is_empty()),
-            controller_id: resp.controller_id.0,
+            controller_id: resp.controller_id,
             brokers,
             fenced,
         })
@@ -341,7 +341,7 @@ impl Admin {
                     .iter()
                     .flat_map(|t| {
                         t.partitions.iter().map(move |p| LogDirPartition {
-                            partition: TopicPartition::new(t.name.0.to_string(), p.partition_index),
+                            partition: TopicPartition::new(t.name.to_string(), p.partition_index),
                             size: p.partition_size,
                             offset_lag: p.offset_lag,
                             is_future: p.is_future_key,
@@ -421,7 +421,7 @@ impl Admin {
         let mut elected = Vec::new();
         for t in &resp.replica_election_results {
             for p in &t.partition_result {
-                let tp = TopicPartition::new(t.topic.0.to_string(), p.partition_id);
+                let tp = TopicPartition::new(t.topic.to_string(), p.partition_id);
                 if ResponseError::try_from_code(p.error_code)
                     == Some(ResponseError::ElectionNotNeeded)
                 {
@@ -481,7 +481,7 @@ impl Admin {
             p.partition_index = tp.partition;
             p.replicas = replicas
                 .as_ref()
-                .map(|r| r.iter().map(|b| BrokerId(*b)).collect());
+                .map(|r| r.iter().map(|b| i32::from(*b)).collect());
             topics.entry(tp.topic.as_str()).or_default().push(p);
         }
         let conn = self.connection().await?;
@@ -514,7 +514,7 @@ impl Admin {
                     p.error_message.as_ref(),
                     "alter_partition_reassignments",
                     || {
-                        let tp = TopicPartition::new(t.name.0.to_string(), p.partition_index);
+                        let tp = TopicPartition::new(t.name.to_string(), p.partition_index);
                         match ResponseError::try_from_code(p.error_code) {
                             Some(ResponseError::NoReassignmentInProgress) => {
                                 format!("{tp}: nothing to cancel")
@@ -564,13 +564,13 @@ impl Admin {
             "list_partition_reassignments",
             || "the controller refused the listing".to_string(),
         )?;
-        let ids = |v: &[BrokerId]| v.iter().map(|b| b.0).collect::<Vec<i32>>();
+        let ids = |v: &[i32]| v.to_vec();
         let mut out: Vec<Reassignment> = resp
             .topics
             .iter()
             .flat_map(|t| {
                 t.partitions.iter().map(move |p| Reassignment {
-                    partition: TopicPartition::new(t.name.0.to_string(), p.partition_index),
+                    partition: TopicPartition::new(t.name.to_string(), p.partition_index),
                     replicas: ids(&p.replicas),
                     adding: ids(&p.adding_replicas),
                     removing: ids(&p.removing_replicas),

@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
-use kafka_protocol::messages::incremental_alter_configs_request::{
+use crate::protocol::messages::describe_configs_request::DescribeConfigsResource;
+use crate::protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, AlterableConfig,
 };
-use kafka_protocol::messages::{DescribeConfigsRequest, IncrementalAlterConfigsRequest};
+use crate::protocol::messages::{DescribeConfigsRequest, IncrementalAlterConfigsRequest};
 
 use super::{check, kafka_code, str_bytes, Admin};
 use crate::error::{Error, ErrorKind, ResponseError, Result};
@@ -323,7 +323,7 @@ impl Admin {
         conn: &Connection,
         r: &ConfigResource,
         code: i16,
-        message: Option<&kafka_protocol::protocol::StrBytes>,
+        message: Option<&String>,
         operation: &'static str,
     ) -> Result<()> {
         if r.kind == ConfigResourceType::Group

@@ -4,11 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kafka_protocol::messages::{
-    ConsumerGroupDescribeRequest, DeleteGroupsRequest, DescribeGroupsRequest, GroupId,
-    ListGroupsRequest,
+use crate::protocol::messages::{
+    ConsumerGroupDescribeRequest, DeleteGroupsRequest, DescribeGroupsRequest, ListGroupsRequest,
 };
-use kafka_protocol::protocol::StrBytes;
 
 use super::Admin;
 use crate::cluster::coordinator::find_coordinator_retrying;
@@ -124,21 +122,21 @@ pub enum MemberToRemove {
     Id(String),
 }
 
-fn group_id(s: &str) -> GroupId {
-    GroupId(StrBytes::from_string(s.to_string()))
+fn group_id(s: &str) -> String {
+    String::from(String::from(s.to_string()))
 }
 
 fn tps(
-    a: &kafka_protocol::messages::consumer_group_describe_response::Assignment,
+    a: &crate::protocol::messages::consumer_group_describe_response::Assignment,
 ) -> Vec<TopicPartition> {
     let mut out: Vec<TopicPartition> = a
         .topic_partitions
         .iter()
         .flat_map(|t| {
-            let name = if t.topic_name.0.is_empty() {
+            let name = if t.topic_name.is_empty() {
                 t.topic_id.to_string()
             } else {
-                t.topic_name.0.to_string()
+                t.topic_name.to_string()
             };
             t.partitions
                 .iter()
@@ -183,13 +181,13 @@ impl Admin {
             if version >= 4 {
                 req.states_filter = states
                     .iter()
-                    .map(|s| StrBytes::from_string(s.to_string()))
+                    .map(|s| String::from(s.to_string()))
                     .collect();
             }
             if version >= 5 {
                 req.types_filter = types
                     .iter()
-                    .map(|s| StrBytes::from_string(s.to_string()))
+                    .map(|s| String::from(s.to_string()))
                     .collect();
             }
             let resp = conn
@@ -199,7 +197,7 @@ impl Admin {
             Error::check(resp.error_code, "list_groups", || format!("broker {node}"))?;
             for g in resp.groups {
                 let listing = GroupListing {
-                    group_id: g.group_id.0.to_string(),
+                    group_id: g.group_id.to_string(),
                     group_type: g.group_type.to_string(),
                     state: g.group_state.to_string(),
                     protocol_type: g.protocol_type.to_string(),
@@ -247,7 +245,7 @@ impl Admin {
             match ResponseError::try_from_code(d.error_code) {
                 None => {
                     return Ok(GroupDescription {
-                        group_id: d.group_id.0.to_string(),
+                        group_id: d.group_id.to_string(),
                         kind: GroupKind::Consumer,
                         state: d.group_state.to_string(),
                         group_epoch: d.group_epoch,
@@ -266,7 +264,7 @@ impl Admin {
                                 subscribed_topics: m
                                     .subscribed_topic_names
                                     .iter()
-                                    .map(|t| t.0.to_string())
+                                    .map(|t| t.to_string())
                                     .collect(),
                                 subscribed_regex: m
                                     .subscribed_topic_regex
@@ -309,7 +307,7 @@ impl Admin {
             format!("group '{group}'")
         })?;
         Ok(GroupDescription {
-            group_id: d.group_id.0.to_string(),
+            group_id: d.group_id.to_string(),
             kind: GroupKind::Classic,
             state: d.group_state.to_string(),
             group_epoch: -1,
@@ -513,8 +511,8 @@ impl Admin {
         members: &[MemberToRemove],
         reason: Option<&str>,
     ) -> Result<()> {
-        use kafka_protocol::messages::leave_group_request::MemberIdentity;
-        use kafka_protocol::messages::LeaveGroupRequest;
+        use crate::protocol::messages::leave_group_request::MemberIdentity;
+        use crate::protocol::messages::LeaveGroupRequest;
         if members.is_empty() {
             return Ok(());
         }
@@ -537,14 +535,14 @@ impl Admin {
                     MemberToRemove::Static(instance) => {
                         // The coordinator finds a static member by instance id; the
                         // member id it checks is then the unknown one.
-                        id.member_id = StrBytes::from_static_str("");
-                        id.group_instance_id = Some(StrBytes::from_string(instance.clone()));
+                        id.member_id = String::from("");
+                        id.group_instance_id = Some(String::from(instance.clone()));
                     }
                     MemberToRemove::Id(member) => {
-                        id.member_id = StrBytes::from_string(member.clone());
+                        id.member_id = String::from(member.clone());
                     }
                 }
-                id.reason = reason.map(|r| StrBytes::from_string(r.to_string()));
+                id.reason = reason.map(|r| String::from(r.to_string()));
                 id
             })
             .collect();

@@ -38,8 +38,6 @@ pub use share_groups::{ShareGroupDescription, ShareMemberDescription};
 pub use topics::NewTopic;
 pub use transactions::{ProducerState, TransactionDescription, TransactionListing};
 
-use kafka_protocol::messages::TopicName;
-use kafka_protocol::protocol::StrBytes;
 
 use crate::error::{Error, Result};
 use crate::net::Connection;
@@ -114,18 +112,18 @@ impl Admin {
     }
 }
 
-pub(crate) fn str_bytes(s: &str) -> StrBytes {
-    StrBytes::from_string(s.to_string())
+pub(crate) fn str_bytes(s: &str) -> String {
+    String::from(s.to_string())
 }
 
-pub(crate) fn topic_name(s: &str) -> TopicName {
-    TopicName(str_bytes(s))
+pub(crate) fn topic_name(s: &str) -> String {
+    String::from(str_bytes(s))
 }
 
 /// `Ok` for code 0; otherwise the error with `detail` and the broker's own message.
 pub(crate) fn check(
     code: i16,
-    message: Option<&StrBytes>,
+    message: Option<&String>,
     operation: &'static str,
     detail: impl FnOnce() -> String,
 ) -> Result<()> {

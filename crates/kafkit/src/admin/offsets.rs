@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
-use kafka_protocol::messages::{BrokerId, ListOffsetsRequest};
+use crate::protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use crate::protocol::messages::{ListOffsetsRequest};
 
 use super::{topic_name, Admin};
 use crate::cluster::TopicSelection;
@@ -166,7 +166,7 @@ impl Admin {
         for (leader, topics) in self.leaders(partitions, "list_offsets").await? {
             let conn = self.broker(leader).await?;
             let mut req = ListOffsetsRequest::default();
-            req.replica_id = BrokerId(-1);
+            req.replica_id = i32::from(-1);
             req.isolation_level = i8::from(read_committed);
             req.timeout_ms = self.timeout_ms();
             req.topics = topics
@@ -201,7 +201,7 @@ impl Admin {
                 .map_err(|e| e.during("list_offsets"))?;
             for t in resp.topics {
                 for p in t.partitions {
-                    let tp = TopicPartition::new(t.name.0.to_string(), p.partition_index);
+                    let tp = TopicPartition::new(t.name.to_string(), p.partition_index);
                     if let Some(e) = Error::from_code(p.error_code, "list_offsets", tp.to_string())
                     {
                         if e.needs_metadata_refresh() {

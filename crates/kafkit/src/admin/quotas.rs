@@ -1,7 +1,7 @@
 //! Client quotas (KIP-546): describe and alter the byte-rate, request and connection quotas
 //! of users, client ids and IPs.
 
-use kafka_protocol::messages::{AlterClientQuotasRequest, DescribeClientQuotasRequest};
+use crate::protocol::messages::{AlterClientQuotasRequest, DescribeClientQuotasRequest};
 
 use super::{check, str_bytes, Admin};
 use crate::error::{Error, Result};
@@ -135,7 +135,7 @@ impl Admin {
         filter: &[QuotaFilter],
         strict: bool,
     ) -> Result<Vec<QuotaEntry>> {
-        use kafka_protocol::messages::describe_client_quotas_request::ComponentData;
+        use crate::protocol::messages::describe_client_quotas_request::ComponentData;
         let conn = self.connection().await?;
         let mut req = DescribeClientQuotasRequest::default();
         req.strict = strict;
@@ -150,7 +150,7 @@ impl Admin {
                 };
                 c.entity_type = str_bytes(t);
                 c.match_type = match_type;
-                c._match = name.map(|n| str_bytes(n));
+                c.r#match = name.map(|n| str_bytes(n));
                 c
             })
             .collect();
@@ -214,7 +214,7 @@ impl Admin {
         changes: &[(QuotaEntity, Vec<QuotaOp>)],
         validate_only: bool,
     ) -> Result<()> {
-        use kafka_protocol::messages::alter_client_quotas_request::{
+        use crate::protocol::messages::alter_client_quotas_request::{
             EntityData, EntryData, OpData,
         };
         if let Some((e, _)) = changes

@@ -1,9 +1,9 @@
 //! Delete records: moves each partition's log start offset forward (KIP-107).
 
-use kafka_protocol::messages::delete_records_request::{
+use crate::protocol::messages::delete_records_request::{
     DeleteRecordsPartition, DeleteRecordsTopic,
 };
-use kafka_protocol::messages::DeleteRecordsRequest;
+use crate::protocol::messages::DeleteRecordsRequest;
 
 use super::{topic_name, Admin};
 use crate::error::{Error, Result};
@@ -66,7 +66,7 @@ impl Admin {
                 .map_err(|e| e.during("delete_records"))?;
             for t in resp.topics {
                 for p in t.partitions {
-                    let tp = TopicPartition::new(t.name.0.to_string(), p.partition_index);
+                    let tp = TopicPartition::new(t.name.to_string(), p.partition_index);
                     if let Some(e) =
                         Error::from_code(p.error_code, "delete_records", tp.to_string())
                     {

@@ -2,11 +2,11 @@
 //! client: kafkit sends the salted password (PBKDF2 with a random salt), as Kafka's tools do.
 
 use bytes::Bytes;
-use kafka_protocol::messages::alter_user_scram_credentials_request::{
+use crate::protocol::messages::alter_user_scram_credentials_request::{
     ScramCredentialDeletion, ScramCredentialUpsertion,
 };
-use kafka_protocol::messages::describe_user_scram_credentials_request::UserName;
-use kafka_protocol::messages::{
+use crate::protocol::messages::describe_user_scram_credentials_request::UserName;
+use crate::protocol::messages::{
     AlterUserScramCredentialsRequest, DescribeUserScramCredentialsRequest,
 };
 use rand::RngCore;

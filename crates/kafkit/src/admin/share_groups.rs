@@ -3,15 +3,12 @@
 //! for a group without active members. Listing and deleting go through `list_groups(&["share"], ..)`
 //! and `delete_groups`, as for other groups.
 
-use kafka_protocol::messages::alter_share_group_offsets_request::{
+use crate::protocol::messages::alter_share_group_offsets_request::{
     AlterShareGroupOffsetsRequestPartition, AlterShareGroupOffsetsRequestTopic,
 };
-use kafka_protocol::messages::describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestGroup;
-use kafka_protocol::messages::{
-    AlterShareGroupOffsetsRequest, DescribeShareGroupOffsetsRequest, GroupId,
-    ShareGroupDescribeRequest, TopicName,
-};
-use kafka_protocol::protocol::StrBytes;
+use crate::protocol::messages::describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestGroup;
+use crate::protocol::messages::{
+    AlterShareGroupOffsetsRequest, DescribeShareGroupOffsetsRequest, ShareGroupDescribeRequest, };
 
 use super::Admin;
 use crate::error::{Error, ErrorKind, Result};
@@ -54,8 +51,8 @@ pub struct ShareMemberDescription {
     pub assignment: Vec<TopicPartition>,
 }
 
-fn group_id(s: &str) -> GroupId {
-    GroupId(StrBytes::from_string(s.to_string()))
+fn group_id(s: &str) -> String {
+    String::from(String::from(s.to_string()))
 }
 
 impl Admin {
@@ -104,7 +101,7 @@ impl Admin {
                 )
             })?;
             out.push(ShareGroupDescription {
-                group_id: d.group_id.0.to_string(),
+                group_id: d.group_id.to_string(),
                 state: d.group_state.to_string(),
                 group_epoch: d.group_epoch,
                 assignment_epoch: d.assignment_epoch,
@@ -118,7 +115,7 @@ impl Admin {
                             .topic_partitions
                             .iter()
                             .flat_map(|t| {
-                                let name = t.topic_name.0.to_string();
+                                let name = t.topic_name.to_string();
                                 t.partitions
                                     .iter()
                                     .map(move |p| TopicPartition::new(name.clone(), *p))
@@ -134,7 +131,7 @@ impl Admin {
                             subscribed_topics: m
                                 .subscribed_topic_names
                                 .iter()
-                                .map(|t| t.0.to_string())
+                                .map(|t| t.to_string())
                                 .collect(),
                             assignment,
                         }
@@ -175,7 +172,7 @@ impl Admin {
                 for p in t.partitions {
                     if p.error_code == 0 && p.start_offset >= 0 {
                         out.push((
-                            TopicPartition::new(t.topic_name.0.to_string(), p.partition_index),
+                            TopicPartition::new(t.topic_name.to_string(), p.partition_index),
                             p.start_offset,
                         ));
                     }
@@ -214,7 +211,7 @@ impl Admin {
             .into_iter()
             .map(|(t, ps)| {
                 let mut topic = AlterShareGroupOffsetsRequestTopic::default();
-                topic.topic_name = TopicName(StrBytes::from_string(t.to_string()));
+                topic.topic_name = String::from(String::from(t.to_string()));
                 topic.partitions = ps
                     .into_iter()
                     .map(|(p, o)| {
@@ -242,7 +239,7 @@ impl Admin {
                 Error::check(p.error_code, "alter_share_group_offsets", || {
                     format!(
                         "{}-{}{}",
-                        t.topic_name.0,
+                        t.topic_name,
                         p.partition_index,
                         p.error_message
                             .as_deref()

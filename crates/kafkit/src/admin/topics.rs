@@ -4,9 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
-use kafka_protocol::messages::{BrokerId, CreateTopicsRequest, DeleteTopicsRequest, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use crate::protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+use crate::protocol::messages::{CreateTopicsRequest, DeleteTopicsRequest, };
 
 use super::Admin;
 use crate::cluster::{TopicInfo, TopicSelection};
@@ -103,7 +102,7 @@ impl Admin {
             Error::check(r.error_code, "create_topics", || {
                 format!(
                     "topic '{}': {}",
-                    r.name.0,
+                    r.name,
                     r.error_message
                         .as_deref()
                         .unwrap_or("the broker refused to create it")
@@ -129,16 +128,16 @@ impl Admin {
                 .iter()
                 .map(|n| {
                     let mut s =
-                        kafka_protocol::messages::delete_topics_request::DeleteTopicState::default(
+                        crate::protocol::messages::delete_topics_request::DeleteTopicState::default(
                         );
-                    s.name = Some(TopicName(StrBytes::from_string(n.to_string())));
+                    s.name = Some(String::from(String::from(n.to_string())));
                     s
                 })
                 .collect();
         } else {
             req.topic_names = names
                 .iter()
-                .map(|n| TopicName(StrBytes::from_string(n.to_string())))
+                .map(|n| String::from(String::from(n.to_string())))
                 .collect();
         }
         let resp = conn
@@ -149,7 +148,7 @@ impl Admin {
             let name = r
                 .name
                 .as_ref()
-                .map(|n| n.0.to_string())
+                .map(|n| n.to_string())
                 .unwrap_or_else(|| r.topic_id.to_string());
             Error::check(r.error_code, "delete_topics", || {
                 format!(
@@ -192,10 +191,10 @@ impl Admin {
         assignments: &[Vec<i32>],
         validate_only: bool,
     ) -> Result<()> {
-        use kafka_protocol::messages::create_partitions_request::{
+        use crate::protocol::messages::create_partitions_request::{
             CreatePartitionsAssignment, CreatePartitionsTopic,
         };
-        use kafka_protocol::messages::CreatePartitionsRequest;
+        use crate::protocol::messages::CreatePartitionsRequest;
         if topic.is_empty() || total <= 0 {
             return Err(Error::config(
                 "create_partitions needs a topic name and a positive total partition count",
@@ -203,7 +202,7 @@ impl Admin {
         }
         let conn = self.connection().await?;
         let mut t = CreatePartitionsTopic::default();
-        t.name = TopicName(StrBytes::from_string(topic.to_string()));
+        t.name = String::from(String::from(topic.to_string()));
         t.count = total;
         // Null (not empty) lets the broker place the new replicas.
         t.assignments = (!assignments.is_empty()).then(|| {
@@ -211,7 +210,7 @@ impl Admin {
                 .iter()
                 .map(|brokers| {
                     let mut a = CreatePartitionsAssignment::default();
-                    a.broker_ids = brokers.iter().map(|b| BrokerId(*b)).collect();
+                    a.broker_ids = brokers.iter().map(|b| i32::from(*b)).collect();
                     a
                 })
                 .collect()
@@ -228,7 +227,7 @@ impl Admin {
             Error::check(r.error_code, "create_partitions", || {
                 format!(
                     "topic '{}': {}",
-                    r.name.0,
+                    r.name,
                     r.error_message
                         .as_deref()
                         .unwrap_or("the broker refused the new partition count")
@@ -293,7 +292,7 @@ impl Admin {
 
 fn creatable(t: &NewTopic) -> CreatableTopic {
     let mut c = CreatableTopic::default();
-    c.name = TopicName(StrBytes::from_string(t.name.clone()));
+    c.name = String::from(String::from(t.name.clone()));
     c.num_partitions = t.partitions;
     c.replication_factor = t.replication_factor;
     c.configs = t
@@ -301,8 +300,8 @@ fn creatable(t: &NewTopic) -> CreatableTopic {
         .iter()
         .map(|(k, v)| {
             let mut cfg = CreatableTopicConfig::default();
-            cfg.name = StrBytes::from_string(k.clone());
-            cfg.value = Some(StrBytes::from_string(v.clone()));
+            cfg.name = String::from(k.clone());
+            cfg.value = Some(String::from(v.clone()));
             cfg
         })
         .collect();

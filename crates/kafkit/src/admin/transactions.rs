@@ -3,10 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use kafka_protocol::messages::describe_producers_request::TopicRequest;
-use kafka_protocol::messages::{
-    DescribeProducersRequest, DescribeTransactionsRequest, ListTransactionsRequest, TransactionalId,
-};
+use crate::protocol::messages::describe_producers_request::TopicRequest;
+use crate::protocol::messages::{
+    DescribeProducersRequest, DescribeTransactionsRequest, ListTransactionsRequest, };
 
 use super::{check, str_bytes, topic_name, Admin};
 use crate::cluster::coordinator::find_coordinator_retrying;
@@ -129,7 +128,7 @@ impl Admin {
                 .map_err(|e| e.during("describe_producers"))?;
             for t in &resp.topics {
                 for p in &t.partitions {
-                    let tp = TopicPartition::new(t.name.0.to_string(), p.partition_index);
+                    let tp = TopicPartition::new(t.name.to_string(), p.partition_index);
                     check(
                         p.error_code,
                         p.error_message.as_ref(),
@@ -139,7 +138,7 @@ impl Admin {
                     for s in &p.active_producers {
                         out.push(ProducerState {
                             partition: tp.clone(),
-                            producer_id: s.producer_id.0,
+                            producer_id: s.producer_id,
                             producer_epoch: s.producer_epoch,
                             last_sequence: s.last_sequence,
                             last_timestamp: s.last_timestamp,
@@ -197,8 +196,8 @@ impl Admin {
             }
             for t in resp.transaction_states {
                 let l = TransactionListing {
-                    transactional_id: t.transactional_id.0.to_string(),
-                    producer_id: t.producer_id.0,
+                    transactional_id: t.transactional_id.to_string(),
+                    producer_id: t.producer_id,
                     state: t.transaction_state.to_string(),
                 };
                 out.insert(l.transactional_id.clone(), l);
@@ -223,7 +222,7 @@ impl Admin {
             let node = self.transaction_coordinator(id).await?;
             let conn = self.kafka.pool().get(node, Lane::General).await?;
             let mut req = DescribeTransactionsRequest::default();
-            req.transactional_ids = vec![TransactionalId(str_bytes(id))];
+            req.transactional_ids = vec![String::from(str_bytes(id))];
             let resp = conn
                 .send(&req)
                 .await
@@ -243,17 +242,17 @@ impl Admin {
                 .flat_map(|d| {
                     d.partitions
                         .iter()
-                        .map(move |p| TopicPartition::new(d.topic.0.to_string(), *p))
+                        .map(move |p| TopicPartition::new(d.topic.to_string(), *p))
                 })
                 .collect();
             partitions.sort();
             out.push(TransactionDescription {
-                transactional_id: t.transactional_id.0.to_string(),
+                transactional_id: t.transactional_id.to_string(),
                 coordinator: node,
                 state: t.transaction_state.to_string(),
                 timeout_ms: t.transaction_timeout_ms,
                 start_time_ms: t.transaction_start_time_ms,
-                producer_id: t.producer_id.0,
+                producer_id: t.producer_id,
                 producer_epoch: t.producer_epoch,
                 partitions,
             });

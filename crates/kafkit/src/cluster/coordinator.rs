@@ -1,7 +1,6 @@
 //! Finding the group or transaction coordinator (FindCoordinator).
 
-use kafka_protocol::messages::FindCoordinatorRequest;
-use kafka_protocol::protocol::StrBytes;
+use crate::protocol::messages::FindCoordinatorRequest;
 
 use std::time::Duration;
 
@@ -53,9 +52,9 @@ pub(crate) async fn find_coordinator(
             let mut req = FindCoordinatorRequest::default();
             req.key_type = kind as i8;
             if version >= 4 {
-                req.coordinator_keys = vec![StrBytes::from_string(key.to_string())];
+                req.coordinator_keys = vec![String::from(key.to_string())];
             } else {
-                req.key = StrBytes::from_string(key.to_string());
+                req.key = String::from(key.to_string());
             }
             Ok((version, conn.send_version(&req, version).await?))
         })
@@ -68,12 +67,12 @@ pub(crate) async fn find_coordinator(
                 "FindCoordinator response lists no coordinator",
             )
         })?;
-        (c.error_code, c.error_message, c.node_id.0, c.host, c.port)
+        (c.error_code, c.error_message, c.node_id, c.host, c.port)
     } else {
         (
             resp.error_code,
             resp.error_message,
-            resp.node_id.0,
+            resp.node_id,
             resp.host,
             resp.port,
         )

@@ -10,9 +10,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use kafka_protocol::messages::{MetadataRequest, MetadataResponse, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use crate::protocol::messages::metadata_request::MetadataRequestTopic;
+use crate::protocol::messages::{MetadataRequest, MetadataResponse, };
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -394,7 +393,7 @@ fn build_request(selection: &TopicSelection, version: i16) -> Result<MetadataReq
                 .iter()
                 .map(|n| {
                     let mut t = MetadataRequestTopic::default();
-                    t.name = Some(TopicName(StrBytes::from_string(n.clone())));
+                    t.name = Some(String::from(String::from(n.clone())));
                     t
                 })
                 .collect(),
@@ -443,9 +442,9 @@ fn parse_response(resp: MetadataResponse) -> Result<Parsed> {
         .filter(|b| b.port > 0 && b.port <= u16::MAX as i32 && !b.host.is_empty())
         .map(|b| {
             (
-                b.node_id.0,
+                b.node_id,
                 BrokerInfo {
-                    node_id: b.node_id.0,
+                    node_id: b.node_id,
                     host: b.host.to_string(),
                     port: b.port,
                     rack: b.rack.map(|r| r.to_string()),
@@ -457,7 +456,7 @@ fn parse_response(resp: MetadataResponse) -> Result<Parsed> {
     let mut missing = Vec::new();
     let mut errors = Vec::new();
     for t in resp.topics {
-        let name = t.name.map(|n| n.0.to_string());
+        let name = t.name.map(|n| n.to_string());
         match (t.error_code, name) {
             (0, Some(name)) => {
                 let mut partitions: Vec<PartitionInfo> = t
@@ -466,10 +465,10 @@ fn parse_response(resp: MetadataResponse) -> Result<Parsed> {
                     .filter(|p| p.partition_index >= 0)
                     .map(|p| PartitionInfo {
                         partition: p.partition_index,
-                        leader: p.leader_id.0,
+                        leader: p.leader_id,
                         leader_epoch: p.leader_epoch,
-                        replicas: p.replica_nodes.into_iter().map(|n| n.0).collect(),
-                        isr: p.isr_nodes.into_iter().map(|n| n.0).collect(),
+                        replicas: p.replica_nodes.into_iter().map(|n| n).collect(),
+                        isr: p.isr_nodes.into_iter().map(|n| n).collect(),
                         error_code: p.error_code,
                     })
                     .collect();
@@ -497,7 +496,7 @@ fn parse_response(resp: MetadataResponse) -> Result<Parsed> {
     }
     Ok(Parsed {
         cluster_id: resp.cluster_id.map(|c| c.to_string()),
-        controller_id: resp.controller_id.0,
+        controller_id: resp.controller_id,
         brokers,
         topics,
         missing,
@@ -572,35 +571,34 @@ mod tests {
         keep_newer_epochs(&cached, &mut fresh);
         assert_eq!(fresh.partitions[0].leader, 3);
     }
-    use kafka_protocol::messages::metadata_response::{
+    use crate::protocol::messages::metadata_response::{
         MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
     };
-    use kafka_protocol::messages::BrokerId;
 
     fn response() -> MetadataResponse {
         let mut r = MetadataResponse::default();
         let mut b = MetadataResponseBroker::default();
-        b.node_id = BrokerId(1);
-        b.host = StrBytes::from_static_str("127.0.0.1");
+        b.node_id = i32::from(1);
+        b.host = String::from("127.0.0.1");
         b.port = 9092;
         r.brokers.push(b);
         let mut bad = MetadataResponseBroker::default();
-        bad.node_id = BrokerId(2);
-        bad.host = StrBytes::from_static_str("x");
+        bad.node_id = i32::from(2);
+        bad.host = String::from("x");
         bad.port = -5;
         r.brokers.push(bad);
         let mut t = MetadataResponseTopic::default();
-        t.name = Some(TopicName(StrBytes::from_static_str("t")));
+        t.name = Some(String::from(String::from("t")));
         t.topic_id = Uuid::from_u128(7);
         for i in [1, 0, 1, -3] {
             let mut p = MetadataResponsePartition::default();
             p.partition_index = i;
-            p.leader_id = BrokerId(1);
+            p.leader_id = i32::from(1);
             t.partitions.push(p);
         }
         r.topics.push(t);
         let mut gone = MetadataResponseTopic::default();
-        gone.name = Some(TopicName(StrBytes::from_static_str("gone")));
+        gone.name = Some(String::from(String::from("gone")));
         gone.error_code = 3;
         r.topics.push(gone);
         r

@@ -11,10 +11,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
-use kafka_protocol::messages::fetch_response::AbortedTransaction;
-use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use crate::protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
+use crate::protocol::messages::fetch_response::AbortedTransaction;
+use crate::protocol::messages::{FetchRequest, FetchResponse, };
 use uuid::Uuid;
 
 use super::config::{ConsumerConfig, IsolationLevel};
@@ -59,8 +58,8 @@ pub(crate) fn build_request(
     session: Option<&SessionFetch>,
 ) -> FetchRequest {
     let mut req = FetchRequest::default();
-    req.replica_id = BrokerId(-1);
-    req.replica_state.replica_id = BrokerId(-1);
+    req.replica_id = i32::from(-1);
+    req.replica_state.replica_id = i32::from(-1);
     req.replica_state.replica_epoch = -1;
     req.max_wait_ms = config.max_wait.as_millis().min(i32::MAX as u128) as i32;
     req.min_bytes = config.min_bytes;
@@ -97,7 +96,7 @@ pub(crate) fn build_request(
             targets
         }
     };
-    req.rack_id = StrBytes::from_string(config.rack_id.clone().unwrap_or_default());
+    req.rack_id = String::from(config.rack_id.clone().unwrap_or_default());
     let mut topics: BTreeMap<&str, FetchTopic> = BTreeMap::new();
     for t in targets {
         let topic = topics.entry(t.partition.topic.as_str()).or_insert_with(|| {
@@ -105,7 +104,7 @@ pub(crate) fn build_request(
             if version >= 13 {
                 ft.topic_id = t.topic_id;
             } else {
-                ft.topic = TopicName(StrBytes::from_string(t.partition.topic.clone()));
+                ft.topic = String::from(String::from(t.partition.topic.clone()));
             }
             ft
         });
@@ -254,17 +253,17 @@ pub fn parse_response(
     let endpoints = crate::cluster::metadata::hinted_endpoints(
         resp.node_endpoints
             .iter()
-            .map(|e| (e.node_id.0, e.host.as_str(), e.port)),
+            .map(|e| (e.node_id, e.host.as_str(), e.port)),
     );
     let mut out = Vec::new();
     for t in resp.responses {
-        let topic_name = if t.topic.0.is_empty() {
+        let topic_name = if t.topic.is_empty() {
             match names.get(&t.topic_id) {
                 Some(n) => n.clone(),
                 None => continue,
             }
         } else {
-            t.topic.0.to_string()
+            t.topic.to_string()
         };
         let topic: Arc<str> = Arc::from(topic_name.as_str());
         for p in t.partitions {
@@ -285,8 +284,8 @@ pub fn parse_response(
                 messages: Vec::new(),
                 next_offset: fetch_offset,
                 next_epoch: None,
-                preferred_read_replica: (p.error_code == 0 && p.preferred_read_replica.0 >= 0)
-                    .then_some(p.preferred_read_replica.0),
+                preferred_read_replica: (p.error_code == 0 && p.preferred_read_replica >= 0)
+                    .then_some(p.preferred_read_replica),
                 diverging: (p.error_code == 0 && p.diverging_epoch.end_offset >= 0)
                     .then_some((p.diverging_epoch.epoch, p.diverging_epoch.end_offset)),
                 bytes: p.records.as_ref().map_or(0, Bytes::len),
@@ -295,8 +294,8 @@ pub fn parse_response(
                 failure: None,
                 needs_whole_budget: false,
                 retained: 0,
-                leader_hint: (p.error_code != 0 && p.current_leader.leader_id.0 >= 0).then(|| {
-                    let leader = p.current_leader.leader_id.0;
+                leader_hint: (p.error_code != 0 && p.current_leader.leader_id >= 0).then(|| {
+                    let leader = p.current_leader.leader_id;
                     (
                         leader,
                         p.current_leader.leader_epoch,
@@ -418,7 +417,7 @@ fn decode_records(
         }
         while aborted.last().is_some_and(|a| a.first_offset <= last) {
             if let Some(a) = aborted.pop() {
-                aborting.insert(a.producer_id.0);
+                aborting.insert(a.producer_id);
             }
         }
         // Where the partition stood before this batch, for a stop before any of its records.

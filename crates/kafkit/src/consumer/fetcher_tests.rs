@@ -257,16 +257,19 @@ fn records_before_a_corrupt_batch_go_first_and_the_next_fetch_stops_at_it() {
 
 #[test]
 fn a_diverging_epoch_is_reported_and_its_records_are_not_read() {
-    use kafka_protocol::messages::fetch_response::{
+    use crate::protocol::messages::fetch_response::{
         EpochEndOffset, FetchableTopicResponse, PartitionData,
     };
     let mut resp = FetchResponse::default();
     let mut t = FetchableTopicResponse::default();
-    t.topic = TopicName(StrBytes::from_static_str("t"));
+    t.topic = String::from(String::from("t"));
     let mut p = PartitionData::default();
     p.partition_index = 0;
     p.high_watermark = 150;
-    p.diverging_epoch = EpochEndOffset::default().with_epoch(4).with_end_offset(90);
+    p.diverging_epoch = EpochEndOffset {
+        epoch: 4,
+        end_offset: 90,
+    };
     p.records = Some(Bytes::from(batch_in_epoch(100, 5, 4)));
     t.partitions.push(p);
     resp.responses.push(t);

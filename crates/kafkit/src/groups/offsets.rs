@@ -2,17 +2,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
-use kafka_protocol::messages::offset_commit_request::{
+use crate::protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use crate::protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
 };
-use kafka_protocol::messages::offset_fetch_request::{
+use crate::protocol::messages::offset_fetch_request::{
     OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics,
 };
-use kafka_protocol::messages::{
-    BrokerId, GroupId, ListOffsetsRequest, OffsetCommitRequest, OffsetFetchRequest, TopicName,
-};
-use kafka_protocol::protocol::StrBytes;
+use crate::protocol::messages::{
+    ListOffsetsRequest, OffsetCommitRequest, OffsetFetchRequest, };
 
 use crate::error::{Error, Result};
 use crate::events::TopicPartition;
@@ -43,8 +41,8 @@ pub struct CommitOffset {
     pub leader_epoch: i32,
 }
 
-fn topic_name(s: &str) -> TopicName {
-    TopicName(StrBytes::from_string(s.to_string()))
+fn topic_name(s: &str) -> String {
+    String::from(String::from(s.to_string()))
 }
 
 /// Commits offsets; the first partition error is returned (STALE_MEMBER_EPOCH,
@@ -59,12 +57,12 @@ pub async fn commit(
     }
     let version = conn.version::<OffsetCommitRequest>()?;
     let mut req = OffsetCommitRequest::default();
-    req.group_id = GroupId(StrBytes::from_string(who.group_id.to_string()));
+    req.group_id = String::from(String::from(who.group_id.to_string()));
     req.generation_id_or_member_epoch = who.epoch;
-    req.member_id = StrBytes::from_string(who.member_id.to_string());
+    req.member_id = String::from(who.member_id.to_string());
     req.group_instance_id = who
         .instance_id
-        .map(|s| StrBytes::from_string(s.to_string()));
+        .map(|s| String::from(s.to_string()));
     req.retention_time_ms = -1;
     let mut by_topic: BTreeMap<&str, Vec<&CommitOffset>> = BTreeMap::new();
     for o in offsets {
@@ -100,7 +98,7 @@ pub async fn commit(
             Error::check(p.error_code, "commit_offsets", || {
                 format!(
                     "group '{}', partition {}-{}",
-                    who.group_id, t.name.0, p.partition_index
+                    who.group_id, t.name, p.partition_index
                 )
             })?;
         }
@@ -129,9 +127,9 @@ pub async fn fetch_committed(
     req.require_stable = require_stable;
     if version >= 8 {
         let mut g = OffsetFetchRequestGroup::default();
-        g.group_id = GroupId(StrBytes::from_string(who.group_id.to_string()));
+        g.group_id = String::from(String::from(who.group_id.to_string()));
         if version >= 9 && !who.member_id.is_empty() {
-            g.member_id = Some(StrBytes::from_string(who.member_id.to_string()));
+            g.member_id = Some(String::from(who.member_id.to_string()));
             g.member_epoch = who.epoch;
         } else {
             g.member_epoch = -1;
@@ -149,7 +147,7 @@ pub async fn fetch_committed(
         });
         req.groups = vec![g];
     } else {
-        req.group_id = GroupId(StrBytes::from_string(who.group_id.to_string()));
+        req.group_id = String::from(String::from(who.group_id.to_string()));
         req.topics = (!partitions.is_empty()).then(|| {
             by_topic
                 .iter()
@@ -183,7 +181,7 @@ pub async fn fetch_committed(
             for t in &g.topics {
                 for p in &t.partitions {
                     record(
-                        &t.name.0,
+                        &t.name,
                         p.partition_index,
                         p.committed_offset,
                         p.committed_leader_epoch,
@@ -199,7 +197,7 @@ pub async fn fetch_committed(
         for t in &resp.topics {
             for p in &t.partitions {
                 record(
-                    &t.name.0,
+                    &t.name,
                     p.partition_index,
                     p.committed_offset,
                     p.committed_leader_epoch,
@@ -304,7 +302,7 @@ pub async fn list_offsets_each(
         };
         for t in resp.topics {
             for p in t.partitions {
-                let tp = TopicPartition::new(t.name.0.to_string(), p.partition_index);
+                let tp = TopicPartition::new(t.name.to_string(), p.partition_index);
                 if let Some(e) =
                     Error::from_code(p.error_code, "list_offsets", format!("partition {tp}"))
                 {
@@ -348,10 +346,10 @@ async fn ask_leader(
     topics: BTreeMap<&str, Vec<(i32, i32)>>,
     timestamp: i64,
     read_committed: bool,
-) -> Result<kafka_protocol::messages::ListOffsetsResponse> {
+) -> Result<crate::protocol::messages::ListOffsetsResponse> {
     let conn = kafka.pool().get(leader, Lane::General).await?;
     let mut req = ListOffsetsRequest::default();
-    req.replica_id = BrokerId(-1);
+    req.replica_id = i32::from(-1);
     req.isolation_level = i8::from(read_committed);
     req.timeout_ms = kafka
         .config()

@@ -6,16 +6,13 @@
 use std::collections::BTreeMap;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition as AssignedTopic;
-use kafka_protocol::messages::consumer_protocol_subscription::TopicPartition as OwnedTopic;
-use kafka_protocol::messages::{
-    ConsumerProtocolAssignment, ConsumerProtocolSubscription, TopicName,
-};
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::TopicPartition;
-use crate::protocol::schema;
+use crate::protocol::messages::consumer_protocol_assignment::TopicPartition as AssignedTopic;
+use crate::protocol::messages::consumer_protocol_subscription::TopicPartition as OwnedTopic;
+use crate::protocol::messages::{ConsumerProtocolAssignment, ConsumerProtocolSubscription};
+use crate::protocol::wire::{encode_to_bytes, Decode, Encode, Reader};
 
 /// Highest version written (Kafka 3.x/4.x clients write 3: rack id).
 const VERSION: i16 = 3;
@@ -56,8 +53,8 @@ fn group_by_topic(tps: &[TopicPartition]) -> BTreeMap<&str, Vec<i32>> {
     by
 }
 
-fn name(s: &str) -> TopicName {
-    TopicName(StrBytes::from_string(s.to_string()))
+fn name(s: &str) -> String {
+    s.to_string()
 }
 
 fn malformed(what: &str, detail: impl std::fmt::Display) -> Error {
@@ -80,28 +77,37 @@ fn read_version(bytes: &mut Bytes, what: &str) -> Result<i16> {
     }
 }
 
-/// Checks every length in a blob before kafka-protocol allocates for it. A version newer than
-/// kafkit's is read as kafkit's, whose layout it extends: its extra bytes are allowed.
-fn bounded(msg: &schema::Message, version: i16, bytes: &[u8], what: &str) -> Result<()> {
-    // Decoded, a topic name of a few bytes takes tens; 64 MiB is far beyond any real group.
-    const MAX_DECODED: usize = 64 << 20;
-    schema::walk_within(
-        msg,
-        version.min(VERSION),
-        bytes,
-        version > VERSION,
-        MAX_DECODED,
-    )
-    .map(drop)
-    .map_err(|m| malformed(what, m))
+/// Decodes a blob of `version`; a version newer than kafkit's is read as kafkit's, whose layout
+/// it extends, so its extra bytes are allowed (as the Java client reads them).
+fn decode_blob<M: Decode>(bytes: Bytes, version: i16, what: &str) -> Result<M> {
+    let mut r = Reader::new(bytes);
+    let m = M::decode(&mut r, version.min(VERSION)).map_err(|e| malformed(what, e))?;
+    if version <= VERSION && r.remaining() != 0 {
+        return Err(malformed(
+            what,
+            format!("{} bytes left over", r.remaining()),
+        ));
+    }
+    Ok(m)
+}
+
+/// The 2-byte version, then the struct.
+fn encode_blob<M: Encode>(m: &M) -> Bytes {
+    let mut buf = BytesMut::new();
+    buf.put_i16(VERSION);
+    // Every field of a blob kafkit builds exists at VERSION, so encoding cannot fail.
+    if let Ok(body) = encode_to_bytes(m, VERSION) {
+        buf.extend_from_slice(&body);
+    }
+    buf.freeze()
 }
 
 /// Topic-grouped partitions (either struct's list) as a flat list.
-fn flatten<'a>(topics: impl Iterator<Item = (&'a TopicName, &'a Vec<i32>)>) -> Vec<TopicPartition> {
+fn flatten<'a>(topics: impl Iterator<Item = (&'a String, &'a Vec<i32>)>) -> Vec<TopicPartition> {
     topics
         .flat_map(|(t, ps)| {
             ps.iter()
-                .map(move |p| TopicPartition::new(t.0.to_string(), *p))
+                .map(move |p| TopicPartition::new(t.to_string(), *p))
         })
         .collect()
 }
@@ -112,7 +118,7 @@ pub fn encode_subscription(s: &MemberSubscription) -> Bytes {
     m.topics = s
         .topics
         .iter()
-        .map(|t| StrBytes::from_string(t.clone()))
+        .map(|t| String::from(t.clone()))
         .collect();
     m.user_data = s.user_data.clone();
     m.owned_partitions = group_by_topic(&s.owned)
@@ -125,26 +131,15 @@ pub fn encode_subscription(s: &MemberSubscription) -> Bytes {
         })
         .collect();
     m.generation_id = s.generation;
-    m.rack_id = s.rack_id.as_ref().map(|r| StrBytes::from_string(r.clone()));
-    let mut buf = BytesMut::new();
-    buf.put_i16(VERSION);
-    // Encoding a well-formed struct into a growable buffer cannot fail.
-    let _ = m.encode(&mut buf, VERSION);
-    buf.freeze()
+    m.rack_id = s.rack_id.as_ref().map(|r| String::from(r.clone()));
+    encode_blob(&m)
 }
 
 /// Decodes a subscription of any version (newer ones are read as version 3, which their
 /// layout extends).
 pub fn decode_subscription(mut bytes: Bytes) -> Result<MemberSubscription> {
     let version = read_version(&mut bytes, "subscription")?;
-    bounded(
-        &schema::CONSUMER_PROTOCOL_SUBSCRIPTION,
-        version,
-        &bytes,
-        "subscription",
-    )?;
-    let m = ConsumerProtocolSubscription::decode(&mut bytes, version.min(VERSION))
-        .map_err(|e| malformed("subscription", e))?;
+    let m: ConsumerProtocolSubscription = decode_blob(bytes, version, "subscription")?;
     Ok(MemberSubscription {
         topics: m.topics.iter().map(|t| t.to_string()).collect(),
         user_data: m.user_data,
@@ -167,10 +162,7 @@ pub fn encode_assignment(a: &MemberAssignment) -> Bytes {
         })
         .collect();
     m.user_data = a.user_data.clone();
-    let mut buf = BytesMut::new();
-    buf.put_i16(VERSION);
-    let _ = m.encode(&mut buf, VERSION);
-    buf.freeze()
+    encode_blob(&m)
 }
 
 /// Decodes an assignment; empty bytes are an empty assignment (the broker sends none to a
@@ -180,14 +172,7 @@ pub fn decode_assignment(mut bytes: Bytes) -> Result<MemberAssignment> {
         return Ok(MemberAssignment::default());
     }
     let version = read_version(&mut bytes, "assignment")?;
-    bounded(
-        &schema::CONSUMER_PROTOCOL_ASSIGNMENT,
-        version,
-        &bytes,
-        "assignment",
-    )?;
-    let m = ConsumerProtocolAssignment::decode(&mut bytes, version.min(VERSION))
-        .map_err(|e| malformed("assignment", e))?;
+    let m: ConsumerProtocolAssignment = decode_blob(bytes, version, "assignment")?;
     Ok(MemberAssignment {
         partitions: flatten(
             m.assigned_partitions

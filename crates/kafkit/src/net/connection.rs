@@ -11,14 +11,14 @@
 //! needs. The reader and writer loops can move to a file of their own with the engine split
 //! (issue 12); the state they share stays here.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ResponseHeader};
-use kafka_protocol::protocol::{Decodable, HeaderVersion, Request, StrBytes};
+use bytes::Bytes;
+use crate::protocol::messages::{ApiVersionsRequest, ResponseHeader};
+use crate::protocol::wire::{Decode, Message, Reader, Request};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Notify, OwnedSemaphorePermit, Semaphore};
@@ -105,7 +105,7 @@ struct Inner {
     /// `addr` as a metrics label value, shared rather than copied per request.
     broker_label: Arc<str>,
     config: ConnectionConfig,
-    client_id: StrBytes,
+    client_id: String,
     versions: std::sync::OnceLock<ApiVersions>,
     next_correlation: AtomicI32,
     in_flight: Arc<Semaphore>,
@@ -285,7 +285,7 @@ impl Connection {
             inner: Arc::new(Inner {
                 addr: addr.to_string(),
                 broker_label: Arc::from(addr),
-                client_id: StrBytes::from_string(config.client_id.clone()),
+                client_id: config.client_id.clone(),
                 config,
                 versions: std::sync::OnceLock::new(),
                 next_correlation: AtomicI32::new(1),
@@ -300,8 +300,8 @@ impl Connection {
 
     async fn negotiate_versions(&self) -> Result<ApiVersions> {
         let mut req = ApiVersionsRequest::default();
-        req.client_software_name = StrBytes::from_static_str("kafkit");
-        req.client_software_version = StrBytes::from_static_str(env!("CARGO_PKG_VERSION"));
+        req.client_software_name = "kafkit".to_string();
+        req.client_software_version = env!("CARGO_PKG_VERSION").to_string();
         // v3 is flexible; a broker that does not know v3 answers in v0 format with error 35.
         let (resp, undecodable) = match self.send_version::<ApiVersionsRequest>(&req, 3).await {
             Ok(r) if r.error_code == 35 => (None, None),
@@ -343,9 +343,9 @@ impl Connection {
     }
 
     /// The highest version of `R` both kafkit and the broker support.
-    pub fn version<R: Request>(&self) -> Result<i16> {
+    pub(crate) fn version<R: Request>(&self) -> Result<i16> {
         self.api_versions()
-            .pick(R::KEY, R::VERSIONS.min, R::VERSIONS.max)
+            .pick(R::KEY, R::VERSIONS.0, super::versions::newest_handled::<R>())
             .map_err(|e| e.with_broker(&self.inner.addr))
     }
 
@@ -368,20 +368,20 @@ impl Connection {
     }
 
     /// Sends `req` at the highest common version and waits for the response.
-    pub async fn send<R: Request>(&self, req: &R) -> Result<R::Response> {
+    pub(crate) async fn send<R: Request>(&self, req: &R) -> Result<R::Response> {
         let v = self.version::<R>()?;
         self.send_version(req, v).await
     }
 
     /// Sends `req` at `version` and waits for the response, within the request timeout.
-    pub async fn send_version<R: Request>(&self, req: &R, version: i16) -> Result<R::Response> {
+    pub(crate) async fn send_version<R: Request>(&self, req: &R, version: i16) -> Result<R::Response> {
         self.send_timeout(req, version, self.inner.config.request_timeout)
             .await
     }
 
     /// Sends `req` at `version` and waits up to `timeout` for the response (long-polling fetches
     /// pass their max wait plus the request timeout).
-    pub async fn send_timeout<R: Request>(
+    pub(crate) async fn send_timeout<R: Request>(
         &self,
         req: &R,
         version: i16,
@@ -393,21 +393,21 @@ impl Connection {
     /// Puts `req` on the wire queue (waiting for an in-flight slot) and returns the future of
     /// its response. Requests enqueued one after another by one task reach the broker in that
     /// order, which idempotent produce relies on (sequence numbers per partition).
-    pub async fn enqueue<R: Request>(
+    pub(crate) async fn enqueue<R: Request>(
         &self,
         req: &R,
         version: i16,
         timeout: Duration,
     ) -> Result<impl std::future::Future<Output = Result<R::Response>> + Send + 'static> {
         let (frame, correlation_id) = self.encode(req, version)?;
-        self.enqueue_frame::<R>(vec![frame], correlation_id, version, timeout)
+        self.enqueue_frame::<R>(frame, correlation_id, version, timeout)
             .await
     }
 
     /// [`enqueue`](Self::enqueue) for a request the caller framed itself (length prefix,
     /// header with `correlation_id` from [`next_correlation_id`](Self::next_correlation_id),
     /// body), in pieces so large payloads such as record batches are not copied again.
-    pub async fn enqueue_frame<R: Request>(
+    pub(crate) async fn enqueue_frame<R: Request>(
         &self,
         frame: Vec<Bytes>,
         correlation_id: i32,
@@ -488,7 +488,7 @@ impl Connection {
         let (frame, correlation_id) = self.encode(req, version)?;
         let api = api_name(R::KEY);
         let waiting = self
-            .queue_frame(vec![frame], correlation_id, api, None)
+            .queue_frame(frame, correlation_id, api, None)
             .await?;
         let frame = self
             .finish_roundtrip(waiting, api, self.inner.config.request_timeout)
@@ -547,13 +547,7 @@ impl Connection {
         });
     }
 
-    /// Sends a request that gets no response (Produce with acks=0).
-    pub async fn send_oneway<R: Request>(&self, req: &R, version: i16) -> Result<()> {
-        let (frame, _) = self.encode(req, version)?;
-        self.send_oneway_frame(vec![frame])
-    }
-
-    /// [`send_oneway`](Self::send_oneway) for a request the caller framed itself.
+    /// Sends a request that gets no response (Produce with acks=0), framed by the caller.
     pub fn send_oneway_frame(&self, frame: Vec<Bytes>) -> Result<()> {
         self.check_open("Produce")?;
         self.inner
@@ -566,17 +560,10 @@ impl Connection {
     }
 
     /// Encodes `req` as a length-prefixed frame under a fresh correlation id.
-    fn encode<R: Request>(&self, req: &R, version: i16) -> Result<(Bytes, i32)> {
-        let mut buf = BytesMut::new();
+    fn encode<R: Request>(&self, req: &R, version: i16) -> Result<(Vec<Bytes>, i32)> {
         let correlation_id = self.next_correlation_id();
-        encode_request(
-            &mut buf,
-            req,
-            version,
-            correlation_id,
-            &self.inner.client_id,
-        )?;
-        Ok((buf.freeze(), correlation_id))
+        let frame = encode_request(req, version, correlation_id, &self.inner.client_id)?;
+        Ok((frame, correlation_id))
     }
 
     /// A fresh correlation id (for callers that encode requests themselves).
@@ -586,7 +573,7 @@ impl Connection {
     }
 
     /// The client id sent in request headers.
-    pub fn client_id(&self) -> &StrBytes {
+    pub fn client_id(&self) -> &str {
         &self.inner.client_id
     }
 
@@ -993,76 +980,49 @@ fn explain_first_request(e: Error, tls: bool, sasl: bool) -> Error {
     Error::new(kind, e.operation(), format!("{text}; {hint}"))
 }
 
-/// Decodes a response frame (header included). Never panics: a malformed frame
-/// from a broker is a protocol error.
-/// `max_decoded` bounds the memory the decoded response may take (the connection passes its
-/// `max_response_size`).
-pub fn decode_response<R: Request>(
-    mut frame: Bytes,
+/// Decodes a response frame (header included). Never panics: a malformed frame from a
+/// broker is a protocol error naming the field and the byte. The generated decoders are
+/// bounded by the frame (at most the connection's `max_response_size`): a length past the
+/// bytes left is refused before anything is reserved. `max_decoded` bounds the memory the
+/// decoded response may take (the connection passes its `max_response_size`).
+pub(crate) fn decode_response<R: Request>(
+    frame: Bytes,
     version: i16,
     addr: &str,
     max_decoded: usize,
 ) -> Result<R::Response> {
-    let header_version = R::Response::header_version(version);
-    // Lengths are checked against the bytes received before kafka-protocol allocates for them
-    // (see protocol::schema for why).
-    crate::protocol::schema::check_response(R::KEY, version, header_version, &frame, max_decoded)
-        .map_err(|m| {
-            if m.too_large {
-                return response_too_large(&m, "decode_response", api_name(R::KEY), version, addr);
-            }
-            Error::protocol(
-                "decode_response",
-                format!(
-                    "malformed {} v{version} response from broker {addr}: {m}; the peer is not a Kafka broker or is broken (is this a Kafka listener, with the right security protocol?)",
-                    api_name(R::KEY)
-                ),
-            )
-            .with_source(m)
-        })?;
-    // Belt and braces: the crate's decoders return errors, but a panic must not escape either.
-    let result = std::panic::catch_unwind(move || {
-        ResponseHeader::decode(&mut frame, header_version)?;
-        R::Response::decode(&mut frame, version)
-    });
-    match result {
-        Ok(Ok(resp)) => Ok(resp),
-        Ok(Err(e)) => Err(Error::protocol(
+    let mut r = Reader::with_budget(frame, max_decoded);
+    let decoded = ResponseHeader::decode(&mut r, R::response_header_version(version))
+        .map_err(|e| e.within("ResponseHeader"))
+        .and_then(|_| R::Response::decode(&mut r, version));
+    let leftover = r.remaining();
+    match decoded {
+        Ok(resp) if leftover == 0 => Ok(resp),
+        Ok(_) => Err(Error::protocol(
             "decode_response",
             format!(
-                "malformed {} v{version} response from broker {addr}: {e}",
-                api_name(R::KEY)
+                "malformed {} v{version} response from broker {addr}: {leftover} bytes left over after the response; the peer and kafkit disagree on its layout (is this a Kafka broker?)",
+                R::Response::NAME
             ),
         )),
-        Err(_) => Err(Error::protocol(
+        Err(e) if e.too_large => Err(Error::new(
+            ErrorKind::TooLarge,
             "decode_response",
             format!(
-                "malformed {} v{version} response from broker {addr}",
+                "{} v{version} response from broker {addr} is too large: {e} ({max_decoded} bytes); {RAISE_MAX_RESPONSE_SIZE}",
                 api_name(R::KEY)
             ),
-        )),
+        )
+        .with_source(e)),
+        Err(e) => Err(Error::protocol(
+            "decode_response",
+            format!(
+                "malformed {} v{version} response from broker {addr}: {e}; the peer is not a Kafka broker or is broken (is this a Kafka listener, with the right security protocol?)",
+                R::Response::NAME
+            ),
+        )
+        .with_source(e)),
     }
-}
-
-/// A well-formed response refused for the memory its decoded form would take: a `TooLarge`
-/// error naming the limit and how to raise it (not "malformed": the broker is fine, the
-/// answer is large, e.g. the metadata of many thousand partitions).
-pub(crate) fn response_too_large(
-    m: &crate::protocol::schema::Malformed,
-    operation: &'static str,
-    api: &str,
-    version: i16,
-    addr: &str,
-) -> Error {
-    Error::new(
-        ErrorKind::TooLarge,
-        operation,
-        format!(
-            "{api} v{version} response from broker {addr} is too large: {}; {RAISE_MAX_RESPONSE_SIZE}",
-            m.what
-        ),
-    )
-    .with_source(m.clone())
 }
 
 /// How to accept larger responses, for the errors that refuse one.
@@ -1071,24 +1031,13 @@ pub(crate) const RAISE_MAX_RESPONSE_SIZE: &str =
 
 /// The protocol name of an API key, e.g. `Produce`.
 pub fn api_name(key: i16) -> &'static str {
-    static NAMES: std::sync::OnceLock<HashMap<i16, &'static str>> = std::sync::OnceLock::new();
-    let names = NAMES.get_or_init(|| {
-        let mut m = HashMap::new();
-        for k in 0..200i16 {
-            if let Ok(api) = ApiKey::try_from(k) {
-                let name: &'static str = Box::leak(format!("{api:?}").into_boxed_str());
-                m.insert(k, name);
-            }
-        }
-        m
-    });
-    names.get(&key).copied().unwrap_or("UnknownApi")
+    crate::protocol::messages::api_name(key)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kafka_protocol::messages::ListGroupsRequest;
+    use crate::protocol::messages::ListGroupsRequest;
 
     /// A well-formed ListGroups v5 response (flexible) of `n` groups with empty fields.
     fn list_groups_frame(n: usize) -> Bytes {
@@ -1111,13 +1060,13 @@ mod tests {
     fn a_response_too_large_to_decode_names_the_limit_not_a_broken_broker() {
         let frame = list_groups_frame(1000);
         decode_response::<ListGroupsRequest>(frame.clone(), 5, "b:9092", 1 << 20).unwrap();
-        let e = decode_response::<ListGroupsRequest>(frame, 5, "b:9092", 100_000).unwrap_err();
+        let e = decode_response::<ListGroupsRequest>(frame, 5, "b:9092", 50_000).unwrap_err();
         assert_eq!(e.kind(), &ErrorKind::TooLarge, "{e}");
         let text = e.to_string();
         for part in [
             "ListGroups v5",
             "b:9092",
-            "100000",
+            "50000",
             "KafkaConfig::max_response_size",
             "--max-response-size",
         ] {

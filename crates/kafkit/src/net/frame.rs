@@ -4,54 +4,46 @@
 //! with the bytes that actually arrive, so a broken or hostile peer cannot make the client
 //! allocate gigabytes (nor hold a large buffer by announcing a frame it never sends).
 
-use bytes::{BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::RequestHeader;
-use kafka_protocol::protocol::{Encodable, Request, StrBytes};
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::messages::RequestHeader;
+use crate::protocol::wire::{Encode, Request, Writer};
 
-/// Encodes one request frame (length, header, body) into `buf`.
-pub fn encode_request<R: Request>(
-    buf: &mut BytesMut,
+/// Encodes one request frame (length, header, body) in pieces: record batches and other large
+/// byte values are pieces of their own, not copied.
+pub(crate) fn encode_request<R: Request>(
     req: &R,
     version: i16,
     correlation_id: i32,
-    client_id: &StrBytes,
-) -> Result<()> {
-    let mut header = RequestHeader::default();
-    header.request_api_key = R::KEY;
-    header.request_api_version = version;
-    header.correlation_id = correlation_id;
-    header.client_id = Some(client_id.clone());
-    let header_version = R::header_version(version);
+    client_id: &str,
+) -> Result<Vec<Bytes>> {
+    let header = RequestHeader {
+        request_api_key: R::KEY,
+        request_api_version: version,
+        correlation_id,
+        client_id: Some(client_id.to_string()),
+    };
     let fail = |what: &str, e: String| {
         Error::protocol(
             "encode_request",
-            format!("api key {} v{version} {what}: {e}", R::KEY),
+            format!("{} v{version} {what}: {e}", R::NAME),
         )
     };
-    let size = header
-        .compute_size(header_version)
-        .map_err(|e| fail("header", e.to_string()))?
-        + req
-            .compute_size(version)
-            .map_err(|e| fail("body", e.to_string()))?;
-    let size32 = i32::try_from(size).map_err(|_| {
+    let mut w = Writer::framed();
+    header
+        .encode(&mut w, R::header_version(version))
+        .map_err(|e| fail("header", e.to_string()))?;
+    req.encode(&mut w, version)
+        .map_err(|e| fail("body", e.to_string()))?;
+    w.finish_framed().ok_or_else(|| {
         Error::new(
             ErrorKind::TooLarge,
             "encode_request",
-            format!("request of {size} bytes exceeds the protocol's 2 GiB frame limit"),
+            format!("{} request exceeds the protocol's 2 GiB frame limit", R::NAME),
         )
-    })?;
-    buf.reserve(4 + size);
-    buf.put_i32(size32);
-    header
-        .encode(buf, header_version)
-        .map_err(|e| fail("header", e.to_string()))?;
-    req.encode(buf, version)
-        .map_err(|e| fail("body", e.to_string()))?;
-    Ok(())
+    })
 }
 
 /// Most a frame's buffer grows ahead of the bytes received: the length header alone never
@@ -150,7 +142,7 @@ pub fn peek_correlation_id(frame: &Bytes) -> Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kafka_protocol::messages::ApiVersionsRequest;
+    use crate::protocol::messages::ApiVersionsRequest;
 
     #[tokio::test]
     async fn rejects_frames_over_the_bound_before_allocating() {
@@ -245,9 +237,8 @@ mod tests {
 
     #[test]
     fn encodes_length_prefix_matching_body() {
-        let mut buf = BytesMut::new();
-        let client = StrBytes::from_static_str("kafkit");
-        encode_request(&mut buf, &ApiVersionsRequest::default(), 3, 7, &client).unwrap();
+        let pieces = encode_request(&ApiVersionsRequest::default(), 3, 7, "kafkit").unwrap();
+        let buf: Vec<u8> = pieces.concat();
         let len = i32::from_be_bytes(buf[..4].try_into().unwrap()) as usize;
         assert_eq!(len, buf.len() - 4);
         // api key 18, version 3, correlation id 7

@@ -1,8 +1,7 @@
 //! Producer id and epoch (idempotence), and re-stamping batches after an epoch change.
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::messages::{InitProducerIdRequest, ProducerId, TransactionalId};
-use kafka_protocol::protocol::StrBytes;
+use crate::protocol::messages::{InitProducerIdRequest, };
 
 use crate::error::{Error, Result};
 use crate::net::Connection;
@@ -28,10 +27,10 @@ pub(crate) async fn init_producer_id(
     let version = conn.version::<InitProducerIdRequest>()?;
     let mut req = InitProducerIdRequest::default();
     req.transactional_id =
-        transactional_id.map(|t| TransactionalId(StrBytes::from_string(t.to_string())));
+        transactional_id.map(|t| String::from(String::from(t.to_string())));
     req.transaction_timeout_ms = transaction_timeout_ms;
     if version >= 3 {
-        req.producer_id = ProducerId(current.id);
+        req.producer_id = i64::from(current.id);
         req.producer_epoch = current.epoch;
     }
     let resp = conn
@@ -40,13 +39,13 @@ pub(crate) async fn init_producer_id(
         .map_err(|e| e.during("init_producer_id"))?;
     Error::check(resp.error_code, "init_producer_id", || {
         match resp.error_code {
-        53 => "not authorized to use this transactional id; grant WRITE on the TransactionalId resource".into(),
+        53 => "not authorized to use this transactional id; grant WRITE on the String resource".into(),
         31 => "not authorized for idempotent writes; grant IDEMPOTENT_WRITE on the cluster, or turn idempotence off".into(),
         _ => "the broker refused a producer id".into(),
     }
     })?;
     Ok(ProducerIdentity {
-        id: resp.producer_id.0,
+        id: resp.producer_id,
         epoch: resp.producer_epoch,
     })
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use crate::error::ResponseError;
-use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
-use kafka_protocol::protocol::{Message, Request};
+use crate::protocol::messages::{ProduceRequest, ProduceResponse};
+use crate::protocol::wire::{Message, Request};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -315,7 +315,7 @@ async fn send(
     let version = if shared.txn.is_some() {
         conn.api_versions().pick(
             ProduceRequest::KEY,
-            ProduceRequest::VERSIONS.min,
+            ProduceRequest::VERSIONS.0,
             super::transaction::PRODUCE_MAX_VERSION,
         )?
     } else {
@@ -444,18 +444,18 @@ fn settle(shared: &Arc<Shared>, sent: Sent) {
     let endpoints = crate::cluster::metadata::hinted_endpoints(
         resp.node_endpoints
             .iter()
-            .map(|e| (e.node_id.0, e.host.as_str(), e.port)),
+            .map(|e| (e.node_id, e.host.as_str(), e.port)),
     );
     let mut outcomes: HashMap<(String, i32), _> = HashMap::new();
     for t in resp.responses {
-        let name = if t.name.0.is_empty() {
+        let name = if t.name.is_empty() {
             snapshot
                 .topic_names
                 .get(&t.topic_id)
                 .cloned()
                 .unwrap_or_default()
         } else {
-            t.name.0.to_string()
+            t.name.to_string()
         };
         for p in t.partition_responses {
             outcomes.insert((name.clone(), p.index), p);
@@ -497,7 +497,7 @@ fn settle(shared: &Arc<Shared>, sent: Sent) {
                 });
                 let e = produce_error(code, &b, detail, shared.config.max_request_size);
                 // KIP-951: the broker names the new leader; the retry goes there at once.
-                let leader = p.current_leader.leader_id.0;
+                let leader = p.current_leader.leader_id;
                 let hinted = shared.kafka.cluster().apply_leader_hint(
                     &b.topic,
                     b.partition,

@@ -14,15 +14,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::error::ResponseError;
-use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
-use kafka_protocol::messages::txn_offset_commit_request::{
+use crate::protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
+use crate::protocol::messages::txn_offset_commit_request::{
     TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
 };
-use kafka_protocol::messages::{
-    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, EndTxnRequest, GroupId, ProducerId,
-    TopicName, TransactionalId, TxnOffsetCommitRequest,
+use crate::protocol::messages::{
+    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, EndTxnRequest, TxnOffsetCommitRequest,
 };
-use kafka_protocol::protocol::{Request, StrBytes};
+use crate::protocol::wire::Request;
 use tokio::time::Instant;
 
 use super::accumulator::Ready;
@@ -173,7 +172,7 @@ fn fenced_or_fatal(id: &str, e: Error) -> Error {
             "this producer was fenced: another producer with transactional id '{id}' called init_transactions() after it; this instance can no longer write and must be closed (cause: {e})"
         ),
         Some(TransactionalIdAuthorizationFailed) => format!(
-            "not authorized to use transactional id '{id}'; grant WRITE on TransactionalId:{id} to this principal (cause: {e})"
+            "not authorized to use transactional id '{id}'; grant WRITE on String:{id} to this principal (cause: {e})"
         ),
         Some(InvalidTransactionTimeout) => format!(
             "the broker refused transaction_timeout; it must not exceed the broker's transaction.max.timeout.ms (cause: {e})"
@@ -259,8 +258,8 @@ fn check(code: i16, operation: &'static str, what: &str) -> Result<()> {
     Error::check(code, operation, || what.to_string())
 }
 
-fn txn_id(id: &str) -> TransactionalId {
-    TransactionalId(StrBytes::from_string(id.to_string()))
+fn txn_id(id: &str) -> String {
+    String::from(String::from(id.to_string()))
 }
 
 fn timeout_ms(d: Duration) -> i32 {
@@ -362,11 +361,11 @@ async fn add_partitions(shared: &Shared, new: &[(Arc<str>, i32)]) -> Result<()> 
     let (pid, epoch) = shared.producer_id();
     let mut topics: Vec<AddPartitionsToTxnTopic> = Vec::new();
     for (topic, partition) in new {
-        match topics.iter_mut().find(|t| t.name.0.as_str() == &**topic) {
+        match topics.iter_mut().find(|t| t.name.as_str() == &**topic) {
             Some(t) => t.partitions.push(*partition),
             None => {
                 let mut t = AddPartitionsToTxnTopic::default();
-                t.name = TopicName(StrBytes::from_string(topic.to_string()));
+                t.name = String::from(String::from(topic.to_string()));
                 t.partitions = vec![*partition];
                 topics.push(t);
             }
@@ -381,7 +380,7 @@ async fn add_partitions(shared: &Shared, new: &[(Arc<str>, i32)]) -> Result<()> 
         )?;
         let mut req = AddPartitionsToTxnRequest::default();
         req.v3_and_below_transactional_id = txn_id(&txn.id);
-        req.v3_and_below_producer_id = ProducerId(pid);
+        req.v3_and_below_producer_id = i64::from(pid);
         req.v3_and_below_producer_epoch = epoch;
         req.v3_and_below_topics = topics.clone();
         let resp = conn.send_version(&req, version).await?;
@@ -395,7 +394,7 @@ async fn add_partitions(shared: &Shared, new: &[(Arc<str>, i32)]) -> Result<()> 
                 {
                     first = Some((
                         p.partition_error_code,
-                        format!("{}-{}", t.name.0, p.partition_index),
+                        format!("{}-{}", t.name, p.partition_index),
                     ));
                 }
             }
@@ -442,9 +441,9 @@ pub(crate) async fn send_offsets(
         let res = with_coordinator(shared, "add_offsets_to_txn", |conn| async move {
             let mut req = AddOffsetsToTxnRequest::default();
             req.transactional_id = txn_id(&txn.id);
-            req.producer_id = ProducerId(pid);
+            req.producer_id = i64::from(pid);
             req.producer_epoch = epoch;
-            req.group_id = GroupId(StrBytes::from_string(group_id.clone()));
+            req.group_id = String::from(String::from(group_id.clone()));
             let resp = conn.send(&req).await?;
             check(
                 resp.error_code,
@@ -476,11 +475,11 @@ async fn txn_offset_commit(
         p.partition_index = tp.partition;
         p.committed_offset = *offset;
         p.committed_leader_epoch = -1;
-        match topics.iter_mut().find(|t| t.name.0.as_str() == tp.topic) {
+        match topics.iter_mut().find(|t| t.name.as_str() == tp.topic) {
             Some(t) => t.partitions.push(p),
             None => {
                 let mut t = TxnOffsetCommitRequestTopic::default();
-                t.name = TopicName(StrBytes::from_string(tp.topic.clone()));
+                t.name = String::from(String::from(tp.topic.clone()));
                 t.partitions = vec![p];
                 topics.push(t);
             }
@@ -506,22 +505,22 @@ async fn txn_offset_commit(
             )?;
             let mut req = TxnOffsetCommitRequest::default();
             req.transactional_id = txn_id(&txn.id);
-            req.group_id = GroupId(StrBytes::from_string(group.group_id.clone()));
-            req.producer_id = ProducerId(pid);
+            req.group_id = String::from(String::from(group.group_id.clone()));
+            req.producer_id = i64::from(pid);
             req.producer_epoch = epoch;
             if version >= 3 {
-                req.generation_id = group.generation_id;
-                req.member_id = StrBytes::from_string(group.member_id.clone());
+                req.generation_id_or_member_epoch = group.generation_id;
+                req.member_id = String::from(group.member_id.clone());
                 req.group_instance_id = group
                     .group_instance_id
                     .clone()
-                    .map(StrBytes::from_string);
+                    .map(String::from);
             }
             req.topics = topics.clone();
             let resp = conn.send_version(&req, version).await?;
             for t in &resp.topics {
                 for p in &t.partitions {
-                    let tp = format!("{}-{}", t.name.0, p.partition_index);
+                    let tp = format!("{}-{}", t.name, p.partition_index);
                     let what = match ResponseError::try_from_code(p.error_code) {
                         Some(
                             ResponseError::IllegalGeneration
@@ -604,7 +603,7 @@ pub(crate) async fn end(shared: &Shared, how: End, flushed: Result<()>) -> Resul
                 .pick(EndTxnRequest::KEY, 0, END_TXN_MAX_VERSION)?;
             let mut req = EndTxnRequest::default();
             req.transactional_id = txn_id(&txn.id);
-            req.producer_id = ProducerId(pid);
+            req.producer_id = i64::from(pid);
             req.producer_epoch = epoch;
             req.committed = committed;
             let resp = conn.send_version(&req, version).await?;

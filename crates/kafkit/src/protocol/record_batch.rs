@@ -61,30 +61,7 @@ impl Default for BatchParams {
     }
 }
 
-fn zigzag32(v: i32) -> u32 {
-    ((v << 1) ^ (v >> 31)) as u32
-}
-
-fn zigzag64(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn varint_len(mut v: u64) -> usize {
-    let mut n = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        n += 1;
-    }
-    n
-}
-
-fn put_varint(buf: &mut BytesMut, mut v: u64) {
-    while v >= 0x80 {
-        buf.put_u8((v as u8) | 0x80);
-        v >>= 7;
-    }
-    buf.put_u8(v as u8);
-}
+use super::wire::{put_uvarint as put_varint, uvarint_len as varint_len, zigzag32, zigzag64};
 
 fn bytes_len(b: Option<&[u8]>) -> usize {
     match b {
@@ -576,18 +553,9 @@ pub struct Records {
 }
 
 fn get_varlong(b: &mut Bytes) -> Result<i64> {
-    let mut v: u64 = 0;
-    for i in 0..10 {
-        if !b.has_remaining() {
-            return Err(corrupt("record cut inside a varint"));
-        }
-        let byte = b.get_u8();
-        v |= ((byte & 0x7f) as u64) << (7 * i);
-        if byte & 0x80 == 0 {
-            return Ok(((v >> 1) as i64) ^ -((v & 1) as i64));
-        }
-    }
-    Err(corrupt("varint longer than 10 bytes"))
+    let (v, n) = super::wire::read_varlong(b).map_err(|what| corrupt(&format!("record {what}")))?;
+    b.advance(n);
+    Ok(v)
 }
 
 fn get_varint(b: &mut Bytes) -> Result<i32> {

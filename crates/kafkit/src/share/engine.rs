@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
-use kafka_protocol::messages::ShareGroupHeartbeatResponse;
+use crate::protocol::messages::ShareGroupHeartbeatResponse;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use uuid::Uuid;

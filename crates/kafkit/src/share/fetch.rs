@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kafka_protocol::messages::ShareFetchResponse;
+use crate::protocol::messages::ShareFetchResponse;
 use uuid::Uuid;
 
 use crate::consumer::fetcher::{decode_all, Budget};

@@ -7,10 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use kafka_protocol::messages::{
-    ShareGroupHeartbeatRequest, ShareGroupHeartbeatResponse, TopicName,
-};
-use kafka_protocol::protocol::StrBytes;
+use crate::protocol::messages::{
+    ShareGroupHeartbeatRequest, ShareGroupHeartbeatResponse, };
 use uuid::Uuid;
 
 use crate::error::{Error, ResponseError};
@@ -159,8 +157,8 @@ impl ShareMembership {
             return None;
         }
         let mut req = ShareGroupHeartbeatRequest::default();
-        req.group_id = StrBytes::from_string(self.group_id.clone()).into();
-        req.member_id = StrBytes::from_string(self.member_id.clone());
+        req.group_id = String::from(self.group_id.clone()).into();
+        req.member_id = String::from(self.member_id.clone());
         if self.state == State::Leaving {
             req.member_epoch = LEAVE;
             self.leave_sent = true;
@@ -170,13 +168,13 @@ impl ShareMembership {
                 req.subscribed_topic_names = Some(
                     self.topics
                         .iter()
-                        .map(|t| TopicName(StrBytes::from_string(t.clone())))
+                        .map(|t| String::from(String::from(t.clone())))
                         .collect(),
                 );
                 self.topics_sent = Some(self.topics.clone());
             }
             if self.epoch == JOIN {
-                req.rack_id = self.rack_id.clone().map(StrBytes::from_string);
+                req.rack_id = self.rack_id.clone().map(String::from);
             }
         }
         self.in_flight = true;
@@ -308,7 +306,7 @@ impl ShareMembership {
 
 #[cfg(test)]
 mod tests {
-    use kafka_protocol::messages::share_group_heartbeat_response::{Assignment, TopicPartitions};
+    use crate::protocol::messages::share_group_heartbeat_response::{Assignment, TopicPartitions};
 
     use super::*;
 

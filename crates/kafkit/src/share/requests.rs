@@ -5,17 +5,16 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
-use kafka_protocol::messages::share_acknowledge_request::{
+use crate::protocol::messages::share_acknowledge_request::{
     AcknowledgePartition, AcknowledgeTopic, AcknowledgementBatch as AckBatch,
 };
-use kafka_protocol::messages::share_fetch_request::{
+use crate::protocol::messages::share_fetch_request::{
     AcknowledgementBatch as FetchAckBatch, FetchPartition, FetchTopic, ForgottenTopic,
 };
-use kafka_protocol::messages::{
+use crate::protocol::messages::{
     ShareAcknowledgeRequest, ShareFetchRequest, ShareGroupHeartbeatRequest,
     ShareGroupHeartbeatResponse,
 };
-use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
 use super::acks::{ranges, AckRange};
@@ -70,8 +69,8 @@ pub(crate) fn fetch(
     acks: &AckSet,
 ) -> ShareFetchRequest {
     let mut req = ShareFetchRequest::default();
-    req.group_id = Some(StrBytes::from_string(who.group.to_string()).into());
-    req.member_id = Some(StrBytes::from_string(who.member.to_string()));
+    req.group_id = Some(String::from(who.group.to_string()).into());
+    req.member_id = Some(String::from(who.member.to_string()));
     req.share_session_epoch = plan.epoch;
     req.max_wait_ms = config.max_wait.as_millis().min(i32::MAX as u128) as i32;
     req.min_bytes = config.min_bytes;
@@ -119,8 +118,8 @@ pub(crate) fn fetch(
 /// The ShareAcknowledge of `acks` at session epoch `epoch` (-1 also ends the session).
 pub(crate) fn acknowledge(who: &Who<'_>, epoch: i32, acks: &AckSet) -> ShareAcknowledgeRequest {
     let mut req = ShareAcknowledgeRequest::default();
-    req.group_id = Some(StrBytes::from_string(who.group.to_string()).into());
-    req.member_id = Some(StrBytes::from_string(who.member.to_string()));
+    req.group_id = Some(String::from(who.group.to_string()).into());
+    req.member_id = Some(String::from(who.member.to_string()));
     req.share_session_epoch = epoch;
     req.topics = by_topic(acks.keys(), who.ids)
         .into_iter()
@@ -225,87 +224,15 @@ pub(crate) fn check_share_protocol(conn: &Connection) -> Result<()> {
 }
 
 // ---- Renewing an acquisition lock (KIP-1222, ShareAcknowledge v2) --------------------------
-//
-// kafka-protocol 0.18 encodes and decodes ShareAcknowledge up to v1. v2 differs on the wire
-// only by `IsRenewAck` (a bool after ShareSessionEpoch) in the request and by
-// `AcquisitionLockTimeoutMs` (an int32 after ErrorMessage) in the response, so a renewal is the
-// v1 encoding with that byte added, and its answer is decoded as v1 once those four bytes are
-// taken out (the pre-decoder checks the answer against the v2 schema first). Drop this once the
-// crate encodes v2.
 
 /// The ShareAcknowledge version that renews locks.
 pub(crate) const RENEW_VERSION: i16 = 2;
 
-/// Turns an encoded ShareAcknowledge v1 frame (length, header v2, body) into v2 with
-/// IsRenewAck set.
-pub(crate) fn renew_frame(v1: &[u8]) -> Option<Vec<u8>> {
-    let mut at = 4; // length
-    at += 2; // api key
-    let version_at = at;
-    at += 2 + 4; // version, correlation id
-    let client_len = i16::from_be_bytes(v1.get(at..at + 2)?.try_into().ok()?);
-    at += 2 + usize::try_from(client_len.max(0)).ok()?;
-    at = skip_tagged(v1, at)?;
-    // Body: group id, member id (compact nullable strings), then the epoch.
-    at = skip_compact_string(v1, at)?;
-    at = skip_compact_string(v1, at)?;
-    at += 4;
-    if at > v1.len() {
-        return None;
-    }
-    let mut out = Vec::with_capacity(v1.len() + 1);
-    out.extend_from_slice(&v1[..at]);
-    out.push(1);
-    out.extend_from_slice(&v1[at..]);
-    let len = i32::try_from(out.len() - 4).ok()?;
-    out[..4].copy_from_slice(&len.to_be_bytes());
-    out[version_at..version_at + 2].copy_from_slice(&RENEW_VERSION.to_be_bytes());
-    Some(out)
-}
-
-/// Takes `AcquisitionLockTimeoutMs` out of a ShareAcknowledge v2 response frame (header v1,
-/// body), leaving a v1 response.
-pub(crate) fn v2_answer_as_v1(frame: &[u8]) -> Option<bytes::Bytes> {
-    let mut at = 4; // correlation id
-    at = skip_tagged(frame, at)?;
-    at += 4 + 2; // throttle, error code
-    at = skip_compact_string(frame, at)?;
-    if at + 4 > frame.len() {
-        return None;
-    }
-    let mut out = Vec::with_capacity(frame.len() - 4);
-    out.extend_from_slice(&frame[..at]);
-    out.extend_from_slice(&frame[at + 4..]);
-    Some(bytes::Bytes::from(out))
-}
-
-fn varint(b: &[u8], mut at: usize) -> Option<(u64, usize)> {
-    let mut v = 0u64;
-    for shift in (0..35).step_by(7) {
-        let byte = *b.get(at)?;
-        at += 1;
-        v |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Some((v, at));
-        }
-    }
-    None
-}
-
-fn skip_compact_string(b: &[u8], at: usize) -> Option<usize> {
-    let (n, at) = varint(b, at)?;
-    let end = at.checked_add(usize::try_from(n.saturating_sub(1)).ok()?)?;
-    (end <= b.len()).then_some(end)
-}
-
-fn skip_tagged(b: &[u8], at: usize) -> Option<usize> {
-    let (count, mut at) = varint(b, at)?;
-    for _ in 0..count.min(1024) {
-        let (_, next) = varint(b, at)?;
-        let (size, next) = varint(b, next)?;
-        at = next.checked_add(usize::try_from(size).ok()?)?;
-    }
-    (at <= b.len()).then_some(at)
+/// The renewal of `acks`' locks: their acknowledgement request with `IsRenewAck` set.
+pub(crate) fn renewal(req: &ShareAcknowledgeRequest) -> ShareAcknowledgeRequest {
+    let mut req = req.clone();
+    req.is_renew_ack = true;
+    req
 }
 
 /// Renews the acquisition lock of `acks` (offsets with type 4) at session epoch `epoch`.
@@ -328,46 +255,10 @@ pub(crate) async fn send_renew(
             ),
         ));
     }
-    let mut buf = bytes::BytesMut::new();
-    let correlation_id = conn.next_correlation_id();
-    crate::net::frame::encode_request(&mut buf, req, 1, correlation_id, conn.client_id())?;
-    let frame = renew_frame(&buf).ok_or_else(|| {
-        Error::protocol("renew", "could not frame the ShareAcknowledge v2 request")
-    })?;
-    let answer = conn
-        .send_raw(
-            vec![bytes::Bytes::from(frame)],
-            correlation_id,
-            "ShareAcknowledge",
-        )
-        .await?;
-    let max = kafka.config().max_response_size;
-    crate::protocol::schema::check_response(79, RENEW_VERSION, 1, &answer, max).map_err(|m| {
-        if m.too_large {
-            return crate::net::connection::response_too_large(
-                &m,
-                "renew",
-                "ShareAcknowledge",
-                RENEW_VERSION,
-                conn.addr(),
-            );
-        }
-        Error::protocol(
-            "renew",
-            format!(
-                "malformed ShareAcknowledge v2 response from {}: {m}",
-                conn.addr()
-            ),
-        )
-    })?;
-    let v1 = v2_answer_as_v1(&answer)
-        .ok_or_else(|| Error::protocol("renew", "short ShareAcknowledge v2 response"))?;
-    let resp = crate::net::connection::decode_response::<ShareAcknowledgeRequest>(
-        v1,
-        1,
-        conn.addr(),
-        max,
-    )?;
+    let resp = conn
+        .send_version(&renewal(req), RENEW_VERSION)
+        .await
+        .map_err(|e| e.during("renew"))?;
     Error::check(resp.error_code, "renew", || {
         "the broker refused to renew the locks".to_string()
     })?;
@@ -390,7 +281,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_renewal_is_the_v1_request_with_is_renew_ack_after_the_epoch() {
+    fn a_renewal_is_the_acknowledgement_with_is_renew_ack_at_v2() {
+        use crate::protocol::wire::{decode_all, encode_to_bytes};
         let mut acks = AckSet::new();
         acks.insert(TopicPartition::new("t", 0), [(5, 4)].into_iter().collect());
         let names: HashMap<Uuid, String> = [(Uuid::from_u128(9), "t".to_string())].into();
@@ -401,39 +293,14 @@ mod tests {
             names: &names,
             ids: &ids,
         };
-        let req = acknowledge(&who, 7, &acks);
-        let mut buf = bytes::BytesMut::new();
-        crate::net::frame::encode_request(&mut buf, &req, 1, 42, &StrBytes::from_static_str("c"))
-            .unwrap();
-        let v2 = renew_frame(&buf).unwrap();
-        assert_eq!(v2.len(), buf.len() + 1);
-        assert_eq!(
-            i32::from_be_bytes(v2[..4].try_into().unwrap()) as usize,
-            v2.len() - 4
-        );
-        assert_eq!(
-            i16::from_be_bytes(v2[6..8].try_into().unwrap()),
-            2,
-            "header says v2"
-        );
-        // header: key, version, correlation, client id "c", no tags = 2+2+4+3+1 = 12 bytes;
+        let req = renewal(&acknowledge(&who, 7, &acks));
+        let bytes = encode_to_bytes(&req, RENEW_VERSION).unwrap();
         // body: "g" (2 bytes), "m" (2 bytes), epoch 7 (4 bytes), then IsRenewAck.
-        let body = 4 + 12;
-        assert_eq!(&v2[body + 4..body + 8], &7i32.to_be_bytes());
-        assert_eq!(v2[body + 8], 1, "IsRenewAck");
-        assert_eq!(&v2[body + 9..], &buf[body + 8..], "the rest is unchanged");
-    }
-
-    #[test]
-    fn the_v2_lock_timeout_is_taken_out_of_the_answer_and_garbage_is_refused() {
-        // correlation id, no tags, throttle 0, error 0, null message, lock 5000, no
-        // responses, no endpoints, no tags.
-        let mut v2 = vec![0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
-        v2.extend_from_slice(&5000i32.to_be_bytes());
-        v2.extend_from_slice(&[1, 1, 0]);
-        let v1 = v2_answer_as_v1(&v2).unwrap();
-        assert_eq!(&v1[..], &[0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0]);
-        assert!(v2_answer_as_v1(&v2[..9]).is_none());
-        assert!(renew_frame(&[0, 0, 0, 9, 0]).is_none());
+        assert_eq!(&bytes[4..8], &7i32.to_be_bytes());
+        assert_eq!(bytes[8], 1, "IsRenewAck");
+        let back: ShareAcknowledgeRequest = decode_all(bytes, RENEW_VERSION).unwrap();
+        assert_eq!(back, req);
+        // v1 has no renewals: asking for one there is an error, not a silent acknowledgement.
+        assert!(encode_to_bytes(&req, 1).is_err());
     }
 }

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::messages::{
+use crate::protocol::messages::{
     GetTelemetrySubscriptionsRequest, PushTelemetryRequest, PushTelemetryResponse,
 };
-use kafka_protocol::protocol::Request;
+use crate::protocol::wire::Request;
 
 use super::encode::{self, Client};
 use super::stats::Stats;

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
-use kafka_protocol::messages::FetchRequest;
+use crate::protocol::messages::FetchRequest;
 use tokio::time::Instant;
 use uuid::Uuid;
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use kafka_protocol::messages::{
+use crate::protocol::messages::{
     ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, HeartbeatRequest,
     JoinGroupRequest, LeaveGroupRequest, SyncGroupRequest,
 };

@@ -81,7 +81,7 @@ pub(crate) enum Member {
 /// A request for the group coordinator.
 pub(crate) enum GroupRequest {
     /// ConsumerGroupHeartbeat.
-    Consumer(kafka_protocol::messages::ConsumerGroupHeartbeatRequest),
+    Consumer(crate::protocol::messages::ConsumerGroupHeartbeatRequest),
     /// JoinGroup, SyncGroup, Heartbeat or LeaveGroup.
     Classic(classic::ClassicRequest),
 }
@@ -89,7 +89,7 @@ pub(crate) enum GroupRequest {
 /// The coordinator's answer.
 pub(crate) enum GroupResponse {
     /// ConsumerGroupHeartbeat.
-    Consumer(kafka_protocol::messages::ConsumerGroupHeartbeatResponse),
+    Consumer(crate::protocol::messages::ConsumerGroupHeartbeatResponse),
     /// One of the classic ones.
     Classic(classic::ClassicResponse),
 }

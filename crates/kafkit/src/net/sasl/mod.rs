@@ -14,8 +14,8 @@ mod scram;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kafka_protocol::messages::{SaslAuthenticateRequest, SaslHandshakeRequest};
-use kafka_protocol::protocol::{Request, StrBytes};
+use crate::protocol::messages::{SaslAuthenticateRequest, SaslHandshakeRequest};
+use crate::protocol::wire::Request;
 
 pub use oauth::{OAuthToken, TokenProvider};
 #[cfg(feature = "fuzzing")]
@@ -194,7 +194,7 @@ pub(crate) async fn authenticate(conn: &Connection, sasl: &SaslConfig) -> Result
             )
         })?;
     let mut req = SaslHandshakeRequest::default();
-    req.mechanism = StrBytes::from_static_str(mechanism);
+    req.mechanism = String::from(mechanism);
     let resp = conn.send_unmetered(&req, handshake_version).await?;
     match resp.error_code {
         0 => {}

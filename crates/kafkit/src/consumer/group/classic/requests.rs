@@ -3,14 +3,13 @@
 use std::collections::BTreeSet;
 
 use bytes::Bytes;
-use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
-use kafka_protocol::messages::leave_group_request::MemberIdentity;
-use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
-use kafka_protocol::messages::{
-    GroupId, HeartbeatRequest, HeartbeatResponse, JoinGroupRequest, JoinGroupResponse,
+use crate::protocol::messages::join_group_request::JoinGroupRequestProtocol;
+use crate::protocol::messages::leave_group_request::MemberIdentity;
+use crate::protocol::messages::sync_group_request::SyncGroupRequestAssignment;
+use crate::protocol::messages::{
+    HeartbeatRequest, HeartbeatResponse, JoinGroupRequest, JoinGroupResponse,
     LeaveGroupRequest, LeaveGroupResponse, SyncGroupRequest, SyncGroupResponse,
 };
-use kafka_protocol::protocol::StrBytes;
 
 use super::wire::{encode_subscription, MemberSubscription};
 use super::ClassicConfig;
@@ -70,8 +69,8 @@ pub enum ClassicResponse {
     Leave(LeaveGroupResponse),
 }
 
-fn s(v: &str) -> StrBytes {
-    StrBytes::from_string(v.to_string())
+fn s(v: &str) -> String {
+    String::from(v.to_string())
 }
 
 fn millis(d: std::time::Duration) -> i32 {
@@ -87,7 +86,7 @@ pub(super) fn join(
 ) -> ClassicRequest {
     let owned_list: Vec<TopicPartition> = owned.iter().cloned().collect();
     let mut req = JoinGroupRequest::default();
-    req.group_id = GroupId(s(&cfg.group_id));
+    req.group_id = String::from(s(&cfg.group_id));
     req.session_timeout_ms = millis(cfg.session_timeout);
     req.rebalance_timeout_ms = millis(cfg.rebalance_timeout);
     req.member_id = s(member_id);
@@ -120,7 +119,7 @@ pub(super) fn sync(
     assignments: Vec<(String, Bytes)>,
 ) -> ClassicRequest {
     let mut req = SyncGroupRequest::default();
-    req.group_id = GroupId(s(&cfg.group_id));
+    req.group_id = String::from(s(&cfg.group_id));
     req.generation_id = generation;
     req.member_id = s(member_id);
     req.group_instance_id = cfg.instance_id.as_deref().map(s);
@@ -140,7 +139,7 @@ pub(super) fn sync(
 
 pub(super) fn heartbeat(cfg: &ClassicConfig, member_id: &str, generation: i32) -> ClassicRequest {
     let mut req = HeartbeatRequest::default();
-    req.group_id = GroupId(s(&cfg.group_id));
+    req.group_id = String::from(s(&cfg.group_id));
     req.generation_id = generation;
     req.member_id = s(member_id);
     req.group_instance_id = cfg.instance_id.as_deref().map(s);
@@ -149,7 +148,7 @@ pub(super) fn heartbeat(cfg: &ClassicConfig, member_id: &str, generation: i32) -
 
 pub(super) fn leave(cfg: &ClassicConfig, member_id: &str) -> ClassicRequest {
     let mut req = LeaveGroupRequest::default();
-    req.group_id = GroupId(s(&cfg.group_id));
+    req.group_id = String::from(s(&cfg.group_id));
     // v3+ lists the members; the sender moves it to `member_id` for v0-2.
     let mut m = MemberIdentity::default();
     m.member_id = s(member_id);

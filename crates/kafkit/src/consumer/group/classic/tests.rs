@@ -5,9 +5,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
-use kafka_protocol::messages::{HeartbeatResponse, JoinGroupResponse, SyncGroupResponse};
-use kafka_protocol::protocol::StrBytes;
+use crate::protocol::messages::join_group_response::JoinGroupResponseMember;
+use crate::protocol::messages::{HeartbeatResponse, JoinGroupResponse, SyncGroupResponse};
 
 use super::assignor::{CooperativeStickyAssigner, MemberAssignment, RoundRobinAssigner};
 use super::wire::{encode_assignment, encode_subscription, MemberSubscription};
@@ -35,15 +34,15 @@ fn topics() -> Subscription {
 
 fn join_ok(member: &str, leader: &str, generation: i32, members: &[&str]) -> ClassicResponse {
     let mut r = JoinGroupResponse::default();
-    r.member_id = StrBytes::from_string(member.into());
-    r.leader = StrBytes::from_string(leader.into());
+    r.member_id = member.to_string();
+    r.leader = leader.to_string();
     r.generation_id = generation;
-    r.protocol_name = Some(StrBytes::from_static_str("roundrobin"));
+    r.protocol_name = Some(String::from("roundrobin"));
     r.members = members
         .iter()
         .map(|m| {
             let mut x = JoinGroupResponseMember::default();
-            x.member_id = StrBytes::from_string(m.to_string());
+            x.member_id = String::from(m.to_string());
             x.metadata = encode_subscription(&MemberSubscription {
                 topics: vec!["t".into()],
                 ..Default::default()
@@ -103,7 +102,7 @@ fn member_id_required_rejoins_at_once_with_the_given_id() {
     assert_eq!(first.member_id.as_str(), "");
     let mut r = JoinGroupResponse::default();
     r.error_code = 79; // MEMBER_ID_REQUIRED
-    r.member_id = StrBytes::from_static_str("given");
+    r.member_id = String::from("given");
     m.on_response(ClassicResponse::Join(r), now);
     let Some(ClassicRequest::Join(second)) = m.poll_request(now) else {
         panic!()

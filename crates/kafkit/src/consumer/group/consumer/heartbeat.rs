@@ -3,9 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use kafka_protocol::messages::consumer_group_heartbeat_request::TopicPartitions;
-use kafka_protocol::messages::{ConsumerGroupHeartbeatRequest, GroupId, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use crate::protocol::messages::consumer_group_heartbeat_request::TopicPartitions;
+use crate::protocol::messages::{ConsumerGroupHeartbeatRequest, };
 use uuid::Uuid;
 
 use super::{MembershipConfig, Subscription};
@@ -27,8 +26,8 @@ pub(crate) struct SentFields {
     pub owned: Option<BTreeSet<(Uuid, i32)>>,
 }
 
-fn s(v: &str) -> StrBytes {
-    StrBytes::from_string(v.to_string())
+fn s(v: &str) -> String {
+    String::from(v.to_string())
 }
 
 fn topic_partitions(owned: &BTreeSet<(Uuid, i32)>) -> Vec<TopicPartitions> {
@@ -58,7 +57,7 @@ pub(crate) fn build(
     let full = sent.is_none() || epoch == JOIN_EPOCH;
     let prev = sent.cloned().unwrap_or_default();
     let mut req = ConsumerGroupHeartbeatRequest::default();
-    req.group_id = GroupId(s(&cfg.group_id));
+    req.group_id = String::from(s(&cfg.group_id));
     req.member_id = s(&cfg.member_id);
     req.member_epoch = epoch;
     // Sent on every heartbeat: the broker uses it to find static members.
@@ -80,9 +79,9 @@ pub(crate) fn build(
     if full || prev.subscription.as_ref() != Some(subscription) {
         match subscription {
             Subscription::Topics(names) => {
-                req.subscribed_topic_names = Some(names.iter().map(|n| TopicName(s(n))).collect());
+                req.subscribed_topic_names = Some(names.iter().map(|n| String::from(s(n))).collect());
                 if matches!(prev.subscription, Some(Subscription::Pattern(_))) {
-                    req.subscribed_topic_regex = Some(StrBytes::from_static_str(""));
+                    req.subscribed_topic_regex = Some(String::from(""));
                 }
             }
             Subscription::Pattern(p) => {
@@ -117,7 +116,7 @@ pub(crate) fn build(
 /// The leave heartbeat: only the ids and the leave epoch.
 pub(crate) fn leave(cfg: &MembershipConfig) -> ConsumerGroupHeartbeatRequest {
     let mut req = ConsumerGroupHeartbeatRequest::default();
-    req.group_id = GroupId(s(&cfg.group_id));
+    req.group_id = String::from(s(&cfg.group_id));
     req.member_id = s(&cfg.member_id);
     req.member_epoch = if cfg.instance_id.is_some() {
         STATIC_LEAVE_EPOCH
