@@ -312,14 +312,20 @@ async fn send(
         c = shared.kafka.pool().get(leader, Lane::General) => c?,
         e = leader_replaced(shared, leader, batches) => return Err(e),
     };
-    let version = if shared.txn.is_some() {
-        conn.api_versions().pick(
+    // Transactions: V1 stays at the last Produce version before KIP-890 part 2 (the broker
+    // would otherwise add partitions itself); V2 needs v12+ (the broker adds them).
+    let version = match shared.txn.as_ref().and_then(|t| t.version()) {
+        Some(super::TransactionVersion::V1) => conn.api_versions().pick(
             ProduceRequest::KEY,
             ProduceRequest::VERSIONS.min,
-            super::transaction::PRODUCE_MAX_VERSION,
-        )?
-    } else {
-        conn.version::<ProduceRequest>()?
+            super::transaction::PRODUCE_MAX_VERSION_V1,
+        )?,
+        Some(super::TransactionVersion::V2) => conn.api_versions().pick(
+            ProduceRequest::KEY,
+            super::transaction::PRODUCE_MIN_VERSION_V2,
+            ProduceRequest::VERSIONS.max,
+        )?,
+        _ => conn.version::<ProduceRequest>()?,
     };
     let snapshot = shared.kafka.cluster().snapshot();
     let mut topics: Vec<TopicData<'_>> = Vec::new();
