@@ -570,7 +570,12 @@ fn retry_or_fail(shared: &Arc<Shared>, mut b: Batch, e: Error) {
     let now = Instant::now();
     // In a transaction a lost sequence cannot be repaired by a new epoch mid-way: the
     // transaction fails (abortable) and the abort bumps the epoch.
+    // CONCURRENT_TRANSACTIONS: with transactions V2 the leader adds the partition itself and
+    // the coordinator refuses while the previous transaction's markers are being written
+    // (milliseconds; the batch was not appended). Retriable, as in the Java client.
     let retriable = e.is_retriable()
+        || (shared.txn.is_some()
+            && e.kafka_error() == Some(ResponseError::ConcurrentTransactions))
         || (shared.txn.is_none()
             && matches!(
                 e.kafka_error(),
