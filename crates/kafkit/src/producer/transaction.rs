@@ -262,6 +262,9 @@ fn is_fatal(e: &Error) -> bool {
                 | UnsupportedVersion
                 | UnsupportedForMessageFormat
                 | InvalidTransactionTimeout
+                // The coordinator's state and the producer's disagree (as the Java client: fatal).
+                | InvalidTxnState
+                | InvalidProducerIdMapping
         )
     ) || matches!(e.kind(), ErrorKind::Fatal)
 }
@@ -863,6 +866,14 @@ mod tests {
         assert_eq!(TransactionVersion::of(&broker(None, Some(2))), V1);
         assert_eq!(V2.level(), 2);
         assert_eq!(V1.to_string(), "transaction version 1");
+    }
+
+    #[test]
+    fn a_coordinator_state_mismatch_is_fatal() {
+        assert!(is_fatal(&kafka_error(ResponseError::InvalidTxnState)));
+        assert!(is_fatal(&kafka_error(ResponseError::InvalidProducerIdMapping)));
+        assert!(!is_fatal(&kafka_error(ResponseError::ConcurrentTransactions)));
+        assert!(!is_fatal(&kafka_error(ResponseError::TransactionAbortable)));
     }
 
     #[test]
