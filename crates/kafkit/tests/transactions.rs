@@ -328,11 +328,18 @@ async fn the_protocol_follows_the_cluster_and_v2_bumps_the_epoch_per_transaction
     // the epoch the previous EndTxn returned (an older one would have been fenced).
     let states = kafka
         .admin()
-        .describe_producers(&[TopicPartition::new(&topic, 0), TopicPartition::new(&topic, 1)])
+        .describe_producers(&[
+            TopicPartition::new(&topic, 0),
+            TopicPartition::new(&topic, 1),
+        ])
         .await
         .expect("describe producers");
     let written = states.iter().map(|s| s.producer_epoch).max().unwrap();
-    assert_eq!(written, i32::from(*epochs.last().unwrap()), "{states:?} {epochs:?}");
+    assert_eq!(
+        written,
+        i32::from(*epochs.last().unwrap()),
+        "{states:?} {epochs:?}"
+    );
 
     let mut got: Vec<String> = read(&kafka, &topic, 12, IsolationLevel::ReadCommitted)
         .await
@@ -370,7 +377,9 @@ async fn a_refused_record_is_aborted_and_the_next_transaction_commits() {
     p.begin_transaction().unwrap();
     let ack = p.send(Record::new(&topic, &big)).await.expect("queued");
     ack.await.expect_err("the broker refuses the record");
-    p.abort_transaction().await.expect("abort of a refused-only transaction");
+    p.abort_transaction()
+        .await
+        .expect("abort of a refused-only transaction");
 
     p.begin_transaction().unwrap();
     send_values(&p, &topic, "before", 3).await;
@@ -387,7 +396,9 @@ async fn a_refused_record_is_aborted_and_the_next_transaction_commits() {
 
     p.begin_transaction().unwrap();
     send_values(&p, &topic, "after", 3).await;
-    p.commit_transaction().await.expect("commit after the abort");
+    p.commit_transaction()
+        .await
+        .expect("commit after the abort");
     let got: Vec<String> = read(&kafka, &topic, 3, IsolationLevel::ReadCommitted)
         .await
         .iter()

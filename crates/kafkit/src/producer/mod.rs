@@ -25,6 +25,7 @@ mod record;
 mod request;
 mod sender;
 mod transaction;
+mod transaction_version;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -35,7 +36,7 @@ use tokio::sync::{Notify, Semaphore};
 pub use crate::protocol::compression::Compression;
 pub use config::{Acks, ProducerConfig};
 pub use record::{DeliveryFuture, Header, Record, RecordMetadata};
-pub use transaction::TransactionVersion;
+pub use transaction_version::TransactionVersion;
 
 use accumulator::{Accumulator, Batch};
 use idempotence::ProducerIdentity;

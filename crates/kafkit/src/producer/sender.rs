@@ -574,8 +574,7 @@ fn retry_or_fail(shared: &Arc<Shared>, mut b: Batch, e: Error) {
     // the coordinator refuses while the previous transaction's markers are being written
     // (milliseconds; the batch was not appended). Retriable, as in the Java client.
     let retriable = e.is_retriable()
-        || (shared.txn.is_some()
-            && e.kafka_error() == Some(ResponseError::ConcurrentTransactions))
+        || (shared.txn.is_some() && e.kafka_error() == Some(ResponseError::ConcurrentTransactions))
         || (shared.txn.is_none()
             && matches!(
                 e.kafka_error(),

@@ -22,7 +22,8 @@
 //! added to the first V2 one.
 //!
 //! Over 600 lines: the state machine and the five coordinator requests share the transaction's
-//! state and its retry rule; splitting them would pass that state around by hand.
+//! state and its retry rule; splitting them would pass that state around by hand. The choice of
+//! protocol (`TransactionVersion`) lives in `transaction_version.rs`.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -42,6 +43,8 @@ use tokio::time::Instant;
 
 use super::accumulator::Ready;
 use super::idempotence::{self, ProducerIdentity};
+use super::transaction_version::TransactionVersion;
+use super::transaction_version::END_TXN_VERSION_V2;
 use super::Shared;
 use crate::cluster::coordinator::{connect_coordinator, COORDINATOR_BACKOFF};
 use crate::cluster::CoordinatorType;
@@ -59,70 +62,7 @@ const ADD_PARTITIONS_MAX_VERSION: i16 = 3;
 /// The first versions of transaction version 2: Produce adds the partition, EndTxn bumps the
 /// epoch and returns it, TxnOffsetCommit adds the group.
 pub(crate) const PRODUCE_MIN_VERSION_V2: i16 = 12;
-const END_TXN_VERSION_V2: i16 = 5;
 const TXN_OFFSET_COMMIT_VERSION_V2: i16 = 5;
-
-/// Which transaction protocol a transactional producer speaks with the cluster (KIP-890).
-///
-/// Chosen per cluster by [`Producer::init_transactions`](super::Producer::init_transactions):
-/// [`V2`](TransactionVersion::V2) when the cluster has finalized the `transaction.version`
-/// feature at 2 or above (the default of clusters created with Apache Kafka 4.0 and later),
-/// [`V1`](TransactionVersion::V1) otherwise. Ask
-/// [`Producer::transaction_version`](super::Producer::transaction_version); the
-/// "transactions initialized" log line (`tracing`, INFO) says it too.
-///
-/// ```no_run
-/// # async fn demo(kafka: kafkit::Kafka) -> kafkit::Result<()> {
-/// use kafkit::producer::{ProducerConfig, TransactionVersion};
-/// let producer = kafka.producer(ProducerConfig::default().transactional_id("orders-etl"))?;
-/// producer.init_transactions().await?;
-/// match producer.transaction_version() {
-///     Some(TransactionVersion::V2) => println!("KIP-890 transactions: epoch bumped per transaction"),
-///     Some(v) => println!("transaction version {}", v.level()),
-///     None => unreachable!("initialized above"),
-/// }
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum TransactionVersion {
-    /// The classic protocol (KIP-98): AddPartitionsToTxn and AddOffsetsToTxn before the
-    /// records and offsets of each transaction; the epoch stays across transactions.
-    V1,
-    /// KIP-890 part 2: partitions and groups join the transaction implicitly (Produce v12+,
-    /// TxnOffsetCommit v5) and every EndTxn (v5) bumps the producer epoch.
-    V2,
-}
-
-impl TransactionVersion {
-    /// The `transaction.version` level this protocol corresponds to (1 or 2).
-    pub fn level(self) -> i16 {
-        match self {
-            TransactionVersion::V1 => 1,
-            TransactionVersion::V2 => 2,
-        }
-    }
-
-    /// What a broker's ApiVersions answer calls for: V2 when `transaction.version` is
-    /// finalized at 2 or above and EndTxn v5 is served, V1 otherwise.
-    pub(crate) fn of(versions: &crate::net::versions::ApiVersions) -> TransactionVersion {
-        let finalized = versions.feature("transaction.version").unwrap_or(0);
-        let end_txn_v5 = versions
-            .range(EndTxnRequest::KEY)
-            .is_some_and(|(_, max)| max >= END_TXN_VERSION_V2);
-        if finalized >= 2 && end_txn_v5 {
-            TransactionVersion::V2
-        } else {
-            TransactionVersion::V1
-        }
-    }
-}
-
-impl std::fmt::Display for TransactionVersion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "transaction version {}", self.level())
-    }
-}
 
 /// Backoff on CONCURRENT_TRANSACTIONS: the previous transaction's markers are still being
 /// written, which takes milliseconds.
@@ -197,7 +137,7 @@ impl Txn {
     /// What the cached coordinator connection calls for (`None`: no connection).
     fn coordinator_version(&self) -> Option<TransactionVersion> {
         let conn = self.lock().coordinator.clone()?;
-        Some(TransactionVersion::of(&conn.api_versions()))
+        Some(TransactionVersion::of(conn.api_versions()))
     }
 
     /// Whether `send` may queue records now; the error says what to call first.
@@ -754,12 +694,14 @@ pub(crate) async fn end(shared: &Shared, how: End, flushed: Result<()>) -> Resul
                 operation,
                 "the transaction coordinator refused to end the transaction",
             )?;
-            Ok((version >= END_TXN_VERSION_V2 && resp.producer_id.0 >= 0).then_some(
-                ProducerIdentity {
-                    id: resp.producer_id.0,
-                    epoch: resp.producer_epoch,
-                },
-            ))
+            Ok(
+                (version >= END_TXN_VERSION_V2 && resp.producer_id.0 >= 0).then_some(
+                    ProducerIdentity {
+                        id: resp.producer_id.0,
+                        epoch: resp.producer_epoch,
+                    },
+                ),
+            )
         })
         .await;
         match res {
@@ -824,55 +766,20 @@ pub(crate) async fn locked<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::versions::ApiVersions;
 
     fn kafka_error(e: ResponseError) -> Error {
         Error::new(ErrorKind::Kafka(e), "end_txn", "test")
     }
 
-    fn broker(end_txn_max: Option<i16>, transaction_version: Option<i16>) -> ApiVersions {
-        use kafka_protocol::messages::api_versions_response::{ApiVersion, FinalizedFeatureKey};
-        use kafka_protocol::messages::ApiVersionsResponse;
-        let mut resp = ApiVersionsResponse::default();
-        if let Some(max) = end_txn_max {
-            let mut v = ApiVersion::default();
-            v.api_key = EndTxnRequest::KEY;
-            v.max_version = max;
-            resp.api_keys.push(v);
-        }
-        if let Some(level) = transaction_version {
-            let mut f = FinalizedFeatureKey::default();
-            f.name = StrBytes::from_static_str("transaction.version");
-            f.max_version_level = level;
-            f.min_version_level = level;
-            resp.finalized_features.push(f);
-        }
-        ApiVersions::from_response(&resp)
-    }
-
-    #[test]
-    fn v2_only_when_the_cluster_finalizes_it_and_end_txn_v5_is_served() {
-        use TransactionVersion::*;
-        // Kafka 4.x formatted with its defaults: transaction.version 2.
-        assert_eq!(TransactionVersion::of(&broker(Some(5), Some(2))), V2);
-        assert_eq!(TransactionVersion::of(&broker(Some(5), Some(3))), V2);
-        // Finalized at 1 or 0 (storage format --feature transaction.version=1), or absent
-        // (Kafka 3.x): V1 although the broker knows EndTxn v5.
-        assert_eq!(TransactionVersion::of(&broker(Some(5), Some(1))), V1);
-        assert_eq!(TransactionVersion::of(&broker(Some(5), Some(0))), V1);
-        assert_eq!(TransactionVersion::of(&broker(Some(4), None)), V1);
-        // A feature without the API to go with it is not trusted.
-        assert_eq!(TransactionVersion::of(&broker(Some(4), Some(2))), V1);
-        assert_eq!(TransactionVersion::of(&broker(None, Some(2))), V1);
-        assert_eq!(V2.level(), 2);
-        assert_eq!(V1.to_string(), "transaction version 1");
-    }
-
     #[test]
     fn a_coordinator_state_mismatch_is_fatal() {
         assert!(is_fatal(&kafka_error(ResponseError::InvalidTxnState)));
-        assert!(is_fatal(&kafka_error(ResponseError::InvalidProducerIdMapping)));
-        assert!(!is_fatal(&kafka_error(ResponseError::ConcurrentTransactions)));
+        assert!(is_fatal(&kafka_error(
+            ResponseError::InvalidProducerIdMapping
+        )));
+        assert!(!is_fatal(&kafka_error(
+            ResponseError::ConcurrentTransactions
+        )));
         assert!(!is_fatal(&kafka_error(ResponseError::TransactionAbortable)));
     }
 
@@ -881,7 +788,10 @@ mod tests {
         let e = end_txn_error(End::Abort, kafka_error(ResponseError::TransactionAbortable));
         assert_eq!(e.kind(), &ErrorKind::Fatal);
         assert!(is_fatal(&e));
-        let e = end_txn_error(End::Commit, kafka_error(ResponseError::TransactionAbortable));
+        let e = end_txn_error(
+            End::Commit,
+            kafka_error(ResponseError::TransactionAbortable),
+        );
         assert!(!is_fatal(&e), "a commit refused so can still be aborted");
     }
 
