@@ -20,7 +20,7 @@ use common::cluster::*;
 use futures::StreamExt;
 use kafkit::cluster::CoordinatorType;
 use kafkit::consumer::{Consumer, ConsumerConfig, GroupProtocol, RebalanceKind};
-use kafkit::producer::{ProducerConfig, Record};
+use kafkit::producer::{ProducerConfig, Record, TransactionVersion};
 use kafkit::{Kafka, TopicPartition};
 
 /// `scripts/cluster <args>` without blocking the runtime.
@@ -370,6 +370,16 @@ async fn consume_transform_produce(
     let want = common::cluster_transaction_version(&kafka).await;
     assert_eq!(producer.transaction_version(), Some(want));
     eprintln!("the producer speaks {want}");
+    let epoch = || async {
+        kafka
+            .admin()
+            .describe_transactions(&[txn_id.as_str()])
+            .await
+            .expect("describe transaction")[0]
+            .producer_epoch
+    };
+    let first_epoch = epoch().await;
+    let mut commits = 0i32;
     let mut stream = Box::pin(consumer.stream());
     // Next offset to process, and next offset committed, per input partition. The input was
     // written without transactions, so its offsets have no gaps.
@@ -413,6 +423,7 @@ async fn consume_transform_produce(
         .await;
         match result {
             Ok(()) => {
+                commits += 1;
                 committed = next.clone();
                 let done = committed.values().sum::<i64>() as usize;
                 progress.committed.store(done, Ordering::SeqCst);
@@ -437,6 +448,19 @@ async fn consume_transform_produce(
     drop(stream);
     // The protocol held across the coordinator's death (the new one has the same features).
     assert_eq!(producer.transaction_version(), Some(want));
+    // V2: every commit bumped the epoch once (a retried EndTxn is not bumped again), and so
+    // did each abort; the producer adopted each (it was never fenced). V1: the epoch moves only
+    // after a failed record (KIP-360), at most once per abort.
+    let bumps = i32::from(epoch().await) - i32::from(first_epoch);
+    let aborts = progress.aborted.load(Ordering::SeqCst) as i32;
+    eprintln!("{commits} commit(s), {aborts} abort(s), the epoch moved by {bumps}");
+    match want {
+        TransactionVersion::V2 => assert!(
+            (commits..=commits + aborts).contains(&bumps),
+            "{bumps} bumps for {commits} commits and {aborts} aborts"
+        ),
+        _ => assert!(bumps <= aborts, "{bumps} bumps for {aborts} aborts"),
+    }
     producer.close().await.expect("close");
 }
 
