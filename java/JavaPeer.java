@@ -26,6 +26,9 @@
 //   scale BOOTSTRAP TOPIC PARTITIONS MEMBERS  MEMBERS group.protocol=consumer members in one JVM
 //                                            (a thread each); prints "SCALE seconds" once they hold a
 //                                            complete, disjoint assignment with every member non-empty
+//   feature BOOTSTRAP NAME LEVEL             Admin.updateFeatures: finalizes feature NAME at LEVEL
+//                                            (an upgrade, e.g. transaction.version 1 -> 2); prints
+//                                            "FEATURE name level" once the controller accepted it
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.*;
@@ -54,6 +57,7 @@ public class JavaPeer {
             case "share-bench" -> shareBench(args[1], args[2], args[3], Long.parseLong(args[4]), Integer.parseInt(args[5]));
             case "consume-bench" -> consumeBench(args[1], args[2], Integer.parseInt(args[3]));
             case "produce-bench" -> produceBench(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]), args[5]);
+            case "feature" -> feature(args[1], args[2], Short.parseShort(args[3]));
             default -> { System.err.println("unknown mode " + args[0]); System.exit(1); }
         }
     }
@@ -308,5 +312,17 @@ public class JavaPeer {
         System.out.flush();
         stop.set(true);
         for (Thread t : threads) t.join();
+    }
+
+    static void feature(String bootstrap, String name, short level) throws Exception {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", bootstrap);
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(p)) {
+            var update = new org.apache.kafka.clients.admin.FeatureUpdate(
+                level, org.apache.kafka.clients.admin.FeatureUpdate.UpgradeType.UPGRADE);
+            admin.updateFeatures(Map.of(name, update), new org.apache.kafka.clients.admin.UpdateFeaturesOptions())
+                .all().get();
+        }
+        System.out.println("FEATURE " + name + " " + level);
     }
 }

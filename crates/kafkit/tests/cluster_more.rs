@@ -20,7 +20,7 @@ use common::cluster::*;
 use futures::StreamExt;
 use kafkit::cluster::CoordinatorType;
 use kafkit::consumer::{Consumer, ConsumerConfig, GroupProtocol, RebalanceKind};
-use kafkit::producer::{ProducerConfig, Record};
+use kafkit::producer::{ProducerConfig, Record, TransactionVersion};
 use kafkit::{Kafka, TopicPartition};
 
 /// `scripts/cluster <args>` without blocking the runtime.
@@ -367,6 +367,19 @@ async fn consume_transform_produce(
         .producer(ProducerConfig::default().transactional_id(&txn_id))
         .expect("transactional producer");
     producer.init_transactions().await.expect("init");
+    let want = common::cluster_transaction_version(&kafka).await;
+    assert_eq!(producer.transaction_version(), Some(want));
+    eprintln!("the producer speaks {want}");
+    let epoch = || async {
+        kafka
+            .admin()
+            .describe_transactions(&[txn_id.as_str()])
+            .await
+            .expect("describe transaction")[0]
+            .producer_epoch
+    };
+    let first_epoch = epoch().await;
+    let mut commits = 0i32;
     let mut stream = Box::pin(consumer.stream());
     // Next offset to process, and next offset committed, per input partition. The input was
     // written without transactions, so its offsets have no gaps.
@@ -410,6 +423,7 @@ async fn consume_transform_produce(
         .await;
         match result {
             Ok(()) => {
+                commits += 1;
                 committed = next.clone();
                 let done = committed.values().sum::<i64>() as usize;
                 progress.committed.store(done, Ordering::SeqCst);
@@ -432,12 +446,30 @@ async fn consume_transform_produce(
         }
     }
     drop(stream);
+    // The protocol held across the coordinator's death (the new one has the same features).
+    assert_eq!(producer.transaction_version(), Some(want));
+    // V2: every commit bumped the epoch once (a retried EndTxn is not bumped again), and so
+    // did each abort; the producer adopted each (it was never fenced). V1: the epoch moves only
+    // after a failed record (KIP-360), at most once per abort.
+    let bumps = i32::from(epoch().await) - i32::from(first_epoch);
+    let aborts = progress.aborted.load(Ordering::SeqCst) as i32;
+    eprintln!("{commits} commit(s), {aborts} abort(s), the epoch moved by {bumps}");
+    match want {
+        TransactionVersion::V2 => assert!(
+            (commits..=commits + aborts).contains(&bumps),
+            "{bumps} bumps for {commits} commits and {aborts} aborts"
+        ),
+        _ => assert!(bumps <= aborts, "{bumps} bumps for {aborts} aborts"),
+    }
     producer.close().await.expect("close");
 }
 
 /// A consume-transform-produce loop (read_committed input, transactional output, offsets sent
 /// to the transaction) while the transaction coordinator is killed (-9), then started again:
 /// the output, read with read_committed, holds every input record exactly once, in order.
+/// The producer speaks the cluster's transaction protocol: V2 on a cluster formatted with Kafka
+/// 4.x's defaults, V1 on one from `KAFKIT_TRANSACTION_VERSION=1 scripts/cluster up`; the test
+/// passes on both (run it once on each to prove both).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transactional_loop_across_a_killed_transaction_coordinator() {
     let bootstrap = cluster_or_skip!();

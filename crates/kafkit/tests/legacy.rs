@@ -311,6 +311,15 @@ async fn quotas_scram_producers_and_transactions() {
         .init_transactions()
         .await
         .expect("init_transactions");
+    // Kafka 3.9 does not finalize transaction.version 2: the classic protocol.
+    assert_eq!(
+        producer.transaction_version(),
+        Some(common::cluster_transaction_version(&kafka).await)
+    );
+    assert_eq!(
+        producer.transaction_version(),
+        Some(kafkit::producer::TransactionVersion::V1)
+    );
     producer.begin_transaction().unwrap();
     producer
         .send(Record::new(&topic, &b"in a transaction"[..]))

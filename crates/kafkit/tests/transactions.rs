@@ -1,6 +1,9 @@
 //! Transactions against the real broker: aborted records invisible to read_committed readers
 //! (kafkit's and Java's), committed ones visible, a fenced instance gets a fatal error, and
-//! offsets sent to a transaction count only if it commits.
+//! offsets sent to a transaction count only if it commits. The producer speaks the protocol
+//! the broker finalizes: transaction version 2 (KIP-890) on a default Kafka 4.x broker, 1 on
+//! one started with `KAFKIT_TRANSACTION_VERSION=1 scripts/kafka up`; every test here passes on
+//! both, and the version and its epoch behaviour are checked against the broker's features.
 
 mod common;
 
@@ -8,8 +11,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use kafkit::consumer::{ConsumerConfig, GroupProtocol, IsolationLevel, Message};
-use kafkit::producer::{Producer, ProducerConfig, Record};
-use kafkit::{ErrorKind, Kafka, TopicPartition};
+use kafkit::producer::{Producer, ProducerConfig, Record, TransactionVersion};
+use kafkit::{ErrorKind, Kafka, NewTopic, TopicPartition};
 
 fn txn_producer(kafka: &Kafka, id: &str) -> Producer {
     kafka
@@ -213,6 +216,10 @@ async fn offsets_sent_to_a_transaction_count_only_if_it_commits() {
     let mut last = -1;
     let p = txn_producer(&kafka, &common::unique("txn-ctp"));
     p.init_transactions().await.unwrap();
+    assert_eq!(
+        p.transaction_version(),
+        Some(common::cluster_transaction_version(&kafka).await)
+    );
     p.begin_transaction().unwrap();
     for _ in 0..10 {
         let m = tokio::time::timeout(Duration::from_secs(30), stream.next())
@@ -267,5 +274,136 @@ async fn offsets_sent_to_a_transaction_count_only_if_it_commits() {
     assert!(out.iter().all(|v| v.starts_with("out-value-")), "{out:?}");
     drop(stream);
     consumer.stop().await.unwrap();
+    p.close().await.unwrap();
+}
+
+/// The producer epoch the transaction coordinator holds for `id`.
+async fn coordinator_epoch(kafka: &Kafka, id: &str) -> i16 {
+    let d = kafka
+        .admin()
+        .describe_transactions(&[id])
+        .await
+        .expect("describe transaction");
+    d[0].producer_epoch
+}
+
+/// The producer speaks the protocol the broker finalizes; with V2 every transaction end (commit
+/// or abort) bumps the epoch, which the producer adopts (its next transaction writes with it),
+/// with V1 the epoch stays. Either way the committed records, and only they, are read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_protocol_follows_the_cluster_and_v2_bumps_the_epoch_per_transaction() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let want = common::cluster_transaction_version(&kafka).await;
+    let topic = common::topic(&kafka, "txn-tv", 2).await;
+    let id = common::unique("txn-tv");
+    let p = txn_producer(&kafka, &id);
+    assert_eq!(p.transaction_version(), None, "before init_transactions");
+    p.init_transactions().await.unwrap();
+    assert_eq!(p.transaction_version(), Some(want));
+    let plain = kafka.producer(ProducerConfig::default()).unwrap();
+    assert_eq!(plain.transaction_version(), None, "not transactional");
+
+    let mut epochs = vec![coordinator_epoch(&kafka, &id).await];
+    for (i, commit) in [true, false, true, true].into_iter().enumerate() {
+        p.begin_transaction().unwrap();
+        send_values(&p, &topic, &format!("t{i}"), 4).await;
+        if commit {
+            p.commit_transaction().await.expect("commit");
+        } else {
+            p.abort_transaction().await.expect("abort");
+        }
+        epochs.push(coordinator_epoch(&kafka, &id).await);
+    }
+    match want {
+        TransactionVersion::V2 => {
+            for w in epochs.windows(2) {
+                assert_eq!(w[1], w[0] + 1, "one bump per transaction end: {epochs:?}");
+            }
+        }
+        _ => assert!(epochs.iter().all(|e| *e == epochs[0]), "{epochs:?}"),
+    }
+    // The partitions' producer state ends at the coordinator's epoch: with V2 the markers are
+    // written with the bumped epoch, and each transaction after the first wrote its records with
+    // the epoch the previous EndTxn returned (an older one would have been fenced).
+    let states = kafka
+        .admin()
+        .describe_producers(&[
+            TopicPartition::new(&topic, 0),
+            TopicPartition::new(&topic, 1),
+        ])
+        .await
+        .expect("describe producers");
+    let written = states.iter().map(|s| s.producer_epoch).max().unwrap();
+    assert_eq!(
+        written,
+        i32::from(*epochs.last().unwrap()),
+        "{states:?} {epochs:?}"
+    );
+
+    let mut got: Vec<String> = read(&kafka, &topic, 12, IsolationLevel::ReadCommitted)
+        .await
+        .iter()
+        .map(value)
+        .collect();
+    got.sort();
+    let mut want_values: Vec<String> = ["t0", "t2", "t3"]
+        .iter()
+        .flat_map(|t| (0..4).map(move |i| format!("{t}-{i}")))
+        .collect();
+    want_values.sort();
+    assert_eq!(got, want_values);
+    p.close().await.unwrap();
+}
+
+/// A record the broker refuses (too large for the topic) makes the transaction abortable; the
+/// abort starts a new epoch (V1: InitProducerId, KIP-360; V2: the abort's EndTxn) so the
+/// partition's sequences restart, and the next transaction on the same partition commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_record_is_aborted_and_the_next_transaction_commits() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let topic = common::unique("txn-refused");
+    kafka
+        .admin()
+        .create_topics(&[NewTopic::new(&topic, 1).config("max.message.bytes", "2000")])
+        .await
+        .expect("create topic");
+    let p = txn_producer(&kafka, &common::unique("txn-refused"));
+    p.init_transactions().await.unwrap();
+    let big = vec![b'x'; 10_000];
+    // A transaction whose only record is refused: with V2 the coordinator may never have heard
+    // of it (the partition is added by the produce), and the abort still succeeds.
+    p.begin_transaction().unwrap();
+    let ack = p.send(Record::new(&topic, &big)).await.expect("queued");
+    ack.await.expect_err("the broker refuses the record");
+    p.abort_transaction()
+        .await
+        .expect("abort of a refused-only transaction");
+
+    p.begin_transaction().unwrap();
+    send_values(&p, &topic, "before", 3).await;
+    p.flush().await.unwrap();
+    let ack = p.send(Record::new(&topic, &big)).await.expect("queued");
+    let e = ack.await.expect_err("the broker refuses the record");
+    assert!(e.kafka_error().is_some(), "{e}");
+    let e = p
+        .commit_transaction()
+        .await
+        .expect_err("a failed record makes the transaction abortable");
+    assert!(e.message().contains("abort_transaction"), "{e}");
+    p.abort_transaction().await.expect("abort");
+
+    p.begin_transaction().unwrap();
+    send_values(&p, &topic, "after", 3).await;
+    p.commit_transaction()
+        .await
+        .expect("commit after the abort");
+    let got: Vec<String> = read(&kafka, &topic, 3, IsolationLevel::ReadCommitted)
+        .await
+        .iter()
+        .map(value)
+        .collect();
+    assert_eq!(got, ["after-0", "after-1", "after-2"]);
     p.close().await.unwrap();
 }

@@ -25,6 +25,7 @@ mod record;
 mod request;
 mod sender;
 mod transaction;
+mod transaction_version;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -35,6 +36,7 @@ use tokio::sync::{Notify, Semaphore};
 pub use crate::protocol::compression::Compression;
 pub use config::{Acks, ProducerConfig};
 pub use record::{DeliveryFuture, Header, Record, RecordMetadata};
+pub use transaction_version::TransactionVersion;
 
 use accumulator::{Accumulator, Batch};
 use idempotence::ProducerIdentity;
@@ -600,6 +602,25 @@ impl Producer {
     /// and finishing the transaction it left open. Call once, before the first transaction.
     pub async fn init_transactions(&self) -> Result<()> {
         transaction::init(&self.shared).await
+    }
+
+    /// The transaction protocol this producer speaks with the cluster, chosen by
+    /// [`init_transactions`](Self::init_transactions): [`TransactionVersion::V2`] (KIP-890) when
+    /// the cluster finalizes `transaction.version` 2 or above, [`TransactionVersion::V1`]
+    /// otherwise. `None` before `init_transactions` and for a producer without a transactional
+    /// id. It may change at the end of a transaction when the producer reconnects to a
+    /// coordinator whose cluster changed the feature (after `kafka-features upgrade`).
+    ///
+    /// ```no_run
+    /// # async fn demo(kafka: kafkit::Kafka) -> kafkit::Result<()> {
+    /// use kafkit::producer::{ProducerConfig, TransactionVersion};
+    /// let producer = kafka.producer(ProducerConfig::default().transactional_id("etl-1"))?;
+    /// producer.init_transactions().await?;
+    /// assert_eq!(producer.transaction_version(), Some(TransactionVersion::V2));
+    /// # Ok(()) }
+    /// ```
+    pub fn transaction_version(&self) -> Option<TransactionVersion> {
+        self.shared.txn.as_ref().and_then(|t| t.version())
     }
 
     /// Opens a transaction: records sent until commit or abort belong to it.

@@ -312,14 +312,20 @@ async fn send(
         c = shared.kafka.pool().get(leader, Lane::General) => c?,
         e = leader_replaced(shared, leader, batches) => return Err(e),
     };
-    let version = if shared.txn.is_some() {
-        conn.api_versions().pick(
+    // Transactions: V1 stays at the last Produce version before KIP-890 part 2 (the broker
+    // would otherwise add partitions itself); V2 needs v12+ (the broker adds them).
+    let version = match shared.txn.as_ref().and_then(|t| t.version()) {
+        Some(super::TransactionVersion::V1) => conn.api_versions().pick(
             ProduceRequest::KEY,
             ProduceRequest::VERSIONS.0,
-            super::transaction::PRODUCE_MAX_VERSION,
-        )?
-    } else {
-        conn.version::<ProduceRequest>()?
+            super::transaction::PRODUCE_MAX_VERSION_V1,
+        )?,
+        Some(super::TransactionVersion::V2) => conn.api_versions().pick(
+            ProduceRequest::KEY,
+            super::transaction::PRODUCE_MIN_VERSION_V2,
+            crate::net::versions::newest_handled::<ProduceRequest>(),
+        )?,
+        _ => conn.version::<ProduceRequest>()?,
     };
     let snapshot = shared.kafka.cluster().snapshot();
     let mut topics: Vec<TopicData<'_>> = Vec::new();
@@ -564,7 +570,11 @@ fn retry_or_fail(shared: &Arc<Shared>, mut b: Batch, e: Error) {
     let now = Instant::now();
     // In a transaction a lost sequence cannot be repaired by a new epoch mid-way: the
     // transaction fails (abortable) and the abort bumps the epoch.
+    // CONCURRENT_TRANSACTIONS: with transactions V2 the leader adds the partition itself and
+    // the coordinator refuses while the previous transaction's markers are being written
+    // (milliseconds; the batch was not appended). Retriable, as in the Java client.
     let retriable = e.is_retriable()
+        || (shared.txn.is_some() && e.kafka_error() == Some(ResponseError::ConcurrentTransactions))
         || (shared.txn.is_none()
             && matches!(
                 e.kafka_error(),

@@ -1,13 +1,29 @@
 //! Transactions (KIP-98) on the client side: the state a transactional producer is in and the
 //! transaction coordinator's requests.
 //!
-//! kafkit speaks transaction version 1: partitions are added with AddPartitionsToTxn before
-//! their first batch, and Produce, EndTxn and TxnOffsetCommit stay at the last versions before
-//! transaction version 2 (11, 4, 4), as the Java client does when the cluster has not finalized
-//! `transaction.version` 2. Every broker since 2.5 serves it, Kafka 4.x included.
+//! Two protocols, chosen per cluster at `init_transactions` from the transaction coordinator's
+//! finalized `transaction.version` feature (the ApiVersions response), as the Java client 4.x
+//! does:
+//!
+//! - **Transaction version 2** (KIP-890 part 2) when the feature is finalized at 2 or above and
+//!   the coordinator serves EndTxn v5: no AddPartitionsToTxn (Produce v12+ makes the partition
+//!   leader add the partition), no AddOffsetsToTxn (TxnOffsetCommit v5 adds the group), and
+//!   EndTxn v5 bumps the producer epoch at every transaction end and returns the new id and
+//!   epoch, which the producer adopts (sequences restart at 0). A record that failed inside a
+//!   transaction needs no InitProducerId after the abort: the abort's EndTxn bumps the epoch.
+//! - **Transaction version 1** otherwise: partitions are added with AddPartitionsToTxn before
+//!   their first batch, the group with AddOffsetsToTxn, and Produce, EndTxn and TxnOffsetCommit
+//!   stay at the last versions before transaction version 2 (11, 4, 4); the epoch is bumped by
+//!   InitProducerId only after a failed record (KIP-360). Every broker since 2.5 serves it.
+//!
+//! The choice is read again at the end of each transaction from the coordinator connection (a
+//! feature upgrade is seen once the producer reconnects to its coordinator); moving from 1 to 2
+//! bumps the epoch first, as the Java client does, so no partition of a V1 transaction counts as
+//! added to the first V2 one.
 //!
 //! Over 600 lines: the state machine and the five coordinator requests share the transaction's
-//! state and its retry rule; splitting them would pass that state around by hand.
+//! state and its retry rule; splitting them would pass that state around by hand. The choice of
+//! protocol (`TransactionVersion`) lives in `transaction_version.rs`.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -26,6 +42,8 @@ use tokio::time::Instant;
 
 use super::accumulator::Ready;
 use super::idempotence::{self, ProducerIdentity};
+use super::transaction_version::TransactionVersion;
+use super::transaction_version::END_TXN_VERSION_V2;
 use super::Shared;
 use crate::cluster::coordinator::{connect_coordinator, COORDINATOR_BACKOFF};
 use crate::cluster::CoordinatorType;
@@ -36,10 +54,14 @@ use crate::net::{Connection, Lane};
 
 /// Highest versions before transaction version 2 (KIP-890): above them the broker would expect
 /// partitions to be added implicitly and the epoch to be bumped by every EndTxn.
-pub(crate) const PRODUCE_MAX_VERSION: i16 = 11;
-const END_TXN_MAX_VERSION: i16 = 4;
-const TXN_OFFSET_COMMIT_MAX_VERSION: i16 = 4;
+pub(crate) const PRODUCE_MAX_VERSION_V1: i16 = 11;
+const END_TXN_MAX_VERSION_V1: i16 = 4;
+const TXN_OFFSET_COMMIT_MAX_VERSION_V1: i16 = 4;
 const ADD_PARTITIONS_MAX_VERSION: i16 = 3;
+/// The first versions of transaction version 2: Produce adds the partition, EndTxn bumps the
+/// epoch and returns it, TxnOffsetCommit adds the group.
+pub(crate) const PRODUCE_MIN_VERSION_V2: i16 = 12;
+const TXN_OFFSET_COMMIT_VERSION_V2: i16 = 5;
 
 /// Backoff on CONCURRENT_TRANSACTIONS: the previous transaction's markers are still being
 /// written, which takes milliseconds.
@@ -64,8 +86,10 @@ struct Inner {
     offsets_added: bool,
     coordinator: Option<Connection>,
     /// A batch with a sequence number failed: the next abort bumps the epoch (KIP-360) so the
-    /// broker's sequence tracking restarts.
+    /// broker's sequence tracking restarts. (With V2 the abort's EndTxn bumps it anyway.)
     bump_epoch: bool,
+    /// The protocol in use; `None` before init_transactions.
+    version: Option<TransactionVersion>,
 }
 
 /// The transactional part of a producer.
@@ -86,6 +110,7 @@ impl Txn {
                 offsets_added: false,
                 coordinator: None,
                 bump_epoch: false,
+                version: None,
             }),
             ops: tokio::sync::Mutex::new(()),
         }
@@ -97,6 +122,21 @@ impl Txn {
 
     fn set_state(&self, state: State) {
         self.lock().state = state;
+    }
+
+    /// The protocol in use (`None` before init_transactions).
+    pub fn version(&self) -> Option<TransactionVersion> {
+        self.lock().version
+    }
+
+    fn v2(&self) -> bool {
+        self.version() == Some(TransactionVersion::V2)
+    }
+
+    /// What the cached coordinator connection calls for (`None`: no connection).
+    fn coordinator_version(&self) -> Option<TransactionVersion> {
+        let conn = self.lock().coordinator.clone()?;
+        Some(TransactionVersion::of(conn.api_versions()))
     }
 
     /// Whether `send` may queue records now; the error says what to call first.
@@ -161,6 +201,9 @@ fn is_fatal(e: &Error) -> bool {
                 | UnsupportedVersion
                 | UnsupportedForMessageFormat
                 | InvalidTransactionTimeout
+                // The coordinator's state and the producer's disagree (as the Java client: fatal).
+                | InvalidTxnState
+                | InvalidProducerIdMapping
         )
     ) || matches!(e.kind(), ErrorKind::Fatal)
 }
@@ -283,8 +326,24 @@ pub(crate) async fn init(shared: &Shared) -> Result<()> {
     }
     let id = get_producer_id(shared, ProducerIdentity::NONE).await?;
     shared.set_identity(id, false);
-    txn.set_state(State::Ready);
-    tracing::info!(transactional_id = %txn.id, producer_id = id.id, epoch = id.epoch, "transactions initialized");
+    // The coordinator that answered decides; it is cached by with_coordinator.
+    let version = txn.coordinator_version().unwrap_or(TransactionVersion::V1);
+    {
+        let mut inner = txn.lock();
+        inner.version = Some(version);
+        inner.state = State::Ready;
+    }
+    tracing::info!(
+        transactional_id = %txn.id,
+        producer_id = id.id,
+        epoch = id.epoch,
+        transaction_version = version.level(),
+        "transactions initialized ({version}{})",
+        match version {
+            TransactionVersion::V2 => ": partitions added by Produce, epoch bumped per transaction (KIP-890)",
+            TransactionVersion::V1 => ": AddPartitionsToTxn before each partition's first batch",
+        }
+    );
     Ok(())
 }
 
@@ -339,6 +398,11 @@ pub(crate) async fn register_partitions(shared: &Shared, ready: Vec<Ready>) -> V
             .collect()
     };
     if new.is_empty() {
+        return ready;
+    }
+    if txn.v2() {
+        // Produce v12+ adds the partition (the leader asks the coordinator itself).
+        txn.lock().partitions.extend(new);
         return ready;
     }
     match add_partitions(shared, &new).await {
@@ -436,6 +500,14 @@ pub(crate) async fn send_offsets(
         ));
     }
     let (pid, epoch) = shared.producer_id();
+    if txn.v2() {
+        // TxnOffsetCommit v5 adds the group's offsets partition to the transaction.
+        let res = txn_offset_commit(shared, txn, pid, epoch, offsets, group).await;
+        if res.is_ok() {
+            txn.lock().offsets_added = true;
+        }
+        return res.map_err(|e| txn.fail(shared, e));
+    }
     if !txn.lock().offsets_added {
         let group_id = &group.group_id;
         let res = with_coordinator(shared, "add_offsets_to_txn", |conn| async move {
@@ -498,11 +570,14 @@ async fn txn_offset_commit(
                     Lane::Group,
                 )
                     .await?;
-            let version = conn.api_versions().pick(
-                TxnOffsetCommitRequest::KEY,
-                0,
-                TXN_OFFSET_COMMIT_MAX_VERSION,
-            )?;
+            let (min, max) = if txn.v2() {
+                (TXN_OFFSET_COMMIT_VERSION_V2, TXN_OFFSET_COMMIT_VERSION_V2)
+            } else {
+                (0, TXN_OFFSET_COMMIT_MAX_VERSION_V1)
+            };
+            let version = conn
+                .api_versions()
+                .pick(TxnOffsetCommitRequest::KEY, min, max)?;
             let mut req = TxnOffsetCommitRequest::default();
             req.transactional_id = txn_id(&txn.id);
             req.group_id = String::from(String::from(group.group_id.clone()));
@@ -591,16 +666,22 @@ pub(crate) async fn end(shared: &Shared, how: End, flushed: Result<()>) -> Resul
         }
     }
     let (pid, epoch) = shared.producer_id();
-    let anything = {
+    let (anything, v2) = {
         let inner = txn.lock();
-        !inner.partitions.is_empty() || inner.offsets_added
+        let anything = !inner.partitions.is_empty() || inner.offsets_added;
+        (anything, inner.version == Some(TransactionVersion::V2))
     };
+    // With V2, EndTxn answers with the bumped epoch (or a new producer id when the epoch ran out).
+    let mut bumped: Option<ProducerIdentity> = None;
     if anything {
         let committed = how == End::Commit;
         let res = with_coordinator(shared, operation, |conn| async move {
-            let version = conn
-                .api_versions()
-                .pick(EndTxnRequest::KEY, 0, END_TXN_MAX_VERSION)?;
+            let (min, max) = if v2 {
+                (END_TXN_VERSION_V2, END_TXN_VERSION_V2)
+            } else {
+                (0, END_TXN_MAX_VERSION_V1)
+            };
+            let version = conn.api_versions().pick(EndTxnRequest::KEY, min, max)?;
             let mut req = EndTxnRequest::default();
             req.transactional_id = txn_id(&txn.id);
             req.producer_id = i64::from(pid);
@@ -611,26 +692,64 @@ pub(crate) async fn end(shared: &Shared, how: End, flushed: Result<()>) -> Resul
                 resp.error_code,
                 operation,
                 "the transaction coordinator refused to end the transaction",
+            )?;
+            Ok(
+                (version >= END_TXN_VERSION_V2 && resp.producer_id >= 0).then_some(
+                    ProducerIdentity {
+                        id: resp.producer_id,
+                        epoch: resp.producer_epoch,
+                    },
+                ),
             )
         })
         .await;
-        if let Err(e) = res {
-            return Err(txn.fail(shared, e));
+        match res {
+            Ok(id) => bumped = id,
+            Err(e) => return Err(txn.fail(shared, end_txn_error(how, e))),
         }
     }
-    let bump = std::mem::take(&mut txn.lock().bump_epoch);
-    if bump {
-        // Sequence numbers have a gap: a new epoch restarts them (KIP-360).
+    let failed_record = std::mem::take(&mut txn.lock().bump_epoch);
+    if let Some(id) = bumped {
+        // Sequences restart at 0 under the new epoch.
+        shared.set_identity(id, true);
+        tracing::debug!(transactional_id = %txn.id, producer_id = id.id, epoch = id.epoch, "producer epoch bumped by the end of the transaction");
+    }
+    // The feature may have changed since init (seen on a new coordinator connection). From V1
+    // to V2 the epoch is bumped first, so nothing of the V1 transaction counts in the next one.
+    let next = txn.coordinator_version();
+    let upgrade = !v2 && next == Some(TransactionVersion::V2);
+    if (failed_record && bumped.is_none()) || upgrade {
+        // Sequence numbers have a gap (KIP-360), or the protocol changes: a new epoch.
+        let (pid, epoch) = shared.producer_id();
         let current = ProducerIdentity { id: pid, epoch };
         let id = get_producer_id(shared, current).await?;
         shared.set_identity(id, true);
-        tracing::info!(transactional_id = %txn.id, epoch = id.epoch, "producer epoch bumped after a failed transaction");
+        tracing::info!(transactional_id = %txn.id, epoch = id.epoch, "producer epoch bumped after a failed transaction or a transaction.version change");
     }
     let mut inner = txn.lock();
+    if let Some(next) = next {
+        if inner.version != Some(next) {
+            tracing::info!(transactional_id = %txn.id, transaction_version = next.level(), "the cluster's transaction.version changed: the next transaction uses {next}");
+            inner.version = Some(next);
+        }
+    }
     inner.state = State::Ready;
     inner.partitions.clear();
     inner.offsets_added = false;
     Ok(())
+}
+
+/// An abort that fails with TRANSACTION_ABORTABLE cannot be retried by aborting again: as the
+/// Java client does, the producer is finished.
+fn end_txn_error(how: End, e: Error) -> Error {
+    if how == End::Abort && e.kafka_error() == Some(ResponseError::TransactionAbortable) {
+        return Error::new(
+            ErrorKind::Fatal,
+            e.operation(),
+            format!("the transaction coordinator could not abort the transaction; close this producer and create a new one (cause: {e})"),
+        );
+    }
+    e
 }
 
 /// Holds the transaction lock around `end` (commit and abort are exclusive with other calls).
@@ -649,6 +768,30 @@ mod tests {
 
     fn kafka_error(e: ResponseError) -> Error {
         Error::new(ErrorKind::Kafka(e), "end_txn", "test")
+    }
+
+    #[test]
+    fn a_coordinator_state_mismatch_is_fatal() {
+        assert!(is_fatal(&kafka_error(ResponseError::InvalidTxnState)));
+        assert!(is_fatal(&kafka_error(
+            ResponseError::InvalidProducerIdMapping
+        )));
+        assert!(!is_fatal(&kafka_error(
+            ResponseError::ConcurrentTransactions
+        )));
+        assert!(!is_fatal(&kafka_error(ResponseError::TransactionAbortable)));
+    }
+
+    #[test]
+    fn an_abort_refused_as_abortable_finishes_the_producer() {
+        let e = end_txn_error(End::Abort, kafka_error(ResponseError::TransactionAbortable));
+        assert_eq!(e.kind(), &ErrorKind::Fatal);
+        assert!(is_fatal(&e));
+        let e = end_txn_error(
+            End::Commit,
+            kafka_error(ResponseError::TransactionAbortable),
+        );
+        assert!(!is_fatal(&e), "a commit refused so can still be aborted");
     }
 
     #[test]

@@ -125,3 +125,25 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The transaction protocol the cluster calls for, from its finalized features: V2 when
+/// `transaction.version` is finalized at 2 or above (Kafka 4.x's default), V1 otherwise
+/// (`KAFKIT_TRANSACTION_VERSION=1` at `scripts/kafka up` / `scripts/cluster up`).
+pub async fn cluster_transaction_version(kafka: &Kafka) -> kafkit::producer::TransactionVersion {
+    let features = kafka
+        .admin()
+        .describe_features()
+        .await
+        .expect("describe features");
+    let level = features
+        .finalized
+        .iter()
+        .find(|f| f.name == "transaction.version")
+        .map_or(0, |f| f.max);
+    eprintln!("the cluster finalizes transaction.version {level}");
+    if level >= 2 {
+        kafkit::producer::TransactionVersion::V2
+    } else {
+        kafkit::producer::TransactionVersion::V1
+    }
+}
