@@ -13,10 +13,18 @@ pub fn generate(tsv: &str, kafka_version: &str) -> Result<String, String> {
             return Err(format!("bad error line: {line}"));
         };
         let code: i16 = code.parse().map_err(|_| format!("bad code in: {line}"))?;
-        rows.push((code, name.to_string(), retriable == "true", message.unwrap_or("").trim().to_string()));
+        rows.push((
+            code,
+            name.to_string(),
+            retriable == "true",
+            message.unwrap_or("").trim().to_string(),
+        ));
     }
     if rows.len() < 100 {
-        return Err(format!("only {} error codes; is this Errors.java's dump?", rows.len()));
+        return Err(format!(
+            "only {} error codes; is this Errors.java's dump?",
+            rows.len()
+        ));
     }
     let mut o = String::new();
     let _ = writeln!(
@@ -44,18 +52,66 @@ pub fn generate(tsv: &str, kafka_version: &str) -> Result<String, String> {
     for (code, name, _, _) in &rows {
         let _ = writeln!(o, "            {code} => ResponseError::{},", camel(name));
     }
-    let _ = writeln!(o, "            other => ResponseError::Unknown(other),\n        }})\n    }}\n");
-    let table = |o: &mut String, f: &str, ty: &str, doc: &str, val: &dyn Fn(i16, &str, bool, &str) -> String, unknown: &str| {
-        let _ = writeln!(o, "    /// {doc}\n    pub fn {f}(self) -> {ty} {{\n        match self {{");
+    let _ = writeln!(
+        o,
+        "            other => ResponseError::Unknown(other),\n        }})\n    }}\n"
+    );
+    let table = |o: &mut String,
+                 f: &str,
+                 ty: &str,
+                 doc: &str,
+                 val: &dyn Fn(i16, &str, bool, &str) -> String,
+                 unknown: &str| {
+        let _ = writeln!(
+            o,
+            "    /// {doc}\n    pub fn {f}(self) -> {ty} {{\n        match self {{"
+        );
         for (code, name, r, m) in &rows {
-            let _ = writeln!(o, "            ResponseError::{} => {},", camel(name), val(*code, name, *r, m));
+            let _ = writeln!(
+                o,
+                "            ResponseError::{} => {},",
+                camel(name),
+                val(*code, name, *r, m)
+            );
         }
-        let _ = writeln!(o, "            ResponseError::Unknown({unknown}) => {},\n        }}\n    }}\n", if unknown == "c" { "c" } else { unknown_val(f) });
+        let _ = writeln!(
+            o,
+            "            ResponseError::Unknown({unknown}) => {},\n        }}\n    }}\n",
+            if unknown == "c" { "c" } else { unknown_val(f) }
+        );
     };
-    table(&mut o, "code", "i16", "The wire code.", &|c, _, _, _| c.to_string(), "c");
-    table(&mut o, "name", "&'static str", "Kafka's name for the error, e.g. `NOT_LEADER_OR_FOLLOWER`.", &|_, n, _, _| format!("{n:?}"), "_");
-    table(&mut o, "is_retriable", "bool", "Whether Kafka classes the error as retriable (the same request may succeed later).", &|_, _, r, _| r.to_string(), "_");
-    table(&mut o, "description", "&'static str", "Kafka's default description of the error.", &|_, _, _, m| format!("{m:?}"), "_");
+    table(
+        &mut o,
+        "code",
+        "i16",
+        "The wire code.",
+        &|c, _, _, _| c.to_string(),
+        "c",
+    );
+    table(
+        &mut o,
+        "name",
+        "&'static str",
+        "Kafka's name for the error, e.g. `NOT_LEADER_OR_FOLLOWER`.",
+        &|_, n, _, _| format!("{n:?}"),
+        "_",
+    );
+    table(
+        &mut o,
+        "is_retriable",
+        "bool",
+        "Whether Kafka classes the error as retriable (the same request may succeed later).",
+        &|_, _, r, _| r.to_string(),
+        "_",
+    );
+    table(
+        &mut o,
+        "description",
+        "&'static str",
+        "Kafka's default description of the error.",
+        &|_, _, _, m| format!("{m:?}"),
+        "_",
+    );
     o.push_str("}\n");
     Ok(o)
 }
@@ -69,8 +125,15 @@ fn unknown_val(f: &str) -> &'static str {
 }
 
 fn doc(m: &str) -> String {
-    let m = m.replace('[', "\\[").replace(']', "\\]").replace('<', "&lt;");
-    if m.is_empty() { "(no description)".into() } else { m }
+    let m = m
+        .replace('[', "\\[")
+        .replace(']', "\\]")
+        .replace('<', "&lt;");
+    if m.is_empty() {
+        "(no description)".into()
+    } else {
+        m
+    }
 }
 
 /// `UNKNOWN_TOPIC_OR_PARTITION` -> `UnknownTopicOrPartition`.

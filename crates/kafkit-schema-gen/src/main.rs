@@ -22,7 +22,12 @@ fn fail(msg: impl std::fmt::Display) -> ! {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["codec", dir, kafka_version, out] => {
             let files = codec::generate(Path::new(dir), kafka_version).unwrap_or_else(|e| fail(e));
             std::fs::create_dir_all(out).unwrap_or_else(|e| fail(format!("{out}: {e}")));

@@ -4,9 +4,9 @@
 //! returns the client's verdict. The fuzzers check only that nothing panics, aborts, hangs or
 //! allocates beyond a bound; an `Err` is the right answer for garbage.
 
-use bytes::Bytes;
 use crate::protocol::messages::*;
 use crate::protocol::wire::{Message, Request};
+use bytes::Bytes;
 
 use crate::error::Result;
 use crate::protocol::compression::decompress as inflate;

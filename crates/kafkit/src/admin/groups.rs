@@ -123,7 +123,7 @@ pub enum MemberToRemove {
 }
 
 fn group_id(s: &str) -> String {
-    String::from(String::from(s.to_string()))
+    s.to_string()
 }
 
 fn tps(
@@ -179,16 +179,10 @@ impl Admin {
             let version = conn.version::<ListGroupsRequest>()?;
             let mut req = ListGroupsRequest::default();
             if version >= 4 {
-                req.states_filter = states
-                    .iter()
-                    .map(|s| String::from(s.to_string()))
-                    .collect();
+                req.states_filter = states.iter().map(|s| s.to_string()).collect();
             }
             if version >= 5 {
-                req.types_filter = types
-                    .iter()
-                    .map(|s| String::from(s.to_string()))
-                    .collect();
+                req.types_filter = types.iter().map(|s| s.to_string()).collect();
             }
             let resp = conn
                 .send_version(&req, version)
@@ -536,13 +530,13 @@ impl Admin {
                         // The coordinator finds a static member by instance id; the
                         // member id it checks is then the unknown one.
                         id.member_id = String::from("");
-                        id.group_instance_id = Some(String::from(instance.clone()));
+                        id.group_instance_id = Some(instance.clone());
                     }
                     MemberToRemove::Id(member) => {
-                        id.member_id = String::from(member.clone());
+                        id.member_id = member.clone();
                     }
                 }
-                id.reason = reason.map(|r| String::from(r.to_string()));
+                id.reason = reason.map(|r| r.to_string());
                 id
             })
             .collect();

@@ -38,7 +38,6 @@ pub use share_groups::{ShareGroupDescription, ShareMemberDescription};
 pub use topics::NewTopic;
 pub use transactions::{ProducerState, TransactionDescription, TransactionListing};
 
-
 use crate::error::{Error, Result};
 use crate::net::Connection;
 use crate::Kafka;
@@ -113,7 +112,7 @@ impl Admin {
 }
 
 pub(crate) fn str_bytes(s: &str) -> String {
-    String::from(s.to_string())
+    s.to_string()
 }
 
 pub(crate) fn topic_name(s: &str) -> String {

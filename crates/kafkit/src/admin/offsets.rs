@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
-use crate::protocol::messages::{ListOffsetsRequest};
+use crate::protocol::messages::ListOffsetsRequest;
 
 use super::{topic_name, Admin};
 use crate::cluster::TopicSelection;

@@ -1,7 +1,6 @@
 //! SCRAM credentials (KIP-554): list, create or change, delete. The password never leaves the
 //! client: kafkit sends the salted password (PBKDF2 with a random salt), as Kafka's tools do.
 
-use bytes::Bytes;
 use crate::protocol::messages::alter_user_scram_credentials_request::{
     ScramCredentialDeletion, ScramCredentialUpsertion,
 };
@@ -9,6 +8,7 @@ use crate::protocol::messages::describe_user_scram_credentials_request::UserName
 use crate::protocol::messages::{
     AlterUserScramCredentialsRequest, DescribeUserScramCredentialsRequest,
 };
+use bytes::Bytes;
 use rand::RngCore;
 
 use super::{check, kafka_code, str_bytes, Admin};

@@ -8,7 +8,8 @@ use crate::protocol::messages::alter_share_group_offsets_request::{
 };
 use crate::protocol::messages::describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestGroup;
 use crate::protocol::messages::{
-    AlterShareGroupOffsetsRequest, DescribeShareGroupOffsetsRequest, ShareGroupDescribeRequest, };
+    AlterShareGroupOffsetsRequest, DescribeShareGroupOffsetsRequest, ShareGroupDescribeRequest,
+};
 
 use super::Admin;
 use crate::error::{Error, ErrorKind, Result};
@@ -52,7 +53,7 @@ pub struct ShareMemberDescription {
 }
 
 fn group_id(s: &str) -> String {
-    String::from(String::from(s.to_string()))
+    s.to_string()
 }
 
 impl Admin {
@@ -211,7 +212,7 @@ impl Admin {
             .into_iter()
             .map(|(t, ps)| {
                 let mut topic = AlterShareGroupOffsetsRequestTopic::default();
-                topic.topic_name = String::from(String::from(t.to_string()));
+                topic.topic_name = t.to_string();
                 topic.partitions = ps
                     .into_iter()
                     .map(|(p, o)| {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
-use crate::protocol::messages::{CreateTopicsRequest, DeleteTopicsRequest, };
+use crate::protocol::messages::{CreateTopicsRequest, DeleteTopicsRequest};
 
 use super::Admin;
 use crate::cluster::{TopicInfo, TopicSelection};
@@ -130,15 +130,12 @@ impl Admin {
                     let mut s =
                         crate::protocol::messages::delete_topics_request::DeleteTopicState::default(
                         );
-                    s.name = Some(String::from(String::from(n.to_string())));
+                    s.name = Some(n.to_string());
                     s
                 })
                 .collect();
         } else {
-            req.topic_names = names
-                .iter()
-                .map(|n| String::from(String::from(n.to_string())))
-                .collect();
+            req.topic_names = names.iter().map(|n| n.to_string()).collect();
         }
         let resp = conn
             .send_version(&req, version)
@@ -202,7 +199,7 @@ impl Admin {
         }
         let conn = self.connection().await?;
         let mut t = CreatePartitionsTopic::default();
-        t.name = String::from(String::from(topic.to_string()));
+        t.name = topic.to_string();
         t.count = total;
         // Null (not empty) lets the broker place the new replicas.
         t.assignments = (!assignments.is_empty()).then(|| {
@@ -292,7 +289,7 @@ impl Admin {
 
 fn creatable(t: &NewTopic) -> CreatableTopic {
     let mut c = CreatableTopic::default();
-    c.name = String::from(String::from(t.name.clone()));
+    c.name = t.name.clone();
     c.num_partitions = t.partitions;
     c.replication_factor = t.replication_factor;
     c.configs = t
@@ -300,8 +297,8 @@ fn creatable(t: &NewTopic) -> CreatableTopic {
         .iter()
         .map(|(k, v)| {
             let mut cfg = CreatableTopicConfig::default();
-            cfg.name = String::from(k.clone());
-            cfg.value = Some(String::from(v.clone()));
+            cfg.name = k.clone();
+            cfg.value = Some(v.clone());
             cfg
         })
         .collect();

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use crate::protocol::messages::describe_producers_request::TopicRequest;
 use crate::protocol::messages::{
-    DescribeProducersRequest, DescribeTransactionsRequest, ListTransactionsRequest, };
+    DescribeProducersRequest, DescribeTransactionsRequest, ListTransactionsRequest,
+};
 
 use super::{check, str_bytes, topic_name, Admin};
 use crate::cluster::coordinator::find_coordinator_retrying;

@@ -52,9 +52,9 @@ pub(crate) async fn find_coordinator(
             let mut req = FindCoordinatorRequest::default();
             req.key_type = kind as i8;
             if version >= 4 {
-                req.coordinator_keys = vec![String::from(key.to_string())];
+                req.coordinator_keys = vec![key.to_string()];
             } else {
-                req.key = String::from(key.to_string());
+                req.key = key.to_string();
             }
             Ok((version, conn.send_version(&req, version).await?))
         })

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use crate::protocol::messages::metadata_request::MetadataRequestTopic;
-use crate::protocol::messages::{MetadataRequest, MetadataResponse, };
+use crate::protocol::messages::{MetadataRequest, MetadataResponse};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -393,7 +393,7 @@ fn build_request(selection: &TopicSelection, version: i16) -> Result<MetadataReq
                 .iter()
                 .map(|n| {
                     let mut t = MetadataRequestTopic::default();
-                    t.name = Some(String::from(String::from(n.clone())));
+                    t.name = Some(n.clone());
                     t
                 })
                 .collect(),
@@ -588,7 +588,7 @@ mod tests {
         bad.port = -5;
         r.brokers.push(bad);
         let mut t = MetadataResponseTopic::default();
-        t.name = Some(String::from(String::from("t")));
+        t.name = Some(String::from("t"));
         t.topic_id = Uuid::from_u128(7);
         for i in [1, 0, 1, -3] {
             let mut p = MetadataResponsePartition::default();
@@ -598,7 +598,7 @@ mod tests {
         }
         r.topics.push(t);
         let mut gone = MetadataResponseTopic::default();
-        gone.name = Some(String::from(String::from("gone")));
+        gone.name = Some(String::from("gone"));
         gone.error_code = 3;
         r.topics.push(gone);
         r

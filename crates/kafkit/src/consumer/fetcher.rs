@@ -10,10 +10,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use bytes::Bytes;
 use crate::protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
 use crate::protocol::messages::fetch_response::AbortedTransaction;
-use crate::protocol::messages::{FetchRequest, FetchResponse, };
+use crate::protocol::messages::{FetchRequest, FetchResponse};
+use bytes::Bytes;
 use uuid::Uuid;
 
 use super::config::{ConsumerConfig, IsolationLevel};
@@ -104,7 +104,7 @@ pub(crate) fn build_request(
             if version >= 13 {
                 ft.topic_id = t.topic_id;
             } else {
-                ft.topic = String::from(String::from(t.partition.topic.clone()));
+                ft.topic = t.partition.topic.clone();
             }
             ft
         });

@@ -262,7 +262,7 @@ fn a_diverging_epoch_is_reported_and_its_records_are_not_read() {
     };
     let mut resp = FetchResponse::default();
     let mut t = FetchableTopicResponse::default();
-    t.topic = String::from(String::from("t"));
+    t.topic = String::from("t");
     let mut p = PartitionData::default();
     p.partition_index = 0;
     p.high_watermark = 150;

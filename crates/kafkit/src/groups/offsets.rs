@@ -9,8 +9,7 @@ use crate::protocol::messages::offset_commit_request::{
 use crate::protocol::messages::offset_fetch_request::{
     OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics,
 };
-use crate::protocol::messages::{
-    ListOffsetsRequest, OffsetCommitRequest, OffsetFetchRequest, };
+use crate::protocol::messages::{ListOffsetsRequest, OffsetCommitRequest, OffsetFetchRequest};
 
 use crate::error::{Error, Result};
 use crate::events::TopicPartition;
@@ -42,7 +41,7 @@ pub struct CommitOffset {
 }
 
 fn topic_name(s: &str) -> String {
-    String::from(String::from(s.to_string()))
+    s.to_string()
 }
 
 /// Commits offsets; the first partition error is returned (STALE_MEMBER_EPOCH,
@@ -57,12 +56,10 @@ pub async fn commit(
     }
     let version = conn.version::<OffsetCommitRequest>()?;
     let mut req = OffsetCommitRequest::default();
-    req.group_id = String::from(String::from(who.group_id.to_string()));
+    req.group_id = who.group_id.to_string();
     req.generation_id_or_member_epoch = who.epoch;
-    req.member_id = String::from(who.member_id.to_string());
-    req.group_instance_id = who
-        .instance_id
-        .map(|s| String::from(s.to_string()));
+    req.member_id = who.member_id.to_string();
+    req.group_instance_id = who.instance_id.map(|s| s.to_string());
     req.retention_time_ms = -1;
     let mut by_topic: BTreeMap<&str, Vec<&CommitOffset>> = BTreeMap::new();
     for o in offsets {
@@ -127,9 +124,9 @@ pub async fn fetch_committed(
     req.require_stable = require_stable;
     if version >= 8 {
         let mut g = OffsetFetchRequestGroup::default();
-        g.group_id = String::from(String::from(who.group_id.to_string()));
+        g.group_id = who.group_id.to_string();
         if version >= 9 && !who.member_id.is_empty() {
-            g.member_id = Some(String::from(who.member_id.to_string()));
+            g.member_id = Some(who.member_id.to_string());
             g.member_epoch = who.epoch;
         } else {
             g.member_epoch = -1;
@@ -147,7 +144,7 @@ pub async fn fetch_committed(
         });
         req.groups = vec![g];
     } else {
-        req.group_id = String::from(String::from(who.group_id.to_string()));
+        req.group_id = who.group_id.to_string();
         req.topics = (!partitions.is_empty()).then(|| {
             by_topic
                 .iter()

@@ -16,9 +16,9 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use crate::protocol::messages::{ApiVersionsRequest, ResponseHeader};
 use crate::protocol::wire::{Decode, Message, Reader, Request};
+use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Notify, OwnedSemaphorePermit, Semaphore};
@@ -345,7 +345,11 @@ impl Connection {
     /// The highest version of `R` both kafkit and the broker support.
     pub(crate) fn version<R: Request>(&self) -> Result<i16> {
         self.api_versions()
-            .pick(R::KEY, R::VERSIONS.0, super::versions::newest_handled::<R>())
+            .pick(
+                R::KEY,
+                R::VERSIONS.0,
+                super::versions::newest_handled::<R>(),
+            )
             .map_err(|e| e.with_broker(&self.inner.addr))
     }
 
@@ -374,7 +378,11 @@ impl Connection {
     }
 
     /// Sends `req` at `version` and waits for the response, within the request timeout.
-    pub(crate) async fn send_version<R: Request>(&self, req: &R, version: i16) -> Result<R::Response> {
+    pub(crate) async fn send_version<R: Request>(
+        &self,
+        req: &R,
+        version: i16,
+    ) -> Result<R::Response> {
         self.send_timeout(req, version, self.inner.config.request_timeout)
             .await
     }
@@ -487,9 +495,7 @@ impl Connection {
     ) -> Result<R::Response> {
         let (frame, correlation_id) = self.encode(req, version)?;
         let api = api_name(R::KEY);
-        let waiting = self
-            .queue_frame(frame, correlation_id, api, None)
-            .await?;
+        let waiting = self.queue_frame(frame, correlation_id, api, None).await?;
         let frame = self
             .finish_roundtrip(waiting, api, self.inner.config.request_timeout)
             .await?;

@@ -41,7 +41,10 @@ pub(crate) fn encode_request<R: Request>(
         Error::new(
             ErrorKind::TooLarge,
             "encode_request",
-            format!("{} request exceeds the protocol's 2 GiB frame limit", R::NAME),
+            format!(
+                "{} request exceeds the protocol's 2 GiB frame limit",
+                R::NAME
+            ),
         )
     })
 }

@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 
 use super::connection::api_name;
+use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::messages::ApiVersionsResponse;
 use crate::protocol::wire::Request;
-use crate::error::{Error, ErrorKind, Result};
 
 /// Per API key, the `(min, max)` versions a broker supports.
 #[derive(Debug, Clone, Default)]

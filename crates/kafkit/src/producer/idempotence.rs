@@ -1,7 +1,7 @@
 //! Producer id and epoch (idempotence), and re-stamping batches after an epoch change.
 
+use crate::protocol::messages::InitProducerIdRequest;
 use bytes::{Bytes, BytesMut};
-use crate::protocol::messages::{InitProducerIdRequest, };
 
 use crate::error::{Error, Result};
 use crate::net::Connection;
@@ -26,8 +26,7 @@ pub(crate) async fn init_producer_id(
 ) -> Result<ProducerIdentity> {
     let version = conn.version::<InitProducerIdRequest>()?;
     let mut req = InitProducerIdRequest::default();
-    req.transactional_id =
-        transactional_id.map(|t| String::from(String::from(t.to_string())));
+    req.transactional_id = transactional_id.map(|t| t.to_string());
     req.transaction_timeout_ms = transaction_timeout_ms;
     if version >= 3 {
         req.producer_id = i64::from(current.id);

@@ -104,7 +104,10 @@ mod tests {
                 timeout_ms: 1,
             };
             let pieces = encode(&fields, &topics).unwrap();
-            assert!(pieces.iter().any(|p| p.as_ptr() == batch.as_ptr()), "v{version}");
+            assert!(
+                pieces.iter().any(|p| p.as_ptr() == batch.as_ptr()),
+                "v{version}"
+            );
             let len = i32::from_be_bytes(pieces[0][..4].try_into().unwrap()) as usize;
             assert_eq!(len + 4, pieces.iter().map(Bytes::len).sum::<usize>());
         }

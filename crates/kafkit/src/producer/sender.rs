@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use crate::error::ResponseError;
 use crate::protocol::messages::{ProduceRequest, ProduceResponse};
 use crate::protocol::wire::{Message, Request};
+use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::Instrument;

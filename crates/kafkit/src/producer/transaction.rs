@@ -302,7 +302,7 @@ fn check(code: i16, operation: &'static str, what: &str) -> Result<()> {
 }
 
 fn txn_id(id: &str) -> String {
-    String::from(String::from(id.to_string()))
+    id.to_string()
 }
 
 fn timeout_ms(d: Duration) -> i32 {
@@ -429,7 +429,7 @@ async fn add_partitions(shared: &Shared, new: &[(Arc<str>, i32)]) -> Result<()> 
             Some(t) => t.partitions.push(*partition),
             None => {
                 let mut t = AddPartitionsToTxnTopic::default();
-                t.name = String::from(String::from(topic.to_string()));
+                t.name = topic.to_string();
                 t.partitions = vec![*partition];
                 topics.push(t);
             }
@@ -515,7 +515,7 @@ pub(crate) async fn send_offsets(
             req.transactional_id = txn_id(&txn.id);
             req.producer_id = i64::from(pid);
             req.producer_epoch = epoch;
-            req.group_id = String::from(String::from(group_id.clone()));
+            req.group_id = group_id.clone();
             let resp = conn.send(&req).await?;
             check(
                 resp.error_code,
@@ -551,7 +551,7 @@ async fn txn_offset_commit(
             Some(t) => t.partitions.push(p),
             None => {
                 let mut t = TxnOffsetCommitRequestTopic::default();
-                t.name = String::from(String::from(tp.topic.clone()));
+                t.name = tp.topic.clone();
                 t.partitions = vec![p];
                 topics.push(t);
             }
@@ -580,12 +580,12 @@ async fn txn_offset_commit(
                 .pick(TxnOffsetCommitRequest::KEY, min, max)?;
             let mut req = TxnOffsetCommitRequest::default();
             req.transactional_id = txn_id(&txn.id);
-            req.group_id = String::from(String::from(group.group_id.clone()));
+            req.group_id = group.group_id.clone();
             req.producer_id = i64::from(pid);
             req.producer_epoch = epoch;
             if version >= 3 {
                 req.generation_id_or_member_epoch = group.generation_id;
-                req.member_id = String::from(group.member_id.clone());
+                req.member_id = group.member_id.clone();
                 req.group_instance_id = group
                     .group_instance_id
                     .clone()

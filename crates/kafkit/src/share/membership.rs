@@ -7,8 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use crate::protocol::messages::{
-    ShareGroupHeartbeatRequest, ShareGroupHeartbeatResponse, };
+use crate::protocol::messages::{ShareGroupHeartbeatRequest, ShareGroupHeartbeatResponse};
 use uuid::Uuid;
 
 use crate::error::{Error, ResponseError};
@@ -157,20 +156,15 @@ impl ShareMembership {
             return None;
         }
         let mut req = ShareGroupHeartbeatRequest::default();
-        req.group_id = String::from(self.group_id.clone()).into();
-        req.member_id = String::from(self.member_id.clone());
+        req.group_id = self.group_id.clone().into();
+        req.member_id = self.member_id.clone();
         if self.state == State::Leaving {
             req.member_epoch = LEAVE;
             self.leave_sent = true;
         } else {
             req.member_epoch = self.epoch;
             if self.topics_sent.as_ref() != Some(&self.topics) {
-                req.subscribed_topic_names = Some(
-                    self.topics
-                        .iter()
-                        .map(|t| String::from(String::from(t.clone())))
-                        .collect(),
-                );
+                req.subscribed_topic_names = Some(self.topics.iter().map(|t| t.clone()).collect());
                 self.topics_sent = Some(self.topics.clone());
             }
             if self.epoch == JOIN {

@@ -69,8 +69,8 @@ pub(crate) fn fetch(
     acks: &AckSet,
 ) -> ShareFetchRequest {
     let mut req = ShareFetchRequest::default();
-    req.group_id = Some(String::from(who.group.to_string()).into());
-    req.member_id = Some(String::from(who.member.to_string()));
+    req.group_id = Some(who.group.to_string());
+    req.member_id = Some(who.member.to_string());
     req.share_session_epoch = plan.epoch;
     req.max_wait_ms = config.max_wait.as_millis().min(i32::MAX as u128) as i32;
     req.min_bytes = config.min_bytes;
@@ -118,8 +118,8 @@ pub(crate) fn fetch(
 /// The ShareAcknowledge of `acks` at session epoch `epoch` (-1 also ends the session).
 pub(crate) fn acknowledge(who: &Who<'_>, epoch: i32, acks: &AckSet) -> ShareAcknowledgeRequest {
     let mut req = ShareAcknowledgeRequest::default();
-    req.group_id = Some(String::from(who.group.to_string()).into());
-    req.member_id = Some(String::from(who.member.to_string()));
+    req.group_id = Some(who.group.to_string());
+    req.member_id = Some(who.member.to_string());
     req.share_session_epoch = epoch;
     req.topics = by_topic(acks.keys(), who.ids)
         .into_iter()

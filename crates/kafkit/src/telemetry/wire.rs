@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
 use crate::protocol::messages::{
     GetTelemetrySubscriptionsRequest, PushTelemetryRequest, PushTelemetryResponse,
 };
 use crate::protocol::wire::Request;
+use bytes::{Bytes, BytesMut};
 
 use super::encode::{self, Client};
 use super::stats::Stats;

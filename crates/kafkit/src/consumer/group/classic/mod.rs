@@ -24,10 +24,10 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use crate::protocol::messages::{
     HeartbeatResponse, JoinGroupResponse, LeaveGroupResponse, SyncGroupResponse,
 };
+use bytes::Bytes;
 
 use assignor::{GroupMember, MemberAssignment, PartitionAssigner, RebalanceProtocol};
 pub use requests::{ClassicKind, ClassicRequest, ClassicResponse};

@@ -2,14 +2,14 @@
 
 use std::collections::BTreeSet;
 
-use bytes::Bytes;
 use crate::protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use crate::protocol::messages::leave_group_request::MemberIdentity;
 use crate::protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use crate::protocol::messages::{
-    HeartbeatRequest, HeartbeatResponse, JoinGroupRequest, JoinGroupResponse,
-    LeaveGroupRequest, LeaveGroupResponse, SyncGroupRequest, SyncGroupResponse,
+    HeartbeatRequest, HeartbeatResponse, JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest,
+    LeaveGroupResponse, SyncGroupRequest, SyncGroupResponse,
 };
+use bytes::Bytes;
 
 use super::wire::{encode_subscription, MemberSubscription};
 use super::ClassicConfig;
@@ -70,7 +70,7 @@ pub enum ClassicResponse {
 }
 
 fn s(v: &str) -> String {
-    String::from(v.to_string())
+    v.to_string()
 }
 
 fn millis(d: std::time::Duration) -> i32 {

@@ -42,7 +42,7 @@ fn join_ok(member: &str, leader: &str, generation: i32, members: &[&str]) -> Cla
         .iter()
         .map(|m| {
             let mut x = JoinGroupResponseMember::default();
-            x.member_id = String::from(m.to_string());
+            x.member_id = m.to_string();
             x.metadata = encode_subscription(&MemberSubscription {
                 topics: vec!["t".into()],
                 ..Default::default()

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::protocol::messages::consumer_group_heartbeat_request::TopicPartitions;
-use crate::protocol::messages::{ConsumerGroupHeartbeatRequest, };
+use crate::protocol::messages::ConsumerGroupHeartbeatRequest;
 use uuid::Uuid;
 
 use super::{MembershipConfig, Subscription};
@@ -27,7 +27,7 @@ pub(crate) struct SentFields {
 }
 
 fn s(v: &str) -> String {
-    String::from(v.to_string())
+    v.to_string()
 }
 
 fn topic_partitions(owned: &BTreeSet<(Uuid, i32)>) -> Vec<TopicPartitions> {
@@ -79,7 +79,8 @@ pub(crate) fn build(
     if full || prev.subscription.as_ref() != Some(subscription) {
         match subscription {
             Subscription::Topics(names) => {
-                req.subscribed_topic_names = Some(names.iter().map(|n| String::from(s(n))).collect());
+                req.subscribed_topic_names =
+                    Some(names.iter().map(|n| String::from(s(n))).collect());
                 if matches!(prev.subscription, Some(Subscription::Pattern(_))) {
                     req.subscribed_topic_regex = Some(String::from(""));
                 }

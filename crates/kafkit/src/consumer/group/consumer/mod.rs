@@ -23,8 +23,8 @@ mod tests;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use crate::protocol::messages::{ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse};
+use base64::Engine as _;
 use uuid::Uuid;
 
 use heartbeat::SentFields;
