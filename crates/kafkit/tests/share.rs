@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kafkit::share::{AcknowledgeType, ShareConsumer, ShareConsumerConfig};
+use kafkit::share::{AcknowledgeType, ShareAcquireMode, ShareConsumer, ShareConsumerConfig};
 use kafkit::{Error, ErrorKind, Kafka};
 
 const WAIT: Duration = Duration::from_secs(40);
@@ -595,4 +595,84 @@ async fn a_failed_batch_is_released_and_comes_back_once() {
         "released once, then accepted: never a third time"
     );
     c.close().await.unwrap();
+}
+
+/// ShareFetch v2's strict record limit (KIP-1206): one batch of 12 records is handed out at
+/// most 3 at a time, where batch-optimized fetching would acquire it whole.
+#[tokio::test]
+async fn a_strict_record_limit_splits_a_batch() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let topic = common::topic(&kafka, "sh-limit", 1).await;
+    // One batch: the producer lingers long enough to take all twelve.
+    let producer = kafka
+        .producer(kafkit::producer::ProducerConfig {
+            linger: Duration::from_millis(500),
+            ..Default::default()
+        })
+        .unwrap();
+    let mut acks = Vec::new();
+    for i in 0..12 {
+        let v = format!("v{i}");
+        acks.push(
+            producer
+                .send(kafkit::producer::Record::new(&topic, v.as_bytes()).partition(0))
+                .await
+                .unwrap(),
+        );
+    }
+    for a in acks {
+        a.await.unwrap();
+    }
+    producer.close().await.unwrap();
+    let mut sizes = BTreeMap::new();
+    for mode in [
+        ShareAcquireMode::RecordLimit,
+        ShareAcquireMode::BatchOptimized,
+    ] {
+        let group = common::unique("sg-limit");
+        kafka
+            .admin()
+            .reset_share_group_offsets(&group, &topic, true)
+            .await
+            .unwrap();
+        let mut c = config(&group).acquire_mode(mode);
+        c.max_records = 3;
+        let c = kafka.share_consumer(c).unwrap();
+        c.subscribe(&[&topic]).await.unwrap();
+        let batches: Arc<Mutex<Vec<Vec<i64>>>> = Arc::default();
+        let (c2, b2) = (c.clone(), batches.clone());
+        tokio::spawn(async move {
+            c2.run_each_batch(move |batch| {
+                b2.lock()
+                    .unwrap()
+                    .push(batch.records.iter().map(|r| r.offset).collect());
+                async { Ok(()) }
+            })
+            .await
+        });
+        common::eventually(WAIT, "all twelve records", || {
+            let n: usize = batches.lock().unwrap().iter().map(Vec::len).sum();
+            async move { n >= 12 }
+        })
+        .await;
+        c.close().await.unwrap();
+        let batches = batches.lock().unwrap().clone();
+        let mut offsets: Vec<i64> = batches.iter().flatten().copied().collect();
+        offsets.sort();
+        assert_eq!(
+            offsets,
+            (0..12).collect::<Vec<i64>>(),
+            "{mode:?}: each record once"
+        );
+        sizes.insert(
+            format!("{mode:?}"),
+            batches.iter().map(Vec::len).max().unwrap_or(0),
+        );
+    }
+    assert!(sizes["RecordLimit"] <= 3, "{sizes:?}");
+    assert_eq!(
+        sizes["BatchOptimized"], 12,
+        "the batch is acquired whole: {sizes:?}"
+    );
 }

@@ -84,8 +84,6 @@ pub(crate) fn newest_handled<R: Request>() -> i16 {
         // OffsetCommit/OffsetFetch v10 and TxnOffsetCommit v6 name topics by id.
         8 | 9 => 9,
         28 => 5,
-        // Share groups at v2: renew and the strict record limit are not handled yet.
-        78 | 79 => 1,
         // DescribeShareGroupOffsets v1: not yet reviewed.
         90 => 0,
         _ => i16::MAX,

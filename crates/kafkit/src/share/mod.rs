@@ -64,6 +64,30 @@ pub enum AcknowledgementMode {
     Explicit,
 }
 
+/// How the broker counts the records one share fetch acquires (KIP-1206, Java's
+/// `share.acquire.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ShareAcquireMode {
+    /// Whole record batches: a fetch may acquire more than `max_records` to end on a batch
+    /// boundary. The default (Java's `batch_optimized`).
+    #[default]
+    BatchOptimized,
+    /// At most `max_records` records per fetch, even mid-batch (Java's `record_limit`). Needs
+    /// ShareFetch v2 (Apache Kafka 4.2+); an older broker is refused with an error rather than
+    /// silently handing out whole batches.
+    RecordLimit,
+}
+
+impl ShareAcquireMode {
+    /// The wire value of ShareFetch's `ShareAcquireMode`.
+    pub(crate) fn code(self) -> i8 {
+        match self {
+            ShareAcquireMode::BatchOptimized => 0,
+            ShareAcquireMode::RecordLimit => 1,
+        }
+    }
+}
+
 /// Share consumer options.
 #[derive(Debug, Clone)]
 pub struct ShareConsumerConfig {
@@ -71,8 +95,12 @@ pub struct ShareConsumerConfig {
     pub group_id: String,
     /// Default [`AcknowledgementMode::Implicit`].
     pub acknowledgement_mode: AcknowledgementMode,
-    /// Records one fetch acquires at most (Java `max.poll.records`). Default 500.
+    /// Records one fetch acquires at most (Java `max.poll.records`). Default 500. A fetch may
+    /// acquire more to end on a batch boundary unless `acquire_mode` is
+    /// [`ShareAcquireMode::RecordLimit`].
     pub max_records: i32,
+    /// Whether `max_records` is a strict limit. Default [`ShareAcquireMode::BatchOptimized`].
+    pub acquire_mode: ShareAcquireMode,
     /// Longest a fetch waits for records. Default 500 ms.
     pub max_wait: Duration,
     /// Bytes a fetch waits for. Default 1.
@@ -99,6 +127,7 @@ impl ShareConsumerConfig {
             group_id: group_id.into(),
             acknowledgement_mode: AcknowledgementMode::Implicit,
             max_records: 500,
+            acquire_mode: ShareAcquireMode::BatchOptimized,
             max_wait: Duration::from_millis(500),
             min_bytes: 1,
             max_bytes: 50 * 1024 * 1024,
@@ -116,6 +145,18 @@ impl ShareConsumerConfig {
     /// ```
     pub fn acknowledgement_mode(mut self, mode: AcknowledgementMode) -> Self {
         self.acknowledgement_mode = mode;
+        self
+    }
+
+    /// Sets how strictly `max_records` holds (see [`ShareAcquireMode`]).
+    ///
+    /// ```
+    /// use kafkit::share::{ShareAcquireMode, ShareConsumerConfig};
+    /// let c = ShareConsumerConfig::new("q").acquire_mode(ShareAcquireMode::RecordLimit);
+    /// assert_eq!(c.acquire_mode, ShareAcquireMode::RecordLimit);
+    /// ```
+    pub fn acquire_mode(mut self, mode: ShareAcquireMode) -> Self {
+        self.acquire_mode = mode;
         self
     }
 

@@ -77,6 +77,7 @@ pub(crate) fn fetch(
     req.max_bytes = config.max_bytes;
     req.max_records = config.max_records;
     req.batch_size = config.max_records;
+    req.share_acquire_mode = config.acquire_mode.code();
     let listed: BTreeSet<&TopicPartition> = plan.listed.iter().chain(acks.keys()).collect();
     req.topics = by_topic(listed, who.ids)
         .into_iter()
@@ -158,8 +159,24 @@ pub(crate) async fn send_fetch(
 ) -> Result<ShareAnswer> {
     let conn = kafka.pool().get(node, lane).await?;
     let v = conn.version::<ShareFetchRequest>()?;
+    check_acquire_mode(req, v, conn.addr())?;
     let resp = conn.send_timeout(req, v, timeout).await?;
     fetch::parse(resp, names, &mut { budget })
+}
+
+/// The strict record limit is ShareFetch v2's: at v1 the field would be dropped (it is
+/// ignorable) and fetches would quietly hand out whole batches.
+fn check_acquire_mode(req: &ShareFetchRequest, version: i16, addr: &str) -> Result<()> {
+    if version < 2 && req.share_acquire_mode != 0 {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            "share_fetch",
+            format!(
+                "the broker at {addr} offers ShareFetch v{version}, which has no strict record limit (ShareAcquireMode::RecordLimit needs v2, Apache Kafka 4.2+); upgrade the broker or use ShareAcquireMode::BatchOptimized"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Sends a ShareAcknowledge; the outcome per partition.
@@ -302,5 +319,18 @@ mod tests {
         assert_eq!(back, req);
         // v1 has no renewals: asking for one there is an error, not a silent acknowledgement.
         assert!(encode_to_bytes(&req, 1).is_err());
+    }
+
+    #[test]
+    fn a_strict_record_limit_is_refused_where_the_broker_would_drop_it() {
+        let mut req = ShareFetchRequest::default();
+        assert!(check_acquire_mode(&req, 1, "b:9092").is_ok());
+        req.share_acquire_mode = super::super::ShareAcquireMode::RecordLimit.code();
+        assert!(check_acquire_mode(&req, 2, "b:9092").is_ok());
+        let e = check_acquire_mode(&req, 1, "b:9092").unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::Unsupported);
+        for part in ["b:9092", "ShareFetch v1", "RecordLimit", "BatchOptimized"] {
+            assert!(e.to_string().contains(part), "{part}: {e}");
+        }
     }
 }
