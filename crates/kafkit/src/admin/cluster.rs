@@ -479,9 +479,7 @@ impl Admin {
         for (tp, replicas) in moves {
             let mut p = ReassignablePartition::default();
             p.partition_index = tp.partition;
-            p.replicas = replicas
-                .as_ref()
-                .map(|r| r.iter().map(|b| i32::from(*b)).collect());
+            p.replicas = replicas.as_ref().map(|r| r.to_vec());
             topics.entry(tp.topic.as_str()).or_default().push(p);
         }
         let conn = self.connection().await?;

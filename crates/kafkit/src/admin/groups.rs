@@ -350,14 +350,20 @@ impl Admin {
                 .await
                 .map_err(|e| e.during("delete_groups"))?;
             for r in resp.results {
+                // v3+ may say why (GROUP_DELETION_FAILED carries its cause here).
+                let why = r
+                    .error_message
+                    .filter(|m| !m.is_empty())
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default();
                 Error::check(
                     r.error_code,
                     "delete_groups",
                     || match ResponseError::try_from_code(r.error_code) {
                         Some(ResponseError::NonEmptyGroup) => {
-                            format!("group '{g}' still has members; stop them first")
+                            format!("group '{g}' still has members; stop them first{why}")
                         }
-                        _ => format!("group '{g}'"),
+                        _ => format!("group '{g}'{why}"),
                     },
                 )?;
             }

@@ -116,7 +116,7 @@ pub(crate) fn str_bytes(s: &str) -> String {
 }
 
 pub(crate) fn topic_name(s: &str) -> String {
-    String::from(str_bytes(s))
+    str_bytes(s)
 }
 
 /// `Ok` for code 0; otherwise the error with `detail` and the broker's own message.

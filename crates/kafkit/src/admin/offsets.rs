@@ -166,7 +166,7 @@ impl Admin {
         for (leader, topics) in self.leaders(partitions, "list_offsets").await? {
             let conn = self.broker(leader).await?;
             let mut req = ListOffsetsRequest::default();
-            req.replica_id = i32::from(-1);
+            req.replica_id = -1;
             req.isolation_level = i8::from(read_committed);
             req.timeout_ms = self.timeout_ms();
             req.topics = topics

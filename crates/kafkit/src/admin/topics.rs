@@ -207,7 +207,7 @@ impl Admin {
                 .iter()
                 .map(|brokers| {
                     let mut a = CreatePartitionsAssignment::default();
-                    a.broker_ids = brokers.iter().map(|b| i32::from(*b)).collect();
+                    a.broker_ids = brokers.to_vec();
                     a
                 })
                 .collect()

@@ -223,7 +223,7 @@ impl Admin {
             let node = self.transaction_coordinator(id).await?;
             let conn = self.kafka.pool().get(node, Lane::General).await?;
             let mut req = DescribeTransactionsRequest::default();
-            req.transactional_ids = vec![String::from(str_bytes(id))];
+            req.transactional_ids = vec![str_bytes(id)];
             let resp = conn
                 .send(&req)
                 .await

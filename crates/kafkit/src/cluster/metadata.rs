@@ -467,8 +467,8 @@ fn parse_response(resp: MetadataResponse) -> Result<Parsed> {
                         partition: p.partition_index,
                         leader: p.leader_id,
                         leader_epoch: p.leader_epoch,
-                        replicas: p.replica_nodes.into_iter().map(|n| n).collect(),
-                        isr: p.isr_nodes.into_iter().map(|n| n).collect(),
+                        replicas: p.replica_nodes.into_iter().collect(),
+                        isr: p.isr_nodes.into_iter().collect(),
                         error_code: p.error_code,
                     })
                     .collect();
@@ -578,12 +578,12 @@ mod tests {
     fn response() -> MetadataResponse {
         let mut r = MetadataResponse::default();
         let mut b = MetadataResponseBroker::default();
-        b.node_id = i32::from(1);
+        b.node_id = 1;
         b.host = String::from("127.0.0.1");
         b.port = 9092;
         r.brokers.push(b);
         let mut bad = MetadataResponseBroker::default();
-        bad.node_id = i32::from(2);
+        bad.node_id = 2;
         bad.host = String::from("x");
         bad.port = -5;
         r.brokers.push(bad);
@@ -593,7 +593,7 @@ mod tests {
         for i in [1, 0, 1, -3] {
             let mut p = MetadataResponsePartition::default();
             p.partition_index = i;
-            p.leader_id = i32::from(1);
+            p.leader_id = 1;
             t.partitions.push(p);
         }
         r.topics.push(t);

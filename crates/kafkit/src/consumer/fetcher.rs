@@ -58,8 +58,8 @@ pub(crate) fn build_request(
     session: Option<&SessionFetch>,
 ) -> FetchRequest {
     let mut req = FetchRequest::default();
-    req.replica_id = i32::from(-1);
-    req.replica_state.replica_id = i32::from(-1);
+    req.replica_id = -1;
+    req.replica_state.replica_id = -1;
     req.replica_state.replica_epoch = -1;
     req.max_wait_ms = config.max_wait.as_millis().min(i32::MAX as u128) as i32;
     req.min_bytes = config.min_bytes;
@@ -96,7 +96,7 @@ pub(crate) fn build_request(
             targets
         }
     };
-    req.rack_id = String::from(config.rack_id.clone().unwrap_or_default());
+    req.rack_id = config.rack_id.clone().unwrap_or_default();
     let mut topics: BTreeMap<&str, FetchTopic> = BTreeMap::new();
     for t in targets {
         let topic = topics.entry(t.partition.topic.as_str()).or_insert_with(|| {

@@ -346,7 +346,7 @@ async fn ask_leader(
 ) -> Result<crate::protocol::messages::ListOffsetsResponse> {
     let conn = kafka.pool().get(leader, Lane::General).await?;
     let mut req = ListOffsetsRequest::default();
-    req.replica_id = i32::from(-1);
+    req.replica_id = -1;
     req.isolation_level = i8::from(read_committed);
     req.timeout_ms = kafka
         .config()

@@ -115,7 +115,7 @@ fn flatten<'a>(topics: impl Iterator<Item = (&'a String, &'a Vec<i32>)>) -> Vec<
 /// Encodes a subscription (version 3).
 pub fn encode_subscription(s: &MemberSubscription) -> Bytes {
     let mut m = ConsumerProtocolSubscription::default();
-    m.topics = s.topics.iter().map(|t| t.clone()).collect();
+    m.topics = s.topics.to_vec();
     m.user_data = s.user_data.clone();
     m.owned_partitions = group_by_topic(&s.owned)
         .into_iter()
@@ -127,7 +127,7 @@ pub fn encode_subscription(s: &MemberSubscription) -> Bytes {
         })
         .collect();
     m.generation_id = s.generation;
-    m.rack_id = s.rack_id.as_ref().map(|r| r.clone());
+    m.rack_id = s.rack_id.clone();
     encode_blob(&m)
 }
 

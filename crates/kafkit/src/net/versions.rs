@@ -74,18 +74,9 @@ impl ApiVersions {
 /// raising one is one reviewed change with its tests).
 pub(crate) fn newest_handled<R: Request>() -> i16 {
     let cap = match R::KEY {
-        // ApiVersions v5 (KIP-1267?) only matters to brokers; v4 is what clients send.
-        18 => 4,
-        // DeleteGroups v3, DescribeLogDirs v5: not yet reviewed.
-        42 => 2,
-        35 => 4,
-        // ListOffsets v11: not yet reviewed.
-        2 => 10,
         // OffsetCommit/OffsetFetch v10 and TxnOffsetCommit v6 name topics by id.
         8 | 9 => 9,
         28 => 5,
-        // DescribeShareGroupOffsets v1: not yet reviewed.
-        90 => 0,
         _ => i16::MAX,
     };
     R::STABLE_MAX.min(cap)

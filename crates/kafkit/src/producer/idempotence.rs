@@ -29,7 +29,7 @@ pub(crate) async fn init_producer_id(
     req.transactional_id = transactional_id.map(|t| t.to_string());
     req.transaction_timeout_ms = transaction_timeout_ms;
     if version >= 3 {
-        req.producer_id = i64::from(current.id);
+        req.producer_id = current.id;
         req.producer_epoch = current.epoch;
     }
     let resp = conn

@@ -444,7 +444,7 @@ async fn add_partitions(shared: &Shared, new: &[(Arc<str>, i32)]) -> Result<()> 
         )?;
         let mut req = AddPartitionsToTxnRequest::default();
         req.v3_and_below_transactional_id = txn_id(&txn.id);
-        req.v3_and_below_producer_id = i64::from(pid);
+        req.v3_and_below_producer_id = pid;
         req.v3_and_below_producer_epoch = epoch;
         req.v3_and_below_topics = topics.clone();
         let resp = conn.send_version(&req, version).await?;
@@ -513,7 +513,7 @@ pub(crate) async fn send_offsets(
         let res = with_coordinator(shared, "add_offsets_to_txn", |conn| async move {
             let mut req = AddOffsetsToTxnRequest::default();
             req.transactional_id = txn_id(&txn.id);
-            req.producer_id = i64::from(pid);
+            req.producer_id = pid;
             req.producer_epoch = epoch;
             req.group_id = group_id.clone();
             let resp = conn.send(&req).await?;
@@ -581,15 +581,14 @@ async fn txn_offset_commit(
             let mut req = TxnOffsetCommitRequest::default();
             req.transactional_id = txn_id(&txn.id);
             req.group_id = group.group_id.clone();
-            req.producer_id = i64::from(pid);
+            req.producer_id = pid;
             req.producer_epoch = epoch;
             if version >= 3 {
                 req.generation_id_or_member_epoch = group.generation_id;
                 req.member_id = group.member_id.clone();
                 req.group_instance_id = group
                     .group_instance_id
-                    .clone()
-                    .map(String::from);
+                    .clone();
             }
             req.topics = topics.clone();
             let resp = conn.send_version(&req, version).await?;
@@ -684,7 +683,7 @@ pub(crate) async fn end(shared: &Shared, how: End, flushed: Result<()>) -> Resul
             let version = conn.api_versions().pick(EndTxnRequest::KEY, min, max)?;
             let mut req = EndTxnRequest::default();
             req.transactional_id = txn_id(&txn.id);
-            req.producer_id = i64::from(pid);
+            req.producer_id = pid;
             req.producer_epoch = epoch;
             req.committed = committed;
             let resp = conn.send_version(&req, version).await?;

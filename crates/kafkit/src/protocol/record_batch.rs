@@ -553,7 +553,7 @@ pub struct Records {
 }
 
 fn get_varlong(b: &mut Bytes) -> Result<i64> {
-    let (v, n) = super::wire::read_varlong(b).map_err(|what| corrupt(&format!("record {what}")))?;
+    let (v, n) = super::wire::read_varlong(b).map_err(|what| corrupt(format!("record {what}")))?;
     b.advance(n);
     Ok(v)
 }

@@ -156,7 +156,7 @@ impl ShareMembership {
             return None;
         }
         let mut req = ShareGroupHeartbeatRequest::default();
-        req.group_id = self.group_id.clone().into();
+        req.group_id = self.group_id.clone();
         req.member_id = self.member_id.clone();
         if self.state == State::Leaving {
             req.member_epoch = LEAVE;
@@ -164,11 +164,11 @@ impl ShareMembership {
         } else {
             req.member_epoch = self.epoch;
             if self.topics_sent.as_ref() != Some(&self.topics) {
-                req.subscribed_topic_names = Some(self.topics.iter().map(|t| t.clone()).collect());
+                req.subscribed_topic_names = Some(self.topics.iter().cloned().collect());
                 self.topics_sent = Some(self.topics.clone());
             }
             if self.epoch == JOIN {
-                req.rack_id = self.rack_id.clone().map(String::from);
+                req.rack_id = self.rack_id.clone();
             }
         }
         self.in_flight = true;

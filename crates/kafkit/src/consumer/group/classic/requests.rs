@@ -86,7 +86,7 @@ pub(super) fn join(
 ) -> ClassicRequest {
     let owned_list: Vec<TopicPartition> = owned.iter().cloned().collect();
     let mut req = JoinGroupRequest::default();
-    req.group_id = String::from(s(&cfg.group_id));
+    req.group_id = s(&cfg.group_id);
     req.session_timeout_ms = millis(cfg.session_timeout);
     req.rebalance_timeout_ms = millis(cfg.rebalance_timeout);
     req.member_id = s(member_id);
@@ -119,7 +119,7 @@ pub(super) fn sync(
     assignments: Vec<(String, Bytes)>,
 ) -> ClassicRequest {
     let mut req = SyncGroupRequest::default();
-    req.group_id = String::from(s(&cfg.group_id));
+    req.group_id = s(&cfg.group_id);
     req.generation_id = generation;
     req.member_id = s(member_id);
     req.group_instance_id = cfg.instance_id.as_deref().map(s);
@@ -139,7 +139,7 @@ pub(super) fn sync(
 
 pub(super) fn heartbeat(cfg: &ClassicConfig, member_id: &str, generation: i32) -> ClassicRequest {
     let mut req = HeartbeatRequest::default();
-    req.group_id = String::from(s(&cfg.group_id));
+    req.group_id = s(&cfg.group_id);
     req.generation_id = generation;
     req.member_id = s(member_id);
     req.group_instance_id = cfg.instance_id.as_deref().map(s);
@@ -148,7 +148,7 @@ pub(super) fn heartbeat(cfg: &ClassicConfig, member_id: &str, generation: i32) -
 
 pub(super) fn leave(cfg: &ClassicConfig, member_id: &str) -> ClassicRequest {
     let mut req = LeaveGroupRequest::default();
-    req.group_id = String::from(s(&cfg.group_id));
+    req.group_id = s(&cfg.group_id);
     // v3+ lists the members; the sender moves it to `member_id` for v0-2.
     let mut m = MemberIdentity::default();
     m.member_id = s(member_id);

@@ -57,7 +57,7 @@ pub(crate) fn build(
     let full = sent.is_none() || epoch == JOIN_EPOCH;
     let prev = sent.cloned().unwrap_or_default();
     let mut req = ConsumerGroupHeartbeatRequest::default();
-    req.group_id = String::from(s(&cfg.group_id));
+    req.group_id = s(&cfg.group_id);
     req.member_id = s(&cfg.member_id);
     req.member_epoch = epoch;
     // Sent on every heartbeat: the broker uses it to find static members.
@@ -79,8 +79,7 @@ pub(crate) fn build(
     if full || prev.subscription.as_ref() != Some(subscription) {
         match subscription {
             Subscription::Topics(names) => {
-                req.subscribed_topic_names =
-                    Some(names.iter().map(|n| String::from(s(n))).collect());
+                req.subscribed_topic_names = Some(names.iter().map(|n| s(n)).collect());
                 if matches!(prev.subscription, Some(Subscription::Pattern(_))) {
                     req.subscribed_topic_regex = Some(String::from(""));
                 }
@@ -117,7 +116,7 @@ pub(crate) fn build(
 /// The leave heartbeat: only the ids and the leave epoch.
 pub(crate) fn leave(cfg: &MembershipConfig) -> ConsumerGroupHeartbeatRequest {
     let mut req = ConsumerGroupHeartbeatRequest::default();
-    req.group_id = String::from(s(&cfg.group_id));
+    req.group_id = s(&cfg.group_id);
     req.member_id = s(&cfg.member_id);
     req.member_epoch = if cfg.instance_id.is_some() {
         STATIC_LEAVE_EPOCH
