@@ -297,7 +297,10 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.kind(), &crate::error::ErrorKind::Config);
         let m = e.to_string();
-        assert!(m.contains("compression.lz4.level 18 is out of range: lz4 takes 1..=17"), "{m}");
+        assert!(
+            m.contains("compression.lz4.level 18 is out of range: lz4 takes 1..=17"),
+            "{m}"
+        );
         assert!(m.contains("leave it unset for the default (9)"), "{m}");
         let e = ProducerConfig::default()
             .compression_level(Compression::Snappy, 3)

@@ -155,12 +155,19 @@ impl Compression {
             return Ok(());
         }
         let option = self.level_option().unwrap_or("compression level");
-        let extra = if self == Compression::Gzip { " (or -1 for the default)" } else { "" };
+        let extra = if self == Compression::Gzip {
+            " (or -1 for the default)"
+        } else {
+            ""
+        };
         Err(Error::config(format!(
             "{option} {level} is out of range: {self} takes {}..={}{extra}; give a level in that range, or leave it unset for the default ({})",
             range.start(),
             range.end(),
-            self.default_level().unwrap_or_default(),
+            match self {
+                Compression::Gzip => GZIP_DEFAULT_IS as i32,
+                c => c.default_level().unwrap_or_default(),
+            },
         )))
     }
 
@@ -271,7 +278,12 @@ pub fn compress(c: Compression, input: &[u8], out: &mut BytesMut) -> Result<()> 
 
 /// Compresses `input` at `level` (`None`: the codec's default; see
 /// [`Compression::effective_level`] for what each codec honours), appending to `out`.
-pub fn compress_at(c: Compression, level: Option<i32>, input: &[u8], out: &mut BytesMut) -> Result<()> {
+pub fn compress_at(
+    c: Compression,
+    level: Option<i32>,
+    input: &[u8],
+    out: &mut BytesMut,
+) -> Result<()> {
     match c {
         Compression::None => out.extend_from_slice(input),
         Compression::Gzip => {
@@ -547,7 +559,11 @@ mod tests {
                 let back = decompress(c, &out, data.len()).unwrap();
                 assert_eq!(&back[..], &data[..], "{c} at {level:?}");
                 if c != Compression::None {
-                    assert!(out.len() < data.len() / 2, "{c} at {level:?}: {} bytes", out.len());
+                    assert!(
+                        out.len() < data.len() / 2,
+                        "{c} at {level:?}: {} bytes",
+                        out.len()
+                    );
                 }
             }
         }
@@ -563,7 +579,10 @@ mod tests {
         };
         let (one, six, nine) = (size(1), size(6), size(9));
         assert!(six < one, "level 6 ({six}) must beat level 1 ({one})");
-        assert!(nine <= six, "level 9 ({nine}) must not lose to level 6 ({six})");
+        assert!(
+            nine <= six,
+            "level 9 ({nine}) must not lose to level 6 ({six})"
+        );
         assert_eq!(size(-1), six, "-1 is zlib's default, 6");
         let mut default = BytesMut::new();
         compress(Compression::Gzip, &data, &mut default).unwrap();
@@ -576,7 +595,10 @@ mod tests {
         assert_eq!(Gzip.level_range(), Some(1..=9));
         assert_eq!(Lz4.level_range(), Some(1..=17));
         assert_eq!(Zstd.level_range(), Some(-131_072..=22));
-        assert_eq!((None.level_range(), Snappy.level_range()), (Option::None, Option::None));
+        assert_eq!(
+            (None.level_range(), Snappy.level_range()),
+            (Option::None, Option::None)
+        );
         assert_eq!(
             [Gzip, Lz4, Zstd].map(Compression::default_level),
             [Some(-1), Some(9), Some(3)]
@@ -611,13 +633,25 @@ mod tests {
             let m = e.to_string();
             let range = c.level_range().unwrap();
             assert!(m.contains(c.level_option().unwrap()), "{m}");
-            assert!(m.contains(&format!("{}..={}", range.start(), range.end())), "{m}");
+            assert!(
+                m.contains(&format!("{}..={}", range.start(), range.end())),
+                "{m}"
+            );
             assert!(m.contains("give a level in that range"), "{m}");
             assert!(m.contains(&format!(" {bad} ")), "{m}");
         }
         let e = Snappy.check_level(1).unwrap_err().to_string();
         assert!(e.contains("snappy, which has no levels"), "{e}");
-        for (c, ok) in [(Gzip, 1), (Gzip, 9), (Gzip, -1), (Lz4, 1), (Lz4, 17), (Zstd, -131_072), (Zstd, 22), (Zstd, 0)] {
+        for (c, ok) in [
+            (Gzip, 1),
+            (Gzip, 9),
+            (Gzip, -1),
+            (Lz4, 1),
+            (Lz4, 17),
+            (Zstd, -131_072),
+            (Zstd, 22),
+            (Zstd, 0),
+        ] {
             c.check_level(ok).unwrap();
         }
     }
@@ -633,9 +667,17 @@ mod tests {
         l.validate().unwrap();
         l.set(Compression::Gzip, None);
         assert_eq!(l.get(Compression::Gzip), None);
-        let e = l.with(Compression::Lz4, 99).validate().unwrap_err().to_string();
+        let e = l
+            .with(Compression::Lz4, 99)
+            .validate()
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("compression.lz4.level 99"), "{e}");
-        let e = l.with(Compression::Snappy, 1).validate().unwrap_err().to_string();
+        let e = l
+            .with(Compression::Snappy, 1)
+            .validate()
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("snappy"), "{e}");
     }
 }

@@ -198,7 +198,12 @@ impl RecordBatchBuilder {
         } else {
             let mut out = BytesMut::with_capacity(self.buf.len() / 2 + HEADER_LEN);
             out.put_bytes(0, HEADER_LEN);
-            compress_at(self.compression, self.level, &self.buf[HEADER_LEN..], &mut out)?;
+            compress_at(
+                self.compression,
+                self.level,
+                &self.buf[HEADER_LEN..],
+                &mut out,
+            )?;
             out
         };
         let len = buf.len();
