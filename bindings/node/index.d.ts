@@ -367,6 +367,28 @@ export interface ProducerConfig {
   transactionTimeout?: number
   /** At most 5 with `idempotent`. */
   maxInFlightRequests?: number
+  /**
+   * kafkit extension (KafkaJS has no compression levels): the level each codec compresses at
+   * when a `send`/`sendBatch` picks it with `compression` (KIP-390, the Java client's
+   * `compression.<codec>.level`), e.g. `kafka.producer({ compressionLevels: { gzip: 9 } })`.
+   * A level out of range throws KafkaJSNonRetriableError from `kafka.producer()`.
+   */
+  compressionLevels?: CompressionLevels
+}
+
+/**
+ * kafkit's compression levels per codec, with the Java client's ranges and defaults. gzip
+ * honours every level. lz4 and zstd accept their ranges, but kafkit's pure-Rust codecs have one
+ * level each (lz4: LZ4's fast compressor; zstd: about zstd level 1), so their level does not
+ * change what is written today. Snappy has no levels.
+ */
+export interface CompressionLevels {
+  /** 1..9, or -1 (zlib's default); default 6. */
+  gzip?: number
+  /** 1..17; default 9 (compresses at LZ4's fast level whatever the value). */
+  lz4?: number
+  /** -131072..22; default 3 (compresses at about zstd level 1 whatever the value). */
+  zstd?: number
 }
 
 export interface ProducerRecord {
