@@ -7,7 +7,10 @@
 //! = 10^6 bytes). The "codec level" column is what kafkit's pure-Rust codec really does with
 //! the level asked for.
 //!
-//! Usage: cargo run --release -- [--batch-kib N] [--total-mib N] [--seconds S]
+//! Usage: cargo run --release -- [--batch-kib N] [--total-mib N] [--seconds S] [--dump DIR]
+//!
+//! `--dump DIR` also writes each batch to `DIR/batch-NNN` (to compress them with the C tools,
+//! `zstd`/`lz4`/`gzip`, for what the reference libraries write at each level).
 
 use std::time::{Duration, Instant};
 
@@ -113,6 +116,7 @@ fn main() {
     let mut batch_kib = 256usize;
     let mut total_mib = 16usize;
     let mut seconds = 1.0f64;
+    let mut dump: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let v = args.next().unwrap_or_else(|| panic!("{a} needs a value"));
@@ -120,11 +124,18 @@ fn main() {
             "--batch-kib" => batch_kib = v.parse().expect("--batch-kib N"),
             "--total-mib" => total_mib = v.parse().expect("--total-mib N"),
             "--seconds" => seconds = v.parse().expect("--seconds S"),
-            _ => panic!("unknown option {a}; use --batch-kib, --total-mib, --seconds"),
+            "--dump" => dump = Some(v),
+            _ => panic!("unknown option {a}; use --batch-kib, --total-mib, --seconds, --dump"),
         }
     }
     let data = batches(batch_kib * 1024, total_mib * 1024 * 1024);
     let input: usize = data.iter().map(Vec::len).sum();
+    if let Some(dir) = &dump {
+        std::fs::create_dir_all(dir).expect("--dump DIR");
+        for (i, b) in data.iter().enumerate() {
+            std::fs::write(format!("{dir}/batch-{i:03}"), b).expect("write a batch");
+        }
+    }
     let min = Duration::from_secs_f64(seconds);
     println!(
         "{} batches of ~{batch_kib} KiB, {input} bytes of JSON records; best of 3 runs of at least {seconds} s each",

@@ -5,24 +5,8 @@
 //! `KafkaLZ4BlockOutputStream`), zstd (ruzstd). Decompression is bounded: a batch that would
 //! inflate past the limit is an error, never unbounded memory.
 //!
-//! # Compression levels (KIP-390)
-//!
-//! The producer takes a level per codec, with the Java client's ranges and defaults
-//! ([`CompressionLevels`]). What each pure-Rust codec does with it:
-//!
-//! | codec | Java option | range | default | what kafkit's codec does |
-//! | --- | --- | --- | --- | --- |
-//! | gzip | `compression.gzip.level` | 1..=9, or -1 | -1 (= 6) | every level, as zlib's (miniz_oxide) |
-//! | lz4 | `compression.lz4.level` | 1..=17 | 9 | one level: lz4_flex has only LZ4's fast compressor (about level 1) |
-//! | zstd | `compression.zstd.level` | -131072..=22 | 3 | one level: ruzstd 0.9 implements only its `Fastest` (about zstd level 1) |
-//! | snappy | none | none | none | snappy has no levels |
-//!
-//! A level outside its range is a configuration error. An lz4 or zstd level within its range is
-//! accepted, and compresses at the one level the crate has (the nearest it can do): the batch
-//! is valid for every reader, only its size differs from what the Java client would write.
-//! No maintained pure-Rust crate offers LZ4's high-compression levels or zstd levels beyond
-//! `Fastest` (ruzstd's `Default`, `Better` and `Best` are declared but panic as unimplemented in
-//! 0.9.1, the newest release); [`Compression::effective_level`] says which level a batch gets.
+//! Levels (KIP-390) are described on [`CompressionLevels`]: gzip honours them, lz4 and zstd
+//! have one level each in their pure-Rust crates.
 
 use std::io::{Read, Write};
 
@@ -207,9 +191,25 @@ fn gzip_level(level: Option<i32>) -> u32 {
 }
 
 /// A compression level per codec: KIP-390's `compression.gzip.level`,
-/// `compression.lz4.level` and `compression.zstd.level`. Unset levels are the Java client's
-/// defaults ([`Compression::default_level`]); see the [module docs](self) for what each
-/// pure-Rust codec does with a level.
+/// `compression.lz4.level` and `compression.zstd.level`, with the Java client's ranges; unset
+/// levels are the Java client's defaults ([`Compression::default_level`]). What each pure-Rust
+/// codec does with a level:
+///
+/// | codec | Java option | range | default | what kafkit's codec does |
+/// | --- | --- | --- | --- | --- |
+/// | gzip | `compression.gzip.level` | 1..=9, or -1 | -1 (= 6) | every level, as zlib's (miniz_oxide) |
+/// | lz4 | `compression.lz4.level` | 1..=17 | 9 | one level: lz4_flex has only LZ4's fast compressor (no high-compression levels) |
+/// | zstd | `compression.zstd.level` | -131072..=22 | 3 | one level: ruzstd 0.9 implements only its `Fastest` (about zstd level 1) |
+/// | snappy, none | none | none | none | no levels; setting one is an error |
+///
+/// A level outside its range is a configuration error naming the option, the range and the
+/// fix. An lz4 or zstd level within its range is accepted and compresses at the one level the
+/// crate has (the nearest it can do): the batch is valid for every reader, only its size
+/// differs from what the Java client would write. No maintained pure-Rust crate has LZ4's
+/// high-compression levels or zstd levels above `Fastest` (ruzstd's `Default`, `Better` and
+/// `Best` are declared but panic as unimplemented in 0.9.1, its newest release); when ruzstd
+/// implements them, zstd levels will map onto them. [`Compression::effective_level`] says
+/// which level a batch gets. Measured sizes and speeds per level: `docs/benchmarks.md`.
 ///
 /// ```
 /// use kafkit::producer::{Compression, CompressionLevels, ProducerConfig};
@@ -310,6 +310,7 @@ pub fn compress_at(
             }
         }
         Compression::Lz4 => {
+            // lz4_flex has LZ4's fast compressor only: every lz4 level compresses there.
             let mut info = lz4_flex::frame::FrameInfo::new();
             info.block_size = lz4_flex::frame::BlockSize::Max64KB;
             info.block_mode = lz4_flex::frame::BlockMode::Independent;
