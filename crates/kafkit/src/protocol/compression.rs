@@ -2,11 +2,12 @@
 //!
 //! Pure-Rust codecs only: gzip (miniz_oxide via flate2), snappy (xerial framing, as Java's
 //! snappy-java writes it), lz4 (LZ4 frame, independent 64 KiB blocks, as Kafka's own
-//! `KafkaLZ4BlockOutputStream`), zstd (ruzstd). Decompression is bounded: a batch that would
-//! inflate past the limit is an error, never unbounded memory.
+//! `KafkaLZ4BlockOutputStream`), zstd (structured-zstd compresses, at every level; ruzstd
+//! decompresses). Decompression is bounded: a batch that would inflate past the limit is an
+//! error, never unbounded memory.
 //!
-//! Levels (KIP-390) are described on [`CompressionLevels`]: gzip honours them, lz4 and zstd
-//! have one level each in their pure-Rust crates.
+//! Levels (KIP-390) are described on [`CompressionLevels`]: gzip and zstd honour them, lz4 has
+//! one level in its pure-Rust crate.
 
 use std::io::{Read, Write};
 
@@ -102,7 +103,7 @@ impl Compression {
             Compression::None | Compression::Snappy => None,
             Compression::Gzip => Some(GZIP_MIN..=GZIP_MAX),
             Compression::Lz4 => Some(1..=17),
-            Compression::Zstd => Some(-131_072..=22),
+            Compression::Zstd => Some(ZSTD_MIN..=ZSTD_MAX),
         }
     }
 
@@ -113,7 +114,7 @@ impl Compression {
             Compression::None | Compression::Snappy => None,
             Compression::Gzip => Some(GZIP_DEFAULT),
             Compression::Lz4 => Some(9),
-            Compression::Zstd => Some(3),
+            Compression::Zstd => Some(ZSTD_DEFAULT),
         }
     }
 
@@ -156,21 +157,24 @@ impl Compression {
     }
 
     /// The level a batch is really compressed at, given the configured one (`None` = the
-    /// default): gzip honours every level (-1 is 6); lz4 and zstd have one level each in their
-    /// pure-Rust crates (lz4_flex: LZ4's fast compressor, which is level 1; ruzstd: `Fastest`,
-    /// about zstd level 1), so any level of theirs maps there. `None` for codecs without levels.
+    /// default): gzip and zstd honour every level (gzip's -1 is 6, zstd's 0 is 3, as in zlib
+    /// and zstd); lz4 has one level in its pure-Rust crate (lz4_flex: LZ4's fast compressor,
+    /// level 1), so any lz4 level maps there. `None` for codecs without levels.
     ///
     /// ```
     /// use kafkit::producer::Compression;
     /// assert_eq!(Compression::Gzip.effective_level(Some(9)), Some(9));
     /// assert_eq!(Compression::Gzip.effective_level(None), Some(6));
-    /// assert_eq!(Compression::Zstd.effective_level(Some(19)), Some(1));
+    /// assert_eq!(Compression::Zstd.effective_level(Some(19)), Some(19));
+    /// assert_eq!(Compression::Zstd.effective_level(None), Some(3));
+    /// assert_eq!(Compression::Lz4.effective_level(Some(12)), Some(1));
     /// ```
     pub fn effective_level(self, level: Option<i32>) -> Option<i32> {
         match self {
             Compression::None | Compression::Snappy => None,
             Compression::Gzip => Some(gzip_level(level) as i32),
-            Compression::Lz4 | Compression::Zstd => Some(1),
+            Compression::Lz4 => Some(1),
+            Compression::Zstd => Some(zstd_level(level)),
         }
     }
 }
@@ -180,6 +184,19 @@ const GZIP_MAX: i32 = 9;
 /// Java's `Deflater.DEFAULT_COMPRESSION`: zlib's default, level 6.
 const GZIP_DEFAULT: i32 = -1;
 const GZIP_DEFAULT_IS: u32 = 6;
+
+const ZSTD_MIN: i32 = -131_072;
+const ZSTD_MAX: i32 = 22;
+const ZSTD_DEFAULT: i32 = 3;
+
+/// The zstd level for a configured one: 0 is the default (3), as in zstd; out-of-range values
+/// are clamped (validation refuses them first).
+fn zstd_level(level: Option<i32>) -> i32 {
+    match level {
+        None | Some(0) => ZSTD_DEFAULT,
+        Some(l) => l.clamp(ZSTD_MIN, ZSTD_MAX),
+    }
+}
 
 /// The zlib level for a gzip level (checked or not: out-of-range values are clamped, so a
 /// level that skipped validation still compresses).
@@ -198,18 +215,17 @@ fn gzip_level(level: Option<i32>) -> u32 {
 /// | codec | Java option | range | default | what kafkit's codec does |
 /// | --- | --- | --- | --- | --- |
 /// | gzip | `compression.gzip.level` | 1..=9, or -1 | -1 (= 6) | every level, as zlib's (miniz_oxide) |
+/// | zstd | `compression.zstd.level` | -131072..=22 | 3 | every level, as zstd's (structured-zstd; 0 = 3) |
 /// | lz4 | `compression.lz4.level` | 1..=17 | 9 | one level: lz4_flex has only LZ4's fast compressor (no high-compression levels) |
-/// | zstd | `compression.zstd.level` | -131072..=22 | 3 | one level: ruzstd 0.9 implements only its `Fastest` (about zstd level 1) |
 /// | snappy, none | none | none | none | no levels; setting one is an error |
 ///
 /// A level outside its range is a configuration error naming the option, the range and the
-/// fix. An lz4 or zstd level within its range is accepted and compresses at the one level the
-/// crate has (the nearest it can do): the batch is valid for every reader, only its size
-/// differs from what the Java client would write. No maintained pure-Rust crate has LZ4's
-/// high-compression levels or zstd levels above `Fastest` (ruzstd's `Default`, `Better` and
-/// `Best` are declared but panic as unimplemented in 0.9.1, its newest release); when ruzstd
-/// implements them, zstd levels will map onto them. [`Compression::effective_level`] says
-/// which level a batch gets. Measured sizes and speeds per level: `docs/benchmarks.md`.
+/// fix. An lz4 level within its range is accepted and compresses at the one level lz4_flex
+/// has (the nearest it can do): the batch is valid for every reader, only its size differs
+/// from what the Java client writes (no maintained pure-Rust crate has LZ4's high-compression
+/// levels). [`Compression::effective_level`] says which level a batch gets. Levels 16 and up
+/// of zstd are slow (about 2 MB/s at 19 on JSON records); measured sizes and speeds per level
+/// are in `docs/benchmarks.md`.
 ///
 /// ```
 /// use kafkit::producer::{Compression, CompressionLevels, ProducerConfig};
@@ -322,11 +338,11 @@ pub fn compress_at(
             out.extend_from_slice(&enc.finish().map_err(|e| codec_err(c, e))?);
         }
         Compression::Zstd => {
-            // ruzstd 0.9 implements `Fastest` only (its other levels panic): every zstd level
-            // compresses there.
-            let v = ruzstd::encoding::compress_to_vec(
+            // structured-zstd: every zstd level, in pure Rust (ruzstd 0.9's encoder has only
+            // its `Fastest`). ruzstd stays the decoder.
+            let v = structured_zstd::encoding::compress_slice_to_vec(
                 input,
-                ruzstd::encoding::CompressionLevel::Fastest,
+                structured_zstd::encoding::CompressionLevel::from_level(zstd_level(level)),
             );
             out.extend_from_slice(&v);
         }
@@ -514,17 +530,29 @@ mod tests {
             .contains("zstd"));
     }
 
-    /// JSON-like records, as a producer batches them.
+    /// JSON-like records, as a producer batches them: repeated keys, varied values.
     fn json_records(n: usize) -> Vec<u8> {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
         let mut v = Vec::new();
         for i in 0..n {
+            let (a, b, c) = (next(), next(), next());
             v.extend_from_slice(
                 format!(
-                    r#"{{"id":{i},"user":"user-{}","event":"click","page":"/items/{}","ts":{},"ok":{}}}"#,
-                    i % 97,
-                    i * 7 % 1000,
-                    1_700_000_000_000u64 + i as u64 * 13,
-                    i % 3 == 0
+                    r#"{{"id":{i},"trace":"{:016x}","user":"user-{}","event":"{}","page":"/items/{}","price":{}.{:02},"ts":{},"ok":{}}}"#,
+                    a,
+                    b % 5000,
+                    ["click", "view", "buy", "search"][(c % 4) as usize],
+                    c % 20_000,
+                    b % 500,
+                    c % 100,
+                    1_700_000_000_000u64 + i as u64 * 13 + a % 1000,
+                    a % 3 == 0
                 )
                 .as_bytes(),
             );
@@ -559,7 +587,8 @@ mod tests {
                 compress_at(c, level, &data, &mut out).unwrap();
                 let back = decompress(c, &out, data.len()).unwrap();
                 assert_eq!(&back[..], &data[..], "{c} at {level:?}");
-                if c != Compression::None {
+                // zstd's most negative levels barely compress, as in zstd.
+                if c != Compression::None && level.is_none_or(|l| l > -100) {
                     assert!(
                         out.len() < data.len() / 2,
                         "{c} at {level:?}: {} bytes",
@@ -567,6 +596,42 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn zstd_levels_change_the_output() {
+        let data = json_records(2_000);
+        let size = |level: Option<i32>| {
+            let mut out = BytesMut::new();
+            compress_at(Compression::Zstd, level, &data, &mut out).unwrap();
+            assert_eq!(
+                &decompress(Compression::Zstd, &out, data.len()).unwrap()[..],
+                &data[..]
+            );
+            out.len()
+        };
+        let (fast, one, three, high) = (size(Some(-5)), size(Some(1)), size(None), size(Some(19)));
+        assert!(high < one && one < fast, "-5 {fast}, 1 {one}, 19 {high}");
+        assert_eq!(size(Some(3)), three, "unset is the Java default, 3");
+        assert_eq!(size(Some(0)), three, "0 is zstd's default, 3");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Any bytes at any zstd level (up to 12: the slow levels are covered above) come
+        /// back through the decoder, ruzstd, as they went in.
+        #[test]
+        fn zstd_round_trips_any_bytes_at_any_level(
+            data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..20_000),
+            repeat in 1usize..4,
+            level in -131_072i32..=12,
+        ) {
+            let data: Vec<u8> = data.iter().copied().cycle().take(data.len() * repeat).collect();
+            let mut out = BytesMut::new();
+            compress_at(Compression::Zstd, Some(level), &data, &mut out).unwrap();
+            let back = decompress(Compression::Zstd, &out, data.len()).unwrap();
+            proptest::prop_assert_eq!(&back[..], &data[..]);
         }
     }
 
@@ -613,7 +678,9 @@ mod tests {
         assert_eq!(Gzip.effective_level(Some(-1)), Some(6));
         assert_eq!(Gzip.effective_level(Some(3)), Some(3));
         assert_eq!(Lz4.effective_level(Some(17)), Some(1));
-        assert_eq!(Zstd.effective_level(Option::None), Some(1));
+        assert_eq!(Zstd.effective_level(Option::None), Some(3));
+        assert_eq!(Zstd.effective_level(Some(0)), Some(3));
+        assert_eq!(Zstd.effective_level(Some(-5)), Some(-5));
         assert_eq!(Snappy.effective_level(Some(3)), Option::None);
     }
 
