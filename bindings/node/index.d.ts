@@ -377,17 +377,17 @@ export interface ProducerConfig {
 }
 
 /**
- * kafkit's compression levels per codec, with the Java client's ranges and defaults. gzip
- * honours every level. lz4 and zstd accept their ranges, but kafkit's pure-Rust codecs have one
- * level each (lz4: LZ4's fast compressor; zstd: about zstd level 1), so their level does not
- * change what is written today. Snappy has no levels.
+ * kafkit's compression levels per codec, with the Java client's ranges and defaults. gzip and
+ * zstd honour every level. lz4 accepts its range, but kafkit's pure-Rust LZ4 has one level
+ * (LZ4's fast compressor), so an lz4 level does not change what is written. Snappy has no
+ * levels.
  */
 export interface CompressionLevels {
   /** 1..9, or -1 (zlib's default); default 6. */
   gzip?: number
   /** 1..17; default 9 (compresses at LZ4's fast level whatever the value). */
   lz4?: number
-  /** -131072..22; default 3 (compresses at about zstd level 1 whatever the value). */
+  /** -131072..22 (0 = 3, as in zstd); default 3. Levels 16 and up are slow (about 2 MB/s). */
   zstd?: number
 }
 

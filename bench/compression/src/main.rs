@@ -156,6 +156,8 @@ fn main() {
         (Compression::Zstd, Some(-5)),
         (Compression::Zstd, Some(1)),
         (Compression::Zstd, None),
+        (Compression::Zstd, Some(6)),
+        (Compression::Zstd, Some(9)),
         (Compression::Zstd, Some(19)),
     ];
     for (codec, level) in cases {
@@ -182,4 +184,21 @@ fn main() {
             input as f64 / bytes_out as f64
         );
     }
+    // Before levels, kafkit wrote zstd with ruzstd's `Fastest` (its only implemented level).
+    let mut out: Vec<Vec<u8>> = vec![Vec::new(); data.len()];
+    let c_rate = rate(&data, min, |i| {
+        out[i] = ruzstd::encoding::compress_to_vec(
+            &data[i][..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+    });
+    let bytes_out: usize = out.iter().map(Vec::len).sum();
+    let d_rate = rate(&data, min, |i| {
+        let back = decompress(Compression::Zstd, &out[i], data[i].len()).expect("decompress");
+        assert_eq!(back.len(), data[i].len());
+    });
+    println!(
+        "| zstd, before levels (ruzstd `Fastest`) | any | about 1 | {bytes_out} | {:.2} | {c_rate:.0} | {d_rate:.0} |",
+        input as f64 / bytes_out as f64
+    );
 }

@@ -30,8 +30,8 @@ const Partitioners = {
 }
 
 // kafkit's `compressionLevels` extension (KIP-390; KafkaJS has no levels): the level per codec
-// that a send's `compression` uses, with the Java client's ranges. gzip honours every level;
-// lz4 and zstd take their ranges but the native codecs compress at one level each.
+// that a send's `compression` uses, with the Java client's ranges. gzip and zstd honour every
+// level; lz4 takes its range but the native codec compresses at one level (LZ4's fast one).
 const LEVELS = {
   gzip: { min: 1, max: 9, default: 6, extra: -1 },
   lz4: { min: 1, max: 17, default: 9 },

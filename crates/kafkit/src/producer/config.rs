@@ -52,11 +52,10 @@ pub struct ProducerConfig {
     pub compression: Compression,
     /// Level per codec (KIP-390: Java `compression.gzip.level`, `compression.lz4.level`,
     /// `compression.zstd.level`). Unset levels are Java's defaults (gzip 6, lz4 9, zstd 3);
-    /// before levels existed kafkit wrote gzip at level 1 (about 5x faster, 35% more bytes on
+    /// before levels existed kafkit wrote gzip at level 1 (about 4x faster, 35% more bytes on
     /// JSON records: `docs/benchmarks.md`), which `.compression_level(Compression::Gzip, 1)`
-    /// brings back.
-    /// gzip honours every level; lz4 and zstd accept Java's ranges but their pure-Rust codecs
-    /// have one level each (see [`Compression::effective_level`]). Set with
+    /// brings back. gzip and zstd honour every level; lz4 accepts Java's range but its
+    /// pure-Rust codec has one level (see [`Compression::effective_level`]). Set with
     /// [`ProducerConfig::compression_level`]; checked by [`ProducerConfig::validate`].
     pub compression_levels: CompressionLevels,
     /// Time a batch waits for more records before it is sent (Java `linger.ms`). Default 5 ms.
