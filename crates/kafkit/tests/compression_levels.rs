@@ -1,6 +1,7 @@
 //! Compression levels (KIP-390) against the real broker: the same records produced at gzip
-//! level 1 and level 9 take fewer bytes in the broker's log at 9 (the level reaches the wire,
-//! and the broker keeps the producer's batches as written), and records produced at
+//! level 1 and level 9 (zstd -5 and 19) take fewer bytes in the broker's log at the higher
+//! level (the level reaches the wire, and the broker keeps the producer's batches as
+//! written), and records produced at
 //! non-default levels of gzip, lz4 and zstd are read back by kafkit's consumer and by the Java
 //! client. Needs the default broker (`KAFKIT_BOOTSTRAP`) and a JDK (`scripts/kafka classpath`).
 
@@ -120,16 +121,28 @@ async fn a_chosen_level_reaches_the_broker_and_is_read_back_by_kafkit_and_java()
         "gzip level 9 ({best_size} bytes in the log) must be smaller than level 1 ({fast_size})"
     );
 
-    // Non-default levels of each codec with levels; lz4 and zstd compress at the one level
-    // their pure-Rust codecs have, and are valid batches for every reader.
-    let zstd = produce(
-        &kafka,
-        "level-zstd",
+    // zstd honours its levels too: 19 against -5.
+    let zstd_at = |level| {
         ProducerConfig::default()
             .compression(Compression::Zstd)
-            .compression_level(Compression::Zstd, 19),
-    )
-    .await;
+            .compression_level(Compression::Zstd, level)
+    };
+    let zstd_fast = produce(&kafka, "level-zstd-5", zstd_at(-5)).await;
+    let zstd = produce(&kafka, "level-zstd19", zstd_at(19)).await;
+    let (zfast_size, zbest_size) = (
+        log_size(&kafka, &zstd_fast).await,
+        log_size(&kafka, &zstd).await,
+    );
+    eprintln!(
+        "log bytes: gzip 1 {fast_size}, gzip 9 {best_size}, zstd -5 {zfast_size}, zstd 19 {zbest_size}"
+    );
+    assert!(
+        zbest_size < zfast_size,
+        "zstd level 19 ({zbest_size} bytes in the log) must be smaller than level -5 ({zfast_size})"
+    );
+
+    // Non-default levels of each codec with levels (lz4 compresses at the one level its
+    // pure-Rust codec has) are valid batches for every reader.
     let lz4 = produce(
         &kafka,
         "level-lz4",
