@@ -339,11 +339,21 @@ pub fn compress_at(
         }
         Compression::Zstd => {
             // structured-zstd: every zstd level, in pure Rust (ruzstd 0.9's encoder has only
-            // its `Fastest`). ruzstd stays the decoder.
-            let v = structured_zstd::encoding::compress_slice_to_vec(
-                input,
-                structured_zstd::encoding::CompressionLevel::from_level(zstd_level(level)),
-            );
+            // its `Fastest`). ruzstd stays the decoder. The encoder is young: a panic in it
+            // fails this batch with an error instead of the producer's sender task.
+            let level = zstd_level(level);
+            let v = std::panic::catch_unwind(|| {
+                structured_zstd::encoding::compress_slice_to_vec(
+                    input,
+                    structured_zstd::encoding::CompressionLevel::from_level(level),
+                )
+            })
+            .map_err(|_| {
+                codec_msg(
+                    c,
+                    &format!("the encoder panicked at level {level} on {} bytes (a bug in structured-zstd); use another level or codec", input.len()),
+                )
+            })?;
             out.extend_from_slice(&v);
         }
     }
