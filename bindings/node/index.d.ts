@@ -367,6 +367,28 @@ export interface ProducerConfig {
   transactionTimeout?: number
   /** At most 5 with `idempotent`. */
   maxInFlightRequests?: number
+  /**
+   * kafkit extension (KafkaJS has no compression levels): the level each codec compresses at
+   * when a `send`/`sendBatch` picks it with `compression` (KIP-390, the Java client's
+   * `compression.<codec>.level`), e.g. `kafka.producer({ compressionLevels: { gzip: 9 } })`.
+   * A level out of range throws KafkaJSNonRetriableError from `kafka.producer()`.
+   */
+  compressionLevels?: CompressionLevels
+}
+
+/**
+ * kafkit's compression levels per codec, with the Java client's ranges and defaults. gzip and
+ * zstd honour every level. lz4 accepts its range, but kafkit's pure-Rust LZ4 has one level
+ * (LZ4's fast compressor), so an lz4 level does not change what is written. Snappy has no
+ * levels.
+ */
+export interface CompressionLevels {
+  /** 1..9, or -1 (zlib's default); default 6. */
+  gzip?: number
+  /** 1..17; default 9 (compresses at LZ4's fast level whatever the value). */
+  lz4?: number
+  /** -131072..22 (0 = 3, as in zstd); default 3. Levels 16 and up are slow (about 2 MB/s). */
+  zstd?: number
 }
 
 export interface ProducerRecord {

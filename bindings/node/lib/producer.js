@@ -29,6 +29,40 @@ const Partitioners = {
   LegacyPartitioner: Object.assign(() => null, { kafkit: 'legacy' }),
 }
 
+// kafkit's `compressionLevels` extension (KIP-390; KafkaJS has no levels): the level per codec
+// that a send's `compression` uses, with the Java client's ranges. gzip and zstd honour every
+// level; lz4 takes its range but the native codec compresses at one level (LZ4's fast one).
+const LEVELS = {
+  gzip: { min: 1, max: 9, default: 6, extra: -1 },
+  lz4: { min: 1, max: 17, default: 9 },
+  zstd: { min: -131072, max: 22, default: 3 },
+}
+
+function checkLevels(levels) {
+  if (levels === undefined || levels === null) return undefined
+  if (typeof levels !== 'object' || Array.isArray(levels)) {
+    throw new KafkaJSNonRetriableError('compressionLevels must be an object such as { gzip: 9, zstd: 10 }')
+  }
+  const out = {}
+  for (const [codec, level] of Object.entries(levels)) {
+    if (level === undefined) continue
+    const range = LEVELS[codec]
+    if (!range) {
+      throw new KafkaJSNonRetriableError(
+        `compressionLevels.${codec} is not a codec with levels: give gzip, lz4 or zstd (snappy has no levels)`
+      )
+    }
+    if (!Number.isInteger(level) || ((level < range.min || level > range.max) && level !== range.extra)) {
+      throw new KafkaJSNonRetriableError(
+        `compressionLevels.${codec} ${level} is out of range: ${codec} takes ${range.min}..${range.max}` +
+          `${range.extra !== undefined ? ` (or ${range.extra})` : ''}; give an integer in that range, or leave it out for the default (${range.default})`
+      )
+    }
+    out[codec] = level
+  }
+  return out
+}
+
 class Producer {
   constructor(kafka, {
     createPartitioner,
@@ -37,6 +71,7 @@ class Producer {
     transactionalId,
     transactionTimeout = 60000,
     maxInFlightRequests,
+    compressionLevels,
   } = {}) {
     this._kafka = kafka
     this._log = kafka.logger().namespace('Producer')
@@ -54,7 +89,13 @@ class Producer {
       throw new KafkaJSNonRetriableError('an idempotent producer allows at most 5 requests in flight (maxInFlightRequests)')
     }
     this._idempotent = transactionalId ? true : idempotent
-    this._options = { idempotent: this._idempotent, transactionalId, transactionTimeout, maxInFlightRequests }
+    this._options = {
+      idempotent: this._idempotent,
+      transactionalId,
+      transactionTimeout,
+      maxInFlightRequests,
+      compressionLevels: checkLevels(compressionLevels),
+    }
     this._transactionalId = transactionalId
     this._native = null
     this._transaction = null

@@ -22,6 +22,17 @@ pub struct ProducerOptions {
     pub transactional_id: Option<String>,
     pub transaction_timeout: Option<u32>,
     pub max_in_flight_requests: Option<u32>,
+    /// kafkit's extension: a level per codec (KIP-390).
+    pub compression_levels: Option<CompressionLevelOptions>,
+}
+
+/// kafkit's `compressionLevels` producer option (KafkaJS has none): the level each codec
+/// compresses at when a `send` picks it (Java `compression.<codec>.level`).
+#[napi(object)]
+pub struct CompressionLevelOptions {
+    pub gzip: Option<i32>,
+    pub lz4: Option<i32>,
+    pub zstd: Option<i32>,
 }
 
 /// What KafkaJS sets per `send`.
@@ -120,6 +131,17 @@ impl NativeProducer {
         }
         if let Some(n) = options.max_in_flight_requests {
             base.max_in_flight = n.clamp(1, 5) as usize;
+        }
+        if let Some(levels) = options.compression_levels {
+            for (codec, level) in [
+                (Compression::Gzip, levels.gzip),
+                (Compression::Lz4, levels.lz4),
+                (Compression::Zstd, levels.zstd),
+            ] {
+                if let Some(level) = level {
+                    base = base.compression_level(codec, level);
+                }
+            }
         }
         base.validate().js()?;
         let link = Link::connect(client).await?;

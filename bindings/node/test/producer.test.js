@@ -146,3 +146,39 @@ test('a transaction commits consumed offsets with sendOffsets', async () => {
   assert.ok(!got.includes('0'), `offset 0 was committed in the transaction, yet read: ${got}`)
   assert.deepEqual(got, ['2'])
 })
+
+test('kafkit extension compressionLevels: sends at a chosen level of each codec round-trip, and a bad level is refused naming the option', async () => {
+  const kafka = newKafka()
+  const producer = kafka.producer({ compressionLevels: { gzip: 9, lz4: 12, zstd: -5 } })
+  await producer.connect()
+  const cases = [[CompressionTypes.GZIP, 'gzip'], [CompressionTypes.LZ4, 'lz4'], [CompressionTypes.ZSTD, 'zstd']]
+  const topics = []
+  for (const [codec, name] of cases) {
+    const topic = unique(`p-level-${name}`)
+    topics.push(topic)
+    await createTopic(kafka, topic, 1)
+    const messages = Array.from({ length: 40 }, (_, j) => ({ key: `k${j}`, value: JSON.stringify({ id: j, codec: name, pad: 'x'.repeat(50) }) }))
+    await producer.send({ topic, messages, compression: codec })
+  }
+  await producer.disconnect()
+  for (let i = 0; i < cases.length; i++) {
+    const got = await readAll(kafka, topics[i], 40)
+    got.sort((a, b) => Number(a.offset) - Number(b.offset))
+    assert.deepEqual(got.map(m => JSON.parse(m.value.toString()).id), Array.from({ length: 40 }, (_, j) => j))
+    assert.ok(got.every(m => JSON.parse(m.value.toString()).codec === cases[i][1]))
+  }
+  // gzip's -1 is zlib's default, as in the Java client.
+  kafka.producer({ compressionLevels: { gzip: -1 } })
+  for (const [levels, parts] of [
+    [{ zstd: 23 }, ['compressionLevels.zstd 23 is out of range', '-131072..22', 'default (3)']],
+    [{ gzip: 0 }, ['compressionLevels.gzip 0', '1..9 (or -1)', 'default (6)']],
+    [{ lz4: 2.5 }, ['compressionLevels.lz4 2.5', '1..17']],
+    [{ snappy: 1 }, ['compressionLevels.snappy', 'snappy has no levels']],
+  ]) {
+    assert.throws(() => kafka.producer({ compressionLevels: levels }), e => {
+      assert.equal(e.name, 'KafkaJSNonRetriableError')
+      for (const p of parts) assert.ok(e.message.includes(p), `${e.message} lacks ${p}`)
+      return true
+    })
+  }
+})

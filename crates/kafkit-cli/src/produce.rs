@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use kafkit::producer::{Acks, ProducerConfig, Record};
+use kafkit::producer::{Acks, Compression, ProducerConfig, Record};
 use kafkit::Kafka;
 use serde_json::json;
 
@@ -24,6 +24,12 @@ pub struct ProduceArgs {
     /// Compression: none, gzip, snappy, lz4, zstd.
     #[arg(long, default_value = "none")]
     compression: String,
+    /// Level of the --compression codec (KIP-390, Java compression.<codec>.level): gzip 1..=9
+    /// (default 6), lz4 1..=17 (default 9), zstd -131072..=22 (default 3); snappy and none take
+    /// none. gzip and zstd honour every level; lz4 accepts its range but its pure-Rust codec
+    /// compresses at one level (LZ4's fast one).
+    #[arg(long, allow_hyphen_values = true)]
+    compression_level: Option<i32>,
     /// Acks: all, leader, none.
     #[arg(long, default_value = "all")]
     acks: String,
@@ -43,10 +49,15 @@ pub struct ProduceArgs {
 }
 
 pub async fn run(kafka: &Kafka, args: ProduceArgs, as_json: bool) -> kafkit::Result<()> {
+    let codec: Compression = args.compression.parse()?;
     let mut config = ProducerConfig::default()
-        .compression(args.compression.parse()?)
+        .compression(codec)
         .acks(args.acks.parse::<Acks>()?)
         .linger(Duration::from_millis(args.linger_ms));
+    if let Some(level) = args.compression_level {
+        check_level(codec, level)?;
+        config = config.compression_level(codec, level);
+    }
     if let Some(b) = args.batch_size {
         config = config.batch_size(b);
     }
@@ -59,6 +70,34 @@ pub async fn run(kafka: &Kafka, args: ProduceArgs, as_json: bool) -> kafkit::Res
         None => stdin(&producer, &args, as_json).await?,
     }
     producer.close().await
+}
+
+/// `--compression-level` against the codec's range, named as the flag (the library's own error
+/// names Java's option).
+fn check_level(codec: Compression, level: i32) -> kafkit::Result<()> {
+    let Some(range) = codec.level_range() else {
+        return Err(kafkit::Error::new(
+            kafkit::ErrorKind::Config,
+            "produce",
+            format!("--compression-level {level}: --compression {codec} has no levels; drop --compression-level, or use --compression gzip, lz4 or zstd"),
+        ));
+    };
+    codec.check_level(level).map_err(|_| {
+        kafkit::Error::new(
+            kafkit::ErrorKind::Config,
+            "produce",
+            format!(
+            "--compression-level {level} is out of range for --compression {codec}: give {}..={} (default {})",
+            range.start(),
+            range.end(),
+            // gzip's default is -1, which zlib takes as 6.
+            match codec {
+                Compression::Gzip => 6,
+                c => c.default_level().unwrap_or_default(),
+            },
+            ),
+        )
+    })
 }
 
 /// `--size` against the producer's request limit, before a value of that size is allocated
@@ -232,7 +271,25 @@ async fn load(
 
 #[cfg(test)]
 mod tests {
-    use super::check_size;
+    use super::{check_level, check_size};
+    use kafkit::producer::Compression;
+
+    #[test]
+    fn compression_levels_are_checked_against_the_codec() {
+        check_level(Compression::Gzip, 9).unwrap();
+        check_level(Compression::Gzip, -1).unwrap();
+        check_level(Compression::Zstd, -131_072).unwrap();
+        check_level(Compression::Lz4, 17).unwrap();
+        let e = check_level(Compression::Zstd, 23).unwrap_err();
+        assert_eq!(e.kind(), &kafkit::ErrorKind::Config);
+        let text = e.to_string();
+        assert!(
+            text.contains("--compression-level 23 is out of range for --compression zstd: give -131072..=22 (default 3)"),
+            "{text}"
+        );
+        let text = check_level(Compression::None, 1).unwrap_err().to_string();
+        assert!(text.contains("--compression none has no levels"), "{text}");
+    }
 
     #[test]
     fn a_size_over_the_request_limit_is_refused_before_it_is_allocated() {

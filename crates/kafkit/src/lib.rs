@@ -22,10 +22,12 @@ pub(crate) mod net;
 pub(crate) mod protocol;
 pub mod retry;
 
-/// For kafkit's own tests: a single broker connection, below the client. Not part of the API.
+/// For kafkit's own tests and benchmarks: a single broker connection, below the client, and the
+/// batch codecs (`bench/compression`). Not part of the API.
 #[doc(hidden)]
 pub mod test_support {
     pub use crate::net::{Connection, ConnectionConfig};
+    pub use crate::protocol::compression::{compress_at, decompress};
 }
 
 /// Connection security: TLS and SASL settings for [`KafkaConfig`], and how reconnects back off.

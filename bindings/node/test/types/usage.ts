@@ -365,6 +365,10 @@ async function producing() {
     partitionMetadata[partitionMetadata.length - 1].partitionId
   kafka.producer({ createPartitioner: pickLast })
   kafka.producer({ createPartitioner: Partitioners.JavaCompatiblePartitioner })
+  // kafkit's extension: compression levels per codec (KIP-390).
+  kafka.producer({ compressionLevels: { gzip: 9, zstd: -5 } })
+  // @ts-expect-error snappy has no levels
+  kafka.producer({ compressionLevels: { snappy: 1 } })
 
   // @ts-expect-error LegacyPartitioner is refused by kafkit
   kafka.producer({ createPartitioner: Partitioners.LegacyPartitioner })

@@ -33,7 +33,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{Notify, Semaphore};
 
-pub use crate::protocol::compression::Compression;
+pub use crate::protocol::compression::{Compression, CompressionLevels};
 pub use config::{Acks, ProducerConfig};
 pub use record::{DeliveryFuture, Header, Record, RecordMetadata};
 pub use transaction_version::TransactionVersion;
@@ -472,7 +472,9 @@ impl Producer {
                 .batch_size
                 .min(INITIAL_BATCH_CAPACITY)
                 .max(size + BATCH_OVERHEAD);
-            let builder = RecordBatchBuilder::with_capacity(shared.config.compression, capacity);
+            let codec = shared.config.compression;
+            let builder = RecordBatchBuilder::with_capacity(codec, capacity)
+                .with_level(shared.config.compression_levels.get(codec));
             let batch = acc.new_batch(key.clone(), partition, builder);
             let Some(q) = acc.queue(&key, partition) else {
                 return Err(Error::closed("produce"));

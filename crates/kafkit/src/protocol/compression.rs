@@ -2,8 +2,12 @@
 //!
 //! Pure-Rust codecs only: gzip (miniz_oxide via flate2), snappy (xerial framing, as Java's
 //! snappy-java writes it), lz4 (LZ4 frame, independent 64 KiB blocks, as Kafka's own
-//! `KafkaLZ4BlockOutputStream`), zstd (ruzstd). Decompression is bounded: a batch that would
-//! inflate past the limit is an error, never unbounded memory.
+//! `KafkaLZ4BlockOutputStream`), zstd (structured-zstd compresses, at every level; ruzstd
+//! decompresses). Decompression is bounded: a batch that would inflate past the limit is an
+//! error, never unbounded memory.
+//!
+//! Levels (KIP-390) are described on [`CompressionLevels`]: gzip and zstd honour them, lz4 has
+//! one level in its pure-Rust crate.
 
 use std::io::{Read, Write};
 
@@ -85,6 +89,191 @@ impl std::fmt::Display for Compression {
     }
 }
 
+impl Compression {
+    /// The levels this codec takes, as the Java client validates them (KIP-390); `None` for
+    /// `None` and `Snappy`, which have none. Gzip also takes -1, zlib's "default" (= 6).
+    ///
+    /// ```
+    /// use kafkit::producer::Compression;
+    /// assert_eq!(Compression::Zstd.level_range(), Some(-131072..=22));
+    /// assert_eq!(Compression::Snappy.level_range(), None);
+    /// ```
+    pub fn level_range(self) -> Option<std::ops::RangeInclusive<i32>> {
+        match self {
+            Compression::None | Compression::Snappy => None,
+            Compression::Gzip => Some(GZIP_MIN..=GZIP_MAX),
+            Compression::Lz4 => Some(1..=17),
+            Compression::Zstd => Some(ZSTD_MIN..=ZSTD_MAX),
+        }
+    }
+
+    /// The level used when none is set: the Java client's default (gzip -1, which zlib takes
+    /// as 6; lz4 9; zstd 3). `None` for codecs without levels.
+    pub fn default_level(self) -> Option<i32> {
+        match self {
+            Compression::None | Compression::Snappy => None,
+            Compression::Gzip => Some(GZIP_DEFAULT),
+            Compression::Lz4 => Some(9),
+            Compression::Zstd => Some(ZSTD_DEFAULT),
+        }
+    }
+
+    /// The Java client's name for this codec's level option (`compression.zstd.level`...).
+    pub fn level_option(self) -> Option<&'static str> {
+        match self {
+            Compression::None | Compression::Snappy => None,
+            Compression::Gzip => Some("compression.gzip.level"),
+            Compression::Lz4 => Some("compression.lz4.level"),
+            Compression::Zstd => Some("compression.zstd.level"),
+        }
+    }
+
+    /// Checks `level` for this codec; the error names the option, the valid range and the fix.
+    pub fn check_level(self, level: i32) -> Result<()> {
+        let Some(range) = self.level_range() else {
+            return Err(Error::config(format!(
+                "compression level {level} was given for {self}, which has no levels; remove the level, or pick gzip, lz4 or zstd"
+            )));
+        };
+        let gzip_default = self == Compression::Gzip && level == GZIP_DEFAULT;
+        if range.contains(&level) || gzip_default {
+            return Ok(());
+        }
+        let option = self.level_option().unwrap_or("compression level");
+        let extra = if self == Compression::Gzip {
+            " (or -1 for the default)"
+        } else {
+            ""
+        };
+        Err(Error::config(format!(
+            "{option} {level} is out of range: {self} takes {}..={}{extra}; give a level in that range, or leave it unset for the default ({})",
+            range.start(),
+            range.end(),
+            match self {
+                Compression::Gzip => GZIP_DEFAULT_IS as i32,
+                c => c.default_level().unwrap_or_default(),
+            },
+        )))
+    }
+
+    /// The level a batch is really compressed at, given the configured one (`None` = the
+    /// default): gzip and zstd honour every level (gzip's -1 is 6, zstd's 0 is 3, as in zlib
+    /// and zstd); lz4 has one level in its pure-Rust crate (lz4_flex: LZ4's fast compressor,
+    /// level 1), so any lz4 level maps there. `None` for codecs without levels.
+    ///
+    /// ```
+    /// use kafkit::producer::Compression;
+    /// assert_eq!(Compression::Gzip.effective_level(Some(9)), Some(9));
+    /// assert_eq!(Compression::Gzip.effective_level(None), Some(6));
+    /// assert_eq!(Compression::Zstd.effective_level(Some(19)), Some(19));
+    /// assert_eq!(Compression::Zstd.effective_level(None), Some(3));
+    /// assert_eq!(Compression::Lz4.effective_level(Some(12)), Some(1));
+    /// ```
+    pub fn effective_level(self, level: Option<i32>) -> Option<i32> {
+        match self {
+            Compression::None | Compression::Snappy => None,
+            Compression::Gzip => Some(gzip_level(level) as i32),
+            Compression::Lz4 => Some(1),
+            Compression::Zstd => Some(zstd_level(level)),
+        }
+    }
+}
+
+const GZIP_MIN: i32 = 1;
+const GZIP_MAX: i32 = 9;
+/// Java's `Deflater.DEFAULT_COMPRESSION`: zlib's default, level 6.
+const GZIP_DEFAULT: i32 = -1;
+const GZIP_DEFAULT_IS: u32 = 6;
+
+const ZSTD_MIN: i32 = -131_072;
+const ZSTD_MAX: i32 = 22;
+const ZSTD_DEFAULT: i32 = 3;
+
+/// The zstd level for a configured one: 0 is the default (3), as in zstd; out-of-range values
+/// are clamped (validation refuses them first).
+fn zstd_level(level: Option<i32>) -> i32 {
+    match level {
+        None | Some(0) => ZSTD_DEFAULT,
+        Some(l) => l.clamp(ZSTD_MIN, ZSTD_MAX),
+    }
+}
+
+/// The zlib level for a gzip level (checked or not: out-of-range values are clamped, so a
+/// level that skipped validation still compresses).
+fn gzip_level(level: Option<i32>) -> u32 {
+    match level {
+        None | Some(GZIP_DEFAULT) => GZIP_DEFAULT_IS,
+        Some(l) => l.clamp(GZIP_MIN, GZIP_MAX) as u32,
+    }
+}
+
+/// A compression level per codec: KIP-390's `compression.gzip.level`,
+/// `compression.lz4.level` and `compression.zstd.level`, with the Java client's ranges; unset
+/// levels are the Java client's defaults ([`Compression::default_level`]). What each pure-Rust
+/// codec does with a level:
+///
+/// | codec | Java option | range | default | what kafkit's codec does |
+/// | --- | --- | --- | --- | --- |
+/// | gzip | `compression.gzip.level` | 1..=9, or -1 | -1 (= 6) | every level, as zlib's (miniz_oxide) |
+/// | zstd | `compression.zstd.level` | -131072..=22 | 3 | every level, as zstd's (structured-zstd; 0 = 3) |
+/// | lz4 | `compression.lz4.level` | 1..=17 | 9 | one level: lz4_flex has only LZ4's fast compressor (no high-compression levels) |
+/// | snappy, none | none | none | none | no levels; setting one is an error |
+///
+/// A level outside its range is a configuration error naming the option, the range and the
+/// fix. An lz4 level within its range is accepted and compresses at the one level lz4_flex
+/// has (the nearest it can do): the batch is valid for every reader, only its size differs
+/// from what the Java client writes (no maintained pure-Rust crate has LZ4's high-compression
+/// levels). [`Compression::effective_level`] says which level a batch gets. Levels 16 and up
+/// of zstd are slow (about 2 MB/s at 19 on JSON records); measured sizes and speeds per level
+/// are in `docs/benchmarks.md`.
+///
+/// ```
+/// use kafkit::producer::{Compression, CompressionLevels, ProducerConfig};
+/// let config = ProducerConfig::default()
+///     .compression(Compression::Gzip)
+///     .compression_level(Compression::Gzip, 9);
+/// assert_eq!(config.compression_levels.get(Compression::Gzip), Some(9));
+/// assert!(config.validate().is_ok());
+///
+/// let levels = CompressionLevels::default().with(Compression::Zstd, 23);
+/// let e = levels.validate().unwrap_err().to_string();
+/// assert!(e.contains("compression.zstd.level 23 is out of range"), "{e}");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CompressionLevels {
+    /// Indexed by [`Compression::code`].
+    levels: [Option<i32>; 5],
+}
+
+impl CompressionLevels {
+    /// These levels with `codec`'s set to `level`.
+    pub fn with(mut self, codec: Compression, level: i32) -> Self {
+        self.set(codec, Some(level));
+        self
+    }
+
+    /// Sets (`Some`) or clears (`None`, the default) `codec`'s level.
+    pub fn set(&mut self, codec: Compression, level: Option<i32>) {
+        self.levels[codec.code() as usize] = level;
+    }
+
+    /// `codec`'s level as set (`None`: the default).
+    pub fn get(&self, codec: Compression) -> Option<i32> {
+        self.levels[codec.code() as usize]
+    }
+
+    /// Checks every level set: each within its codec's range, none for a codec without levels.
+    pub fn validate(&self) -> Result<()> {
+        for code in 0..5u8 {
+            let codec = Compression::from_code(code)?;
+            if let Some(level) = self.get(codec) {
+                codec.check_level(level)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 fn codec_err(c: Compression, e: impl std::error::Error + Send + Sync + 'static) -> Error {
     Error::protocol("compression", format!("{c} codec: {e}")).with_source(e)
 }
@@ -98,14 +287,25 @@ const XERIAL_MAGIC: [u8; 8] = [0x82, b'S', b'N', b'A', b'P', b'P', b'Y', 0];
 /// snappy-java's default block size.
 const XERIAL_BLOCK: usize = 32 * 1024;
 
-/// Compresses `input`, appending to `out`.
+/// Compresses `input` at the codec's default level, appending to `out`.
 pub fn compress(c: Compression, input: &[u8], out: &mut BytesMut) -> Result<()> {
+    compress_at(c, None, input, out)
+}
+
+/// Compresses `input` at `level` (`None`: the codec's default; see
+/// [`Compression::effective_level`] for what each codec honours), appending to `out`.
+pub fn compress_at(
+    c: Compression,
+    level: Option<i32>,
+    input: &[u8],
+    out: &mut BytesMut,
+) -> Result<()> {
     match c {
         Compression::None => out.extend_from_slice(input),
         Compression::Gzip => {
             let mut enc = flate2::write::GzEncoder::new(
                 Vec::with_capacity(input.len() / 2),
-                flate2::Compression::fast(),
+                flate2::Compression::new(gzip_level(level)),
             );
             enc.write_all(input).map_err(|e| codec_err(c, e))?;
             out.extend_from_slice(&enc.finish().map_err(|e| codec_err(c, e))?);
@@ -126,6 +326,7 @@ pub fn compress(c: Compression, input: &[u8], out: &mut BytesMut) -> Result<()> 
             }
         }
         Compression::Lz4 => {
+            // lz4_flex has LZ4's fast compressor only: every lz4 level compresses there.
             let mut info = lz4_flex::frame::FrameInfo::new();
             info.block_size = lz4_flex::frame::BlockSize::Max64KB;
             info.block_mode = lz4_flex::frame::BlockMode::Independent;
@@ -137,10 +338,22 @@ pub fn compress(c: Compression, input: &[u8], out: &mut BytesMut) -> Result<()> 
             out.extend_from_slice(&enc.finish().map_err(|e| codec_err(c, e))?);
         }
         Compression::Zstd => {
-            let v = ruzstd::encoding::compress_to_vec(
-                input,
-                ruzstd::encoding::CompressionLevel::Fastest,
-            );
+            // structured-zstd: every zstd level, in pure Rust (ruzstd 0.9's encoder has only
+            // its `Fastest`). ruzstd stays the decoder. The encoder is young: a panic in it
+            // fails this batch with an error instead of the producer's sender task.
+            let level = zstd_level(level);
+            let v = std::panic::catch_unwind(|| {
+                structured_zstd::encoding::compress_slice_to_vec(
+                    input,
+                    structured_zstd::encoding::CompressionLevel::from_level(level),
+                )
+            })
+            .map_err(|_| {
+                codec_msg(
+                    c,
+                    &format!("the encoder panicked at level {level} on {} bytes (a bug in structured-zstd); use another level or codec", input.len()),
+                )
+            })?;
             out.extend_from_slice(&v);
         }
     }
@@ -325,5 +538,224 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("zstd"));
+    }
+
+    /// JSON-like records, as a producer batches them: repeated keys, varied values.
+    fn json_records(n: usize) -> Vec<u8> {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut v = Vec::new();
+        for i in 0..n {
+            let (a, b, c) = (next(), next(), next());
+            v.extend_from_slice(
+                format!(
+                    r#"{{"id":{i},"trace":"{:016x}","user":"user-{}","event":"{}","page":"/items/{}","price":{}.{:02},"ts":{},"ok":{}}}"#,
+                    a,
+                    b % 5000,
+                    ["click", "view", "buy", "search"][(c % 4) as usize],
+                    c % 20_000,
+                    b % 500,
+                    c % 100,
+                    1_700_000_000_000u64 + i as u64 * 13 + a % 1000,
+                    a % 3 == 0
+                )
+                .as_bytes(),
+            );
+        }
+        v
+    }
+
+    #[test]
+    fn every_level_of_every_codec_round_trips() {
+        let data = json_records(2_000);
+        for c in ALL {
+            let levels: Vec<Option<i32>> = match c.level_range() {
+                None => vec![None],
+                Some(r) => {
+                    let (lo, hi) = (*r.start(), *r.end());
+                    // Every level of gzip and lz4; zstd's ends, its negative and positive
+                    // levels and the default (its range is 131,095 levels wide).
+                    let mut l: Vec<Option<i32>> = if hi - lo < 30 {
+                        (lo..=hi).map(Some).collect()
+                    } else {
+                        [lo, -5, -1, 0, 1, 2, 3, 10, 19, hi].map(Some).to_vec()
+                    };
+                    l.push(None);
+                    if c == Compression::Gzip {
+                        l.push(Some(-1));
+                    }
+                    l
+                }
+            };
+            for level in levels {
+                let mut out = BytesMut::new();
+                compress_at(c, level, &data, &mut out).unwrap();
+                let back = decompress(c, &out, data.len()).unwrap();
+                assert_eq!(&back[..], &data[..], "{c} at {level:?}");
+                // zstd's most negative levels barely compress, as in zstd.
+                if c != Compression::None && level.is_none_or(|l| l > -100) {
+                    assert!(
+                        out.len() < data.len() / 2,
+                        "{c} at {level:?}: {} bytes",
+                        out.len()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn zstd_levels_change_the_output() {
+        let data = json_records(2_000);
+        let size = |level: Option<i32>| {
+            let mut out = BytesMut::new();
+            compress_at(Compression::Zstd, level, &data, &mut out).unwrap();
+            assert_eq!(
+                &decompress(Compression::Zstd, &out, data.len()).unwrap()[..],
+                &data[..]
+            );
+            out.len()
+        };
+        let (fast, one, three, high) = (size(Some(-5)), size(Some(1)), size(None), size(Some(19)));
+        assert!(high < one && one < fast, "-5 {fast}, 1 {one}, 19 {high}");
+        assert_eq!(size(Some(3)), three, "unset is the Java default, 3");
+        assert_eq!(size(Some(0)), three, "0 is zstd's default, 3");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Any bytes at any zstd level (up to 12: the slow levels are covered above) come
+        /// back through the decoder, ruzstd, as they went in.
+        #[test]
+        fn zstd_round_trips_any_bytes_at_any_level(
+            data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..20_000),
+            repeat in 1usize..4,
+            level in -131_072i32..=12,
+        ) {
+            let data: Vec<u8> = data.iter().copied().cycle().take(data.len() * repeat).collect();
+            let mut out = BytesMut::new();
+            compress_at(Compression::Zstd, Some(level), &data, &mut out).unwrap();
+            let back = decompress(Compression::Zstd, &out, data.len()).unwrap();
+            proptest::prop_assert_eq!(&back[..], &data[..]);
+        }
+    }
+
+    #[test]
+    fn gzip_levels_change_the_output_and_9_is_smallest() {
+        let data = json_records(5_000);
+        let size = |level| {
+            let mut out = BytesMut::new();
+            compress_at(Compression::Gzip, Some(level), &data, &mut out).unwrap();
+            out.len()
+        };
+        let (one, six, nine) = (size(1), size(6), size(9));
+        assert!(six < one, "level 6 ({six}) must beat level 1 ({one})");
+        assert!(
+            nine <= six,
+            "level 9 ({nine}) must not lose to level 6 ({six})"
+        );
+        assert_eq!(size(-1), six, "-1 is zlib's default, 6");
+        let mut default = BytesMut::new();
+        compress(Compression::Gzip, &data, &mut default).unwrap();
+        assert_eq!(default.len(), six, "unset is the Java default, 6");
+    }
+
+    #[test]
+    fn ranges_and_defaults_follow_the_java_client() {
+        use Compression::*;
+        assert_eq!(Gzip.level_range(), Some(1..=9));
+        assert_eq!(Lz4.level_range(), Some(1..=17));
+        assert_eq!(Zstd.level_range(), Some(-131_072..=22));
+        assert_eq!(
+            (None.level_range(), Snappy.level_range()),
+            (Option::None, Option::None)
+        );
+        assert_eq!(
+            [Gzip, Lz4, Zstd].map(Compression::default_level),
+            [Some(-1), Some(9), Some(3)]
+        );
+        for c in [Gzip, Lz4, Zstd] {
+            let d = c.default_level().unwrap();
+            c.check_level(d).unwrap();
+        }
+        assert_eq!(Zstd.level_option(), Some("compression.zstd.level"));
+        // What each codec really does.
+        assert_eq!(Gzip.effective_level(Some(-1)), Some(6));
+        assert_eq!(Gzip.effective_level(Some(3)), Some(3));
+        assert_eq!(Lz4.effective_level(Some(17)), Some(1));
+        assert_eq!(Zstd.effective_level(Option::None), Some(3));
+        assert_eq!(Zstd.effective_level(Some(0)), Some(3));
+        assert_eq!(Zstd.effective_level(Some(-5)), Some(-5));
+        assert_eq!(Snappy.effective_level(Some(3)), Option::None);
+    }
+
+    #[test]
+    fn out_of_range_levels_name_the_option_the_range_and_the_fix() {
+        use Compression::*;
+        for (c, bad) in [
+            (Gzip, 0),
+            (Gzip, 10),
+            (Gzip, -2),
+            (Lz4, 0),
+            (Lz4, 18),
+            (Zstd, 23),
+            (Zstd, -131_073),
+        ] {
+            let e = c.check_level(bad).unwrap_err();
+            assert_eq!(e.kind(), &ErrorKind::Config, "{c} {bad}");
+            let m = e.to_string();
+            let range = c.level_range().unwrap();
+            assert!(m.contains(c.level_option().unwrap()), "{m}");
+            assert!(
+                m.contains(&format!("{}..={}", range.start(), range.end())),
+                "{m}"
+            );
+            assert!(m.contains("give a level in that range"), "{m}");
+            assert!(m.contains(&format!(" {bad} ")), "{m}");
+        }
+        let e = Snappy.check_level(1).unwrap_err().to_string();
+        assert!(e.contains("snappy, which has no levels"), "{e}");
+        for (c, ok) in [
+            (Gzip, 1),
+            (Gzip, 9),
+            (Gzip, -1),
+            (Lz4, 1),
+            (Lz4, 17),
+            (Zstd, -131_072),
+            (Zstd, 22),
+            (Zstd, 0),
+        ] {
+            c.check_level(ok).unwrap();
+        }
+    }
+
+    #[test]
+    fn levels_are_kept_per_codec() {
+        let mut l = CompressionLevels::default()
+            .with(Compression::Gzip, 9)
+            .with(Compression::Zstd, -3);
+        assert_eq!(l.get(Compression::Gzip), Some(9));
+        assert_eq!(l.get(Compression::Zstd), Some(-3));
+        assert_eq!(l.get(Compression::Lz4), None);
+        l.validate().unwrap();
+        l.set(Compression::Gzip, None);
+        assert_eq!(l.get(Compression::Gzip), None);
+        let e = l
+            .with(Compression::Lz4, 99)
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("compression.lz4.level 99"), "{e}");
+        let e = l
+            .with(Compression::Snappy, 1)
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("snappy"), "{e}");
     }
 }

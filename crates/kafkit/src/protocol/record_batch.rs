@@ -13,7 +13,7 @@
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
-use super::compression::{compress, decompress, Compression};
+use super::compression::{compress_at, decompress, Compression};
 use crate::error::{Error, Result};
 
 /// Bytes of the batch header.
@@ -84,6 +84,8 @@ fn put_bytes(buf: &mut BytesMut, b: Option<&[u8]>) {
 pub struct RecordBatchBuilder {
     buf: BytesMut,
     compression: Compression,
+    /// The codec's level (`None`: its default).
+    level: Option<i32>,
     count: i32,
     base_timestamp: i64,
     max_timestamp: i64,
@@ -103,10 +105,17 @@ impl RecordBatchBuilder {
         RecordBatchBuilder {
             buf,
             compression,
+            level: None,
             count: 0,
             base_timestamp: 0,
             max_timestamp: -1,
         }
+    }
+
+    /// The same batch, compressed at `level` (`None`: the codec's default; KIP-390).
+    pub fn with_level(mut self, level: Option<i32>) -> Self {
+        self.level = level;
+        self
     }
 
     /// An upper bound of the bytes one record takes in a batch (its deltas are at most 10 and
@@ -166,7 +175,12 @@ impl RecordBatchBuilder {
         } else {
             let mut out = BytesMut::with_capacity(self.buf.len() / 2 + HEADER_LEN);
             out.put_bytes(0, HEADER_LEN);
-            compress(self.compression, &self.buf[HEADER_LEN..], &mut out)?;
+            compress_at(
+                self.compression,
+                self.level,
+                &self.buf[HEADER_LEN..],
+                &mut out,
+            )?;
             out
         };
         let len = buf.len();
