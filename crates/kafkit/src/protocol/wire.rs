@@ -761,7 +761,7 @@ impl SampleGen {
         self.next() & 1 == 1
     }
     pub(crate) fn null(&mut self) -> bool {
-        self.next() % 4 == 0
+        self.next().is_multiple_of(4)
     }
     pub(crate) fn i8(&mut self) -> i8 {
         self.next() as i8
@@ -795,7 +795,7 @@ impl SampleGen {
     }
     pub(crate) fn bytes(&mut self) -> Bytes {
         // Now and then past the writer's own-piece size, so both paths are covered.
-        let n = if self.next() % 8 == 0 {
+        let n = if self.next().is_multiple_of(8) {
             1500
         } else {
             (self.next() % 16) as usize
