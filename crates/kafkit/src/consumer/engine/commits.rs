@@ -136,8 +136,14 @@ pub(super) fn on_committed(
             offsets,
         });
     }
-    if let Err(e) = &result {
-        tracing::debug!(error = %e, "offset commit failed");
+    match &result {
+        // Nobody waits for an auto-commit's answer (at an interval, or at a reassignment):
+        // a failure is said here.
+        Err(e) if reply.is_none() => {
+            tracing::warn!(group = %group_id, error = %e, "auto-commit of offsets failed")
+        }
+        Err(e) => tracing::debug!(error = %e, "offset commit failed"),
+        Ok(()) => {}
     }
     if let Some(r) = reply {
         let _ = r.send(result);
@@ -217,6 +223,7 @@ impl CommitRetry {
     }
 
     /// The offsets still to commit.
+    #[cfg(test)]
     pub fn offsets(&self) -> &[CommitOffset] {
         &self.offsets
     }
@@ -270,12 +277,11 @@ impl CommitRetry {
     }
 }
 
-/// How a commit ended: what was committed, what was dropped (no longer the member's), and the
-/// answer for whoever asked.
+/// How a commit ended: what was committed, and the answer for whoever asked (an error if
+/// partitions were dropped, no longer the member's).
 #[derive(Debug)]
 pub(super) struct CommitOutcome {
     pub committed: Vec<(TopicPartition, i64)>,
-    pub dropped: Vec<TopicPartition>,
     pub result: Result<()>,
 }
 
@@ -361,11 +367,7 @@ fn outcome(
         .expect("a non-zero code")),
         other => other,
     };
-    CommitOutcome {
-        committed,
-        dropped,
-        result,
-    }
+    CommitOutcome { committed, result }
 }
 
 /// Everything a commit needs, detached from the engine so it can run in a task.
@@ -626,11 +628,16 @@ mod tests {
         );
         assert_eq!(Instant::now() - t0, Duration::from_millis(300));
         assert_eq!(outcome.committed, vec![(TopicPartition::new("t", 0), 10)]);
-        assert_eq!(outcome.dropped, vec![TopicPartition::new("t", 1)]);
+        let e = outcome.result.unwrap_err();
         assert_eq!(
-            outcome.result.as_ref().unwrap_err().code(),
+            e.code(),
             Some(STALE_MEMBER_EPOCH),
             "whoever asked learns that partition 1 was not committed"
+        );
+        assert!(
+            e.message()
+                .contains(&format!("{:?}", [TopicPartition::new("t", 1)])),
+            "{e}"
         );
     }
 
@@ -667,7 +674,6 @@ mod tests {
         .await;
         assert_eq!(*epochs.lock().unwrap(), vec![5, 5, 6]);
         assert!(outcome.result.is_ok());
-        assert!(outcome.dropped.is_empty());
         assert_eq!(outcome.committed, vec![(TopicPartition::new("t", 0), 10)]);
     }
 

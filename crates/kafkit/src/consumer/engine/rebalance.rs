@@ -210,11 +210,9 @@ impl Rebalance {
             async move {
                 if let Some((ctx, mut turn)) = commit {
                     turn.wait().await;
+                    // A failed commit does not hold the ack back (topic deleted, coordinator
+                    // moving); the loop says it failed.
                     let outcome = ctx.commit(processed).await;
-                    if let Err(e) = &outcome.result {
-                        // The ack must not wait on a failing commit (topic deleted, coordinator moving).
-                        tracing::warn!(error = %e, "commit before revocation failed");
-                    }
                     tx.send(Internal::Committed {
                         offsets: outcome.committed,
                         result: outcome.result,
