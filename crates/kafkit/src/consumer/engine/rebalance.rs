@@ -27,7 +27,8 @@ use crate::groups::offsets::{self, Committer};
 pub enum RebalanceKind {
     /// Partitions were assigned to this member.
     Assigned,
-    /// Partitions are being taken away (processed offsets were committed if auto-commit is on).
+    /// Partitions are being taken away. With auto-commit on, everything processed was
+    /// committed first, in every partition the member holds (not only these).
     Revoked,
     /// Partitions were lost (fenced or session expired): do not commit for them.
     Lost,
