@@ -581,7 +581,9 @@ mod tests {
     async fn a_retry_reads_the_live_epoch_and_drops_what_the_member_no_longer_owns() {
         use std::sync::{Arc, Mutex};
         let live = Arc::new(Mutex::new(standing(5, &[0, 1])));
-        let sent: Arc<Mutex<Vec<(i32, Vec<CommitOffset>, Instant)>>> = Default::default();
+        /// Each attempt: its epoch, its offsets, when it went.
+        type Sent = Vec<(i32, Vec<CommitOffset>, Instant)>;
+        let sent: Arc<Mutex<Sent>> = Default::default();
         let t0 = Instant::now();
         let outcome = run_commit(
             "g",
