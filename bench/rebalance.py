@@ -318,9 +318,11 @@ def churn_run(client, kill):
     ends = {int(p[1]): int(p[2]) for _, p in produced if p[0] == "END"}
     expected = sum(ends.values())
     # Until everything produced was processed (or a minute without progress).
-    last, still = -1, time.time()
+    last, still, seen, read = -1, time.time(), set(), 0
     while True:
-        seen = {(int(p[2]), int(p[3])) for _, p in list(lines) if p[0] == "REC"}
+        upto = len(lines)
+        seen.update((int(p[2]), int(p[3])) for _, p in lines[read:upto] if p[0] == "REC")
+        read = upto
         if len(seen) >= expected or time.time() - still > 60:
             break
         if len(seen) != last:
@@ -371,7 +373,7 @@ def churn():
             for x in results]
     table = "\n".join([
         "| client | removals (6 per run) | SIGKILLs | records | processed twice | never processed "
-        "| STALE_MEMBER_EPOCH answers (broker) | commits lost to a stale epoch "
+        "| OffsetCommit STALE_MEMBER_EPOCH partition errors (broker) | commits lost to a stale epoch "
         "| commits failed (all causes) | partitions dropped as no longer owned |",
         "|---|---|---|---|---|---|---|---|---|---|",
         *rows,
