@@ -19,7 +19,12 @@ bindings/node), node-kafkajs (kafkajs 2.2.4: classic, it has no KIP-848), node-c
 Node 22 from bench/node/node22); its table goes to its own section of docs/benchmarks.md.
 The paced producer is the same kafkit one in every case.
 
-Usage: bench/rebalance.py CLASSPATH [--protocols | --node] [clients...]
+With --churn it measures commits under autoscaling churn instead (see churn() below): 12
+partitions, KIP-848 members 2 -> 8 -> 2, kafkit and the Java client alternately, gracefully and
+with every third removal a SIGKILL; it counts records processed twice, records never processed,
+and the OffsetCommit answers STALE_MEMBER_EPOCH the broker gave (read from its JMX meters).
+
+Usage: bench/rebalance.py CLASSPATH [--protocols | --node | --churn] [clients...]
        (run through bench/run-rebalance, or bench/run-rebalance-node for --node; CLASSPATH is
        only used by Java members)
 """
@@ -35,12 +40,15 @@ BOOT = os.environ.get("KAFKIT_BOOTSTRAP", "127.0.0.1:9092")
 CP = sys.argv[1]
 PROTOCOLS = "--protocols" in sys.argv[2:]
 NODE = "--node" in sys.argv[2:]
+CHURN = "--churn" in sys.argv[2:]
 NODE_CLIENTS = ["node-kafkit", "node-kafkajs", "node-confluent", "node-platformatic"]
-CLIENTS = [a for a in sys.argv[2:] if a not in ("--protocols", "--node")] or (
+CLIENTS = [a for a in sys.argv[2:] if a not in ("--protocols", "--node", "--churn")] or (
     ["kafkit-range", "kafkit-coop", "kafkit", "java-range", "java-coop", "java"] if PROTOCOLS
     else NODE_CLIENTS if NODE
+    else ["kafkit", "java"] if CHURN
     else ["kafkit", "rdkafka", "krafka", "confluent", "java"])
-MARK = "protocols" if PROTOCOLS else "node-rebalance" if NODE else "rebalance"
+MARK = ("protocols" if PROTOCOLS else "node-rebalance" if NODE else "churn" if CHURN
+        else "rebalance")
 CLASSIC = {"range": "range", "coop": "cooperative-sticky"}
 PARTITIONS = 12
 INITIAL, SETTLE, CYCLES = 7, 10.0, 3
@@ -58,10 +66,11 @@ def now_ms():
 class Proc:
     """A member (or the producer) whose stdout lines are collected with their member name."""
 
-    def __init__(self, name, cmd, sink):
+    def __init__(self, name, cmd, sink, env=None, stderr=None):
         self.name = name
         self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL, text=True, bufsize=1)
+                                  stderr=stderr or subprocess.DEVNULL, text=True, bufsize=1,
+                                  env=None if env is None else {**os.environ, **env})
         self.done = threading.Event()
         self.t = threading.Thread(target=self._read, args=(sink,), daemon=True)
         self.t.start()
@@ -230,7 +239,165 @@ if PROTOCOLS:
     NAMES["java"] = "Java 4.4, consumer (KIP-848)"
 
 
+# ---- churn: commits under autoscaling (--churn) ------------------------------------------
+
+# Environment: CHURN_RECORDS (default 300000), CHURN_RATE records/s (2000), CHURN_STEP seconds
+# between membership changes (8), CHURN_ROUNDS (1): each round runs graceful then kill, each
+# for every client in turn, so the clients alternate on the same broker. CHURN_JMX: the
+# broker's JMX HOST:PORT (bench/run-rebalance --churn opens it); without it no stale count.
+CHURN_RECORDS = int(os.environ.get("CHURN_RECORDS", "300000"))
+CHURN_RATE = int(os.environ.get("CHURN_RATE", "2000"))
+CHURN_STEP = float(os.environ.get("CHURN_STEP", "8"))
+CHURN_ROUNDS = int(os.environ.get("CHURN_ROUNDS", "1"))
+CHURN_JMX = os.environ.get("CHURN_JMX")
+CHURN_MIN, CHURN_MAX = 2, 8
+STALE_METER = ("kafka.network:type=RequestMetrics,name=ErrorsPerSec,request=OffsetCommit,"
+               "error=STALE_MEMBER_EPOCH")
+LOGS = os.path.join(REPO, "bench/target/churn-logs")
+
+
+def stale_answers():
+    """OffsetCommit answers STALE_MEMBER_EPOCH the broker has given so far (None: unknown)."""
+    if not CHURN_JMX:
+        return None
+    p = subprocess.run(["java", "-cp", CP, "JavaPeer", "jmx", CHURN_JMX, STALE_METER],
+                       capture_output=True, text=True, timeout=60)
+    m = re.search(r"JMX (\d+)", p.stdout)
+    return int(m.group(1)) if m else None
+
+
+def churn_member(client, topic, group, name, lines, log):
+    env = {"KAFKIT_PEER_RESET": "earliest", "KAFKIT_MEMBER_FLUSH": "1", "KAFKIT_MEMBER_LOG": "1"}
+    return Proc(name, member_cmd(client, topic, group), lines, env=env, stderr=log)
+
+
+def churn_run(client, kill):
+    """One run: members 2 -> 8 -> 2, one change every CHURN_STEP s, while the producer writes
+    CHURN_RECORDS records; with `kill` every third removal is a SIGKILL."""
+    mode = "kill" if kill else "graceful"
+    removal = "every 3rd a SIGKILL" if kill else "all graceful"
+    topic = f"churn-{client}-{mode}-{os.getpid()}-{int(time.time())}"
+    group = f"g-{topic}"
+    subprocess.run([MEMBER, "kafkit", "topic-create", BOOT, topic, str(PARTITIONS)], check=True)
+    os.makedirs(LOGS, exist_ok=True)
+    log_path = os.path.join(LOGS, f"{client}-{mode}.log")
+    log = open(log_path, "w")
+    stale_before = stale_answers()
+    lines, produced = [], []
+    members, n = [], 0
+
+    def add():
+        nonlocal n
+        members.append(churn_member(client, topic, group, f"m{n}", lines, log))
+        n += 1
+
+    for _ in range(CHURN_MIN):
+        add()
+    time.sleep(CHURN_STEP)
+    producer = Proc("producer", [MEMBER, "kafkit", "produce-count", BOOT, topic, str(PARTITIONS),
+                                 str(CHURN_RECORDS), str(CHURN_RATE)], produced)
+    kills, removals, leaving = 0, 0, []
+    while len(members) < CHURN_MAX:
+        time.sleep(CHURN_STEP)
+        add()
+    while len(members) > CHURN_MIN:
+        time.sleep(CHURN_STEP)
+        m = members.pop()  # the newest goes first, as a scale-in would take it
+        removals += 1
+        if kill and removals % 3 == 0:
+            m.p.kill()
+            m.p.wait()
+            kills += 1
+        else:
+            # Told to stop; the scale-in goes on while it leaves.
+            t = threading.Thread(target=m.stop, kwargs={"wait": 60}, daemon=True)
+            t.start()
+            leaving.append(t)
+    producer.done.wait(CHURN_RECORDS / CHURN_RATE * 3 + 120)
+    producer.stop(wait=60)
+    ends = {int(p[1]): int(p[2]) for _, p in produced if p[0] == "END"}
+    expected = sum(ends.values())
+    # Until everything produced was processed (or a minute without progress).
+    last, still, seen, read = -1, time.time(), set(), 0
+    while True:
+        upto = len(lines)
+        seen.update((int(p[2]), int(p[3])) for _, p in lines[read:upto] if p[0] == "REC")
+        read = upto
+        if len(seen) >= expected or time.time() - still > 60:
+            break
+        if len(seen) != last:
+            last, still = len(seen), time.time()
+        time.sleep(1)
+    for m in members:
+        m.stop(wait=60)
+    for t in leaving:
+        t.join(60)
+    log.close()
+    stale_after = stale_answers()
+    subprocess.run([MEMBER, "kafkit", "topic-delete", BOOT, topic])
+    recs = [(int(p[2]), int(p[3])) for _, p in lines if p[0] == "REC"]
+    distinct = set(recs)
+    missing = sum(1 for p, end in ends.items() for o in range(end) if (p, o) not in distinct)
+    text = open(log_path).read()
+    failed = len(re.findall(r"auto-commit of offsets failed|offset commit failed", text))
+    stale_failed = len(re.findall(r"(?:auto-commit of offsets failed|offset commit failed)[^\n]*"
+                                  r"(?:STALE_MEMBER_EPOCH|StaleMemberEpoch|stale member epoch)", text))
+    dropped = len(re.findall(r"no longer this member's", text))
+    stale = (None if stale_before is None or stale_after is None
+             else stale_after - stale_before)
+    return {"client": client, "mode": removal, "produced": expected, "processed": len(recs),
+            "duplicates": len(recs) - len(distinct), "missing": missing, "kills": kills,
+            "stale_answers": stale, "failed_commits": failed if client == "kafkit" else None,
+            "stale_failed": stale_failed if client == "kafkit" else None,
+            "dropped_warnings": dropped if client == "kafkit" else None}
+
+
+def churn():
+    results = []
+    for r in range(CHURN_ROUNDS):
+        for kill in (False, True):
+            for c in CLIENTS:
+                print(f"churn: round {r + 1}, {c}, {'kill' if kill else 'graceful'} ...",
+                      file=sys.stderr, flush=True)
+                try:
+                    res = churn_run(c, kill)
+                except Exception as e:  # a member that crashed leaves no lines to analyze
+                    print(f"churn: {c} failed: {e!r}", file=sys.stderr, flush=True)
+                    continue
+                print(f"churn: {res}", file=sys.stderr, flush=True)
+                results.append(res)
+    show = lambda v: "-" if v is None else str(v)
+    rows = [f"| {NAMES.get(x['client'], x['client'])} | {x['mode']} | {x['kills']} | {x['produced']} "
+            f"| {x['duplicates']} | {x['missing']} | {show(x['stale_answers'])} "
+            f"| {show(x['stale_failed'])} | {show(x['failed_commits'])} | {show(x['dropped_warnings'])} |"
+            for x in results]
+    table = "\n".join([
+        "| client | removals (6 per run) | SIGKILLs | records | processed twice | never processed "
+        "| OffsetCommit STALE_MEMBER_EPOCH partition errors (broker) | commits lost to a stale epoch "
+        "| commits failed (all causes) | partitions dropped as no longer owned |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        *rows,
+    ])
+    print(table)
+    stamp = time.strftime("%Y-%m-%d")
+    setup = (f"{CHURN_RECORDS} records at {CHURN_RATE}/s, a membership change every "
+             f"{CHURN_STEP:g} s, {CHURN_ROUNDS} round(s)")
+    write_table(f"{table}\n\n({setup}; run {stamp})")
+
+
+def write_table(body):
+    doc = os.path.join(REPO, "docs/benchmarks.md")
+    text = open(doc).read()
+    start, stop = f"<!-- {MARK} -->", f"<!-- /{MARK} -->"
+    if start in text and stop in text:
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(stop, 1)
+        open(doc, "w").write(f"{head}{start}\n{body}\n{stop}{tail}")
+
+
 def main():
+    if CHURN:
+        return churn()
     rows = []
     for c in CLIENTS:
         print(f"rebalance: {c} ...", file=sys.stderr, flush=True)

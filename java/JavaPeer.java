@@ -17,6 +17,8 @@
 //                                            "STOP ms" when stdin closes and "DONE ms" once it left;
 //                                            env KAFKIT_PEER_RESET sets auto.offset.reset; "OWN p,p"
 //                                            after every change of its partitions
+//   jmx HOST:PORT PATTERN                    prints "JMX n", the sum of the Count attribute of the
+//                                            MBeans matching PATTERN (a broker's request meters)
 //   share BOOTSTRAP TOPIC GROUP SECONDS      a KafkaShareConsumer (KIP-932, implicit acknowledgement)
 //                                            in share group GROUP; prints "REC partition offset
 //                                            delivery-count" per record, "COUNT n" when it stops
@@ -51,6 +53,7 @@ public class JavaPeer {
                 }
             }
             case "scale" -> scale(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]));
+            case "jmx" -> jmx(args[1], args[2]);
             case "member" -> member(args[1], args[2], args[3], args[4], args.length > 5 ? args[5] : null);
             case "group" -> group(args[1], args[2], args[3], Integer.parseInt(args[4]));
             case "share" -> share(args[1], args[2], args[3], Integer.parseInt(args[4]));
@@ -220,6 +223,20 @@ public class JavaPeer {
         System.out.printf("SHARE %d %.3f %d %d %d%n", records, secs, min, max, again.get());
         System.out.flush();
         for (Thread t : threads) t.join(10000);
+    }
+
+    /** Prints "JMX n": the sum of the Count attribute of the MBeans matching PATTERN on a JMX
+     *  server at HOST:PORT (the churn benchmark reads the broker's per-error request meters). */
+    static void jmx(String hostPort, String pattern) throws Exception {
+        var url = new javax.management.remote.JMXServiceURL("service:jmx:rmi:///jndi/rmi://" + hostPort + "/jmxrmi");
+        try (var c = javax.management.remote.JMXConnectorFactory.connect(url)) {
+            var s = c.getMBeanServerConnection();
+            long total = 0;
+            for (var n : s.queryNames(new javax.management.ObjectName(pattern), null)) {
+                total += ((Number) s.getAttribute(n, "Count")).longValue();
+            }
+            System.out.println("JMX " + total);
+        }
     }
 
     static void member(String bootstrap, String topic, String group, String protocol, String assignor) throws Exception {

@@ -3,6 +3,18 @@
 //!   rebalance_member kafkit|rdkafka|krafka|confluent member BOOTSTRAP TOPIC GROUP
 //!   rebalance_member kafkit member BOOTSTRAP TOPIC GROUP ASSIGNOR   (classic protocol)
 //!   rebalance_member kafkit produce BOOTSTRAP TOPIC PARTITIONS RECORDS_PER_SEC_PER_PARTITION
+//!   rebalance_member kafkit produce-count BOOTSTRAP TOPIC PARTITIONS TOTAL RECORDS_PER_SEC
+//!   rebalance_member kafkit topic-create BOOTSTRAP TOPIC PARTITIONS | topic-delete BOOTSTRAP TOPIC
+//!
+//! `produce-count` (the churn benchmark's producer) writes TOTAL records round-robin over the
+//! partitions at RECORDS_PER_SEC in all, waits for every acknowledgement, then prints
+//! `END <partition> <end offset>` for each partition, `PRODUCED <ms> <total>` and `DONE <ms>`.
+//!
+//! Environment of a kafkit member: `KAFKIT_PEER_RESET=earliest` starts partitions without a
+//! committed offset at the earliest one (as the Java member does with the same variable);
+//! `KAFKIT_MEMBER_FLUSH=1` flushes every line at once (a member killed with SIGKILL then
+//! never loses a line of a record it counted as processed); `KAFKIT_MEMBER_LOG=1` writes the
+//! client's warnings to stderr (the churn benchmark counts failed commits there).
 //!
 //! A member prints `SUB <ms>` just before it subscribes, `REC <ms> <partition> <offset>` for every
 //! record, `STOP <ms>` when its stdin closes (the driver's signal to leave) and `DONE <ms>` once
@@ -18,18 +30,20 @@ fn now_ms() -> u128 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()
 }
 
-/// Lines to stdout, flushed every 50 ms (a flush per record would distort the timing).
-struct Out(std::io::BufWriter<std::io::Stdout>, u128);
+/// Lines to stdout, flushed every 50 ms (a flush per record would distort the timing), or
+/// every line with `KAFKIT_MEMBER_FLUSH=1`.
+struct Out(std::io::BufWriter<std::io::Stdout>, u128, bool);
 
 impl Out {
     fn new() -> Self {
-        Out(std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()), 0)
+        let each = std::env::var("KAFKIT_MEMBER_FLUSH").is_ok_and(|v| v == "1");
+        Out(std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()), 0, each)
     }
     fn line(&mut self, s: std::fmt::Arguments<'_>) {
         let _ = self.0.write_fmt(s);
         let _ = self.0.write_all(b"\n");
         let now = now_ms();
-        if now - self.1 > 50 {
+        if self.2 || now - self.1 > 50 {
             let _ = self.0.flush();
             self.1 = now;
         }
@@ -61,13 +75,38 @@ async fn main() {
         ("kafkit", "produce") => {
             produce(&a[3], &a[4], a[5].parse().unwrap(), a[6].parse().unwrap()).await
         }
+        ("kafkit", "topic-create") => {
+            let kafka = kafkit::Kafka::connect(kafkit::KafkaConfig::new([&a[3]])).await.unwrap();
+            kafka.admin().create_topic(&a[4], a[5].parse().unwrap()).await.unwrap();
+        }
+        ("kafkit", "topic-delete") => {
+            let kafka = kafkit::Kafka::connect(kafkit::KafkaConfig::new([&a[3]])).await.unwrap();
+            let _ = kafka.admin().delete_topics(&[&a[4]]).await;
+        }
+        ("kafkit", "produce-count") => {
+            produce_count(
+                &a[3],
+                &a[4],
+                a[5].parse().unwrap(),
+                a[6].parse().unwrap(),
+                a[7].parse().unwrap(),
+            )
+            .await
+        }
         _ => panic!("usage: see the file header"),
     }
 }
 
 /// A kafkit member: KIP-848, or classic with `assignor` (range, roundrobin, cooperative-sticky).
 async fn kafkit_member(bootstrap: &str, topic: &str, group: &str, assignor: Option<&String>) {
-    use kafkit::consumer::{ConsumerConfig, GroupProtocol};
+    use kafkit::consumer::{AutoOffsetReset, ConsumerConfig, GroupProtocol};
+    if std::env::var("KAFKIT_MEMBER_LOG").is_ok_and(|v| v == "1") {
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .init();
+    }
     let kafka = kafkit::Kafka::connect(kafkit::KafkaConfig::new([bootstrap])).await.unwrap();
     let config = match assignor {
         None => ConsumerConfig::new(group).group_protocol(GroupProtocol::Consumer),
@@ -77,6 +116,10 @@ async fn kafkit_member(bootstrap: &str, topic: &str, group: &str, assignor: Opti
     };
     // KAFKIT_FETCH_SESSIONS=0: sessionless fetches, to compare with KIP-227 sessions (default).
     let config = config.fetch_sessions(std::env::var("KAFKIT_FETCH_SESSIONS").map_or(true, |v| v != "0"));
+    let config = match std::env::var("KAFKIT_PEER_RESET").as_deref() {
+        Ok("earliest") => config.auto_offset_reset(AutoOffsetReset::Earliest),
+        _ => config,
+    };
     let consumer = kafka.consumer(config).unwrap();
     let mut out = Out::new();
     out.line(format_args!("SUB {}", now_ms()));
@@ -250,4 +293,45 @@ async fn produce(bootstrap: &str, topic: &str, partitions: i32, rate: u64) {
         }
     }
     producer.close().await.unwrap();
+}
+
+/// Writes `total` records round-robin over the partitions at `rate` records per second in all,
+/// waits for every acknowledgement, then prints each partition's end offset.
+async fn produce_count(bootstrap: &str, topic: &str, partitions: i32, total: u64, rate: u64) {
+    use kafkit::producer::{ProducerConfig, Record};
+    let kafka = kafkit::Kafka::connect(kafkit::KafkaConfig::new([bootstrap])).await.unwrap();
+    let producer = kafka.producer(ProducerConfig::default()).unwrap();
+    // One record to each partition per tick.
+    let per_tick = partitions as u64;
+    let mut tick =
+        tokio::time::interval(Duration::from_micros(1_000_000 * per_tick / rate.max(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut acks = Vec::with_capacity(total as usize);
+    let mut sent = 0u64;
+    let mut out = Out::new();
+    out.line(format_args!("START {}", now_ms()));
+    while sent < total {
+        tick.tick().await;
+        for p in 0..partitions {
+            if sent == total {
+                break;
+            }
+            acks.push(producer.send(Record::new(topic, b"r").partition(p)).await.unwrap());
+            sent += 1;
+        }
+    }
+    producer.flush().await.unwrap();
+    let mut end = std::collections::BTreeMap::new();
+    for a in acks {
+        let m = a.await.unwrap();
+        let e = end.entry(m.partition).or_insert(0i64);
+        *e = (*e).max(m.offset + 1);
+    }
+    for (p, e) in end {
+        out.line(format_args!("END {p} {e}"));
+    }
+    out.line(format_args!("PRODUCED {} {total}", now_ms()));
+    producer.close().await.unwrap();
+    out.line(format_args!("DONE {}", now_ms()));
+    out.flush();
 }

@@ -733,3 +733,67 @@ async fn fetch_sessions_send_only_what_changed() {
         median[&false]
     );
 }
+
+/// At a reassignment the member commits everything it has processed, in the partitions it
+/// keeps too (not only the revoked ones), long before its auto-commit interval: a member that
+/// dies after a rebalance repeats only what it processed since.
+#[tokio::test]
+async fn a_reassignment_commits_every_partition_processed_not_only_the_revoked_ones() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let topic = common::topic(&kafka, "c-reassign-commit", 4).await;
+    let group = common::unique("g-reassign-commit");
+    let mut cfg = config(&group);
+    cfg.auto_commit_interval = Duration::from_secs(3600);
+    let (a, sa) = member_with(&kafka, cfg.clone(), &[&topic]).await;
+    common::eventually(Duration::from_secs(30), "a owns all four", || async {
+        partitions(&a).await.len() == 4
+    })
+    .await;
+    common::produce(&kafka, &topic, 200).await;
+    common::eventually(Duration::from_secs(30), "a read all 200", || {
+        let n = sa.lock().unwrap().len();
+        async move { n >= 200 }
+    })
+    .await;
+    let admin = kafka.admin();
+    let committed = |admin: kafkit::admin::Admin| {
+        let group = group.clone();
+        async move {
+            admin
+                .group_offsets(&group)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .map(|o| (o.partition.partition, o.committed))
+                .collect::<BTreeMap<i32, i64>>()
+        }
+    };
+    assert!(
+        committed(admin.clone()).await.is_empty(),
+        "nothing committed yet (the interval is an hour)"
+    );
+    let (b, _sb) = member_with(&kafka, cfg, &[&topic]).await;
+    common::eventually(Duration::from_secs(30), "two members split", || {
+        split(vec![a.clone(), b.clone()], 4)
+    })
+    .await;
+    let kept = partitions(&a).await;
+    common::eventually(
+        Duration::from_secs(10),
+        "a's kept partitions committed at the reassignment",
+        || {
+            let (admin, kept) = (admin.clone(), kept.clone());
+            let committed = committed(admin);
+            async move {
+                let c = committed.await;
+                c.len() == 4 && kept.iter().all(|p| c.contains_key(p))
+            }
+        },
+    )
+    .await;
+    let c = committed(admin.clone()).await;
+    assert_eq!(c.values().sum::<i64>(), 200, "{c:?}");
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}

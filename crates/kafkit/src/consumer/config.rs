@@ -112,8 +112,17 @@ pub struct ConsumerConfig {
     /// Default `Latest`; `subscribe(.., from_beginning = true)` uses `Earliest`.
     pub auto_offset_reset: AutoOffsetReset,
     /// Commit processed offsets automatically (`autoCommit`). Default true.
+    ///
+    /// Besides the interval (and threshold), a group member commits everything it has
+    /// processed, in every partition it holds, at each reassignment: before it gives partitions
+    /// up (before the revoke hook runs) and when it is given new ones; both restart the
+    /// interval. A commit that meets a moved member epoch (STALE_MEMBER_EPOCH, or the classic
+    /// protocol's ILLEGAL_GENERATION) is tried again at the member's current epoch for the
+    /// partitions it still owns; those it no longer owns are left to their new owner, with a
+    /// warning naming them.
     pub auto_commit: bool,
-    /// Commit at least this often (`autoCommitInterval`). Default 5 s.
+    /// Commit at least this often (`autoCommitInterval`). Default 5 s. Counted again from each
+    /// reassignment (which commits everything processed).
     pub auto_commit_interval: Duration,
     /// Commit after this many resolved records (`autoCommitThreshold`). Default none.
     pub auto_commit_threshold: Option<usize>,
@@ -266,7 +275,7 @@ impl ConsumerConfig {
         self
     }
 
-    /// Turns auto commit on or off.
+    /// Turns auto commit on or off (see [`auto_commit`](Self::auto_commit) for when it commits).
     pub fn auto_commit(mut self, on: bool) -> Self {
         self.auto_commit = on;
         self

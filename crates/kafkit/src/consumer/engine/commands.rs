@@ -90,7 +90,9 @@ impl Engine {
                     None => self.parts.uncommitted(),
                 };
                 match self.commit_ctx() {
-                    Some(ctx) => commits::spawn_commit(&self.report, ctx, offsets, Some(reply)),
+                    Some(ctx) => {
+                        commits::spawn_commit(&self.report, ctx, offsets, Some(reply), false)
+                    }
                     None => {
                         let _ = reply.send(Err(no_group("commit")));
                     }
@@ -151,7 +153,7 @@ impl Engine {
                 let offsets = self.parts.uncommitted();
                 match self.commit_ctx() {
                     Some(ctx) if due && !offsets.is_empty() => {
-                        commits::spawn_commit(&self.report, ctx, offsets, Some(reply))
+                        commits::spawn_commit(&self.report, ctx, offsets, Some(reply), false)
                     }
                     _ => {
                         let _ = reply.send(Ok(()));

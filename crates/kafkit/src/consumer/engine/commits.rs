@@ -2,6 +2,10 @@
 //! when auto-commit is due (interval or count), and the commit request itself, retried while
 //! the coordinator moves.
 
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::time::Duration;
+
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -10,7 +14,7 @@ use super::super::partitions::Partitions;
 use super::report::{Internal, Reporter};
 use crate::cluster::coordinator::connect_coordinator;
 use crate::cluster::CoordinatorType;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::events::{Event, TopicPartition};
 use crate::groups::offsets::{self, CommitOffset, Committer};
 use crate::net::{Connection, Lane};
@@ -79,6 +83,13 @@ impl Commits {
         true
     }
 
+    /// A reassignment committed everything processed: the auto-commit clock and count start
+    /// again from now.
+    pub fn restart(&mut self, now: Instant) {
+        self.last_auto_commit = now;
+        self.resolved_since_commit = 0;
+    }
+
     /// When the next auto-commit is due by time.
     pub fn next_deadline(&self, config: &ConsumerConfig) -> Option<Instant> {
         config
@@ -89,21 +100,22 @@ impl Commits {
 
 /// Commits `offsets` (partition, offset, leader epoch) in a task, after the commits started
 /// before it (so a newer offset is never overwritten by an older one); the answer goes to
-/// `reply` and, as [`Internal::Committed`], to the loop.
+/// `reply` and, as [`Internal::Committed`], to the loop. `auto`: an auto-commit (the next one
+/// waits for it).
 pub(super) fn spawn_commit(
     report: &Reporter,
     ctx: CommitCtx,
     offsets: Vec<(TopicPartition, i64, i32)>,
     reply: Option<oneshot::Sender<Result<()>>>,
+    auto: bool,
 ) {
     report.spawn_serial(async move {
-        let plain: Vec<(TopicPartition, i64)> =
-            offsets.iter().map(|(tp, o, _)| (tp.clone(), *o)).collect();
-        let result = ctx.commit(offsets).await;
+        let outcome = ctx.commit(offsets).await;
         Internal::Committed {
-            offsets: plain,
-            result,
+            offsets: outcome.committed,
+            result: outcome.result,
             reply,
+            auto,
         }
     });
 }
@@ -117,19 +129,245 @@ pub(super) fn on_committed(
     result: Result<()>,
     reply: Option<oneshot::Sender<Result<()>>>,
 ) {
+    if !offsets.is_empty() {
+        parts.mark_committed(&offsets);
+        kafka.emit(Event::CommitOffsets {
+            group_id: group_id.to_string(),
+            offsets,
+        });
+    }
     match &result {
-        Ok(()) => {
-            parts.mark_committed(&offsets);
-            kafka.emit(Event::CommitOffsets {
-                group_id: group_id.to_string(),
-                offsets,
-            });
+        // Nobody waits for an auto-commit's answer (at an interval, or at a reassignment):
+        // a failure is said here.
+        Err(e) if reply.is_none() => {
+            tracing::warn!(group = %group_id, error = %e, "auto-commit of offsets failed")
         }
         Err(e) => tracing::debug!(error = %e, "offset commit failed"),
+        Ok(()) => {}
     }
     if let Some(r) = reply {
         let _ = r.send(result);
     }
+}
+
+/// STALE_MEMBER_EPOCH (KIP-848): the commit carried an epoch the member has left.
+const STALE_MEMBER_EPOCH: i16 = 113;
+/// ILLEGAL_GENERATION: the classic analogue (the group moved to a new generation).
+const ILLEGAL_GENERATION: i16 = 22;
+/// REBALANCE_IN_PROGRESS: a classic group between JoinGroup and SyncGroup takes no commits.
+const REBALANCE_IN_PROGRESS: i16 = 27;
+
+/// The member as its commits see it now (read from the engine at each attempt).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Standing {
+    /// Member epoch (KIP-848) or generation (classic); 0 or less outside the group.
+    pub epoch: i32,
+    /// The partitions the member owns at that epoch: assigned or being assigned, and those
+    /// being revoked until the revocation is acknowledged.
+    pub owned: BTreeSet<TopicPartition>,
+}
+
+/// What a commit's retries do, without I/O: each attempt is sent with the member's live epoch,
+/// and once that epoch differs from the one the offsets were taken at, only the partitions the
+/// member still owns go (the others are dropped: their new owner commits them). An answer that
+/// the epoch moved on (STALE_MEMBER_EPOCH, or ILLEGAL_GENERATION / REBALANCE_IN_PROGRESS under
+/// the classic protocol) is tried again, like a retriable error, while attempts are left.
+#[derive(Debug)]
+pub(super) struct CommitRetry {
+    /// What is left to commit.
+    offsets: Vec<CommitOffset>,
+    /// The epoch at which the member owned `offsets`' partitions.
+    epoch: i32,
+    /// Whether the commit is a member's (epochs move) rather than an admin-style one.
+    member: bool,
+    /// Retries done.
+    attempt: u32,
+    max_retries: u32,
+}
+
+/// The next step of a [`CommitRetry`].
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Attempt {
+    /// Send these offsets with this epoch; `dropped` (named in a warning) no longer go.
+    Commit {
+        epoch: i32,
+        offsets: Vec<CommitOffset>,
+        dropped: Vec<TopicPartition>,
+    },
+    /// Nothing is left to send: the member owns none of the partitions any more.
+    Nothing { dropped: Vec<TopicPartition> },
+}
+
+/// What to do after an answer.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Verdict {
+    /// Committed: done.
+    Done,
+    /// Wait out backoff number `n` (0-based), then ask [`CommitRetry::next`] again.
+    Retry(u32),
+    /// Give up with the error.
+    GiveUp,
+}
+
+impl CommitRetry {
+    /// `epoch`: the member's epoch when the offsets were taken (-1 for an admin-style commit,
+    /// whose epoch never moves); `member`: whether the member's standing applies.
+    pub fn new(offsets: Vec<CommitOffset>, epoch: i32, member: bool, max_retries: u32) -> Self {
+        CommitRetry {
+            offsets,
+            epoch,
+            member,
+            attempt: 0,
+            max_retries,
+        }
+    }
+
+    /// The offsets still to commit.
+    #[cfg(test)]
+    pub fn offsets(&self) -> &[CommitOffset] {
+        &self.offsets
+    }
+
+    /// The request to send now, given the member's standing now (`None`: unknown, the
+    /// consumer has ended or is no member: sent as it was).
+    pub fn next(&mut self, standing: Option<&Standing>) -> Attempt {
+        let Some(s) = standing.filter(|_| self.member) else {
+            return self.send(Vec::new());
+        };
+        if s.epoch == self.epoch {
+            return self.send(Vec::new());
+        }
+        // The epoch moved: only what the member owns at the new one may go with it (sent with
+        // the new epoch, a partition now another member's would overwrite its commits).
+        let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut self.offsets)
+            .into_iter()
+            .partition(|o| s.epoch > 0 && s.owned.contains(&o.partition));
+        self.offsets = keep;
+        self.epoch = s.epoch;
+        let dropped = gone.into_iter().map(|o| o.partition).collect();
+        self.send(dropped)
+    }
+
+    fn send(&self, dropped: Vec<TopicPartition>) -> Attempt {
+        if self.offsets.is_empty() {
+            return Attempt::Nothing { dropped };
+        }
+        Attempt::Commit {
+            epoch: self.epoch,
+            offsets: self.offsets.clone(),
+            dropped,
+        }
+    }
+
+    /// Takes in the answer to the last request.
+    pub fn on_answer(&mut self, res: &Result<()>) -> Verdict {
+        let Err(e) = res else {
+            return Verdict::Done;
+        };
+        let moved = self.member
+            && matches!(
+                e.code(),
+                Some(STALE_MEMBER_EPOCH | ILLEGAL_GENERATION | REBALANCE_IN_PROGRESS)
+            );
+        if (moved || e.is_retriable()) && self.attempt < self.max_retries {
+            self.attempt += 1;
+            return Verdict::Retry(self.attempt - 1);
+        }
+        Verdict::GiveUp
+    }
+}
+
+/// How a commit ended: what was committed, and the answer for whoever asked (an error if
+/// partitions were dropped, no longer the member's).
+#[derive(Debug)]
+pub(super) struct CommitOutcome {
+    pub committed: Vec<(TopicPartition, i64)>,
+    pub result: Result<()>,
+}
+
+/// Runs a commit to its end: `standing` reads the member's standing before each attempt,
+/// `send` sends one OffsetCommit, `backoff` says how long retry `n` waits.
+pub(super) async fn run_commit<S, SF, C, CF>(
+    group_id: &str,
+    mut retry: CommitRetry,
+    mut standing: S,
+    mut send: C,
+    backoff: impl Fn(u32) -> Duration,
+) -> CommitOutcome
+where
+    S: FnMut() -> SF,
+    SF: Future<Output = Option<Standing>>,
+    C: FnMut(i32, Vec<CommitOffset>) -> CF,
+    CF: Future<Output = Result<()>>,
+{
+    let mut all_dropped: Vec<TopicPartition> = Vec::new();
+    let mut last_epoch = retry.epoch;
+    loop {
+        let now = standing().await;
+        let (epoch, offsets, dropped) = match retry.next(now.as_ref()) {
+            Attempt::Commit {
+                epoch,
+                offsets,
+                dropped,
+            } => (epoch, Some(offsets), dropped),
+            Attempt::Nothing { dropped } => {
+                (now.as_ref().map_or(last_epoch, |s| s.epoch), None, dropped)
+            }
+        };
+        if !dropped.is_empty() {
+            tracing::warn!(
+                group = %group_id,
+                partitions = ?dropped,
+                from_epoch = last_epoch,
+                epoch,
+                "offset commit: these partitions are no longer this member's at its current epoch; their offsets are not committed (their new owner commits them)"
+            );
+            all_dropped.extend(dropped);
+        }
+        last_epoch = epoch;
+        let Some(offsets) = offsets else {
+            return outcome(group_id, Vec::new(), all_dropped, Ok(()));
+        };
+        let res = send(epoch, offsets.clone()).await;
+        match retry.on_answer(&res) {
+            Verdict::Done => {
+                let committed = offsets
+                    .into_iter()
+                    .map(|o| (o.partition, o.offset))
+                    .collect();
+                return outcome(group_id, committed, all_dropped, res);
+            }
+            Verdict::Retry(n) => {
+                if let Err(e) = &res {
+                    tracing::debug!(group = %group_id, error = %e, epoch, retry = n + 1, "offset commit failed; retrying with the member's epoch then");
+                }
+                tokio::time::sleep(backoff(n)).await;
+            }
+            Verdict::GiveUp => return outcome(group_id, Vec::new(), all_dropped, res),
+        }
+    }
+}
+
+/// The outcome; dropped partitions make a successful commit an error for whoever asked (their
+/// offsets were not stored).
+fn outcome(
+    group_id: &str,
+    committed: Vec<(TopicPartition, i64)>,
+    dropped: Vec<TopicPartition>,
+    result: Result<()>,
+) -> CommitOutcome {
+    let result = match result {
+        Ok(()) if !dropped.is_empty() => Err(Error::from_code(
+            STALE_MEMBER_EPOCH,
+            "commit_offsets",
+            format!(
+                "group '{group_id}': {dropped:?} are no longer this member's (the group moved on while the commit was retried); their offsets were not committed"
+            ),
+        )
+        .expect("a non-zero code")),
+        other => other,
+    };
+    CommitOutcome { committed, result }
 }
 
 /// Everything a commit needs, detached from the engine so it can run in a task.
@@ -144,6 +382,9 @@ pub(super) struct CommitCtx {
     pub classic: bool,
     /// The coordinator connection, if one is known and may carry commits.
     pub conn: Option<Connection>,
+    /// Where a group member's commit reads the member's live standing before each attempt
+    /// (`None`: an admin-style commit of a consumer without a session).
+    pub live: Option<Reporter>,
 }
 
 impl CommitCtx {
@@ -161,7 +402,7 @@ impl CommitCtx {
         Ok(conn)
     }
 
-    pub async fn commit(&self, offsets: Vec<(TopicPartition, i64, i32)>) -> Result<()> {
+    pub async fn commit(&self, offsets: Vec<(TopicPartition, i64, i32)>) -> CommitOutcome {
         let offsets: Vec<CommitOffset> = offsets
             .into_iter()
             .map(|(partition, offset, leader_epoch)| CommitOffset {
@@ -180,36 +421,45 @@ impl CommitCtx {
             messaging.batch.message_count = offsets.len(),
         );
         let started = Instant::now();
-        let result =
-            tracing::Instrument::instrument(self.commit_with_retries(&offsets), span).await;
-        if result.is_ok() {
+        let outcome =
+            tracing::Instrument::instrument(self.commit_with_retries(offsets), span).await;
+        if outcome.result.is_ok() {
             crate::metrics::commit_done(&self.group_id, started.elapsed());
         }
-        result
+        outcome
     }
 
-    async fn commit_with_retries(&self, offsets: &[CommitOffset]) -> Result<()> {
-        let mut attempt = 0;
-        loop {
-            let res = async {
+    /// Commits with up to five retries; each attempt reads the member's live epoch (see
+    /// [`CommitRetry`]).
+    async fn commit_with_retries(&self, offsets: Vec<CommitOffset>) -> CommitOutcome {
+        let retry = CommitRetry::new(offsets, self.epoch, self.live.is_some(), 5);
+        let policy = self.kafka.config().retry.clone();
+        let live = self.live.clone();
+        run_commit(
+            &self.group_id,
+            retry,
+            || {
+                let live = live.clone();
+                async move {
+                    match live {
+                        Some(r) => r.standing().await,
+                        None => None,
+                    }
+                }
+            },
+            |epoch, offsets| async move {
                 let conn = self.connection().await?;
                 let who = Committer {
                     group_id: &self.group_id,
                     member_id: &self.member_id,
-                    epoch: self.epoch,
+                    epoch,
                     instance_id: self.instance_id.as_deref(),
                 };
-                offsets::commit(&conn, &who, offsets).await
-            }
-            .await;
-            match res {
-                Err(e) if e.is_retriable() && attempt < 5 => {
-                    attempt += 1;
-                    tokio::time::sleep(self.kafka.config().retry.backoff(attempt)).await;
-                }
-                other => return other,
-            }
-        }
+                offsets::commit(&conn, &who, &offsets).await
+            },
+            |n| policy.backoff(n),
+        )
+        .await
     }
 }
 
@@ -227,6 +477,206 @@ mod tests {
         c.auto_commit_interval = Duration::from_secs(5);
         c.auto_commit_threshold = threshold;
         c
+    }
+
+    fn off(p: i32, offset: i64) -> CommitOffset {
+        CommitOffset {
+            partition: TopicPartition::new("t", p),
+            offset,
+            leader_epoch: 0,
+        }
+    }
+
+    fn standing(epoch: i32, owned: &[i32]) -> Standing {
+        Standing {
+            epoch,
+            owned: owned.iter().map(|p| TopicPartition::new("t", *p)).collect(),
+        }
+    }
+
+    fn stale() -> Error {
+        Error::from_code(STALE_MEMBER_EPOCH, "commit_offsets", "stale").unwrap()
+    }
+
+    #[test]
+    fn a_commit_goes_with_its_epoch_while_the_epoch_holds() {
+        let mut r = CommitRetry::new(vec![off(0, 10), off(1, 20)], 5, true, 5);
+        assert_eq!(
+            r.next(Some(&standing(5, &[0]))),
+            Attempt::Commit {
+                epoch: 5,
+                offsets: vec![off(0, 10), off(1, 20)],
+                dropped: vec![],
+            },
+            "same epoch: sent as asked (a commit may name partitions it does not own)"
+        );
+        assert_eq!(
+            r.next(None),
+            Attempt::Commit {
+                epoch: 5,
+                offsets: vec![off(0, 10), off(1, 20)],
+                dropped: vec![],
+            },
+            "standing unknown: sent as it was"
+        );
+    }
+
+    #[test]
+    fn a_moved_epoch_carries_only_the_partitions_still_owned() {
+        let mut r = CommitRetry::new(vec![off(0, 10), off(1, 20), off(2, 30)], 5, true, 5);
+        assert_eq!(
+            r.next(Some(&standing(6, &[0, 2, 3]))),
+            Attempt::Commit {
+                epoch: 6,
+                offsets: vec![off(0, 10), off(2, 30)],
+                dropped: vec![TopicPartition::new("t", 1)],
+            }
+        );
+        assert_eq!(r.offsets(), &[off(0, 10), off(2, 30)]);
+        // Out of the group (fenced, left): nothing may go.
+        assert_eq!(
+            r.next(Some(&standing(0, &[]))),
+            Attempt::Nothing {
+                dropped: vec![TopicPartition::new("t", 0), TopicPartition::new("t", 2)],
+            }
+        );
+    }
+
+    #[test]
+    fn an_admin_style_commit_ignores_the_standing() {
+        let mut r = CommitRetry::new(vec![off(0, 10)], -1, false, 5);
+        assert!(matches!(
+            r.next(Some(&standing(7, &[]))),
+            Attempt::Commit { epoch: -1, .. }
+        ));
+        assert_eq!(r.on_answer(&Err(stale())), Verdict::GiveUp);
+    }
+
+    #[test]
+    fn stale_epochs_and_retriable_errors_are_retried_until_the_attempts_run_out() {
+        let mut r = CommitRetry::new(vec![off(0, 10)], 5, true, 2);
+        assert_eq!(r.on_answer(&Err(stale())), Verdict::Retry(0));
+        let illegal = Error::from_code(ILLEGAL_GENERATION, "commit_offsets", "").unwrap();
+        assert_eq!(r.on_answer(&Err(illegal)), Verdict::Retry(1));
+        assert_eq!(
+            r.on_answer(&Err(stale())),
+            Verdict::GiveUp,
+            "attempts used up"
+        );
+        let mut r = CommitRetry::new(vec![off(0, 10)], 5, true, 2);
+        let fenced = Error::from_code(110, "commit_offsets", "fenced").unwrap();
+        assert_eq!(
+            r.on_answer(&Err(fenced)),
+            Verdict::GiveUp,
+            "FENCED_MEMBER_EPOCH: lost"
+        );
+        let moved = Error::from_code(16, "commit_offsets", "not coordinator").unwrap();
+        assert_eq!(r.on_answer(&Err(moved)), Verdict::Retry(0));
+        assert_eq!(r.on_answer(&Ok(())), Verdict::Done);
+    }
+
+    /// The member's epoch moves (5 -> 6) between two attempts and partition 1 goes to another
+    /// member: the retry carries epoch 6 and partition 0 only; partition 1 is dropped.
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_reads_the_live_epoch_and_drops_what_the_member_no_longer_owns() {
+        use std::sync::{Arc, Mutex};
+        let live = Arc::new(Mutex::new(standing(5, &[0, 1])));
+        /// Each attempt: its epoch, its offsets, when it went.
+        type Sent = Vec<(i32, Vec<CommitOffset>, Instant)>;
+        let sent: Arc<Mutex<Sent>> = Default::default();
+        let t0 = Instant::now();
+        let outcome = run_commit(
+            "g",
+            CommitRetry::new(vec![off(0, 10), off(1, 20)], 5, true, 5),
+            || {
+                let now = live.lock().unwrap().clone();
+                async move { Some(now) }
+            },
+            |epoch, offsets| {
+                let mut log = sent.lock().unwrap();
+                log.push((epoch, offsets, Instant::now()));
+                let first = log.len() == 1;
+                if first {
+                    // While the first attempt is out, a heartbeat brings epoch 6 and the
+                    // member gives partition 1 up.
+                    *live.lock().unwrap() = standing(6, &[0, 2]);
+                }
+                async move {
+                    if first {
+                        Err(stale())
+                    } else {
+                        Ok(())
+                    }
+                }
+            },
+            |_| Duration::from_millis(300),
+        )
+        .await;
+        let sent = sent.lock().unwrap();
+        assert_eq!(sent.len(), 2);
+        assert_eq!(
+            (sent[0].0, sent[0].1.clone()),
+            (5, vec![off(0, 10), off(1, 20)])
+        );
+        assert_eq!(
+            (sent[1].0, sent[1].1.clone()),
+            (6, vec![off(0, 10)]),
+            "the retry carries the live epoch and only what is still owned"
+        );
+        assert_eq!(
+            sent[1].2 - sent[0].2,
+            Duration::from_millis(300),
+            "after the backoff"
+        );
+        assert_eq!(Instant::now() - t0, Duration::from_millis(300));
+        assert_eq!(outcome.committed, vec![(TopicPartition::new("t", 0), 10)]);
+        let e = outcome.result.unwrap_err();
+        assert_eq!(
+            e.code(),
+            Some(STALE_MEMBER_EPOCH),
+            "whoever asked learns that partition 1 was not committed"
+        );
+        assert!(
+            e.message()
+                .contains(&format!("{:?}", [TopicPartition::new("t", 1)])),
+            "{e}"
+        );
+    }
+
+    /// A stale answer before the member has heard of its new epoch: the retry waits, and goes
+    /// once the heartbeat has brought the epoch.
+    #[tokio::test(start_paused = true)]
+    async fn a_stale_answer_waits_for_the_new_epoch() {
+        use std::sync::{Arc, Mutex};
+        let live = Arc::new(Mutex::new(standing(5, &[0])));
+        let epochs: Arc<Mutex<Vec<i32>>> = Default::default();
+        let outcome = run_commit(
+            "g",
+            CommitRetry::new(vec![off(0, 10)], 5, true, 5),
+            || {
+                let now = live.lock().unwrap().clone();
+                async move { Some(now) }
+            },
+            |epoch, _| {
+                let mut log = epochs.lock().unwrap();
+                log.push(epoch);
+                if log.len() == 2 {
+                    *live.lock().unwrap() = standing(6, &[0]);
+                }
+                async move {
+                    if epoch == 6 {
+                        Ok(())
+                    } else {
+                        Err(stale())
+                    }
+                }
+            },
+            |_| Duration::from_millis(100),
+        )
+        .await;
+        assert_eq!(*epochs.lock().unwrap(), vec![5, 5, 6]);
+        assert!(outcome.result.is_ok());
+        assert_eq!(outcome.committed, vec![(TopicPartition::new("t", 0), 10)]);
     }
 
     #[tokio::test(start_paused = true)]

@@ -49,7 +49,7 @@ impl Manual {
         let processed = parts.remove(&removed);
         if let Some(c) = commit.as_ref().filter(|_| ctx.config.auto_commit) {
             if !processed.is_empty() {
-                commits::spawn_commit(ctx.report, c.clone(), processed, None);
+                commits::spawn_commit(ctx.report, c.clone(), processed, None, false);
             }
         }
         let added: Vec<TopicPartition> = wanted
@@ -90,7 +90,7 @@ impl Manual {
                     return true;
                 };
                 let (tx, rx) = oneshot::channel();
-                commits::spawn_commit(report, c, offsets, Some(tx));
+                commits::spawn_commit(report, c, offsets, Some(tx), false);
                 self.final_commit = Some(rx);
                 false
             }
@@ -197,5 +197,6 @@ pub(super) fn commit_ctx(kafka: &Kafka, group: &str) -> Option<CommitCtx> {
         instance_id: None,
         classic: true,
         conn: None,
+        live: None,
     })
 }

@@ -383,6 +383,7 @@ impl Engine {
                 self.finish_revoke();
             }
             Action::Assign(tps) => {
+                self.commit_at_reassignment();
                 let ctx = self.assign_ctx();
                 self.rebalance.assign(&self.report, ctx, tps);
             }
@@ -391,10 +392,34 @@ impl Engine {
         }
     }
 
+    /// Finishes a revocation the handler is done with; with auto-commit, everything processed
+    /// is committed first and the auto-commit clock starts again.
     fn finish_revoke(&mut self) {
         let commit = self.commit_ctx().filter(|_| self.config.auto_commit);
-        self.rebalance
-            .maybe_finish_revoke(&self.report, &mut self.parts, &self.deliveries, || commit);
+        let finished = self.rebalance.maybe_finish_revoke(
+            &self.report,
+            &mut self.parts,
+            &self.deliveries,
+            || commit,
+        );
+        if finished && self.config.auto_commit {
+            self.commits.restart(Instant::now());
+        }
+    }
+
+    /// A reassignment (partitions assigned): with auto-commit, everything processed so far is
+    /// committed (at the member's new epoch, for the partitions it keeps) and the auto-commit
+    /// clock starts again, as at a revocation.
+    fn commit_at_reassignment(&mut self) {
+        if !self.config.auto_commit || !self.may_commit() {
+            return;
+        }
+        self.commits.sync_progress(&mut self.parts);
+        let offsets = self.parts.uncommitted();
+        if let Some(ctx) = self.commit_ctx().filter(|_| !offsets.is_empty()) {
+            commits::spawn_commit(&self.report, ctx, offsets, None, false);
+        }
+        self.commits.restart(Instant::now());
     }
 
     /// The policy for offsets out of range: a subscription from the beginning turns "latest"
@@ -431,7 +456,7 @@ impl Engine {
         let offsets = self.parts.uncommitted();
         if let Some(ctx) = self.commit_ctx().filter(|_| !offsets.is_empty()) {
             self.commits.auto_in_flight = true;
-            commits::spawn_commit(&self.report, ctx, offsets, None);
+            commits::spawn_commit(&self.report, ctx, offsets, None, true);
         }
     }
 
@@ -472,12 +497,17 @@ impl Engine {
                     .waits
                     .on_topics_checked(&self.kafka, &self.config, res, waiting);
             }
+            Internal::Standing(reply) => {
+                let _ = reply.send(self.session.as_ref().map(|s| s.standing()));
+                return;
+            }
             Internal::Committed {
                 offsets,
                 result,
                 reply,
+                auto,
             } => {
-                if reply.is_none() {
+                if auto {
                     self.commits.auto_in_flight = false;
                 }
                 return commits::on_committed(
@@ -548,7 +578,8 @@ impl Engine {
             | Internal::Reset(_)
             | Internal::Started { .. }
             | Internal::TopicsChecked(_)
-            | Internal::Committed { .. } => {}
+            | Internal::Committed { .. }
+            | Internal::Standing(_) => {}
         }
     }
 }

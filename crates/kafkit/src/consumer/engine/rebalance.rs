@@ -27,7 +27,8 @@ use crate::groups::offsets::{self, Committer};
 pub enum RebalanceKind {
     /// Partitions were assigned to this member.
     Assigned,
-    /// Partitions are being taken away (processed offsets were committed if auto-commit is on).
+    /// Partitions are being taken away. With auto-commit on, everything processed was
+    /// committed first, in every partition the member holds (not only these).
     Revoked,
     /// Partitions were lost (fenced or session expired): do not commit for them.
     Lost,
@@ -170,54 +171,56 @@ impl Rebalance {
         );
     }
 
-    /// Finishes a revocation once the handler is done with those partitions: commit what was
-    /// processed (when `commit` is given: auto-commit), run the hook, then report
-    /// [`Internal::Revoked`] for the membership to acknowledge.
+    /// Finishes a revocation once the handler is done with those partitions: commit everything
+    /// processed, in every partition, not only the revoked ones (when `commit` is given:
+    /// auto-commit), run the hook, then report [`Internal::Revoked`] for the membership to
+    /// acknowledge. The commit waits for the commits started before it (an older offset never
+    /// lands after it). Returns whether the revocation finished now.
     pub fn maybe_finish_revoke(
         &mut self,
         report: &Reporter,
         parts: &mut Partitions,
         deliveries: &Deliveries,
         commit: impl FnOnce() -> Option<CommitCtx>,
-    ) {
+    ) -> bool {
         let Some((_, tps)) = &self.pending_revoke else {
-            return;
+            return false;
         };
         parts.drop_queued(tps);
         if parts.any_in_process(tps) {
             deliveries.reclaim_unread(parts);
         }
         let Some((generation, tps)) = &self.pending_revoke else {
-            return;
+            return false;
         };
         if parts.any_in_process(tps) {
-            return;
+            return false;
         }
         let (generation, tps) = (*generation, tps.clone());
         self.pending_revoke = None;
-        let processed = parts.remove(&tps);
-        let commit = commit().filter(|_| !processed.is_empty());
+        let commit = commit();
+        let processed = take_revoked(parts, &tps, commit.is_some());
+        let commit = commit
+            .filter(|_| !processed.is_empty())
+            .map(|ctx| (ctx, report.serial_turn()));
         let hook = self.hooks().revoked;
         let tx = report.clone();
         let (group, started) = (self.group.clone(), self.revoke_started);
         let span = step_span(&group, "revoked", tps.len());
         report.spawn(
             async move {
-                if let Some(ctx) = commit {
-                    let offsets: Vec<(TopicPartition, i64)> = processed
-                        .iter()
-                        .map(|(tp, o, _)| (tp.clone(), *o))
-                        .collect();
-                    let result = ctx.commit(processed).await;
-                    if let Err(e) = &result {
-                        // The ack must not wait on a failing commit (topic deleted, coordinator moving).
-                        tracing::warn!(error = %e, "commit before revocation failed");
-                    }
+                if let Some((ctx, mut turn)) = commit {
+                    turn.wait().await;
+                    // A failed commit does not hold the ack back (topic deleted, coordinator
+                    // moving); the loop says it failed.
+                    let outcome = ctx.commit(processed).await;
                     tx.send(Internal::Committed {
-                        offsets,
-                        result,
+                        offsets: outcome.committed,
+                        result: outcome.result,
                         reply: None,
+                        auto: false,
                     });
+                    drop(turn);
                 }
                 if let Some(h) = hook {
                     if let Err(e) = h(RebalanceKind::Revoked, tps).await {
@@ -229,6 +232,7 @@ impl Rebalance {
             }
             .instrument(span),
         );
+        true
     }
 
     /// Whether `generation` is the newest step (a revocation or loss to acknowledge).
@@ -280,6 +284,22 @@ impl Rebalance {
             }
         }
     }
+}
+
+/// Removes revoked partitions; returns what the revocation commits: their processed offsets
+/// and, with `all` (auto-commit), the uncommitted offsets of the partitions kept too, so the
+/// member's last commit is as recent as the reassignment (a member that dies later repeats
+/// less).
+pub(super) fn take_revoked(
+    parts: &mut Partitions,
+    tps: &[TopicPartition],
+    all: bool,
+) -> Vec<(TopicPartition, i64, i32)> {
+    let mut processed = parts.remove(tps);
+    if all {
+        processed.extend(parts.uncommitted());
+    }
+    processed
 }
 
 /// Partitions whose start position could not be looked up, by the policy that gives it,
@@ -476,6 +496,30 @@ mod tests {
         assert!(
             parts.states.contains_key(&tp(0)),
             "the handler still holds it"
+        );
+    }
+
+    #[test]
+    fn a_revocation_commits_what_was_processed_in_every_partition() {
+        let mut parts = Partitions::default();
+        parts.assign([(tp(0), 0, None), (tp(1), 0, None), (tp(2), 0, None)]);
+        parts.states.get_mut(&tp(0)).unwrap().processed = Some((5, 1));
+        parts.states.get_mut(&tp(1)).unwrap().processed = Some((7, 1));
+        // Partition 2: nothing processed since its last commit.
+        let mut kept = Partitions::default();
+        kept.assign([(tp(0), 0, None), (tp(1), 0, None)]);
+        kept.states.get_mut(&tp(0)).unwrap().processed = Some((5, 1));
+        kept.states.get_mut(&tp(1)).unwrap().processed = Some((7, 1));
+        assert_eq!(
+            take_revoked(&mut parts, &[tp(0)], true),
+            vec![(tp(0), 5, 1), (tp(1), 7, 1)],
+            "the revoked partition and the kept one with progress"
+        );
+        assert!(!parts.states.contains_key(&tp(0)));
+        assert_eq!(
+            take_revoked(&mut kept, &[tp(0)], false),
+            vec![(tp(0), 5, 1)],
+            "without auto-commit: only what the revoked partition held (not committed)"
         );
     }
 

@@ -46,11 +46,15 @@ pub(super) enum Internal {
     /// Positions found by an offset reset (OFFSET_OUT_OF_RANGE), or the partitions whose
     /// lookup failed and the policy to try again with.
     Reset(ResetResult),
+    /// A commit ended: `offsets` were committed; `auto`: it was an auto-commit.
     Committed {
         offsets: Vec<(TopicPartition, i64)>,
         result: Result<()>,
         reply: Option<oneshot::Sender<Result<()>>>,
+        auto: bool,
     },
+    /// A commit about to be (re)sent asks for the member's standing now.
+    Standing(oneshot::Sender<Option<super::commits::Standing>>),
 }
 
 /// A fetch's answer from one broker, with the generations of the partitions it asked for.
@@ -77,6 +81,22 @@ pub(super) struct Reporter(mpsc::UnboundedSender<Internal>, Arc<Mutex<Option<Ser
 /// Resolves when the last task started with [`Reporter::spawn_serial`] has finished.
 type Serial = oneshot::Receiver<()>;
 
+/// A task's place in the serial order (see [`Reporter::serial_turn`]).
+pub(super) struct SerialTurn {
+    previous: Option<Serial>,
+    /// Dropped when the task is done: the next one goes.
+    _done: oneshot::Sender<()>,
+}
+
+impl SerialTurn {
+    /// Waits for the tasks started before this one.
+    pub async fn wait(&mut self) {
+        if let Some(p) = self.previous.take() {
+            let _ = p.await; // a dropped predecessor (panic, shutdown) counts as finished
+        }
+    }
+}
+
 impl Reporter {
     pub fn new() -> (Self, mpsc::UnboundedReceiver<Internal>) {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -88,20 +108,37 @@ impl Reporter {
     /// two commits in flight at once can reach the coordinator in either order, and the older
     /// offset would then overwrite the newer one.
     pub fn spawn_serial(&self, work: impl Future<Output = Internal> + Send + 'static) {
+        let mut turn = self.serial_turn();
+        let tx = self.0.clone();
+        tokio::spawn(async move {
+            turn.wait().await;
+            let _ = tx.send(work.await);
+            drop(turn);
+        });
+    }
+
+    /// A place in the order of [`spawn_serial`](Self::spawn_serial), for a task that does more
+    /// than commit (a revocation commits, then runs its hook): it waits for the tasks before
+    /// it, and the next one waits until the turn is dropped.
+    pub fn serial_turn(&self) -> SerialTurn {
         let (done, next) = oneshot::channel();
         let previous = self
             .1
             .lock()
             .map(|mut last| last.replace(next))
             .unwrap_or(None);
-        let tx = self.0.clone();
-        tokio::spawn(async move {
-            if let Some(p) = previous {
-                let _ = p.await; // a dropped predecessor (panic, shutdown) counts as finished
-            }
-            let _ = tx.send(work.await);
-            let _ = done.send(());
-        });
+        SerialTurn {
+            previous,
+            _done: done,
+        }
+    }
+
+    /// The member's standing now, as the engine knows it (`None` once the engine has ended,
+    /// or without a group session).
+    pub async fn standing(&self) -> Option<super::commits::Standing> {
+        let (tx, rx) = oneshot::channel();
+        self.0.send(Internal::Standing(tx)).ok()?;
+        rx.await.ok().flatten()
     }
 
     /// Whether the loop has ended (a task that retries stops then).

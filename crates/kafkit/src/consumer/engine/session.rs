@@ -172,6 +172,15 @@ impl GroupSession {
                 Coordinator::Known(c) if !classic => Some(c.clone()),
                 _ => None,
             },
+            live: Some(ctx.report.clone()),
+        }
+    }
+
+    /// The member's standing as its commits see it: its epoch and the partitions it owns.
+    pub fn standing(&self) -> super::commits::Standing {
+        super::commits::Standing {
+            epoch: self.membership.member_epoch(),
+            owned: self.membership.owned_partitions(),
         }
     }
 

@@ -141,6 +141,16 @@ impl Member {
         }
     }
 
+    /// The partitions the member owns at its current epoch (generation): those applied,
+    /// those being revoked until the revocation is acknowledged, and those being assigned.
+    /// A commit sent with the current epoch may carry these, and only these.
+    pub fn owned_partitions(&self) -> BTreeSet<TopicPartition> {
+        match self {
+            Member::Consumer(m) => m.owned_partitions(),
+            Member::Classic(m) => m.owned_partitions(),
+        }
+    }
+
     pub fn assigning(&self) -> Vec<TopicPartition> {
         match self {
             Member::Consumer(m) => m.assigning(),

@@ -181,6 +181,19 @@ impl ClassicMembership {
         self.generation
     }
 
+    /// The partitions the member owns in its current generation: applied (revoking ones
+    /// included until done) and being assigned; none outside a generation.
+    pub fn owned_partitions(&self) -> BTreeSet<TopicPartition> {
+        if self.generation <= 0 {
+            return BTreeSet::new();
+        }
+        let mut owned = self.owned.clone();
+        if let Some(Step::Assigning(s)) = &self.step {
+            owned.extend(s.iter().cloned());
+        }
+        owned
+    }
+
     /// Partitions of the assignment step in progress.
     pub fn assigning(&self) -> Vec<TopicPartition> {
         match &self.step {

@@ -231,7 +231,14 @@ fn cooperative_members_keep_their_partitions_and_rejoin_after_giving_some_up() {
             .any(|a| matches!(a, Action::Revoke(r) if r == &vec![tp(2)])),
         "{acts:?}"
     );
+    // Generation 2: a commit may carry what the member still owns, the revoked one until done.
+    assert_eq!(m.member_epoch(), 2);
+    assert_eq!(
+        m.owned_partitions(),
+        [tp(0), tp(1), tp(2)].into_iter().collect()
+    );
     m.on_revoked(now);
+    assert_eq!(m.owned_partitions(), [tp(0), tp(1)].into_iter().collect());
     // It gave one up: it rejoins so the partition can move.
     assert!(matches!(m.poll_request(now), Some(ClassicRequest::Join(_))));
 }
@@ -247,6 +254,10 @@ fn a_lost_generation_drops_partitions_without_commit_then_rejoins() {
         "{acts:?}"
     );
     assert_eq!(m.member_epoch(), -1);
+    assert!(
+        m.owned_partitions().is_empty(),
+        "no commit goes for lost partitions"
+    );
     m.on_lost_handled(now);
     let Some(ClassicRequest::Join(j)) = m.poll_request(now) else {
         panic!()

@@ -215,6 +215,22 @@ impl Membership {
         self.to_names(&self.owned)
     }
 
+    /// The partitions the member owns at its current epoch: applied (revoking ones included
+    /// until acknowledged) and being assigned; none outside the group.
+    pub fn owned_partitions(&self) -> BTreeSet<TopicPartition> {
+        if self.epoch <= 0 {
+            return BTreeSet::new();
+        }
+        let assigning = match &self.step {
+            Some(Step::Assigning(s)) => self.to_names(s),
+            _ => Vec::new(),
+        };
+        self.to_names(&self.owned)
+            .into_iter()
+            .chain(assigning)
+            .collect()
+    }
+
     /// Partitions of the assignment step in progress (for a retry by the driver).
     pub fn assigning(&self) -> Vec<TopicPartition> {
         match &self.step {

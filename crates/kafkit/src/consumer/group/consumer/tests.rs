@@ -182,7 +182,13 @@ fn revocation_comes_first_and_is_not_acked_before_the_driver_finishes() {
         assert!(hb.topic_partitions.is_none(), "acked a revocation early");
         m.on_heartbeat_response(resp(2, None), t2);
     }
+    assert_eq!(
+        m.owned_partitions(),
+        [tp("a", 0), tp("a", 1)].into_iter().collect(),
+        "a commit may still carry the partition being revoked"
+    );
     m.on_revoked(t2);
+    assert_eq!(m.owned_partitions(), [tp("a", 0)].into_iter().collect());
     let ack = m.poll_heartbeat(t2).expect("ack at once");
     assert_eq!(owned_in(&ack).unwrap(), [(T1, 0)].into_iter().collect());
 }
