@@ -351,7 +351,11 @@ impl File<'_> {
             tagged,
             ignorable: j.get("ignorable").and_then(Value::as_bool).unwrap_or(false),
             never_flexible,
-            default: j.get("default").and_then(Value::as_str).map(str::to_string),
+            // Mostly strings ("-1", "null"), but a few schemas write a bare number (-1).
+            default: j.get("default").map(|d| match d {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }),
             about: j["about"].as_str().unwrap_or_default().to_string(),
         })
     }

@@ -177,3 +177,14 @@ fn large_byte_values_are_pieces_of_their_own() {
     );
     let _ = ProduceRequest::decode(&mut super::wire::Reader::new(Bytes::new()), 11);
 }
+
+#[test]
+fn defaults_are_the_schemas_whether_written_as_strings_or_numbers() {
+    // ApiVersionsRequest.NodeId is `"default": -1` (a JSON number); 0 would name node 0 to a
+    // v5 broker, which refuses the request as INVALID_REQUEST.
+    assert_eq!(ApiVersionsRequest::default().node_id, -1);
+    assert_eq!(ApiVersionsRequest::default().cluster_id, None);
+    // `"default": "-1"` (a string).
+    assert_eq!(OffsetCommitRequest::default().generation_id_or_member_epoch, -1);
+    assert_eq!(ConsumerGroupHeartbeatRequest::default().rebalance_timeout_ms, -1);
+}

@@ -40,7 +40,7 @@ impl Default for ApiVersionsRequest {
             client_software_name: String::new(),
             client_software_version: String::new(),
             cluster_id: None,
-            node_id: 0,
+            node_id: -1,
         }
     }
 }

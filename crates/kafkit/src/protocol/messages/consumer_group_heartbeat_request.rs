@@ -54,7 +54,7 @@ impl Default for ConsumerGroupHeartbeatRequest {
             member_epoch: 0,
             instance_id: None,
             rack_id: None,
-            rebalance_timeout_ms: 0,
+            rebalance_timeout_ms: -1,
             subscribed_topic_names: None,
             subscribed_topic_regex: None,
             server_assignor: None,

@@ -274,7 +274,7 @@ impl Default for DescribeShareGroupOffsetsResponsePartition {
             partition_index: 0,
             start_offset: 0,
             leader_epoch: 0,
-            lag: 0,
+            lag: -1,
             error_code: 0,
             error_message: None,
         }

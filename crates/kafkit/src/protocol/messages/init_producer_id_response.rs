@@ -43,10 +43,10 @@ impl Default for InitProducerIdResponse {
         InitProducerIdResponse {
             throttle_time_ms: 0,
             error_code: 0,
-            producer_id: 0,
+            producer_id: -1,
             producer_epoch: 0,
-            ongoing_txn_producer_id: 0,
-            ongoing_txn_producer_epoch: 0,
+            ongoing_txn_producer_id: -1,
+            ongoing_txn_producer_epoch: -1,
         }
     }
 }
@@ -60,12 +60,12 @@ impl Encode for InitProducerIdResponse {
         w.i16(*(&self.producer_epoch));
         if v >= 6 {
             w.i64(*(&self.ongoing_txn_producer_id));
-        } else if self.ongoing_txn_producer_id != 0 {
+        } else if self.ongoing_txn_producer_id != -1 {
             return Err(EncodeError::absent("OngoingTxnProducerId", v));
         }
         if v >= 6 {
             w.i16(*(&self.ongoing_txn_producer_epoch));
-        } else if self.ongoing_txn_producer_epoch != 0 {
+        } else if self.ongoing_txn_producer_epoch != -1 {
             return Err(EncodeError::absent("OngoingTxnProducerEpoch", v));
         }
         if flex {

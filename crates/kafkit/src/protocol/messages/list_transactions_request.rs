@@ -39,7 +39,7 @@ impl Default for ListTransactionsRequest {
         ListTransactionsRequest {
             state_filters: Vec::<String>::new(),
             producer_id_filters: Vec::<i64>::new(),
-            duration_filter: 0,
+            duration_filter: -1,
             transactional_id_pattern: None,
         }
     }
@@ -58,7 +58,7 @@ impl Encode for ListTransactionsRequest {
         }
         if v >= 1 {
             w.i64(*(&self.duration_filter));
-        } else if self.duration_filter != 0 {
+        } else if self.duration_filter != -1 {
             return Err(EncodeError::absent("DurationFilter", v));
         }
         if v >= 2 {
