@@ -381,7 +381,7 @@ impl Admin {
             instance_id: None,
         };
         let committed: BTreeMap<TopicPartition, i64> =
-            offsets::fetch_committed(&conn, &who, &[], false)
+            offsets::fetch_committed(&conn, &who, &[], false, &self.kafka.cluster().snapshot())
                 .await?
                 .into_iter()
                 .filter_map(|(tp, o)| o.map(|(offset, _)| (tp, offset)))
@@ -436,7 +436,7 @@ impl Admin {
                 leader_epoch: -1,
             })
             .collect();
-        offsets::commit(&conn, &who, &list).await.map_err(|e| match e.kafka_error() {
+        offsets::commit(&conn, &who, &list, &self.kafka.cluster().snapshot()).await.map_err(|e| match e.kafka_error() {
             Some(ResponseError::UnknownMemberId | ResponseError::IllegalGeneration | ResponseError::StaleMemberEpoch | ResponseError::RebalanceInProgress) => Error::new(
                 e.kind().clone(),
                 "set_group_offsets",

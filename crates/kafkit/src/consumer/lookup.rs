@@ -118,7 +118,9 @@ impl Consumer {
             epoch: -1,
             instance_id: None,
         };
-        let found = offsets::fetch_committed(&conn, &who, partitions, true).await?;
+        let found =
+            offsets::fetch_committed(&conn, &who, partitions, true, &kafka.cluster().snapshot())
+                .await?;
         Ok(partitions
             .iter()
             .map(|tp| {

@@ -2,6 +2,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use uuid::Uuid;
+
 use crate::protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use crate::protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
@@ -11,6 +13,7 @@ use crate::protocol::messages::offset_fetch_request::{
 };
 use crate::protocol::messages::{ListOffsetsRequest, OffsetCommitRequest, OffsetFetchRequest};
 
+use crate::cluster::ClusterMetadata;
 use crate::error::{Error, Result};
 use crate::events::TopicPartition;
 use crate::net::{Connection, Lane};
@@ -44,17 +47,71 @@ fn topic_name(s: &str) -> String {
     s.to_string()
 }
 
+/// OffsetCommit and OffsetFetch v10 (KIP-848) name topics by id, older versions by name.
+const FIRST_BY_TOPIC_ID: i16 = 10;
+
+/// The ids of `topics` from the metadata cache, if every one is known: a request names its
+/// topics by id (v10+) only then; otherwise it goes at v9, by name.
+fn ids_of<'a>(
+    topics: impl IntoIterator<Item = &'a str>,
+    meta: &ClusterMetadata,
+) -> Option<HashMap<&'a str, Uuid>> {
+    topics
+        .into_iter()
+        .map(|t| {
+            meta.topic(t)
+                .map(|i| i.id)
+                .filter(|id| !id.is_nil())
+                .map(|id| (t, id))
+        })
+        .collect()
+}
+
+/// The version to send: by id when the broker and the cache allow, else the newest by name.
+fn by_id_or_name<'a>(
+    offered: i16,
+    topics: impl IntoIterator<Item = &'a str>,
+    meta: &ClusterMetadata,
+) -> (i16, Option<HashMap<&'a str, Uuid>>) {
+    if offered < FIRST_BY_TOPIC_ID {
+        return (offered, None);
+    }
+    match ids_of(topics, meta) {
+        Some(ids) => (offered, Some(ids)),
+        None => (FIRST_BY_TOPIC_ID - 1, None),
+    }
+}
+
+/// A topic of an answer by name: its name (by-name versions) or the name its id stands for
+/// in the request (by-id versions).
+fn answered_name(name: &str, id: &Uuid, ids: Option<&HashMap<&str, Uuid>>) -> String {
+    match ids {
+        Some(ids) => ids
+            .iter()
+            .find(|(_, v)| *v == id)
+            .map(|(n, _)| n.to_string())
+            .unwrap_or_else(|| format!("topic id {id}")),
+        None => name.to_string(),
+    }
+}
+
 /// Commits offsets; the first partition error is returned (STALE_MEMBER_EPOCH,
 /// UNKNOWN_MEMBER_ID, ... for the caller to handle).
+/// Topics go by id (OffsetCommit v10) when `meta` knows every one's id.
 pub async fn commit(
     conn: &Connection,
     who: &Committer<'_>,
     offsets: &[CommitOffset],
+    meta: &ClusterMetadata,
 ) -> Result<()> {
     if offsets.is_empty() {
         return Ok(());
     }
-    let version = conn.version::<OffsetCommitRequest>()?;
+    let (version, ids) = by_id_or_name(
+        conn.version::<OffsetCommitRequest>()?,
+        offsets.iter().map(|o| o.partition.topic.as_str()),
+        meta,
+    );
     let mut req = OffsetCommitRequest::default();
     req.group_id = who.group_id.to_string();
     req.generation_id_or_member_epoch = who.epoch;
@@ -72,7 +129,10 @@ pub async fn commit(
         .into_iter()
         .map(|(topic, parts)| {
             let mut t = OffsetCommitRequestTopic::default();
-            t.name = topic_name(topic);
+            match ids.as_ref().and_then(|ids| ids.get(topic)) {
+                Some(id) => t.topic_id = *id,
+                None => t.name = topic_name(topic),
+            }
             t.partitions = parts
                 .into_iter()
                 .map(|o| {
@@ -95,7 +155,9 @@ pub async fn commit(
             Error::check(p.error_code, "commit_offsets", || {
                 format!(
                     "group '{}', partition {}-{}",
-                    who.group_id, t.name, p.partition_index
+                    who.group_id,
+                    answered_name(&t.name, &t.topic_id, ids.as_ref()),
+                    p.partition_index
                 )
             })?;
         }
@@ -111,8 +173,16 @@ pub async fn fetch_committed(
     who: &Committer<'_>,
     partitions: &[TopicPartition],
     require_stable: bool,
+    meta: &ClusterMetadata,
 ) -> Result<HashMap<TopicPartition, Option<(i64, i32)>>> {
-    let version = conn.version::<OffsetFetchRequest>()?;
+    // By id (v10) only for named partitions whose ids are all known: "every partition the
+    // group has committed" would come back as ids the cache may not know.
+    let offered = conn.version::<OffsetFetchRequest>()?;
+    let (version, ids) = if partitions.is_empty() {
+        (offered.min(FIRST_BY_TOPIC_ID - 1), None)
+    } else {
+        by_id_or_name(offered, partitions.iter().map(|tp| tp.topic.as_str()), meta)
+    };
     let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
     for tp in partitions {
         by_topic
@@ -136,7 +206,10 @@ pub async fn fetch_committed(
                 .iter()
                 .map(|(t, ps)| {
                     let mut x = OffsetFetchRequestTopics::default();
-                    x.name = topic_name(t);
+                    match ids.as_ref().and_then(|ids| ids.get(*t)) {
+                        Some(id) => x.topic_id = *id,
+                        None => x.name = topic_name(t),
+                    }
                     x.partition_indexes = ps.clone();
                     x
                 })
@@ -176,9 +249,10 @@ pub async fn fetch_committed(
                 format!("group '{}'", who.group_id)
             })?;
             for t in &g.topics {
+                let name = answered_name(&t.name, &t.topic_id, ids.as_ref());
                 for p in &t.partitions {
                     record(
-                        &t.name,
+                        &name,
                         p.partition_index,
                         p.committed_offset,
                         p.committed_leader_epoch,
@@ -372,4 +446,47 @@ async fn ask_leader(
         })
         .collect();
     conn.send(&req).await.map_err(|e| e.during("list_offsets"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::cluster::TopicInfo;
+
+    fn meta(topics: &[(&str, u128)]) -> ClusterMetadata {
+        let mut m = ClusterMetadata::default();
+        for (name, id) in topics {
+            let info = TopicInfo {
+                name: name.to_string(),
+                id: Uuid::from_u128(*id),
+                is_internal: false,
+                partitions: Vec::new(),
+            };
+            m.topics.insert(name.to_string(), Arc::new(info));
+        }
+        m
+    }
+
+    #[test]
+    fn topics_go_by_id_only_when_every_id_is_known() {
+        let m = meta(&[("a", 1), ("b", 2), ("nil", 0)]);
+        let (v, ids) = by_id_or_name(10, ["a", "b"], &m);
+        assert_eq!(v, 10);
+        assert_eq!(ids.unwrap()["b"], Uuid::from_u128(2));
+        // One unknown (or nil) id: the whole request goes by name, at v9.
+        assert_eq!(by_id_or_name(10, ["a", "c"], &m), (9, None));
+        assert_eq!(by_id_or_name(10, ["a", "nil"], &m), (9, None));
+        // An older broker: by name at what it offers.
+        assert_eq!(by_id_or_name(8, ["a"], &m), (8, None));
+    }
+
+    #[test]
+    fn an_answer_by_id_is_named_from_the_request() {
+        let ids: HashMap<&str, Uuid> = [("a", Uuid::from_u128(1))].into();
+        assert_eq!(answered_name("", &Uuid::from_u128(1), Some(&ids)), "a");
+        assert!(answered_name("", &Uuid::from_u128(9), Some(&ids)).contains("topic id"));
+        assert_eq!(answered_name("x", &Uuid::nil(), None), "x");
+    }
 }

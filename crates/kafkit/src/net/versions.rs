@@ -74,8 +74,7 @@ impl ApiVersions {
 /// raising one is one reviewed change with its tests).
 pub(crate) fn newest_handled<R: Request>() -> i16 {
     let cap = match R::KEY {
-        // OffsetCommit/OffsetFetch v10 and TxnOffsetCommit v6 name topics by id.
-        8 | 9 => 9,
+        // TxnOffsetCommit v6 names topics by id (KIP-1319); the producer names them.
         28 => 5,
         _ => i16::MAX,
     };

@@ -185,6 +185,12 @@ fn defaults_are_the_schemas_whether_written_as_strings_or_numbers() {
     assert_eq!(ApiVersionsRequest::default().node_id, -1);
     assert_eq!(ApiVersionsRequest::default().cluster_id, None);
     // `"default": "-1"` (a string).
-    assert_eq!(OffsetCommitRequest::default().generation_id_or_member_epoch, -1);
-    assert_eq!(ConsumerGroupHeartbeatRequest::default().rebalance_timeout_ms, -1);
+    assert_eq!(
+        OffsetCommitRequest::default().generation_id_or_member_epoch,
+        -1
+    );
+    assert_eq!(
+        ConsumerGroupHeartbeatRequest::default().rebalance_timeout_ms,
+        -1
+    );
 }

@@ -455,7 +455,7 @@ impl CommitCtx {
                     epoch,
                     instance_id: self.instance_id.as_deref(),
                 };
-                offsets::commit(&conn, &who, &offsets).await
+                offsets::commit(&conn, &who, &offsets, &self.kafka.cluster().snapshot()).await
             },
             |n| policy.backoff(n),
         )

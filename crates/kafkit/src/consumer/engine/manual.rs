@@ -161,7 +161,8 @@ async fn committed(
         epoch: -1,
         instance_id: None,
     };
-    let found = offsets::fetch_committed(&conn, &who, tps, true).await?;
+    let found =
+        offsets::fetch_committed(&conn, &who, tps, true, &c.kafka.cluster().snapshot()).await?;
     Ok(found
         .into_iter()
         .filter_map(|(tp, v)| v.map(|(o, e)| (tp, o, Some(e).filter(|e| *e >= 0))))

@@ -344,7 +344,8 @@ impl AssignCtx {
             epoch,
             instance_id: self.commit.instance_id.as_deref(),
         };
-        let committed = offsets::fetch_committed(&conn, &who, &tps, true).await?;
+        let committed =
+            offsets::fetch_committed(&conn, &who, &tps, true, &kafka.cluster().snapshot()).await?;
         let mut positions = Vec::new();
         let mut waiting = Vec::new();
         let mut need_reset = Vec::new();
