@@ -52,7 +52,7 @@ const FIRST_BY_TOPIC_ID: i16 = 10;
 
 /// The ids of `topics` from the metadata cache, if every one is known: a request names its
 /// topics by id (v10+) only then; otherwise it goes at v9, by name.
-fn ids_of<'a>(
+pub(crate) fn ids_of<'a>(
     topics: impl IntoIterator<Item = &'a str>,
     meta: &ClusterMetadata,
 ) -> Option<HashMap<&'a str, Uuid>> {
@@ -84,7 +84,7 @@ fn by_id_or_name<'a>(
 
 /// A topic of an answer by name: its name (by-name versions) or the name its id stands for
 /// in the request (by-id versions).
-fn answered_name(name: &str, id: &Uuid, ids: Option<&HashMap<&str, Uuid>>) -> String {
+pub(crate) fn answered_name(name: &str, id: &Uuid, ids: Option<&HashMap<&str, Uuid>>) -> String {
     match ids {
         Some(ids) => ids
             .iter()

@@ -49,6 +49,7 @@ use crate::cluster::coordinator::{connect_coordinator, COORDINATOR_BACKOFF};
 use crate::cluster::CoordinatorType;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::TopicPartition;
+use crate::groups::offsets::{answered_name, ids_of};
 use crate::groups::ConsumerGroupMetadata;
 use crate::net::{Connection, Lane};
 
@@ -62,6 +63,8 @@ const ADD_PARTITIONS_MAX_VERSION: i16 = 3;
 /// epoch and returns it, TxnOffsetCommit adds the group.
 pub(crate) const PRODUCE_MIN_VERSION_V2: i16 = 12;
 const TXN_OFFSET_COMMIT_VERSION_V2: i16 = 5;
+/// TxnOffsetCommit v6 names topics by id (KIP-1319).
+const TXN_OFFSET_COMMIT_BY_ID: i16 = 6;
 
 /// Backoff on CONCURRENT_TRANSACTIONS: the previous transaction's markers are still being
 /// written, which takes milliseconds.
@@ -571,13 +574,24 @@ async fn txn_offset_commit(
                 )
                     .await?;
             let (min, max) = if txn.v2() {
-                (TXN_OFFSET_COMMIT_VERSION_V2, TXN_OFFSET_COMMIT_VERSION_V2)
+                (
+                    TXN_OFFSET_COMMIT_VERSION_V2,
+                    crate::net::versions::newest_handled::<TxnOffsetCommitRequest>(),
+                )
             } else {
                 (0, TXN_OFFSET_COMMIT_MAX_VERSION_V1)
             };
-            let version = conn
+            let mut version = conn
                 .api_versions()
                 .pick(TxnOffsetCommitRequest::KEY, min, max)?;
+            // v6 names topics by id (KIP-1319): only when the cache knows every id.
+            let snapshot = kafka.cluster().snapshot();
+            let ids = (version >= TXN_OFFSET_COMMIT_BY_ID)
+                .then(|| ids_of(topics.iter().map(|t| t.name.as_str()), &snapshot))
+                .flatten();
+            if ids.is_none() {
+                version = version.min(TXN_OFFSET_COMMIT_BY_ID - 1);
+            }
             let mut req = TxnOffsetCommitRequest::default();
             req.transactional_id = txn_id(&txn.id);
             req.group_id = group.group_id.clone();
@@ -591,10 +605,17 @@ async fn txn_offset_commit(
                     .clone();
             }
             req.topics = topics.clone();
+            if let Some(ids) = &ids {
+                for t in &mut req.topics {
+                    t.topic_id = ids.get(t.name.as_str()).copied().unwrap_or_default();
+                    t.name.clear();
+                }
+            }
             let resp = conn.send_version(&req, version).await?;
             for t in &resp.topics {
+                let name = answered_name(&t.name, &t.topic_id, ids.as_ref());
                 for p in &t.partitions {
-                    let tp = format!("{}-{}", t.name, p.partition_index);
+                    let tp = format!("{name}-{}", p.partition_index);
                     let what = match ResponseError::try_from_code(p.error_code) {
                         Some(
                             ResponseError::IllegalGeneration
