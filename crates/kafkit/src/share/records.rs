@@ -331,7 +331,16 @@ impl Records {
         let answer = match result {
             Ok(a) => a,
             Err(e) => {
-                tracing::debug!(node, error = %e, "share fetch failed");
+                if e.is_retriable() {
+                    tracing::debug!(node, error = %e, "share fetch failed");
+                } else {
+                    // Retrying will not fix it (an older broker, a refused request): said, not
+                    // left to a debug line while nothing arrives.
+                    tracing::warn!(node, member = %ctx.member_id, error = %e, "share fetch failed");
+                    ctx.kafka.emit(Event::Warning {
+                        message: e.to_string(),
+                    });
+                }
                 // The session's state is unknown now: start a new one. Acknowledgements it
                 // carried may not have arrived; the broker releases those records when their
                 // lock runs out, so they are delivered again (at least once).

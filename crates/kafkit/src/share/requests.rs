@@ -89,7 +89,6 @@ pub(crate) fn fetch(
                 .map(|p| {
                     let mut fp = FetchPartition::default();
                     fp.partition_index = p;
-                    fp.partition_max_bytes = config.max_bytes;
                     fp.acknowledgement_batches = batches(
                         acks.get(&who.partition(&id, p)),
                         |b: &mut FetchAckBatch, r| {
@@ -332,5 +331,31 @@ mod tests {
         for part in ["b:9092", "ShareFetch v1", "RecordLimit", "BatchOptimized"] {
             assert!(e.to_string().contains(part), "{part}: {e}");
         }
+    }
+
+    #[test]
+    fn a_fetch_encodes_at_v1_and_at_v2() {
+        use crate::protocol::wire::encode_to_bytes;
+        let mut acks = AckSet::new();
+        acks.insert(TopicPartition::new("t", 0), [(5, 0)].into_iter().collect());
+        let names: HashMap<Uuid, String> = [(Uuid::from_u128(9), "t".to_string())].into();
+        let ids: BTreeMap<String, Uuid> = [("t".to_string(), Uuid::from_u128(9))].into();
+        let who = Who {
+            group: "g",
+            member: "m",
+            names: &names,
+            ids: &ids,
+        };
+        let plan = FetchPlan {
+            epoch: 1,
+            listed: [TopicPartition::new("t", 0)].into(),
+            forget: BTreeSet::new(),
+            acks_allowed: true,
+        };
+        let req = fetch(&who, &ShareConsumerConfig::new("g"), &plan, &acks);
+        // Every field set is one both stable versions have (PartitionMaxBytes, v0 only, is
+        // left unset: the generated encoder refuses a field a version lacks).
+        encode_to_bytes(&req, 1).unwrap();
+        encode_to_bytes(&req, 2).unwrap();
     }
 }
