@@ -105,9 +105,8 @@ try {
     const platformPkg = JSON.parse(fs.readFileSync(path.join(template, 'package.json'), 'utf8'))
     if (platformPkg.version !== version) fail(`npm/${platform}/package.json has version ${platformPkg.version}, the package ${version}`)
     copy(file, path.join(dir, platformPkg.main))
-    for (const f of ['LICENSE-MIT', 'LICENSE-APACHE']) copy(path.join(pkgDir, f), path.join(dir, f))
     const pinfo = npmPack(dir)
-    const extra = pinfo.files.filter(f => ![platformPkg.main, 'package.json', 'README.md', 'LICENSE-MIT', 'LICENSE-APACHE'].includes(f))
+    const extra = pinfo.files.filter(f => ![platformPkg.main, 'package.json', 'README.md'].includes(f))
     if (extra.length) fail(`@kafkit/${platform} would ship unexpected files: ${extra.join(', ')}`)
   }
 } finally {

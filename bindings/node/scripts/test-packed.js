@@ -13,9 +13,9 @@
 //      supported platforms and how to build from source;
 //   2. with this platform's tarball too, the install has no native build (no kafkit.node, no
 //      Rust sources, no install script; cargo is not on the PATH) and the platform package
-//      holds only its .node file (and its package.json, README and licenses);
+//      holds only its .node file (and its package.json and README);
 //   3. the example, read from the document and run with the broker, topic and group of this run
-//      substituted, prints the record produced into the topic beforehand.
+//      substituted, prints a record produced into the topic while it runs.
 
 const { spawnSync, spawn } = require('child_process')
 const fs = require('fs')
@@ -94,7 +94,7 @@ try {
   npm('install', mainTgz, platformTgz)
   const nativeDir = path.join(app, 'node_modules', '@kafkit', platform)
   const nativeFiles = fs.readdirSync(nativeDir).sort()
-  const allowed = [`kafkit.${platform}.node`, 'package.json', 'README.md', 'LICENSE-MIT', 'LICENSE-APACHE']
+  const allowed = [`kafkit.${platform}.node`, 'package.json', 'README.md']
   if (!nativeFiles.includes(`kafkit.${platform}.node`) || nativeFiles.some(f => !allowed.includes(f))) {
     fail(`@kafkit/${platform} holds ${nativeFiles.join(', ')}`)
   }
@@ -127,7 +127,9 @@ try {
     if (!example.includes(want)) fail(`the document's first example no longer has ${want} to substitute:\n${first[1]}`)
   }
   fs.writeFileSync(path.join(app, 'example.js'), `'use strict'\n;(async () => {\n${example}\n})().catch(e => { console.error(e); process.exit(1) })\n`)
-  // The topic and its record, made beforehand with the installed package too.
+  // The topic, made with the installed package too; then, while the example runs, a record every
+  // second (the example's consumer starts at the end of the topic, KafkaJS's default, so a
+  // record sent before its group has its assignment would not be read).
   fs.writeFileSync(
     path.join(app, 'setup.js'),
     `'use strict'
@@ -138,25 +140,40 @@ const { Kafka } = require('kafkit')
   await admin.connect()
   await admin.createTopics({ topics: [{ topic: ${JSON.stringify(topic)}, numPartitions: 1 }], waitForLeaders: true })
   await admin.disconnect()
+})().catch(e => { console.error(e); process.exit(1) })
+`
+  )
+  fs.writeFileSync(
+    path.join(app, 'produce.js'),
+    `'use strict'
+const { Kafka } = require('kafkit')
+;(async () => {
+  const kafka = new Kafka({ clientId: 'packed-producer', brokers: [${JSON.stringify(bootstrap)}] })
   const producer = kafka.producer()
   await producer.connect()
-  await producer.send({ topic: ${JSON.stringify(topic)}, messages: [{ value: ${JSON.stringify(value)} }] })
+  for (let i = 0; i < 90; i++) {
+    await producer.send({ topic: ${JSON.stringify(topic)}, messages: [{ value: ${JSON.stringify(value)} }] })
+    await new Promise(r => setTimeout(r, 1000))
+  }
   await producer.disconnect()
 })().catch(e => { console.error(e); process.exit(1) })
 `
   )
   const setup = spawnSync(process.execPath, ['setup.js'], { cwd: app, env, encoding: 'utf8', timeout: 60000 })
-  if (setup.status !== 0) fail(`making the topic and its record on ${bootstrap} failed:\n${setup.stderr}${setup.stdout}`)
-  step(`topic ${topic} made with one record on ${bootstrap}`)
+  if (setup.status !== 0) fail(`making the topic on ${bootstrap} failed:\n${setup.stderr}${setup.stdout}`)
+  step(`topic ${topic} made on ${bootstrap}`)
 
   // The example runs until killed (consumer.run does not return): wait for the record it prints.
+  const producer = spawn(process.execPath, ['produce.js'], { cwd: app, env, stdio: ['ignore', 'ignore', 'pipe'] })
+  let producerErr = ''
+  producer.stderr.on('data', d => (producerErr += d))
   const seen = new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['example.js'], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`no record printed within 60 s\nstdout:\n${stdout}\nstderr:\n${stderr}`))
+      reject(new Error(`no record printed within 60 s\nstdout:\n${stdout}\nstderr:\n${stderr}\nproducer's stderr:\n${producerErr}`))
     }, 60000)
     child.stdout.on('data', d => {
       stdout += d
@@ -171,7 +188,7 @@ const { Kafka } = require('kafkit')
       clearTimeout(timer)
       if (!stdout.includes(value)) reject(new Error(`the example exited (${code}) before printing the record\nstdout:\n${stdout}\nstderr:\n${stderr}`))
     })
-  })
+  }).finally(() => producer.kill('SIGKILL'))
   seen.then(
     out => {
       step(`the reference document's first example printed ${out.trim().split('\n').pop()}`)
