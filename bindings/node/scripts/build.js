@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 'use strict'
-// Builds the native core from source with cargo (no prebuilt download) and puts it at
-// kafkit.node. Runs on `npm install`. KAFKIT_NODE_PROFILE=debug builds the debug profile (the
-// test suite uses it to share the workspace's build); the default is release.
+// Builds the native core from source with cargo and puts it at kafkit.node, which the loader
+// (lib/native.js) prefers to a prebuilt platform package. Runs as `npm run build` in a checkout
+// (never on install: the published package needs no Rust toolchain). cargo's progress goes to
+// the terminal as it builds. KAFKIT_NODE_PROFILE=debug builds the debug profile (the test suite
+// uses it to share the workspace's build); the default is release.
 
 const { spawnSync } = require('child_process')
 const fs = require('fs')
@@ -18,7 +20,7 @@ if (process.env.KAFKIT_NODE_LOCKED !== '0') args.push('--locked')
 console.error(`kafkit: building the native core (cargo ${args.join(' ')}); the first build takes a few minutes`)
 const r = spawnSync(cargo, args, { cwd: pkg, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 28 })
 if (r.error) {
-  console.error(`kafkit: cargo could not be started (${r.error.message}): install Rust from https://rustup.rs, then run npm install again`)
+  console.error(`kafkit: cargo could not be started (${r.error.message}): install Rust from https://rustup.rs, then run npm run build again`)
   process.exit(1)
 }
 if (r.status !== 0) {
