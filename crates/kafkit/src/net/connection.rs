@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::protocol::messages::{ApiVersionsRequest, ResponseHeader};
-use crate::protocol::wire::{Decode, Message, Reader, Request};
+use crate::protocol::wire::{Decode, Reader, Request};
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
@@ -1007,8 +1007,8 @@ pub(crate) fn decode_response<R: Request>(
         Ok(_) => Err(Error::protocol(
             "decode_response",
             format!(
-                "malformed {} v{version} response from broker {addr}: {leftover} bytes left over after the response; the peer and kafkit disagree on its layout (is this a Kafka broker?)",
-                R::Response::NAME
+                "malformed {} v{version} response from broker {addr}: trailing bytes ({leftover} left over after the response); the peer and kafkit disagree on its layout (is this a Kafka broker?)",
+                api_name(R::KEY)
             ),
         )),
         Err(e) if e.too_large => Err(Error::new(
@@ -1024,7 +1024,7 @@ pub(crate) fn decode_response<R: Request>(
             "decode_response",
             format!(
                 "malformed {} v{version} response from broker {addr}: {e}; the peer is not a Kafka broker or is broken (is this a Kafka listener, with the right security protocol?)",
-                R::Response::NAME
+                api_name(R::KEY)
             ),
         )
         .with_source(e)),

@@ -531,10 +531,117 @@ fn all_api_versions() -> Vec<api_versions_response::ApiVersion> {
             let mut v = api_versions_response::ApiVersion::default();
             v.api_key = api as i16;
             v.min_version = range.min;
-            v.max_version = range.max;
+            v.max_version = range.max.min(decodable_max(api));
             v
         })
         .collect()
+}
+
+/// The newest version the fake's codec (kafka-protocol) decodes for the APIs it answers: its
+/// `ApiKey::valid_versions` can name a version its message types do not know (OffsetFetch
+/// v10), and the client speaks every version Kafka 4.4 defines.
+fn decodable_max(api: ApiKey) -> i16 {
+    use kafka_protocol::protocol::Message;
+    macro_rules! max {
+        ($($k:ident),* $(,)?) => {
+            match api {
+                $(ApiKey::$k => paste_request!($k),)*
+                _ => i16::MAX,
+            }
+        };
+    }
+    macro_rules! paste_request {
+        (ApiVersions) => {
+            <ApiVersionsRequest as Message>::VERSIONS.max
+        };
+        (ConsumerGroupHeartbeat) => {
+            <ConsumerGroupHeartbeatRequest as Message>::VERSIONS.max
+        };
+        (CreateTopics) => {
+            <CreateTopicsRequest as Message>::VERSIONS.max
+        };
+        (DescribeCluster) => {
+            <DescribeClusterRequest as Message>::VERSIONS.max
+        };
+        (Fetch) => {
+            <FetchRequest as Message>::VERSIONS.max
+        };
+        (FindCoordinator) => {
+            <FindCoordinatorRequest as Message>::VERSIONS.max
+        };
+        (Heartbeat) => {
+            <HeartbeatRequest as Message>::VERSIONS.max
+        };
+        (InitProducerId) => {
+            <InitProducerIdRequest as Message>::VERSIONS.max
+        };
+        (JoinGroup) => {
+            <JoinGroupRequest as Message>::VERSIONS.max
+        };
+        (LeaveGroup) => {
+            <LeaveGroupRequest as Message>::VERSIONS.max
+        };
+        (ListGroups) => {
+            <ListGroupsRequest as Message>::VERSIONS.max
+        };
+        (ListOffsets) => {
+            <ListOffsetsRequest as Message>::VERSIONS.max
+        };
+        (Metadata) => {
+            <MetadataRequest as Message>::VERSIONS.max
+        };
+        (OffsetCommit) => {
+            <OffsetCommitRequest as Message>::VERSIONS.max
+        };
+        (OffsetFetch) => {
+            <OffsetFetchRequest as Message>::VERSIONS.max
+        };
+        (Produce) => {
+            <ProduceRequest as Message>::VERSIONS.max
+        };
+        (SaslAuthenticate) => {
+            <SaslAuthenticateRequest as Message>::VERSIONS.max
+        };
+        (SaslHandshake) => {
+            <SaslHandshakeRequest as Message>::VERSIONS.max
+        };
+        (ShareAcknowledge) => {
+            <ShareAcknowledgeRequest as Message>::VERSIONS.max
+        };
+        (ShareFetch) => {
+            <ShareFetchRequest as Message>::VERSIONS.max
+        };
+        (ShareGroupHeartbeat) => {
+            <ShareGroupHeartbeatRequest as Message>::VERSIONS.max
+        };
+        (SyncGroup) => {
+            <SyncGroupRequest as Message>::VERSIONS.max
+        };
+    }
+    max!(
+        ApiVersions,
+        ConsumerGroupHeartbeat,
+        CreateTopics,
+        DescribeCluster,
+        Fetch,
+        FindCoordinator,
+        Heartbeat,
+        InitProducerId,
+        JoinGroup,
+        LeaveGroup,
+        ListGroups,
+        ListOffsets,
+        Metadata,
+        OffsetCommit,
+        OffsetFetch,
+        Produce,
+        SaslAuthenticate,
+        SaslHandshake,
+        ShareAcknowledge,
+        ShareFetch,
+        ShareGroupHeartbeat,
+        SyncGroup,
+    )
 }
 
 fn str(s: &str) -> StrBytes {
