@@ -6,6 +6,9 @@
 //! are checked against the bytes left there, once, so each decoder is bounded by the bytes it
 //! was given by construction. What is generated is only the layout: which field is present,
 //! nullable, tagged or flexible at which version, and the defaults the schemas give.
+//!
+//! About 830 lines: one generator, whose parts (types, defaults, encoder, decoder, samples)
+//! are the same walk over a schema's fields and change together when a schema feature is added.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

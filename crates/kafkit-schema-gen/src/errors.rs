@@ -29,7 +29,8 @@ pub fn generate(tsv: &str, kafka_version: &str) -> Result<String, String> {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "{}//! Kafka's error codes, as Apache Kafka {kafka_version} defines them (`Errors` in kafka-clients).\n\n\
+        "{}//! Kafka's error codes, as Apache Kafka {kafka_version} defines them (`Errors` in kafka-clients).\n\
+         //! One long file because it is generated from one enum, a few lines per code.\n\n\
          /// An error code a Kafka broker answered with (every code but 0, `NONE`).\n\
          ///\n/// ```\n/// use kafkit::error::ResponseError;\n/// let e = ResponseError::try_from_code(3).unwrap();\n\
          /// assert_eq!(e, ResponseError::UnknownTopicOrPartition);\n/// assert_eq!(e.name(), \"UNKNOWN_TOPIC_OR_PARTITION\");\n\

@@ -10,4 +10,7 @@ pub mod record_batch;
 pub(crate) mod wire;
 
 #[cfg(test)]
+mod sample;
+
+#[cfg(test)]
 mod codec_tests;

@@ -15,6 +15,9 @@
 //!
 //! Over 600 lines: one state machine (membership, reconciliation, the events it tells) whose
 //! transitions read best together; the heartbeat builder and the tests have files of their own.
+//!
+//! About 800 lines: one state machine whose states and transitions read best together; its
+//! request building (`heartbeat.rs`) and tests (`tests.rs`) are files of their own.
 
 mod heartbeat;
 #[cfg(test)]
