@@ -13,7 +13,7 @@ kafka_code! {
     ///
     /// ```
     /// use kafkit::admin::ResourceType;
-    /// assert_eq!("transactional-id".parse::<ResourceType>().unwrap(), ResourceType::String);
+    /// assert_eq!("transactional-id".parse::<ResourceType>().unwrap(), ResourceType::TransactionalId);
     /// ```
     pub enum ResourceType: i8 {
         /// Any kind (filters only).
@@ -25,7 +25,7 @@ kafka_code! {
         /// The cluster (name `kafka-cluster`).
         Cluster = 4 => "CLUSTER",
         /// A transactional id.
-        String = 5 => "TRANSACTIONAL_ID",
+        TransactionalId = 5 => "TRANSACTIONAL_ID",
         /// A delegation token.
         DelegationToken = 6 => "DELEGATION_TOKEN",
         /// A user (delegation tokens for others).
