@@ -93,8 +93,32 @@ pub(crate) const PACING: RetryPolicy = RetryPolicy {
 /// most 10 fetches a second. A long poll (`max_wait` at least this) is never held by it.
 pub(crate) const IDLE_FETCH_EVERY: Duration = Duration::from_millis(100);
 
+/// The pace of a group member's heartbeats (classic, KIP-848 and share) after failed ones:
+/// 200 ms, doubling, at most 5 s, without jitter (the session timeout, not the load on the
+/// coordinator, bounds how long a member may wait).
+pub(crate) const HEARTBEAT_RETRY: RetryPolicy = RetryPolicy {
+    max_retry_time: Duration::from_secs(5),
+    initial_retry_time: Duration::from_millis(200),
+    factor: 0.0,
+    multiplier: 2.0,
+    retries: 0,
+};
+
+/// The pace of rejoining after a group member was fenced again and again: 100 ms, doubling,
+/// at most 5 s, so a coordinator that keeps fencing a known member id causes no hot loop.
+pub(crate) const FENCED_REJOIN: RetryPolicy = RetryPolicy {
+    max_retry_time: Duration::from_secs(5),
+    initial_retry_time: Duration::from_millis(100),
+    factor: 0.0,
+    multiplier: 2.0,
+    retries: 0,
+};
+
 /// One retried thing's place in its backoff: how many tries in a row went out without
 /// success, and when the next may go. Sans-IO: the caller says what happened and when.
+///
+/// It is the crate's one backoff: reconnects, coordinator lookups, heartbeats, fetches and
+/// metadata lookups each keep one, with the [`RetryPolicy`] that sets their pace.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Backoff {
     tries: u32,
@@ -102,6 +126,24 @@ pub(crate) struct Backoff {
 }
 
 impl Backoff {
+    /// A try failed: counts it, and returns how long to wait before the next one (for a
+    /// caller that keeps its own clock).
+    pub fn failed(&mut self, policy: &RetryPolicy) -> Duration {
+        let wait = policy.backoff(self.tries);
+        self.tries = self.tries.saturating_add(1);
+        wait
+    }
+
+    /// The next try waits until `at` (a wait the caller chose, longer than the policy's).
+    pub fn wait_until(&mut self, at: tokio::time::Instant) {
+        self.until = Some(at);
+    }
+
+    /// How many tries in a row went out without success.
+    pub fn failures(&self) -> u32 {
+        self.tries
+    }
+
     /// A try goes out now: the next one waits `policy`'s backoff for this many tries in a
     /// row. Returns when the next may go.
     pub fn tried(

@@ -3,6 +3,7 @@
 //! lookups, and the Java consumer-protocol codec of classic groups' subscriptions and
 //! assignments.
 
+pub(crate) mod coordinator;
 pub(crate) mod offsets;
 pub(crate) mod wire;
 

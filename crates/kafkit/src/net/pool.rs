@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use super::connection::{Connection, ConnectionConfig};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::Event;
+use crate::retry::{Backoff, RetryPolicy};
 
 /// Which socket to a broker a request travels on.
 ///
@@ -47,9 +48,9 @@ enum Target {
 #[derive(Default)]
 struct Slot {
     conn: Option<Connection>,
-    failures: u32,
-    next_attempt: Option<Instant>,
-    /// A refused authentication (or TLS verification), returned as is until `next_attempt`:
+    /// Failed connection attempts in a row, and when the next may go.
+    backoff: Backoff,
+    /// A refused authentication (or TLS verification), returned as is until the next attempt:
     /// retrying bad credentials at once would only flood the broker.
     refused: Option<Error>,
 }
@@ -79,19 +80,23 @@ impl Default for ReconnectBackoff {
 }
 
 impl ReconnectBackoff {
-    /// Exponential, with ±20% jitter so many clients do not reconnect in step.
-    fn after(&self, failures: u32) -> Duration {
-        let base =
-            self.initial.as_secs_f64() * 2f64.powi(failures.saturating_sub(1).min(30) as i32);
-        let base = base.min(self.max.as_secs_f64());
-        Duration::from_secs_f64(base * (0.8 + 0.4 * rand::random::<f64>()))
+    /// As a retry policy: exponential, with ±20% jitter so many clients do not reconnect in
+    /// step.
+    fn policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_retry_time: self.max,
+            initial_retry_time: self.initial,
+            factor: 0.2,
+            multiplier: 2.0,
+            retries: 0,
+        }
     }
 }
 
 /// The connection pool of one client handle.
 pub struct BrokerPool {
     config: ConnectionConfig,
-    backoff: ReconnectBackoff,
+    backoff: RetryPolicy,
     bootstrap: Vec<String>,
     events: tokio::sync::broadcast::Sender<Event>,
     addrs: RwLock<HashMap<i32, String>>,
@@ -131,7 +136,7 @@ impl BrokerPool {
     ) -> Self {
         BrokerPool {
             config,
-            backoff,
+            backoff: backoff.policy(),
             bootstrap,
             events,
             addrs: RwLock::new(HashMap::new()),
@@ -364,7 +369,7 @@ impl BrokerPool {
             }
             slot.conn = None;
         }
-        if let Some(at) = slot.next_attempt {
+        if let Some(at) = slot.backoff.until() {
             if let Some(e) = &slot.refused {
                 if Instant::now() < at {
                     return Err(e.clone());
@@ -381,22 +386,20 @@ impl BrokerPool {
         }
         match Connection::connect(&addr, config, Some(self.events.clone())).await {
             Ok(c) => {
-                slot.failures = 0;
-                slot.next_attempt = None;
+                slot.backoff.reset();
                 slot.refused = None;
                 slot.conn = Some(c.clone());
                 Ok(c)
             }
             Err(e) => {
-                slot.failures += 1;
-                let mut wait = self.backoff.after(slot.failures);
+                let mut wait = slot.backoff.failed(&self.backoff);
                 if e.kind() == &ErrorKind::Auth {
                     wait = wait.max(AUTH_RETRY_AFTER);
                     slot.refused = Some(e.clone());
                 } else {
                     slot.refused = None;
                 }
-                slot.next_attempt = Some(Instant::now() + wait);
+                slot.backoff.wait_until(Instant::now() + wait);
                 Err(e)
             }
         }
@@ -447,10 +450,11 @@ mod tests {
 
     #[test]
     fn backoff_grows_to_the_cap_with_jitter() {
-        let b = ReconnectBackoff::default();
-        let first = b.after(1);
+        let p = ReconnectBackoff::default().policy();
+        let mut b = Backoff::default();
+        let first = b.failed(&p);
         assert!(first >= Duration::from_millis(40) && first <= Duration::from_millis(60));
-        let late = b.after(20);
+        let late = (0..20).map(|_| b.failed(&p)).last().unwrap();
         assert!(late >= Duration::from_millis(800) && late <= Duration::from_millis(1200));
     }
 

@@ -17,10 +17,11 @@ use super::membership::{ShareAction, ShareMembership};
 use super::records::{self, Records};
 use super::requests::{check_share_protocol, send_heartbeat, AckSet};
 use super::{ShareConsumerConfig, ShareRecord};
-use crate::cluster::coordinator::{connect_coordinator, COORDINATOR_BACKOFF};
+use crate::cluster::coordinator::connect_coordinator;
 use crate::cluster::CoordinatorType;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, TopicPartition};
+use crate::groups::coordinator::CoordinatorLookup;
 use crate::net::{Connection, Lane};
 use crate::retry::{Backoff, PACING};
 use crate::Kafka;
@@ -92,10 +93,7 @@ pub(crate) struct Engine {
     kafka: Kafka,
     config: ShareConsumerConfig,
     member: ShareMembership,
-    coordinator: Option<Connection>,
-    finding: bool,
-    coordinator_attempts: u32,
-    coordinator_retry_at: Option<Instant>,
+    coordinator: CoordinatorLookup,
     /// Assigned partitions by name, with their topic ids.
     assigned: BTreeMap<TopicPartition, Uuid>,
     /// The latest assignment by id, until its names are known.
@@ -137,10 +135,7 @@ impl Engine {
             ),
             kafka,
             config,
-            coordinator: None,
-            finding: false,
-            coordinator_attempts: 0,
-            coordinator_retry_at: None,
+            coordinator: CoordinatorLookup::default(),
             assigned: BTreeMap::new(),
             target: None,
             names: HashMap::new(),
@@ -192,7 +187,7 @@ impl Engine {
         [
             Some(now + Duration::from_secs(1)),
             self.member.next_deadline().map(Instant::from_std),
-            self.coordinator_retry_at,
+            self.coordinator.next_deadline(),
             self.records.next_deadline().filter(|t| *t > now),
         ]
         .into_iter()
@@ -266,7 +261,7 @@ impl Engine {
                     message: e.to_string(),
                 });
             }
-            ShareAction::FindCoordinator => self.coordinator_lost(now),
+            ShareAction::FindCoordinator => self.coordinator.lost(now),
             ShareAction::Left => {}
         }
     }
@@ -361,7 +356,7 @@ impl Engine {
     }
 
     fn drive_membership(&mut self, now: Instant) {
-        match &self.coordinator {
+        match self.coordinator.known() {
             Some(conn) => {
                 let Some(req) = self.member.poll_heartbeat(now.into_std()) else {
                     return;
@@ -376,10 +371,9 @@ impl Engine {
             }
             None => {
                 let wants = self.member.next_deadline().is_some();
-                if self.finding || !wants || self.coordinator_retry_at.is_some_and(|r| r > now) {
+                if !wants || !self.coordinator.start(now) {
                     return;
                 }
-                self.finding = true;
                 let kafka = self.kafka.clone();
                 let group = self.config.group_id.clone();
                 let tx = self.report.clone();
@@ -396,13 +390,6 @@ impl Engine {
                 });
             }
         }
-    }
-
-    fn coordinator_lost(&mut self, now: Instant) {
-        self.coordinator = None;
-        self.coordinator_attempts += 1;
-        self.coordinator_retry_at =
-            Some(now + COORDINATOR_BACKOFF.backoff(self.coordinator_attempts - 1));
     }
 
     fn on_command(&mut self, cmd: Command) {
@@ -445,30 +432,30 @@ impl Engine {
     fn on_internal(&mut self, msg: Internal) {
         let now = Instant::now();
         match msg {
-            Internal::Coordinator(res) => {
-                self.finding = false;
-                match res {
-                    Ok(conn) => {
-                        self.coordinator = Some(conn);
-                        self.coordinator_attempts = 0;
-                        self.coordinator_retry_at = None;
-                    }
-                    Err(e) if e.kind() == &ErrorKind::Unsupported => {
-                        self.fatal = Some(e);
-                    }
-                    Err(e) => {
-                        tracing::debug!(error = %e, "finding the share group coordinator failed");
-                        self.coordinator_lost(now);
+            Internal::Coordinator(res) => match res {
+                Ok(conn) => self.coordinator.found(conn),
+                Err(e) if e.kind() == &ErrorKind::Unsupported => {
+                    self.fatal = Some(e);
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "finding the share group coordinator failed");
+                    if self.coordinator.failed(&e, now) {
+                        let message = format!(
+                                "share consumer of group '{}': the group coordinator cannot be found ({e}); the member keeps looking for it, for as long as it runs",
+                                self.config.group_id
+                            );
+                        tracing::warn!("{message}");
+                        self.kafka.emit(Event::Warning { message });
                     }
                 }
-            }
+            },
             Internal::Heartbeat(res) => {
                 self.answered = true;
                 match res {
                     Ok(resp) => self.member.on_response(resp, now.into_std()),
                     Err(e) => {
                         if matches!(e.kind(), ErrorKind::Connection | ErrorKind::Timeout(_)) {
-                            self.coordinator = None;
+                            self.coordinator.disconnected();
                         }
                         self.member.on_failed(&e, now.into_std());
                     }

@@ -11,11 +11,11 @@ use crate::protocol::messages::{ShareGroupHeartbeatRequest, ShareGroupHeartbeatR
 use uuid::Uuid;
 
 use crate::error::{Error, ResponseError};
+use crate::retry::{Backoff, FENCED_REJOIN, HEARTBEAT_RETRY};
 
 /// The epoch that joins, and the one that leaves.
 const JOIN: i32 = 0;
 const LEAVE: i32 = -1;
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum State {
@@ -56,7 +56,7 @@ pub(crate) struct ShareMembership {
     interval: Duration,
     next_heartbeat: Option<Instant>,
     retry_at: Option<Instant>,
-    failures: u32,
+    failures: Backoff,
     in_flight: bool,
     leave_sent: bool,
     actions: VecDeque<ShareAction>,
@@ -75,7 +75,7 @@ impl ShareMembership {
             interval: Duration::from_secs(5),
             next_heartbeat: None,
             retry_at: None,
-            failures: 0,
+            failures: Backoff::default(),
             in_flight: false,
             leave_sent: false,
             actions: VecDeque::new(),
@@ -190,9 +190,7 @@ impl ShareMembership {
     }
 
     fn backoff(&mut self, now: Instant) {
-        self.failures = self.failures.saturating_add(1);
-        let wait = Duration::from_millis(100).saturating_mul(1 << self.failures.min(6));
-        self.retry_at = Some(now + wait.min(MAX_BACKOFF));
+        self.retry_at = Some(now + self.failures.failed(&HEARTBEAT_RETRY));
         self.next_heartbeat = Some(now);
         self.topics_sent = None;
     }
@@ -221,7 +219,7 @@ impl ShareMembership {
         if self.state == State::Fatal || resp.member_epoch < 0 {
             return;
         }
-        self.failures = 0;
+        self.failures.reset();
         self.retry_at = None;
         if resp.heartbeat_interval_ms > 0 {
             self.interval = Duration::from_millis(resp.heartbeat_interval_ms as u64);
@@ -256,9 +254,9 @@ impl ShareMembership {
             FencedMemberEpoch | UnknownMemberId => {
                 tracing::warn!(group = %self.group_id, error = ?e, "share group member fenced; rejoining (its acquired records go back to the group)");
                 self.actions.push_back(ShareAction::Assignment(BTreeMap::new()));
-                self.failures = self.failures.saturating_add(1);
+                let wait = self.failures.failed(&FENCED_REJOIN);
                 self.join(now);
-                self.retry_at = Some(now + Duration::from_millis(50 * u64::from(self.failures.min(20))));
+                self.retry_at = Some(now + wait);
             }
             NotCoordinator | CoordinatorNotAvailable => {
                 self.actions.push_back(ShareAction::FindCoordinator);

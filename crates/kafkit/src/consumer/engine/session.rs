@@ -23,19 +23,13 @@ use super::commits::CommitCtx;
 use super::group_io::{check_consumer_protocol, send_classic, send_heartbeat};
 use super::report::Internal;
 use super::Ctx;
-use crate::cluster::coordinator::{connect_coordinator, COORDINATOR_BACKOFF};
+use crate::cluster::coordinator::connect_coordinator;
 use crate::cluster::CoordinatorType;
 use crate::error::{Error, ErrorKind, ResponseError, Result};
 use crate::events::Event;
+use crate::groups::coordinator::CoordinatorLookup;
 use crate::net::{Connection, Lane};
 use crate::retry::{Backoff, PACING};
-
-/// The session's view of the group coordinator.
-enum Coordinator {
-    Unknown,
-    Finding,
-    Known(Connection),
-}
 
 /// What the engine must do about an action the session does not own.
 pub(super) enum Step {
@@ -51,11 +45,7 @@ pub(super) struct GroupSession {
     lane: Lane,
     /// The subscription asked for (kept for a fallback to classic and pattern re-checks).
     subscription: Option<Subscription>,
-    coordinator: Coordinator,
-    coordinator_attempts: u32,
-    coordinator_retry_at: Option<Instant>,
-    /// The user was told the coordinator cannot be found (once, until it is).
-    coordinator_warned: bool,
+    coordinator: CoordinatorLookup,
     /// A KIP-848 heartbeat is out (one at a time).
     heartbeat_in_flight: bool,
     /// Test support: no heartbeat until then.
@@ -96,10 +86,7 @@ impl GroupSession {
             membership,
             lane: Lane::private(),
             subscription: None,
-            coordinator: Coordinator::Unknown,
-            coordinator_attempts: 0,
-            coordinator_retry_at: None,
-            coordinator_warned: false,
+            coordinator: CoordinatorLookup::default(),
             heartbeat_in_flight: false,
             heartbeats_suspended_until: None,
             joined: false,
@@ -168,10 +155,7 @@ impl GroupSession {
             classic,
             // A classic member's own socket may hold its JoinGroup for a while: offsets go
             // on the shared group socket instead.
-            conn: match &self.coordinator {
-                Coordinator::Known(c) if !classic => Some(c.clone()),
-                _ => None,
-            },
+            conn: self.coordinator.known().filter(|_| !classic).cloned(),
             live: Some(ctx.report.clone()),
         }
     }
@@ -227,8 +211,8 @@ impl GroupSession {
         if self.subscription.is_none() {
             return;
         }
-        match &self.coordinator {
-            Coordinator::Known(conn) => {
+        match self.coordinator.known() {
+            Some(conn) => {
                 // The KIP-848 member has one heartbeat out at a time; the classic one
                 // gates its own requests (a LeaveGroup may follow a JoinGroup in flight).
                 if (self.heartbeat_in_flight && !self.membership.is_classic())
@@ -275,11 +259,10 @@ impl GroupSession {
                     }
                 }
             }
-            Coordinator::Unknown => {
-                if self.coordinator_retry_at.is_some_and(|r| r > now) {
+            None => {
+                if !self.coordinator.start(now) {
                     return;
                 }
-                self.coordinator = Coordinator::Finding;
                 let kafka = ctx.kafka.clone();
                 let group = ctx.config.group_id.clone();
                 let kip848 = !self.membership.is_classic();
@@ -298,7 +281,6 @@ impl GroupSession {
                     Internal::Coordinator(res)
                 });
             }
-            Coordinator::Finding => {}
         }
     }
 
@@ -306,7 +288,7 @@ impl GroupSession {
     pub fn next_deadline(&self, now: Instant) -> Option<Instant> {
         [
             self.membership.next_deadline().map(Into::into),
-            self.coordinator_retry_at,
+            self.coordinator.next_deadline(),
             self.leader.next_deadline(),
             self.heartbeats_suspended_until.filter(|u| *u > now),
         ]
@@ -384,7 +366,7 @@ impl GroupSession {
                     message: e.to_string(),
                 });
             }
-            Action::FindCoordinator => self.coordinator_lost(now),
+            Action::FindCoordinator => self.coordinator.lost(now),
             Action::ComputeAssignment(job) => {
                 let kafka = ctx.kafka.clone();
                 ctx.report.spawn(async move {
@@ -447,7 +429,7 @@ impl GroupSession {
             Err(e) => {
                 tracing::debug!(error = %e, ?kind, "group request failed");
                 if matches!(e.kind(), ErrorKind::Connection | ErrorKind::Timeout(_)) {
-                    self.coordinator = Coordinator::Unknown;
+                    self.coordinator.disconnected();
                 }
                 self.membership.on_failed(kind, &e, now.into());
             }
@@ -464,10 +446,7 @@ impl GroupSession {
         match res {
             Ok((node, conn)) => {
                 tracing::debug!(node, group = %ctx.config.group_id, "group coordinator found");
-                self.coordinator = Coordinator::Known(conn);
-                self.coordinator_warned = false;
-                self.coordinator_attempts = 0;
-                self.coordinator_retry_at = None;
+                self.coordinator.found(conn);
             }
             Err(e)
                 if e.kind() == &ErrorKind::Unsupported
@@ -479,12 +458,7 @@ impl GroupSession {
             Err(e) if e.kind() == &ErrorKind::Unsupported => return Some(e),
             Err(e) => {
                 tracing::debug!(error = %e, "finding the group coordinator failed");
-                self.coordinator_lost(now);
-                // A broker that does not answer is said at once; the coordinator still
-                // loading (COORDINATOR_NOT_AVAILABLE after a start) only when it lasts.
-                let unanswered = matches!(e.kind(), ErrorKind::Connection | ErrorKind::Timeout(_));
-                if !self.coordinator_warned && (unanswered || self.coordinator_attempts >= 20) {
-                    self.coordinator_warned = true;
+                if self.coordinator.failed(&e, now) {
                     super::waits::say(
                         ctx.kafka,
                         ctx.config,
@@ -496,14 +470,6 @@ impl GroupSession {
         None
     }
 
-    /// Looks for the coordinator again after a backoff.
-    fn coordinator_lost(&mut self, now: Instant) {
-        self.coordinator = Coordinator::Unknown;
-        self.coordinator_attempts += 1;
-        self.coordinator_retry_at =
-            Some(now + COORDINATOR_BACKOFF.backoff(self.coordinator_attempts - 1));
-    }
-
     /// The broker lacks KIP-848 and the user opted in: go on as a classic member.
     fn fall_back_to_classic(&mut self, ctx: &Ctx<'_>, e: &Error, now: Instant) {
         let msg =
@@ -511,8 +477,7 @@ impl GroupSession {
         tracing::warn!(group = %ctx.config.group_id, "{msg}");
         ctx.kafka.emit(Event::Warning { message: msg });
         self.membership = Member::Classic(classic_member(ctx.config));
-        self.coordinator = Coordinator::Unknown;
-        self.coordinator_retry_at = None;
+        self.coordinator.reset();
         self.heartbeat_in_flight = false;
         if let Some(sub) = self.subscription.clone() {
             self.apply_subscription(ctx, sub, now);
@@ -644,14 +609,5 @@ mod tests {
         let names = [(unknown, "t".to_string())].into_iter().collect();
         s.on_topic_names(&[unknown], Ok(names), now);
         assert_eq!(s.name_lookup_wait(&[unknown], now), Duration::ZERO);
-    }
-
-    #[test]
-    fn coordinator_backoff_starts_at_100ms_and_stays_under_a_second() {
-        let first = COORDINATOR_BACKOFF.backoff(0);
-        assert!(first <= Duration::from_millis(150), "{first:?}");
-        for attempt in 0..40 {
-            assert!(COORDINATOR_BACKOFF.backoff(attempt) <= Duration::from_millis(1200));
-        }
     }
 }

@@ -35,6 +35,7 @@ pub use requests::{ClassicKind, ClassicRequest, ClassicResponse};
 use super::{Action, Subscription};
 use crate::error::{Error, ErrorKind, ResponseError};
 use crate::events::TopicPartition;
+use crate::retry::{Backoff, HEARTBEAT_RETRY};
 
 /// Settings of a classic member.
 #[derive(Debug, Clone)]
@@ -91,7 +92,8 @@ enum Step {
     Assigning(BTreeSet<TopicPartition>),
 }
 
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+#[cfg(test)]
+const MAX_BACKOFF: Duration = HEARTBEAT_RETRY.max_retry_time;
 
 /// The membership of one consumer in a classic group.
 pub struct ClassicMembership {
@@ -111,7 +113,7 @@ pub struct ClassicMembership {
     due: Option<Instant>,
     next_heartbeat: Option<Instant>,
     in_flight: bool,
-    failures: u32,
+    failures: Backoff,
     /// A rebalance was asked for while a step ran.
     rejoin_needed: bool,
     /// Cooperative: partitions were revoked in this round, so rejoin once it is applied.
@@ -142,7 +144,7 @@ impl ClassicMembership {
             due: None,
             next_heartbeat: None,
             in_flight: false,
-            failures: 0,
+            failures: Backoff::default(),
             rejoin_needed: false,
             revoked_this_round: false,
             leave_sent: false,
@@ -411,10 +413,7 @@ impl ClassicMembership {
     }
 
     fn backoff(&mut self) -> Duration {
-        self.failures = self.failures.saturating_add(1);
-        Duration::from_millis(100)
-            .saturating_mul(1 << self.failures.min(6))
-            .min(MAX_BACKOFF)
+        self.failures.failed(&HEARTBEAT_RETRY)
     }
 
     /// When to join again after an answer that asks for it at once (MEMBER_ID_REQUIRED,
@@ -422,7 +421,7 @@ impl ClassicMembership {
     /// in a row at once, as the Java client does; the next ones after the backoff, so a
     /// coordinator that keeps answering so is not asked in a loop.
     fn rejoin_at(&mut self, now: Instant) -> Instant {
-        let first = self.failures == 0;
+        let first = self.failures.failures() == 0;
         let wait = self.backoff();
         if first {
             now
@@ -520,7 +519,7 @@ impl ClassicMembership {
         use ResponseError::*;
         let code = r.error_code;
         if code == 0 {
-            self.failures = 0;
+            self.failures.reset();
             self.member_id = r.member_id.to_string();
             self.generation = r.generation_id;
             self.protocol = r.protocol_name.as_ref().map(|p| p.to_string());
@@ -655,7 +654,7 @@ impl ClassicMembership {
         if code == 0 {
             match wire::decode_assignment(r.assignment) {
                 Ok(a) => {
-                    self.failures = 0;
+                    self.failures.reset();
                     let target: BTreeSet<TopicPartition> = a.partitions.iter().cloned().collect();
                     self.actions.push_back(Action::Joined {
                         member_id: self.member_id.clone(),
@@ -702,7 +701,7 @@ impl ClassicMembership {
         use ResponseError::*;
         let code = r.error_code;
         if code == 0 {
-            self.failures = 0;
+            self.failures.reset();
             // Classic heartbeats carry no assignment: the changes come with SyncGroup.
             self.actions.push_back(Action::HeartbeatEvent {
                 epoch: self.generation,

@@ -36,6 +36,7 @@ pub use heartbeat::JOIN_EPOCH;
 pub use super::{Action, Subscription};
 use crate::error::{Error, ResponseError};
 use crate::events::TopicPartition;
+use crate::retry::{Backoff, FENCED_REJOIN, HEARTBEAT_RETRY};
 
 /// Identity and settings of a member.
 #[derive(Debug, Clone)]
@@ -133,11 +134,11 @@ pub struct Membership {
     next_heartbeat: Option<Instant>,
     /// No heartbeat before this (backoff after errors).
     retry_at: Option<Instant>,
-    failures: u32,
+    failures: Backoff,
     /// Fences in a row: reset only by a heartbeat answered in the group (not by the join
     /// answer), so a coordinator that fences every member after its join is not asked in a
     /// loop.
-    fences: u32,
+    fences: Backoff,
     in_flight: bool,
     sent: Option<SentFields>,
     /// Partitions applied locally (what the acknowledgement carries).
@@ -162,9 +163,6 @@ pub struct Membership {
     name_misses: HashMap<Uuid, u32>,
 }
 
-/// Upper bound of the backoff between heartbeats that keep failing.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
-
 impl Membership {
     /// A member that has not joined yet.
     pub fn new(cfg: MembershipConfig) -> Self {
@@ -176,8 +174,8 @@ impl Membership {
             interval: Duration::from_secs(5),
             next_heartbeat: None,
             retry_at: None,
-            failures: 0,
-            fences: 0,
+            failures: Backoff::default(),
+            fences: Backoff::default(),
             in_flight: false,
             sent: None,
             owned: BTreeSet::new(),
@@ -416,9 +414,7 @@ impl Membership {
     }
 
     fn backoff(&mut self, now: Instant) {
-        self.failures = self.failures.saturating_add(1);
-        let base = Duration::from_millis(100).saturating_mul(1 << self.failures.min(6));
-        self.retry_at = Some(now + base.min(MAX_BACKOFF));
+        self.retry_at = Some(now + self.failures.failed(&HEARTBEAT_RETRY));
         // The backoff alone sets the retry (as the Java client resets its heartbeat timer): the
         // interval counted from the failed send would hold a join back by a full interval.
         self.next_heartbeat = Some(now);
@@ -454,9 +450,9 @@ impl Membership {
             );
             return;
         }
-        self.failures = 0;
+        self.failures.reset();
         if self.state != MemberState::Joining {
-            self.fences = 0;
+            self.fences.reset();
         }
         self.retry_at = None;
         if resp.heartbeat_interval_ms > 0 {
@@ -641,11 +637,7 @@ impl Membership {
         }
         self.epoch = JOIN_EPOCH;
         self.sent = None;
-        self.fences = self.fences.saturating_add(1);
-        let wait = Duration::from_millis(50)
-            .saturating_mul(1 << self.fences.min(7))
-            .min(MAX_BACKOFF);
-        self.retry_at = Some(now + wait);
+        self.retry_at = Some(now + self.fences.failed(&FENCED_REJOIN));
         if self.owned.is_empty() {
             self.start_join(now);
             return;
