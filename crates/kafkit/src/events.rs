@@ -6,8 +6,6 @@
 
 use std::time::Duration;
 
-pub use crate::groups::GroupProtocol;
-
 /// The wall-clock time `d` from now, as `HH:MM:SS UTC`: warnings say until when a wait lasts.
 pub(crate) fn utc_after(d: Duration) -> String {
     let at = std::time::SystemTime::now() + d;
@@ -214,7 +212,7 @@ pub enum Event {
         size: usize,
         /// The codec the push was compressed with: the first of the broker's accepted ones
         /// (`None` when it accepts none).
-        compression: crate::producer::Compression,
+        compression: crate::protocol::compression::Compression,
         /// Bytes sent, after compression.
         compressed_size: usize,
         /// The last push, sent by [`crate::Kafka::close`] (KIP-714's `Terminating`).
@@ -321,6 +319,37 @@ pub enum Event {
         /// The error, with its cause and how to skip the records.
         error: String,
     },
+}
+
+/// Which group protocol a consumer speaks (also named in its group events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupProtocol {
+    /// JoinGroup/SyncGroup with client-side assignment.
+    Classic,
+    /// KIP-848: ConsumerGroupHeartbeat with server-side assignment (Kafka 4.0+).
+    Consumer,
+}
+
+impl std::str::FromStr for GroupProtocol {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<Self> {
+        match s {
+            "classic" => Ok(GroupProtocol::Classic),
+            "consumer" => Ok(GroupProtocol::Consumer),
+            _ => Err(crate::Error::config(
+                "Consumer groupProtocol must be either 'classic' or 'consumer'",
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for GroupProtocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GroupProtocol::Classic => "classic",
+            GroupProtocol::Consumer => "consumer",
+        })
+    }
 }
 
 #[cfg(test)]

@@ -234,13 +234,18 @@ struct Inner {
     telemetry: Option<crate::telemetry::Telemetry>,
 }
 
-/// A handle that does not keep the client alive (for its own background tasks).
-#[derive(Clone)]
-pub(crate) struct WeakKafka(std::sync::Weak<Inner>);
-
-impl WeakKafka {
-    pub(crate) fn upgrade(&self) -> Option<Kafka> {
-        self.0.upgrade().map(|inner| Kafka { inner })
+impl crate::telemetry::Host for Inner {
+    fn pool(&self) -> &BrokerPool {
+        &self.pool
+    }
+    fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+    fn client_id(&self) -> &str {
+        &self.config.client_id
+    }
+    fn events(&self) -> &broadcast::Sender<Event> {
+        &self.events
     }
 }
 
@@ -291,7 +296,8 @@ impl Kafka {
             }),
         };
         if let Some(closes) = closes {
-            crate::telemetry::spawn(WeakKafka(Arc::downgrade(&kafka.inner)), closes);
+            let host: Arc<dyn crate::telemetry::Host> = kafka.inner.clone();
+            crate::telemetry::spawn(Arc::downgrade(&host), closes);
         }
         Ok(kafka)
     }

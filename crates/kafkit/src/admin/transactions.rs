@@ -10,11 +10,11 @@ use crate::protocol::messages::{
 
 use super::{check, str_bytes, topic_name, Admin};
 use crate::cluster::coordinator::find_coordinator_retrying;
+use crate::cluster::producer_id::{init_producer_id, ProducerIdentity};
 use crate::cluster::CoordinatorType;
 use crate::error::{Error, ErrorKind, ResponseError, Result};
 use crate::events::TopicPartition;
 use crate::net::Lane;
-use crate::producer::idempotence::{init_producer_id, ProducerIdentity};
 
 /// A producer that wrote to a partition recently (its state is kept until
 /// `producer.id.expiration.ms`).

@@ -2,6 +2,7 @@
 
 pub mod coordinator;
 pub mod metadata;
+pub(crate) mod producer_id;
 mod wait;
 
 pub use coordinator::CoordinatorType;

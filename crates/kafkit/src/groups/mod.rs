@@ -7,7 +7,8 @@ pub(crate) mod coordinator;
 pub(crate) mod offsets;
 pub(crate) mod wire;
 
-use crate::error::{Error, ErrorKind, ResponseError, Result};
+use crate::error::{Error, ErrorKind, ResponseError};
+pub use crate::events::GroupProtocol;
 
 /// A group coordinator's refusal as the user sees it: what failed for which group, the fix,
 /// and the broker's own words when it gave any (heartbeats of every group type use it).
@@ -28,37 +29,6 @@ pub(crate) fn coordinator_error(
         operation,
         format!("{group}: {fix}{broker}"),
     )
-}
-
-/// Which group protocol a consumer speaks (also named in its group events).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GroupProtocol {
-    /// JoinGroup/SyncGroup with client-side assignment.
-    Classic,
-    /// KIP-848: ConsumerGroupHeartbeat with server-side assignment (Kafka 4.0+).
-    Consumer,
-}
-
-impl std::str::FromStr for GroupProtocol {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "classic" => Ok(GroupProtocol::Classic),
-            "consumer" => Ok(GroupProtocol::Consumer),
-            _ => Err(Error::config(
-                "Consumer groupProtocol must be either 'classic' or 'consumer'",
-            )),
-        }
-    }
-}
-
-impl std::fmt::Display for GroupProtocol {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            GroupProtocol::Classic => "classic",
-            GroupProtocol::Consumer => "consumer",
-        })
-    }
 }
 
 /// A consumer's group membership as a transactional producer needs it (Java

@@ -258,7 +258,7 @@ mod tests {
             max_bytes,
             delta,
             prefixes: prefixes.iter().map(|s| s.to_string()).collect(),
-            compression: crate::producer::Compression::None,
+            compression: crate::protocol::compression::Compression::None,
         }
     }
 

@@ -18,9 +18,12 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use std::sync::Weak;
+
+use crate::cluster::Cluster;
 use crate::events::Event;
-use crate::kafka::WeakKafka;
-use crate::producer::Compression;
+use crate::net::BrokerPool;
+use crate::protocol::compression::Compression;
 use stats::Stats;
 
 /// How long to wait before asking again after a failed GetTelemetrySubscriptions.
@@ -75,9 +78,18 @@ impl Telemetry {
     }
 }
 
+/// What the telemetry task needs of the client handle it reports for. The handle implements
+/// it, so this layer, below the handle, does not import it.
+pub(crate) trait Host: Send + Sync + 'static {
+    fn pool(&self) -> &BrokerPool;
+    fn cluster(&self) -> &Cluster;
+    fn client_id(&self) -> &str;
+    fn events(&self) -> &broadcast::Sender<Event>;
+}
+
 /// Starts the telemetry task of a handle; it ends when the handle closes or is dropped.
-pub(crate) fn spawn(kafka: WeakKafka, closes: Closes) {
-    tokio::spawn(run(kafka, closes));
+pub(crate) fn spawn(host: Weak<dyn Host>, closes: Closes) {
+    tokio::spawn(run(host, closes));
 }
 
 /// Why a wait ended.
@@ -119,13 +131,13 @@ async fn collect_for(
     }
 }
 
-async fn run(weak: WeakKafka, mut closes: Closes) {
+async fn run(weak: Weak<dyn Host>, mut closes: Closes) {
     let mut instance_id = uuid::Uuid::nil();
     let mut stats = Stats::new();
     let mut events: Option<broadcast::Receiver<Event>> = None;
     loop {
         let Some(kafka) = weak.upgrade() else { return };
-        let sub = match wire::get_subscription(&kafka, instance_id).await {
+        let sub = match wire::get_subscription(&*kafka, instance_id).await {
             Ok(Some(s)) => s,
             Ok(None) => return, // the cluster has no telemetry receiver
             Err(e) => {
@@ -157,7 +169,7 @@ async fn run(weak: WeakKafka, mut closes: Closes) {
         }
         let rx = events.get_or_insert_with(|| {
             stats = Stats::new();
-            kafka.events()
+            kafka.events().subscribe()
         });
         drop(kafka);
         // The first push comes at a random point of the first interval (as KIP-714 asks), so
@@ -175,7 +187,7 @@ async fn run(weak: WeakKafka, mut closes: Closes) {
                     while let Ok(ev) = rx.try_recv() {
                         stats.observe(&ev);
                     }
-                    if let Err(e) = wire::push(&kafka, &sub, &mut stats, true).await {
+                    if let Err(e) = wire::push(&*kafka, &sub, &mut stats, true).await {
                         tracing::debug!(error = %e, "terminating PushTelemetry failed");
                     }
                     let _ = done.send(());
@@ -183,7 +195,7 @@ async fn run(weak: WeakKafka, mut closes: Closes) {
                 }
                 Wake::Gone => return,
             }
-            match wire::push(&kafka, &sub, &mut stats, false).await {
+            match wire::push(&*kafka, &sub, &mut stats, false).await {
                 Ok(0) => {}
                 Ok(code) => {
                     tracing::debug!(

@@ -11,11 +11,11 @@ use bytes::{Bytes, BytesMut};
 
 use super::encode::{self, Client};
 use super::stats::Stats;
+use super::Host;
 use super::Subscription;
 use crate::events::Event;
-use crate::producer::Compression;
 use crate::protocol::compression;
-use crate::Kafka;
+use crate::protocol::compression::Compression;
 
 /// The broker's push interval is honoured within these bounds (a broken value must neither
 /// flood the broker nor silence the client for days).
@@ -35,7 +35,7 @@ pub(super) fn pick_compression(accepted: &[i8]) -> Compression {
 
 /// The subscription for this client (`None`: the cluster has no telemetry receiver).
 pub(super) async fn get_subscription(
-    kafka: &Kafka,
+    kafka: &dyn Host,
     instance_id: uuid::Uuid,
 ) -> crate::Result<Option<Subscription>> {
     let conn = kafka.pool().any().await?;
@@ -91,7 +91,7 @@ pub(super) fn compress(c: Compression, payload: &[u8]) -> (Compression, Bytes) {
 /// Sends one push (`terminating`: the last one, as the client closes); returns the broker's
 /// error code.
 pub(super) async fn push(
-    kafka: &Kafka,
+    kafka: &dyn Host,
     sub: &Subscription,
     stats: &mut Stats,
     terminating: bool,
@@ -101,7 +101,7 @@ pub(super) async fn push(
         return Ok(0);
     }
     let client = Client {
-        client_id: &kafka.config().client_id,
+        client_id: kafka.client_id(),
         nodes: kafka
             .cluster()
             .snapshot()
@@ -120,15 +120,26 @@ pub(super) async fn push(
     let compressed_size = metrics.len();
     req.metrics = metrics;
     let resp: PushTelemetryResponse = conn.send(&req).await?;
-    kafka.emit(Event::TelemetryPush {
-        broker: conn.addr().to_string(),
-        error_code: resp.error_code,
-        size: payload.len(),
-        compression: codec,
-        compressed_size,
-        terminating,
-    });
+    emit(
+        kafka,
+        Event::TelemetryPush {
+            broker: conn.addr().to_string(),
+            error_code: resp.error_code,
+            size: payload.len(),
+            compression: codec,
+            compressed_size,
+            terminating,
+        },
+    );
     Ok(resp.error_code)
+}
+
+/// Sends `event` to the handle's listeners, if any.
+fn emit(host: &dyn Host, event: Event) {
+    let events = host.events();
+    if events.receiver_count() > 0 {
+        let _ = events.send(event);
+    }
 }
 
 #[cfg(test)]
