@@ -74,7 +74,7 @@ pub struct Error {
     message: String,
     source: Option<Cause>,
     /// The partition and offset a consumer stopped at ([`ErrorKind::CorruptRecord`]).
-    at: Option<Arc<(crate::events::TopicPartition, i64)>>,
+    at: Option<Arc<(crate::topic_partition::TopicPartition, i64)>>,
 }
 
 /// Errors compare by kind, operation and message (causes are not comparable).
@@ -104,7 +104,7 @@ impl Error {
     /// (`cause`) and how to skip them, of kind [`ErrorKind::TooLarge`] for a batch too large
     /// for the consumer's limits, [`ErrorKind::CorruptRecord`] otherwise.
     pub(crate) fn corrupt_record(
-        partition: &crate::events::TopicPartition,
+        partition: &crate::topic_partition::TopicPartition,
         offset: i64,
         skip_to: Option<i64>,
         cause: &Error,
@@ -141,7 +141,7 @@ impl Error {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn partition_offset(&self) -> Option<(&crate::events::TopicPartition, i64)> {
+    pub fn partition_offset(&self) -> Option<(&crate::topic_partition::TopicPartition, i64)> {
         self.at.as_deref().map(|(tp, o)| (tp, *o))
     }
 

@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+pub use crate::topic_partition::TopicPartition;
+
 /// The wall-clock time `d` from now, as `HH:MM:SS UTC`: warnings say until when a wait lasts.
 pub(crate) fn utc_after(d: Duration) -> String {
     let at = std::time::SystemTime::now() + d;
@@ -23,31 +25,6 @@ fn hms_utc(secs: u64) -> String {
         day % 3600 / 60,
         day % 60
     )
-}
-
-/// A topic partition, by name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TopicPartition {
-    /// Topic name.
-    pub topic: String,
-    /// Partition number.
-    pub partition: i32,
-}
-
-impl TopicPartition {
-    /// A new topic partition.
-    pub fn new(topic: impl Into<String>, partition: i32) -> Self {
-        TopicPartition {
-            topic: topic.into(),
-            partition,
-        }
-    }
-}
-
-impl std::fmt::Display for TopicPartition {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}-{}", self.topic, self.partition)
-    }
 }
 
 /// An instrumentation event (KafkaJS's `instrumentation events`, as a Rust enum).

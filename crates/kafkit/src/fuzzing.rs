@@ -110,8 +110,9 @@ pub fn fetch_response(version: i16, frame: Bytes, read_committed: bool) -> Resul
     use std::collections::HashMap;
 
     use crate::consumer::config::IsolationLevel;
-    use crate::consumer::fetcher::{parse_response, Budget};
+    use crate::consumer::fetcher::parse_response;
     use crate::events::TopicPartition;
+    use crate::fetch::Budget;
 
     let frame_len = frame.len();
     let resp = crate::net::connection::decode_response::<FetchRequest>(

@@ -14,6 +14,7 @@
 
 pub mod error;
 pub mod events;
+pub(crate) mod fetch;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -21,6 +22,7 @@ pub mod metrics;
 pub(crate) mod net;
 pub(crate) mod protocol;
 pub mod retry;
+mod topic_partition;
 
 /// For kafkit's own tests and benchmarks: a single broker connection, below the client, and the
 /// batch codecs (`bench/compression`). Not part of the API.

@@ -1,6 +1,10 @@
 //! Unit tests of `fetcher.rs`.
 
 use super::*;
+use crate::error::ErrorKind;
+use crate::fetch::budget::MESSAGE_COST;
+use crate::fetch::decode_all;
+use crate::fetch::FetchPosition;
 use crate::protocol::compression::Compression;
 use crate::protocol::record_batch::{BatchParams, Header, RecordBatchBuilder};
 

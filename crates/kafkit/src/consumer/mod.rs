@@ -27,11 +27,9 @@
 mod assign;
 pub mod config;
 mod engine;
-mod fetch_session;
 pub(crate) mod fetcher;
 pub(crate) mod group;
 mod lookup;
-pub mod message;
 mod partitions;
 mod run;
 mod subscription;
@@ -42,13 +40,15 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+pub use crate::fetch::message;
 pub use crate::groups::ConsumerGroupMetadata;
 pub use config::{AutoOffsetReset, ConsumerConfig, GroupProtocol, IsolationLevel};
+pub use engine::MemberStatus;
 pub use engine::{RebalanceHook, RebalanceKind};
 pub use group::classic::assignor;
 pub use lookup::OffsetAndTimestamp;
 pub use message::{Batch, Message, MessageHeader};
-pub use run::{BatchContext, MemberStatus, RunOptions};
+pub use run::{BatchContext, RunOptions};
 
 use engine::{Command, Delivery, Engine, Hooks, SharedHooks};
 use group::consumer::{generate_member_id, Subscription};

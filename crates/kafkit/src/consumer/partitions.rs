@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
 use std::sync::Arc;
 
-use super::message::Batch;
 use crate::events::TopicPartition;
+use crate::fetch::message::Batch;
 
 /// A batch with the handler, as the handler and the engine share it: a record costs the
 /// handler an atomic store, not a message to the engine.

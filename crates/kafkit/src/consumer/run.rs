@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::Stream;
 
-use super::engine::{Command, Delivery};
-use super::message::{Batch, Message};
+use super::engine::{Command, Delivery, MemberStatus};
 use super::partitions::InHand;
 use super::Consumer;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, TopicPartition};
+use crate::fetch::message::{Batch, Message};
 
 tokio::task_local! {
     /// The consumer whose handler is running in this task (its shared state's address), so
@@ -77,28 +77,6 @@ pub struct BatchContext {
     hand: Arc<InHand>,
     /// The handler outlived `max_poll_interval`.
     stale: Arc<AtomicBool>,
-}
-
-/// The member's standing in its group, as [`BatchContext::heartbeat`] reports it.
-///
-/// ```no_run
-/// # async fn demo(ctx: kafkit::consumer::BatchContext) -> kafkit::Result<()> {
-/// let status = ctx.heartbeat().await?;
-/// if !status.assigned {
-///     return Ok(()); // the partition is moving to another member: stop early
-/// }
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct MemberStatus {
-    /// Member epoch (KIP-848) or generation (classic); 0 or -1 while not in the group.
-    pub member_epoch: i32,
-    /// The member's assignment is changing (partitions being revoked or assigned, or a
-    /// join under way).
-    pub rebalancing: bool,
-    /// The batch's partition is still assigned to this member and not being revoked.
-    pub assigned: bool,
 }
 
 impl BatchContext {

@@ -10,6 +10,14 @@ pub(crate) mod wire;
 use crate::error::{Error, ErrorKind, ResponseError};
 pub use crate::events::GroupProtocol;
 
+/// A new member id for a KIP-848 or share group member (which name themselves): 16 random
+/// bytes, URL-safe base64 without padding, as the Java client.
+pub(crate) fn generate_member_id() -> String {
+    use base64::Engine as _;
+    let bytes: [u8; 16] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// A group coordinator's refusal as the user sees it: what failed for which group, the fix,
 /// and the broker's own words when it gave any (heartbeats of every group type use it).
 pub(crate) fn coordinator_error(

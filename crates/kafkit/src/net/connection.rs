@@ -24,13 +24,14 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Notify, OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
-use super::frame::{encode_request, peek_correlation_id, read_frame};
+use super::frame::{encode_request, peek_correlation_id, read_frame, RAISE_MAX_RESPONSE_SIZE};
 use super::sasl::{self, SaslConfig};
 use super::tls;
 use super::versions::ApiVersions;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::Event;
 use crate::metrics;
+use crate::protocol::messages::api_name;
 
 /// Settings of a connection; shared by every connection of a client.
 #[derive(Debug, Clone)]
@@ -1029,15 +1030,6 @@ pub(crate) fn decode_response<R: Request>(
         )
         .with_source(e)),
     }
-}
-
-/// How to accept larger responses, for the errors that refuse one.
-pub(crate) const RAISE_MAX_RESPONSE_SIZE: &str =
-    "raise the limit with KafkaConfig::max_response_size (CLI --max-response-size BYTES) if responses this large are expected";
-
-/// The protocol name of an API key, e.g. `Produce`.
-pub fn api_name(key: i16) -> &'static str {
-    crate::protocol::messages::api_name(key)
 }
 
 #[cfg(test)]

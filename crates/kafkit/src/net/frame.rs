@@ -117,7 +117,7 @@ pub fn check_frame_len(len: i32, max_size: usize) -> Result<usize> {
         } else {
             format!(
                 "{}, or check that this is a Kafka PLAINTEXT listener (a TLS listener answers with bytes that look like a huge length)",
-                crate::net::connection::RAISE_MAX_RESPONSE_SIZE
+                RAISE_MAX_RESPONSE_SIZE
             )
         };
         return Err(Error::new(
@@ -141,6 +141,10 @@ pub fn peek_correlation_id(frame: &Bytes) -> Result<i32> {
     }
     Ok(i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]))
 }
+
+/// How to accept larger responses, for the errors that refuse one.
+pub(crate) const RAISE_MAX_RESPONSE_SIZE: &str =
+    "raise the limit with KafkaConfig::max_response_size (CLI --max-response-size BYTES) if responses this large are expected";
 
 #[cfg(test)]
 mod tests {

@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use super::connection::api_name;
 use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::messages::api_name;
 use crate::protocol::messages::ApiVersionsResponse;
 use crate::protocol::wire::Request;
 

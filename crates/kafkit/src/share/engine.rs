@@ -6,23 +6,22 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
-use crate::protocol::messages::ShareGroupHeartbeatResponse;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::acks::AcknowledgeType;
-use super::fetch::ShareAnswer;
 use super::membership::{ShareAction, ShareMembership};
 use super::records::{self, Records};
-use super::requests::{check_share_protocol, send_heartbeat, AckSet};
-use super::{ShareConsumerConfig, ShareRecord};
+use super::report::{CommitResult, Delivered, Internal};
+use super::requests::{check_share_protocol, send_heartbeat};
+use super::ShareConsumerConfig;
 use crate::cluster::coordinator::connect_coordinator;
 use crate::cluster::CoordinatorType;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, TopicPartition};
 use crate::groups::coordinator::CoordinatorLookup;
-use crate::net::{Connection, Lane};
+use crate::net::Lane;
 use crate::retry::{Backoff, PACING};
 use crate::Kafka;
 
@@ -43,15 +42,6 @@ macro_rules! ctx {
     };
 }
 
-/// Records of one partition from one answer, handed to the user.
-pub(crate) struct Delivered {
-    pub partition: TopicPartition,
-    pub records: Vec<ShareRecord>,
-}
-
-/// Per-partition outcomes of a commit.
-pub(crate) type CommitResult = Vec<(TopicPartition, Result<()>)>;
-
 pub(crate) enum Command {
     Subscribe(BTreeSet<String>, oneshot::Sender<Result<()>>),
     /// The user's explicit acknowledgement of one record.
@@ -69,24 +59,6 @@ pub(crate) enum Command {
     Renew(TopicPartition, i64, oneshot::Sender<Result<()>>),
     Assignment(oneshot::Sender<Vec<TopicPartition>>),
     Close(oneshot::Sender<Result<()>>),
-}
-
-pub(super) enum Internal {
-    Coordinator(Result<Connection>),
-    Heartbeat(Result<ShareGroupHeartbeatResponse>),
-    Names(Vec<Uuid>, Result<HashMap<Uuid, String>>),
-    Fetched {
-        node: i32,
-        started: Instant,
-        sent: AckSet,
-        result: Result<ShareAnswer>,
-    },
-    Acked {
-        node: i32,
-        commit: Option<u64>,
-        sent: AckSet,
-        result: Result<Vec<(TopicPartition, Option<Error>)>>,
-    },
 }
 
 pub(crate) struct Engine {

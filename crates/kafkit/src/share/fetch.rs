@@ -10,10 +10,10 @@ use std::time::Duration;
 use crate::protocol::messages::ShareFetchResponse;
 use uuid::Uuid;
 
-use crate::consumer::fetcher::{decode_all, Budget};
-use crate::consumer::Message;
 use crate::error::{Error, Result};
 use crate::events::TopicPartition;
+use crate::fetch::message::Message;
+use crate::fetch::{decode_all, Budget};
 
 /// Acquired offsets without a record that are acknowledged as gaps, per partition and answer,
 /// at most (a broker claiming a huge range costs nothing).

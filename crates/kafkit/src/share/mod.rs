@@ -31,6 +31,7 @@ mod engine;
 mod fetch;
 mod membership;
 mod records;
+mod report;
 mod requests;
 mod session;
 
@@ -43,12 +44,13 @@ use futures::{Stream, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 
 pub use acks::AcknowledgeType;
-use engine::{Command, Delivered, Engine};
+use engine::{Command, Engine};
+use report::Delivered;
 
-use crate::consumer::group::consumer::generate_member_id;
-use crate::consumer::Message;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::TopicPartition;
+use crate::fetch::message::Message;
+use crate::groups::generate_member_id;
 use crate::Kafka;
 
 /// How records are acknowledged.

@@ -21,9 +21,9 @@ use super::acks::{ranges, AckRange};
 use super::fetch::{self, ShareAnswer};
 use super::session::{by_topic, FetchPlan};
 use super::ShareConsumerConfig;
-use crate::consumer::fetcher::Budget;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::TopicPartition;
+use crate::fetch::Budget;
 use crate::net::{Connection, Lane};
 use crate::Kafka;
 

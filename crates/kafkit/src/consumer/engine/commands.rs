@@ -8,9 +8,30 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::super::group::Subscription;
-use super::super::run::MemberStatus;
 use super::{commits, waits, Command, Ctx, Engine};
 use crate::error::{Error, Result};
+
+/// The member's standing in its group, as [`BatchContext::heartbeat`](crate::consumer::BatchContext::heartbeat) reports it.
+///
+/// ```no_run
+/// # async fn demo(ctx: kafkit::consumer::BatchContext) -> kafkit::Result<()> {
+/// let status = ctx.heartbeat().await?;
+/// if !status.assigned {
+///     return Ok(()); // the partition is moving to another member: stop early
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MemberStatus {
+    /// Member epoch (KIP-848) or generation (classic); 0 or -1 while not in the group.
+    pub member_epoch: i32,
+    /// The member's assignment is changing (partitions being revoked or assigned, or a
+    /// join under way).
+    pub rebalancing: bool,
+    /// The batch's partition is still assigned to this member and not being revoked.
+    pub assigned: bool,
+}
 
 impl Engine {
     pub(super) fn on_command(&mut self, cmd: Command) {

@@ -2,7 +2,6 @@
 //! when auto-commit is due (interval or count), and the commit request itself, retried while
 //! the coordinator moves.
 
-use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::Duration;
 
@@ -11,7 +10,7 @@ use tokio::time::Instant;
 
 use super::super::config::ConsumerConfig;
 use super::super::partitions::Partitions;
-use super::report::{Internal, Reporter};
+use super::report::{Internal, Reporter, Standing};
 use crate::cluster::coordinator::connect_coordinator;
 use crate::cluster::CoordinatorType;
 use crate::error::{Error, Result};
@@ -156,16 +155,6 @@ const STALE_MEMBER_EPOCH: i16 = 113;
 const ILLEGAL_GENERATION: i16 = 22;
 /// REBALANCE_IN_PROGRESS: a classic group between JoinGroup and SyncGroup takes no commits.
 const REBALANCE_IN_PROGRESS: i16 = 27;
-
-/// The member as its commits see it now (read from the engine at each attempt).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) struct Standing {
-    /// Member epoch (KIP-848) or generation (classic); 0 or less outside the group.
-    pub epoch: i32,
-    /// The partitions the member owns at that epoch: assigned or being assigned, and those
-    /// being revoked until the revocation is acknowledged.
-    pub owned: BTreeSet<TopicPartition>,
-}
 
 /// What a commit's retries do, without I/O: each attempt is sent with the member's live epoch,
 /// and once that epoch differs from the one the offsets were taken at, only the partitions the

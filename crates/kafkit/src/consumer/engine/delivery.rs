@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::super::message::Batch;
 use super::super::partitions::{InHand, Partitions};
 use crate::error::Error;
 use crate::events::TopicPartition;
+use crate::fetch::message::Batch;
 
 /// A batch handed to the handler, tagged with the assignment generation it came from; or,
 /// with `error`, the news that the partition stopped at records that cannot be read (the
@@ -154,7 +154,7 @@ impl Deliveries {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::consumer::message::Batch;
+    use crate::fetch::message::Batch;
 
     /// With room for one batch at a time (a handler of one partition at a time), partitions
     /// take turns: one that always has records does not keep the others waiting.

@@ -14,9 +14,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::super::config::{AutoOffsetReset, ConsumerConfig, IsolationLevel};
-use super::super::fetch_session::{FetchSession, SessionFetch};
-use super::super::fetcher::{self, FetchPosition, FetchTarget, FetchedPartition};
-use super::super::message::Batch;
+use super::super::fetcher;
 use super::super::partitions::{Failure, PartitionState, Partitions};
 use super::pacing::{FetchOutcome, Pacing};
 use super::report::{FetchAnswer, Internal, ResetResult};
@@ -24,6 +22,9 @@ use super::Ctx;
 use crate::cluster::ClusterMetadata;
 use crate::error::{Error, ErrorKind, ResponseError, Result};
 use crate::events::{Event, TopicPartition};
+use crate::fetch::message::Batch;
+use crate::fetch::session::{FetchSession, SessionFetch};
+use crate::fetch::{Budget, FetchPosition, FetchTarget, FetchedPartition};
 use crate::groups::offsets;
 use crate::net::Lane;
 use crate::Kafka;
@@ -60,7 +61,7 @@ struct Plan {
     /// One per broker to fetch from now.
     fetches: Vec<PlannedFetch>,
     /// What each of these fetches may decode (the free prefetch space, shared).
-    budget: fetcher::Budget,
+    budget: Budget,
     /// A partition has no leader: metadata should be asked again.
     refresh_metadata: bool,
 }
@@ -156,7 +157,7 @@ impl Fetching {
     ) -> Plan {
         let mut plan = Plan {
             fetches: Vec::new(),
-            budget: fetcher::Budget::new(0),
+            budget: Budget::new(0),
             refresh_metadata: false,
         };
         let reserved: usize = self.reserved.values().sum();
@@ -189,7 +190,7 @@ impl Fetching {
                 None
             }
             Some((tp, _)) => {
-                plan.budget = fetcher::Budget::whole(config.max_prefetch_bytes);
+                plan.budget = Budget::whole(config.max_prefetch_bytes);
                 Some(tp)
             }
             None => None,
@@ -264,7 +265,7 @@ impl Fetching {
         }
         // The free prefetch space, shared by the fetches that start now.
         if only.is_none() {
-            plan.budget = fetcher::Budget::new((free / by_leader.len().max(1)).max(1));
+            plan.budget = Budget::new((free / by_leader.len().max(1)).max(1));
         }
         for (node, targets) in by_leader {
             self.in_flight.insert(node);
@@ -700,7 +701,7 @@ async fn fetch_once(
     config: &ConsumerConfig,
     targets: &[FetchTarget],
     session: Option<&SessionFetch>,
-    mut budget: fetcher::Budget,
+    mut budget: Budget,
 ) -> Result<(Vec<FetchedPartition>, i32)> {
     let conn = kafka.pool().get(node, Lane::Fetch).await?;
     let version = conn.version::<FetchRequest>()?;

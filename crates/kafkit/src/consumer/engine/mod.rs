@@ -25,6 +25,7 @@ mod pacing;
 mod rebalance;
 mod report;
 mod session;
+pub use commands::MemberStatus;
 mod waits;
 
 use std::sync::Arc;
@@ -36,7 +37,6 @@ use tokio::time::Instant;
 use super::config::{AutoOffsetReset, ConsumerConfig, IsolationLevel};
 use super::group::{Action, Subscription};
 use super::partitions::Partitions;
-use super::run::MemberStatus;
 use super::subscription::FromBeginning;
 use crate::error::{Error, Result};
 use crate::events::{Event, TopicPartition};

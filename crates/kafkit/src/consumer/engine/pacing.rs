@@ -19,10 +19,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use tokio::time::Instant;
 
 use super::super::config::AutoOffsetReset;
-use super::super::fetcher::FetchedPartition;
 use super::super::partitions::Partitions;
 use crate::error::{Error, Result};
 use crate::events::TopicPartition;
+use crate::fetch::FetchedPartition;
 use crate::retry::{Backoff, IDLE_FETCH_EVERY, PACING};
 
 #[derive(Default)]

@@ -17,7 +17,7 @@ use super::super::partitions::Partitions;
 use super::super::subscription::FromBeginning;
 use super::commits::CommitCtx;
 use super::delivery::Deliveries;
-use super::report::{Internal, Reporter};
+use super::report::{Internal, Prepared, Reporter, Waiting};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::TopicPartition;
 use crate::groups::offsets::{self, Committer};
@@ -302,19 +302,6 @@ pub(super) fn take_revoked(
     processed
 }
 
-/// Partitions whose start position could not be looked up, by the policy that gives it,
-/// each with why.
-pub(super) type Waiting = Vec<(AutoOffsetReset, Vec<(TopicPartition, Error)>)>;
-
-/// What preparing an assignment found.
-pub(super) struct Prepared {
-    /// Where each partition starts, with the leader epoch its committed offset recorded.
-    pub positions: Vec<(TopicPartition, i64, Option<i32>)>,
-    /// Partitions whose start could not be looked up (no leader known, its leader failed):
-    /// they do not hold back the others.
-    pub waiting: Waiting,
-}
-
 /// Everything preparing an assignment needs (committed offsets, reset, hook).
 pub(super) struct AssignCtx {
     pub commit: CommitCtx,
@@ -469,7 +456,7 @@ mod tests {
                 .get_mut(&tp(p))
                 .unwrap()
                 .buffered
-                .push_back(crate::consumer::message::Batch::of(p, 0..1));
+                .push_back(crate::fetch::message::Batch::of(p, 0..1));
         }
         let (tx, rx) = mpsc::channel(4);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));

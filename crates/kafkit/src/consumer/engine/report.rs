@@ -9,13 +9,13 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::super::config::AutoOffsetReset;
-use super::super::fetcher::FetchedPartition;
 use super::super::group::classic::leader::{Assignments, TopicCounts};
 use super::super::group::classic::ClassicKind;
 use super::super::group::GroupResponse;
 use crate::cluster::TopicWait;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::events::TopicPartition;
+use crate::fetch::FetchedPartition;
 use crate::net::Connection;
 
 /// What a task reports to the engine's loop.
@@ -33,7 +33,7 @@ pub(super) enum Internal {
     TopicNames(Vec<Uuid>, Result<HashMap<Uuid, String>>),
     Fetched(FetchAnswer),
     Revoked(u64),
-    Assigned(u64, Result<super::rebalance::Prepared>),
+    Assigned(u64, Result<Prepared>),
     Lost(u64),
     /// Where assigned partitions (no group session) start; `committed`: the group's committed
     /// offsets, else the reset policy's.
@@ -54,7 +54,30 @@ pub(super) enum Internal {
         auto: bool,
     },
     /// A commit about to be (re)sent asks for the member's standing now.
-    Standing(oneshot::Sender<Option<super::commits::Standing>>),
+    Standing(oneshot::Sender<Option<Standing>>),
+}
+
+/// The member as its commits see it now (read from the engine at each attempt).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Standing {
+    /// Member epoch (KIP-848) or generation (classic); 0 or less outside the group.
+    pub epoch: i32,
+    /// The partitions the member owns at that epoch: assigned or being assigned, and those
+    /// being revoked until the revocation is acknowledged.
+    pub owned: BTreeSet<TopicPartition>,
+}
+
+/// Partitions whose start position could not be looked up, by the policy that gives it,
+/// each with why.
+pub(super) type Waiting = Vec<(AutoOffsetReset, Vec<(TopicPartition, Error)>)>;
+
+/// What preparing an assignment found.
+pub(super) struct Prepared {
+    /// Where each partition starts, with the leader epoch its committed offset recorded.
+    pub positions: Vec<(TopicPartition, i64, Option<i32>)>,
+    /// Partitions whose start could not be looked up (no leader known, its leader failed):
+    /// they do not hold back the others.
+    pub waiting: Waiting,
 }
 
 /// A fetch's answer from one broker, with the generations of the partitions it asked for.
@@ -135,7 +158,7 @@ impl Reporter {
 
     /// The member's standing now, as the engine knows it (`None` once the engine has ended,
     /// or without a group session).
-    pub async fn standing(&self) -> Option<super::commits::Standing> {
+    pub async fn standing(&self) -> Option<Standing> {
         let (tx, rx) = oneshot::channel();
         self.0.send(Internal::Standing(tx)).ok()?;
         rx.await.ok().flatten()

@@ -161,8 +161,8 @@ impl GroupSession {
     }
 
     /// The member's standing as its commits see it: its epoch and the partitions it owns.
-    pub fn standing(&self) -> super::commits::Standing {
-        super::commits::Standing {
+    pub fn standing(&self) -> super::report::Standing {
+        super::report::Standing {
             epoch: self.membership.member_epoch(),
             owned: self.membership.owned_partitions(),
         }

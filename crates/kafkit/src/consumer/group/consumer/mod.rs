@@ -27,7 +27,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use crate::protocol::messages::{ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse};
-use base64::Engine as _;
 use uuid::Uuid;
 
 use heartbeat::SentFields;
@@ -55,11 +54,7 @@ pub struct MembershipConfig {
     pub server_assignor: Option<String>,
 }
 
-/// A new member id: 16 random bytes, URL-safe base64 without padding (as the Java client).
-pub fn generate_member_id() -> String {
-    let bytes: [u8; 16] = rand::random();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
+pub(crate) use crate::groups::generate_member_id;
 
 /// Where the member is in its life cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

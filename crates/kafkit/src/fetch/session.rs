@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use super::fetcher::{FetchPosition, FetchTarget};
+use super::{FetchPosition, FetchTarget};
 use crate::events::TopicPartition;
 
 /// The epoch that opens a session (or, with an existing id, closes it and opens another).
