@@ -51,7 +51,7 @@ pub use message::{Batch, Message, MessageHeader};
 pub use run::{BatchContext, RunOptions};
 
 use engine::{Command, Delivery, Engine, Hooks, SharedHooks};
-use group::consumer::{generate_member_id, Subscription};
+use group::kip848::{generate_member_id, Subscription};
 use subscription::{Addition, FromBeginning};
 
 use crate::error::{Error, Result};

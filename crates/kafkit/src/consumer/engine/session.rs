@@ -17,7 +17,7 @@ use super::super::config::{
 };
 use super::super::group::classic::leader::{self, LeaderChecks};
 use super::super::group::classic::{ClassicConfig, ClassicKind, ClassicMembership};
-use super::super::group::consumer::{Membership, MembershipConfig};
+use super::super::group::kip848::{Kip848Config, Kip848Membership};
 use super::super::group::{Action, GroupRequest, GroupResponse, Member, Subscription};
 use super::commits::CommitCtx;
 use super::group_io::{check_consumer_protocol, send_classic, send_heartbeat};
@@ -72,7 +72,7 @@ impl GroupSession {
         member_id_out: Arc<Mutex<String>>,
     ) -> Self {
         let membership = match config.group_protocol {
-            GroupProtocol::Consumer => Member::Consumer(Membership::new(MembershipConfig {
+            GroupProtocol::Consumer => Member::Consumer(Kip848Membership::new(Kip848Config {
                 group_id: config.group_id.clone(),
                 member_id,
                 instance_id: config.instance_id.clone(),

@@ -1,9 +1,9 @@
-//! Group membership protocols: `consumer` is KIP-848 (ConsumerGroupHeartbeat), `classic` is
+//! Group membership protocols: `kip848` is KIP-848 (ConsumerGroupHeartbeat), `classic` is
 //! JoinGroup/SyncGroup/Heartbeat with client-side assignors. Both are sans-IO state machines
 //! the consumer engine drives with the same actions.
 
 pub mod classic;
-pub mod consumer;
+pub mod kip848;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -73,7 +73,7 @@ pub enum Action {
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Member {
     /// KIP-848.
-    Consumer(consumer::Membership),
+    Consumer(kip848::Kip848Membership),
     /// Classic.
     Classic(classic::ClassicMembership),
 }

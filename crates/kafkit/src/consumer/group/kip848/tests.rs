@@ -14,8 +14,8 @@ use crate::error::ErrorKind;
 const T1: Uuid = Uuid::from_u128(1);
 const T2: Uuid = Uuid::from_u128(2);
 
-fn cfg() -> MembershipConfig {
-    MembershipConfig {
+fn cfg() -> Kip848Config {
+    Kip848Config {
         group_id: "g".into(),
         member_id: generate_member_id(),
         instance_id: None,
@@ -62,8 +62,8 @@ fn tp(t: &str, p: i32) -> TopicPartition {
     TopicPartition::new(t, p)
 }
 
-fn joined(now: Instant) -> Membership {
-    let mut m = Membership::new(cfg());
+fn joined(now: Instant) -> Kip848Membership {
+    let mut m = Kip848Membership::new(cfg());
     m.on_topic_names(&[], &names());
     m.subscribe(Subscription::Topics(["a".to_string()].into()), now);
     let req = m.poll_heartbeat(now).expect("join heartbeat");
@@ -72,14 +72,14 @@ fn joined(now: Instant) -> Membership {
 }
 
 /// The actions other than HEARTBEAT events (those `drain_all` shows).
-fn drain(m: &mut Membership) -> Vec<Action> {
+fn drain(m: &mut Kip848Membership) -> Vec<Action> {
     drain_all(m)
         .into_iter()
         .filter(|a| !matches!(a, Action::HeartbeatEvent { .. }))
         .collect()
 }
 
-fn drain_all(m: &mut Membership) -> Vec<Action> {
+fn drain_all(m: &mut Kip848Membership) -> Vec<Action> {
     std::iter::from_fn(|| m.poll_action()).collect()
 }
 
@@ -104,7 +104,7 @@ fn member_id_is_22_url_safe_chars_and_unique() {
 #[test]
 fn join_is_a_full_request_with_empty_partitions() {
     let now = Instant::now();
-    let mut m = Membership::new(cfg());
+    let mut m = Kip848Membership::new(cfg());
     m.subscribe(Subscription::Topics(["a".to_string()].into()), now);
     let req = m.poll_heartbeat(now).unwrap();
     assert_eq!(req.member_epoch, 0);
@@ -196,7 +196,7 @@ fn revocation_comes_first_and_is_not_acked_before_the_driver_finishes() {
 #[test]
 fn unknown_topic_ids_wait_and_are_never_revoked() {
     let now = Instant::now();
-    let mut m = Membership::new(cfg());
+    let mut m = Kip848Membership::new(cfg());
     m.subscribe(
         Subscription::Topics(["a".to_string(), "b".to_string()].into()),
         now,
@@ -430,7 +430,7 @@ fn leave_revokes_first_then_sends_epoch_minus_one_or_minus_two_static() {
         if static_member {
             c.instance_id = Some("i-1".into());
         }
-        let mut m = Membership::new(c);
+        let mut m = Kip848Membership::new(c);
         m.on_topic_names(&[], &names());
         m.subscribe(Subscription::Topics(["a".to_string()].into()), now);
         let _ = m.poll_heartbeat(now).unwrap();
@@ -538,7 +538,7 @@ proptest! {
     fn random_broker_never_breaks_invariants(events in proptest::collection::vec(ev(), 1..80)) {
         let ids = [Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3)];
         let mut now = Instant::now();
-        let mut m = Membership::new(cfg());
+        let mut m = Kip848Membership::new(cfg());
         m.on_topic_names(&[], &[(ids[0], "a".into()), (ids[1], "b".into())].into_iter().collect());
         m.subscribe(Subscription::Topics(["a".to_string(), "b".to_string()].into()), now);
         let mut in_flight = false;
@@ -594,7 +594,7 @@ proptest! {
 #[test]
 fn the_join_event_waits_for_topic_names_and_says_how_long_the_join_took() {
     let t0 = Instant::now();
-    let mut m = Membership::new(cfg());
+    let mut m = Kip848Membership::new(cfg());
     m.subscribe(Subscription::Topics(["a".to_string()].into()), t0);
     let _ = m.poll_heartbeat(t0).unwrap();
     let t1 = t0 + Duration::from_millis(40);

@@ -7,7 +7,7 @@ use crate::protocol::messages::consumer_group_heartbeat_request::TopicPartitions
 use crate::protocol::messages::ConsumerGroupHeartbeatRequest;
 use uuid::Uuid;
 
-use super::{MembershipConfig, Subscription};
+use super::{Kip848Config, Subscription};
 
 /// Epoch sentinel: join (or rejoin).
 pub const JOIN_EPOCH: i32 = 0;
@@ -48,7 +48,7 @@ fn topic_partitions(owned: &BTreeSet<(Uuid, i32)>) -> Vec<TopicPartitions> {
 
 /// Builds a heartbeat. `sent = None` makes it full. Returns the request and the fields now sent.
 pub(crate) fn build(
-    cfg: &MembershipConfig,
+    cfg: &Kip848Config,
     epoch: i32,
     subscription: &Subscription,
     owned: &BTreeSet<(Uuid, i32)>,
@@ -114,7 +114,7 @@ pub(crate) fn build(
 }
 
 /// The leave heartbeat: only the ids and the leave epoch.
-pub(crate) fn leave(cfg: &MembershipConfig) -> ConsumerGroupHeartbeatRequest {
+pub(crate) fn leave(cfg: &Kip848Config) -> ConsumerGroupHeartbeatRequest {
     let mut req = ConsumerGroupHeartbeatRequest::default();
     req.group_id = s(&cfg.group_id);
     req.member_id = s(&cfg.member_id);
