@@ -60,7 +60,7 @@ fn produce_sends_every_line_bytes_and_all() {
     let topic = unique("cli-bytes");
     ok(&["topic", "create", &topic, "-p", "1"]);
     let mut child = kafkit()
-        .args(["produce", "-t", &topic])
+        .args(["produce", "-t", &topic, "--print-offsets"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
