@@ -47,7 +47,7 @@ fn records(out: &std::process::Output) -> Vec<(i64, i64)> {
 #[test]
 fn consume_reads_a_partition_without_a_group() {
     let topic = unique("cli-assign");
-    kafkit(&["topic", "create", &topic, "-p", "2"]);
+    kafkit(&["topic", "create", &topic, "--partitions", "2"]);
     kafkit(&[
         "produce",
         "--topic",

@@ -1,7 +1,9 @@
 //! `kafkit group list|describe|delete|offsets`.
 
+mod reset;
+
 use clap::Subcommand;
-use kafkit::admin::{GroupKind, OffsetReset};
+use kafkit::admin::{GroupKind, OffsetSpec};
 use kafkit::{Kafka, TopicPartition};
 use serde_json::json;
 
@@ -30,16 +32,40 @@ pub enum GroupCommand {
         #[arg(required = true)]
         groups: Vec<String>,
     },
-    /// Show a group's committed offsets and lag, or change them with --reset-to.
+    /// Show a group's committed offsets and lag; or, with --reset-to, --to-datetime,
+    /// --by-duration or --shift-by, plan new ones (printed, not applied) and, with --execute,
+    /// apply the plan (the group must have no live members).
     Offsets {
         /// Group id.
         group: String,
-        /// Reset the offsets of --topic to earliest, latest or an offset (the group must be empty).
-        #[arg(long, requires = "topic")]
+        /// Move the offsets to earliest, latest, current (no change) or an offset; offsets
+        /// outside a partition's range move to its nearest end.
+        #[arg(long, conflicts_with_all = ["to_datetime", "by_duration", "shift_by"])]
         reset_to: Option<String>,
-        /// Topic whose offsets --reset-to changes.
+        /// Move the offsets to the first record at or after this time:
+        /// YYYY-MM-DDTHH:MM:SS[.sss][Z|+HH:MM] (UTC when no offset is given), or ms since the
+        /// epoch.
+        #[arg(long, conflicts_with_all = ["by_duration", "shift_by"])]
+        to_datetime: Option<String>,
+        /// Move the offsets to the first record written at most this long ago: PT1H,
+        /// P1DT2H30M, or 1h, 30m, 2d.
+        #[arg(long, conflicts_with = "shift_by")]
+        by_duration: Option<String>,
+        /// Move each committed offset by N (negative: back).
+        #[arg(long, allow_negative_numbers = true, value_name = "N")]
+        shift_by: Option<i64>,
+        /// Topic whose offsets to move (repeatable).
+        #[arg(long, short)]
+        topic: Vec<String>,
+        /// Move the offsets of every topic the group has committed offsets for.
+        #[arg(long, conflicts_with = "topic")]
+        all_topics: bool,
+        /// Apply the plan (without it, the plan is only printed: a dry run).
+        #[arg(long, conflicts_with = "dry_run")]
+        execute: bool,
+        /// Only print the plan (the default; for kafka-consumer-groups habits).
         #[arg(long)]
-        topic: Option<String>,
+        dry_run: bool,
     },
 }
 
@@ -140,36 +166,38 @@ pub async fn run(kafka: &Kafka, cmd: GroupCommand, as_json: bool) -> kafkit::Res
         GroupCommand::Offsets {
             group,
             reset_to,
+            to_datetime,
+            by_duration,
+            shift_by,
             topic,
+            all_topics,
+            execute,
+            dry_run: _,
         } => {
-            if let (Some(to), Some(topic)) = (reset_to, topic) {
-                let target = match to.as_str() {
-                    "earliest" => OffsetReset::Earliest,
-                    "latest" => OffsetReset::Latest,
-                    n => OffsetReset::To(n.parse().ok().filter(|o: &i64| *o >= 0).ok_or_else(
-                        || {
-                            kafkit::Error::new(
-                                kafkit::ErrorKind::Config,
-                                "group offsets",
-                                format!(
-                                    "--reset-to '{n}' is not earliest, latest or an offset (0 or more)"
-                                ),
-                            )
-                        },
-                    )?),
-                };
-                let set = admin.reset_group_offsets(&group, &topic, target).await?;
-                for (tp, o) in set {
-                    if as_json {
-                        println!(
-                            "{}",
-                            terminal::json(&json!({"partition": tp.to_string(), "offset": o}))
-                        );
-                    } else {
-                        println!("{}\t{o}", esc(&tp));
-                    }
+            let target = match (reset_to, to_datetime, by_duration, shift_by) {
+                (Some(to), ..) => Some(reset::reset_to(&to)?),
+                (_, Some(t), ..) => Some(reset::Target::Time(reset::datetime(&t)?)),
+                (_, _, Some(d), _) => {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as i64);
+                    Some(reset::Target::Time(
+                        now.saturating_sub(reset::duration(&d)?).max(0),
+                    ))
                 }
-                return Ok(());
+                (_, _, _, Some(n)) => Some(reset::Target::ShiftBy(n)),
+                _ => None,
+            };
+            if let Some(target) = target {
+                return reset_offsets(kafka, &group, target, &topic, all_topics, execute, as_json)
+                    .await;
+            }
+            if execute || all_topics || !topic.is_empty() {
+                return Err(kafkit::Error::new(
+                    kafkit::ErrorKind::Config,
+                    "group offsets",
+                    "--topic, --all-topics and --execute go with a move: --reset-to, --to-datetime, --by-duration or --shift-by",
+                ));
             }
             let offsets = admin.group_offsets(&group).await?;
             if as_json {
@@ -191,6 +219,128 @@ pub async fn run(kafka: &Kafka, cmd: GroupCommand, as_json: bool) -> kafkit::Res
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// Plans the move of `group`'s offsets on `topics` (or, with `all_topics`, every topic it has
+/// committed offsets for), prints the plan, and applies it when `execute`.
+async fn reset_offsets(
+    kafka: &Kafka,
+    group: &str,
+    target: reset::Target,
+    topics: &[String],
+    all_topics: bool,
+    execute: bool,
+    as_json: bool,
+) -> kafkit::Result<()> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let admin = kafka.admin();
+    let error = |why: String| kafkit::Error::new(kafkit::ErrorKind::Config, "group offsets", why);
+    let committed_list = admin.group_offsets(group).await?;
+    let committed: BTreeMap<TopicPartition, i64> = committed_list
+        .iter()
+        .map(|o| (o.partition.clone(), o.committed))
+        .collect();
+    let names: BTreeSet<String> = if all_topics {
+        committed.keys().map(|tp| tp.topic.clone()).collect()
+    } else if topics.is_empty() {
+        return Err(error(
+            "say which offsets to move: --topic T (repeatable) or --all-topics".to_string(),
+        ));
+    } else {
+        topics.iter().cloned().collect()
+    };
+    if names.is_empty() {
+        return Err(error(format!(
+            "group '{group}' has no committed offsets, so --all-topics names no topic; give --topic T"
+        )));
+    }
+    let mut partitions = Vec::new();
+    for t in &names {
+        partitions.extend(admin.partitions_of(t).await?);
+    }
+    let listed = |spec| {
+        let partitions = &partitions;
+        let admin = &admin;
+        async move {
+            kafkit::Result::Ok(
+                admin
+                    .list_offsets(partitions, spec, false)
+                    .await?
+                    .into_iter()
+                    .map(|o| (o.partition, o.offset))
+                    .collect::<BTreeMap<_, _>>(),
+            )
+        }
+    };
+    let earliest = listed(OffsetSpec::Earliest).await?;
+    let latest = listed(OffsetSpec::Latest).await?;
+    let by_time = match target {
+        reset::Target::Time(t) => listed(OffsetSpec::Timestamp(t)).await?,
+        _ => BTreeMap::new(),
+    };
+    let rows = reset::plan(
+        target,
+        &partitions,
+        &committed,
+        &earliest,
+        &latest,
+        &by_time,
+    )?;
+    let left: Vec<String> = partitions
+        .iter()
+        .filter(|tp| !rows.iter().any(|r| &r.partition == *tp))
+        .map(|tp| esc(tp).to_string())
+        .collect();
+    if !left.is_empty() {
+        eprintln!(
+            "kafkit: no committed offset to move on {}: left out of the plan (set one with --reset-to)",
+            left.join(", ")
+        );
+    }
+    let members = admin
+        .describe_groups(&[group])
+        .await?
+        .first()
+        .map_or(0, |d| d.members.len());
+    if execute {
+        if members > 0 {
+            return Err(error(format!(
+                "group '{group}' has {members} live member(s); stop them before moving its offsets"
+            )));
+        }
+        let set: Vec<(TopicPartition, i64)> =
+            rows.iter().map(|r| (r.partition.clone(), r.new)).collect();
+        admin.set_group_offsets(group, &set).await?;
+    }
+    if as_json {
+        let out: Vec<_> = rows
+            .iter()
+            .map(|r| json!({"topic": r.partition.topic, "partition": r.partition.partition, "current": r.current, "new": r.new}))
+            .collect();
+        println!(
+            "{}",
+            terminal::json(&json!({"group": group, "executed": execute, "offsets": out}))
+        );
+    } else {
+        println!("TOPIC\tPARTITION\tCURRENT\tNEW");
+        for r in &rows {
+            println!(
+                "{}\t{}\t{}\t{}",
+                esc(&r.partition.topic),
+                r.partition.partition,
+                r.current.map_or("-".to_string(), |c| c.to_string()),
+                r.new
+            );
+        }
+    }
+    if !execute {
+        let live = match members {
+            0 => String::new(),
+            n => format!("; the group has {n} live member(s), stop them first"),
+        };
+        eprintln!("kafkit: dry run, nothing changed: add --execute to apply this plan{live}");
     }
     Ok(())
 }
