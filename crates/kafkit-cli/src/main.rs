@@ -189,8 +189,8 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // The message may carry broker text (an error message, a topic name).
-            eprintln!("kafkit: {}", terminal::esc(&e));
+            // Once, on one line (the message may carry broker text, escaped).
+            eprintln!("{}", terminal::error_line(&e, terminal::stderr_colour()));
             ExitCode::FAILURE
         }
     }

@@ -156,7 +156,7 @@ pub fn duration(s: &str) -> kafkit::Result<i64> {
             '0'..='9' | '.' => number.push(c),
             unit => {
                 let ms_per: f64 = match (unit, in_time) {
-                    ('D', _) => 86_400_000.0,
+                    ('D', _) if !iso || !in_time => 86_400_000.0,
                     ('H', true) => 3_600_000.0,
                     ('M', true) => 60_000.0,
                     ('S', true) => 1_000.0,
