@@ -141,11 +141,14 @@ enum Command {
     /// Create, delete or list topics (`kafkit metadata TOPIC` describes one).
     #[command(subcommand)]
     Topic(topic::TopicCommand),
-    /// Produce records from stdin (one per line), or generated load with --count.
+    /// Produce records from stdin (one per line, or split at -D; keys at -K; --input json), or
+    /// generated load with --count.
     Produce(produce::ProduceArgs),
-    /// Consume with a consumer group (or read partitions without one) and print the records.
+    /// Print a topic's records: without --group, read its partitions from --offset (and stop
+    /// at their end with -e); with --group, as a member of the consumer group.
     Consume(consume::ConsumeArgs),
-    /// List, describe and delete consumer groups; show and reset their offsets.
+    /// List, describe and delete consumer groups; show their offsets and lag, plan moves and
+    /// apply them with --execute.
     #[command(subcommand)]
     Group(group::GroupCommand),
     /// Describe or alter the configs of topics, brokers, groups and client metrics.
