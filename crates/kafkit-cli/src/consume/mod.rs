@@ -394,7 +394,11 @@ impl Ends {
 
     /// Notes a record printed from `tp` at `offset`.
     fn printed(&mut self, tp: &TopicPartition, offset: i64) {
-        if self.0.get(tp).is_some_and(|end| offset + 1 >= *end) {
+        if self
+            .0
+            .get(tp)
+            .is_some_and(|end| offset.saturating_add(1) >= *end)
+        {
             self.0.remove(tp);
         }
     }

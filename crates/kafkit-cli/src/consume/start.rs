@@ -186,4 +186,16 @@ mod tests {
         let e = parse_time("99999999999999999999", now).unwrap_err();
         assert!(e.to_string().contains("largest time"), "{e}");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_offset_or_time_parses_or_errs_without_panic(s in ".{0,30}", now in proptest::prelude::any::<i64>()) {
+            let _ = parse(&s);
+            let _ = parse_time(&s, now.max(0));
+            if let Ok(spec) = parse(&s) {
+                let _ = resolve(spec, 0, i64::MAX);
+                let _ = resolve(spec, i64::MAX, 0);
+            }
+        }
+    }
 }

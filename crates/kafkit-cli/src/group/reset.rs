@@ -354,4 +354,19 @@ mod tests {
         .unwrap();
         assert_eq!(one[0].new, 10);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_time_or_duration_parses_or_errs_without_panic(s in ".{0,40}", iso in "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{0,12}[Z+-]?[0-9:]{0,5}") {
+            let _ = datetime(&s);
+            let _ = datetime(&iso);
+            let _ = duration(&s);
+            let _ = reset_to(&s);
+        }
+
+        #[test]
+        fn any_duration_shape_parses_or_errs_without_panic(s in "[PpTt0-9.DdHhMmSs]{0,20}") {
+            let _ = duration(&s);
+        }
+    }
 }

@@ -334,4 +334,15 @@ mod tests {
             );
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_argument_or_line_parses_or_errs_without_panic(s in ".{0,30}", b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+            let _ = delimiter(&s);
+            let _ = header(&s);
+            let _ = json_record(s.as_bytes());
+            let _ = json_record(&b);
+            let _ = split_key(&b, s.as_bytes());
+        }
+    }
 }

@@ -204,6 +204,11 @@ async fn stdin(
         })
         .collect();
     let json_input = args.input == "json";
+    if json_input && key_delim.is_some() {
+        return Err(input_error(
+            "--input json takes keys from each line's \"key\"; drop -K/--key-tab".to_string(),
+        ));
+    }
     let mut input = tokio::io::BufReader::new(tokio::io::stdin());
     let mut rec = Vec::new();
     let mut n = 0u64;
