@@ -417,7 +417,7 @@ impl Ends {
     }
 }
 
-/// Writes one rendered record; `false` when stdout is closed (`| head`): reading stops there.
+/// Writes rendered records; `false` when stdout is closed (`| head`): reading stops there.
 fn write_out(bytes: &[u8]) -> kafkit::Result<bool> {
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
@@ -455,27 +455,47 @@ pub async fn run(kafka: &Kafka, args: ConsumeArgs, as_json: bool) -> kafkit::Res
     let idle = args.idle_timeout_secs.map(Duration::from_secs);
     let mut idle_until = tokio::time::Instant::now() + idle.unwrap_or_default();
     let mut tick = tokio::time::interval(Duration::from_millis(200));
-    let mut buf = Vec::new();
+    // Records rendered but not yet written: written when no record is ready at once (so a
+    // lone record is printed without delay), else in bursts of up to BURST records or
+    // BURST_BYTES, so a backlog costs one write per burst, not one per record.
+    const BURST: u32 = 1024;
+    const BURST_BYTES: usize = 256 * 1024;
+    let mut buf = Vec::with_capacity(BURST_BYTES);
+    let mut burst = 0;
     let result = loop {
         let at_end = ends.as_ref().is_some_and(|e| e.0.is_empty());
-        let next = if at_end {
-            // Every partition is at its end: print what is already here, then stop.
-            match stream.next().now_or_never() {
-                Some(n) => n,
-                None => break Ok(()),
+        let ready = match burst < BURST && buf.len() < BURST_BYTES {
+            true => stream.next().now_or_never(),
+            false => None,
+        };
+        let next = match ready {
+            Some(n) => {
+                burst += 1;
+                n
             }
-        } else {
-            tokio::select! {
-                n = stream.next() => n,
-                _ = shutdown.requested() => break Ok(()),
-                _ = tokio::time::sleep_until(idle_until), if idle.is_some() => break Ok(()),
-                _ = tick.tick(), if ends.is_some() => {
-                    if let Some(e) = ends.as_mut() {
-                        if let Err(e) = e.check(&consumer).await {
-                            break Err(e);
+            None => {
+                burst = 0;
+                match write_out(&buf) {
+                    Ok(true) => buf.clear(),
+                    Ok(false) => break Ok(()),
+                    Err(e) => break Err(e),
+                }
+                if at_end {
+                    // Every partition is at its end, and what was here is printed.
+                    break Ok(());
+                }
+                tokio::select! {
+                    n = stream.next() => n,
+                    _ = shutdown.requested() => break Ok(()),
+                    _ = tokio::time::sleep_until(idle_until), if idle.is_some() => break Ok(()),
+                    _ = tick.tick(), if ends.is_some() => {
+                        if let Some(e) = ends.as_mut() {
+                            if let Err(e) = e.check(&consumer).await {
+                                break Err(e);
+                            }
                         }
+                        continue;
                     }
-                    continue;
                 }
             }
         };
@@ -485,13 +505,7 @@ pub async fn run(kafka: &Kafka, args: ConsumeArgs, as_json: bool) -> kafkit::Res
                 if let Some(e) = ends.as_mut() {
                     e.printed(&TopicPartition::new(&*m.topic, m.partition), m.offset);
                 }
-                buf.clear();
                 output.render(&m, &mut buf);
-                match write_out(&buf) {
-                    Ok(true) => {}
-                    Ok(false) => break Ok(()),
-                    Err(e) => break Err(e),
-                }
                 seen += 1;
                 if args.max_records.is_some_and(|max| seen >= max) {
                     break Ok(());
@@ -501,6 +515,8 @@ pub async fn run(kafka: &Kafka, args: ConsumeArgs, as_json: bool) -> kafkit::Res
             None => break Ok(()),
         }
     };
+    // What was rendered before the loop ended is printed (a closed stdout is no error).
+    let result = result.and(write_out(&buf).map(drop));
     drop(stream);
     let stopped = consumer.stop().await;
     result.and(stopped)
