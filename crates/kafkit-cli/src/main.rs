@@ -7,6 +7,7 @@ mod config;
 mod consume;
 mod demo;
 mod group;
+mod out;
 mod produce;
 mod records;
 mod share;

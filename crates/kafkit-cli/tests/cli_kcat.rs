@@ -572,5 +572,30 @@ fn a_closed_stdout_ends_reading_without_a_panic() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{:?}: {err}", out.status);
     assert!(!err.contains("panicked"), "{err}");
+    // produce --print-offsets into a closed stdout: every record is still sent.
+    let mut child = kafkit()
+        .args(["produce", "-t", &topic, "--print-offsets"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdin.write_all(b"first\n").unwrap();
+    stdin.flush().unwrap();
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert_eq!(first, format!("{topic}-0@20000\n"));
+    drop(stdout);
+    let lines: String = (0..5000).map(|i| format!("r{i}\n")).collect();
+    stdin.write_all(lines.as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {err}", out.status);
+    assert!(!err.contains("panicked"), "{err}");
+    let last = ok(&["consume", "-t", &topic, "-o", "-1", "-e", "-f", "%o %s\\n"]);
+    assert_eq!(String::from_utf8_lossy(&last), "25000 r4999\n");
     ok(&["topic", "delete", &topic]);
 }

@@ -6,7 +6,7 @@ pub mod output;
 pub mod start;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use clap::Args;
@@ -417,16 +417,6 @@ impl Ends {
     }
 }
 
-/// Writes rendered records; `false` when stdout is closed (`| head`): reading stops there.
-fn write_out(bytes: &[u8]) -> kafkit::Result<bool> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
-        Err(e) => Err(config_error(format!("writing to stdout: {e}"))),
-    }
-}
-
 pub async fn run(kafka: &Kafka, args: ConsumeArgs, as_json: bool) -> kafkit::Result<()> {
     let output = output(&args, as_json)?;
     if args.events {
@@ -475,7 +465,7 @@ pub async fn run(kafka: &Kafka, args: ConsumeArgs, as_json: bool) -> kafkit::Res
             }
             None => {
                 burst = 0;
-                match write_out(&buf) {
+                match crate::out::write(&buf) {
                     Ok(true) => buf.clear(),
                     Ok(false) => break Ok(()),
                     Err(e) => break Err(e),
@@ -516,7 +506,7 @@ pub async fn run(kafka: &Kafka, args: ConsumeArgs, as_json: bool) -> kafkit::Res
         }
     };
     // What was rendered before the loop ended is printed (a closed stdout is no error).
-    let result = result.and(write_out(&buf).map(drop));
+    let result = result.and(crate::out::write(&buf).map(drop));
     drop(stream);
     let stopped = consumer.stop().await;
     result.and(stopped)

@@ -175,10 +175,12 @@ async fn stdin(
     let topic = args.topic.clone();
     let printer = tokio::spawn(async move {
         let mut summary = Summary::new(&topic);
+        let mut stdout_open = true;
         while let Some(ack) = rx.recv().await {
             let m = ack.await?;
-            if print_offsets {
-                println!("{}", summary::offset_line(&m, as_json));
+            if print_offsets && stdout_open {
+                // A closed stdout stops the lines, not the acknowledgements.
+                stdout_open = crate::out::line(&summary::offset_line(&m, as_json))?;
             }
             summary.add(&m);
         }
@@ -266,11 +268,11 @@ async fn stdin(
     })??;
     sent?;
     if !print_offsets {
-        if as_json {
-            println!("{}", summary.json());
-        } else {
-            print!("{}", summary.text());
-        }
+        let text = match as_json {
+            true => summary.json() + "\n",
+            false => summary.text(),
+        };
+        crate::out::write(text.as_bytes())?;
     }
     Ok(())
 }
