@@ -2,10 +2,10 @@
 //! stderr), or a reader of a topic's partitions without a group (all of them, or those of
 //! `--partition`), placed by `--offset` and stopping at their end with `--exit-at-end`.
 
+mod ends;
 pub mod output;
 pub mod start;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal as _;
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ use serde_json::json;
 
 use crate::signals::Shutdown;
 use crate::terminal::{self, esc};
+use ends::Ends;
 use output::{Format, Output};
 use start::{parse_time, StartSpec};
 
@@ -52,7 +53,7 @@ pub struct ConsumeArgs {
     #[arg(long, allow_hyphen_values = true, conflicts_with = "from_beginning")]
     from_time: Option<String>,
     /// Exit once every partition read has reached the end it had when reading started
-    /// (kcat -e); reads without joining a group.
+    /// (kcat -e); a group member, once every partition assigned to it has.
     #[arg(long = "exit-at-end", short = 'e')]
     exit_at_end: bool,
     /// Print each record with this format (kcat -f): %t topic, %p partition, %o offset, %T
@@ -334,11 +335,6 @@ async fn member(kafka: &Kafka, args: &ConsumeArgs, group: &str) -> kafkit::Resul
             "--offset and --from-time place partitions read without joining the group; add --partition to read some with the group's offsets, or move the group's offsets with `kafkit group offsets GROUP --reset-to ... --execute`",
         ));
     }
-    if args.exit_at_end {
-        return Err(config_error(
-            "--exit-at-end reads partitions without joining a group: drop --group, or add --partition",
-        ));
-    }
     let mut config = ConsumerConfig::new(group).group_protocol_str(&args.group_protocol)?;
     config.remote_assignor = args.assignor.clone();
     config.partition_assigners = args.partition_assigners.clone();
@@ -384,39 +380,6 @@ fn output(args: &ConsumeArgs, as_json: bool) -> kafkit::Result<Output> {
     })
 }
 
-/// The partitions `--exit-at-end` still waits for, each with the end it had at the start.
-struct Ends(BTreeMap<TopicPartition, i64>);
-
-impl Ends {
-    async fn of(consumer: &Consumer, tps: &[TopicPartition]) -> kafkit::Result<Ends> {
-        Ok(Ends(consumer.end_offsets(tps).await?.into_iter().collect()))
-    }
-
-    /// Notes a record printed from `tp` at `offset`.
-    fn printed(&mut self, tp: &TopicPartition, offset: i64) {
-        if self
-            .0
-            .get(tp)
-            .is_some_and(|end| offset.saturating_add(1) >= *end)
-        {
-            self.0.remove(tp);
-        }
-    }
-
-    /// Drops the partitions whose position has reached their end (empty ones, those that
-    /// started at their end, those whose last offsets are transaction markers).
-    async fn check(&mut self, consumer: &Consumer) -> kafkit::Result<()> {
-        let mut reached = BTreeSet::new();
-        for (tp, end) in &self.0 {
-            if consumer.position(tp).await?.is_some_and(|p| p >= *end) {
-                reached.insert(tp.clone());
-            }
-        }
-        self.0.retain(|tp, _| !reached.contains(tp));
-        Ok(())
-    }
-}
-
 pub async fn run(kafka: &Kafka, args: ConsumeArgs, as_json: bool) -> kafkit::Result<()> {
     let output = output(&args, as_json)?;
     if args.events {
@@ -430,11 +393,14 @@ pub async fn run(kafka: &Kafka, args: ConsumeArgs, as_json: bool) -> kafkit::Res
     // Listening before the group is joined: a SIGTERM meanwhile is not lost.
     let mut shutdown = Shutdown::listen();
     let (consumer, mut ends) = match (&args.group, args.partitions.is_empty()) {
-        (Some(group), true) => (member(kafka, &args, group).await?, None),
+        (Some(group), true) => (
+            member(kafka, &args, group).await?,
+            args.exit_at_end.then(Ends::following_assignment),
+        ),
         _ => {
             let (consumer, tps) = assigned(kafka, &args).await?;
             let ends = match args.exit_at_end {
-                true => Some(Ends::of(&consumer, &tps).await?),
+                true => Some(Ends::fixed(&consumer, &tps).await?),
                 false => None,
             };
             (consumer, ends)
@@ -453,7 +419,7 @@ pub async fn run(kafka: &Kafka, args: ConsumeArgs, as_json: bool) -> kafkit::Res
     let mut buf = Vec::with_capacity(BURST_BYTES);
     let mut burst = 0;
     let result = loop {
-        let at_end = ends.as_ref().is_some_and(|e| e.0.is_empty());
+        let at_end = ends.as_ref().is_some_and(Ends::all_reached);
         let ready = match burst < BURST && buf.len() < BURST_BYTES {
             true => stream.next().now_or_never(),
             false => None,
