@@ -288,6 +288,9 @@ async fn assigned(
     for topic in &args.topic {
         tps.extend(partitions_to_read(kafka, topic, &args.partitions).await?);
     }
+    // A topic or partition given twice is read once.
+    tps.sort();
+    tps.dedup();
     let consumer = kafka.assigned_consumer(config)?;
     consumer.assign(&tps).await?;
     let spec = match (args.offset, &args.group) {

@@ -20,8 +20,11 @@ pub struct ProduceArgs {
     /// Topic to write to.
     #[arg(long, short)]
     topic: String,
-    /// Generate this many records instead of reading stdin.
-    #[arg(long)]
+    /// Generate this many records instead of reading stdin (with -H, -p and --timestamp).
+    #[arg(
+        long,
+        conflicts_with_all = ["key_tab", "key_delimiter", "delimiter", "input", "print_offsets", "null_empty"]
+    )]
     count: Option<u64>,
     /// Value size of generated records, in bytes (at most the producer's max request size,
     /// 1 MiB).
@@ -296,9 +299,19 @@ async fn load(
     let mut last_print = Instant::now();
     let mut failures = 0u64;
     let (err_tx, mut err_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let headers: Vec<Header> = args
+        .headers
+        .iter()
+        .map(|(k, v)| Header {
+            key: k,
+            value: Some(v),
+        })
+        .collect();
     for i in 0..n {
         let mut r = Record::new(&args.topic, &value);
         r.partition = args.partition;
+        r.headers = &headers;
+        r.timestamp = args.timestamp;
         let sent_at = Instant::now();
         let ack = producer.send(r).await?;
         // Sample latency on every 100th record to keep the bookkeeping off the hot path.
