@@ -113,7 +113,7 @@ def member_cmd(client, topic, group):
 def run(client):
     topic = f"rebal-{client}-{os.getpid()}"
     group = f"g-{topic}"
-    subprocess.run([CLI, "-b", BOOT, "topic", "create", topic, "-p", str(PARTITIONS)],
+    subprocess.run([CLI, "-b", BOOT, "topic", "create", topic, "--partitions", str(PARTITIONS)],
                    check=True, stdout=subprocess.DEVNULL)
     lines = []
     producer = Proc("producer", [MEMBER, "kafkit", "produce", BOOT, topic, str(PARTITIONS), "100"], [])

@@ -13,7 +13,7 @@ N = 200_000 if QUICK else 1_000_000
 
 def topic(prefix, partitions=6):
     name = f"bench-{prefix}-{int(time.time() * 1000)}"
-    subprocess.run([KAFKIT, "-b", BOOT, "topic", "create", name, "-p", str(partitions)], check=True, capture_output=True)
+    subprocess.run([KAFKIT, "-b", BOOT, "topic", "create", name, "--partitions", str(partitions)], check=True, capture_output=True)
     # Let the new partitions' leaders settle: a produce in the first moments may be answered
     # NOT_LEADER_OR_FOLLOWER, and confluent-kafka 1.0.0's idempotent producer never resends the
     # partition's first batch after that (its later batches get OUT_OF_ORDER_SEQUENCE_NUMBER until

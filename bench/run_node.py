@@ -76,7 +76,7 @@ def kafkit_missing():
 
 def topic(prefix, partitions=6):
     name = f"nbench-{prefix}-{int(time.time() * 1000)}"
-    subprocess.run([KAFKIT, "-b", BOOT, "topic", "create", name, "-p", str(partitions)], check=True,
+    subprocess.run([KAFKIT, "-b", BOOT, "topic", "create", name, "--partitions", str(partitions)], check=True,
                    capture_output=True)
     time.sleep(1)  # let the new partitions' leaders settle (as bench/run.py)
     return name

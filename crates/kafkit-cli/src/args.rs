@@ -26,13 +26,10 @@ pub fn partition(s: &str) -> Result<i32, String> {
     }
 }
 
-/// An offset: 0 or more.
-pub fn offset(s: &str) -> Result<i64, String> {
-    let what = "an offset, 0 or more";
-    match int::<i64>(s, what)? {
-        o if o < 0 => Err(format!("must be {what}, not {o}")),
-        o => Ok(o),
-    }
+/// `topic create -p`: refused, with where the partition count goes now (`-p` is a partition,
+/// as in kcat, in every command).
+pub fn not_a_partition_count(_: &str) -> Result<String, String> {
+    Err("-p names a partition in kafkit (as in kcat); give the number of partitions as --partitions N".to_string())
 }
 
 /// A timestamp in ms since the epoch: 0 or more.
@@ -98,8 +95,6 @@ mod tests {
         assert_eq!(partition("0"), Ok(0));
         assert!(partition("-1").unwrap_err().contains("not -1"));
         assert!(partition("99999999999").is_err());
-        assert_eq!(offset("42"), Ok(42));
-        assert!(offset("-2").is_err());
         assert_eq!(timestamp("1700000000000"), Ok(1_700_000_000_000));
         assert!(timestamp("-1").is_err());
         assert_eq!(before_offset("-1"), Ok(-1));

@@ -7,6 +7,7 @@ mod config;
 mod consume;
 mod demo;
 mod group;
+mod out;
 mod produce;
 mod records;
 mod share;
@@ -141,11 +142,14 @@ enum Command {
     /// Create, delete or list topics (`kafkit metadata TOPIC` describes one).
     #[command(subcommand)]
     Topic(topic::TopicCommand),
-    /// Produce records from stdin (one per line), or generated load with --count.
+    /// Produce records from stdin (one per line, or split at -D; keys at -K; --input json), or
+    /// generated load with --count.
     Produce(produce::ProduceArgs),
-    /// Consume with a consumer group (or read partitions without one) and print the records.
+    /// Print a topic's records: without --group, read its partitions from --offset (and stop
+    /// at their end with -e); with --group, as a member of the consumer group.
     Consume(consume::ConsumeArgs),
-    /// List, describe and delete consumer groups; show and reset their offsets.
+    /// List, describe and delete consumer groups; show their offsets and lag, plan moves and
+    /// apply them with --execute.
     #[command(subcommand)]
     Group(group::GroupCommand),
     /// Describe or alter the configs of topics, brokers, groups and client metrics.
@@ -189,8 +193,8 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // The message may carry broker text (an error message, a topic name).
-            eprintln!("kafkit: {}", terminal::esc(&e));
+            // Once, on one line (the message may carry broker text, escaped).
+            eprintln!("{}", terminal::error_line(&e, terminal::stderr_colour()));
             ExitCode::FAILURE
         }
     }

@@ -8,7 +8,7 @@ use kafkit::share::{AcknowledgeType, AcknowledgementMode, ShareConsumerConfig};
 use kafkit::{Error, Kafka, TopicPartition};
 use serde_json::json;
 
-use crate::consume::{json_bytes, text};
+use crate::consume::output::{json_bytes, text};
 use crate::signals::Shutdown;
 use crate::terminal::{self, esc};
 

@@ -117,6 +117,23 @@ impl<T: Display> Display for Esc<T> {
     }
 }
 
+/// Whether the fatal error line may be coloured: stderr is a terminal and `NO_COLOR` is unset
+/// (<https://no-color.org>).
+pub fn stderr_colour() -> bool {
+    use std::io::IsTerminal as _;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// The line a fatal error is printed as: `kafkit: ` and the error, escaped (so one line),
+/// the prefix in bold red when `colour`.
+pub fn error_line(e: &impl Display, colour: bool) -> String {
+    if colour {
+        format!("\x1b[1;31mkafkit:\x1b[0m {}", esc(e))
+    } else {
+        format!("kafkit: {}", esc(e))
+    }
+}
+
 /// `v` as compact JSON, exact (it decodes to `v`) and with no terminal control character in it.
 pub fn json(v: &serde_json::Value) -> String {
     json_safe(v.to_string())
@@ -223,6 +240,25 @@ mod tests {
         assert!(!has_control(&shown), "{shown:?}");
         assert!(shown.contains("\\x1b]0;owned\\x07"), "{shown}");
         assert_eq!(format!("{}", esc("a\nb")), "a\\nb");
+    }
+
+    #[test]
+    fn a_fatal_error_is_one_line_coloured_only_when_asked() {
+        let e = kafkit::Error::new(kafkit::ErrorKind::Config, "test", "two\nlines \x1b[2J");
+        let plain = error_line(&e, false);
+        assert!(
+            plain.starts_with("kafkit: ") && !plain.contains('\n'),
+            "{plain}"
+        );
+        assert!(!has_control(&plain), "{plain:?}");
+        let coloured = error_line(&e, true);
+        assert!(
+            coloured.starts_with("\x1b[1;31mkafkit:\x1b[0m "),
+            "{coloured:?}"
+        );
+        assert!(!coloured.contains('\n'));
+        // The only escape sequences are the colour's own.
+        assert_eq!(coloured.matches('\x1b').count(), 2, "{coloured:?}");
     }
 
     #[test]

@@ -15,7 +15,6 @@ pub enum TopicCommand {
         /// Number of partitions (-1 = broker default).
         #[arg(
             long,
-            short,
             default_value_t = 1,
             allow_negative_numbers = true,
             value_parser = crate::args::partition_count
@@ -33,6 +32,12 @@ pub enum TopicCommand {
         /// Topic config as key=value (repeatable).
         #[arg(long = "config", short = 'c')]
         configs: Vec<String>,
+        /// Succeed without change when the topic exists already.
+        #[arg(long)]
+        if_not_exists: bool,
+        /// `-p` is a partition in every kafkit command (as in kcat); here it says so.
+        #[arg(short = 'p', hide = true, value_name = "N", allow_hyphen_values = true, value_parser = crate::args::not_a_partition_count)]
+        old_p: Option<String>,
     },
     /// Delete topics.
     Delete {
@@ -52,6 +57,8 @@ pub async fn run(kafka: &Kafka, cmd: TopicCommand, as_json: bool) -> kafkit::Res
             partitions,
             replication_factor,
             configs,
+            if_not_exists,
+            old_p: _,
         } => {
             let mut topic = NewTopic::new(&name, partitions).replication_factor(replication_factor);
             for c in configs {
@@ -64,7 +71,18 @@ pub async fn run(kafka: &Kafka, cmd: TopicCommand, as_json: bool) -> kafkit::Res
                 })?;
                 topic = topic.config(k, v);
             }
-            admin.create_topics(&[topic]).await?;
+            match admin.create_topics(&[topic]).await {
+                // TOPIC_ALREADY_EXISTS
+                Err(e) if if_not_exists && e.code() == Some(36) => {
+                    if as_json {
+                        println!("{}", terminal::json(&json!({"exists": name})));
+                    } else {
+                        println!("topic {} exists already", esc(&name));
+                    }
+                    return Ok(());
+                }
+                r => r?,
+            }
             if as_json {
                 println!(
                     "{}",

@@ -57,7 +57,7 @@ fn json(args: &[&str]) -> serde_json::Value {
 #[test]
 fn config_offsets_records_cluster_and_user_commands() {
     let topic = unique("cli-admin");
-    kafkit(&["topic", "create", &topic, "-p", "2"]);
+    kafkit(&["topic", "create", &topic, "--partitions", "2"]);
     let mut p = command(&bootstrap())
         .args(["produce", "--topic", &topic, "--partition", "0"])
         .stdin(Stdio::piped())

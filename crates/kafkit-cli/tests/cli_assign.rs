@@ -47,7 +47,7 @@ fn records(out: &std::process::Output) -> Vec<(i64, i64)> {
 #[test]
 fn consume_reads_a_partition_without_a_group() {
     let topic = unique("cli-assign");
-    kafkit(&["topic", "create", &topic, "-p", "2"]);
+    kafkit(&["topic", "create", &topic, "--partitions", "2"]);
     kafkit(&[
         "produce",
         "--topic",
@@ -81,16 +81,30 @@ fn consume_reads_a_partition_without_a_group() {
     kafkit(&["topic", "delete", &topic]);
 }
 
+/// Without a group, `consume --topic T` reads the whole topic (as kcat -C does); a topic that
+/// does not exist, or a --pattern (which only a group's members can use), says what to give.
 #[test]
-fn consume_without_a_group_or_a_partition_says_what_to_give() {
-    let out = Command::new(env!("CARGO_BIN_EXE_kafkit"))
-        .args(["--bootstrap", &bootstrap(), "consume", "--topic", "t"])
-        .output()
-        .unwrap();
+fn consume_without_a_group_says_what_to_give() {
+    let missing = unique("cli-missing-whole");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_kafkit"))
+            .args(["--bootstrap", &bootstrap(), "consume"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--topic", &missing]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("--group") && stderr.contains("--partition"),
+        stderr.contains("does not exist") && stderr.contains("kafkit topic create"),
+        "{stderr}"
+    );
+    let out = run(&["--pattern", "cli-.*"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--group") && stderr.contains("--topic"),
         "{stderr}"
     );
 }

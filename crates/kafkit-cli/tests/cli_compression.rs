@@ -71,7 +71,7 @@ fn unique(prefix: &str) -> String {
 fn records_produced_at_a_chosen_level_are_consumed_back() {
     for (codec, level) in [("gzip", "9"), ("zstd", "-5"), ("lz4", "12"), ("gzip", "-1")] {
         let topic = unique(&format!("cli-level-{codec}"));
-        kafkit(&["topic", "create", &topic, "-p", "1"]);
+        kafkit(&["topic", "create", &topic, "--partitions", "1"]);
         let lines: String = (0..40)
             .map(|i| format!("{{\"id\":{i},\"codec\":\"{codec}\",\"level\":{level}}}\n"))
             .collect();

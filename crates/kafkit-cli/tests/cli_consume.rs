@@ -29,7 +29,7 @@ fn consume_events_name_the_topic_and_the_join() {
         .as_nanos();
     let topic = format!("cli-events-{nanos:x}");
     let group = format!("g-cli-events-{nanos:x}");
-    kafkit(&["topic", "create", &topic, "-p", "2"]);
+    kafkit(&["topic", "create", &topic, "--partitions", "2"]);
     kafkit(&["produce", "--topic", &topic, "--count", "4"]);
     let out = kafkit(&[
         "--json",

@@ -94,7 +94,7 @@ const UTF8_VALUE: &str = "csi\u{9b}2J rlo\u{202e}txt";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn text_output_escapes_control_bytes_and_json_is_exact() {
     let topic = unique("cli-escape");
-    ok(&["topic", "create", &topic, "-p", "1"]);
+    ok(&["topic", "create", &topic, "--partitions", "1"]);
     let kafka = Kafka::connect(KafkaConfig::new([bootstrap()]))
         .await
         .unwrap();
@@ -174,7 +174,7 @@ async fn text_output_escapes_control_bytes_and_json_is_exact() {
 fn names_from_list_results_and_errors_are_escaped() {
     let topic = unique("cli-escape-group");
     let group = format!("{}\x1b[2J\x07", unique("g-cli-escape"));
-    ok(&["topic", "create", &topic, "-p", "1"]);
+    ok(&["topic", "create", &topic, "--partitions", "1"]);
     ok(&[
         "consume",
         "--group",
@@ -233,7 +233,7 @@ fn names_from_list_results_and_errors_are_escaped() {
 #[test]
 fn the_log_on_stderr_is_escaped() {
     let topic = unique("cli-escape-log");
-    ok(&["topic", "create", &topic, "-p", "1"]);
+    ok(&["topic", "create", &topic, "--partitions", "1"]);
     let group = format!("{}\x1b]0;title\x07", unique("g-cli-escape-log"));
     // Above the broker's group.max.session.timeout.ms: JoinGroup fails, and the log says so.
     let out = run(&[
@@ -267,7 +267,7 @@ fn the_log_on_stderr_is_escaped() {
 #[test]
 fn consume_of_a_partition_the_topic_lacks_fails_naming_it() {
     let topic = unique("cli-no-partition");
-    ok(&["topic", "create", &topic, "-p", "3"]);
+    ok(&["topic", "create", &topic, "--partitions", "3"]);
     // Before: it waited for the partition, and ended with exit 0 when idle.
     fails(
         &[
@@ -330,7 +330,7 @@ fn a_huge_produce_size_is_an_error_not_an_abort() {
 #[test]
 fn a_from_time_too_far_back_is_an_error_not_a_wrapped_time() {
     let topic = unique("cli-far-back");
-    ok(&["topic", "create", &topic, "-p", "1"]);
+    ok(&["topic", "create", &topic, "--partitions", "1"]);
     for ago in ["-999999999999d", "-9223372036854775807s"] {
         fails(
             &[
@@ -354,7 +354,7 @@ fn a_from_time_too_far_back_is_an_error_not_a_wrapped_time() {
 #[test]
 fn a_response_over_max_response_size_names_the_limit_and_the_flag() {
     let topic = unique("cli-big-metadata");
-    ok(&["topic", "create", &topic, "-p", "64"]);
+    ok(&["topic", "create", &topic, "--partitions", "64"]);
     // Enough to connect (ApiVersions decodes to about 1 KB), not for 64 partitions (about
     // 8 KB decoded: each partition's struct and its replica lists).
     let stderr = fails(
@@ -417,12 +417,15 @@ fn option_values_out_of_range_are_refused_naming_the_option() {
             "--idle-timeout-secs",
         ),
         (consume(&["--partition=-1"]), "--partition"),
-        (consume(&["-P", "0", "--offset=-5"]), "--offset"),
+        (consume(&["-P", "0", "--offset=-0"]), "--offset"),
         (
             vec!["produce", "--topic", "t", "--partition=-3"],
             "--partition",
         ),
-        (vec!["topic", "create", "t", "-p", "0"], "--partitions"),
+        (
+            vec!["topic", "create", "t", "--partitions", "0"],
+            "--partitions",
+        ),
         (
             vec!["topic", "create", "t", "-r", "0"],
             "--replication-factor",

@@ -58,9 +58,9 @@ fn values(topic: &str, n: usize) -> Vec<serde_json::Value> {
 #[test]
 fn produce_sends_every_line_bytes_and_all() {
     let topic = unique("cli-bytes");
-    ok(&["topic", "create", &topic, "-p", "1"]);
+    ok(&["topic", "create", &topic, "--partitions", "1"]);
     let mut child = kafkit()
-        .args(["produce", "-t", &topic])
+        .args(["produce", "-t", &topic, "--print-offsets"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -91,7 +91,7 @@ fn produce_sends_every_line_bytes_and_all() {
 #[test]
 fn produce_sends_each_line_as_it_arrives() {
     let topic = unique("cli-stream");
-    ok(&["topic", "create", &topic, "-p", "1"]);
+    ok(&["topic", "create", &topic, "--partitions", "1"]);
     let mut child = kafkit()
         .args(["produce", "-t", &topic, "--linger-ms", "0"])
         .stdin(Stdio::piped())
@@ -136,7 +136,7 @@ fn produce_sends_each_line_as_it_arrives() {
 fn consume_leaves_its_group_and_commits_on_sigterm() {
     let topic = unique("cli-term");
     let group = unique("g-cli-term");
-    ok(&["topic", "create", &topic, "-p", "1"]);
+    ok(&["topic", "create", &topic, "--partitions", "1"]);
     ok(&["produce", "-t", &topic, "--count", "5"]);
     let child = kafkit()
         .args([

@@ -29,7 +29,7 @@ async fn consume_fails_clearly_at_a_batch_past_the_budget_and_reads_on_past_it()
         .unwrap()
         .as_nanos();
     let topic = format!("cli-bomb-{nanos:x}");
-    let out = kafkit(&["topic", "create", &topic, "-p", "1"]);
+    let out = kafkit(&["topic", "create", &topic, "--partitions", "1"]);
     assert!(
         out.status.success(),
         "{}",

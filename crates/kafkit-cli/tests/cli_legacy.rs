@@ -58,7 +58,7 @@ fn fails(args: &[&str]) -> String {
 fn group_describe_and_cluster_against_kafka_3_9() {
     let topic = unique("cli-legacy");
     let group = unique("g-cli-legacy");
-    ok(&["topic", "create", &topic, "-p", "2"]);
+    ok(&["topic", "create", &topic, "--partitions", "2"]);
     let mut p = command()
         .args(["produce", "-t", &topic])
         .stdin(Stdio::piped())

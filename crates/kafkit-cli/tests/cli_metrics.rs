@@ -52,7 +52,7 @@ fn a_running_consume_serves_its_metrics_to_prometheus() {
         .unwrap()
         .as_nanos();
     let topic = format!("cli-metrics-{nanos:x}");
-    kafkit(&["topic", "create", &topic, "-p", "1"]);
+    kafkit(&["topic", "create", &topic, "--partitions", "1"]);
     kafkit(&["produce", "--topic", &topic, "--count", "10"]);
     // A free port: bind, read it, let go.
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -29,7 +29,7 @@ fn share_consume_rejects_then_describe_and_delete() {
         .as_nanos();
     let topic = format!("cli-share-{nanos:x}");
     let group = format!("sg-cli-{nanos:x}");
-    kafkit(&["topic", "create", &topic, "-p", "1"]);
+    kafkit(&["topic", "create", &topic, "--partitions", "1"]);
     kafkit(&["produce", "--topic", &topic, "--count", "3"]);
     let offsets = kafkit(&[
         "share",

@@ -149,7 +149,7 @@ fn a_consumer_without_partitions_says_what_it_waits_for() {
     let group = unique("g-cli-idle");
     ok(
         plain(&bootstrap())
-            .args(["topic", "create", &topic, "-p", "1"])
+            .args(["topic", "create", &topic, "--partitions", "1"])
             .output()
             .unwrap(),
         "topic create",

@@ -1,21 +1,30 @@
-//! `kafkit produce`: records from stdin, or generated load with progress and a summary.
+//! `kafkit produce`: records from stdin (split as `input` says) with a summary of where they
+//! went, or generated load with progress and a throughput summary.
+
+mod input;
+mod summary;
 
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use kafkit::producer::{Acks, Compression, ProducerConfig, Record};
+use kafkit::producer::{Acks, Compression, Header, ProducerConfig, Record};
 use kafkit::Kafka;
 use serde_json::json;
 
 use crate::terminal::{self, esc};
+use input::{Delim, Splitter};
+use summary::Summary;
 
 #[derive(Args)]
 pub struct ProduceArgs {
     /// Topic to write to.
     #[arg(long, short)]
     topic: String,
-    /// Generate this many records instead of reading stdin.
-    #[arg(long)]
+    /// Generate this many records instead of reading stdin (with -H, -p and --timestamp).
+    #[arg(
+        long,
+        conflicts_with_all = ["key_tab", "key_delimiter", "delimiter", "input", "print_offsets", "null_empty"]
+    )]
     count: Option<u64>,
     /// Value size of generated records, in bytes (at most the producer's max request size,
     /// 1 MiB).
@@ -39,12 +48,38 @@ pub struct ProduceArgs {
     /// Largest batch per partition, in bytes (default: the library's, 1,000,000).
     #[arg(long)]
     batch_size: Option<usize>,
-    /// Split stdin lines at the first TAB into key and value. Lines are read as bytes and
-    /// each is sent as soon as it is read.
-    #[arg(long)]
+    /// Split each record at the first TAB into key and value (as -K '\t').
+    #[arg(long, conflicts_with = "key_delimiter")]
     key_tab: bool,
+    /// Split each record at the first DELIM into key and value (kcat -K); a record without
+    /// it has no key. Escapes: \n \t \r \0 \\ \xNN.
+    #[arg(long, short = 'K', value_name = "DELIM", value_parser = input::delimiter)]
+    key_delimiter: Option<Delim>,
+    /// Records on stdin end at DELIM (kcat -D; default a newline), same escapes. Input is
+    /// read as bytes and each record is sent as soon as it is read.
+    #[arg(long, short = 'D', value_name = "DELIM", value_parser = input::delimiter)]
+    delimiter: Option<Delim>,
+    /// A header KEY=VALUE on every record (repeatable; kcat -H).
+    #[arg(long = "header", short = 'H', value_name = "KEY=VALUE", value_parser = input::header)]
+    headers: Vec<(String, Vec<u8>)>,
+    /// The timestamp of every record, ms since the epoch (default: the time it is sent).
+    #[arg(long, value_parser = crate::args::timestamp)]
+    timestamp: Option<i64>,
+    /// Send an empty key or value as null (kcat -Z): an empty value is then a tombstone.
+    #[arg(long, short = 'Z')]
+    null_empty: bool,
+    /// What stdin holds: lines (records split at --delimiter) or json (one object per line
+    /// with key, value, headers, partition and timestamp, as `consume --json` prints them;
+    /// non-UTF-8 bytes as {"base64": ...}). Fields of a line win over --partition and
+    /// --timestamp.
+    #[arg(long, default_value = "lines", value_parser = ["lines", "json"])]
+    input: String,
+    /// Print each record's topic-partition@offset as it is acknowledged, instead of the
+    /// summary at the end.
+    #[arg(long)]
+    print_offsets: bool,
     /// Partition to write to (default: the partitioner chooses).
-    #[arg(long, value_parser = crate::args::partition)]
+    #[arg(long, short = 'p', value_parser = crate::args::partition)]
     partition: Option<i32>,
 }
 
@@ -64,10 +99,11 @@ pub async fn run(kafka: &Kafka, args: ProduceArgs, as_json: bool) -> kafkit::Res
     if args.count.is_some() {
         check_size(args.size, config.max_request_size)?;
     }
+    let max_request_size = config.max_request_size;
     let producer = kafka.producer(config)?;
     match args.count {
         Some(n) => load(&producer, &args, n, as_json).await?,
-        None => stdin(&producer, &args, as_json).await?,
+        None => stdin(&producer, &args, max_request_size, as_json).await?,
     }
     producer.close().await
 }
@@ -115,78 +151,133 @@ fn check_size(size: usize, max_request_size: usize) -> kafkit::Result<()> {
     Ok(())
 }
 
-/// Records from stdin, one per line, each sent as it arrives (a `tail -f` pipe or typed lines
-/// go out at once, and a large file is never held whole). Lines are bytes: one that is not
-/// UTF-8 is sent as it is, not taken as the end of input. Acknowledgements are printed in
-/// order as they come, by a task of their own so reading never waits for them.
+/// `b`, or null when it is empty and `-Z` asks so.
+fn null_empty(b: Option<&[u8]>, on: bool) -> Option<&[u8]> {
+    b.filter(|b| !(on && b.is_empty()))
+}
+
+fn input_error(why: String) -> kafkit::Error {
+    kafkit::Error::new(kafkit::ErrorKind::Config, "produce", why)
+}
+
+/// Records from stdin, split at the record delimiter, each sent as it arrives (a `tail -f`
+/// pipe or typed lines go out at once, and a large file is never held whole). Records are
+/// bytes: one that is not UTF-8 is sent as it is. Acknowledgements are counted (or printed, with
+/// --print-offsets) in order as they come, by a task of their own so reading never waits for
+/// them.
 async fn stdin(
     producer: &kafkit::producer::Producer,
     args: &ProduceArgs,
+    max_request_size: usize,
     as_json: bool,
 ) -> kafkit::Result<()> {
-    use tokio::io::AsyncBufReadExt;
-    // Acknowledgements waiting to be printed, at most this many (then reading waits).
+    // Acknowledgements waiting to be counted, at most this many (then reading waits).
     const PENDING: usize = 10_000;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<kafkit::producer::DeliveryFuture>(PENDING);
+    let print_offsets = args.print_offsets;
+    let topic = args.topic.clone();
     let printer = tokio::spawn(async move {
+        let mut summary = Summary::new(&topic);
+        let mut stdout_open = true;
         while let Some(ack) = rx.recv().await {
             let m = ack.await?;
-            if as_json {
-                println!(
-                    "{}",
-                    terminal::json(
-                        &json!({"topic": &*m.topic, "partition": m.partition, "offset": m.offset, "timestamp": m.timestamp})
-                    )
-                );
-            } else {
-                println!("{}-{}@{}", esc(&m.topic), m.partition, m.offset);
+            if print_offsets && stdout_open {
+                // A closed stdout stops the lines, not the acknowledgements.
+                stdout_open = crate::out::line(&summary::offset_line(&m, as_json))?;
             }
+            summary.add(&m);
         }
-        Ok::<(), kafkit::Error>(())
+        Ok::<Summary, kafkit::Error>(summary)
     });
+    let key_delim: Option<Vec<u8>> = match (&args.key_delimiter, args.key_tab) {
+        (Some(d), _) => Some(d.0.clone()),
+        (None, true) => Some(b"\t".to_vec()),
+        (None, false) => None,
+    };
+    let splitter = Splitter::new(
+        args.delimiter
+            .as_ref()
+            .map_or(b"\n".to_vec(), |d| d.0.clone()),
+        max_request_size,
+    );
+    let fixed_headers: Vec<Header> = args
+        .headers
+        .iter()
+        .map(|(k, v)| Header {
+            key: k,
+            value: Some(v),
+        })
+        .collect();
+    let json_input = args.input == "json";
+    if json_input && key_delim.is_some() {
+        return Err(input_error(
+            "--input json takes keys from each line's \"key\"; drop -K/--key-tab".to_string(),
+        ));
+    }
     let mut input = tokio::io::BufReader::new(tokio::io::stdin());
-    let mut line = Vec::new();
+    let mut rec = Vec::new();
+    let mut n = 0u64;
     let sent = async {
-        loop {
-            line.clear();
-            let n = input.read_until(b'\n', &mut line).await.map_err(|e| {
-                kafkit::Error::new(
-                    kafkit::ErrorKind::Config,
-                    "produce",
-                    format!("reading stdin: {e}"),
-                )
-            })?;
-            if n == 0 {
-                return Ok(());
-            }
-            if line.last() == Some(&b'\n') {
-                line.pop();
-            }
-            let (key, value) = match line.iter().position(|b| *b == b'\t') {
-                Some(tab) if args.key_tab => (Some(&line[..tab]), &line[tab + 1..]),
-                _ => (None, &line[..]),
+        while splitter
+            .next(&mut input, &mut rec)
+            .await
+            .map_err(input_error)?
+        {
+            n += 1;
+            let ack = if json_input {
+                let j = input::json_record(&rec)
+                    .map_err(|e| input_error(format!("record {n} of stdin (--input json): {e}")))?;
+                let mut headers = fixed_headers.clone();
+                headers.extend(j.headers.iter().map(|(k, v)| Header {
+                    key: k,
+                    value: v.as_deref(),
+                }));
+                let mut r = Record::new(&args.topic, b"");
+                r.key = null_empty(j.key.as_deref(), args.null_empty);
+                r.value = null_empty(j.value.as_deref(), args.null_empty);
+                r.headers = &headers;
+                r.partition = j.partition.or(args.partition);
+                r.timestamp = j.timestamp.or(args.timestamp);
+                producer.send(r).await?
+            } else {
+                let (key, value) = match &key_delim {
+                    Some(d) => input::split_key(&rec, d),
+                    None => (None, &rec[..]),
+                };
+                let mut r = Record::new(&args.topic, value);
+                r.key = null_empty(key, args.null_empty);
+                r.value = null_empty(Some(value), args.null_empty);
+                r.headers = &fixed_headers;
+                r.partition = args.partition;
+                r.timestamp = args.timestamp;
+                producer.send(r).await?
             };
-            let mut r = Record::new(&args.topic, value);
-            r.key = key;
-            r.partition = args.partition;
-            let ack = producer.send(r).await?;
             if tx.send(ack).await.is_err() {
                 // The printer stopped at a failed record: its error is the one to report.
                 return Ok(());
             }
         }
+        Ok(())
     };
     let sent: kafkit::Result<()> = sent.await;
     drop(tx);
     producer.flush().await?;
-    let printed = printer.await.map_err(|e| {
+    let summary = printer.await.map_err(|e| {
         kafkit::Error::new(
             kafkit::ErrorKind::Handler,
             "produce",
             format!("the acknowledgement printer failed: {e}"),
         )
-    })?;
-    printed.and(sent)
+    })??;
+    sent?;
+    if !print_offsets {
+        let text = match as_json {
+            true => summary.json() + "\n",
+            false => summary.text(),
+        };
+        crate::out::write(text.as_bytes())?;
+    }
+    Ok(())
 }
 
 async fn load(
@@ -208,9 +299,19 @@ async fn load(
     let mut last_print = Instant::now();
     let mut failures = 0u64;
     let (err_tx, mut err_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let headers: Vec<Header> = args
+        .headers
+        .iter()
+        .map(|(k, v)| Header {
+            key: k,
+            value: Some(v),
+        })
+        .collect();
     for i in 0..n {
         let mut r = Record::new(&args.topic, &value);
         r.partition = args.partition;
+        r.headers = &headers;
+        r.timestamp = args.timestamp;
         let sent_at = Instant::now();
         let ack = producer.send(r).await?;
         // Sample latency on every 100th record to keep the bookkeeping off the hot path.
