@@ -4,6 +4,7 @@
 //! assignments.
 
 pub(crate) mod coordinator;
+pub(crate) mod membership;
 pub(crate) mod offsets;
 pub(crate) mod wire;
 

@@ -21,6 +21,7 @@ use crate::cluster::CoordinatorType;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, TopicPartition};
 use crate::groups::coordinator::CoordinatorLookup;
+use crate::groups::membership::Membership;
 use crate::net::Lane;
 use crate::retry::{Backoff, PACING};
 use crate::Kafka;

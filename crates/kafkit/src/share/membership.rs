@@ -11,6 +11,7 @@ use crate::protocol::messages::{ShareGroupHeartbeatRequest, ShareGroupHeartbeatR
 use uuid::Uuid;
 
 use crate::error::{Error, ResponseError};
+use crate::groups::membership::Membership;
 use crate::retry::{Backoff, FENCED_REJOIN, HEARTBEAT_RETRY};
 
 /// The epoch that joins, and the one that leaves.
@@ -82,22 +83,9 @@ impl ShareMembership {
         }
     }
 
-    pub fn member_id(&self) -> &str {
-        &self.member_id
-    }
-
     #[cfg(test)]
     pub fn state(&self) -> State {
         self.state
-    }
-
-    /// Whether the member has left (or never joined).
-    pub fn has_left(&self) -> bool {
-        matches!(self.state, State::Left | State::Fatal | State::Unsubscribed)
-    }
-
-    pub fn poll_action(&mut self) -> Option<ShareAction> {
-        self.actions.pop_front()
     }
 
     /// Subscribes (or changes the topics): joins if not in the group; in it, the next
@@ -116,38 +104,6 @@ impl ShareMembership {
         self.epoch = JOIN;
         self.topics_sent = None;
         self.next_heartbeat = Some(now);
-    }
-
-    /// Leaves the group: the next heartbeat is the leave.
-    pub fn leave(&mut self, now: Instant) {
-        match self.state {
-            State::Unsubscribed | State::Left | State::Fatal => {
-                self.state = State::Left;
-                self.actions.push_back(ShareAction::Left);
-            }
-            State::Joining if self.epoch == JOIN && !self.in_flight => {
-                // Never joined: nothing to leave.
-                self.state = State::Left;
-                self.actions.push_back(ShareAction::Left);
-            }
-            _ => {
-                self.state = State::Leaving;
-                self.next_heartbeat = Some(now);
-                self.retry_at = None;
-            }
-        }
-    }
-
-    /// When `poll_heartbeat` has something to send, if not already in flight.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        if self.in_flight || self.leave_sent {
-            return None;
-        }
-        let due = match self.state {
-            State::Joining | State::Stable | State::Leaving => self.next_heartbeat?,
-            _ => return None,
-        };
-        Some(self.retry_at.map_or(due, |r| r.max(due)))
     }
 
     /// The heartbeat to send now, if one is due.
@@ -293,6 +249,59 @@ impl ShareMembership {
     fn fatal(&mut self, e: Error) {
         self.state = State::Fatal;
         self.actions.push_back(ShareAction::Fatal(e));
+    }
+}
+
+impl Membership for ShareMembership {
+    type Action = ShareAction;
+
+    fn member_id(&self) -> &str {
+        &self.member_id
+    }
+
+    fn member_epoch(&self) -> i32 {
+        self.epoch
+    }
+
+    /// Whether the member has left (or never joined).
+    fn has_left(&self) -> bool {
+        matches!(self.state, State::Left | State::Fatal | State::Unsubscribed)
+    }
+
+    /// Leaves the group: the next heartbeat is the leave.
+    fn leave(&mut self, now: Instant) {
+        match self.state {
+            State::Unsubscribed | State::Left | State::Fatal => {
+                self.state = State::Left;
+                self.actions.push_back(ShareAction::Left);
+            }
+            State::Joining if self.epoch == JOIN && !self.in_flight => {
+                // Never joined: nothing to leave.
+                self.state = State::Left;
+                self.actions.push_back(ShareAction::Left);
+            }
+            _ => {
+                self.state = State::Leaving;
+                self.next_heartbeat = Some(now);
+                self.retry_at = None;
+            }
+        }
+    }
+
+    fn poll_action(&mut self) -> Option<ShareAction> {
+        self.actions.pop_front()
+    }
+
+    /// When `poll_heartbeat` has something to send, if not already in flight.
+    fn next_deadline(&self) -> Option<Instant> {
+        if self.in_flight || self.leave_sent {
+            return None;
+        }
+        let due = match self.state {
+            State::Joining | State::Stable | State::Leaving => self.next_heartbeat?,
+            _ => return None,
+        };
+        Some(self.retry_at.map_or(due, |r| r.max(due)))
     }
 }
 

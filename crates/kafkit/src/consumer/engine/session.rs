@@ -18,7 +18,7 @@ use super::super::config::{
 use super::super::group::classic::leader::{self, LeaderChecks};
 use super::super::group::classic::{ClassicConfig, ClassicKind, ClassicMembership};
 use super::super::group::kip848::{Kip848Config, Kip848Membership};
-use super::super::group::{Action, GroupRequest, GroupResponse, Member, Subscription};
+use super::super::group::{Action, ConsumerMembership, GroupRequest, GroupResponse, Subscription};
 use super::commits::CommitCtx;
 use super::group_io::{check_consumer_protocol, send_classic, send_heartbeat};
 use super::report::Internal;
@@ -40,7 +40,7 @@ pub(super) enum Step {
 }
 
 pub(super) struct GroupSession {
-    membership: Member,
+    membership: Box<dyn ConsumerMembership>,
     /// This member's own coordinator socket under the classic protocol.
     lane: Lane,
     /// The subscription asked for (kept for a fallback to classic and pattern re-checks).
@@ -71,8 +71,8 @@ impl GroupSession {
         epoch_out: Arc<AtomicI32>,
         member_id_out: Arc<Mutex<String>>,
     ) -> Self {
-        let membership = match config.group_protocol {
-            GroupProtocol::Consumer => Member::Consumer(Kip848Membership::new(Kip848Config {
+        let membership: Box<dyn ConsumerMembership> = match config.group_protocol {
+            GroupProtocol::Consumer => Box::new(Kip848Membership::new(Kip848Config {
                 group_id: config.group_id.clone(),
                 member_id,
                 instance_id: config.instance_id.clone(),
@@ -80,7 +80,7 @@ impl GroupSession {
                 rebalance_timeout: config.rebalance_timeout,
                 server_assignor: config.remote_assignor.clone(),
             })),
-            GroupProtocol::Classic => Member::Classic(classic_member(config)),
+            GroupProtocol::Classic => Box::new(classic_member(config)),
         };
         GroupSession {
             membership,
@@ -98,8 +98,8 @@ impl GroupSession {
         }
     }
 
-    pub fn membership(&mut self) -> &mut Member {
-        &mut self.membership
+    pub fn membership(&mut self) -> &mut dyn ConsumerMembership {
+        self.membership.as_mut()
     }
 
     pub fn is_subscribed(&self) -> bool {
@@ -229,7 +229,7 @@ impl GroupSession {
                         self.heartbeat_in_flight = true;
                         let timeout = self
                             .membership
-                            .heartbeat_timeout(ctx.kafka.config().request_timeout);
+                            .request_timeout(None, ctx.kafka.config().request_timeout);
                         let group = ctx.config.group_id.clone();
                         ctx.report.spawn(async move {
                             let started = Instant::now();
@@ -242,7 +242,7 @@ impl GroupSession {
                         let kind = req.kind();
                         let timeout = self
                             .membership
-                            .classic_timeout(kind, ctx.kafka.config().request_timeout);
+                            .request_timeout(Some(kind), ctx.kafka.config().request_timeout);
                         let group = ctx.config.group_id.clone();
                         ctx.report.spawn(async move {
                             let started = Instant::now();
@@ -476,7 +476,7 @@ impl GroupSession {
             format!("{e}; falling back to the classic group protocol as fallback_to_classic asks");
         tracing::warn!(group = %ctx.config.group_id, "{msg}");
         ctx.kafka.emit(Event::Warning { message: msg });
-        self.membership = Member::Classic(classic_member(ctx.config));
+        self.membership = Box::new(classic_member(ctx.config));
         self.coordinator.reset();
         self.heartbeat_in_flight = false;
         if let Some(sub) = self.subscription.clone() {

@@ -5,13 +5,14 @@
 pub mod classic;
 pub mod kip848;
 
-use std::collections::BTreeSet;
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
 use crate::error::Error;
-use crate::events::TopicPartition;
+use crate::events::{GroupProtocol, TopicPartition};
+pub(crate) use crate::groups::membership::Membership;
 
 /// What the member subscribes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,16 +69,6 @@ pub enum Action {
     Left,
 }
 
-/// A member of either protocol, as the engine drives it.
-// One per consumer, never moved in a hot path: boxing the larger variant would buy nothing.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Member {
-    /// KIP-848.
-    Consumer(kip848::Kip848Membership),
-    /// Classic.
-    Classic(classic::ClassicMembership),
-}
-
 /// A request for the group coordinator.
 pub(crate) enum GroupRequest {
     /// ConsumerGroupHeartbeat.
@@ -94,204 +85,76 @@ pub(crate) enum GroupResponse {
     Classic(classic::ClassicResponse),
 }
 
-impl Member {
-    pub fn is_classic(&self) -> bool {
-        matches!(self, Member::Classic(_))
+/// A consumer group member of either protocol, as the consumer engine drives it: the
+/// rebalance steps (revoke, assign, lose) and the requests of its protocol. Classic and KIP-848
+/// members implement it; the session holds one as a `Box<dyn ConsumerMembership>`, and a
+/// fallback to classic swaps it.
+pub(crate) trait ConsumerMembership: Membership<Action = Action> + Send {
+    /// The protocol it speaks.
+    fn protocol(&self) -> GroupProtocol;
+
+    fn is_classic(&self) -> bool {
+        self.protocol() == GroupProtocol::Classic
     }
 
-    /// How long a KIP-848 heartbeat may wait for its answer: a few heartbeat intervals (the
-    /// broker's session is several), capped by the request timeout. A silent coordinator is
-    /// then given up well inside the session, with time left to find the new one.
-    pub fn heartbeat_timeout(&self, request_timeout: Duration) -> Duration {
-        match self {
-            Member::Consumer(m) => (m.heartbeat_interval() * 3)
-                .max(Duration::from_secs(3))
-                .min(request_timeout),
-            Member::Classic(m) => {
-                m.request_timeout(classic::ClassicKind::Heartbeat, request_timeout)
-            }
-        }
-    }
-
-    /// How long a classic request of `kind` may wait for its answer (see
-    /// [`classic::ClassicMembership::request_timeout`]).
-    pub fn classic_timeout(
+    /// How long a request of `kind` (`None`: a KIP-848 heartbeat) may wait for its answer.
+    fn request_timeout(
         &self,
-        kind: classic::ClassicKind,
+        kind: Option<classic::ClassicKind>,
         request_timeout: Duration,
-    ) -> Duration {
-        match self {
-            Member::Classic(m) => m.request_timeout(kind, request_timeout),
-            Member::Consumer(_) => request_timeout,
-        }
-    }
-
-    pub fn member_id(&self) -> &str {
-        match self {
-            Member::Consumer(m) => m.member_id(),
-            Member::Classic(m) => m.member_id(),
-        }
-    }
-
-    /// Member epoch (KIP-848) or generation (classic).
-    pub fn member_epoch(&self) -> i32 {
-        match self {
-            Member::Consumer(m) => m.member_epoch(),
-            Member::Classic(m) => m.member_epoch(),
-        }
-    }
+    ) -> Duration;
 
     /// The partitions the member owns at its current epoch (generation): those applied,
     /// those being revoked until the revocation is acknowledged, and those being assigned.
     /// A commit sent with the current epoch may carry these, and only these.
-    pub fn owned_partitions(&self) -> BTreeSet<TopicPartition> {
-        match self {
-            Member::Consumer(m) => m.owned_partitions(),
-            Member::Classic(m) => m.owned_partitions(),
-        }
-    }
+    fn owned_partitions(&self) -> BTreeSet<TopicPartition>;
 
-    pub fn assigning(&self) -> Vec<TopicPartition> {
-        match self {
-            Member::Consumer(m) => m.assigning(),
-            Member::Classic(m) => m.assigning(),
-        }
-    }
+    /// Partitions of the assignment step in progress.
+    fn assigning(&self) -> Vec<TopicPartition>;
 
-    pub fn is_rebalancing(&self) -> bool {
-        match self {
-            Member::Consumer(m) => m.is_rebalancing(),
-            Member::Classic(m) => m.is_rebalancing(),
-        }
-    }
+    /// The member's assignment is changing.
+    fn is_rebalancing(&self) -> bool;
 
-    pub fn has_left(&self) -> bool {
-        match self {
-            Member::Consumer(m) => m.has_left(),
-            Member::Classic(m) => m.has_left(),
-        }
-    }
+    /// Subscribes, or changes the subscription.
+    fn subscribe(&mut self, sub: Subscription, now: Instant);
 
-    pub fn subscribe(&mut self, sub: Subscription, now: std::time::Instant) {
-        match self {
-            Member::Consumer(m) => m.subscribe(sub, now),
-            Member::Classic(m) => m.subscribe(sub, now),
-        }
-    }
+    /// Rejoins after a stale leave.
+    fn rejoin(&mut self, now: Instant);
 
-    pub fn rejoin(&mut self, now: std::time::Instant) {
-        match self {
-            Member::Consumer(m) => m.rejoin(now),
-            Member::Classic(m) => m.rejoin(now),
-        }
-    }
+    /// The handler outlived `max_poll_interval`: leave, as the Java client does.
+    fn on_poll_stale(&mut self, now: Instant);
 
-    pub fn leave(&mut self, now: std::time::Instant) {
-        match self {
-            Member::Consumer(m) => m.leave(now),
-            Member::Classic(m) => m.leave(now),
-        }
-    }
+    /// The next request for the coordinator, if one is due.
+    fn poll_request(&mut self, now: Instant) -> Option<GroupRequest>;
 
-    pub fn on_poll_stale(&mut self, now: std::time::Instant) {
-        match self {
-            Member::Consumer(m) => m.on_poll_stale(now),
-            Member::Classic(m) => m.on_poll_stale(now),
-        }
-    }
+    /// The coordinator's answer to the last request.
+    fn on_response(&mut self, resp: GroupResponse, now: Instant);
 
-    pub fn poll_action(&mut self) -> Option<Action> {
-        match self {
-            Member::Consumer(m) => m.poll_action(),
-            Member::Classic(m) => m.poll_action(),
-        }
-    }
+    /// A request (of `kind`, for classic ones) got no answer.
+    fn on_failed(&mut self, kind: Option<classic::ClassicKind>, err: &Error, now: Instant);
 
-    pub fn next_deadline(&self) -> Option<std::time::Instant> {
-        match self {
-            Member::Consumer(m) => m.next_deadline(),
-            Member::Classic(m) => m.next_deadline(),
-        }
-    }
+    /// The driver finished a revocation.
+    fn on_revoked(&mut self, now: Instant);
 
-    pub fn poll_request(&mut self, now: std::time::Instant) -> Option<GroupRequest> {
-        match self {
-            Member::Consumer(m) => m.poll_heartbeat(now).map(GroupRequest::Consumer),
-            Member::Classic(m) => m.poll_request(now).map(GroupRequest::Classic),
-        }
-    }
+    /// The driver finished an assignment.
+    fn on_assigned(&mut self, now: Instant);
 
-    pub fn on_response(&mut self, resp: GroupResponse, now: std::time::Instant) {
-        match (self, resp) {
-            (Member::Consumer(m), GroupResponse::Consumer(r)) => m.on_heartbeat_response(r, now),
-            (Member::Classic(m), GroupResponse::Classic(r)) => m.on_response(r, now),
-            // The member switched protocol (fallback) while a request was out: drop it.
-            _ => {}
-        }
-    }
-
-    pub fn on_failed(
-        &mut self,
-        kind: Option<classic::ClassicKind>,
-        err: &Error,
-        now: std::time::Instant,
-    ) {
-        match (self, kind) {
-            (Member::Consumer(m), None) => m.on_heartbeat_failed(err, now),
-            (Member::Classic(m), Some(k)) => m.on_request_failed(k, err, now),
-            _ => {}
-        }
-    }
-
-    pub fn on_revoked(&mut self, now: std::time::Instant) {
-        match self {
-            Member::Consumer(m) => m.on_revoked(now),
-            Member::Classic(m) => m.on_revoked(now),
-        }
-    }
-
-    pub fn on_assigned(&mut self, now: std::time::Instant) {
-        match self {
-            Member::Consumer(m) => m.on_assigned(now),
-            Member::Classic(m) => m.on_assigned(now),
-        }
-    }
-
-    pub fn on_lost_handled(&mut self, now: std::time::Instant) {
-        match self {
-            Member::Consumer(m) => m.on_lost_handled(now),
-            Member::Classic(m) => m.on_lost_handled(now),
-        }
-    }
+    /// The driver dropped lost partitions.
+    fn on_lost_handled(&mut self, now: Instant);
 
     /// Classic: start a rebalance (the leader saw the subscribed topics change).
-    pub fn request_rejoin(&mut self, now: std::time::Instant) {
-        if let Member::Classic(m) = self {
-            m.request_rejoin(now)
-        }
-    }
+    fn request_rejoin(&mut self, _now: Instant) {}
 
-    /// The names found for the topic ids asked (ids missing from `names` were not found).
-    pub fn on_topic_names(
-        &mut self,
-        asked: &[Uuid],
-        names: &std::collections::HashMap<Uuid, String>,
-    ) {
-        if let Member::Consumer(m) = self {
-            m.on_topic_names(asked, names)
-        }
-    }
+    /// KIP-848: the names found for the topic ids asked (ids missing from `names` were not
+    /// found).
+    fn on_topic_names(&mut self, _asked: &[Uuid], _names: &HashMap<Uuid, String>) {}
 
-    pub fn on_assignment_computed(
+    /// Classic leader: the assignment computed for `generation`.
+    fn on_assignment_computed(
         &mut self,
-        generation: i32,
-        result: crate::error::Result<
-            std::collections::BTreeMap<String, classic::assignor::MemberAssignment>,
-        >,
-        now: std::time::Instant,
+        _generation: i32,
+        _result: crate::error::Result<BTreeMap<String, classic::assignor::MemberAssignment>>,
+        _now: Instant,
     ) {
-        if let Member::Classic(m) = self {
-            m.on_assignment_computed(generation, result, now)
-        }
     }
 }

@@ -32,8 +32,9 @@ use bytes::Bytes;
 use assignor::{GroupMember, MemberAssignment, PartitionAssigner, RebalanceProtocol};
 pub use requests::{ClassicKind, ClassicRequest, ClassicResponse};
 
-use super::{Action, Subscription};
+use super::{Action, ConsumerMembership, GroupRequest, GroupResponse, Membership, Subscription};
 use crate::error::{Error, ErrorKind, ResponseError};
+use crate::events::GroupProtocol;
 use crate::events::TopicPartition;
 use crate::retry::{Backoff, HEARTBEAT_RETRY};
 
@@ -173,101 +174,12 @@ impl ClassicMembership {
         }
     }
 
-    /// Member id the coordinator gave (empty before the first JoinGroup answer).
-    pub fn member_id(&self) -> &str {
-        &self.member_id
-    }
-
-    /// Generation (-1 outside a generation).
-    pub fn member_epoch(&self) -> i32 {
-        self.generation
-    }
-
-    /// The partitions the member owns in its current generation: applied (revoking ones
-    /// included until done) and being assigned; none outside a generation.
-    pub fn owned_partitions(&self) -> BTreeSet<TopicPartition> {
-        if self.generation <= 0 {
-            return BTreeSet::new();
-        }
-        let mut owned = self.owned.clone();
-        if let Some(Step::Assigning(s)) = &self.step {
-            owned.extend(s.iter().cloned());
-        }
-        owned
-    }
-
-    /// Partitions of the assignment step in progress.
-    pub fn assigning(&self) -> Vec<TopicPartition> {
-        match &self.step {
-            Some(Step::Assigning(s)) => s.iter().cloned().collect(),
-            _ => Vec::new(),
-        }
-    }
-
-    /// A join, sync or reconciliation is under way.
-    pub fn is_rebalancing(&self) -> bool {
-        matches!(
-            self.state,
-            State::Preparing
-                | State::Joining
-                | State::Assigning
-                | State::Syncing
-                | State::Reconciling
-                | State::Dropping
-        )
-    }
-
-    /// Whether the member has left (or never joined).
-    pub fn has_left(&self) -> bool {
-        matches!(self.state, State::Left | State::Fatal | State::Unsubscribed)
-    }
-
     /// Eager unless every assignor offered is cooperative (the group may pick any of them).
     fn eager(&self) -> bool {
         self.cfg
             .assigners
             .iter()
             .any(|a| a.protocol() == RebalanceProtocol::Eager)
-    }
-
-    /// Subscribes, or changes the subscription (which needs a rebalance).
-    pub fn subscribe(&mut self, sub: Subscription, now: Instant) {
-        let topics = match sub {
-            Subscription::Topics(t) => t,
-            // The engine resolves patterns to names before they get here.
-            Subscription::Pattern(p) => {
-                self.actions.push_back(Action::Warn(Error::config(format!(
-                    "pattern '{p}' reached the classic membership unresolved; ignored"
-                ))));
-                return;
-            }
-        };
-        let changed = topics != self.topics;
-        self.topics = topics;
-        match self.state {
-            State::Unsubscribed | State::Left | State::Stale => self.start_join(now),
-            State::Stable | State::Reconciling if changed => self.start_join(now),
-            // A join under way carries the old topics: join again once it has been applied.
-            _ if changed => self.rejoin_needed = true,
-            _ => {}
-        }
-    }
-
-    /// Rejoins after a stale leave.
-    pub fn rejoin(&mut self, now: Instant) {
-        if self.state == State::Stale || (self.stale_leave && self.state == State::Left) {
-            self.stale_leave = false;
-            self.state = State::Joining;
-            self.join_started.get_or_insert(now);
-            self.due = Some(now);
-        }
-    }
-
-    /// Starts a rebalance from a stable membership (the leader saw new partitions or topics).
-    pub fn request_rejoin(&mut self, now: Instant) {
-        if matches!(self.state, State::Stable | State::Reconciling) {
-            self.start_join(now);
-        }
     }
 
     fn start_join(&mut self, now: Instant) {
@@ -294,75 +206,8 @@ impl ClassicMembership {
         self.due = Some(now);
     }
 
-    /// Leaves: revoke everything (with its commit), then LeaveGroup. Static members do not
-    /// send LeaveGroup (their session timeout keeps their place, as in the Java client).
-    pub fn leave(&mut self, now: Instant) {
-        match self.state {
-            State::Unsubscribed | State::Left | State::Fatal | State::Stale => {
-                self.state = State::Left;
-                self.actions.push_back(Action::Left);
-                return;
-            }
-            State::Leaving => return,
-            _ => {}
-        }
-        self.state = State::Leaving;
-        self.target = None;
-        self.step = None;
-        self.due = Some(now);
-        if !self.owned.is_empty() {
-            let all = self.owned.clone();
-            self.actions
-                .push_back(Action::Revoke(all.iter().cloned().collect()));
-            self.step = Some(Step::Revoking(all));
-        }
-    }
-
-    /// The handler stalled past max_poll_interval: partitions are lost, the member leaves
-    /// and waits for `rejoin`.
-    pub fn on_poll_stale(&mut self, now: Instant) {
-        if matches!(
-            self.state,
-            State::Left | State::Fatal | State::Unsubscribed | State::Stale
-        ) {
-            return;
-        }
-        self.stale_leave = true;
-        self.target = None;
-        if let Some(Step::Assigning(set)) = self.step.take() {
-            self.owned.extend(set);
-        }
-        self.state = State::Leaving;
-        self.due = Some(now);
-        if !self.owned.is_empty() {
-            let lost = std::mem::take(&mut self.owned);
-            self.actions
-                .push_back(Action::Lost(lost.into_iter().collect()));
-        }
-    }
-
-    /// The next action for the driver.
-    pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
-    }
-
     fn leave_ready(&self) -> bool {
         self.state == State::Leaving && self.step.is_none() && !self.leave_sent
-    }
-
-    /// When to call `poll_request` again.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        if self.leave_ready() {
-            return self.due;
-        }
-        if self.in_flight {
-            return None;
-        }
-        match self.state {
-            State::Joining | State::Syncing => self.due,
-            State::Preparing | State::Reconciling | State::Stable => self.next_heartbeat,
-            _ => None,
-        }
     }
 
     /// A request to send now, if one is due.
@@ -620,34 +465,6 @@ impl ClassicMembership {
         }
     }
 
-    /// The leader's assignment is ready (or failed).
-    pub fn on_assignment_computed(
-        &mut self,
-        generation: i32,
-        result: crate::error::Result<BTreeMap<String, MemberAssignment>>,
-        now: Instant,
-    ) {
-        if self.state != State::Assigning || generation != self.generation {
-            return;
-        }
-        match result {
-            Ok(map) => {
-                self.sync_assignments = map
-                    .iter()
-                    .map(|(id, a)| (id.clone(), wire::encode_assignment(a)))
-                    .collect();
-                self.state = State::Syncing;
-                self.due = Some(now);
-            }
-            Err(e) => {
-                self.actions.push_back(Action::Warn(e));
-                let wait = self.backoff();
-                self.state = State::Joining;
-                self.due = Some(now + wait);
-            }
-        }
-    }
-
     fn on_sync(&mut self, r: SyncGroupResponse, now: Instant) {
         use ResponseError::*;
         let code = r.error_code;
@@ -779,48 +596,6 @@ impl ClassicMembership {
             .push_back(Action::Lost(lost.into_iter().collect()));
     }
 
-    /// The driver dropped lost partitions.
-    pub fn on_lost_handled(&mut self, now: Instant) {
-        match self.state {
-            State::Dropping => {
-                self.state = State::Joining;
-                self.due = Some(now);
-            }
-            State::Leaving => self.due = Some(now),
-            _ => {}
-        }
-    }
-
-    /// The driver finished a revocation.
-    pub fn on_revoked(&mut self, now: Instant) {
-        let Some(Step::Revoking(set)) = self.step.take() else {
-            return;
-        };
-        for tp in &set {
-            self.owned.remove(tp);
-        }
-        match self.state {
-            State::Preparing => {
-                self.state = State::Joining;
-                self.due = Some(now);
-            }
-            State::Leaving => self.due = Some(now),
-            _ => {
-                self.revoked_this_round = true;
-                self.reconcile(now);
-            }
-        }
-    }
-
-    /// The driver finished an assignment.
-    pub fn on_assigned(&mut self, now: Instant) {
-        let Some(Step::Assigning(set)) = self.step.take() else {
-            return;
-        };
-        self.owned.extend(set);
-        self.reconcile(now);
-    }
-
     /// Applies the SyncGroup assignment: revoke first, then assign; cooperative members that
     /// gave something up rejoin so it can move.
     fn reconcile(&mut self, now: Instant) {
@@ -848,6 +623,267 @@ impl ClassicMembership {
         self.state = State::Stable;
         if self.rejoin_needed || (self.revoked_this_round && !self.eager()) {
             self.start_join(now);
+        }
+    }
+}
+
+impl Membership for ClassicMembership {
+    type Action = Action;
+
+    /// Member id the coordinator gave (empty before the first JoinGroup answer).
+    fn member_id(&self) -> &str {
+        &self.member_id
+    }
+
+    /// Generation (-1 outside a generation).
+    fn member_epoch(&self) -> i32 {
+        self.generation
+    }
+
+    /// Whether the member has left (or never joined).
+    fn has_left(&self) -> bool {
+        matches!(self.state, State::Left | State::Fatal | State::Unsubscribed)
+    }
+
+    /// Leaves: revoke everything (with its commit), then LeaveGroup. Static members do not
+    /// send LeaveGroup (their session timeout keeps their place, as in the Java client).
+    fn leave(&mut self, now: Instant) {
+        match self.state {
+            State::Unsubscribed | State::Left | State::Fatal | State::Stale => {
+                self.state = State::Left;
+                self.actions.push_back(Action::Left);
+                return;
+            }
+            State::Leaving => return,
+            _ => {}
+        }
+        self.state = State::Leaving;
+        self.target = None;
+        self.step = None;
+        self.due = Some(now);
+        if !self.owned.is_empty() {
+            let all = self.owned.clone();
+            self.actions
+                .push_back(Action::Revoke(all.iter().cloned().collect()));
+            self.step = Some(Step::Revoking(all));
+        }
+    }
+
+    /// The next action for the driver.
+    fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When to call `poll_request` again.
+    fn next_deadline(&self) -> Option<Instant> {
+        if self.leave_ready() {
+            return self.due;
+        }
+        if self.in_flight {
+            return None;
+        }
+        match self.state {
+            State::Joining | State::Syncing => self.due,
+            State::Preparing | State::Reconciling | State::Stable => self.next_heartbeat,
+            _ => None,
+        }
+    }
+}
+
+impl ConsumerMembership for ClassicMembership {
+    fn protocol(&self) -> GroupProtocol {
+        GroupProtocol::Classic
+    }
+
+    fn request_timeout(&self, kind: Option<ClassicKind>, request_timeout: Duration) -> Duration {
+        ClassicMembership::request_timeout(
+            self,
+            kind.unwrap_or(ClassicKind::Heartbeat),
+            request_timeout,
+        )
+    }
+
+    fn poll_request(&mut self, now: Instant) -> Option<GroupRequest> {
+        ClassicMembership::poll_request(self, now).map(GroupRequest::Classic)
+    }
+
+    fn on_response(&mut self, resp: GroupResponse, now: Instant) {
+        // A KIP-848 answer to a request sent before a fallback to classic is dropped.
+        if let GroupResponse::Classic(r) = resp {
+            ClassicMembership::on_response(self, r, now)
+        }
+    }
+
+    fn on_failed(&mut self, kind: Option<ClassicKind>, err: &Error, now: Instant) {
+        if let Some(kind) = kind {
+            self.on_request_failed(kind, err, now)
+        }
+    }
+
+    /// The partitions the member owns in its current generation: applied (revoking ones
+    /// included until done) and being assigned; none outside a generation.
+    fn owned_partitions(&self) -> BTreeSet<TopicPartition> {
+        if self.generation <= 0 {
+            return BTreeSet::new();
+        }
+        let mut owned = self.owned.clone();
+        if let Some(Step::Assigning(s)) = &self.step {
+            owned.extend(s.iter().cloned());
+        }
+        owned
+    }
+
+    /// Partitions of the assignment step in progress.
+    fn assigning(&self) -> Vec<TopicPartition> {
+        match &self.step {
+            Some(Step::Assigning(s)) => s.iter().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A join, sync or reconciliation is under way.
+    fn is_rebalancing(&self) -> bool {
+        matches!(
+            self.state,
+            State::Preparing
+                | State::Joining
+                | State::Assigning
+                | State::Syncing
+                | State::Reconciling
+                | State::Dropping
+        )
+    }
+
+    /// Subscribes, or changes the subscription (which needs a rebalance).
+    fn subscribe(&mut self, sub: Subscription, now: Instant) {
+        let topics = match sub {
+            Subscription::Topics(t) => t,
+            // The engine resolves patterns to names before they get here.
+            Subscription::Pattern(p) => {
+                self.actions.push_back(Action::Warn(Error::config(format!(
+                    "pattern '{p}' reached the classic membership unresolved; ignored"
+                ))));
+                return;
+            }
+        };
+        let changed = topics != self.topics;
+        self.topics = topics;
+        match self.state {
+            State::Unsubscribed | State::Left | State::Stale => self.start_join(now),
+            State::Stable | State::Reconciling if changed => self.start_join(now),
+            // A join under way carries the old topics: join again once it has been applied.
+            _ if changed => self.rejoin_needed = true,
+            _ => {}
+        }
+    }
+
+    /// Rejoins after a stale leave.
+    fn rejoin(&mut self, now: Instant) {
+        if self.state == State::Stale || (self.stale_leave && self.state == State::Left) {
+            self.stale_leave = false;
+            self.state = State::Joining;
+            self.join_started.get_or_insert(now);
+            self.due = Some(now);
+        }
+    }
+
+    /// The handler stalled past max_poll_interval: partitions are lost, the member leaves
+    /// and waits for `rejoin`.
+    fn on_poll_stale(&mut self, now: Instant) {
+        if matches!(
+            self.state,
+            State::Left | State::Fatal | State::Unsubscribed | State::Stale
+        ) {
+            return;
+        }
+        self.stale_leave = true;
+        self.target = None;
+        if let Some(Step::Assigning(set)) = self.step.take() {
+            self.owned.extend(set);
+        }
+        self.state = State::Leaving;
+        self.due = Some(now);
+        if !self.owned.is_empty() {
+            let lost = std::mem::take(&mut self.owned);
+            self.actions
+                .push_back(Action::Lost(lost.into_iter().collect()));
+        }
+    }
+
+    /// The driver finished a revocation.
+    fn on_revoked(&mut self, now: Instant) {
+        let Some(Step::Revoking(set)) = self.step.take() else {
+            return;
+        };
+        for tp in &set {
+            self.owned.remove(tp);
+        }
+        match self.state {
+            State::Preparing => {
+                self.state = State::Joining;
+                self.due = Some(now);
+            }
+            State::Leaving => self.due = Some(now),
+            _ => {
+                self.revoked_this_round = true;
+                self.reconcile(now);
+            }
+        }
+    }
+
+    /// The driver finished an assignment.
+    fn on_assigned(&mut self, now: Instant) {
+        let Some(Step::Assigning(set)) = self.step.take() else {
+            return;
+        };
+        self.owned.extend(set);
+        self.reconcile(now);
+    }
+
+    /// The driver dropped lost partitions.
+    fn on_lost_handled(&mut self, now: Instant) {
+        match self.state {
+            State::Dropping => {
+                self.state = State::Joining;
+                self.due = Some(now);
+            }
+            State::Leaving => self.due = Some(now),
+            _ => {}
+        }
+    }
+
+    /// Starts a rebalance from a stable membership (the leader saw new partitions or topics).
+    fn request_rejoin(&mut self, now: Instant) {
+        if matches!(self.state, State::Stable | State::Reconciling) {
+            self.start_join(now);
+        }
+    }
+
+    /// The leader's assignment is ready (or failed).
+    fn on_assignment_computed(
+        &mut self,
+        generation: i32,
+        result: crate::error::Result<BTreeMap<String, MemberAssignment>>,
+        now: Instant,
+    ) {
+        if self.state != State::Assigning || generation != self.generation {
+            return;
+        }
+        match result {
+            Ok(map) => {
+                self.sync_assignments = map
+                    .iter()
+                    .map(|(id, a)| (id.clone(), wire::encode_assignment(a)))
+                    .collect();
+                self.state = State::Syncing;
+                self.due = Some(now);
+            }
+            Err(e) => {
+                self.actions.push_back(Action::Warn(e));
+                let wait = self.backoff();
+                self.state = State::Joining;
+                self.due = Some(now + wait);
+            }
         }
     }
 }

@@ -348,33 +348,34 @@ fn a_heartbeat_to_a_silent_coordinator_is_given_up_inside_the_session() {
         let mut c = cfg(Arc::new(RoundRobinAssigner));
         c.session_timeout = Duration::from_secs(session);
         c.heartbeat_interval = Duration::from_secs(interval);
-        crate::consumer::group::Member::Classic(ClassicMembership::new(c))
+        let m: Box<dyn ConsumerMembership> = Box::new(ClassicMembership::new(c));
+        m
     };
     let request_timeout = Duration::from_secs(30);
     // Three intervals when the session allows it (the Java default: 3 s and 45 s).
     assert_eq!(
-        member(45, 3).heartbeat_timeout(request_timeout),
+        member(45, 3).request_timeout(None, request_timeout),
         Duration::from_secs(9)
     );
     // Never more than half the session, so the new coordinator can be found before it ends;
     // never more than the request timeout.
     assert_eq!(
-        member(10, 4).heartbeat_timeout(request_timeout),
+        member(10, 4).request_timeout(None, request_timeout),
         Duration::from_secs(5)
     );
     assert_eq!(
-        member(300, 20).heartbeat_timeout(request_timeout),
+        member(300, 20).request_timeout(None, request_timeout),
         request_timeout
     );
     // SyncGroup waits for the leader: half the session; JoinGroup for every member: the
     // rebalance timeout on top.
     let m = member(10, 1);
     assert_eq!(
-        m.classic_timeout(ClassicKind::Sync, request_timeout),
+        m.request_timeout(Some(ClassicKind::Sync), request_timeout),
         Duration::from_secs(5)
     );
     assert_eq!(
-        m.classic_timeout(ClassicKind::Join, request_timeout),
+        m.request_timeout(Some(ClassicKind::Join), request_timeout),
         Duration::from_secs(60)
     );
 }

@@ -32,8 +32,11 @@ use uuid::Uuid;
 use heartbeat::SentFields;
 pub use heartbeat::JOIN_EPOCH;
 
+use super::classic::ClassicKind;
 pub use super::{Action, Subscription};
+use super::{ConsumerMembership, GroupRequest, GroupResponse, Membership};
 use crate::error::{Error, ResponseError};
+use crate::events::GroupProtocol;
 use crate::events::TopicPartition;
 use crate::retry::{Backoff, FENCED_REJOIN, HEARTBEAT_RETRY};
 
@@ -195,91 +198,15 @@ impl Kip848Membership {
         self.state
     }
 
-    /// Member id.
-    pub fn member_id(&self) -> &str {
-        &self.cfg.member_id
-    }
-
-    /// Current member epoch (0 while joining).
-    pub fn member_epoch(&self) -> i32 {
-        self.epoch
-    }
-
     /// Partitions owned (applied) now, by name where known.
     #[cfg(test)]
     pub fn owned(&self) -> Vec<TopicPartition> {
         self.to_names(&self.owned)
     }
 
-    /// The partitions the member owns at its current epoch: applied (revoking ones included
-    /// until acknowledged) and being assigned; none outside the group.
-    pub fn owned_partitions(&self) -> BTreeSet<TopicPartition> {
-        if self.epoch <= 0 {
-            return BTreeSet::new();
-        }
-        let assigning = match &self.step {
-            Some(Step::Assigning(s)) => self.to_names(s),
-            _ => Vec::new(),
-        };
-        self.to_names(&self.owned)
-            .into_iter()
-            .chain(assigning)
-            .collect()
-    }
-
-    /// Partitions of the assignment step in progress (for a retry by the driver).
-    pub fn assigning(&self) -> Vec<TopicPartition> {
-        match &self.step {
-            Some(Step::Assigning(s)) => self.to_names(s),
-            _ => Vec::new(),
-        }
-    }
-
-    /// Whether the member has left (or never joined and was asked to leave).
-    pub fn has_left(&self) -> bool {
-        matches!(
-            self.state,
-            MemberState::Left | MemberState::Fatal | MemberState::Unsubscribed
-        )
-    }
-
-    /// A join or a reconciliation is under way.
-    pub fn is_rebalancing(&self) -> bool {
-        matches!(
-            self.state,
-            MemberState::Joining
-                | MemberState::Reconciling
-                | MemberState::Acknowledging
-                | MemberState::Fenced
-        )
-    }
-
     /// The heartbeat interval in use.
     pub fn heartbeat_interval(&self) -> Duration {
         self.interval
-    }
-
-    /// Subscribes (or changes the subscription): joins if not in the group; in the group, the
-    /// next heartbeat carries only the changed field.
-    pub fn subscribe(&mut self, sub: Subscription, now: Instant) {
-        let changed = self.subscription.as_ref() != Some(&sub);
-        self.subscription = Some(sub);
-        match self.state {
-            MemberState::Unsubscribed | MemberState::Left | MemberState::Stale => {
-                self.start_join(now)
-            }
-            MemberState::Stable if changed => self.next_heartbeat = Some(now),
-            _ => {}
-        }
-    }
-
-    /// Rejoins after a stale leave (the handler returned).
-    pub fn rejoin(&mut self, now: Instant) {
-        if self.state == MemberState::Stale || (self.stale_leave && self.state == MemberState::Left)
-        {
-            self.stale_leave = false;
-            self.start_join(now);
-        }
     }
 
     fn start_join(&mut self, now: Instant) {
@@ -290,79 +217,6 @@ impl Kip848Membership {
         self.sent = None;
         self.leave_sent = false;
         self.next_heartbeat = Some(now);
-    }
-
-    /// Leaves the group: everything owned is revoked first (with its commit), then the leave
-    /// heartbeat goes out.
-    pub fn leave(&mut self, now: Instant) {
-        match self.state {
-            MemberState::Unsubscribed
-            | MemberState::Left
-            | MemberState::Fatal
-            | MemberState::Stale => {
-                self.state = MemberState::Left;
-                self.actions.push_back(Action::Left);
-                return;
-            }
-            MemberState::Leaving => return,
-            _ => {}
-        }
-        self.state = MemberState::Leaving;
-        self.target = None;
-        self.step = None;
-        self.next_heartbeat = Some(now);
-        if !self.owned.is_empty() {
-            let all = self.owned.clone();
-            self.actions.push_back(Action::Revoke(self.to_names(&all)));
-            self.step = Some(Step::Revoking(all));
-        }
-    }
-
-    /// The handler stalled past the rebalance/poll timeout: partitions are lost, the member
-    /// leaves, and waits for `rejoin`.
-    pub fn on_poll_stale(&mut self, now: Instant) {
-        if matches!(
-            self.state,
-            MemberState::Left | MemberState::Fatal | MemberState::Unsubscribed | MemberState::Stale
-        ) {
-            return;
-        }
-        self.stale_leave = true;
-        self.target = None;
-        if let Some(Step::Assigning(set)) = self.step.take() {
-            self.owned.extend(set);
-        }
-        self.state = MemberState::Leaving;
-        self.next_heartbeat = Some(now);
-        if !self.owned.is_empty() {
-            let lost = std::mem::take(&mut self.owned);
-            self.actions.push_back(Action::Lost(self.to_names(&lost)));
-        }
-    }
-
-    /// The next action for the driver.
-    pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
-    }
-
-    /// When to call `poll_heartbeat` again; `None` while a heartbeat is in flight or nothing
-    /// is scheduled.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        if self.in_flight {
-            return None;
-        }
-        let due = match self.state {
-            MemberState::Joining
-            | MemberState::Acknowledging
-            | MemberState::Stable
-            | MemberState::Reconciling => self.next_heartbeat,
-            MemberState::Leaving if self.leave_ready() => self.next_heartbeat,
-            _ => None,
-        }?;
-        Some(match self.retry_at {
-            Some(r) if r > due => r,
-            _ => due,
-        })
     }
 
     fn leave_ready(&self) -> bool {
@@ -642,78 +496,6 @@ impl Kip848Membership {
         self.actions.push_back(Action::Lost(self.to_names(&lost)));
     }
 
-    /// The driver dropped the lost partitions.
-    pub fn on_lost_handled(&mut self, now: Instant) {
-        match self.state {
-            MemberState::Fenced => self.start_join(now),
-            // A stale leave: now send the leave heartbeat.
-            MemberState::Leaving => self.next_heartbeat = Some(now),
-            _ => {}
-        }
-    }
-
-    /// Topic names found in metadata for the ids `asked` (those missing were not found, or the
-    /// lookup failed: they are asked again at once, the driver pacing the lookups). An id
-    /// still unknown after [`NAME_LOOKUPS`] lookups is named in a warning, once; its partitions
-    /// wait while the others are read.
-    pub fn on_topic_names(&mut self, asked: &[Uuid], names: &HashMap<Uuid, String>) {
-        for (id, n) in names {
-            self.names.insert(*id, n.clone());
-        }
-        for id in asked {
-            self.requested_ids.remove(id);
-            if self.names.contains_key(id) {
-                continue;
-            }
-            let misses = self.name_misses.entry(*id).or_default();
-            *misses += 1;
-            if *misses == NAME_LOOKUPS {
-                let partitions: Vec<i32> = self
-                    .target
-                    .as_ref()
-                    .and_then(|t| t.get(id))
-                    .map(|ps| ps.iter().copied().collect())
-                    .unwrap_or_default();
-                self.actions.push_back(Action::Warn(Error::new(
-                    crate::error::ErrorKind::Kafka(ResponseError::UnknownTopicId),
-                    "assignment",
-                    format!(
-                        "group '{}': the assignment names topic id {id} (partitions {partitions:?}), which metadata does not know after {NAME_LOOKUPS} lookups; the member's other partitions are read meanwhile, and the id is looked up again, backing off to once a second, until metadata names it",
-                        self.cfg.group_id
-                    ),
-                )));
-            }
-        }
-        if self.step.is_none() {
-            self.reconcile(Instant::now());
-        }
-        self.flush_events();
-    }
-
-    /// The driver finished a revocation.
-    pub fn on_revoked(&mut self, now: Instant) {
-        let Some(Step::Revoking(set)) = self.step.take() else {
-            return;
-        };
-        for tp in &set {
-            self.owned.remove(tp);
-        }
-        if self.state == MemberState::Leaving {
-            self.next_heartbeat = Some(now);
-            return;
-        }
-        self.reconcile(now);
-    }
-
-    /// The driver finished an assignment: acknowledge at once.
-    pub fn on_assigned(&mut self, now: Instant) {
-        let Some(Step::Assigning(set)) = self.step.take() else {
-            return;
-        };
-        self.owned.extend(set.iter().copied());
-        self.reconcile(now);
-    }
-
     /// Moves toward the target: revoke first, then assign, then acknowledge.
     fn reconcile(&mut self, now: Instant) {
         if self.step.is_some()
@@ -791,5 +573,261 @@ impl Kip848Membership {
                 )
             })
             .collect()
+    }
+}
+
+impl Membership for Kip848Membership {
+    type Action = Action;
+
+    /// Member id.
+    fn member_id(&self) -> &str {
+        &self.cfg.member_id
+    }
+
+    /// Current member epoch (0 while joining).
+    fn member_epoch(&self) -> i32 {
+        self.epoch
+    }
+
+    /// Whether the member has left (or never joined and was asked to leave).
+    fn has_left(&self) -> bool {
+        matches!(
+            self.state,
+            MemberState::Left | MemberState::Fatal | MemberState::Unsubscribed
+        )
+    }
+
+    /// Leaves the group: everything owned is revoked first (with its commit), then the leave
+    /// heartbeat goes out.
+    fn leave(&mut self, now: Instant) {
+        match self.state {
+            MemberState::Unsubscribed
+            | MemberState::Left
+            | MemberState::Fatal
+            | MemberState::Stale => {
+                self.state = MemberState::Left;
+                self.actions.push_back(Action::Left);
+                return;
+            }
+            MemberState::Leaving => return,
+            _ => {}
+        }
+        self.state = MemberState::Leaving;
+        self.target = None;
+        self.step = None;
+        self.next_heartbeat = Some(now);
+        if !self.owned.is_empty() {
+            let all = self.owned.clone();
+            self.actions.push_back(Action::Revoke(self.to_names(&all)));
+            self.step = Some(Step::Revoking(all));
+        }
+    }
+
+    /// The next action for the driver.
+    fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When to call `poll_heartbeat` again; `None` while a heartbeat is in flight or nothing
+    /// is scheduled.
+    fn next_deadline(&self) -> Option<Instant> {
+        if self.in_flight {
+            return None;
+        }
+        let due = match self.state {
+            MemberState::Joining
+            | MemberState::Acknowledging
+            | MemberState::Stable
+            | MemberState::Reconciling => self.next_heartbeat,
+            MemberState::Leaving if self.leave_ready() => self.next_heartbeat,
+            _ => None,
+        }?;
+        Some(match self.retry_at {
+            Some(r) if r > due => r,
+            _ => due,
+        })
+    }
+}
+
+impl ConsumerMembership for Kip848Membership {
+    fn protocol(&self) -> GroupProtocol {
+        GroupProtocol::Consumer
+    }
+
+    /// A few heartbeat intervals (the broker's session is several), capped by the request
+    /// timeout: a silent coordinator is then given up well inside the session, with time left
+    /// to find the new one.
+    fn request_timeout(&self, _kind: Option<ClassicKind>, request_timeout: Duration) -> Duration {
+        (self.heartbeat_interval() * 3)
+            .max(Duration::from_secs(3))
+            .min(request_timeout)
+    }
+
+    fn poll_request(&mut self, now: Instant) -> Option<GroupRequest> {
+        self.poll_heartbeat(now).map(GroupRequest::Consumer)
+    }
+
+    fn on_response(&mut self, resp: GroupResponse, now: Instant) {
+        if let GroupResponse::Consumer(r) = resp {
+            self.on_heartbeat_response(r, now)
+        }
+    }
+
+    fn on_failed(&mut self, kind: Option<ClassicKind>, err: &Error, now: Instant) {
+        if kind.is_none() {
+            self.on_heartbeat_failed(err, now)
+        }
+    }
+
+    /// The partitions the member owns at its current epoch: applied (revoking ones included
+    /// until acknowledged) and being assigned; none outside the group.
+    fn owned_partitions(&self) -> BTreeSet<TopicPartition> {
+        if self.epoch <= 0 {
+            return BTreeSet::new();
+        }
+        let assigning = match &self.step {
+            Some(Step::Assigning(s)) => self.to_names(s),
+            _ => Vec::new(),
+        };
+        self.to_names(&self.owned)
+            .into_iter()
+            .chain(assigning)
+            .collect()
+    }
+
+    /// Partitions of the assignment step in progress (for a retry by the driver).
+    fn assigning(&self) -> Vec<TopicPartition> {
+        match &self.step {
+            Some(Step::Assigning(s)) => self.to_names(s),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A join or a reconciliation is under way.
+    fn is_rebalancing(&self) -> bool {
+        matches!(
+            self.state,
+            MemberState::Joining
+                | MemberState::Reconciling
+                | MemberState::Acknowledging
+                | MemberState::Fenced
+        )
+    }
+
+    /// Subscribes (or changes the subscription): joins if not in the group; in the group, the
+    /// next heartbeat carries only the changed field.
+    fn subscribe(&mut self, sub: Subscription, now: Instant) {
+        let changed = self.subscription.as_ref() != Some(&sub);
+        self.subscription = Some(sub);
+        match self.state {
+            MemberState::Unsubscribed | MemberState::Left | MemberState::Stale => {
+                self.start_join(now)
+            }
+            MemberState::Stable if changed => self.next_heartbeat = Some(now),
+            _ => {}
+        }
+    }
+
+    /// Rejoins after a stale leave (the handler returned).
+    fn rejoin(&mut self, now: Instant) {
+        if self.state == MemberState::Stale || (self.stale_leave && self.state == MemberState::Left)
+        {
+            self.stale_leave = false;
+            self.start_join(now);
+        }
+    }
+
+    /// The handler stalled past the rebalance/poll timeout: partitions are lost, the member
+    /// leaves, and waits for `rejoin`.
+    fn on_poll_stale(&mut self, now: Instant) {
+        if matches!(
+            self.state,
+            MemberState::Left | MemberState::Fatal | MemberState::Unsubscribed | MemberState::Stale
+        ) {
+            return;
+        }
+        self.stale_leave = true;
+        self.target = None;
+        if let Some(Step::Assigning(set)) = self.step.take() {
+            self.owned.extend(set);
+        }
+        self.state = MemberState::Leaving;
+        self.next_heartbeat = Some(now);
+        if !self.owned.is_empty() {
+            let lost = std::mem::take(&mut self.owned);
+            self.actions.push_back(Action::Lost(self.to_names(&lost)));
+        }
+    }
+
+    /// The driver finished a revocation.
+    fn on_revoked(&mut self, now: Instant) {
+        let Some(Step::Revoking(set)) = self.step.take() else {
+            return;
+        };
+        for tp in &set {
+            self.owned.remove(tp);
+        }
+        if self.state == MemberState::Leaving {
+            self.next_heartbeat = Some(now);
+            return;
+        }
+        self.reconcile(now);
+    }
+
+    /// The driver finished an assignment: acknowledge at once.
+    fn on_assigned(&mut self, now: Instant) {
+        let Some(Step::Assigning(set)) = self.step.take() else {
+            return;
+        };
+        self.owned.extend(set.iter().copied());
+        self.reconcile(now);
+    }
+
+    /// The driver dropped the lost partitions.
+    fn on_lost_handled(&mut self, now: Instant) {
+        match self.state {
+            MemberState::Fenced => self.start_join(now),
+            // A stale leave: now send the leave heartbeat.
+            MemberState::Leaving => self.next_heartbeat = Some(now),
+            _ => {}
+        }
+    }
+
+    /// Topic names found in metadata for the ids `asked` (those missing were not found, or the
+    /// lookup failed: they are asked again at once, the driver pacing the lookups). An id
+    /// still unknown after [`NAME_LOOKUPS`] lookups is named in a warning, once; its partitions
+    /// wait while the others are read.
+    fn on_topic_names(&mut self, asked: &[Uuid], names: &HashMap<Uuid, String>) {
+        for (id, n) in names {
+            self.names.insert(*id, n.clone());
+        }
+        for id in asked {
+            self.requested_ids.remove(id);
+            if self.names.contains_key(id) {
+                continue;
+            }
+            let misses = self.name_misses.entry(*id).or_default();
+            *misses += 1;
+            if *misses == NAME_LOOKUPS {
+                let partitions: Vec<i32> = self
+                    .target
+                    .as_ref()
+                    .and_then(|t| t.get(id))
+                    .map(|ps| ps.iter().copied().collect())
+                    .unwrap_or_default();
+                self.actions.push_back(Action::Warn(Error::new(
+                    crate::error::ErrorKind::Kafka(ResponseError::UnknownTopicId),
+                    "assignment",
+                    format!(
+                        "group '{}': the assignment names topic id {id} (partitions {partitions:?}), which metadata does not know after {NAME_LOOKUPS} lookups; the member's other partitions are read meanwhile, and the id is looked up again, backing off to once a second, until metadata names it",
+                        self.cfg.group_id
+                    ),
+                )));
+            }
+        }
+        if self.step.is_none() {
+            self.reconcile(Instant::now());
+        }
+        self.flush_events();
     }
 }
