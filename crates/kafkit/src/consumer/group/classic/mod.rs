@@ -10,7 +10,7 @@
 //! SyncGroup. Heartbeats run on their own timer from the first SyncGroup answer on, whatever
 //! the handler does.
 //!
-//! About 840 lines: one state machine whose states and transitions read best together (its
+//! About 890 lines (with its `Membership` and `ConsumerMembership` implementations): one state machine whose states and transitions read best together (its
 //! state is one owner's, so a split would cut transitions apart); its
 //! requests, leader duties, assignors and tests have files of their own.
 

@@ -13,11 +13,10 @@
 //! ones are assigned, then the owned set is acknowledged at once. Topic ids not yet in metadata
 //! wait; they are never taken as revoked.
 //!
-//! Over 600 lines: one state machine (membership, reconciliation, the events it tells) whose
-//! transitions read best together; the heartbeat builder and the tests have files of their own.
-//!
-//! About 800 lines: one state machine whose states and transitions read best together; its
-//! request building (`heartbeat.rs`) and tests (`tests.rs`) are files of their own.
+//! About 830 lines: one state machine (membership, reconciliation, the events it tells) whose
+//! states and transitions read best together, with its `Membership` and `ConsumerMembership`
+//! implementations; its request building (`heartbeat.rs`) and tests (`tests.rs`) are files of
+//! their own.
 
 mod heartbeat;
 #[cfg(test)]
