@@ -6,6 +6,7 @@
 pub(crate) mod coordinator;
 pub(crate) mod membership;
 pub(crate) mod offsets;
+pub(crate) mod reconcile;
 pub(crate) mod wire;
 
 use crate::error::{Error, ErrorKind, ResponseError};

@@ -36,6 +36,7 @@ use super::{Action, ConsumerMembership, GroupRequest, GroupResponse, Membership,
 use crate::error::{Error, ErrorKind, ResponseError};
 use crate::events::GroupProtocol;
 use crate::events::TopicPartition;
+use crate::groups::reconcile::{Reconciliation, Step};
 use crate::retry::{Backoff, HEARTBEAT_RETRY};
 
 /// Settings of a classic member.
@@ -87,12 +88,6 @@ enum State {
     Fatal,
 }
 
-#[derive(Debug, Clone)]
-enum Step {
-    Revoking(BTreeSet<TopicPartition>),
-    Assigning(BTreeSet<TopicPartition>),
-}
-
 #[cfg(test)]
 const MAX_BACKOFF: Duration = HEARTBEAT_RETRY.max_retry_time;
 
@@ -105,9 +100,9 @@ pub struct ClassicMembership {
     /// The assignor the group chose at the last join (SyncGroup must name it).
     protocol: Option<String>,
     topics: BTreeSet<String>,
-    owned: BTreeSet<TopicPartition>,
+    /// Partitions owned, and the revoke or assign step with the driver.
+    parts: Reconciliation<TopicPartition>,
     target: Option<BTreeSet<TopicPartition>>,
-    step: Option<Step>,
     /// The SyncGroup payload (empty for followers).
     sync_assignments: Vec<(String, Bytes)>,
     /// When the next JoinGroup / SyncGroup / LeaveGroup may go.
@@ -138,9 +133,8 @@ impl ClassicMembership {
             generation: -1,
             protocol: None,
             topics: BTreeSet::new(),
-            owned: BTreeSet::new(),
+            parts: Reconciliation::default(),
             target: None,
-            step: None,
             sync_assignments: Vec::new(),
             due: None,
             next_heartbeat: None,
@@ -186,7 +180,7 @@ impl ClassicMembership {
         if matches!(self.state, State::Leaving | State::Fatal) {
             return;
         }
-        if self.step.is_some() {
+        if self.parts.busy() {
             self.rejoin_needed = true;
             return;
         }
@@ -194,20 +188,20 @@ impl ClassicMembership {
         self.revoked_this_round = false;
         self.target = None;
         self.join_started.get_or_insert(now);
-        if self.eager() && !self.owned.is_empty() {
-            self.state = State::Preparing;
-            let all = self.owned.clone();
-            self.actions
-                .push_back(Action::Revoke(all.iter().cloned().collect()));
-            self.step = Some(Step::Revoking(all));
-            return;
+        if self.eager() {
+            if let Some(all) = self.parts.revoke_all() {
+                self.state = State::Preparing;
+                self.actions
+                    .push_back(Action::Revoke(all.into_iter().collect()));
+                return;
+            }
         }
         self.state = State::Joining;
         self.due = Some(now);
     }
 
     fn leave_ready(&self) -> bool {
-        self.state == State::Leaving && self.step.is_none() && !self.leave_sent
+        self.state == State::Leaving && !self.parts.busy() && !self.leave_sent
     }
 
     /// A request to send now, if one is due.
@@ -232,7 +226,7 @@ impl ClassicMembership {
                     &self.cfg,
                     &self.member_id,
                     &self.topics,
-                    &self.owned,
+                    self.parts.owned(),
                     self.generation,
                 )
             }
@@ -580,18 +574,14 @@ impl ClassicMembership {
         }
         self.generation = -1;
         self.target = None;
-        if let Some(Step::Assigning(set)) = self.step.take() {
-            self.owned.extend(set);
-        }
-        self.step = None;
         self.rejoin_needed = false;
-        if self.owned.is_empty() {
+        let lost = self.parts.take_lost();
+        if lost.is_empty() {
             self.state = State::Joining;
             self.due = Some(self.rejoin_at(now));
             return;
         }
         self.state = State::Dropping;
-        let lost = std::mem::take(&mut self.owned);
         self.actions
             .push_back(Action::Lost(lost.into_iter().collect()));
     }
@@ -599,24 +589,22 @@ impl ClassicMembership {
     /// Applies the SyncGroup assignment: revoke first, then assign; cooperative members that
     /// gave something up rejoin so it can move.
     fn reconcile(&mut self, now: Instant) {
-        if self.step.is_some() || self.state != State::Reconciling {
+        if self.parts.busy() || self.state != State::Reconciling {
             return;
         }
         if let Some(target) = &self.target {
-            let revoke: BTreeSet<TopicPartition> = self.owned.difference(target).cloned().collect();
-            if !revoke.is_empty() {
-                self.actions
-                    .push_back(Action::Revoke(revoke.iter().cloned().collect()));
-                self.step = Some(Step::Revoking(revoke));
-                return;
-            }
-            let assign: BTreeSet<TopicPartition> =
-                target.difference(&self.owned).cloned().collect();
-            if !assign.is_empty() {
-                self.actions
-                    .push_back(Action::Assign(assign.iter().cloned().collect()));
-                self.step = Some(Step::Assigning(assign));
-                return;
+            match self.parts.step_toward(target) {
+                Some(Step::Revoking(revoke)) => {
+                    self.actions
+                        .push_back(Action::Revoke(revoke.into_iter().collect()));
+                    return;
+                }
+                Some(Step::Assigning(assign)) => {
+                    self.actions
+                        .push_back(Action::Assign(assign.into_iter().collect()));
+                    return;
+                }
+                None => {}
             }
         }
         self.target = None;
@@ -659,13 +647,10 @@ impl Membership for ClassicMembership {
         }
         self.state = State::Leaving;
         self.target = None;
-        self.step = None;
         self.due = Some(now);
-        if !self.owned.is_empty() {
-            let all = self.owned.clone();
+        if let Some(all) = self.parts.revoke_all() {
             self.actions
-                .push_back(Action::Revoke(all.iter().cloned().collect()));
-            self.step = Some(Step::Revoking(all));
+                .push_back(Action::Revoke(all.into_iter().collect()));
         }
     }
 
@@ -726,19 +711,14 @@ impl ConsumerMembership for ClassicMembership {
         if self.generation <= 0 {
             return BTreeSet::new();
         }
-        let mut owned = self.owned.clone();
-        if let Some(Step::Assigning(s)) = &self.step {
-            owned.extend(s.iter().cloned());
-        }
-        owned
+        self.parts.held()
     }
 
     /// Partitions of the assignment step in progress.
     fn assigning(&self) -> Vec<TopicPartition> {
-        match &self.step {
-            Some(Step::Assigning(s)) => s.iter().cloned().collect(),
-            _ => Vec::new(),
-        }
+        self.parts
+            .assigning()
+            .map_or_else(Vec::new, |s| s.iter().cloned().collect())
     }
 
     /// A join, sync or reconciliation is under way.
@@ -798,13 +778,10 @@ impl ConsumerMembership for ClassicMembership {
         }
         self.stale_leave = true;
         self.target = None;
-        if let Some(Step::Assigning(set)) = self.step.take() {
-            self.owned.extend(set);
-        }
         self.state = State::Leaving;
         self.due = Some(now);
-        if !self.owned.is_empty() {
-            let lost = std::mem::take(&mut self.owned);
+        let lost = self.parts.take_lost();
+        if !lost.is_empty() {
             self.actions
                 .push_back(Action::Lost(lost.into_iter().collect()));
         }
@@ -812,11 +789,8 @@ impl ConsumerMembership for ClassicMembership {
 
     /// The driver finished a revocation.
     fn on_revoked(&mut self, now: Instant) {
-        let Some(Step::Revoking(set)) = self.step.take() else {
+        if !self.parts.revoked() {
             return;
-        };
-        for tp in &set {
-            self.owned.remove(tp);
         }
         match self.state {
             State::Preparing => {
@@ -833,11 +807,9 @@ impl ConsumerMembership for ClassicMembership {
 
     /// The driver finished an assignment.
     fn on_assigned(&mut self, now: Instant) {
-        let Some(Step::Assigning(set)) = self.step.take() else {
-            return;
-        };
-        self.owned.extend(set);
-        self.reconcile(now);
+        if self.parts.assigned() {
+            self.reconcile(now);
+        }
     }
 
     /// The driver dropped lost partitions.

@@ -37,6 +37,7 @@ use super::{ConsumerMembership, GroupRequest, GroupResponse, Membership};
 use crate::error::{Error, ResponseError};
 use crate::events::GroupProtocol;
 use crate::events::TopicPartition;
+use crate::groups::reconcile::{Reconciliation, Step};
 use crate::retry::{Backoff, FENCED_REJOIN, HEARTBEAT_RETRY};
 
 /// Identity and settings of a member.
@@ -81,13 +82,6 @@ pub enum MemberState {
     Stale,
     /// Stopped on a fatal error.
     Fatal,
-}
-
-/// One reconciliation step in progress.
-#[derive(Debug, Clone)]
-enum Step {
-    Revoking(BTreeSet<(Uuid, i32)>),
-    Assigning(BTreeSet<(Uuid, i32)>),
 }
 
 /// A GROUP_JOIN or HEARTBEAT event waiting for the names of its topics (an event never shows
@@ -138,11 +132,11 @@ pub struct Kip848Membership {
     fences: Backoff,
     in_flight: bool,
     sent: Option<SentFields>,
-    /// Partitions applied locally (what the acknowledgement carries).
-    owned: BTreeSet<(Uuid, i32)>,
+    /// Partitions applied locally (what the acknowledgement carries), and the revoke or
+    /// assign step with the driver.
+    parts: Reconciliation<(Uuid, i32)>,
     /// The broker's latest target, not yet fully applied.
     target: Option<BTreeMap<Uuid, BTreeSet<i32>>>,
-    step: Option<Step>,
     names: HashMap<Uuid, String>,
     requested_ids: BTreeSet<Uuid>,
     actions: std::collections::VecDeque<Action>,
@@ -175,9 +169,8 @@ impl Kip848Membership {
             fences: Backoff::default(),
             in_flight: false,
             sent: None,
-            owned: BTreeSet::new(),
+            parts: Reconciliation::default(),
             target: None,
-            step: None,
             names: HashMap::new(),
             requested_ids: BTreeSet::new(),
             actions: Default::default(),
@@ -200,7 +193,7 @@ impl Kip848Membership {
     /// Partitions owned (applied) now, by name where known.
     #[cfg(test)]
     pub fn owned(&self) -> Vec<TopicPartition> {
-        self.to_names(&self.owned)
+        self.to_names(self.parts.owned())
     }
 
     /// The heartbeat interval in use.
@@ -219,7 +212,7 @@ impl Kip848Membership {
     }
 
     fn leave_ready(&self) -> bool {
-        self.step.is_none() && !self.leave_sent
+        !self.parts.busy() && !self.leave_sent
     }
 
     /// A heartbeat to send now, if one is due.
@@ -237,8 +230,13 @@ impl Kip848Membership {
             heartbeat::leave(&self.cfg)
         } else {
             let sub = self.subscription.clone()?;
-            let (req, sent) =
-                heartbeat::build(&self.cfg, self.epoch, &sub, &self.owned, self.sent.as_ref());
+            let (req, sent) = heartbeat::build(
+                &self.cfg,
+                self.epoch,
+                &sub,
+                self.parts.owned(),
+                self.sent.as_ref(),
+            );
             self.sent = Some(sent);
             req
         };
@@ -351,7 +349,7 @@ impl Kip848Membership {
                 .collect()
         });
         let event = if joined {
-            let assignment = target.unwrap_or_else(|| self.owned.clone());
+            let assignment = target.unwrap_or_else(|| self.parts.owned().clone());
             self.announced = assignment.clone();
             PendingEvent::Joined {
                 epoch: self.epoch,
@@ -480,24 +478,21 @@ impl Kip848Membership {
     fn fence(&mut self, now: Instant) {
         self.target = None;
         // Partitions the driver is still assigning are lost too (it may fetch them already).
-        if let Some(Step::Assigning(set)) = self.step.take() {
-            self.owned.extend(set);
-        }
+        let lost = self.parts.take_lost();
         self.epoch = JOIN_EPOCH;
         self.sent = None;
         self.retry_at = Some(now + self.fences.failed(&FENCED_REJOIN));
-        if self.owned.is_empty() {
+        if lost.is_empty() {
             self.start_join(now);
             return;
         }
-        let lost = std::mem::take(&mut self.owned);
         self.state = MemberState::Fenced;
         self.actions.push_back(Action::Lost(self.to_names(&lost)));
     }
 
     /// Moves toward the target: revoke first, then assign, then acknowledge.
     fn reconcile(&mut self, now: Instant) {
-        if self.step.is_some()
+        if self.parts.busy()
             || !matches!(
                 self.state,
                 MemberState::Stable | MemberState::Reconciling | MemberState::Acknowledging
@@ -517,12 +512,14 @@ impl Kip848Membership {
         }
         // Partitions of topics whose name is unknown are never revoked because of it.
         let revoke: BTreeSet<(Uuid, i32)> = self
-            .owned
+            .parts
+            .owned()
             .iter()
             .filter(|(id, p)| !target.get(id).is_some_and(|ps| ps.contains(p)))
             .copied()
             .collect();
-        let assign: BTreeSet<(Uuid, i32)> = wanted.difference(&self.owned).copied().collect();
+        let assign: BTreeSet<(Uuid, i32)> =
+            wanted.difference(self.parts.owned()).copied().collect();
         let all_named = unknown.is_empty();
         let new_ids: Vec<Uuid> = unknown
             .into_iter()
@@ -532,22 +529,17 @@ impl Kip848Membership {
             self.requested_ids.extend(new_ids.iter().copied());
             self.actions.push_back(Action::ResolveTopicIds(new_ids));
         }
-        if !revoke.is_empty() {
+        if let Some(step) = self.parts.step(revoke, assign) {
             self.state = MemberState::Reconciling;
-            self.actions
-                .push_back(Action::Revoke(self.to_names(&revoke)));
-            self.step = Some(Step::Revoking(revoke));
-            return;
-        }
-        if !assign.is_empty() {
-            self.state = MemberState::Reconciling;
-            self.actions
-                .push_back(Action::Assign(self.to_names(&assign)));
-            self.step = Some(Step::Assigning(assign));
+            let action = match step {
+                Step::Revoking(s) => Action::Revoke(self.to_names(&s)),
+                Step::Assigning(s) => Action::Assign(self.to_names(&s)),
+            };
+            self.actions.push_back(action);
             return;
         }
         // Nothing left to apply: acknowledge if the broker has not seen this owned set.
-        let acked = self.sent.as_ref().and_then(|s| s.owned.as_ref()) == Some(&self.owned);
+        let acked = self.sent.as_ref().and_then(|s| s.owned.as_ref()) == Some(self.parts.owned());
         if !acked {
             self.state = MemberState::Acknowledging;
             self.next_heartbeat = Some(now);
@@ -613,12 +605,9 @@ impl Membership for Kip848Membership {
         }
         self.state = MemberState::Leaving;
         self.target = None;
-        self.step = None;
         self.next_heartbeat = Some(now);
-        if !self.owned.is_empty() {
-            let all = self.owned.clone();
+        if let Some(all) = self.parts.revoke_all() {
             self.actions.push_back(Action::Revoke(self.to_names(&all)));
-            self.step = Some(Step::Revoking(all));
         }
     }
 
@@ -684,22 +673,14 @@ impl ConsumerMembership for Kip848Membership {
         if self.epoch <= 0 {
             return BTreeSet::new();
         }
-        let assigning = match &self.step {
-            Some(Step::Assigning(s)) => self.to_names(s),
-            _ => Vec::new(),
-        };
-        self.to_names(&self.owned)
-            .into_iter()
-            .chain(assigning)
-            .collect()
+        self.to_names(&self.parts.held()).into_iter().collect()
     }
 
     /// Partitions of the assignment step in progress (for a retry by the driver).
     fn assigning(&self) -> Vec<TopicPartition> {
-        match &self.step {
-            Some(Step::Assigning(s)) => self.to_names(s),
-            _ => Vec::new(),
-        }
+        self.parts
+            .assigning()
+            .map_or_else(Vec::new, |s| self.to_names(s))
     }
 
     /// A join or a reconciliation is under way.
@@ -747,24 +728,18 @@ impl ConsumerMembership for Kip848Membership {
         }
         self.stale_leave = true;
         self.target = None;
-        if let Some(Step::Assigning(set)) = self.step.take() {
-            self.owned.extend(set);
-        }
         self.state = MemberState::Leaving;
         self.next_heartbeat = Some(now);
-        if !self.owned.is_empty() {
-            let lost = std::mem::take(&mut self.owned);
+        let lost = self.parts.take_lost();
+        if !lost.is_empty() {
             self.actions.push_back(Action::Lost(self.to_names(&lost)));
         }
     }
 
     /// The driver finished a revocation.
     fn on_revoked(&mut self, now: Instant) {
-        let Some(Step::Revoking(set)) = self.step.take() else {
+        if !self.parts.revoked() {
             return;
-        };
-        for tp in &set {
-            self.owned.remove(tp);
         }
         if self.state == MemberState::Leaving {
             self.next_heartbeat = Some(now);
@@ -775,11 +750,9 @@ impl ConsumerMembership for Kip848Membership {
 
     /// The driver finished an assignment: acknowledge at once.
     fn on_assigned(&mut self, now: Instant) {
-        let Some(Step::Assigning(set)) = self.step.take() else {
-            return;
-        };
-        self.owned.extend(set.iter().copied());
-        self.reconcile(now);
+        if self.parts.assigned() {
+            self.reconcile(now);
+        }
     }
 
     /// The driver dropped the lost partitions.
@@ -824,7 +797,7 @@ impl ConsumerMembership for Kip848Membership {
                 )));
             }
         }
-        if self.step.is_none() {
+        if !self.parts.busy() {
             self.reconcile(Instant::now());
         }
         self.flush_events();
