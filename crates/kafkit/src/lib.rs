@@ -22,8 +22,9 @@ pub(crate) mod net;
 pub(crate) mod protocol;
 pub mod retry;
 
-/// For kafkit's own tests and benchmarks: a single broker connection, below the client, and the
-/// batch codecs (`bench/compression`). Not part of the API.
+/// For kafkit's own tests and benchmarks (feature `test-hooks`): a single broker connection,
+/// below the client, and the batch codecs (`bench/compression`). Not part of the API.
+#[cfg(feature = "test-hooks")]
 #[doc(hidden)]
 pub mod test_support {
     pub use crate::net::{Connection, ConnectionConfig};
@@ -45,6 +46,7 @@ pub mod consumer;
 pub(crate) mod groups;
 mod kafka;
 pub mod producer;
+pub mod properties;
 pub mod share;
 pub(crate) mod telemetry;
 
