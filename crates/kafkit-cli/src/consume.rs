@@ -243,7 +243,7 @@ fn parse_time(s: &str, now_ms: i64) -> kafkit::Result<i64> {
 async fn check_partitions(kafka: &Kafka, topic: &str, partitions: &[i32]) -> kafkit::Result<()> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
     loop {
-        let missing = match kafka.admin().topic_metadata(&[topic]).await {
+        let missing = match kafka.admin().describe_topics(&[topic]).await {
             Ok(meta) => match meta.first() {
                 Some(t) => missing_partitions(topic, partitions, t),
                 None => return Ok(()),

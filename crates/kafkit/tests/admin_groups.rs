@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use futures::StreamExt;
-use kafkit::admin::{GroupKind, OffsetReset};
+use kafkit::admin::{GroupKind, GroupType, OffsetReset};
 use kafkit::consumer::{ConsumerConfig, GroupProtocol};
 use kafkit::TopicPartition;
 
@@ -36,7 +36,10 @@ async fn a_consumer_group_is_listed_described_reset_and_deleted() {
     assert_eq!(d.members[0].member_id, c.member_id());
     assert_eq!(d.members[0].assignment.len(), 2, "{d:?}");
     assert_eq!(d.members[0].subscribed_topics, vec![topic.clone()]);
-    let listed = admin.list_groups(&["consumer"], &[]).await.unwrap();
+    let listed = admin
+        .list_groups(&[GroupType::Consumer], &[])
+        .await
+        .unwrap();
     assert!(
         listed
             .iter()
@@ -44,7 +47,7 @@ async fn a_consumer_group_is_listed_described_reset_and_deleted() {
         "{listed:?}"
     );
     assert!(!admin
-        .list_groups(&["classic"], &[])
+        .list_groups(&[GroupType::Classic], &[])
         .await
         .unwrap()
         .iter()
