@@ -541,16 +541,32 @@ impl Consumer {
         res
     }
 
-    /// Test support: ends the consumer without leaving the group, as a crashed process would;
-    /// the broker moves its partitions after the session timeout.
+    /// Test support (feature `test-hooks`, not part of the API): ends the consumer without
+    /// leaving the group, as a crashed process would; the broker moves its partitions after the
+    /// session timeout.
+    #[cfg(feature = "test-hooks")]
     #[doc(hidden)]
     pub fn abort(&self) {
+        self.crash();
+    }
+
+    /// Test support (feature `test-hooks`, not part of the API): sends no heartbeat for `d`,
+    /// as a frozen process would.
+    #[cfg(feature = "test-hooks")]
+    #[doc(hidden)]
+    pub fn suspend_heartbeats(&self, d: Duration) {
+        self.freeze(d);
+    }
+
+    // The hooks' bodies, compiled with or without the feature so the engine's commands for
+    // them are always in use.
+    #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
+    fn crash(&self) {
         let _ = self.command(Command::Abort);
     }
 
-    /// Test support: sends no heartbeat for `d`, as a frozen process would.
-    #[doc(hidden)]
-    pub fn suspend_heartbeats(&self, d: Duration) {
+    #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
+    fn freeze(&self, d: Duration) {
         let _ = self.command(Command::SuspendHeartbeats(tokio::time::Instant::now() + d));
     }
 
