@@ -180,9 +180,17 @@ impl Consumer {
         }
     }
 
-    /// Checks that the group coordinator is reachable and speaks the chosen group protocol.
-    /// A broker without KIP-848 fails here with an error naming both fixes.
-    /// A consumer of assigned partitions has no coordinator: it has nothing to check.
+    /// Checks that the group coordinator is reachable and, under group protocol `consumer`,
+    /// that it offers the KIP-848 heartbeat API. Optional: [`subscribe`](Self::subscribe)
+    /// reaches the coordinator anyway.
+    ///
+    /// Whether the group runs KIP-848 is known for sure only at the first heartbeat, which
+    /// `subscribe` sends: a broker that lists the API but has the protocol turned off (Kafka
+    /// 4.x without `consumer` in `group.coordinator.rebalance.protocols`) passes here and fails
+    /// at `subscribe`, with an error naming both fixes (group protocol `classic`, or enabling
+    /// the protocol on the broker). Only a broker that lacks the API altogether (before 4.0)
+    /// fails here already. A consumer of assigned partitions has no coordinator: it has
+    /// nothing to check.
     pub async fn connect(&self) -> Result<()> {
         if self.inner.assigned {
             return Ok(());
