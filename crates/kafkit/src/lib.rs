@@ -252,7 +252,7 @@
 //! before building clients. For Prometheus, add
 //! `metrics-exporter-prometheus = { version = "0.18", default-features = false, features = ["http-listener"] }`
 //! (its default features build a C library for a push gateway); names and labels are in
-//! [`metrics`](crate::metrics).
+//! the [`metrics` module](crate::metrics).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

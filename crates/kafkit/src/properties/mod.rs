@@ -11,7 +11,7 @@
 //!
 //! A bad value names the property and the expected form. Client-wide properties
 //! (`bootstrap.servers`, `client.id`, `security.protocol`, ...) belong to
-//! [`KafkaConfig`](crate::KafkaConfig); the others to the consumer, producer or share consumer.
+//! [`KafkaConfig`]; the others to the consumer, producer or share consumer.
 //! [`Properties`] takes a whole file and splits it:
 //!
 //! ```
