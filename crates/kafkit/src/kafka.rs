@@ -414,6 +414,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_option_has_a_builder() {
+        let c = KafkaConfig::new(["h:1"])
+            .max_in_flight(2)
+            .reconnect_backoff(ReconnectBackoff::default().initial(Duration::from_millis(10)))
+            .metadata_max_age(Duration::from_secs(30))
+            .stderr_warnings(false);
+        assert_eq!(c.max_in_flight, 2);
+        assert_eq!(c.reconnect_backoff.initial, Duration::from_millis(10));
+        assert_eq!(c.metadata_max_age, Duration::from_secs(30));
+        assert!(!c.stderr_warnings);
+        c.validate().unwrap();
+        assert!(KafkaConfig::new(["h:1"])
+            .max_in_flight(0)
+            .validate()
+            .is_err());
+    }
+
+    #[test]
     fn bad_config_names_the_option() {
         let e = KafkaConfig::new(Vec::<String>::new())
             .validate()

@@ -529,6 +529,27 @@ mod tests {
     }
 
     #[test]
+    fn every_option_has_a_builder() {
+        let c = ConsumerConfig::new("a")
+            .group_id("g")
+            .max_bytes_per_partition(2 << 20)
+            .min_bytes(10)
+            .max_bytes(20 << 20)
+            .auto_commit_interval(Duration::from_secs(1))
+            .auto_commit_threshold(100)
+            .max_poll_interval(Duration::from_secs(60));
+        assert_eq!(c.group_id, "g");
+        assert_eq!(c.max_bytes_per_partition, 2 << 20);
+        assert_eq!(c.min_bytes, 10);
+        assert_eq!(c.max_bytes, 20 << 20);
+        assert_eq!(c.auto_commit_interval, Duration::from_secs(1));
+        assert_eq!(c.auto_commit_threshold, Some(100));
+        assert_eq!(c.max_poll_interval, Duration::from_secs(60));
+        c.validate().unwrap();
+        assert!(ConsumerConfig::new("g").max_bytes(0).validate().is_err());
+    }
+
+    #[test]
     fn empty_group_is_rejected() {
         assert!(ConsumerConfig::new(" ").validate().is_err());
     }

@@ -310,6 +310,27 @@ mod tests {
     }
 
     #[test]
+    fn every_option_has_a_builder() {
+        let c = ProducerConfig::default()
+            .request_timeout(Duration::from_secs(10))
+            .max_request_size(2 << 20)
+            .max_in_flight(3)
+            .retry_backoff(Duration::from_millis(250))
+            .transaction_timeout(Duration::from_secs(20));
+        assert_eq!(c.request_timeout, Duration::from_secs(10));
+        assert_eq!(c.max_request_size, 2 << 20);
+        assert_eq!(c.max_in_flight, 3);
+        assert_eq!(c.retry_backoff, Duration::from_millis(250));
+        assert_eq!(c.transaction_timeout, Duration::from_secs(20));
+        c.validate().unwrap();
+        let e = ProducerConfig::default()
+            .max_in_flight(6)
+            .validate()
+            .unwrap_err();
+        assert!(e.to_string().contains("above 5"), "{e}");
+    }
+
+    #[test]
     fn parses_acks() {
         assert_eq!("all".parse::<Acks>().unwrap(), Acks::All);
         assert_eq!("1".parse::<Acks>().unwrap(), Acks::Leader);

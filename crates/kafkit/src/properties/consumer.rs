@@ -117,4 +117,5 @@ pub(crate) static TABLE: Table<ConsumerConfig> = &[
     ("allow.auto.create.topics", Spec::Unsupported("a kafkit consumer never creates topics; create them with Admin::create_topics")),
     ("enable.auto.offset.store", Spec::Unsupported("kafkit stores the offset of each record its handler resolves")),
     ("internal.leave.group.on.close", Spec::Unsupported("a kafkit consumer leaves its group when it stops")),
+    ("interceptor.classes", Spec::Unsupported(super::NO_INTERCEPTORS)),
 ];

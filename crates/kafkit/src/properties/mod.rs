@@ -56,6 +56,8 @@ pub(crate) enum Spec<T> {
     Unsupported(&'static str),
 }
 
+const NO_INTERCEPTORS: &str = "kafkit has no interceptors; wrap the send or the handler in your code, or listen to Kafka::events";
+
 /// The properties of one config type, by Java name.
 pub(crate) type Table<T> = &'static [(&'static str, Spec<T>)];
 
@@ -89,7 +91,7 @@ fn names<T>(table: Table<T>) -> impl Iterator<Item = &'static str> {
 pub(crate) fn unknown(key: &str, scope: &str, known: &[&'static str]) -> Error {
     let mut msg = format!("unknown {scope} property '{key}'");
     if let Some(other) = owner_elsewhere(key) {
-        if !scope.contains(other) {
+        if scope != other {
             msg = format!("'{key}' is a {other} property, not a {scope} one");
             return Error::config(msg);
         }

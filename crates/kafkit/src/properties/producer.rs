@@ -88,4 +88,5 @@ pub(crate) static TABLE: Table<ProducerConfig> = &[
     ("partitioner.availability.timeout.ms", Spec::Unsupported("kafkit's default partitioner is sticky for keyless records, without adaptive weighting")),
     ("metadata.max.idle.ms", Spec::Unsupported("kafkit refreshes the metadata of every known topic each metadata.max.age.ms")),
     ("transaction.two.phase.commit.enable", Spec::Unsupported("kafkit has no two-phase commit (KIP-939)")),
+    ("interceptor.classes", Spec::Unsupported(super::NO_INTERCEPTORS)),
 ];

@@ -75,6 +75,13 @@ fn a_name_of_another_config_says_whose_it_is() {
     );
     let m = message(ConsumerConfig::new("g").set("bootstrap.servers", "h:1"));
     assert!(m.contains("client-wide (KafkaConfig)"), "{m}");
+    let m = message(ShareConsumerConfig::new("q").set("enable.auto.commit", "true"));
+    assert!(
+        m.contains("a consumer property, not a share consumer one"),
+        "{m}"
+    );
+    let m = message(ProducerConfig::default().set("interceptor.classes", "x.Y"));
+    assert!(m.contains("no interceptors"), "{m}");
 }
 
 #[test]
