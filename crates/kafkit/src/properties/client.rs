@@ -16,11 +16,16 @@ pub(crate) struct ClientSettings {
     security: Security,
     security_given: bool,
     truststore_pem: Option<bool>,
+    /// Built from properties alone, so they must name the brokers.
+    needs_bootstrap: bool,
 }
 
 impl ClientSettings {
     pub(crate) fn new() -> Self {
-        Self::from_config(KafkaConfig::new(Vec::<String>::new()))
+        ClientSettings {
+            needs_bootstrap: true,
+            ..Self::from_config(KafkaConfig::new(Vec::<String>::new()))
+        }
     }
 
     pub(crate) fn from_config(config: KafkaConfig) -> Self {
@@ -29,6 +34,7 @@ impl ClientSettings {
             security: Security::default(),
             security_given: false,
             truststore_pem: None,
+            needs_bootstrap: false,
         }
     }
 
@@ -41,6 +47,11 @@ impl ClientSettings {
         if self.truststore_pem == Some(false) && self.security.ca_file.is_some() {
             return Err(Error::config(
                 "property 'ssl.truststore.location' names a JKS or PKCS12 store, which kafkit does not read: convert it to PEM and set ssl.truststore.type=PEM",
+            ));
+        }
+        if self.needs_bootstrap && self.config.bootstrap.is_empty() {
+            return Err(Error::config(
+                "property 'bootstrap.servers' is missing: name at least one broker as host:port (e.g. 127.0.0.1:9092)",
             ));
         }
         if self.security_given {

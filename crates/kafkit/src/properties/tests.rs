@@ -205,6 +205,16 @@ fn share_and_security_properties() {
 }
 
 #[test]
+fn client_properties_must_name_the_brokers() {
+    let m = message(Properties::new().set("group.id", "g").consumer());
+    assert!(m.contains("'bootstrap.servers' is missing"), "{m}");
+    let m = message(KafkaConfig::from_properties([("client.id", "x")]));
+    assert!(m.contains("'bootstrap.servers' is missing"), "{m}");
+    // Setting one property on a config that has brokers needs none.
+    KafkaConfig::new(["h:1"]).set("client.id", "x").unwrap();
+}
+
+#[test]
 fn share_config_from_properties_and_set() {
     let s = ShareConsumerConfig::from_properties([("group.id", "q"), ("fetch.max.bytes", "1024")])
         .unwrap()
