@@ -268,7 +268,7 @@ impl Admin {
     }
 
     /// The former name of [`describe_topics`](Self::describe_topics).
-    #[deprecated(since = "0.1.0", note = "renamed `describe_topics`")]
+    #[deprecated(note = "renamed `describe_topics`, the Java admin client's name")]
     pub async fn topic_metadata(&self, names: &[&str]) -> Result<Vec<Arc<TopicInfo>>> {
         self.topics_metadata(names).await
     }
