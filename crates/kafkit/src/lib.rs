@@ -231,7 +231,9 @@
 //! and nobody listens to [`Kafka::events`], they are written to stderr as
 //! `kafkit warning: ...`: a send to a missing topic says so at once instead of waiting
 //! `max_block` in silence. Installing a subscriber or listening to events takes over (and
-//! [`KafkaConfig::stderr_warnings`]`(false)` silences the fallback):
+//! [`KafkaConfig::stderr_warnings`]`(false)` silences the fallback). kafkit never installs a
+//! subscriber itself: which one is the application's choice, and only one can be installed
+//! per process. Listening to the events instead:
 //!
 //! ```no_run
 //! # async fn demo(kafka: kafkit::Kafka) {
