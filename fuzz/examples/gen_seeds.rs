@@ -91,11 +91,11 @@ fn batch(c: Compression, n: usize, control: bool) -> Bytes {
         let key = (i % 2 == 0).then(|| format!("k{i}"));
         let headers = [
             Header {
-                key: "h",
+                key: b"h",
                 value: Some(b"v"),
             },
             Header {
-                key: "null",
+                key: b"null",
                 value: None,
             },
         ];

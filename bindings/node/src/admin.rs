@@ -701,7 +701,7 @@ pub(crate) async fn topic_metadata_json(
     topics: &[String],
 ) -> Result<serde_json::Value> {
     let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-    let infos = kafka.admin().topic_metadata(&names).await.js()?;
+    let infos = kafka.admin().describe_topics(&names).await.js()?;
     let topics: Vec<_> = infos
         .iter()
         .map(|t| {

@@ -217,7 +217,10 @@ impl NativeProducer {
                 let k = take(data, &mut at, h[0])?.unwrap_or_default();
                 let k = std::str::from_utf8(k).map_err(|_| config("a header key is not UTF-8"))?;
                 let v = take(data, &mut at, h[1])?;
-                headers.push(Header { key: k, value: v });
+                headers.push(Header {
+                    key: k.as_bytes(),
+                    value: v,
+                });
             }
             parsed.push((partition, key, value, from..headers.len(), ts));
         }

@@ -178,7 +178,9 @@ pub async fn run(kafka: &Kafka, cmd: ShareCommand, as_json: bool) -> kafkit::Res
             Ok(())
         }
         ShareCommand::List => {
-            let groups = admin.list_groups(&["share"], &[]).await?;
+            let groups = admin
+                .list_groups(&[kafkit::admin::GroupType::Share], &[])
+                .await?;
             for g in groups {
                 if as_json {
                     println!(

@@ -121,7 +121,7 @@ pub async fn metadata(kafka: &Kafka, topics: &[String], as_json: bool) -> kafkit
     let admin = kafka.admin();
     let cluster = admin.describe_cluster().await?;
     let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
-    let topics = admin.topic_metadata(&refs).await?;
+    let topics = admin.describe_topics(&refs).await?;
     if as_json {
         let out = json!({
             "cluster_id": cluster.cluster_id,

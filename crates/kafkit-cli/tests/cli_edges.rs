@@ -100,7 +100,7 @@ async fn text_output_escapes_control_bytes_and_json_is_exact() {
         .unwrap();
     let producer = kafka.producer(ProducerConfig::default()).unwrap();
     let headers = [Header {
-        key: HEADER_KEY,
+        key: HEADER_KEY.as_bytes(),
         value: Some(HEADER_VALUE),
     }];
     let mut first = Record::new(&topic, VALUE).key(KEY);

@@ -55,7 +55,7 @@ async fn consume_fails_clearly_at_a_batch_past_the_budget_and_reads_on_past_it()
     let bombs = kafka.producer(config).unwrap();
     let big = vec![0u8; 72 << 20];
     let headers = [Header {
-        key: "padding",
+        key: b"padding",
         value: Some(&big),
     }];
     bombs

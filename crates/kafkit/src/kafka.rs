@@ -52,6 +52,12 @@ pub struct KafkaConfig {
     /// client-metrics subscription matching this client, push the subscribed metrics to it.
     /// Without one the client only asks, once per push interval. Default true.
     pub metrics_push: bool,
+    /// Warnings an application should see (a topic that does not exist, a member left
+    /// without partitions, records that cannot be read, ...) are written to stderr when
+    /// nothing else would show them: no `tracing` subscriber is installed and nobody listens
+    /// to [`Kafka::events`]. Default true; with a subscriber or a listener, this changes
+    /// nothing. Set with [`KafkaConfig::stderr_warnings`].
+    pub stderr_warnings: bool,
 }
 
 impl Security {
@@ -96,7 +102,21 @@ impl KafkaConfig {
             tls: None,
             sasl: None,
             metrics_push: true,
+            stderr_warnings: true,
         }
+    }
+
+    /// Writes warnings to stderr when no `tracing` subscriber is installed and nobody listens
+    /// to events (the default), or never (see the field
+    /// [`stderr_warnings`](KafkaConfig#structfield.stderr_warnings)).
+    ///
+    /// ```
+    /// let quiet = kafkit::KafkaConfig::new(["127.0.0.1:9092"]).stderr_warnings(false);
+    /// assert!(!quiet.stderr_warnings);
+    /// ```
+    pub fn stderr_warnings(mut self, on: bool) -> Self {
+        self.stderr_warnings = on;
+        self
     }
 
     /// Turns KIP-714 client telemetry on or off (see [`KafkaConfig::metrics_push`]).
@@ -159,6 +179,30 @@ impl KafkaConfig {
     /// ```
     pub fn max_response_size(mut self, bytes: usize) -> Self {
         self.max_response_size = bytes;
+        self
+    }
+
+    /// Sets the requests in flight per connection.
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = n;
+        self
+    }
+
+    /// Sets how reconnects back off (Java `reconnect.backoff.ms`, `reconnect.backoff.max.ms`).
+    pub fn reconnect_backoff(mut self, b: ReconnectBackoff) -> Self {
+        self.reconnect_backoff = b;
+        self
+    }
+
+    /// Sets the period of metadata refreshes (Java `metadata.max.age.ms`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let c = kafkit::KafkaConfig::new(["127.0.0.1:9092"]).metadata_max_age(Duration::from_secs(60));
+    /// assert_eq!(c.metadata_max_age, Duration::from_secs(60));
+    /// ```
+    pub fn metadata_max_age(mut self, d: Duration) -> Self {
+        self.metadata_max_age = d;
         self
     }
 
@@ -330,6 +374,12 @@ impl Kafka {
     pub(crate) fn emit(&self, event: Event) {
         if self.inner.events.receiver_count() > 0 {
             let _ = self.inner.events.send(event);
+        } else if let Event::Warning { message } = &event {
+            if self.inner.config.stderr_warnings && !tracing::dispatcher::has_been_set() {
+                // Nobody would see it otherwise: the site's `tracing::warn!` goes nowhere
+                // without a subscriber, and no one listens to events.
+                eprintln!("kafkit warning: {message}");
+            }
         }
     }
 
@@ -368,6 +418,24 @@ impl Kafka {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_option_has_a_builder() {
+        let c = KafkaConfig::new(["h:1"])
+            .max_in_flight(2)
+            .reconnect_backoff(ReconnectBackoff::default().initial(Duration::from_millis(10)))
+            .metadata_max_age(Duration::from_secs(30))
+            .stderr_warnings(false);
+        assert_eq!(c.max_in_flight, 2);
+        assert_eq!(c.reconnect_backoff.initial, Duration::from_millis(10));
+        assert_eq!(c.metadata_max_age, Duration::from_secs(30));
+        assert!(!c.stderr_warnings);
+        c.validate().unwrap();
+        assert!(KafkaConfig::new(["h:1"])
+            .max_in_flight(0)
+            .validate()
+            .is_err());
+    }
 
     #[test]
     fn bad_config_names_the_option() {

@@ -6,6 +6,17 @@
 //! `docs/metrics.md`; names follow the Java client's (`record-send-total` becomes
 //! `kafka.producer.record_send_total`), with the unit in the name where Prometheus wants it.
 //!
+//! For Prometheus, add the exporter without its default features (they include a push
+//! gateway whose HTTPS client builds aws-lc, a C library; the scrape endpoint needs none of
+//! it):
+//!
+//! ```toml
+//! metrics-exporter-prometheus = { version = "0.18", default-features = false, features = ["http-listener"] }
+//! ```
+//!
+//! (`cargo add metrics-exporter-prometheus@0.18 --no-default-features --features http-listener`;
+//! 0.18 is the line that records through `metrics` 0.24, the facade kafkit uses.)
+//!
 //! ```no_run
 //! # async fn demo() -> kafkit::Result<()> {
 //! // Any `metrics` recorder works; this one serves Prometheus on :9000/metrics.

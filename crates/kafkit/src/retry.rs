@@ -33,6 +33,47 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// Sets the upper bound of one backoff (KafkaJS `maxRetryTime`, Java `retry.backoff.max.ms`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let retry = kafkit::RetryPolicy::default()
+    ///     .retries(10)
+    ///     .initial_retry_time(Duration::from_millis(100))
+    ///     .max_retry_time(Duration::from_secs(5))
+    ///     .multiplier(1.5)
+    ///     .factor(0.1);
+    /// assert_eq!(retry.retries, 10);
+    /// ```
+    pub fn max_retry_time(mut self, d: Duration) -> Self {
+        self.max_retry_time = d;
+        self
+    }
+
+    /// Sets the first backoff (KafkaJS `initialRetryTime`, Java `retry.backoff.ms`).
+    pub fn initial_retry_time(mut self, d: Duration) -> Self {
+        self.initial_retry_time = d;
+        self
+    }
+
+    /// Sets the randomization of each backoff (KafkaJS `factor`).
+    pub fn factor(mut self, factor: f64) -> Self {
+        self.factor = factor;
+        self
+    }
+
+    /// Sets the growth of the backoff per attempt (KafkaJS `multiplier`).
+    pub fn multiplier(mut self, multiplier: f64) -> Self {
+        self.multiplier = multiplier;
+        self
+    }
+
+    /// Sets the retries after the first attempt (KafkaJS `retries`).
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
     /// The wait before retry number `attempt` (0-based), given a uniform random value in `[0, 1)`.
     pub fn backoff_with(&self, attempt: u32, random: f64) -> Duration {
         let base =

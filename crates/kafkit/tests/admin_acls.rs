@@ -62,7 +62,7 @@ async fn an_acl_lets_bob_in_and_deleting_it_shuts_him_out() {
 
     assert!(!bob_may_describe(&bob, &topic).await);
     // The topic's metadata is refused as unauthorized, not reported missing.
-    let e = bob.topic_metadata(&[&topic]).await.unwrap_err();
+    let e = bob.describe_topics(&[&topic]).await.unwrap_err();
     assert_eq!(
         e.kafka_error(),
         Some(ResponseError::TopicAuthorizationFailed),

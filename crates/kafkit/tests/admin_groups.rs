@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use futures::StreamExt;
-use kafkit::admin::{GroupKind, OffsetReset};
+use kafkit::admin::{GroupKind, GroupState, GroupType, OffsetReset};
 use kafkit::consumer::{ConsumerConfig, GroupProtocol};
 use kafkit::TopicPartition;
 
@@ -36,7 +36,10 @@ async fn a_consumer_group_is_listed_described_reset_and_deleted() {
     assert_eq!(d.members[0].member_id, c.member_id());
     assert_eq!(d.members[0].assignment.len(), 2, "{d:?}");
     assert_eq!(d.members[0].subscribed_topics, vec![topic.clone()]);
-    let listed = admin.list_groups(&["consumer"], &[]).await.unwrap();
+    let listed = admin
+        .list_groups(&[GroupType::Consumer], &[])
+        .await
+        .unwrap();
     assert!(
         listed
             .iter()
@@ -44,7 +47,7 @@ async fn a_consumer_group_is_listed_described_reset_and_deleted() {
         "{listed:?}"
     );
     assert!(!admin
-        .list_groups(&["classic"], &[])
+        .list_groups(&[GroupType::Classic], &[])
         .await
         .unwrap()
         .iter()
@@ -54,6 +57,25 @@ async fn a_consumer_group_is_listed_described_reset_and_deleted() {
     assert!(admin.delete_groups(&[&group]).await.is_err());
     drop(stream);
     c.stop().await.unwrap(); // commits what was read
+
+    // Typed state filters: the stopped group is Empty, not Stable.
+    let with_state = |states: Vec<GroupState>| {
+        let admin = admin.clone();
+        let group = group.clone();
+        async move {
+            admin
+                .list_groups(&[GroupType::Consumer], &states)
+                .await
+                .unwrap()
+                .iter()
+                .any(|g| g.group_id == group)
+        }
+    };
+    common::eventually(Duration::from_secs(30), "the group is Empty", || {
+        with_state(vec![GroupState::Empty])
+    })
+    .await;
+    assert!(!with_state(vec![GroupState::Stable, GroupState::Reconciling]).await);
 
     let offsets = admin.group_offsets(&group).await.unwrap();
     assert_eq!(

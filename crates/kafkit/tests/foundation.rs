@@ -37,7 +37,7 @@ async fn metadata_lists_the_broker_and_a_new_topic() {
         .create_topics(&[NewTopic::new(&topic, 3).replication_factor(1)])
         .await
         .unwrap();
-    let md = admin.topic_metadata(&[&topic]).await.unwrap();
+    let md = admin.describe_topics(&[&topic]).await.unwrap();
     assert_eq!(md[0].partitions.len(), 3);
     assert!(md[0].has_leaders());
     assert!(!md[0].id.is_nil());

@@ -72,7 +72,7 @@ async fn write_bombs(kafka: &Kafka, topic: &str, partition: i32, size: usize, n:
     let p = kafka.producer(config).expect("producer");
     let big = vec![0u8; size];
     let headers = [Header {
-        key: "padding",
+        key: b"padding",
         value: Some(&big),
     }];
     for i in 0..n {

@@ -113,15 +113,15 @@ async fn every_codec_is_read_back_by_the_java_client_and_by_kafkit() {
             .unwrap();
         let headers = [
             Header {
-                key: "trace",
+                key: b"trace",
                 value: Some(b"t1".as_slice()),
             },
             Header {
-                key: "trace",
+                key: b"trace",
                 value: Some(b"t2".as_slice()),
             },
             Header {
-                key: "empty",
+                key: b"empty",
                 value: None,
             },
         ];
@@ -149,7 +149,7 @@ async fn every_codec_is_read_back_by_the_java_client_and_by_kafkit() {
                 } else {
                     rec.headers
                         .iter()
-                        .map(|h| format!("{}={}", hex(Some(h.key.as_bytes())), hex(h.value)))
+                        .map(|h| format!("{}={}", hex(Some(h.key)), hex(h.value)))
                         .collect::<Vec<_>>()
                         .join(",")
                 }

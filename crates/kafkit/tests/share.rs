@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kafkit::admin::GroupType;
 use kafkit::share::{AcknowledgeType, ShareAcquireMode, ShareConsumer, ShareConsumerConfig};
 use kafkit::{Error, ErrorKind, Kafka};
 
@@ -469,7 +470,7 @@ async fn share_groups_are_listed_described_moved_and_deleted() {
     assert_eq!(d.members[0].member_id, c.member_id());
     assert_eq!(d.members[0].subscribed_topics, vec![topic.clone()]);
     assert_eq!(d.members[0].assignment.len(), 2, "{d:?}");
-    let listed = admin.list_groups(&["share"], &[]).await.unwrap();
+    let listed = admin.list_groups(&[GroupType::Share], &[]).await.unwrap();
     assert!(listed.iter().any(|g| g.group_id == group), "{listed:?}");
     // Moving the start offsets needs the group without members.
     assert!(admin
@@ -479,7 +480,7 @@ async fn share_groups_are_listed_described_moved_and_deleted() {
     c.close().await.unwrap();
     admin.delete_groups(&[&group]).await.unwrap();
     assert!(!admin
-        .list_groups(&["share"], &[])
+        .list_groups(&[GroupType::Share], &[])
         .await
         .unwrap()
         .iter()

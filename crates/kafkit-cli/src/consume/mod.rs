@@ -192,7 +192,7 @@ async fn partitions_to_read(
             .collect()
     };
     loop {
-        let problem = match kafka.admin().topic_metadata(&[topic]).await {
+        let problem = match kafka.admin().describe_topics(&[topic]).await {
             Ok(meta) => match meta.first() {
                 Some(t) if wanted.is_empty() && !t.partitions.is_empty() => {
                     return Ok(chosen(t.partitions.iter().map(|p| p.partition).collect()))

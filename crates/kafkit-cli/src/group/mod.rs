@@ -81,8 +81,14 @@ pub async fn run(kafka: &Kafka, cmd: GroupCommand, as_json: bool) -> kafkit::Res
     let admin = kafka.admin();
     match cmd {
         GroupCommand::List { types, states } => {
-            let t: Vec<&str> = types.iter().map(String::as_str).collect();
-            let s: Vec<&str> = states.iter().map(String::as_str).collect();
+            let t = types
+                .iter()
+                .map(|t| t.parse())
+                .collect::<kafkit::Result<Vec<kafkit::admin::GroupType>>>()?;
+            let s = states
+                .iter()
+                .map(|s| s.parse())
+                .collect::<kafkit::Result<Vec<kafkit::admin::GroupState>>>()?;
             let groups = admin.list_groups(&t, &s).await?;
             if as_json {
                 let out: Vec<_> = groups

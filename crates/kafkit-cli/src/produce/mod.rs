@@ -204,7 +204,7 @@ async fn stdin(
         .headers
         .iter()
         .map(|(k, v)| Header {
-            key: k,
+            key: k.as_bytes(),
             value: Some(v),
         })
         .collect();
@@ -229,7 +229,7 @@ async fn stdin(
                     .map_err(|e| input_error(format!("record {n} of stdin (--input json): {e}")))?;
                 let mut headers = fixed_headers.clone();
                 headers.extend(j.headers.iter().map(|(k, v)| Header {
-                    key: k,
+                    key: k.as_bytes(),
                     value: v.as_deref(),
                 }));
                 let mut r = Record::new(&args.topic, b"");
@@ -303,7 +303,7 @@ async fn load(
         .headers
         .iter()
         .map(|(k, v)| Header {
-            key: k,
+            key: k.as_bytes(),
             value: Some(v),
         })
         .collect();

@@ -30,6 +30,153 @@ pub struct GroupListing {
     pub protocol_type: String,
 }
 
+/// A group type, to filter [`Admin::list_groups`] by (Java `GroupType`).
+///
+/// ```
+/// use kafkit::admin::GroupType;
+/// assert_eq!("Consumer".parse::<GroupType>()?, GroupType::Consumer);
+/// assert_eq!(GroupType::Share.as_str(), "share");
+/// assert!("queue".parse::<GroupType>().is_err());
+/// # Ok::<(), kafkit::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GroupType {
+    /// A classic group (JoinGroup/SyncGroup).
+    Classic,
+    /// A KIP-848 `consumer` group.
+    Consumer,
+    /// A KIP-932 share group.
+    Share,
+    /// A KIP-1071 streams group.
+    Streams,
+}
+
+impl GroupType {
+    /// The name the protocol uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupType::Classic => "classic",
+            GroupType::Consumer => "consumer",
+            GroupType::Share => "share",
+            GroupType::Streams => "streams",
+        }
+    }
+}
+
+impl std::str::FromStr for GroupType {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        [
+            GroupType::Classic,
+            GroupType::Consumer,
+            GroupType::Share,
+            GroupType::Streams,
+        ]
+        .into_iter()
+        .find(|t| t.as_str().eq_ignore_ascii_case(s))
+        .ok_or_else(|| {
+            Error::config(format!(
+                "group type '{s}' is not one of classic, consumer, share, streams"
+            ))
+        })
+    }
+}
+
+impl std::fmt::Display for GroupType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A group state, to filter [`Admin::list_groups`] by (Java `GroupState`). Which states a
+/// group passes through depends on its type: classic groups rebalance through
+/// `PreparingRebalance` and `CompletingRebalance`, `consumer` groups through `Assigning` and
+/// `Reconciling`.
+///
+/// ```
+/// use kafkit::admin::GroupState;
+/// // The protocol's spelling, Java's enum name, any case.
+/// assert_eq!("PreparingRebalance".parse::<GroupState>()?, GroupState::PreparingRebalance);
+/// assert_eq!("PREPARING_REBALANCE".parse::<GroupState>()?, GroupState::PreparingRebalance);
+/// assert_eq!("stable".parse::<GroupState>()?, GroupState::Stable);
+/// # Ok::<(), kafkit::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GroupState {
+    /// Members agree on their assignment.
+    Stable,
+    /// No members (offsets may remain).
+    Empty,
+    /// Being removed.
+    Dead,
+    /// Classic: members are (re)joining.
+    PreparingRebalance,
+    /// Classic: waiting for the leader's assignment.
+    CompletingRebalance,
+    /// `consumer`: the coordinator is computing a target assignment.
+    Assigning,
+    /// `consumer`: members are moving to the target assignment.
+    Reconciling,
+    /// A streams group whose topics are not ready.
+    NotReady,
+    /// A state the broker did not name.
+    Unknown,
+}
+
+const GROUP_STATES: [GroupState; 9] = [
+    GroupState::Stable,
+    GroupState::Empty,
+    GroupState::Dead,
+    GroupState::PreparingRebalance,
+    GroupState::CompletingRebalance,
+    GroupState::Assigning,
+    GroupState::Reconciling,
+    GroupState::NotReady,
+    GroupState::Unknown,
+];
+
+impl GroupState {
+    /// The name the protocol uses (`PreparingRebalance`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupState::Stable => "Stable",
+            GroupState::Empty => "Empty",
+            GroupState::Dead => "Dead",
+            GroupState::PreparingRebalance => "PreparingRebalance",
+            GroupState::CompletingRebalance => "CompletingRebalance",
+            GroupState::Assigning => "Assigning",
+            GroupState::Reconciling => "Reconciling",
+            GroupState::NotReady => "NotReady",
+            GroupState::Unknown => "Unknown",
+        }
+    }
+}
+
+impl std::str::FromStr for GroupState {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let plain: String = s.chars().filter(|c| *c != '_' && *c != '-').collect();
+        GROUP_STATES
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(&plain))
+            .ok_or_else(|| {
+                let all: Vec<&str> = GROUP_STATES.iter().map(|t| t.as_str()).collect();
+                Error::config(format!(
+                    "group state '{s}' is not one of {}",
+                    all.join(", ")
+                ))
+            })
+    }
+}
+
+impl std::fmt::Display for GroupState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The group protocol a described group uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupKind {
@@ -162,9 +309,23 @@ impl Admin {
         self.kafka.pool().get(node, Lane::General).await
     }
 
-    /// Lists the groups of every broker, filtered by type (`consumer`, `classic`; empty = all)
-    /// and state (`Stable`, `Empty`, ...; empty = all, case-insensitive).
-    pub async fn list_groups(&self, types: &[&str], states: &[&str]) -> Result<Vec<GroupListing>> {
+    /// Lists the groups of every broker, filtered by type and state (an empty filter lets
+    /// every group through). Brokers too old to filter are filtered here.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: kafkit::Admin) -> kafkit::Result<()> {
+    /// use kafkit::admin::{GroupState, GroupType};
+    /// let idle = admin
+    ///     .list_groups(&[GroupType::Consumer, GroupType::Classic], &[GroupState::Empty])
+    ///     .await?;
+    /// let every_group = admin.list_groups(&[], &[]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_groups(
+        &self,
+        types: &[GroupType],
+        states: &[GroupState],
+    ) -> Result<Vec<GroupListing>> {
         let brokers: Vec<i32> = self
             .kafka
             .cluster()
@@ -179,10 +340,10 @@ impl Admin {
             let version = conn.version::<ListGroupsRequest>()?;
             let mut req = ListGroupsRequest::default();
             if version >= 4 {
-                req.states_filter = states.iter().map(|s| s.to_string()).collect();
+                req.states_filter = states.iter().map(|s| s.as_str().to_string()).collect();
             }
             if version >= 5 {
-                req.types_filter = types.iter().map(|s| s.to_string()).collect();
+                req.types_filter = types.iter().map(|t| t.as_str().to_string()).collect();
             }
             let resp = conn
                 .send_version(&req, version)
@@ -201,11 +362,11 @@ impl Admin {
                     || listing.group_type.is_empty()
                     || types
                         .iter()
-                        .any(|t| t.eq_ignore_ascii_case(&listing.group_type));
+                        .any(|t| t.as_str().eq_ignore_ascii_case(&listing.group_type));
                 let state_ok = states.is_empty()
                     || states
                         .iter()
-                        .any(|s| s.eq_ignore_ascii_case(&listing.state));
+                        .any(|s| s.as_str().eq_ignore_ascii_case(&listing.state));
                 if type_ok && state_ok {
                     out.insert(listing.group_id.clone(), listing);
                 }

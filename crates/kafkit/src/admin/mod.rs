@@ -28,8 +28,8 @@ pub use configs::{
     AlterConfigOp, ConfigEntry, ConfigResource, ConfigResourceType, ConfigSource, ResourceConfig,
 };
 pub use groups::{
-    GroupDescription, GroupKind, GroupListing, GroupOffset, MemberDescription, MemberToRemove,
-    OffsetReset,
+    GroupDescription, GroupKind, GroupListing, GroupOffset, GroupState, GroupType,
+    MemberDescription, MemberToRemove, OffsetReset,
 };
 pub use offsets::{ListedOffset, OffsetSpec};
 pub use quotas::{QuotaEntity, QuotaEntry, QuotaFilter, QuotaOp};

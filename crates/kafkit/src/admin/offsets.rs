@@ -232,7 +232,7 @@ impl Admin {
     /// # Ok(()) }
     /// ```
     pub async fn partitions_of(&self, topic: &str) -> Result<Vec<TopicPartition>> {
-        let meta = self.topic_metadata(&[topic]).await?;
+        let meta = self.describe_topics(&[topic]).await?;
         let mut out: Vec<TopicPartition> = meta
             .iter()
             .flat_map(|t| {

@@ -1,6 +1,6 @@
 //! Share group administration (KIP-932): describe (members, assignments), the start offset of
 //! each share-partition (where the group's reading begins), and moving those start offsets
-//! for a group without active members. Listing and deleting go through `list_groups(&["share"], ..)`
+//! for a group without active members. Listing and deleting go through `list_groups(&[GroupType::Share], ..)`
 //! and `delete_groups`, as for other groups.
 
 use crate::protocol::messages::alter_share_group_offsets_request::{
@@ -267,7 +267,7 @@ impl Admin {
         topic: &str,
         earliest: bool,
     ) -> Result<Vec<(TopicPartition, i64)>> {
-        let info = self.topic_metadata(&[topic]).await?;
+        let info = self.describe_topics(&[topic]).await?;
         let tps: Vec<TopicPartition> = info[0]
             .partitions
             .iter()

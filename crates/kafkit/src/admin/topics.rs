@@ -252,8 +252,28 @@ impl Admin {
         Ok(names)
     }
 
-    /// Metadata of these topics (all topics when `names` is empty).
+    /// Describes these topics (all topics when `names` is empty): partitions, leaders,
+    /// replicas, in-sync replicas and topic ids (Java `Admin.describeTopics`). A topic that
+    /// does not exist, or that this client may not describe, is an error naming it.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: kafkit::Admin) -> kafkit::Result<()> {
+    /// for topic in admin.describe_topics(&["orders"]).await? {
+    ///     println!("{}: {} partitions", topic.name, topic.partitions.len());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn describe_topics(&self, names: &[&str]) -> Result<Vec<Arc<TopicInfo>>> {
+        self.topics_metadata(names).await
+    }
+
+    /// The former name of [`describe_topics`](Self::describe_topics).
+    #[deprecated(note = "renamed `describe_topics`, the Java admin client's name")]
     pub async fn topic_metadata(&self, names: &[&str]) -> Result<Vec<Arc<TopicInfo>>> {
+        self.topics_metadata(names).await
+    }
+
+    async fn topics_metadata(&self, names: &[&str]) -> Result<Vec<Arc<TopicInfo>>> {
         let selection = if names.is_empty() {
             TopicSelection::All
         } else {
@@ -279,8 +299,8 @@ impl Admin {
                         3 => format!("topic '{n}' does not exist"),
                         _ => format!("no metadata for topic '{n}'"),
                     };
-                    Error::from_code(code, "topic_metadata", why.clone())
-                        .unwrap_or_else(|| Error::protocol("topic_metadata", why))
+                    Error::from_code(code, "describe_topics", why.clone())
+                        .unwrap_or_else(|| Error::protocol("describe_topics", why))
                 })
             })
             .collect()

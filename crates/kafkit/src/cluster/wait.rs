@@ -48,7 +48,7 @@ impl TopicWait {
     /// The cause, in words, with what would end the wait.
     pub fn describe(&self, topic: &str) -> String {
         match self {
-            TopicWait::Missing => format!("topic '{topic}' does not exist (create it with `kafkit topic create {topic}`)"),
+            TopicWait::Missing => format!("topic '{topic}' does not exist (create it with Admin::create_topics, or `kafkit topic create` from the CLI; or enable auto topic creation on the broker: auto.create.topics.enable=true)"),
             TopicWait::Unauthorized => format!("topic '{topic}' is not authorized for this client (TOPIC_AUTHORIZATION_FAILED: grant DESCRIBE and READ/WRITE on it)"),
             TopicWait::NoLeader => format!("topic '{topic}' has a partition without a leader"),
             TopicWait::Unreachable(e) => format!("no broker answers the metadata request for topic '{topic}' ({e})"),
@@ -122,7 +122,7 @@ fn gave_up(name: &str, timeout: Duration, cause: Option<&TopicWait>) -> Error {
         _ => Error::new(
             ErrorKind::Kafka(ResponseError::UnknownTopicOrPartition),
             "metadata",
-            format!("topic '{name}' does not exist or has no leader after waiting {timeout:?}; create it first (`kafkit topic create {name}`), or enable auto topic creation on the broker"),
+            format!("topic '{name}' does not exist or has no leader after waiting {timeout:?}; create it first with Admin::create_topics (or `kafkit topic create` from the CLI), or enable auto topic creation on the broker (auto.create.topics.enable=true)"),
         ),
     }
 }

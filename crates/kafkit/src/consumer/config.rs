@@ -326,6 +326,54 @@ impl ConsumerConfig {
         self
     }
 
+    /// Sets the group id (replacing the one given to [`new`](Self::new)).
+    pub fn group_id(mut self, id: impl Into<String>) -> Self {
+        self.group_id = id.into();
+        self
+    }
+
+    /// Sets the bytes fetched per partition per request (Java `max.partition.fetch.bytes`).
+    ///
+    /// ```
+    /// let c = kafkit::consumer::ConsumerConfig::new("g").max_bytes_per_partition(4 << 20);
+    /// assert_eq!(c.max_bytes_per_partition, 4 << 20);
+    /// ```
+    pub fn max_bytes_per_partition(mut self, bytes: i32) -> Self {
+        self.max_bytes_per_partition = bytes;
+        self
+    }
+
+    /// Sets the bytes a fetch waits for (Java `fetch.min.bytes`).
+    pub fn min_bytes(mut self, bytes: i32) -> Self {
+        self.min_bytes = bytes;
+        self
+    }
+
+    /// Sets the bytes per fetch response (Java `fetch.max.bytes`).
+    pub fn max_bytes(mut self, bytes: i32) -> Self {
+        self.max_bytes = bytes;
+        self
+    }
+
+    /// Sets the auto-commit interval (Java `auto.commit.interval.ms`).
+    pub fn auto_commit_interval(mut self, d: Duration) -> Self {
+        self.auto_commit_interval = d;
+        self
+    }
+
+    /// Commits after this many resolved records as well (KafkaJS `autoCommitThreshold`).
+    pub fn auto_commit_threshold(mut self, records: usize) -> Self {
+        self.auto_commit_threshold = Some(records);
+        self
+    }
+
+    /// Sets the longest a handler may run before the member is stale (Java
+    /// `max.poll.interval.ms`).
+    pub fn max_poll_interval(mut self, d: Duration) -> Self {
+        self.max_poll_interval = d;
+        self
+    }
+
     /// Checks the options; returns the warnings to log for options the protocol ignores.
     pub fn validate(&self) -> Result<Vec<String>> {
         if self.group_id.trim().is_empty() {
@@ -478,6 +526,27 @@ mod tests {
         assert!(w[2].contains("remote_assignor"));
         c.group_protocol = GroupProtocol::Classic;
         assert!(c.validate().unwrap().is_empty());
+    }
+
+    #[test]
+    fn every_option_has_a_builder() {
+        let c = ConsumerConfig::new("a")
+            .group_id("g")
+            .max_bytes_per_partition(2 << 20)
+            .min_bytes(10)
+            .max_bytes(20 << 20)
+            .auto_commit_interval(Duration::from_secs(1))
+            .auto_commit_threshold(100)
+            .max_poll_interval(Duration::from_secs(60));
+        assert_eq!(c.group_id, "g");
+        assert_eq!(c.max_bytes_per_partition, 2 << 20);
+        assert_eq!(c.min_bytes, 10);
+        assert_eq!(c.max_bytes, 20 << 20);
+        assert_eq!(c.auto_commit_interval, Duration::from_secs(1));
+        assert_eq!(c.auto_commit_threshold, Some(100));
+        assert_eq!(c.max_poll_interval, Duration::from_secs(60));
+        c.validate().unwrap();
+        assert!(ConsumerConfig::new("g").max_bytes(0).validate().is_err());
     }
 
     #[test]

@@ -132,7 +132,7 @@ fn bomb(base: i64, size: usize) -> Vec<u8> {
         None,
         Some(b"v"),
         &[Header {
-            key: "h",
+            key: b"h",
             value: Some(&big),
         }],
     );

@@ -180,9 +180,17 @@ impl Consumer {
         }
     }
 
-    /// Checks that the group coordinator is reachable and speaks the chosen group protocol.
-    /// A broker without KIP-848 fails here with an error naming both fixes.
-    /// A consumer of assigned partitions has no coordinator: it has nothing to check.
+    /// Checks that the group coordinator is reachable and, under group protocol `consumer`,
+    /// that it offers the KIP-848 heartbeat API. Optional: [`subscribe`](Self::subscribe)
+    /// reaches the coordinator anyway.
+    ///
+    /// Whether the group runs KIP-848 is known for sure only at the first heartbeat, which
+    /// `subscribe` sends: a broker that lists the API but has the protocol turned off (Kafka
+    /// 4.x without `consumer` in `group.coordinator.rebalance.protocols`) passes here and fails
+    /// at `subscribe`, with an error naming both fixes (group protocol `classic`, or enabling
+    /// the protocol on the broker). Only a broker that lacks the API altogether (before 4.0)
+    /// fails here already. A consumer of assigned partitions has no coordinator: it has
+    /// nothing to check.
     pub async fn connect(&self) -> Result<()> {
         if self.inner.assigned {
             return Ok(());
@@ -541,16 +549,32 @@ impl Consumer {
         res
     }
 
-    /// Test support: ends the consumer without leaving the group, as a crashed process would;
-    /// the broker moves its partitions after the session timeout.
+    /// Test support (feature `test-hooks`, not part of the API): ends the consumer without
+    /// leaving the group, as a crashed process would; the broker moves its partitions after the
+    /// session timeout.
+    #[cfg(feature = "test-hooks")]
     #[doc(hidden)]
     pub fn abort(&self) {
+        self.crash();
+    }
+
+    /// Test support (feature `test-hooks`, not part of the API): sends no heartbeat for `d`,
+    /// as a frozen process would.
+    #[cfg(feature = "test-hooks")]
+    #[doc(hidden)]
+    pub fn suspend_heartbeats(&self, d: Duration) {
+        self.freeze(d);
+    }
+
+    // The hooks' bodies, compiled with or without the feature so the engine's commands for
+    // them are always in use.
+    #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
+    fn crash(&self) {
         let _ = self.command(Command::Abort);
     }
 
-    /// Test support: sends no heartbeat for `d`, as a frozen process would.
-    #[doc(hidden)]
-    pub fn suspend_heartbeats(&self, d: Duration) {
+    #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
+    fn freeze(&self, d: Duration) {
         let _ = self.command(Command::SuspendHeartbeats(tokio::time::Instant::now() + d));
     }
 

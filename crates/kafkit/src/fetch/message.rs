@@ -14,6 +14,19 @@ pub struct MessageHeader {
 }
 
 impl MessageHeader {
+    /// A header from owned bytes-like parts, for example to build a [`Message`] in a test.
+    ///
+    /// ```
+    /// let h = kafkit::consumer::MessageHeader::new("trace-id", Some("4bf92f35"));
+    /// assert_eq!(h.key_str(), Some("trace-id"));
+    /// ```
+    pub fn new(key: impl Into<Bytes>, value: Option<impl Into<Bytes>>) -> Self {
+        MessageHeader {
+            key: key.into(),
+            value: value.map(Into::into),
+        }
+    }
+
     /// The key as UTF-8, if it is.
     pub fn key_str(&self) -> Option<&str> {
         std::str::from_utf8(&self.key).ok()

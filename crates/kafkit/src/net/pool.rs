@@ -80,6 +80,28 @@ impl Default for ReconnectBackoff {
 }
 
 impl ReconnectBackoff {
+    /// Sets the first wait after a failed attempt (Java `reconnect.backoff.ms`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kafkit::security::ReconnectBackoff;
+    /// let b = ReconnectBackoff::default()
+    ///     .initial(Duration::from_millis(100))
+    ///     .max(Duration::from_secs(10));
+    /// assert_eq!(b.max, Duration::from_secs(10));
+    /// ```
+    pub fn initial(mut self, d: Duration) -> Self {
+        self.initial = d;
+        self
+    }
+
+    /// Sets the upper bound of the wait (Java `reconnect.backoff.max.ms`).
+    pub fn max(mut self, d: Duration) -> Self {
+        self.max = d;
+        self
+    }
+
+
     /// As a retry policy: exponential, with ±20% jitter so many clients do not reconnect in
     /// step.
     fn policy(&self) -> RetryPolicy {

@@ -101,7 +101,7 @@ impl TlsConfig {
                 }
             }
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = crypto_provider();
         let builder = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| Error::config(format!("TLS setup failed: {e}")))?
@@ -120,6 +120,20 @@ impl TlsConfig {
         };
         Ok(Arc::new(config))
     }
+}
+
+/// The application's process-wide crypto provider when it installed one (for example
+/// aws-lc-rs, for post-quantum key exchange), else *ring*'s: pure Rust and assembly, no C
+/// toolchain to build. rustls 0.23.48 deprecates `ring::default_provider` because *ring* has
+/// no post-quantum key exchange; that is the trade-off kafkit makes by default, so the call is
+/// allowed here (once, instead of a warning in every build).
+fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    if let Some(installed) = rustls::crypto::CryptoProvider::get_default() {
+        return installed.clone();
+    }
+    #[allow(deprecated)]
+    let ring = rustls::crypto::ring::default_provider();
+    Arc::new(ring)
 }
 
 fn describe(pem: &Pem) -> String {

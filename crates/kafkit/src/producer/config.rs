@@ -195,6 +195,38 @@ impl ProducerConfig {
         self.max_block = d;
         self
     }
+    /// Sets the broker-side replication wait of a Produce request (Java `request.timeout.ms`).
+    pub fn request_timeout(mut self, d: Duration) -> Self {
+        self.request_timeout = d;
+        self
+    }
+    /// Sets the largest Produce request, in bytes (Java `max.request.size`).
+    pub fn max_request_size(mut self, bytes: usize) -> Self {
+        self.max_request_size = bytes;
+        self
+    }
+    /// Sets the Produce requests in flight per broker (Java
+    /// `max.in.flight.requests.per.connection`; at most 5 when idempotent).
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = n;
+        self
+    }
+    /// Sets the wait between retries of a failed batch (Java `retry.backoff.ms`).
+    pub fn retry_backoff(mut self, d: Duration) -> Self {
+        self.retry_backoff = d;
+        self
+    }
+    /// Sets the transaction timeout (Java `transaction.timeout.ms`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let c = kafkit::producer::ProducerConfig::default().transaction_timeout(Duration::from_secs(30));
+    /// assert_eq!(c.transaction_timeout, Duration::from_secs(30));
+    /// ```
+    pub fn transaction_timeout(mut self, d: Duration) -> Self {
+        self.transaction_timeout = d;
+        self
+    }
     /// Sets a custom partitioner.
     pub fn partitioner(mut self, p: Arc<dyn Partitioner>) -> Self {
         self.partitioner = p;
@@ -275,6 +307,27 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(e.to_string().contains("acks=all"), "{e}");
+    }
+
+    #[test]
+    fn every_option_has_a_builder() {
+        let c = ProducerConfig::default()
+            .request_timeout(Duration::from_secs(10))
+            .max_request_size(2 << 20)
+            .max_in_flight(3)
+            .retry_backoff(Duration::from_millis(250))
+            .transaction_timeout(Duration::from_secs(20));
+        assert_eq!(c.request_timeout, Duration::from_secs(10));
+        assert_eq!(c.max_request_size, 2 << 20);
+        assert_eq!(c.max_in_flight, 3);
+        assert_eq!(c.retry_backoff, Duration::from_millis(250));
+        assert_eq!(c.transaction_timeout, Duration::from_secs(20));
+        c.validate().unwrap();
+        let e = ProducerConfig::default()
+            .max_in_flight(6)
+            .validate()
+            .unwrap_err();
+        assert!(e.to_string().contains("above 5"), "{e}");
     }
 
     #[test]

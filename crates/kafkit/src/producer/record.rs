@@ -30,33 +30,50 @@ pub struct Record<'a> {
 }
 
 impl<'a> Record<'a> {
-    /// A record with a value and no key.
-    pub fn new(topic: &'a str, value: &'a [u8]) -> Self {
+    /// A record with a value and no key. The value is anything that is bytes as a slice:
+    /// `&str`, `&String`, `&[u8]`, `&Vec<u8>`, `&[u8; N]`, `&Bytes` (`bytes::Bytes`), ...
+    /// It is borrowed, not copied: `send` encodes it straight into the batch.
+    ///
+    /// ```
+    /// use kafkit::producer::Record;
+    /// let owned = String::from("from a String");
+    /// let bytes = bytes::Bytes::from_static(b"from Bytes");
+    /// for record in [
+    ///     Record::new("events", "from a &str"),
+    ///     Record::new("events", &owned),
+    ///     Record::new("events", b"from a byte string"),
+    ///     Record::new("events", &vec![1u8, 2, 3]),
+    ///     Record::new("events", &bytes).key("user-1"),
+    /// ] {
+    ///     assert!(record.value.is_some());
+    /// }
+    /// ```
+    pub fn new<V: AsRef<[u8]> + ?Sized>(topic: &'a str, value: &'a V) -> Self {
         Record {
             topic,
             partition: None,
             key: None,
-            value: Some(value),
+            value: Some(value.as_ref()),
             headers: &[],
             timestamp: None,
         }
     }
 
-    /// A tombstone (null value) for `key`.
-    pub fn tombstone(topic: &'a str, key: &'a [u8]) -> Self {
+    /// A tombstone (null value) for `key` (anything bytes-like, as for [`new`](Self::new)).
+    pub fn tombstone<K: AsRef<[u8]> + ?Sized>(topic: &'a str, key: &'a K) -> Self {
         Record {
             topic,
             partition: None,
-            key: Some(key),
+            key: Some(key.as_ref()),
             value: None,
             headers: &[],
             timestamp: None,
         }
     }
 
-    /// Sets the key.
-    pub fn key(mut self, key: &'a [u8]) -> Self {
-        self.key = Some(key);
+    /// Sets the key (anything bytes-like, as for [`new`](Self::new)).
+    pub fn key<K: AsRef<[u8]> + ?Sized>(mut self, key: &'a K) -> Self {
+        self.key = Some(key.as_ref());
         self
     }
 
@@ -67,6 +84,13 @@ impl<'a> Record<'a> {
     }
 
     /// Sets the headers.
+    ///
+    /// ```
+    /// use kafkit::producer::{Header, Record};
+    /// let headers = [Header::new("trace-id", "4bf92f35"), Header::null("retry")];
+    /// let record = Record::new("events", "payload").headers(&headers);
+    /// assert_eq!(record.headers[0].key, b"trace-id");
+    /// ```
     pub fn headers(mut self, h: &'a [Header<'a>]) -> Self {
         self.headers = h;
         self

@@ -26,12 +26,54 @@ const CONTROL: i16 = 0x20;
 const LOG_APPEND_TIME: i16 = 0x08;
 
 /// A record header to send. Duplicate keys are allowed and kept in order.
+///
+/// Keys are bytes on both sides: here a borrowed `&[u8]`, in a consumed
+/// [`MessageHeader`](crate::consumer::MessageHeader) a `Bytes`. The protocol does not make a
+/// key UTF-8 (the Java client writes and reads it as a UTF-8 string, other clients may not), so
+/// kafkit passes keys through as they are; [`Header::new`] takes a `&str` as readily as bytes,
+/// and [`MessageHeader::key_str`](crate::consumer::MessageHeader::key_str) reads a key as text.
+///
+/// ```
+/// use kafkit::producer::Header;
+/// let h = Header::new("content-type", "application/json");
+/// assert_eq!(h.key_str(), Some("content-type"));
+/// assert_eq!(h.value, Some(&b"application/json"[..]));
+/// assert_eq!(Header::null(b"k").value, None);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header<'a> {
     /// Key.
-    pub key: &'a str,
+    pub key: &'a [u8],
     /// Value; `None` = null.
     pub value: Option<&'a [u8]>,
+}
+
+impl<'a> Header<'a> {
+    /// A header from a key and a value, each anything bytes-like (`&str`, `&[u8]`,
+    /// `&String`, `&Vec<u8>`, `&Bytes`, ...), borrowed.
+    pub fn new<K, V>(key: &'a K, value: &'a V) -> Self
+    where
+        K: AsRef<[u8]> + ?Sized,
+        V: AsRef<[u8]> + ?Sized,
+    {
+        Header {
+            key: key.as_ref(),
+            value: Some(value.as_ref()),
+        }
+    }
+
+    /// A header with a null value.
+    pub fn null<K: AsRef<[u8]> + ?Sized>(key: &'a K) -> Self {
+        Header {
+            key: key.as_ref(),
+            value: None,
+        }
+    }
+
+    /// The key as UTF-8, if it is.
+    pub fn key_str(&self) -> Option<&'a str> {
+        std::str::from_utf8(self.key).ok()
+    }
 }
 
 /// Producer state stamped into a batch header.
@@ -156,7 +198,7 @@ impl RecordBatchBuilder {
         put_bytes(buf, value);
         put_varint(buf, zigzag32(headers.len() as i32) as u64);
         for h in headers {
-            put_bytes(buf, Some(h.key.as_bytes()));
+            put_bytes(buf, Some(h.key));
             put_bytes(buf, h.value);
         }
         self.count += 1;
@@ -231,7 +273,7 @@ fn headers_len(headers: &[Header<'_>]) -> usize {
     varint_len(zigzag32(headers.len() as i32) as u64)
         + headers
             .iter()
-            .map(|h| bytes_len(Some(h.key.as_bytes())) + bytes_len(h.value))
+            .map(|h| bytes_len(Some(h.key)) + bytes_len(h.value))
             .sum::<usize>()
 }
 

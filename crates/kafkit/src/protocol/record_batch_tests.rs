@@ -24,7 +24,7 @@ fn a_header_bomb_is_refused() {
     // of decoded headers. Before the header bound this decoded (32x the inflate limit).
     let empty: Vec<Header> = (0..200_000)
         .map(|_| Header {
-            key: "",
+            key: b"",
             value: Some(b""),
         })
         .collect();
@@ -56,7 +56,7 @@ fn build(c: Compression, recs: &[Rec], p: BatchParams) -> Bytes {
         let headers: Vec<Header> = hs
             .iter()
             .map(|(k, v)| Header {
-                key: k,
+                key: k.as_bytes(),
                 value: v.as_deref(),
             })
             .collect();
@@ -135,7 +135,7 @@ fn size_estimate_bounds_the_record() {
     let mut b = RecordBatchBuilder::new(Compression::None);
     let before = b.size_estimate();
     let h = [Header {
-        key: "a",
+        key: b"a",
         value: Some(b"b"),
     }];
     b.append(1, Some(b"key"), Some(&[0; 300]), &h);

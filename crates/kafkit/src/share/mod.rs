@@ -27,6 +27,7 @@
 //! (`group.share.record.lock.duration.ms`, 30 s by default).
 
 mod acks;
+mod builders;
 mod engine;
 mod fetch;
 mod membership;
