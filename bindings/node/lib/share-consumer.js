@@ -379,7 +379,7 @@ class ShareConsumer {
   }
 
   memberId() {
-    return this._native ? this._native.memberId() : null
+    return (this._native && this._native.memberId()) || null
   }
 
   async stop() {
