@@ -7,7 +7,7 @@
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const { KafkaJSNonRetriableError, AcknowledgeTypes } = require('..')
-const { unique, newKafka, createTopic, produce, waitFor } = require('./helpers')
+const { classicBroker, unique, newKafka, createTopic, produce, waitFor } = require('./helpers')
 
 // A topic with `count` records and a new share group's id.
 async function setup(kafka, count, partitions = 1) {
@@ -241,6 +241,47 @@ test('a share group may not take a consumer group id: run fails naming it', asyn
     await assert.rejects(share.run({ eachMessage: async () => {} }), e => e.name === 'KafkaJSProtocolError' && /give the share group a name of its own/.test(e.message))
   } finally {
     await share.disconnect()
+    await consumer.disconnect()
+  }
+})
+
+test('stop() from a handler leaves the group (the rest of the batch goes back); run() again resumes', async () => {
+  const kafka = newKafka()
+  const { topic, groupId } = await setup(kafka, 6)
+  const handled = []
+  let stopped = null
+  let atStop = 0
+  let consumer = null
+  consumer = await started(kafka, { groupId }, topic, {
+    eachMessage: async ({ message }) => {
+      handled.push(message.value.toString())
+      if (!stopped && consumer) {
+        atStop = handled.length
+        stopped = consumer.stop()
+      }
+    },
+  })
+  try {
+    await waitFor(() => stopped !== null, 'a message handled once running')
+    await stopped
+    await new Promise(r => setTimeout(r, 300))
+    assert.equal(handled.length, atStop, 'nothing handled after stop')
+    assert.ok(consumer.seen.some(e => e.type === consumer.events.STOP))
+    await consumer.run({ eachMessage: async ({ message }) => { handled.push(message.value.toString()) } })
+    await waitFor(() => new Set(handled).size === 6, 'every message after the new run')
+  } finally {
+    await consumer.disconnect()
+  }
+})
+
+test('a broker without share groups: run fails naming share.version and Kafka 4.2+', async () => {
+  const kafka = newKafka({ brokers: [classicBroker] })
+  const consumer = kafka.shareConsumer({ groupId: unique('sg') })
+  await consumer.connect()
+  try {
+    await consumer.subscribe({ topics: [unique('t')] })
+    await assert.rejects(consumer.run({ eachMessage: async () => {} }), e => e.name === 'KafkaJSProtocolError' && /share\.version/.test(e.message) && /4\.2/.test(e.message))
+  } finally {
     await consumer.disconnect()
   }
 })
