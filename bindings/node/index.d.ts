@@ -664,7 +664,11 @@ export type ConsumerRunConfig = ConsumerRunOptions &
 
 /** @deprecated Replaced by ConsumerSubscribeTopics (as in KafkaJS). */
 export type ConsumerSubscribeTopic = { topic: string | RegExp; fromBeginning?: boolean }
-/** A RegExp is matched against the cluster's topics when `subscribe` is called (connect first). */
+/**
+ * `classic`: a RegExp is matched against the cluster's topics when `subscribe` is called
+ * (connect first). `consumer`: the broker evaluates it (sent in RE2/J syntax), so topics created
+ * later join; one RE2/J cannot express (a lookaround, a backreference, a flag but `i`) is refused.
+ */
 export type ConsumerSubscribeTopics = { topics: (string | RegExp)[]; fromBeginning?: boolean }
 
 export type MemberDescription = {
