@@ -285,3 +285,42 @@ test('a broker without share groups: run fails naming share.version and Kafka 4.
     await consumer.disconnect()
   }
 })
+
+test('eachBatch that throws: the messages it did not acknowledge come back, the one it accepted does not', async () => {
+  const kafka = newKafka()
+  const { topic, groupId } = await setup(kafka, 3)
+  const deliveries = []
+  const consumer = await started(kafka, { groupId }, topic, {
+    eachBatch: async ({ batch, acknowledge }) => {
+      for (const m of batch.messages) deliveries.push([m.value.toString(), m.deliveryCount])
+      if (batch.messages[0].deliveryCount === 1) {
+        acknowledge(batch.messages[0], 'accept')
+        throw new Error('batch failed')
+      }
+    },
+  })
+  try {
+    await waitFor(() => deliveries.filter(([, n]) => n === 2).length >= 2, 'the unacknowledged messages again')
+    await new Promise(r => setTimeout(r, 500))
+    const again = deliveries.filter(([, n]) => n === 2).map(([v]) => v).sort()
+    assert.deepEqual(again, ['value-1', 'value-2'])
+    assert.ok(kafka.logs.some(e => e.label === 'ERROR' && /eachBatch threw/.test(e.log.message)))
+  } finally {
+    await consumer.disconnect()
+  }
+})
+
+test("acquireMode 'record_limit': no batch holds more than maxRecords", async () => {
+  const kafka = newKafka()
+  const { topic, groupId } = await setup(kafka, 7)
+  const sizes = []
+  const consumer = await started(kafka, { groupId, maxRecords: 2, acquireMode: 'record_limit' }, topic, {
+    eachBatch: async ({ batch }) => { sizes.push(batch.messages.length) },
+  })
+  try {
+    await waitFor(() => sizes.reduce((a, b) => a + b, 0) >= 7, 'all 7 messages')
+    assert.ok(sizes.every(n => n <= 2), `batch sizes ${sizes}`)
+  } finally {
+    await consumer.disconnect()
+  }
+})
