@@ -324,3 +324,28 @@ test("acquireMode 'record_limit': no batch holds more than maxRecords", async ()
     await consumer.disconnect()
   }
 })
+
+test('commit() after the acquisition lock ran out: that partition reports the broker refusal as a KafkaJS error', async () => {
+  const kafka = newKafka()
+  const { topic, groupId } = await setup(kafka, 1)
+  const results = []
+  const consumer = await started(kafka, { groupId }, topic, {
+    eachBatch: async ({ batch, acknowledge, commit }) => {
+      if (results.length > 0) return
+      // The test broker's lock lasts 5 s: past it the record is no longer this member's.
+      await new Promise(r => setTimeout(r, 7000))
+      acknowledge(batch.messages[0], 'accept')
+      results.push(await commit())
+    },
+  })
+  try {
+    await waitFor(() => results.length > 0, 'the late commit')
+    const [{ topic: t, partition, error }] = results[0]
+    assert.equal(t, topic)
+    assert.equal(partition, 0)
+    assert.ok(error instanceof Error && error.name === 'KafkaJSProtocolError', `error: ${error}`)
+    assert.equal(error.type, 'INVALID_RECORD_STATE')
+  } finally {
+    await consumer.disconnect()
+  }
+})
