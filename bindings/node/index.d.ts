@@ -88,6 +88,8 @@ export class Kafka {
   constructor(config: KafkaConfig)
   producer(config?: ProducerConfig): Producer
   consumer(config: ConsumerConfig): Consumer
+  /** kafkit: a member of a share group (KIP-932, Apache Kafka 4.2+). */
+  shareConsumer(config: ShareConsumerConfig): ShareConsumer
   admin(config?: AdminConfig): Admin
   logger(): Logger
 }
@@ -662,7 +664,11 @@ export type ConsumerRunConfig = ConsumerRunOptions &
 
 /** @deprecated Replaced by ConsumerSubscribeTopics (as in KafkaJS). */
 export type ConsumerSubscribeTopic = { topic: string | RegExp; fromBeginning?: boolean }
-/** A RegExp is matched against the cluster's topics when `subscribe` is called (connect first). */
+/**
+ * `classic`: a RegExp is matched against the cluster's topics when `subscribe` is called
+ * (connect first). `consumer`: the broker evaluates it (sent in RE2/J syntax), so topics created
+ * later join; one RE2/J cannot express (a lookaround, a backreference, a flag but `i`) is refused.
+ */
 export type ConsumerSubscribeTopics = { topics: (string | RegExp)[]; fromBeginning?: boolean }
 
 export type MemberDescription = {
@@ -1263,4 +1269,161 @@ export class KafkaJSServerDoesNotSupportApiKey extends KafkaJSNonRetriableError 
   readonly apiKey?: number
   readonly apiName?: string
   constructor(e: Error | string, metadata?: { apiKey?: number; apiName?: string })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Share groups (kafkit; KIP-932, Apache Kafka 4.2+): docs/node.md, "Share groups"
+
+/** What becomes of a delivered message. */
+export type AcknowledgeType = 'accept' | 'release' | 'reject'
+
+/**
+ * `accept`: done; `release`: delivered again (to any member, its delivery count one higher);
+ * `reject`: never delivered again.
+ */
+export declare const AcknowledgeTypes: {
+  readonly ACCEPT: 'accept'
+  readonly RELEASE: 'release'
+  readonly REJECT: 'reject'
+}
+
+export interface ShareConsumerConfig {
+  groupId: string
+  /**
+   * `implicit` (default): a message whose handler returns is accepted, one whose handler throws
+   * is released. `explicit`: each message is acknowledged with `acknowledge(type)`; one left
+   * unacknowledged when its handler returns is released (with a warning).
+   */
+  acknowledgementMode?: 'implicit' | 'explicit'
+  /** Records one fetch acquires at most. Default 500. */
+  maxRecords?: number
+  /**
+   * `batch_optimized` (default): a fetch may acquire more than `maxRecords` to end on a batch
+   * boundary; `record_limit`: never more (Kafka 4.2+).
+   */
+  acquireMode?: 'batch_optimized' | 'record_limit'
+  /** Longest a fetch waits for records. Default 500. */
+  maxWaitTimeInMs?: number
+  /** Default 1. */
+  minBytes?: number
+  /** Bytes per fetch answer. Default 52428800. */
+  maxBytes?: number
+  rackId?: string
+}
+
+/** A message of a share group: a KafkaJS message and the number of times it was delivered. */
+export interface ShareMessage extends KafkaMessage {
+  /** 1 the first time; the broker archives a message after its delivery limit (5 by default). */
+  deliveryCount: number
+}
+
+export interface ShareBatch {
+  topic: string
+  partition: number
+  messages: ShareMessage[]
+  isEmpty(): boolean
+  firstOffset(): string | null
+  lastOffset(): string | null
+}
+
+export interface ShareEachMessagePayload {
+  topic: string
+  partition: number
+  message: ShareMessage
+  /** The same as `message.deliveryCount`. */
+  deliveryCount: number
+  /** Decides the message now (once; throws KafkaJSNonRetriableError on a second call). */
+  acknowledge(type: AcknowledgeType): void
+  /** Keeps the message this member's for another acquisition lock (Kafka 4.2+). */
+  renew(): Promise<void>
+  /** Membership heartbeats run by themselves: resolves at once. */
+  heartbeat(): Promise<void>
+}
+
+export interface ShareEachBatchPayload {
+  batch: ShareBatch
+  acknowledge(message: ShareMessage, type: AcknowledgeType): void
+  renew(message: ShareMessage): Promise<void>
+  /** `shareConsumer.commit()`. */
+  commit(): Promise<ShareCommitResult[]>
+  heartbeat(): Promise<void>
+  isRunning(): boolean
+  isStale(): boolean
+}
+
+/** `run`'s options: one of `eachMessage` or `eachBatch`. */
+export type ShareConsumerRunConfig =
+  | { eachMessage: (payload: ShareEachMessagePayload) => Promise<void>; eachBatch?: undefined }
+  | { eachBatch: (payload: ShareEachBatchPayload) => Promise<void>; eachMessage?: undefined }
+
+/** One partition's outcome of `commit()`: `error` is null when the broker took them. */
+export interface ShareCommitResult {
+  topic: string
+  partition: number
+  error: KafkaJSError | null
+}
+
+export type ShareConsumerEvents = {
+  CONNECT: 'share_consumer.connect'
+  DISCONNECT: 'share_consumer.disconnect'
+  STOP: 'share_consumer.stop'
+  CRASH: 'share_consumer.crash'
+  COMMIT: 'share_consumer.commit'
+  FETCH_START: 'share_consumer.fetch_start'
+  FETCH: 'share_consumer.fetch'
+  START_BATCH_PROCESS: 'share_consumer.start_batch_process'
+  END_BATCH_PROCESS: 'share_consumer.end_batch_process'
+  REQUEST: 'share_consumer.network.request'
+  REQUEST_TIMEOUT: 'share_consumer.network.request_timeout'
+  REQUEST_QUEUE_SIZE: 'share_consumer.network.request_queue_size'
+}
+
+export interface ShareBatchProcessEvent {
+  topic: string
+  partition: number
+  batchSize: number
+  firstOffset: string | null
+  lastOffset: string | null
+}
+
+/** The event each share consumer event name delivers. */
+export interface ShareConsumerEventMap {
+  'share_consumer.connect': ConnectEvent
+  'share_consumer.disconnect': DisconnectEvent
+  'share_consumer.stop': InstrumentationEvent<null>
+  'share_consumer.crash': InstrumentationEvent<{ error: Error; groupId: string; restart: false }>
+  'share_consumer.commit': InstrumentationEvent<{ groupId: string; partitions: ShareCommitResult[] }>
+  'share_consumer.fetch_start': ConsumerFetchStartEvent
+  'share_consumer.fetch': ConsumerFetchEvent
+  'share_consumer.start_batch_process': InstrumentationEvent<ShareBatchProcessEvent>
+  'share_consumer.end_batch_process': InstrumentationEvent<ShareBatchProcessEvent & { duration: number }>
+  'share_consumer.network.request': RequestEvent
+  'share_consumer.network.request_timeout': RequestTimeoutEvent
+  'share_consumer.network.request_queue_size': RequestQueueSizeEvent
+}
+
+export interface ShareConsumer {
+  connect(): Promise<void>
+  disconnect(): Promise<void>
+  /**
+   * Topic names; a RegExp is matched against the cluster's topics now (connect first).
+   * `fromBeginning: true` sets the group's `share.auto.offset.reset` to `earliest` when `run`
+   * joins (one start position for the whole group); false leaves it as it is.
+   */
+  subscribe(subscription: ConsumerSubscribeTopics | ConsumerSubscribeTopic): Promise<void>
+  /** Joins the share group and hands it messages until `stop`; resolves once started. */
+  run(config: ShareConsumerRunConfig): Promise<void>
+  /** Leaves the group: messages still held go back to it. */
+  stop(): Promise<void>
+  /** Sends the acknowledgements decided so far and resolves each partition's outcome. */
+  commit(): Promise<ShareCommitResult[]>
+  /** The partitions the broker assigned to this member (others may read them too). */
+  assignment(): Promise<{ [topic: string]: number[] }>
+  memberId(): string | null
+  on<E extends ValueOf<ShareConsumerEvents>>(
+    eventName: E,
+    listener: (event: ShareConsumerEventMap[E]) => void
+  ): RemoveInstrumentationEventListener<E>
+  logger(): Logger
+  readonly events: ShareConsumerEvents
 }

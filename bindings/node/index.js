@@ -7,6 +7,7 @@ const { logLevel } = require('./lib/logger')
 const { PartitionAssigners, AssignerProtocol } = require('./lib/assigners')
 const { Partitioners } = require('./lib/producer')
 const errors = require('./lib/errors')
+const { AcknowledgeTypes } = require('./lib/share-consumer')
 const { AclResourceTypes, AclOperationTypes, AclPermissionTypes, ResourcePatternTypes } = require('./lib/acls')
 
 const CompressionTypes = { None: 0, GZIP: 1, Snappy: 2, LZ4: 3, ZSTD: 4 }
@@ -33,5 +34,6 @@ module.exports = {
   AclPermissionTypes,
   ResourcePatternTypes,
   ConfigResourceTypes,
+  AcknowledgeTypes,
   ...errorClasses,
 }

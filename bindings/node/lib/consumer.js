@@ -9,6 +9,7 @@ const { decode, decodeWith } = require('./decode')
 const { Instrumentation } = require('./instrumentation')
 const { nativeAssigners, PartitionAssigners, AssignerProtocol } = require('./assigners')
 const { retrying, backoff } = require('./retry')
+const { brokerRegex } = require('./regex')
 const {
   KafkaJSError,
   KafkaJSNonRetriableError,
@@ -143,6 +144,8 @@ class Consumer {
     this._allowAutoTopicCreation = allowAutoTopicCreation
     callSync(() => native.validateConsumer(this._options))
     this._subscriptions = new Map()
+    // RegExps the broker evaluates (groupProtocol 'consumer'): RE2/J source -> fromBeginning.
+    this._patterns = new Map()
     this._paused = new Map()
     this._native = null
     this._running = false
@@ -184,7 +187,10 @@ class Consumer {
       throw new KafkaJSNonRetriableError('Missing required argument "topics"')
     }
     for (const t of list) {
-      if (t instanceof RegExp) {
+      if (t instanceof RegExp && this._options.groupProtocol === 'consumer') {
+        // Sent to the broker (lib/regex.js), so topics created later join the subscription.
+        this._patterns.set(brokerRegex(t), fromBeginning)
+      } else if (t instanceof RegExp) {
         if (!this._native) throw new KafkaJSError('The consumer must be connected to subscribe to a RegExp', { retriable: false })
         // As KafkaJS: the RegExp is matched against the cluster's topics now.
         const all = await call(this._native.listTopics())
@@ -218,7 +224,7 @@ class Consumer {
     if (!eachBatch && !eachMessage) {
       throw new KafkaJSNonRetriableError('consumer.run needs eachMessage or eachBatch')
     }
-    if (this._subscriptions.size === 0) {
+    if (this._subscriptions.size === 0 && this._patterns.size === 0) {
       throw new KafkaJSNonRetriableError('The consumer has no subscription: call consumer.subscribe({ topics }) before consumer.run()')
     }
     this._runConfig = {
@@ -237,6 +243,7 @@ class Consumer {
   async _start() {
     const c = this._runConfig
     const subs = [...this._subscriptions].map(([topic, fromBeginning]) => ({ topic, fromBeginning }))
+    for (const [pattern, fromBeginning] of this._patterns) subs.push({ topic: pattern, fromBeginning, pattern: true })
     await call(this._native.start({ ...this._options, autoCommit: c.autoCommit, autoCommitInterval: c.autoCommitInterval, autoCommitThreshold: c.autoCommitThreshold }, subs))
     this._running = true
     this._runError = null

@@ -131,6 +131,12 @@ class Kafka {
     return new Consumer(this, options)
   }
 
+  // A share group member (KIP-932, Kafka 4.2+): see lib/share-consumer.js.
+  shareConsumer(options = {}) {
+    const { ShareConsumer } = require('./share-consumer')
+    return new ShareConsumer(this, options)
+  }
+
   admin(options = {}) {
     const { Admin } = require('./admin')
     return new Admin(this, options)

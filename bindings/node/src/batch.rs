@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use kafkit::consumer::{Batch, BatchContext};
+use kafkit::consumer::{Batch, BatchContext, Message};
 use napi::bindgen_prelude::{Buffer, Float64Array, Int32Array};
 use napi_derive::napi;
 
@@ -28,9 +28,16 @@ fn len_of(b: &Option<bytes::Bytes>) -> i32 {
 type Packed = (Vec<u8>, Vec<i32>, Vec<f64>);
 
 pub(crate) fn pack(batch: &Batch) -> Packed {
-    let size: usize = batch
-        .messages
-        .iter()
+    pack_messages(batch.messages.iter())
+}
+
+/// Packs any records (the share consumer's too).
+pub(crate) fn pack_messages<'a, I>(messages: I) -> Packed
+where
+    I: ExactSizeIterator<Item = &'a Message> + Clone,
+{
+    let size: usize = messages
+        .clone()
         .map(|m| {
             m.key.as_ref().map_or(0, |k| k.len())
                 + m.value.as_ref().map_or(0, |v| v.len())
@@ -41,9 +48,9 @@ pub(crate) fn pack(batch: &Batch) -> Packed {
         })
         .sum();
     let mut data = Vec::with_capacity(size);
-    let mut layout = Vec::with_capacity(batch.messages.len() * 3);
-    let mut numbers = Vec::with_capacity(batch.messages.len() * 2);
-    for m in &batch.messages {
+    let mut layout = Vec::with_capacity(messages.len() * 3);
+    let mut numbers = Vec::with_capacity(messages.len() * 2);
+    for m in messages {
         layout.push(len_of(&m.key));
         layout.push(len_of(&m.value));
         layout.push(m.headers.len() as i32);

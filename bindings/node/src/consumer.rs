@@ -48,6 +48,8 @@ pub struct ConsumerOptions {
 pub struct TopicSubscription {
     pub topic: String,
     pub from_beginning: bool,
+    /// `topic` is a regular expression the broker evaluates (KIP-848, from a RegExp).
+    pub pattern: Option<bool>,
 }
 
 #[napi(object)]
@@ -205,12 +207,18 @@ impl NativeConsumer {
         for from_beginning in [false, true] {
             let topics: Vec<&str> = subscriptions
                 .iter()
-                .filter(|s| s.from_beginning == from_beginning)
+                .filter(|s| s.from_beginning == from_beginning && s.pattern != Some(true))
                 .map(|s| s.topic.as_str())
                 .collect();
             if !topics.is_empty() {
                 consumer.subscribe(&topics, from_beginning).await.js()?;
             }
+        }
+        for s in subscriptions.iter().filter(|s| s.pattern == Some(true)) {
+            consumer
+                .subscribe_pattern(&s.topic, s.from_beginning)
+                .await
+                .js()?;
         }
         consumer.connect().await.js()?;
         let warnings = consumer.warnings().to_vec();

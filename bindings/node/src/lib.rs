@@ -17,3 +17,4 @@ mod error;
 mod events;
 mod oauth;
 mod producer;
+mod share;
