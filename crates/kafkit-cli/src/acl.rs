@@ -99,13 +99,13 @@ fn to_json(a: &AclBinding) -> serde_json::Value {
 
 fn print(acls: &[AclBinding], verb: &str, as_json: bool) {
     if as_json {
-        println!(
+        outln!(
             "{}",
             terminal::json(&json!({verb: acls.iter().map(to_json).collect::<Vec<_>>()}))
         );
     } else {
         for a in acls {
-            println!("{}", esc(a));
+            outln!("{}", esc(a));
         }
     }
 }

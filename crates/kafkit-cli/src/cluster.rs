@@ -66,20 +66,20 @@ pub async fn run(kafka: &Kafka, cmd: ClusterCommand, as_json: bool) -> kafkit::R
                     .iter()
                     .map(|b| json!({"node_id": b.node_id, "host": b.host, "port": b.port, "rack": b.rack, "fenced": c.fenced.contains(&b.node_id)}))
                     .collect();
-                println!(
+                outln!(
                     "{}",
                     terminal::json(
                         &json!({"cluster_id": c.cluster_id, "controller_id": c.controller_id, "brokers": brokers})
                     )
                 );
             } else {
-                println!(
+                outln!(
                     "cluster {} (controller {})",
                     esc(c.cluster_id.as_deref().unwrap_or("?")),
                     c.controller_id
                 );
                 for b in &c.brokers {
-                    println!(
+                    outln!(
                         "  broker {} at {}{}{}",
                         b.node_id,
                         esc(b.addr()),
@@ -105,7 +105,7 @@ pub async fn run(kafka: &Kafka, cmd: ClusterCommand, as_json: bool) -> kafkit::R
                         .map(|x| json!({"name": x.name, "min": x.min, "max": x.max}))
                         .collect::<Vec<_>>()
                 };
-                println!(
+                outln!(
                     "{}",
                     terminal::json(
                         &json!({"finalized_epoch": f.finalized_epoch, "finalized": list(&f.finalized), "supported": list(&f.supported)})
@@ -114,7 +114,7 @@ pub async fn run(kafka: &Kafka, cmd: ClusterCommand, as_json: bool) -> kafkit::R
             } else {
                 for x in &f.finalized {
                     let sup = f.supported.iter().find(|s| s.name == x.name);
-                    println!(
+                    outln!(
                         "{}\tlevel {}{}",
                         esc(&x.name),
                         x.max,
@@ -135,10 +135,10 @@ pub async fn run(kafka: &Kafka, cmd: ClusterCommand, as_json: bool) -> kafkit::R
                         "partitions": d.partitions.iter().map(|p| json!({"topic": p.partition.topic, "partition": p.partition.partition, "size": p.size, "offset_lag": p.offset_lag, "future": p.is_future})).collect::<Vec<_>>(),
                     }))
                     .collect();
-                println!("{}", terminal::json(&json!(out)));
+                outln!("{}", terminal::json(&json!(out)));
             } else {
                 for d in dirs {
-                    println!(
+                    outln!(
                         "broker {} {}{}: {} replicas, {} bytes",
                         d.broker,
                         esc(&d.path),
@@ -160,17 +160,17 @@ pub async fn run(kafka: &Kafka, cmd: ClusterCommand, as_json: bool) -> kafkit::R
                 .collect::<kafkit::Result<Vec<_>>>()?;
             let elected = admin.elect_leaders(kind, &parts).await?;
             if as_json {
-                println!(
+                outln!(
                     "{}",
                     terminal::json(
                         &json!({"elected": elected.iter().map(|t| t.to_string()).collect::<Vec<_>>()})
                     )
                 );
             } else if elected.is_empty() {
-                println!("no election needed");
+                outln!("no election needed");
             } else {
                 for t in elected {
-                    println!("elected a new leader for {}", esc(t));
+                    outln!("elected a new leader for {}", esc(t));
                 }
             }
         }
@@ -185,16 +185,16 @@ pub async fn run(kafka: &Kafka, cmd: ClusterCommand, as_json: bool) -> kafkit::R
                 .alter_partition_reassignments(&[(p.clone(), target)])
                 .await?;
             if as_json {
-                println!(
+                outln!(
                     "{}",
                     terminal::json(
                         &json!({"partition": p.to_string(), "replicas": replicas, "cancelled": cancel})
                     )
                 );
             } else if cancel {
-                println!("cancelled the move of {}", esc(&p));
+                outln!("cancelled the move of {}", esc(&p));
             } else {
-                println!("moving {} to {replicas:?}", esc(&p));
+                outln!("moving {} to {replicas:?}", esc(&p));
             }
         }
         ClusterCommand::Reassignments => {
@@ -204,10 +204,10 @@ pub async fn run(kafka: &Kafka, cmd: ClusterCommand, as_json: bool) -> kafkit::R
                     .iter()
                     .map(|r| json!({"partition": r.partition.to_string(), "replicas": r.replicas, "adding": r.adding, "removing": r.removing}))
                     .collect();
-                println!("{}", terminal::json(&json!(out)));
+                outln!("{}", terminal::json(&json!(out)));
             } else {
                 for r in list {
-                    println!(
+                    outln!(
                         "{}\treplicas {:?} adding {:?} removing {:?}",
                         esc(&r.partition),
                         r.replicas,

@@ -69,7 +69,7 @@ pub async fn run(kafka: &Kafka, cmd: ConfigCommand, as_json: bool) -> kafkit::Re
                     .iter()
                     .map(|e| json!({"name": e.name, "value": e.value, "source": e.source.to_string(), "read_only": e.read_only, "sensitive": e.sensitive}))
                     .collect();
-                println!(
+                outln!(
                     "{}",
                     terminal::json(&json!({"resource": d.resource.to_string(), "configs": out}))
                 );
@@ -80,7 +80,7 @@ pub async fn run(kafka: &Kafka, cmd: ConfigCommand, as_json: bool) -> kafkit::Re
                     } else {
                         e.value.as_deref().unwrap_or("<null>")
                     };
-                    println!("{}={}\t{}", esc(&e.name), esc(value), esc(&e.source));
+                    outln!("{}={}\t{}", esc(&e.name), esc(value), esc(&e.source));
                 }
             }
         }
@@ -104,12 +104,12 @@ pub async fn run(kafka: &Kafka, cmd: ConfigCommand, as_json: bool) -> kafkit::Re
                 "altered"
             };
             if as_json {
-                println!(
+                outln!(
                     "{}",
                     terminal::json(&json!({verb: r.to_string(), "changes": changes}))
                 );
             } else {
-                println!("{verb} {}: {}", esc(&r), esc(changes.join(" ")));
+                outln!("{verb} {}: {}", esc(&r), esc(changes.join(" ")));
             }
         }
     }

@@ -16,13 +16,13 @@ pub async fn run(kafka: &Kafka) -> kafkit::Result<()> {
         .unwrap_or(0);
     let topic = format!("kafkit-demo-{suffix}");
     let group = format!("kafkit-demo-group-{suffix}");
-    println!("1. creating topic {topic} with 3 partitions");
+    outln!("1. creating topic {topic} with 3 partitions");
     kafka
         .admin()
         .create_topics(&[NewTopic::new(&topic, 3)])
         .await?;
 
-    println!("2. producing 6 records (idempotent, acks=all)");
+    outln!("2. producing 6 records (idempotent, acks=all)");
     let producer = kafka.producer(ProducerConfig::default())?;
     let lines = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"];
     let mut acks = Vec::new();
@@ -36,11 +36,11 @@ pub async fn run(kafka: &Kafka) -> kafkit::Result<()> {
     }
     for a in acks {
         let m = a.await?;
-        println!("   wrote {}-{}@{}", esc(&m.topic), m.partition, m.offset);
+        outln!("   wrote {}-{}@{}", esc(&m.topic), m.partition, m.offset);
     }
     producer.close().await?;
 
-    println!("3. consuming with group {group} (group protocol: consumer / KIP-848)");
+    outln!("3. consuming with group {group} (group protocol: consumer / KIP-848)");
     let consumer =
         kafka.consumer(ConsumerConfig::new(&group).group_protocol(GroupProtocol::Consumer))?;
     let mut events = kafka.events();
@@ -53,7 +53,7 @@ pub async fn run(kafka: &Kafka) -> kafkit::Result<()> {
                 ..
             } = e
             {
-                println!(
+                outln!(
                     "   joined as {} at epoch {member_epoch}, {} partitions assigned",
                     esc(&member_id),
                     assignment.len()
@@ -68,7 +68,7 @@ pub async fn run(kafka: &Kafka) -> kafkit::Result<()> {
         match tokio::time::timeout(Duration::from_secs(30), stream.next()).await {
             Ok(Some(Ok(m))) => {
                 got += 1;
-                println!(
+                outln!(
                     "   read {}-{}@{} key={} value={}",
                     esc(&m.topic),
                     m.partition,
@@ -90,8 +90,8 @@ pub async fn run(kafka: &Kafka) -> kafkit::Result<()> {
     }
     drop(stream);
     consumer.stop().await?;
-    println!("4. left the group; deleting {topic}");
+    outln!("4. left the group; deleting {topic}");
     kafka.admin().delete_topics(&[&topic]).await?;
-    println!("done: {got} records produced and consumed");
+    outln!("done: {got} records produced and consumed");
     Ok(())
 }

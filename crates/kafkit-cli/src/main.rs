@@ -1,5 +1,7 @@
 //! `kafkit`: the command-line face of the kafkit Kafka client.
 
+#[macro_use]
+mod out;
 mod acl;
 mod args;
 mod cluster;
@@ -7,7 +9,6 @@ mod config;
 mod consume;
 mod demo;
 mod group;
-mod out;
 mod produce;
 mod records;
 mod share;

@@ -3,6 +3,27 @@
 
 use std::io::Write as _;
 
+/// `println!` for output that is a command's last step: a closed stdout ends the process
+/// quietly (exit 0), as SIGPIPE ends the C tools, where `println!` would panic.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::out::line_or_exit(&format!($($arg)*))
+    };
+}
+
+/// Writes `line` and a newline; a closed stdout ends the process quietly, another write
+/// error ends it with the error.
+pub fn line_or_exit(line: &str) {
+    match self::line(line) {
+        Ok(true) => {}
+        Ok(false) => std::process::exit(0),
+        Err(e) => {
+            eprintln!("kafkit: {e}");
+            std::process::exit(1)
+        }
+    }
+}
+
 /// Writes `bytes` and flushes; `Ok(false)` when stdout is closed, so the caller can stop
 /// printing (and, for a consumer, stop reading) without an error.
 pub fn write(bytes: &[u8]) -> kafkit::Result<bool> {

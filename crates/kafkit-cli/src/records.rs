@@ -73,10 +73,10 @@ pub async fn offsets(kafka: &Kafka, args: OffsetsArgs, as_json: bool) -> kafkit:
         .await?;
     if as_json {
         let out: Vec<_> = found.iter().map(|o| offset_json(o, args.time)).collect();
-        println!("{}", terminal::json(&json!(out)));
+        outln!("{}", terminal::json(&json!(out)));
     } else {
         for o in &found {
-            println!("{}", offset_line(o, args.time));
+            outln!("{}", offset_line(o, args.time));
         }
     }
     Ok(())
@@ -126,10 +126,10 @@ pub async fn run(kafka: &Kafka, cmd: RecordsCommand, as_json: bool) -> kafkit::R
                     .iter()
                     .map(|(tp, l)| json!({"topic": tp.topic, "partition": tp.partition, "low_watermark": l}))
                     .collect();
-                println!("{}", terminal::json(&json!(out)));
+                outln!("{}", terminal::json(&json!(out)));
             } else {
                 for (tp, l) in low {
-                    println!("{}\tstarts at {l}", esc(&tp));
+                    outln!("{}\tstarts at {l}", esc(&tp));
                 }
             }
         }

@@ -105,7 +105,7 @@ pub async fn run(kafka: &Kafka, cmd: ShareCommand, as_json: bool) -> kafkit::Res
                 let Some(record) = next else { break };
                 let record = record?;
                 if as_json {
-                    println!(
+                    outln!(
                         "{}",
                         terminal::json(
                             &json!({"topic": &*record.topic, "partition": record.partition, "offset": record.offset,
@@ -114,7 +114,7 @@ pub async fn run(kafka: &Kafka, cmd: ShareCommand, as_json: bool) -> kafkit::Res
                         )
                     );
                 } else {
-                    println!(
+                    outln!(
                         "{}-{}@{}\tdelivery {}\t{}\t{}",
                         esc(&record.topic),
                         record.partition,
@@ -139,7 +139,7 @@ pub async fn run(kafka: &Kafka, cmd: ShareCommand, as_json: bool) -> kafkit::Res
             let g: Vec<&str> = groups.iter().map(String::as_str).collect();
             for d in admin.describe_share_groups(&g).await? {
                 if as_json {
-                    println!(
+                    outln!(
                         "{}",
                         terminal::json(
                             &json!({"group": d.group_id, "state": d.state, "group_epoch": d.group_epoch,
@@ -151,7 +151,7 @@ pub async fn run(kafka: &Kafka, cmd: ShareCommand, as_json: bool) -> kafkit::Res
                         )
                     );
                 } else {
-                    println!(
+                    outln!(
                         "share group {} ({}, epoch {}, assignor {}), {} members",
                         esc(&d.group_id),
                         esc(&d.state),
@@ -160,7 +160,7 @@ pub async fn run(kafka: &Kafka, cmd: ShareCommand, as_json: bool) -> kafkit::Res
                         d.members.len()
                     );
                     for m in &d.members {
-                        println!(
+                        outln!(
                             "  {} epoch {} {} {}: {}",
                             esc(&m.member_id),
                             m.member_epoch,
@@ -183,12 +183,12 @@ pub async fn run(kafka: &Kafka, cmd: ShareCommand, as_json: bool) -> kafkit::Res
                 .await?;
             for g in groups {
                 if as_json {
-                    println!(
+                    outln!(
                         "{}",
                         terminal::json(&json!({"group": g.group_id, "state": g.state}))
                     );
                 } else {
-                    println!("{}\t{}", esc(&g.group_id), esc(&g.state));
+                    outln!("{}\t{}", esc(&g.group_id), esc(&g.state));
                 }
             }
             Ok(())
@@ -197,7 +197,7 @@ pub async fn run(kafka: &Kafka, cmd: ShareCommand, as_json: bool) -> kafkit::Res
             let g: Vec<&str> = groups.iter().map(String::as_str).collect();
             admin.delete_groups(&g).await?;
             if !as_json {
-                println!("deleted {}", esc(groups.join(", ")));
+                outln!("deleted {}", esc(groups.join(", ")));
             }
             Ok(())
         }
@@ -227,12 +227,12 @@ pub async fn run(kafka: &Kafka, cmd: ShareCommand, as_json: bool) -> kafkit::Res
             };
             for (tp, o) in offsets {
                 if as_json {
-                    println!(
+                    outln!(
                         "{}",
                         terminal::json(&json!({"partition": tp.to_string(), "start_offset": o}))
                     );
                 } else {
-                    println!("{}\t{o}", esc(&tp));
+                    outln!("{}\t{o}", esc(&tp));
                 }
             }
             Ok(())

@@ -75,41 +75,41 @@ pub async fn run(kafka: &Kafka, cmd: TopicCommand, as_json: bool) -> kafkit::Res
                 // TOPIC_ALREADY_EXISTS
                 Err(e) if if_not_exists && e.code() == Some(36) => {
                     if as_json {
-                        println!("{}", terminal::json(&json!({"exists": name})));
+                        outln!("{}", terminal::json(&json!({"exists": name})));
                     } else {
-                        println!("topic {} exists already", esc(&name));
+                        outln!("topic {} exists already", esc(&name));
                     }
                     return Ok(());
                 }
                 r => r?,
             }
             if as_json {
-                println!(
+                outln!(
                     "{}",
                     terminal::json(&json!({"created": name, "partitions": partitions}))
                 );
             } else {
-                println!("created topic {} ({partitions} partitions)", esc(&name));
+                outln!("created topic {} ({partitions} partitions)", esc(&name));
             }
         }
         TopicCommand::Delete { names } => {
             let refs: Vec<&str> = names.iter().map(String::as_str).collect();
             admin.delete_topics(&refs).await?;
             if as_json {
-                println!("{}", terminal::json(&json!({"deleted": names})));
+                outln!("{}", terminal::json(&json!({"deleted": names})));
             } else {
                 for n in names {
-                    println!("deleted topic {}", esc(&n));
+                    outln!("deleted topic {}", esc(&n));
                 }
             }
         }
         TopicCommand::List => {
             let names = admin.list_topics().await?;
             if as_json {
-                println!("{}", terminal::json(&json!(names)));
+                outln!("{}", terminal::json(&json!(names)));
             } else {
                 for n in names {
-                    println!("{}", esc(&n));
+                    outln!("{}", esc(&n));
                 }
             }
         }
@@ -132,16 +132,16 @@ pub async fn metadata(kafka: &Kafka, topics: &[String], as_json: bool) -> kafkit
                 "partitions": t.partitions.iter().map(|p| json!({"partition": p.partition, "leader": p.leader, "leader_epoch": p.leader_epoch, "replicas": p.replicas, "isr": p.isr})).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         });
-        println!("{}", terminal::json_pretty(&out));
+        outln!("{}", terminal::json_pretty(&out));
         return Ok(());
     }
-    println!(
+    outln!(
         "cluster {} (controller {})",
         esc(cluster.cluster_id.as_deref().unwrap_or("?")),
         cluster.controller_id
     );
     for b in &cluster.brokers {
-        println!(
+        outln!(
             "  broker {} at {}:{}{}",
             b.node_id,
             esc(&b.host),
@@ -154,7 +154,7 @@ pub async fn metadata(kafka: &Kafka, topics: &[String], as_json: bool) -> kafkit
         );
     }
     for t in topics {
-        println!(
+        outln!(
             "topic {} id {}{} partitions {}",
             esc(&t.name),
             t.id,
@@ -162,7 +162,7 @@ pub async fn metadata(kafka: &Kafka, topics: &[String], as_json: bool) -> kafkit
             t.partitions.len()
         );
         for p in &t.partitions {
-            println!(
+            outln!(
                 "  partition {} leader {} epoch {} replicas {:?} isr {:?}",
                 p.partition, p.leader, p.leader_epoch, p.replicas, p.isr
             );

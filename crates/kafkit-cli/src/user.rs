@@ -49,7 +49,7 @@ pub async fn run(kafka: &Kafka, cmd: UserCommand, as_json: bool) -> kafkit::Resu
                     .iter()
                     .map(|u| json!({"user": u.user, "credentials": u.credentials.iter().map(|c| json!({"mechanism": c.mechanism.to_string(), "iterations": c.iterations})).collect::<Vec<_>>()}))
                     .collect();
-                println!("{}", terminal::json(&json!(out)));
+                outln!("{}", terminal::json(&json!(out)));
             } else {
                 for u in found {
                     let creds: Vec<String> = u
@@ -57,7 +57,7 @@ pub async fn run(kafka: &Kafka, cmd: UserCommand, as_json: bool) -> kafkit::Resu
                         .iter()
                         .map(|c| format!("{} ({} iterations)", c.mechanism, c.iterations))
                         .collect();
-                    println!("{}\t{}", esc(&u.user), esc(creds.join(", ")));
+                    outln!("{}\t{}", esc(&u.user), esc(creds.join(", ")));
                 }
             }
         }
@@ -72,24 +72,24 @@ pub async fn run(kafka: &Kafka, cmd: UserCommand, as_json: bool) -> kafkit::Resu
                 .upsert_user_scram_credential(&user, m, &password, iterations)
                 .await?;
             if as_json {
-                println!(
+                outln!(
                     "{}",
                     terminal::json(&json!({"upserted": user, "mechanism": m.to_string()}))
                 );
             } else {
-                println!("set {m} credential of {}", esc(&user));
+                outln!("set {m} credential of {}", esc(&user));
             }
         }
         UserCommand::Delete { user, mechanism } => {
             let m: ScramMechanism = mechanism.parse()?;
             admin.delete_user_scram_credential(&user, m).await?;
             if as_json {
-                println!(
+                outln!(
                     "{}",
                     terminal::json(&json!({"deleted": user, "mechanism": m.to_string()}))
                 );
             } else {
-                println!("deleted {m} credential of {}", esc(&user));
+                outln!("deleted {m} credential of {}", esc(&user));
             }
         }
     }

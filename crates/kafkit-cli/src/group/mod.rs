@@ -95,10 +95,10 @@ pub async fn run(kafka: &Kafka, cmd: GroupCommand, as_json: bool) -> kafkit::Res
                     .iter()
                     .map(|g| json!({"group_id": g.group_id, "type": g.group_type, "state": g.state, "protocol_type": g.protocol_type}))
                     .collect();
-                println!("{}", terminal::json(&json!(out)));
+                outln!("{}", terminal::json(&json!(out)));
             } else {
                 for g in groups {
-                    println!(
+                    outln!(
                         "{}\t{}\t{}",
                         esc(&g.group_id),
                         esc(&g.group_type),
@@ -127,7 +127,7 @@ pub async fn run(kafka: &Kafka, cmd: GroupCommand, as_json: bool) -> kafkit::Res
                                    "target_assignment": m.target_assignment.iter().map(|t| t.to_string()).collect::<Vec<_>>()})
                         })
                         .collect();
-                    println!(
+                    outln!(
                         "{}",
                         terminal::json(
                             &json!({"group_id": d.group_id, "type": kind, "state": d.state, "group_epoch": d.group_epoch,
@@ -135,7 +135,7 @@ pub async fn run(kafka: &Kafka, cmd: GroupCommand, as_json: bool) -> kafkit::Res
                         )
                     );
                 } else {
-                    println!(
+                    outln!(
                         "group {} ({kind}) state {} epoch {} assignment epoch {} assignor {}",
                         esc(&d.group_id),
                         esc(&d.state),
@@ -144,7 +144,7 @@ pub async fn run(kafka: &Kafka, cmd: GroupCommand, as_json: bool) -> kafkit::Res
                         esc(&d.assignor)
                     );
                     for m in &d.members {
-                        println!(
+                        outln!(
                             "  member {} epoch {} client {} {}{}\n    assigned [{}]\n    target   [{}]",
                             esc(&m.member_id),
                             m.member_epoch,
@@ -162,10 +162,10 @@ pub async fn run(kafka: &Kafka, cmd: GroupCommand, as_json: bool) -> kafkit::Res
             let refs: Vec<&str> = groups.iter().map(String::as_str).collect();
             admin.delete_groups(&refs).await?;
             if as_json {
-                println!("{}", terminal::json(&json!({"deleted": groups})));
+                outln!("{}", terminal::json(&json!({"deleted": groups})));
             } else {
                 for g in groups {
-                    println!("deleted group {}", esc(&g));
+                    outln!("deleted group {}", esc(&g));
                 }
             }
         }
@@ -211,11 +211,11 @@ pub async fn run(kafka: &Kafka, cmd: GroupCommand, as_json: bool) -> kafkit::Res
                     .iter()
                     .map(|o| json!({"topic": o.partition.topic, "partition": o.partition.partition, "committed": o.committed, "end": o.end, "lag": o.lag}))
                     .collect();
-                println!("{}", terminal::json(&json!(out)));
+                outln!("{}", terminal::json(&json!(out)));
             } else {
-                println!("PARTITION\tCOMMITTED\tEND\tLAG");
+                outln!("PARTITION\tCOMMITTED\tEND\tLAG");
                 for o in offsets {
-                    println!(
+                    outln!(
                         "{}\t{}\t{}\t{}",
                         esc(&o.partition),
                         o.committed,
@@ -325,14 +325,14 @@ async fn reset_offsets(
             .iter()
             .map(|r| json!({"topic": r.partition.topic, "partition": r.partition.partition, "current": r.current, "new": r.new}))
             .collect();
-        println!(
+        outln!(
             "{}",
             terminal::json(&json!({"group": group, "executed": execute, "offsets": out}))
         );
     } else {
-        println!("TOPIC\tPARTITION\tCURRENT\tNEW");
+        outln!("TOPIC\tPARTITION\tCURRENT\tNEW");
         for r in &rows {
-            println!(
+            outln!(
                 "{}\t{}\t{}\t{}",
                 esc(&r.partition.topic),
                 r.partition.partition,

@@ -357,7 +357,7 @@ async fn load(
     let rps = n as f64 / secs;
     let mbps = rps * args.size as f64 / 1e6;
     if as_json {
-        println!(
+        outln!(
             "{}",
             terminal::json(
                 &json!({"records": n, "seconds": secs, "records_per_sec": rps, "mb_per_sec": mbps, "p50_ms": pct(0.5), "p99_ms": pct(0.99), "failures": failures})
@@ -365,7 +365,7 @@ async fn load(
         );
     } else {
         eprintln!();
-        println!("{n} records in {secs:.2}s: {rps:.0} records/s, {mbps:.1} MB/s, ack latency p50 {:.1} ms p99 {:.1} ms, {failures} failures", pct(0.5), pct(0.99));
+        outln!("{n} records in {secs:.2}s: {rps:.0} records/s, {mbps:.1} MB/s, ack latency p50 {:.1} ms p99 {:.1} ms, {failures} failures", pct(0.5), pct(0.99));
     }
     Ok(())
 }
