@@ -4,6 +4,7 @@
 // The group protocol, fetching and offsets run natively; each batch crosses to JavaScript in
 // one call (src/consumer.rs), its messages decoded here (lib/decode.js).
 
+const { AsyncLocalStorage } = require('async_hooks')
 const native = require('./native')
 const { decode, decodeWith } = require('./decode')
 const { Instrumentation } = require('./instrumentation')
@@ -16,6 +17,12 @@ const {
   callSync,
   fromNative: nativeError,
 } = require('./errors')
+
+// The consumer whose handler is running in this async context: stop() and disconnect() called
+// from inside a handler must not wait for that handler (it would wait for itself).
+const inHandler = new AsyncLocalStorage()
+
+const NOT_INITIALIZED = 'Consumer group was not initialized, consumer#run must be called first'
 
 const events = {
   HEARTBEAT: 'consumer.heartbeat',
@@ -146,6 +153,25 @@ class Consumer {
     this._paused = new Map()
     this._native = null
     this._running = false
+    // Lifecycle: connect, disconnect, stop and the start of a run take turns (_serial), so
+    // overlapping calls never see a half-built or half-torn-down client. _runState is
+    // 'starting' from the moment run() is called (KafkaJS's consumerGroup exists from then:
+    // seek and pause are accepted) and 'running' once the group is joined.
+    this._queue = Promise.resolve()
+    this._runState = null
+    this._pendingSeeks = []
+    this._restartTimer = null
+    this._lastHeartbeat = 0
+  }
+
+  _serial(fn) {
+    const p = this._queue.then(() => fn())
+    this._queue = p.catch(() => {})
+    return p
+  }
+
+  _inOwnHandler() {
+    return inHandler.getStore() === this
   }
 
   on(eventName, listener) {
@@ -157,22 +183,48 @@ class Consumer {
   }
 
   async connect() {
-    if (this._native) return
-    const options = await this._kafka._clientOptions(this._retry)
-    this._native = await call(native.NativeConsumer.connect(options))
-    if (this._instr.has(events.REQUEST) || this._instr.has(events.REQUEST_QUEUE_SIZE)) this._native.wantRequests(true)
-    this._pump = this._instr.pump(this._native, fromNative)
-    this._instr.emit(events.CONNECT, null)
+    return this._serial(async () => {
+      if (this._native) return
+      const options = await this._kafka._clientOptions(this._retry)
+      this._native = await call(native.NativeConsumer.connect(options))
+      if (this._instr.has(events.REQUEST) || this._instr.has(events.REQUEST_QUEUE_SIZE)) this._native.wantRequests(true)
+      this._pump = this._instr.pump(this._native, fromNative)
+      this._instr.emit(events.CONNECT, null)
+    })
   }
 
-  async disconnect() {
-    if (!this._native) return
-    await this.stop()
-    const n = this._native
-    this._native = null
-    await call(n.disconnect())
-    await this._pump
-    this._instr.emit(events.DISCONNECT, null)
+  // Idempotent, and safe in every state: overlapping calls share one disconnect; called from
+  // inside this consumer's handler it asks for the stop and returns, the disconnect finishing
+  // once the handler returns (what it resolved is committed).
+  disconnect() {
+    if (this._inOwnHandler()) {
+      this._requestStopFromHandler()
+      if (!this._disconnectAfterRun) {
+        const ended = this._runPromise || Promise.resolve()
+        this._disconnectAfterRun = ended
+          .then(() => this.disconnect())
+          .catch(e => this._log.error(`Caught error when disconnecting the consumer: ${e.message}`, { groupId: this._groupId }))
+      }
+      return Promise.resolve()
+    }
+    if (!this._disconnecting) {
+      this._disconnecting = this._serial(async () => {
+        if (!this._native) return
+        await this._stopNow()
+        const n = this._native
+        this._native = null
+        this._pendingSeeks = []
+        try {
+          await call(n.disconnect())
+        } finally {
+          await this._pump
+          this._instr.emit(events.DISCONNECT, null)
+        }
+      }).finally(() => {
+        this._disconnecting = null
+      })
+    }
+    return this._disconnecting
   }
 
   async subscribe({ topic, topics, fromBeginning = false } = {}) {
@@ -208,15 +260,20 @@ class Consumer {
     eachBatch = null,
     eachMessage = null,
   } = {}) {
-    if (!this._native) {
-      throw new KafkaJSNonRetriableError('The consumer is not connected: call consumer.connect() before consumer.run()')
-    }
-    if (this._running) {
+    if (this._runState) {
       this._log.warn('consumer#run was called, but the consumer is already running', { groupId: this._groupId })
       return
     }
     if (!eachBatch && !eachMessage) {
       throw new KafkaJSNonRetriableError('consumer.run needs eachMessage or eachBatch')
+    }
+    for (const [name, fn] of [['eachMessage', eachMessage], ['eachBatch', eachBatch]]) {
+      if (fn != null && typeof fn !== 'function') {
+        throw new KafkaJSNonRetriableError(`consumer.run: ${name} must be a function, got ${typeof fn}`)
+      }
+    }
+    if (!this._native && !this._disconnecting) {
+      throw new KafkaJSNonRetriableError('The consumer is not connected: call consumer.connect() before consumer.run()')
     }
     if (this._subscriptions.size === 0) {
       throw new KafkaJSNonRetriableError('The consumer has no subscription: call consumer.subscribe({ topics }) before consumer.run()')
@@ -231,23 +288,39 @@ class Consumer {
       eachBatch,
       eachMessage,
     }
-    await this._start()
+    this._runState = 'starting'
+    try {
+      await this._serial(() => this._start())
+    } catch (e) {
+      this._runState = null
+      this._pendingSeeks = []
+      throw e
+    }
   }
 
+  // Runs under _serial: a disconnect or stop that came in first leaves nothing to start.
   async _start() {
+    const n = this._native
+    if (!n || !this._runState) {
+      if (!n && this._runState) throw new KafkaJSNonRetriableError('The consumer is not connected: call consumer.connect() before consumer.run()')
+      return
+    }
     const c = this._runConfig
     const subs = [...this._subscriptions].map(([topic, fromBeginning]) => ({ topic, fromBeginning }))
-    await call(this._native.start({ ...this._options, autoCommit: c.autoCommit, autoCommitInterval: c.autoCommitInterval, autoCommitThreshold: c.autoCommitThreshold }, subs))
+    await call(n.start({ ...this._options, autoCommit: c.autoCommit, autoCommitInterval: c.autoCommitInterval, autoCommitThreshold: c.autoCommitThreshold }, subs))
     this._running = true
+    this._runState = 'running'
     this._runError = null
     for (const [topic, partitions] of this._paused) this._applyPause(topic, partitions, true)
+    const seeks = this._pendingSeeks
+    this._pendingSeeks = []
+    for (const { topic, partition, offset } of seeks) callSync(() => n.seek(topic, partition, offset))
     const handler = c.eachMessage ? this._eachMessageHandler(c.eachMessage) : this._eachBatchHandler(c.eachBatch)
     const settings = {
       partitionsConsumedConcurrently: Math.max(1, partitionsOf(c.partitionsConsumedConcurrently)),
       eachBatchAutoResolve: c.eachBatchAutoResolve,
     }
-    const nativeConsumer = this._native
-    this._runPromise = nativeConsumer.run(settings, handler).then(
+    this._runPromise = n.run(settings, handler).then(
       () => this._ended(null),
       err => this._ended(this._runError || nativeError(err))
     )
@@ -256,7 +329,14 @@ class Consumer {
   async _ended(error) {
     const wasRunning = this._running
     this._running = false
-    if (!error) return
+    if (this._stopRequested) {
+      // stop() from inside a handler: the run has now ended.
+      this._stopRequested = false
+      this._runState = null
+      this._instr.emit(events.STOP, null)
+      return
+    }
+    if (!error || error.abandoned) return
     if (!wasRunning && !this._native) return
     let restart = false
     const retriable = error.retriable || error.name === 'KafkaJSNumberOfRetriesExceeded'
@@ -272,21 +352,46 @@ class Consumer {
     if (restart) {
       const wait = backoff(this._retry, 0)
       this._log.error(`Restarting the consumer in ${wait}ms`, { groupId: this._groupId })
-      setTimeout(() => {
-        if (!this._native) return
-        this._start().catch(e => this._ended(e))
+      this._restartTimer = setTimeout(() => {
+        this._restartTimer = null
+        this._serial(() => this._start()).catch(e => this._ended(e))
       }, wait)
+    } else {
+      this._runState = null
     }
   }
 
   _batchControls(nb) {
     return {
-      heartbeat: () => call(nb.heartbeat()),
+      // As KafkaJS: a heartbeat is sent only when heartbeatInterval has passed since the last.
+      heartbeat: async () => {
+        const now = Date.now()
+        if (now - this._lastHeartbeat < (this._options.heartbeatInterval ?? 3000)) return
+        this._lastHeartbeat = now
+        await call(nb.heartbeat())
+      },
       pause: () => {
         callSync(() => nb.pause())
         this._rememberPause(nb.topic, [nb.partition])
         return () => this.resume([{ topic: nb.topic, partitions: [nb.partition] }])
       },
+    }
+  }
+
+  _isPaused(topic, partition) {
+    const held = this._paused.get(topic)
+    return !!held && (held.has('*') || held.has(partition))
+  }
+
+  // KafkaJS commits what the batch resolved before a failing handler's error goes on.
+  async _commitResolved(nb) {
+    if (!this._runConfig.autoCommit || !this._native) return
+    const offset = nb.uncommittedOffset()
+    if (offset == null) return
+    try {
+      await call(this._native.commitOffsets([{ topic: nb.topic, partition: nb.partition, offset }]))
+    } catch (e) {
+      this._log.error(`Could not commit the offsets resolved before the handler failed: ${e.message}`, { groupId: this._groupId })
     }
   }
 
@@ -314,20 +419,29 @@ class Consumer {
         const started = Date.now()
         this._emitBatch(events.START_BATCH_PROCESS, batch)
         const { heartbeat, pause } = this._batchControls(nb)
-        let go = this._running && !nb.isStale()
-        for (let i = 0; go && i < messages.length; i++) {
+        const call1 = payload => inHandler.run(this, () => eachMessage(payload))
+        // As KafkaJS's loop: the run state is checked before each record, so the record in
+        // progress when stop() or disconnect() comes in is resolved (and committed); a pause
+        // ends the batch after the record that asked for it.
+        for (let i = 0; i < messages.length; i++) {
+          if (!this._running || nb.isStale() || this._isPaused(topic, partition)) break
           const payload = { topic, partition, message: messages[i], heartbeat, pause }
           try {
-            await eachMessage(payload)
+            await call1(payload)
           } catch (e) {
+            await this._commitResolved(nb)
+            // A handler that paused its partition (or a stop) before throwing leaves the
+            // record for later, as KafkaJS's refetch does.
+            if (!this._running || this._isPaused(topic, partition)) break
             // Retried in place per `retry`; the record is resolved only once it is handled.
-            await retrying(this._retry, () => eachMessage(payload), this._log, e)
+            await retrying(this._retry, () => call1(payload), this._log, e, () => !this._running || this._isPaused(topic, partition))
           }
-          go = this._running && nb.advance(offsets[2 * i])
+          nb.advance(offsets[2 * i])
         }
         this._emitBatch(events.END_BATCH_PROCESS, batch, { duration: Date.now() - started })
         return true
       } catch (e) {
+        if (e && e.abandoned) return true
         this._runError = e
         return false
       }
@@ -358,7 +472,7 @@ class Consumer {
           isRunning: () => this._running && nb.isRunning(),
           isStale: () => nb.isStale(),
         }
-        await retrying(this._retry, () => eachBatch(payload), this._log)
+        await retrying(this._retry, () => inHandler.run(this, () => eachBatch(payload)), this._log, undefined, () => !this._running)
         this._emitBatch(events.END_BATCH_PROCESS, batch, { duration: Date.now() - started })
         return true
       } catch (e) {
@@ -368,14 +482,47 @@ class Consumer {
     }
   }
 
-  async stop() {
-    if (!this._native) return
-    const wasRunning = this._running
+  // Idempotent; overlapping calls share one stop. From inside this consumer's handler it asks
+  // for the stop and returns at once: the run ends when the handler returns.
+  stop() {
+    if (this._inOwnHandler()) {
+      this._requestStopFromHandler()
+      return Promise.resolve()
+    }
+    if (!this._stopping) {
+      this._stopping = this._serial(() => this._stopNow()).finally(() => {
+        this._stopping = null
+      })
+    }
+    return this._stopping
+  }
+
+  _requestStopFromHandler() {
+    if (!this._running || this._stopRequested) return
     this._running = false
+    this._stopRequested = true
+    // Not awaited: the core's stop waits for the handler that is calling it.
+    call(this._native.stop()).catch(e => this._log.error(`Caught error when stopping the consumer: ${e.message}`, { groupId: this._groupId }))
+  }
+
+  // Under _serial. The handler in progress finishes (and its offsets are committed) first.
+  async _stopNow() {
+    if (this._restartTimer) {
+      clearTimeout(this._restartTimer)
+      this._restartTimer = null
+    }
+    const hadRun = this._runState !== null && !this._stopRequested
+    this._runState = null
+    this._running = false
+    this._pendingSeeks = []
+    this._paused.clear()
+    if (!this._native) return
     await call(this._native.stop())
-    if (this._runPromise) await this._runPromise
+    const run = this._runPromise
     this._runPromise = null
-    if (wasRunning) this._instr.emit(events.STOP, null)
+    if (run) await run
+    if (hadRun) this._instr.emit(events.STOP, null)
+    this._stopRequested = false
   }
 
   async commitOffsets(topicPartitions = []) {
@@ -383,6 +530,8 @@ class Consumer {
     await call(this._connected().commitOffsets(offsets))
   }
 
+  // As KafkaJS: accepted from the moment run() is called (not awaited, as KafkaJS's docs show);
+  // a seek made while the group is still being joined applies once it is joined.
   seek({ topic, partition, offset } = {}) {
     if (!topic) throw new KafkaJSNonRetriableError(`Invalid topic ${topic}`)
     if (Number.isNaN(Number(partition))) throw new KafkaJSNonRetriableError(`Invalid partition, expected a number received ${partition}`)
@@ -392,21 +541,25 @@ class Consumer {
     } catch (_) {
       throw new KafkaJSNonRetriableError(`Invalid offset, expected a long received ${offset}`)
     }
-    if (o < 0n) throw new KafkaJSNonRetriableError(`Invalid offset, expected a long received ${offset}`)
-    callSync(() => this._connected().seek(topic, Number(partition), String(o)))
+    if (o < 0n && o !== -1n && o !== -2n) throw new KafkaJSNonRetriableError('Offset must not be a negative number')
+    if (!this._runState) throw new KafkaJSNonRetriableError(NOT_INITIALIZED)
+    const s = { topic, partition: Number(partition), offset: String(o) }
+    if (this._runState === 'starting' || !this._native) this._pendingSeeks.push(s)
+    else callSync(() => this._native.seek(s.topic, s.partition, s.offset))
   }
 
   pause(topicPartitions = []) {
+    checkTopicPartitions(topicPartitions, 'pause')
+    if (!this._runState) throw new KafkaJSNonRetriableError(NOT_INITIALIZED)
     for (const { topic, partitions } of topicPartitions) {
-      if (!topic || typeof topic !== 'string') {
-        throw new KafkaJSNonRetriableError(`Invalid topic ${topic}`)
-      }
       this._rememberPause(topic, partitions)
       if (this._running) this._applyPause(topic, partitions, true)
     }
   }
 
   resume(topicPartitions = []) {
+    checkTopicPartitions(topicPartitions, 'resume')
+    if (!this._runState) throw new KafkaJSNonRetriableError(NOT_INITIALIZED)
     for (const { topic, partitions } of topicPartitions) {
       const held = this._paused.get(topic)
       if (!held) continue
@@ -419,6 +572,7 @@ class Consumer {
   }
 
   paused() {
+    if (!this._runState) return []
     return [...this._paused].map(([topic, set]) => ({
       topic,
       partitions: set.has('*') ? this._native.partitionsOf(topic) : [...set],
@@ -450,6 +604,18 @@ class Consumer {
       throw new KafkaJSNonRetriableError('The consumer is not connected: call consumer.connect() first')
     }
     return this._native
+  }
+}
+
+// KafkaJS's checks of pause() and resume() arguments, made before the state is looked at.
+function checkTopicPartitions(list, verb) {
+  for (const tp of list) {
+    if (!tp || !tp.topic) {
+      throw new KafkaJSNonRetriableError(`Invalid topic ${(tp && tp.topic) || tp}`)
+    }
+    if (tp.partitions !== undefined && (!Array.isArray(tp.partitions) || tp.partitions.some(p => Number.isNaN(Number(p))))) {
+      throw new KafkaJSNonRetriableError(`Array of valid partitions required to ${verb} specific partitions instead of ${tp.partitions}`)
+    }
   }
 }
 
