@@ -208,6 +208,12 @@ class KafkaJSServerDoesNotSupportApiKey extends KafkaJSNonRetriableError {
 
 const PREFIX = 'KAFKIT_ERROR:'
 
+const { messages: kafkajsMessages } = require('./protocol-messages')
+
+// `new Kafka({ kafkitErrorMessages: true })` (process-wide once set) keeps kafkit's own text
+// as the protocol errors' message instead of KafkaJS's.
+const settings = { kafkitMessages: false }
+
 // Kafka error codes with a KafkaJS class of their own.
 const byType = {
   OFFSET_OUT_OF_RANGE: e => new KafkaJSOffsetOutOfRange(e),
@@ -227,9 +233,12 @@ function fromNative(err) {
   const e = { message: info.message, type: info.type, code: info.code, retriable: info.retriable }
   let out
   switch (info.kind) {
-    case 'kafka':
-      out = (byType[info.type] || (x => new KafkaJSProtocolError(x)))(e)
+    case 'kafka': {
+      const text = !settings.kafkitMessages && kafkajsMessages[info.type]
+      out = (byType[info.type] || (x => new KafkaJSProtocolError(x)))(text ? { ...e, message: text } : e)
+      if (text) out.detail = info.message
       break
+    }
     case 'connection':
       out = new KafkaJSConnectionError(e)
       out.retriable = true
@@ -314,4 +323,5 @@ module.exports = {
   fromNative,
   call,
   callSync,
+  settings,
 }

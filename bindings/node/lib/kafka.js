@@ -81,6 +81,7 @@ class Kafka {
     retry,
     logLevel: level = logLevel.INFO,
     logCreator,
+    kafkitErrorMessages = false,
   } = {}) {
     if (!brokers || !(Array.isArray(brokers) || typeof brokers === 'function')) {
       throw new KafkaJSNonRetriableError('Failed to connect: "config.brokers" must be an array or a function returning one')
@@ -89,6 +90,7 @@ class Kafka {
       throw new KafkaJSNonRetriableError('Failed to connect: expected brokers array and got nothing')
     }
     this._logger = createLogger({ level, logCreator })
+    if (kafkitErrorMessages) require('./errors').settings.kafkitMessages = true
     this._tls = tlsOptions(ssl)
     this._sasl = saslOptions(sasl)
     this._brokers = brokers
