@@ -159,7 +159,7 @@ class Consumer {
     // seek and pause are accepted) and 'running' once the group is joined.
     this._queue = Promise.resolve()
     this._runState = null
-    this._pendingSeeks = []
+    this._pendingSeeks = new Map()
     this._restartTimer = null
     this._lastHeartbeat = 0
   }
@@ -201,8 +201,9 @@ class Consumer {
       this._requestStopFromHandler()
       if (!this._disconnectAfterRun) {
         const ended = this._runPromise || Promise.resolve()
+        // Out of the handler's async context, or the disconnect would think it is still inside.
         this._disconnectAfterRun = ended
-          .then(() => this.disconnect())
+          .then(() => inHandler.exit(() => this.disconnect()))
           .catch(e => this._log.error(`Caught error when disconnecting the consumer: ${e.message}`, { groupId: this._groupId }))
       }
       return Promise.resolve()
@@ -213,7 +214,7 @@ class Consumer {
         await this._stopNow()
         const n = this._native
         this._native = null
-        this._pendingSeeks = []
+        this._pendingSeeks.clear()
         try {
           await call(n.disconnect())
         } finally {
@@ -293,7 +294,7 @@ class Consumer {
       await this._serial(() => this._start())
     } catch (e) {
       this._runState = null
-      this._pendingSeeks = []
+      this._pendingSeeks.clear()
       throw e
     }
   }
@@ -312,9 +313,7 @@ class Consumer {
     this._runState = 'running'
     this._runError = null
     for (const [topic, partitions] of this._paused) this._applyPause(topic, partitions, true)
-    const seeks = this._pendingSeeks
-    this._pendingSeeks = []
-    for (const { topic, partition, offset } of seeks) callSync(() => n.seek(topic, partition, offset))
+    this._runState = 'running'
     const handler = c.eachMessage ? this._eachMessageHandler(c.eachMessage) : this._eachBatchHandler(c.eachBatch)
     const settings = {
       partitionsConsumedConcurrently: Math.max(1, partitionsOf(c.partitionsConsumedConcurrently)),
@@ -331,6 +330,7 @@ class Consumer {
     this._running = false
     if (this._stopRequested) {
       // stop() from inside a handler: the run has now ended.
+      await this._handlerStop
       this._stopRequested = false
       this._runState = null
       this._instr.emit(events.STOP, null)
@@ -378,6 +378,28 @@ class Consumer {
     }
   }
 
+  // A seek made before the partition was assigned, applied now that a batch of it came: the
+  // batch is then stale (true returned).
+  _applyPendingSeek(nb) {
+    if (this._pendingSeeks.size === 0) return false
+    const key = `${nb.partition}:${nb.topic}`
+    const s = this._pendingSeeks.get(key)
+    if (!s) return false
+    this._pendingSeeks.delete(key)
+    callSync(() => this._native.seek(s.topic, s.partition, s.offset))
+    return true
+  }
+
+  // The records of the batch from `offset` on come again when the partition is resumed (the
+  // batch ended early for a pause).
+  _rewind(nb, offset) {
+    try {
+      if (this._native) callSync(() => this._native.seek(nb.topic, nb.partition, String(offset)))
+    } catch (e) {
+      this._log.warn(`Could not keep the rest of the batch for after the pause: ${e.message}`, { topic: nb.topic, partition: nb.partition })
+    }
+  }
+
   _isPaused(topic, partition) {
     const held = this._paused.get(topic)
     return !!held && (held.has('*') || held.has(partition))
@@ -414,6 +436,7 @@ class Consumer {
     return async nb => {
       try {
         const { topic, partition } = nb
+        if (this._applyPendingSeek(nb)) return true
         const { messages, offsets } = decodeWith(nb.take())
         const batch = new Batch(topic, partition, nb.highWatermark, messages)
         const started = Date.now()
@@ -424,7 +447,11 @@ class Consumer {
         // progress when stop() or disconnect() comes in is resolved (and committed); a pause
         // ends the batch after the record that asked for it.
         for (let i = 0; i < messages.length; i++) {
-          if (!this._running || nb.isStale() || this._isPaused(topic, partition)) break
+          if (!this._running || nb.isStale()) break
+          if (this._isPaused(topic, partition)) {
+            this._rewind(nb, messages[i].offset)
+            break
+          }
           const payload = { topic, partition, message: messages[i], heartbeat, pause }
           try {
             await call1(payload)
@@ -432,9 +459,19 @@ class Consumer {
             await this._commitResolved(nb)
             // A handler that paused its partition (or a stop) before throwing leaves the
             // record for later, as KafkaJS's refetch does.
-            if (!this._running || this._isPaused(topic, partition)) break
+            if (!this._running) break
+            if (this._isPaused(topic, partition)) {
+              this._rewind(nb, messages[i].offset)
+              break
+            }
             // Retried in place per `retry`; the record is resolved only once it is handled.
-            await retrying(this._retry, () => call1(payload), this._log, e, () => !this._running || this._isPaused(topic, partition))
+            try {
+              await retrying(this._retry, () => call1(payload), this._log, e, () => !this._running || this._isPaused(topic, partition))
+            } catch (err) {
+              if (!err || !err.abandoned) throw err
+              if (this._running) this._rewind(nb, messages[i].offset)
+              break
+            }
           }
           nb.advance(offsets[2 * i])
         }
@@ -452,6 +489,7 @@ class Consumer {
     return async nb => {
       try {
         const { topic, partition } = nb
+        this._applyPendingSeek(nb)
         const batch = new Batch(topic, partition, nb.highWatermark, decode(nb.take()))
         const started = Date.now()
         this._emitBatch(events.START_BATCH_PROCESS, batch)
@@ -501,8 +539,11 @@ class Consumer {
     if (!this._running || this._stopRequested) return
     this._running = false
     this._stopRequested = true
-    // Not awaited: the core's stop waits for the handler that is calling it.
-    call(this._native.stop()).catch(e => this._log.error(`Caught error when stopping the consumer: ${e.message}`, { groupId: this._groupId }))
+    // Not awaited: the core's stop waits for the handler that is calling it. The run's end
+    // waits for it (STOP comes once the offsets are committed and the group left).
+    this._handlerStop = call(this._native.stop()).catch(e =>
+      this._log.error(`Caught error when stopping the consumer: ${e.message}`, { groupId: this._groupId })
+    )
   }
 
   // Under _serial. The handler in progress finishes (and its offsets are committed) first.
@@ -514,7 +555,7 @@ class Consumer {
     const hadRun = this._runState !== null && !this._stopRequested
     this._runState = null
     this._running = false
-    this._pendingSeeks = []
+    this._pendingSeeks.clear()
     this._paused.clear()
     if (!this._native) return
     await call(this._native.stop())
@@ -544,7 +585,9 @@ class Consumer {
     if (o < 0n && o !== -1n && o !== -2n) throw new KafkaJSNonRetriableError('Offset must not be a negative number')
     if (!this._runState) throw new KafkaJSNonRetriableError(NOT_INITIALIZED)
     const s = { topic, partition: Number(partition), offset: String(o) }
-    if (this._runState === 'starting' || !this._native) this._pendingSeeks.push(s)
+    // Before the group is joined the partition is not assigned yet: the seek waits for the
+    // partition's first batch.
+    if (this._runState === 'starting' || !this._native) this._pendingSeeks.set(`${s.partition}:${s.topic}`, s)
     else callSync(() => this._native.seek(s.topic, s.partition, s.offset))
   }
 
