@@ -5,7 +5,7 @@
 const native = require('./native')
 const { encode } = require('./encode')
 const { Instrumentation } = require('./instrumentation')
-const { KafkaJSError, KafkaJSNonRetriableError, call } = require('./errors')
+const { KafkaJSError, KafkaJSNonRetriableError, KafkaJSProtocolError, call } = require('./errors')
 
 const events = {
   CONNECT: 'producer.connect',
@@ -61,6 +61,23 @@ function checkLevels(levels) {
     out[codec] = level
   }
   return out
+}
+
+// Kafka's rule for topic names. The broker refuses any other name at once (its metadata answer
+// says INVALID_TOPIC_EXCEPTION, which KafkaJS throws); checking here gives the same error
+// without waiting for metadata that never comes.
+const LEGAL_TOPIC = /^[a-zA-Z0-9._-]+$/
+function checkTopicName(topic) {
+  if (topic.length <= 249 && topic !== '.' && topic !== '..' && LEGAL_TOPIC.test(topic)) return
+  const e = new KafkaJSProtocolError({
+    message: 'The request attempted to perform an operation on an invalid topic',
+    type: 'INVALID_TOPIC_EXCEPTION',
+    code: 17,
+    retriable: false,
+  })
+  e.detail = `topic name ${JSON.stringify(topic)} is not valid: use at most 249 of the characters a-z, A-Z, 0-9, '.', '_' and '-' (and not '.' or '..')`
+  e.topic = topic
+  throw e
 }
 
 class Producer {
@@ -184,6 +201,7 @@ class Producer {
     }
     for (const { topic, messages } of topicMessages) {
       if (typeof topic !== 'string') throw new KafkaJSNonRetriableError(`Invalid topic ${topic}`)
+      checkTopicName(topic)
       if (!messages) throw new KafkaJSNonRetriableError(`Invalid messages array [${messages}] for topic "${topic}"`)
       const noValue = messages.find(m => !m || m.value === undefined)
       if (noValue !== undefined) {
