@@ -164,6 +164,29 @@ class Consumer {
     this._lastHeartbeat = 0
   }
 
+  // Native event payloads in KafkaJS's form: node ids are strings (KafkaJS keys brokers by
+  // them); COMMIT_OFFSETS names the member and the generation it committed in.
+  _shapeEvent(name, payload) {
+    if (!payload) return payload
+    if (name === 'GROUP_JOIN' || name === 'HEARTBEAT') {
+      if (payload.memberId !== undefined) this._memberId = payload.memberId
+      const generation = payload.groupGenerationId ?? payload.memberEpoch
+      if (generation !== undefined) this._generationId = generation
+      return payload
+    }
+    if (name === 'FETCH' || name === 'FETCH_START') {
+      return payload.nodeId == null ? payload : { ...payload, nodeId: String(payload.nodeId) }
+    }
+    if (name === 'COMMIT_OFFSETS') {
+      let memberId = this._memberId
+      try {
+        if (this._native) memberId = this._native.memberId() ?? memberId
+      } catch (_) {}
+      return { groupId: payload.groupId, memberId, groupGenerationId: this._generationId, topics: payload.topics }
+    }
+    return payload
+  }
+
   _serial(fn) {
     const p = this._queue.then(() => fn())
     this._queue = p.catch(() => {})
@@ -188,7 +211,7 @@ class Consumer {
       const options = await this._kafka._clientOptions(this._retry)
       this._native = await call(native.NativeConsumer.connect(options))
       if (this._instr.has(events.REQUEST) || this._instr.has(events.REQUEST_QUEUE_SIZE)) this._native.wantRequests(true)
-      this._pump = this._instr.pump(this._native, fromNative)
+      this._pump = this._instr.pump(this._native, fromNative, (name, payload) => this._shapeEvent(name, payload))
       this._instr.emit(events.CONNECT, null)
     })
   }
@@ -675,9 +698,18 @@ function flatten({ topics = [] } = {}) {
 
 // A described group in KafkaJS's shape: member assignments as the classic protocol's
 // MemberAssignment buffer, as KafkaJS gives them.
+// KafkaJS's keys, plus kafkit's KIP-848 ones (groupProtocol, groupEpoch, memberEpoch, rackId,
+// groupInstanceId) only where the broker gave a value.
+function dropUnset(o) {
+  for (const k of ['groupProtocol', 'groupEpoch', 'memberEpoch', 'rackId', 'groupInstanceId']) {
+    if (o[k] === undefined || o[k] === null) delete o[k]
+  }
+  return o
+}
+
 function toKafkaJSGroup(g) {
   if (!g) return g
-  return {
+  return dropUnset({
     errorCode: g.errorCode,
     groupId: g.groupId,
     state: g.state,
@@ -688,7 +720,7 @@ function toKafkaJSGroup(g) {
     members: g.members.map(m => {
       const assignment = {}
       for (const { topic, partition } of m.assignment) (assignment[topic] = assignment[topic] || []).push(partition)
-      return {
+      return dropUnset({
         memberId: m.memberId,
         groupInstanceId: m.groupInstanceId,
         clientId: m.clientId,
@@ -697,9 +729,9 @@ function toKafkaJSGroup(g) {
         memberEpoch: m.memberEpoch,
         memberMetadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics: m.subscribedTopics }),
         memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment }),
-      }
+      })
     }),
-  }
+  })
 }
 
 module.exports = { Consumer, Batch, events, toKafkaJSGroup }

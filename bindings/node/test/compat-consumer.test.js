@@ -263,3 +263,22 @@ test('run: a second run() while running warns and returns', async () => {
   assert.ok(kafka.logs.some(e => e.label === 'WARN' && /already running/.test(e.log.message)))
   await consumer.disconnect()
 })
+
+for (const groupProtocol of protocols) {
+  test(`events (${groupProtocol}): COMMIT_OFFSETS carries groupId, memberId, groupGenerationId and topics; FETCH's nodeId is a string`, async () => {
+    const { topic, groupId, consumer } = await setup({ groupProtocol }, 2)
+    const commits = collect(consumer, consumer.events.COMMIT_OFFSETS)
+    const fetches = collect(consumer, consumer.events.FETCH)
+    const joins = collect(consumer, consumer.events.GROUP_JOIN)
+    await consumer.run({ eachMessage: async () => {} })
+    await waitFor(() => commits.length > 0 && fetches.length > 0, 'a commit and a fetch')
+    const c = commits[0].payload
+    assert.deepEqual(Object.keys(c).sort(), ['groupGenerationId', 'groupId', 'memberId', 'topics'])
+    assert.equal(c.groupId, groupId)
+    assert.equal(c.memberId, joins[0].payload.memberId)
+    assert.equal(typeof c.groupGenerationId, 'number')
+    assert.equal(c.topics[0].topic, topic)
+    assert.equal(typeof fetches[0].payload.nodeId, 'string')
+    await consumer.disconnect()
+  })
+}
