@@ -82,6 +82,12 @@ export interface KafkaConfig {
   /** Default `logLevel.INFO`. */
   logLevel?: logLevel
   logCreator?: logCreator
+  /**
+   * kafkit's extension. Protocol errors carry KafkaJS's message for their type (e.g. "Number of
+   * partitions is invalid") and kafkit's fuller description (operation, resource, fix) as
+   * `detail`; `true` keeps kafkit's description as the message instead (process-wide).
+   */
+  kafkitErrorMessages?: boolean
 }
 
 export class Kafka {
@@ -1143,6 +1149,8 @@ export class KafkaJSProtocolError extends KafkaJSError {
   readonly type: string
   /** The Kafka error code. */
   readonly code: number
+  /** kafkit's description of the failure (operation, resource, fix), beside KafkaJS's message. */
+  readonly detail?: string
   constructor(e: KafkaJSProtocolErrorDetails, metadata?: { retriable?: boolean })
 }
 
@@ -1249,6 +1257,12 @@ export interface KafkaJSDeleteTopicRecordsErrorPartition {
 export class KafkaJSDeleteTopicRecordsError extends KafkaJSError {
   readonly partitions: KafkaJSDeleteTopicRecordsErrorPartition[]
   constructor(metadata: { topic?: string; partitions: KafkaJSDeleteTopicRecordsErrorPartition[] })
+}
+
+export class KafkaJSAlterPartitionReassignmentsError extends KafkaJSProtocolError {
+  readonly topic?: string
+  readonly partition?: number
+  constructor(e: KafkaJSProtocolErrorDetails, topicName?: string, partition?: number)
 }
 
 export class KafkaJSInvalidVarIntError extends KafkaJSNonRetriableError {

@@ -11,6 +11,7 @@ const {
   KafkaJSCreateTopicError,
   KafkaJSDeleteGroupsError,
   KafkaJSDeleteTopicRecordsError,
+  KafkaJSAlterPartitionReassignmentsError,
   call,
   fromNative,
 } = require('./errors')
@@ -354,7 +355,15 @@ class Admin {
   // `timeout` is accepted as in KafkaJS; the broker is given the client's requestTimeout.
   async alterPartitionReassignments({ topics } = {}) {
     const list = checkReassignments(topics)
-    await call(this._n().alterPartitionReassignments(list))
+    try {
+      await call(this._n().alterPartitionReassignments(list))
+    } catch (e) {
+      // As KafkaJS: a partition's refusal comes as an aggregate of per-partition errors.
+      if (e.kind !== 'kafka') throw e
+      throw new KafkaJSAggregateError('Errors altering partition reassignments', [
+        new KafkaJSAlterPartitionReassignmentsError(e, e.topic, e.partition),
+      ])
+    }
   }
 
   async listPartitionReassignments({ topics = null } = {}) {

@@ -168,6 +168,15 @@ class KafkaJSCreateTopicError extends KafkaJSProtocolError {
   }
 }
 
+class KafkaJSAlterPartitionReassignmentsError extends KafkaJSProtocolError {
+  constructor(e, topicName, partition) {
+    super(e)
+    this.topic = topicName
+    this.partition = partition
+    this.name = 'KafkaJSAlterPartitionReassignmentsError'
+  }
+}
+
 class KafkaJSDeleteTopicRecordsError extends KafkaJSError {
   constructor({ partitions } = {}) {
     super('Error while deleting records', { retriable: false })
@@ -317,6 +326,7 @@ module.exports = {
   KafkaJSDeleteGroupsError,
   KafkaJSCreateTopicError,
   KafkaJSDeleteTopicRecordsError,
+  KafkaJSAlterPartitionReassignmentsError,
   KafkaJSInvalidVarIntError,
   KafkaJSUnsupportedMagicByteInMessageSet,
   KafkaJSServerDoesNotSupportApiKey,
