@@ -8,7 +8,7 @@ const { AsyncLocalStorage } = require('async_hooks')
 const native = require('./native')
 const { decode, decodeWith } = require('./decode')
 const { Instrumentation } = require('./instrumentation')
-const { nativeAssigners, PartitionAssigners, AssignerProtocol } = require('./assigners')
+const { resolveAssigners, runAssigner, assignerUserData, PartitionAssigners, AssignerProtocol } = require('./assigners')
 const { retrying, backoff } = require('./retry')
 const {
   KafkaJSError,
@@ -127,6 +127,17 @@ class Consumer {
         if (options[name] !== undefined) this._log.warn(message, { groupId })
       }
     }
+    // Custom assigners are KafkaJS factories, called now as KafkaJS does; the native core
+    // calls their assign() when this member leads a classic group.
+    this._assignCounts = {}
+    const cluster = {
+      findTopicPartitionMetadata: topic =>
+        Array.from({ length: this._assignCounts[topic] || 0 }, (_, partitionId) => ({ partitionId, partitionErrorCode: 0, leader: -1, replicas: [], isr: [] })),
+    }
+    const assigners = consumerProtocol
+      ? { names: undefined, custom: [] }
+      : resolveAssigners(partitionAssigners || [PartitionAssigners.roundRobin], { cluster, groupId, logger: this._log })
+    this._customAssigners = assigners.custom
     // Under classic, KafkaJS's defaults apply to what the broker does not configure.
     this._options = {
       groupId,
@@ -135,9 +146,7 @@ class Consumer {
       rebalanceTimeout,
       sessionTimeout: consumerProtocol ? undefined : (sessionTimeout ?? 30000),
       heartbeatInterval: consumerProtocol ? undefined : (heartbeatInterval ?? 3000),
-      partitionAssigners: consumerProtocol
-        ? undefined
-        : nativeAssigners(partitionAssigners || [PartitionAssigners.roundRobin]),
+      partitionAssigners: assigners.names,
       maxBytesPerPartition,
       minBytes,
       maxBytes,
@@ -148,7 +157,11 @@ class Consumer {
       fallbackToClassic,
     }
     this._allowAutoTopicCreation = allowAutoTopicCreation
-    callSync(() => native.validateConsumer(this._options))
+    const customNames = new Set(assigners.custom.map(a => a.name))
+    callSync(() => native.validateConsumer({
+      ...this._options,
+      partitionAssigners: this._options.partitionAssigners && this._options.partitionAssigners.filter(n => !customNames.has(n)),
+    }))
     this._subscriptions = new Map()
     this._paused = new Map()
     this._native = null
@@ -331,6 +344,10 @@ class Consumer {
     }
     const c = this._runConfig
     const subs = [...this._subscriptions].map(([topic, fromBeginning]) => ({ topic, fromBeginning }))
+    for (const a of this._customAssigners) {
+      const userData = assignerUserData(a, subs.map(s => s.topic))
+      n.addAssigner(a.name, userData, input => runAssigner(a, input, counts => { this._assignCounts = counts }))
+    }
     await call(n.start({ ...this._options, autoCommit: c.autoCommit, autoCommitInterval: c.autoCommitInterval, autoCommitThreshold: c.autoCommitThreshold }, subs))
     this._running = true
     this._runState = 'running'

@@ -285,11 +285,7 @@ impl NativeProducer {
 
     #[napi]
     pub async fn begin_transaction(&self) -> Result<()> {
-        let fresh = !self
-            .producers
-            .lock()
-            .await
-            .contains_key(&(true, -1, 0, 0));
+        let fresh = !self.producers.lock().await.contains_key(&(true, -1, 0, 0));
         let p = self.transactional().await?;
         if fresh {
             p.init_transactions().await.js()?;

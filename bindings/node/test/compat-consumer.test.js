@@ -282,3 +282,47 @@ for (const groupProtocol of protocols) {
     await consumer.disconnect()
   })
 }
+
+test('partitionAssigners (classic): a custom KafkaJS assigner factory is called with { cluster } and assigns when this member leads', async () => {
+  const { AssignerProtocol } = require('..')
+  const kafka = newKafka()
+  const topic = unique('compat-assigner')
+  await createTopic(kafka, topic, 3)
+  await produce(kafka, topic, 6)
+  const calls = []
+  // Everything to one member, as a KafkaJS user's custom assigner would write it.
+  const AllToFirst = ({ cluster }) => ({
+    name: 'AllToFirstAssigner',
+    version: 1,
+    async assign({ members, topics }) {
+      const first = members.map(m => m.memberId).sort()[0]
+      const assignment = {}
+      for (const t of topics) assignment[t] = cluster.findTopicPartitionMetadata(t).map(p => p.partitionId)
+      calls.push({ members: members.map(m => AssignerProtocol.MemberMetadata.decode(m.memberMetadata)), assignment })
+      return members.map(({ memberId }) => ({
+        memberId,
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: memberId === first ? assignment : {}, userData: Buffer.from('ud') }),
+      }))
+    },
+    protocol({ topics }) {
+      return { name: 'AllToFirstAssigner', metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.from('hello') }) }
+    },
+  })
+  const groupId = unique('g')
+  const consumer = kafka.consumer({ groupId, groupProtocol: 'classic', partitionAssigners: [AllToFirst], maxWaitTimeInMs: 500 })
+  await consumer.connect()
+  await consumer.subscribe({ topic, fromBeginning: true })
+  const seen = new Set()
+  await consumer.run({ eachMessage: async ({ partition, message }) => { seen.add(`${partition}:${message.offset}`) } })
+  try {
+    await waitFor(() => seen.size === 6, 'every record through the custom assignment')
+    assert.ok(calls.length >= 1)
+    assert.deepEqual(calls[0].assignment, { [topic]: [0, 1, 2] })
+    assert.deepEqual(calls[0].members[0].topics, [topic])
+    assert.equal(calls[0].members[0].userData.toString(), 'hello')
+    const group = await consumer.describeGroup()
+    assert.equal(group.protocol, 'AllToFirstAssigner')
+  } finally {
+    await consumer.disconnect()
+  }
+})
