@@ -497,13 +497,18 @@ export interface Assigner {
   protocol(subscription: { topics: string[] }): GroupState
 }
 
+/** What a custom assigner factory gets as `cluster`: the partitions of the assignment in progress. */
+export interface AssignerCluster {
+  findTopicPartitionMetadata(topic: string): Array<{ partitionId: number; partitionErrorCode: number; leader: number; replicas: number[]; isr: number[] }>
+}
+
 /**
- * One of `PartitionAssigners`. The assignment runs in kafkit's native core, named by
- * `kafkitName`; a custom assigner function is refused (KafkaJSNotImplemented), so the type
- * only admits the exported ones.
+ * One of `PartitionAssigners` (run in kafkit's native core, named by `kafkitName`), or a
+ * custom KafkaJS assigner factory: the core calls its `assign` when this member leads a
+ * classic group.
  */
-export type PartitionAssigner = ((config?: { cluster?: unknown; groupId?: string; logger?: Logger }) => Assigner) & {
-  readonly kafkitName: 'roundrobin' | 'range' | 'cooperative-sticky'
+export type PartitionAssigner = ((config: { cluster: AssignerCluster; groupId: string; logger: Logger }) => Assigner) & {
+  readonly kafkitName?: 'RoundRobinAssigner' | 'range' | 'cooperative-sticky'
 }
 
 export const PartitionAssigners: {
