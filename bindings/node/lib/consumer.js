@@ -181,10 +181,22 @@ class Consumer {
   // them); COMMIT_OFFSETS names the member and the generation it committed in.
   _shapeEvent(name, payload) {
     if (!payload) return payload
+    if (name === 'REBALANCING') {
+      this._rebalanceEmitted = true
+      return payload
+    }
     if (name === 'GROUP_JOIN' || name === 'HEARTBEAT') {
       if (payload.memberId !== undefined) this._memberId = payload.memberId
       const generation = payload.groupGenerationId ?? payload.memberEpoch
+      // Under KIP-848 a rebalance is a new member epoch (a member joined or left, the
+      // subscription changed) even when nothing is revoked from this member; KafkaJS's users
+      // watch REBALANCING for it. A revocation already reported it.
+      if (name === 'HEARTBEAT' && this._options.groupProtocol === 'consumer' && this._generationId !== undefined && generation > this._generationId) {
+        if (!this._rebalanceEmitted) this._instr.emit(events.REBALANCING, { groupId: this._groupId, memberId: payload.memberId })
+      }
+      if (generation !== undefined && generation !== this._generationId) this._rebalanceEmitted = false
       if (generation !== undefined) this._generationId = generation
+      if (name === 'GROUP_JOIN') this._checkUnsubscribed(payload)
       return payload
     }
     if (name === 'FETCH' || name === 'FETCH_START') {
@@ -198,6 +210,18 @@ class Consumer {
       return { groupId: payload.groupId, memberId, groupGenerationId: this._generationId, topics: payload.topics }
     }
     return payload
+  }
+
+  // As KafkaJS: an assignment with topics this member does not subscribe to is reported (a
+  // classic leader of another subscription assigned them).
+  _checkUnsubscribed(join) {
+    const assignedTopics = Object.keys(join.memberAssignment || {})
+    const topicsSubscribed = [...this._subscriptions.keys()]
+    const topicsNotSubscribed = assignedTopics.filter(t => !this._subscriptions.has(t))
+    if (topicsNotSubscribed.length === 0) return
+    const payload = { groupId: this._groupId, generationId: this._generationId, memberId: join.memberId, assignedTopics, topicsSubscribed, topicsNotSubscribed }
+    this._instr.emit(events.RECEIVED_UNSUBSCRIBED_TOPICS, payload)
+    this._log.warn('Consumer group received unsubscribed topics', payload)
   }
 
   _serial(fn) {

@@ -326,3 +326,33 @@ test('partitionAssigners (classic): a custom KafkaJS assigner factory is called 
     await consumer.disconnect()
   }
 })
+
+for (const groupProtocol of protocols) {
+  test(`events (${groupProtocol}): REBALANCING reaches a member when another member joins its group`, async () => {
+    const kafka = newKafka()
+    const topic = unique('compat-rebalance')
+    await createTopic(kafka, topic, 1)
+    await produce(kafka, topic, 1)
+    const groupId = unique('g')
+    const first = kafka.consumer({ groupId, groupProtocol, maxWaitTimeInMs: 500 })
+    const rebalances = collect(first, first.events.REBALANCING)
+    const seen = []
+    await first.connect()
+    await first.subscribe({ topic, fromBeginning: true })
+    await first.run({ eachMessage: async ({ message }) => { seen.push(message.offset) } })
+    const second = kafka.consumer({ groupId, groupProtocol, maxWaitTimeInMs: 500 })
+    try {
+      await waitFor(() => seen.length === 1, 'the first member consuming')
+      assert.equal(rebalances.length, 0, 'no rebalance while alone')
+      await second.connect()
+      await second.subscribe({ topic, fromBeginning: true })
+      await second.run({ eachMessage: async () => {} })
+      await waitFor(() => rebalances.length > 0, 'REBALANCING on the first member', 60000)
+      assert.equal(rebalances[0].payload.groupId, groupId)
+      assert.equal(typeof rebalances[0].payload.memberId, 'string')
+    } finally {
+      await second.disconnect()
+      await first.disconnect()
+    }
+  })
+}
