@@ -245,7 +245,7 @@ class Consumer {
   async connect() {
     return this._serial(async () => {
       if (this._native) return
-      const options = await this._kafka._clientOptions(this._retry)
+      const options = await this._kafka._clientOptions(this._retry, this._allowAutoTopicCreation)
       this._native = await call(native.NativeConsumer.connect(options))
       if (this._instr.has(events.REQUEST) || this._instr.has(events.REQUEST_QUEUE_SIZE)) this._native.wantRequests(true)
       this._pump = this._instr.pump(this._native, fromNative, (name, payload) => this._shapeEvent(name, payload))

@@ -101,7 +101,7 @@ class Kafka {
   }
 
   // The options of the native client, brokers resolved (KafkaJS accepts an async function).
-  async _clientOptions(retry = this._retry) {
+  async _clientOptions(retry = this._retry, allowAutoTopicCreation = false) {
     const brokers = typeof this._brokers === 'function' ? await this._brokers() : this._brokers
     if (!Array.isArray(brokers) || brokers.length === 0) {
       throw new KafkaJSNonRetriableError('Failed to connect: "config.brokers" returned no broker')
@@ -120,6 +120,7 @@ class Kafka {
       },
       ssl: this._tls,
       sasl: this._sasl,
+      allowAutoTopicCreation: !!allowAutoTopicCreation,
     }
   }
 

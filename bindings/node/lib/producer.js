@@ -89,6 +89,7 @@ class Producer {
     transactionTimeout = 60000,
     maxInFlightRequests,
     compressionLevels,
+    allowAutoTopicCreation = true,
   } = {}) {
     this._kafka = kafka
     this._log = kafka.logger().namespace('Producer')
@@ -120,6 +121,7 @@ class Producer {
       compressionLevels: checkLevels(compressionLevels),
     }
     this._transactionalId = transactionalId
+    this._allowAutoTopicCreation = allowAutoTopicCreation
     this._native = null
     this._transaction = null
   }
@@ -147,7 +149,7 @@ class Producer {
     if (!this._connecting) {
       this._connecting = this._serial(async () => {
         if (this._native) return
-        const options = await this._kafka._clientOptions(this._retry)
+        const options = await this._kafka._clientOptions(this._retry, this._allowAutoTopicCreation)
         this._native = await call(native.NativeProducer.connect(options, this._options))
         if (this._instr.has(events.REQUEST) || this._instr.has(events.REQUEST_QUEUE_SIZE)) this._native.wantRequests(true)
         this._pump = this._instr.pump(this._native, fromNative)

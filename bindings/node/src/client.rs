@@ -55,6 +55,9 @@ pub struct ClientOptions {
     pub retry: Option<RetryOptions>,
     pub ssl: Option<TlsOptions>,
     pub sasl: Option<SaslOptions>,
+    /// KafkaJS's `allowAutoTopicCreation` of the producer, consumer or admin (default true
+    /// there): metadata requests let the broker create missing topics.
+    pub allow_auto_topic_creation: Option<bool>,
 }
 
 pub(crate) fn kafka_config(o: ClientOptions) -> Result<KafkaConfig> {
@@ -134,7 +137,9 @@ pub(crate) struct Link {
 
 impl Link {
     pub(crate) async fn connect(options: ClientOptions) -> Result<Arc<Link>> {
+        let auto_create = options.allow_auto_topic_creation.unwrap_or(false);
         let kafka = Kafka::connect(kafka_config(options)?).await.js()?;
+        kafka.cluster().set_auto_topic_creation(auto_create);
         let events = Mutex::new(kafka.events());
         Ok(Arc::new(Link {
             kafka,

@@ -131,3 +131,46 @@ test('connect/disconnect: overlapping calls are safe and idempotent', async () =
   await new Promise(r => setImmediate(r))
   assert.deepEqual(seen, ['connect', 'disconnect'])
 })
+
+// Needs a broker with auto.create.topics.enable=true (the suite's brokers disable it); set
+// KAFKIT_AUTOCREATE_BOOTSTRAP to one to run these.
+const autoCreate = process.env.KAFKIT_AUTOCREATE_BOOTSTRAP
+test('allowAutoTopicCreation (default true): a send to a missing topic lets the broker create it, as KafkaJS', { skip: !autoCreate && 'KAFKIT_AUTOCREATE_BOOTSTRAP is not set' }, async () => {
+  const kafka = newKafka({ brokers: [autoCreate] })
+  const topic = unique('compat-autocreate')
+  const producer = kafka.producer()
+  await producer.connect()
+  try {
+    const [r] = await producer.send({ topic, messages: [{ value: 'first' }] })
+    assert.equal(r.topicName, topic)
+    assert.equal(r.baseOffset, '0')
+  } finally {
+    await producer.disconnect()
+  }
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    assert.ok((await admin.listTopics()).includes(topic))
+  } finally {
+    await admin.disconnect()
+  }
+})
+
+test('allowAutoTopicCreation: false leaves a missing topic missing', { skip: !autoCreate && 'KAFKIT_AUTOCREATE_BOOTSTRAP is not set' }, async () => {
+  const kafka = newKafka({ brokers: [autoCreate] })
+  const topic = unique('compat-noautocreate')
+  const producer = kafka.producer({ allowAutoTopicCreation: false })
+  await producer.connect()
+  try {
+    await assert.rejects(producer.send({ topic, timeout: 3000, messages: [{ value: 'x' }] }))
+  } finally {
+    await producer.disconnect()
+  }
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    assert.ok(!(await admin.listTopics()).includes(topic))
+  } finally {
+    await admin.disconnect()
+  }
+})

@@ -7,6 +7,7 @@
 //! the one state, so they stay together.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -135,6 +136,8 @@ pub struct Cluster {
     refreshed: Notify,
     /// Serializes refreshes so a burst of errors triggers one request, not one each.
     refreshing: tokio::sync::Mutex<()>,
+    /// Metadata requests for named topics ask the broker to create missing ones.
+    auto_create: AtomicBool,
 }
 
 impl Cluster {
@@ -147,7 +150,21 @@ impl Cluster {
             refresh_now: Arc::new(Notify::new()),
             refreshed: Notify::new(),
             refreshing: tokio::sync::Mutex::new(()),
+            auto_create: AtomicBool::new(false),
         }
+    }
+
+    /// Whether metadata requests for named topics let the broker create the missing ones
+    /// (`allow_auto_topic_creation`; the broker does so only with `auto.create.topics.enable`).
+    /// Off by default; KafkaJS's `allowAutoTopicCreation` (default on) sets it.
+    ///
+    /// ```no_run
+    /// # fn demo(kafka: kafkit::Kafka) {
+    /// kafka.cluster().set_auto_topic_creation(true);
+    /// # }
+    /// ```
+    pub fn set_auto_topic_creation(&self, on: bool) {
+        self.auto_create.store(on, Ordering::Relaxed);
     }
 
     /// The current snapshot.
@@ -179,9 +196,12 @@ impl Cluster {
         let ask = || {
             self.pool.first_answer(|conn| {
                 let selection = &selection;
+                let auto_create = self.auto_create.load(Ordering::Relaxed);
                 async move {
                     let version = conn.version::<MetadataRequest>()?;
-                    let req = build_request(selection, version)?;
+                    let mut req = build_request(selection, version)?;
+                    req.allow_auto_topic_creation =
+                        auto_create && matches!(selection, TopicSelection::Names(_));
                     conn.send_version(&req, version).await
                 }
             })
