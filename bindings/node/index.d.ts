@@ -88,6 +88,12 @@ export interface KafkaConfig {
    * `detail`; `true` keeps kafkit's description as the message instead (process-wide).
    */
   kafkitErrorMessages?: boolean
+  /**
+   * kafkit's extension. A send or subscription to a topic this client may not describe fails
+   * at once with TOPIC_AUTHORIZATION_FAILED, as in KafkaJS; `true` waits for the permission
+   * instead, until the request times out.
+   */
+  kafkitWaitForTopicAuthorization?: boolean
 }
 
 export class Kafka {

@@ -82,6 +82,7 @@ class Kafka {
     logLevel: level = logLevel.INFO,
     logCreator,
     kafkitErrorMessages = false,
+    kafkitWaitForTopicAuthorization = false,
   } = {}) {
     if (!brokers || !(Array.isArray(brokers) || typeof brokers === 'function')) {
       throw new KafkaJSNonRetriableError('Failed to connect: "config.brokers" must be an array or a function returning one')
@@ -98,6 +99,9 @@ class Kafka {
     this._connectionTimeout = connectionTimeout
     this._requestTimeout = requestTimeout
     this._retry = retry || {}
+    // KafkaJS fails at once on a topic this client may not describe; kafkit's core can wait
+    // for the permission instead (opt-in).
+    this._waitForTopicAuthorization = !!kafkitWaitForTopicAuthorization
   }
 
   // The options of the native client, brokers resolved (KafkaJS accepts an async function).
@@ -121,6 +125,7 @@ class Kafka {
       ssl: this._tls,
       sasl: this._sasl,
       allowAutoTopicCreation: !!allowAutoTopicCreation,
+      unauthorizedTopicsFinal: !this._waitForTopicAuthorization,
     }
   }
 

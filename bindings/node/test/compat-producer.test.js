@@ -174,3 +174,30 @@ test('allowAutoTopicCreation: false leaves a missing topic missing', { skip: !au
     await admin.disconnect()
   }
 })
+
+// Needs the suite's acl broker (scripts/kafka --profile acl); KAFKIT_ACL_BOOTSTRAP names it.
+const aclBroker = process.env.KAFKIT_ACL_BOOTSTRAP
+test('errors: a topic the user may not write to is refused at once with TOPIC_AUTHORIZATION_FAILED, as KafkaJS', { skip: !aclBroker && 'KAFKIT_ACL_BOOTSTRAP is not set' }, async () => {
+  const as = (username, password, extra = {}) => newKafka({ brokers: [aclBroker], sasl: { mechanism: 'plain', username, password }, ...extra })
+  const topic = unique('compat-acl')
+  const admin = as('admin', 'admin-secret').admin()
+  await admin.connect()
+  try {
+    await admin.createTopics({ topics: [{ topic }] })
+  } finally {
+    await admin.disconnect()
+  }
+  const producer = as('bob', 'bob-secret').producer()
+  await producer.connect()
+  try {
+    // No timeout is given: without the immediate refusal this waits for requestTimeout (30 s)
+    // and the metadata retries, and the error would say so.
+    const e = await producer.send({ topic, messages: [{ value: 'x' }] }).then(() => assert.fail('should be refused'), x => x)
+    assert.equal(e.name, 'KafkaJSProtocolError')
+    assert.equal(e.type, 'TOPIC_AUTHORIZATION_FAILED')
+    assert.equal(e.message, 'Not authorized to access topics: [Topic authorization failed]')
+    assert.doesNotMatch(e.detail, /after waiting/)
+  } finally {
+    await producer.disconnect()
+  }
+})

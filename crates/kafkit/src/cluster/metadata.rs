@@ -138,6 +138,8 @@ pub struct Cluster {
     refreshing: tokio::sync::Mutex<()>,
     /// Metadata requests for named topics ask the broker to create missing ones.
     auto_create: AtomicBool,
+    /// A topic this client may not describe ends a wait for it at once.
+    unauthorized_final: AtomicBool,
 }
 
 impl Cluster {
@@ -151,7 +153,26 @@ impl Cluster {
             refreshed: Notify::new(),
             refreshing: tokio::sync::Mutex::new(()),
             auto_create: AtomicBool::new(false),
+            unauthorized_final: AtomicBool::new(false),
         }
+    }
+
+    /// Whether waiting for a topic ([`wait_for_topic`](Self::wait_for_topic)) gives up at
+    /// once, with TOPIC_AUTHORIZATION_FAILED, when the broker says this client may not
+    /// describe it. Off by default: the wait goes on until its timeout, in case the
+    /// permission is granted meanwhile. KafkaJS fails at once; its Node API sets this.
+    ///
+    /// ```no_run
+    /// # fn demo(kafka: kafkit::Kafka) {
+    /// kafka.cluster().set_unauthorized_topics_final(true);
+    /// # }
+    /// ```
+    pub fn set_unauthorized_topics_final(&self, on: bool) {
+        self.unauthorized_final.store(on, Ordering::Relaxed);
+    }
+
+    pub(crate) fn unauthorized_topics_final(&self) -> bool {
+        self.unauthorized_final.load(Ordering::Relaxed)
     }
 
     /// Whether metadata requests for named topics let the broker create the missing ones
