@@ -157,6 +157,12 @@ class Consumer {
       fallbackToClassic,
     }
     this._allowAutoTopicCreation = allowAutoTopicCreation
+    const { heartbeatInterval: hb, sessionTimeout: st } = this._options
+    if (hb !== undefined && st !== undefined && hb >= st) {
+      throw new KafkaJSNonRetriableError(
+        `Consumer heartbeatInterval (${hb}) must be lower than sessionTimeout (${st}). It is recommended to set heartbeatInterval to approximately a third of the sessionTimeout.`
+      )
+    }
     const customNames = new Set(assigners.custom.map(a => a.name))
     callSync(() => native.validateConsumer({
       ...this._options,

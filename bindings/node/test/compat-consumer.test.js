@@ -356,3 +356,16 @@ for (const groupProtocol of protocols) {
     }
   })
 }
+
+test('options: heartbeatInterval at or above sessionTimeout is refused with KafkaJS message; run() without a handler is refused', async () => {
+  const kafka = newKafka()
+  assert.throws(() => kafka.consumer({ groupId: 'g', sessionTimeout: 10000, heartbeatInterval: 10000 }), {
+    name: 'KafkaJSNonRetriableError',
+    message: 'Consumer heartbeatInterval (10000) must be lower than sessionTimeout (10000). It is recommended to set heartbeatInterval to approximately a third of the sessionTimeout.',
+  })
+  // kafkit's core also refuses 0 (KafkaJS would heartbeat on every heartbeat() call).
+  assert.throws(() => kafka.consumer({ groupId: 'g', heartbeatInterval: 0 }), { name: 'KafkaJSNonRetriableError' })
+  const consumer = kafka.consumer({ groupId: 'g' })
+  await assert.rejects(consumer.run({}), { name: 'KafkaJSNonRetriableError', message: /eachMessage or eachBatch/ })
+  await assert.rejects(consumer.run({ eachMessage: 'nope' }), { message: /eachMessage must be a function/ })
+})
