@@ -271,6 +271,9 @@ class Consumer {
         this._disconnectAfterRun = ended
           .then(() => inHandler.exit(() => this.disconnect()))
           .catch(e => this._log.error(`Caught error when disconnecting the consumer: ${e.message}`, { groupId: this._groupId }))
+          .finally(() => {
+            this._disconnectAfterRun = null
+          })
       }
       return Promise.resolve()
     }
