@@ -583,7 +583,14 @@ class Consumer {
           isRunning: () => this._running && nb.isRunning(),
           isStale: () => nb.isStale(),
         }
-        await retrying(this._retry, () => inHandler.run(this, () => eachBatch(payload)), this._log, undefined, () => !this._running)
+        const once = () => inHandler.run(this, () => eachBatch(payload))
+        try {
+          await once()
+        } catch (e) {
+          // As KafkaJS: what the batch resolved is committed before the error goes on.
+          await this._commitResolved(nb)
+          await retrying(this._retry, once, this._log, e, () => !this._running)
+        }
         this._emitBatch(events.END_BATCH_PROCESS, batch, { duration: Date.now() - started })
         return true
       } catch (e) {

@@ -369,3 +369,22 @@ test('options: heartbeatInterval at or above sessionTimeout is refused with Kafk
   await assert.rejects(consumer.run({}), { name: 'KafkaJSNonRetriableError', message: /eachMessage or eachBatch/ })
   await assert.rejects(consumer.run({ eachMessage: 'nope' }), { message: /eachMessage must be a function/ })
 })
+
+for (const groupProtocol of protocols) {
+  test(`handler errors (${groupProtocol}): the offsets an eachBatch resolved before it threw are committed`, async () => {
+    const { topic, groupId, consumer } = await setup({ groupProtocol, retry: { retries: 0 } }, 5)
+    const crashes = collect(consumer, consumer.events.CRASH)
+    await consumer.run({
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset }) => {
+        for (const m of batch.messages) {
+          if (m.offset === '2') throw new Error('boom at 2')
+          resolveOffset(m.offset)
+        }
+      },
+    })
+    await waitFor(() => crashes.length > 0, 'the crash')
+    await waitFor(async () => (await committed(groupId, topic))[0] === '2', 'offset 2 committed')
+    await consumer.disconnect()
+  })
+}
