@@ -82,6 +82,18 @@ export interface KafkaConfig {
   /** Default `logLevel.INFO`. */
   logLevel?: logLevel
   logCreator?: logCreator
+  /**
+   * kafkit's extension. Protocol errors carry KafkaJS's message for their type (e.g. "Number of
+   * partitions is invalid") and kafkit's fuller description (operation, resource, fix) as
+   * `detail`; `true` keeps kafkit's description as the message instead (process-wide).
+   */
+  kafkitErrorMessages?: boolean
+  /**
+   * kafkit's extension. A send or subscription to a topic this client may not describe fails
+   * at once with TOPIC_AUTHORIZATION_FAILED, as in KafkaJS; `true` waits for the permission
+   * instead, until the request times out.
+   */
+  kafkitWaitForTopicAuthorization?: boolean
 }
 
 export class Kafka {
@@ -493,13 +505,18 @@ export interface Assigner {
   protocol(subscription: { topics: string[] }): GroupState
 }
 
+/** What a custom assigner factory gets as `cluster`: the partitions of the assignment in progress. */
+export interface AssignerCluster {
+  findTopicPartitionMetadata(topic: string): Array<{ partitionId: number; partitionErrorCode: number; leader: number; replicas: number[]; isr: number[] }>
+}
+
 /**
- * One of `PartitionAssigners`. The assignment runs in kafkit's native core, named by
- * `kafkitName`; a custom assigner function is refused (KafkaJSNotImplemented), so the type
- * only admits the exported ones.
+ * One of `PartitionAssigners` (run in kafkit's native core, named by `kafkitName`), or a
+ * custom KafkaJS assigner factory: the core calls its `assign` when this member leads a
+ * classic group.
  */
-export type PartitionAssigner = ((config?: { cluster?: unknown; groupId?: string; logger?: Logger }) => Assigner) & {
-  readonly kafkitName: 'roundrobin' | 'range' | 'cooperative-sticky'
+export type PartitionAssigner = ((config: { cluster: AssignerCluster; groupId: string; logger: Logger }) => Assigner) & {
+  readonly kafkitName?: 'RoundRobinAssigner' | 'range' | 'cooperative-sticky'
 }
 
 export const PartitionAssigners: {
@@ -1149,6 +1166,8 @@ export class KafkaJSProtocolError extends KafkaJSError {
   readonly type: string
   /** The Kafka error code. */
   readonly code: number
+  /** kafkit's description of the failure (operation, resource, fix), beside KafkaJS's message. */
+  readonly detail?: string
   constructor(e: KafkaJSProtocolErrorDetails, metadata?: { retriable?: boolean })
 }
 
@@ -1255,6 +1274,12 @@ export interface KafkaJSDeleteTopicRecordsErrorPartition {
 export class KafkaJSDeleteTopicRecordsError extends KafkaJSError {
   readonly partitions: KafkaJSDeleteTopicRecordsErrorPartition[]
   constructor(metadata: { topic?: string; partitions: KafkaJSDeleteTopicRecordsErrorPartition[] })
+}
+
+export class KafkaJSAlterPartitionReassignmentsError extends KafkaJSProtocolError {
+  readonly topic?: string
+  readonly partition?: number
+  constructor(e: KafkaJSProtocolErrorDetails, topicName?: string, partition?: number)
 }
 
 export class KafkaJSInvalidVarIntError extends KafkaJSNonRetriableError {

@@ -11,6 +11,7 @@ const {
   KafkaJSCreateTopicError,
   KafkaJSDeleteGroupsError,
   KafkaJSDeleteTopicRecordsError,
+  KafkaJSAlterPartitionReassignmentsError,
   call,
   fromNative,
 } = require('./errors')
@@ -62,22 +63,46 @@ class Admin {
     return remove
   }
 
-  async connect() {
-    if (this._native) return
-    const options = await this._kafka._clientOptions(this._retry)
-    this._native = await call(native.NativeAdmin.connect(options))
-    if (this._instr.has(events.REQUEST)) this._native.wantRequests(true)
-    this._pump = this._instr.pump(this._native, nativeEvents)
-    this._instr.emit(events.CONNECT, null)
+  // connect and disconnect take turns and are idempotent: overlapping calls share one.
+  _serial(fn) {
+    const p = (this._queue || Promise.resolve()).then(() => fn())
+    this._queue = p.catch(() => {})
+    return p
   }
 
-  async disconnect() {
-    if (!this._native) return
-    const n = this._native
-    this._native = null
-    await n.disconnect()
-    await this._pump
-    this._instr.emit(events.DISCONNECT, null)
+  connect() {
+    if (!this._connecting) {
+      this._connecting = this._serial(async () => {
+        if (this._native) return
+        const options = await this._kafka._clientOptions(this._retry)
+        this._native = await call(native.NativeAdmin.connect(options))
+        if (this._instr.has(events.REQUEST)) this._native.wantRequests(true)
+        this._pump = this._instr.pump(this._native, nativeEvents)
+        this._instr.emit(events.CONNECT, null)
+      }).finally(() => {
+        this._connecting = null
+      })
+    }
+    return this._connecting
+  }
+
+  disconnect() {
+    if (!this._disconnecting) {
+      this._disconnecting = this._serial(async () => {
+        if (!this._native) return
+        const n = this._native
+        this._native = null
+        try {
+          await call(n.disconnect())
+        } finally {
+          await this._pump
+          this._instr.emit(events.DISCONNECT, null)
+        }
+      }).finally(() => {
+        this._disconnecting = null
+      })
+    }
+    return this._disconnecting
   }
 
   _n() {
@@ -312,25 +337,38 @@ class Admin {
 
   // ACLs (the brokers need an authorizer; without one they answer SECURITY_DISABLED).
   async createAcls({ acl } = {}) {
-    await call(this._n().createAcls(checkAclList(acl, { filter: false })))
+    const list = checkAclList(acl, { filter: false })
+    await call(this._n().createAcls(list))
     return true
   }
 
   async describeAcls(filter) {
-    return JSON.parse(await call(this._n().describeAcls(checkAclFilter(filter))))
+    const checked = checkAclFilter(filter)
+    return JSON.parse(await call(this._n().describeAcls(checked)))
   }
 
   async deleteAcls({ filters } = {}) {
-    return JSON.parse(await call(this._n().deleteAcls(checkAclList(filters, { filter: true }))))
+    const list = checkAclList(filters, { filter: true })
+    return JSON.parse(await call(this._n().deleteAcls(list)))
   }
 
   // `timeout` is accepted as in KafkaJS; the broker is given the client's requestTimeout.
   async alterPartitionReassignments({ topics } = {}) {
-    await call(this._n().alterPartitionReassignments(checkReassignments(topics)))
+    const list = checkReassignments(topics)
+    try {
+      await call(this._n().alterPartitionReassignments(list))
+    } catch (e) {
+      // As KafkaJS: a partition's refusal comes as an aggregate of per-partition errors.
+      if (e.kind !== 'kafka') throw e
+      throw new KafkaJSAggregateError('Errors altering partition reassignments', [
+        new KafkaJSAlterPartitionReassignmentsError(e, e.topic, e.partition),
+      ])
+    }
   }
 
   async listPartitionReassignments({ topics = null } = {}) {
-    return JSON.parse(await call(this._n().listPartitionReassignments(checkReassignmentQuery(topics))))
+    const query = checkReassignmentQuery(topics)
+    return JSON.parse(await call(this._n().listPartitionReassignments(query)))
   }
 
   _checkResources(resources) {

@@ -3,7 +3,7 @@
 // each export keeps KafkaJS's shape (a function of `{ cluster }` returning `{ name, version,
 // assign, protocol }`) and names the native assigner it stands for.
 
-const { KafkaJSNotImplemented } = require('./errors')
+const { KafkaJSNotImplemented, KafkaJSNonRetriableError } = require('./errors')
 
 function assigner(name, native) {
   const make = () => ({
@@ -120,15 +120,62 @@ const PartitionAssigners = {
   cooperativeSticky: assigner('CooperativeStickyAssigner', 'cooperative-sticky'),
 }
 
-// The native assigner names of a `partitionAssigners` list; a custom assigner (one not
-// exported here) cannot run in the native core and is refused with a clear error.
-function nativeAssigners(list) {
-  return list.map(a => {
-    if (typeof a === 'function' && a.kafkitName) return a.kafkitName
-    throw new KafkaJSNotImplemented(
-      'custom partitionAssigners are not supported by kafkit: use PartitionAssigners.roundRobin, .range or .cooperativeSticky (or groupProtocol: \'consumer\' with a server-side groupRemoteAssignor)'
-    )
+// A `partitionAssigners` list as native assigner names plus the custom (JavaScript) assigners
+// it holds: each custom factory is called as KafkaJS calls it, with `{ cluster, groupId,
+// logger }`, and must give `{ name, version, protocol, assign }`. `cluster` answers
+// `findTopicPartitionMetadata(topic)` from the partition counts of the assignment in progress.
+function resolveAssigners(list, { cluster, groupId, logger }) {
+  const custom = []
+  const names = list.map(factory => {
+    if (typeof factory === 'function' && factory.kafkitName) return factory.kafkitName
+    if (typeof factory !== 'function') {
+      throw new KafkaJSNonRetriableError(`partitionAssigners must be functions ({ cluster }) => assigner, got ${typeof factory}`)
+    }
+    const a = factory({ cluster, groupId, logger })
+    if (!a || typeof a.name !== 'string' || a.name === '' || typeof a.assign !== 'function' || typeof a.protocol !== 'function') {
+      throw new KafkaJSNonRetriableError('a partition assigner must have a name (string), an assign function and a protocol function')
+    }
+    custom.push(a)
+    return a.name
   })
+  return { names, custom }
 }
 
-module.exports = { PartitionAssigners, AssignerProtocol: { MemberMetadata, MemberAssignment }, nativeAssigners }
+// Runs a custom assigner for the native core: `input` is JSON `{ members: [{ memberId, topics,
+// userData (base64) }], partitions: { topic: count } }`; the answer is JSON `[{ memberId,
+// partitions: [[topic, partition]], userData (base64) }]`.
+async function runAssigner(assigner, input, setCounts) {
+  const { members, partitions } = JSON.parse(input)
+  setCounts(partitions)
+  const kafkajsMembers = members.map(m => ({
+    memberId: m.memberId,
+    memberMetadata: MemberMetadata.encode({
+      version: assigner.version || 0,
+      topics: m.topics,
+      userData: m.userData ? Buffer.from(m.userData, 'base64') : Buffer.alloc(0),
+    }),
+  }))
+  const result = await assigner.assign({ members: kafkajsMembers, topics: Object.keys(partitions) })
+  if (!Array.isArray(result)) throw new Error(`assigner ${assigner.name}: assign must resolve an array of { memberId, memberAssignment }`)
+  return JSON.stringify(
+    result.map(({ memberId, memberAssignment }) => {
+      const d = MemberAssignment.decode(memberAssignment)
+      const assignment = (d && d.assignment) || {}
+      return {
+        memberId,
+        partitions: Object.entries(assignment).flatMap(([t, ps]) => ps.map(p => [t, p])),
+        userData: d && d.userData && d.userData.length > 0 ? Buffer.from(d.userData).toString('base64') : null,
+      }
+    })
+  )
+}
+
+// The userData a custom assigner puts in this member's subscription (its protocol()'s
+// metadata), or null.
+function assignerUserData(assigner, topics) {
+  const { metadata } = assigner.protocol({ topics }) || {}
+  const decoded = metadata ? MemberMetadata.decode(metadata) : null
+  return decoded && decoded.userData && decoded.userData.length > 0 ? Buffer.from(decoded.userData) : null
+}
+
+module.exports = { PartitionAssigners, AssignerProtocol: { MemberMetadata, MemberAssignment }, resolveAssigners, runAssigner, assignerUserData }

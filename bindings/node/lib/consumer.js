@@ -4,10 +4,11 @@
 // The group protocol, fetching and offsets run natively; each batch crosses to JavaScript in
 // one call (src/consumer.rs), its messages decoded here (lib/decode.js).
 
+const { AsyncLocalStorage } = require('async_hooks')
 const native = require('./native')
 const { decode, decodeWith } = require('./decode')
 const { Instrumentation } = require('./instrumentation')
-const { nativeAssigners, PartitionAssigners, AssignerProtocol } = require('./assigners')
+const { resolveAssigners, runAssigner, assignerUserData, PartitionAssigners, AssignerProtocol } = require('./assigners')
 const { retrying, backoff } = require('./retry')
 const { brokerRegex } = require('./regex')
 const {
@@ -17,6 +18,12 @@ const {
   callSync,
   fromNative: nativeError,
 } = require('./errors')
+
+// The consumer whose handler is running in this async context: stop() and disconnect() called
+// from inside a handler must not wait for that handler (it would wait for itself).
+const inHandler = new AsyncLocalStorage()
+
+const NOT_INITIALIZED = 'Consumer group was not initialized, consumer#run must be called first'
 
 const events = {
   HEARTBEAT: 'consumer.heartbeat',
@@ -121,6 +128,17 @@ class Consumer {
         if (options[name] !== undefined) this._log.warn(message, { groupId })
       }
     }
+    // Custom assigners are KafkaJS factories, called now as KafkaJS does; the native core
+    // calls their assign() when this member leads a classic group.
+    this._assignCounts = {}
+    const cluster = {
+      findTopicPartitionMetadata: topic =>
+        Array.from({ length: this._assignCounts[topic] || 0 }, (_, partitionId) => ({ partitionId, partitionErrorCode: 0, leader: -1, replicas: [], isr: [] })),
+    }
+    const assigners = consumerProtocol
+      ? { names: undefined, custom: [] }
+      : resolveAssigners(partitionAssigners || [PartitionAssigners.roundRobin], { cluster, groupId, logger: this._log })
+    this._customAssigners = assigners.custom
     // Under classic, KafkaJS's defaults apply to what the broker does not configure.
     this._options = {
       groupId,
@@ -129,9 +147,7 @@ class Consumer {
       rebalanceTimeout,
       sessionTimeout: consumerProtocol ? undefined : (sessionTimeout ?? 30000),
       heartbeatInterval: consumerProtocol ? undefined : (heartbeatInterval ?? 3000),
-      partitionAssigners: consumerProtocol
-        ? undefined
-        : nativeAssigners(partitionAssigners || [PartitionAssigners.roundRobin]),
+      partitionAssigners: assigners.names,
       maxBytesPerPartition,
       minBytes,
       maxBytes,
@@ -142,13 +158,89 @@ class Consumer {
       fallbackToClassic,
     }
     this._allowAutoTopicCreation = allowAutoTopicCreation
-    callSync(() => native.validateConsumer(this._options))
+    const { heartbeatInterval: hb, sessionTimeout: st } = this._options
+    if (hb !== undefined && st !== undefined && hb >= st) {
+      throw new KafkaJSNonRetriableError(
+        `Consumer heartbeatInterval (${hb}) must be lower than sessionTimeout (${st}). It is recommended to set heartbeatInterval to approximately a third of the sessionTimeout.`
+      )
+    }
+    const customNames = new Set(assigners.custom.map(a => a.name))
+    callSync(() => native.validateConsumer({
+      ...this._options,
+      partitionAssigners: this._options.partitionAssigners && this._options.partitionAssigners.filter(n => !customNames.has(n)),
+    }))
     this._subscriptions = new Map()
     // RegExps the broker evaluates (groupProtocol 'consumer'): RE2/J source -> fromBeginning.
     this._patterns = new Map()
     this._paused = new Map()
     this._native = null
     this._running = false
+    // Lifecycle: connect, disconnect, stop and the start of a run take turns (_serial), so
+    // overlapping calls never see a half-built or half-torn-down client. _runState is
+    // 'starting' from the moment run() is called (KafkaJS's consumerGroup exists from then:
+    // seek and pause are accepted) and 'running' once the group is joined.
+    this._queue = Promise.resolve()
+    this._runState = null
+    this._pendingSeeks = new Map()
+    this._restartTimer = null
+    this._lastHeartbeat = 0
+  }
+
+  // Native event payloads in KafkaJS's form: node ids are strings (KafkaJS keys brokers by
+  // them); COMMIT_OFFSETS names the member and the generation it committed in.
+  _shapeEvent(name, payload) {
+    if (!payload) return payload
+    if (name === 'REBALANCING') {
+      this._rebalanceEmitted = true
+      return payload
+    }
+    if (name === 'GROUP_JOIN' || name === 'HEARTBEAT') {
+      if (payload.memberId !== undefined) this._memberId = payload.memberId
+      const generation = payload.groupGenerationId ?? payload.memberEpoch
+      // Under KIP-848 a rebalance is a new member epoch (a member joined or left, the
+      // subscription changed) even when nothing is revoked from this member; KafkaJS's users
+      // watch REBALANCING for it. A revocation already reported it.
+      if (name === 'HEARTBEAT' && this._options.groupProtocol === 'consumer' && this._generationId !== undefined && generation > this._generationId) {
+        if (!this._rebalanceEmitted) this._instr.emit(events.REBALANCING, { groupId: this._groupId, memberId: payload.memberId })
+      }
+      if (generation !== undefined && generation !== this._generationId) this._rebalanceEmitted = false
+      if (generation !== undefined) this._generationId = generation
+      if (name === 'GROUP_JOIN') this._checkUnsubscribed(payload)
+      return payload
+    }
+    if (name === 'FETCH' || name === 'FETCH_START') {
+      return payload.nodeId == null ? payload : { ...payload, nodeId: String(payload.nodeId) }
+    }
+    if (name === 'COMMIT_OFFSETS') {
+      let memberId = this._memberId
+      try {
+        if (this._native) memberId = this._native.memberId() ?? memberId
+      } catch (_) {}
+      return { groupId: payload.groupId, memberId, groupGenerationId: this._generationId, topics: payload.topics }
+    }
+    return payload
+  }
+
+  // As KafkaJS: an assignment with topics this member does not subscribe to is reported (a
+  // classic leader of another subscription assigned them).
+  _checkUnsubscribed(join) {
+    const assignedTopics = Object.keys(join.memberAssignment || {})
+    const topicsSubscribed = [...this._subscriptions.keys()]
+    const topicsNotSubscribed = assignedTopics.filter(t => !this._subscriptions.has(t))
+    if (topicsNotSubscribed.length === 0) return
+    const payload = { groupId: this._groupId, generationId: this._generationId, memberId: join.memberId, assignedTopics, topicsSubscribed, topicsNotSubscribed }
+    this._instr.emit(events.RECEIVED_UNSUBSCRIBED_TOPICS, payload)
+    this._log.warn('Consumer group received unsubscribed topics', payload)
+  }
+
+  _serial(fn) {
+    const p = this._queue.then(() => fn())
+    this._queue = p.catch(() => {})
+    return p
+  }
+
+  _inOwnHandler() {
+    return inHandler.getStore() === this
   }
 
   on(eventName, listener) {
@@ -160,22 +252,52 @@ class Consumer {
   }
 
   async connect() {
-    if (this._native) return
-    const options = await this._kafka._clientOptions(this._retry)
-    this._native = await call(native.NativeConsumer.connect(options))
-    if (this._instr.has(events.REQUEST) || this._instr.has(events.REQUEST_QUEUE_SIZE)) this._native.wantRequests(true)
-    this._pump = this._instr.pump(this._native, fromNative)
-    this._instr.emit(events.CONNECT, null)
+    return this._serial(async () => {
+      if (this._native) return
+      const options = await this._kafka._clientOptions(this._retry, this._allowAutoTopicCreation)
+      this._native = await call(native.NativeConsumer.connect(options))
+      if (this._instr.has(events.REQUEST) || this._instr.has(events.REQUEST_QUEUE_SIZE)) this._native.wantRequests(true)
+      this._pump = this._instr.pump(this._native, fromNative, (name, payload) => this._shapeEvent(name, payload))
+      this._instr.emit(events.CONNECT, null)
+    })
   }
 
-  async disconnect() {
-    if (!this._native) return
-    await this.stop()
-    const n = this._native
-    this._native = null
-    await call(n.disconnect())
-    await this._pump
-    this._instr.emit(events.DISCONNECT, null)
+  // Idempotent, and safe in every state: overlapping calls share one disconnect; called from
+  // inside this consumer's handler it asks for the stop and returns, the disconnect finishing
+  // once the handler returns (what it resolved is committed).
+  disconnect() {
+    if (this._inOwnHandler()) {
+      this._requestStopFromHandler()
+      if (!this._disconnectAfterRun) {
+        const ended = this._runPromise || Promise.resolve()
+        // Out of the handler's async context, or the disconnect would think it is still inside.
+        this._disconnectAfterRun = ended
+          .then(() => inHandler.exit(() => this.disconnect()))
+          .catch(e => this._log.error(`Caught error when disconnecting the consumer: ${e.message}`, { groupId: this._groupId }))
+          .finally(() => {
+            this._disconnectAfterRun = null
+          })
+      }
+      return Promise.resolve()
+    }
+    if (!this._disconnecting) {
+      this._disconnecting = this._serial(async () => {
+        if (!this._native) return
+        await this._stopNow()
+        const n = this._native
+        this._native = null
+        this._pendingSeeks.clear()
+        try {
+          await call(n.disconnect())
+        } finally {
+          await this._pump
+          this._instr.emit(events.DISCONNECT, null)
+        }
+      }).finally(() => {
+        this._disconnecting = null
+      })
+    }
+    return this._disconnecting
   }
 
   async subscribe({ topic, topics, fromBeginning = false } = {}) {
@@ -214,15 +336,20 @@ class Consumer {
     eachBatch = null,
     eachMessage = null,
   } = {}) {
-    if (!this._native) {
-      throw new KafkaJSNonRetriableError('The consumer is not connected: call consumer.connect() before consumer.run()')
-    }
-    if (this._running) {
+    if (this._runState) {
       this._log.warn('consumer#run was called, but the consumer is already running', { groupId: this._groupId })
       return
     }
     if (!eachBatch && !eachMessage) {
       throw new KafkaJSNonRetriableError('consumer.run needs eachMessage or eachBatch')
+    }
+    for (const [name, fn] of [['eachMessage', eachMessage], ['eachBatch', eachBatch]]) {
+      if (fn != null && typeof fn !== 'function') {
+        throw new KafkaJSNonRetriableError(`consumer.run: ${name} must be a function, got ${typeof fn}`)
+      }
+    }
+    if (!this._native && !this._disconnecting) {
+      throw new KafkaJSNonRetriableError('The consumer is not connected: call consumer.connect() before consumer.run()')
     }
     if (this._subscriptions.size === 0 && this._patterns.size === 0) {
       throw new KafkaJSNonRetriableError('The consumer has no subscription: call consumer.subscribe({ topics }) before consumer.run()')
@@ -237,24 +364,42 @@ class Consumer {
       eachBatch,
       eachMessage,
     }
-    await this._start()
+    this._runState = 'starting'
+    try {
+      await this._serial(() => this._start())
+    } catch (e) {
+      this._runState = null
+      this._pendingSeeks.clear()
+      throw e
+    }
   }
 
+  // Runs under _serial: a disconnect or stop that came in first leaves nothing to start.
   async _start() {
+    const n = this._native
+    if (!n || !this._runState) {
+      if (!n && this._runState) throw new KafkaJSNonRetriableError('The consumer is not connected: call consumer.connect() before consumer.run()')
+      return
+    }
     const c = this._runConfig
     const subs = [...this._subscriptions].map(([topic, fromBeginning]) => ({ topic, fromBeginning }))
     for (const [pattern, fromBeginning] of this._patterns) subs.push({ topic: pattern, fromBeginning, pattern: true })
-    await call(this._native.start({ ...this._options, autoCommit: c.autoCommit, autoCommitInterval: c.autoCommitInterval, autoCommitThreshold: c.autoCommitThreshold }, subs))
+    for (const a of this._customAssigners) {
+      const userData = assignerUserData(a, subs.map(s => s.topic))
+      n.addAssigner(a.name, userData, input => runAssigner(a, input, counts => { this._assignCounts = counts }))
+    }
+    await call(n.start({ ...this._options, autoCommit: c.autoCommit, autoCommitInterval: c.autoCommitInterval, autoCommitThreshold: c.autoCommitThreshold }, subs))
     this._running = true
+    this._runState = 'running'
     this._runError = null
     for (const [topic, partitions] of this._paused) this._applyPause(topic, partitions, true)
+    this._runState = 'running'
     const handler = c.eachMessage ? this._eachMessageHandler(c.eachMessage) : this._eachBatchHandler(c.eachBatch)
     const settings = {
       partitionsConsumedConcurrently: Math.max(1, partitionsOf(c.partitionsConsumedConcurrently)),
       eachBatchAutoResolve: c.eachBatchAutoResolve,
     }
-    const nativeConsumer = this._native
-    this._runPromise = nativeConsumer.run(settings, handler).then(
+    this._runPromise = n.run(settings, handler).then(
       () => this._ended(null),
       err => this._ended(this._runError || nativeError(err))
     )
@@ -263,7 +408,15 @@ class Consumer {
   async _ended(error) {
     const wasRunning = this._running
     this._running = false
-    if (!error) return
+    if (this._stopRequested) {
+      // stop() from inside a handler: the run has now ended.
+      await this._handlerStop
+      this._stopRequested = false
+      this._runState = null
+      this._instr.emit(events.STOP, null)
+      return
+    }
+    if (!error || error.abandoned) return
     if (!wasRunning && !this._native) return
     let restart = false
     const retriable = error.retriable || error.name === 'KafkaJSNumberOfRetriesExceeded'
@@ -279,21 +432,68 @@ class Consumer {
     if (restart) {
       const wait = backoff(this._retry, 0)
       this._log.error(`Restarting the consumer in ${wait}ms`, { groupId: this._groupId })
-      setTimeout(() => {
-        if (!this._native) return
-        this._start().catch(e => this._ended(e))
+      this._restartTimer = setTimeout(() => {
+        this._restartTimer = null
+        this._serial(() => this._start()).catch(e => this._ended(e))
       }, wait)
+    } else {
+      this._runState = null
     }
   }
 
   _batchControls(nb) {
     return {
-      heartbeat: () => call(nb.heartbeat()),
+      // As KafkaJS: a heartbeat is sent only when heartbeatInterval has passed since the last.
+      heartbeat: async () => {
+        const now = Date.now()
+        if (now - this._lastHeartbeat < (this._options.heartbeatInterval ?? 3000)) return
+        this._lastHeartbeat = now
+        await call(nb.heartbeat())
+      },
       pause: () => {
         callSync(() => nb.pause())
         this._rememberPause(nb.topic, [nb.partition])
         return () => this.resume([{ topic: nb.topic, partitions: [nb.partition] }])
       },
+    }
+  }
+
+  // A seek made before the partition was assigned, applied now that a batch of it came: the
+  // batch is then stale (true returned).
+  _applyPendingSeek(nb) {
+    if (this._pendingSeeks.size === 0) return false
+    const key = `${nb.partition}:${nb.topic}`
+    const s = this._pendingSeeks.get(key)
+    if (!s) return false
+    this._pendingSeeks.delete(key)
+    callSync(() => this._native.seek(s.topic, s.partition, s.offset))
+    return true
+  }
+
+  // The records of the batch from `offset` on come again when the partition is resumed (the
+  // batch ended early for a pause).
+  _rewind(nb, offset) {
+    try {
+      if (this._native) callSync(() => this._native.seek(nb.topic, nb.partition, String(offset)))
+    } catch (e) {
+      this._log.warn(`Could not keep the rest of the batch for after the pause: ${e.message}`, { topic: nb.topic, partition: nb.partition })
+    }
+  }
+
+  _isPaused(topic, partition) {
+    const held = this._paused.get(topic)
+    return !!held && (held.has('*') || held.has(partition))
+  }
+
+  // KafkaJS commits what the batch resolved before a failing handler's error goes on.
+  async _commitResolved(nb) {
+    if (!this._runConfig.autoCommit || !this._native) return
+    const offset = nb.uncommittedOffset()
+    if (offset == null) return
+    try {
+      await call(this._native.commitOffsets([{ topic: nb.topic, partition: nb.partition, offset }]))
+    } catch (e) {
+      this._log.error(`Could not commit the offsets resolved before the handler failed: ${e.message}`, { groupId: this._groupId })
     }
   }
 
@@ -316,25 +516,49 @@ class Consumer {
     return async nb => {
       try {
         const { topic, partition } = nb
+        if (this._applyPendingSeek(nb)) return true
         const { messages, offsets } = decodeWith(nb.take())
         const batch = new Batch(topic, partition, nb.highWatermark, messages)
         const started = Date.now()
         this._emitBatch(events.START_BATCH_PROCESS, batch)
         const { heartbeat, pause } = this._batchControls(nb)
-        let go = this._running && !nb.isStale()
-        for (let i = 0; go && i < messages.length; i++) {
+        const call1 = payload => inHandler.run(this, () => eachMessage(payload))
+        // As KafkaJS's loop: the run state is checked before each record, so the record in
+        // progress when stop() or disconnect() comes in is resolved (and committed); a pause
+        // ends the batch after the record that asked for it.
+        for (let i = 0; i < messages.length; i++) {
+          if (!this._running || nb.isStale()) break
+          if (this._isPaused(topic, partition)) {
+            this._rewind(nb, messages[i].offset)
+            break
+          }
           const payload = { topic, partition, message: messages[i], heartbeat, pause }
           try {
-            await eachMessage(payload)
+            await call1(payload)
           } catch (e) {
+            await this._commitResolved(nb)
+            // A handler that paused its partition (or a stop) before throwing leaves the
+            // record for later, as KafkaJS's refetch does.
+            if (!this._running) break
+            if (this._isPaused(topic, partition)) {
+              this._rewind(nb, messages[i].offset)
+              break
+            }
             // Retried in place per `retry`; the record is resolved only once it is handled.
-            await retrying(this._retry, () => eachMessage(payload), this._log, e)
+            try {
+              await retrying(this._retry, () => call1(payload), this._log, e, () => !this._running || this._isPaused(topic, partition))
+            } catch (err) {
+              if (!err || !err.abandoned) throw err
+              if (this._running) this._rewind(nb, messages[i].offset)
+              break
+            }
           }
-          go = this._running && nb.advance(offsets[2 * i])
+          nb.advance(offsets[2 * i])
         }
         this._emitBatch(events.END_BATCH_PROCESS, batch, { duration: Date.now() - started })
         return true
       } catch (e) {
+        if (e && e.abandoned) return true
         this._runError = e
         return false
       }
@@ -345,6 +569,7 @@ class Consumer {
     return async nb => {
       try {
         const { topic, partition } = nb
+        this._applyPendingSeek(nb)
         const batch = new Batch(topic, partition, nb.highWatermark, decode(nb.take()))
         const started = Date.now()
         this._emitBatch(events.START_BATCH_PROCESS, batch)
@@ -365,7 +590,14 @@ class Consumer {
           isRunning: () => this._running && nb.isRunning(),
           isStale: () => nb.isStale(),
         }
-        await retrying(this._retry, () => eachBatch(payload), this._log)
+        const once = () => inHandler.run(this, () => eachBatch(payload))
+        try {
+          await once()
+        } catch (e) {
+          // As KafkaJS: what the batch resolved is committed before the error goes on.
+          await this._commitResolved(nb)
+          await retrying(this._retry, once, this._log, e, () => !this._running)
+        }
         this._emitBatch(events.END_BATCH_PROCESS, batch, { duration: Date.now() - started })
         return true
       } catch (e) {
@@ -375,14 +607,50 @@ class Consumer {
     }
   }
 
-  async stop() {
-    if (!this._native) return
-    const wasRunning = this._running
+  // Idempotent; overlapping calls share one stop. From inside this consumer's handler it asks
+  // for the stop and returns at once: the run ends when the handler returns.
+  stop() {
+    if (this._inOwnHandler()) {
+      this._requestStopFromHandler()
+      return Promise.resolve()
+    }
+    if (!this._stopping) {
+      this._stopping = this._serial(() => this._stopNow()).finally(() => {
+        this._stopping = null
+      })
+    }
+    return this._stopping
+  }
+
+  _requestStopFromHandler() {
+    if (!this._running || this._stopRequested) return
     this._running = false
+    this._stopRequested = true
+    // Not awaited: the core's stop waits for the handler that is calling it. The run's end
+    // waits for it (STOP comes once the offsets are committed and the group left).
+    this._handlerStop = call(this._native.stop()).catch(e =>
+      this._log.error(`Caught error when stopping the consumer: ${e.message}`, { groupId: this._groupId })
+    )
+  }
+
+  // Under _serial. The handler in progress finishes (and its offsets are committed) first.
+  async _stopNow() {
+    if (this._restartTimer) {
+      clearTimeout(this._restartTimer)
+      this._restartTimer = null
+    }
+    const hadRun = this._runState !== null && !this._stopRequested
+    this._runState = null
+    this._running = false
+    this._pendingSeeks.clear()
+    this._paused.clear()
+    if (!this._native) return
     await call(this._native.stop())
-    if (this._runPromise) await this._runPromise
+    const run = this._runPromise
     this._runPromise = null
-    if (wasRunning) this._instr.emit(events.STOP, null)
+    if (run) await run
+    if (hadRun) this._instr.emit(events.STOP, null)
+    this._stopRequested = false
   }
 
   async commitOffsets(topicPartitions = []) {
@@ -390,6 +658,8 @@ class Consumer {
     await call(this._connected().commitOffsets(offsets))
   }
 
+  // As KafkaJS: accepted from the moment run() is called (not awaited, as KafkaJS's docs show);
+  // a seek made while the group is still being joined applies once it is joined.
   seek({ topic, partition, offset } = {}) {
     if (!topic) throw new KafkaJSNonRetriableError(`Invalid topic ${topic}`)
     if (Number.isNaN(Number(partition))) throw new KafkaJSNonRetriableError(`Invalid partition, expected a number received ${partition}`)
@@ -399,21 +669,27 @@ class Consumer {
     } catch (_) {
       throw new KafkaJSNonRetriableError(`Invalid offset, expected a long received ${offset}`)
     }
-    if (o < 0n) throw new KafkaJSNonRetriableError(`Invalid offset, expected a long received ${offset}`)
-    callSync(() => this._connected().seek(topic, Number(partition), String(o)))
+    if (o < 0n && o !== -1n && o !== -2n) throw new KafkaJSNonRetriableError('Offset must not be a negative number')
+    if (!this._runState) throw new KafkaJSNonRetriableError(NOT_INITIALIZED)
+    const s = { topic, partition: Number(partition), offset: String(o) }
+    // Before the group is joined the partition is not assigned yet: the seek waits for the
+    // partition's first batch.
+    if (this._runState === 'starting' || !this._native) this._pendingSeeks.set(`${s.partition}:${s.topic}`, s)
+    else callSync(() => this._native.seek(s.topic, s.partition, s.offset))
   }
 
   pause(topicPartitions = []) {
+    checkTopicPartitions(topicPartitions, 'pause')
+    if (!this._runState) throw new KafkaJSNonRetriableError(NOT_INITIALIZED)
     for (const { topic, partitions } of topicPartitions) {
-      if (!topic || typeof topic !== 'string') {
-        throw new KafkaJSNonRetriableError(`Invalid topic ${topic}`)
-      }
       this._rememberPause(topic, partitions)
       if (this._running) this._applyPause(topic, partitions, true)
     }
   }
 
   resume(topicPartitions = []) {
+    checkTopicPartitions(topicPartitions, 'resume')
+    if (!this._runState) throw new KafkaJSNonRetriableError(NOT_INITIALIZED)
     for (const { topic, partitions } of topicPartitions) {
       const held = this._paused.get(topic)
       if (!held) continue
@@ -426,6 +702,7 @@ class Consumer {
   }
 
   paused() {
+    if (!this._runState) return []
     return [...this._paused].map(([topic, set]) => ({
       topic,
       partitions: set.has('*') ? this._native.partitionsOf(topic) : [...set],
@@ -460,6 +737,18 @@ class Consumer {
   }
 }
 
+// KafkaJS's checks of pause() and resume() arguments, made before the state is looked at.
+function checkTopicPartitions(list, verb) {
+  for (const tp of list) {
+    if (!tp || !tp.topic) {
+      throw new KafkaJSNonRetriableError(`Invalid topic ${(tp && tp.topic) || tp}`)
+    }
+    if (tp.partitions !== undefined && (!Array.isArray(tp.partitions) || tp.partitions.some(p => Number.isNaN(Number(p))))) {
+      throw new KafkaJSNonRetriableError(`Array of valid partitions required to ${verb} specific partitions instead of ${tp.partitions}`)
+    }
+  }
+}
+
 function partitionsOf(n) {
   const v = Number(n)
   return Number.isFinite(v) ? Math.floor(v) : 1
@@ -473,9 +762,18 @@ function flatten({ topics = [] } = {}) {
 
 // A described group in KafkaJS's shape: member assignments as the classic protocol's
 // MemberAssignment buffer, as KafkaJS gives them.
+// KafkaJS's keys, plus kafkit's KIP-848 ones (groupProtocol, groupEpoch, memberEpoch, rackId,
+// groupInstanceId) only where the broker gave a value.
+function dropUnset(o) {
+  for (const k of ['groupProtocol', 'groupEpoch', 'memberEpoch', 'rackId', 'groupInstanceId']) {
+    if (o[k] === undefined || o[k] === null) delete o[k]
+  }
+  return o
+}
+
 function toKafkaJSGroup(g) {
   if (!g) return g
-  return {
+  return dropUnset({
     errorCode: g.errorCode,
     groupId: g.groupId,
     state: g.state,
@@ -486,7 +784,7 @@ function toKafkaJSGroup(g) {
     members: g.members.map(m => {
       const assignment = {}
       for (const { topic, partition } of m.assignment) (assignment[topic] = assignment[topic] || []).push(partition)
-      return {
+      return dropUnset({
         memberId: m.memberId,
         groupInstanceId: m.groupInstanceId,
         clientId: m.clientId,
@@ -495,9 +793,9 @@ function toKafkaJSGroup(g) {
         memberEpoch: m.memberEpoch,
         memberMetadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics: m.subscribedTopics }),
         memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment }),
-      }
+      })
     }),
-  }
+  })
 }
 
 module.exports = { Consumer, Batch, events, toKafkaJSGroup }

@@ -168,6 +168,15 @@ class KafkaJSCreateTopicError extends KafkaJSProtocolError {
   }
 }
 
+class KafkaJSAlterPartitionReassignmentsError extends KafkaJSProtocolError {
+  constructor(e, topicName, partition) {
+    super(e)
+    this.topic = topicName
+    this.partition = partition
+    this.name = 'KafkaJSAlterPartitionReassignmentsError'
+  }
+}
+
 class KafkaJSDeleteTopicRecordsError extends KafkaJSError {
   constructor({ partitions } = {}) {
     super('Error while deleting records', { retriable: false })
@@ -208,6 +217,12 @@ class KafkaJSServerDoesNotSupportApiKey extends KafkaJSNonRetriableError {
 
 const PREFIX = 'KAFKIT_ERROR:'
 
+const { messages: kafkajsMessages } = require('./protocol-messages')
+
+// `new Kafka({ kafkitErrorMessages: true })` (process-wide once set) keeps kafkit's own text
+// as the protocol errors' message instead of KafkaJS's.
+const settings = { kafkitMessages: false }
+
 // Kafka error codes with a KafkaJS class of their own.
 const byType = {
   OFFSET_OUT_OF_RANGE: e => new KafkaJSOffsetOutOfRange(e),
@@ -227,9 +242,12 @@ function fromNative(err) {
   const e = { message: info.message, type: info.type, code: info.code, retriable: info.retriable }
   let out
   switch (info.kind) {
-    case 'kafka':
-      out = (byType[info.type] || (x => new KafkaJSProtocolError(x)))(e)
+    case 'kafka': {
+      const text = !settings.kafkitMessages && kafkajsMessages[info.type]
+      out = (byType[info.type] || (x => new KafkaJSProtocolError(x)))(text ? { ...e, message: text } : e)
+      if (text) out.detail = info.message
       break
+    }
     case 'connection':
       out = new KafkaJSConnectionError(e)
       out.retriable = true
@@ -308,10 +326,12 @@ module.exports = {
   KafkaJSDeleteGroupsError,
   KafkaJSCreateTopicError,
   KafkaJSDeleteTopicRecordsError,
+  KafkaJSAlterPartitionReassignmentsError,
   KafkaJSInvalidVarIntError,
   KafkaJSUnsupportedMagicByteInMessageSet,
   KafkaJSServerDoesNotSupportApiKey,
   fromNative,
   call,
   callSync,
+  settings,
 }

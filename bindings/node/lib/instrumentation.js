@@ -44,7 +44,8 @@ class Instrumentation {
 
   // Reads the native client's events until it closes. `prefix` maps a native name
   // (GROUP_JOIN, REQUEST, ...) to this client's event name; warnings go to the logger.
-  pump(native, prefix) {
+  // `shape(name, payload)`, when given, returns the payload in KafkaJS's form.
+  pump(native, prefix, shape) {
     const loop = async () => {
       for (;;) {
         let batch
@@ -60,7 +61,7 @@ class Instrumentation {
             continue
           }
           const type = prefix[name]
-          if (type) this.emit(type, payload)
+          if (type) this.emit(type, shape ? shape(name, payload) : payload)
         }
       }
     }

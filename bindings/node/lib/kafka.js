@@ -81,6 +81,8 @@ class Kafka {
     retry,
     logLevel: level = logLevel.INFO,
     logCreator,
+    kafkitErrorMessages = false,
+    kafkitWaitForTopicAuthorization = false,
   } = {}) {
     if (!brokers || !(Array.isArray(brokers) || typeof brokers === 'function')) {
       throw new KafkaJSNonRetriableError('Failed to connect: "config.brokers" must be an array or a function returning one')
@@ -89,6 +91,7 @@ class Kafka {
       throw new KafkaJSNonRetriableError('Failed to connect: expected brokers array and got nothing')
     }
     this._logger = createLogger({ level, logCreator })
+    if (kafkitErrorMessages) require('./errors').settings.kafkitMessages = true
     this._tls = tlsOptions(ssl)
     this._sasl = saslOptions(sasl)
     this._brokers = brokers
@@ -96,10 +99,13 @@ class Kafka {
     this._connectionTimeout = connectionTimeout
     this._requestTimeout = requestTimeout
     this._retry = retry || {}
+    // KafkaJS fails at once on a topic this client may not describe; kafkit's core can wait
+    // for the permission instead (opt-in).
+    this._waitForTopicAuthorization = !!kafkitWaitForTopicAuthorization
   }
 
   // The options of the native client, brokers resolved (KafkaJS accepts an async function).
-  async _clientOptions(retry = this._retry) {
+  async _clientOptions(retry = this._retry, allowAutoTopicCreation = false) {
     const brokers = typeof this._brokers === 'function' ? await this._brokers() : this._brokers
     if (!Array.isArray(brokers) || brokers.length === 0) {
       throw new KafkaJSNonRetriableError('Failed to connect: "config.brokers" returned no broker')
@@ -118,6 +124,8 @@ class Kafka {
       },
       ssl: this._tls,
       sasl: this._sasl,
+      allowAutoTopicCreation: !!allowAutoTopicCreation,
+      unauthorizedTopicsFinal: !this._waitForTopicAuthorization,
     }
   }
 

@@ -5,7 +5,7 @@
 const native = require('./native')
 const { encode } = require('./encode')
 const { Instrumentation } = require('./instrumentation')
-const { KafkaJSError, KafkaJSNonRetriableError, call } = require('./errors')
+const { KafkaJSError, KafkaJSNonRetriableError, KafkaJSProtocolError, call } = require('./errors')
 
 const events = {
   CONNECT: 'producer.connect',
@@ -63,6 +63,23 @@ function checkLevels(levels) {
   return out
 }
 
+// Kafka's rule for topic names. The broker refuses any other name at once (its metadata answer
+// says INVALID_TOPIC_EXCEPTION, which KafkaJS throws); checking here gives the same error
+// without waiting for metadata that never comes.
+const LEGAL_TOPIC = /^[a-zA-Z0-9._-]+$/
+function checkTopicName(topic) {
+  if (topic.length <= 249 && topic !== '.' && topic !== '..' && LEGAL_TOPIC.test(topic)) return
+  const e = new KafkaJSProtocolError({
+    message: 'The request attempted to perform an operation on an invalid topic',
+    type: 'INVALID_TOPIC_EXCEPTION',
+    code: 17,
+    retriable: false,
+  })
+  e.detail = `topic name ${JSON.stringify(topic)} is not valid: use at most 249 of the characters a-z, A-Z, 0-9, '.', '_' and '-' (and not '.' or '..')`
+  e.topic = topic
+  throw e
+}
+
 class Producer {
   constructor(kafka, {
     createPartitioner,
@@ -72,6 +89,7 @@ class Producer {
     transactionTimeout = 60000,
     maxInFlightRequests,
     compressionLevels,
+    allowAutoTopicCreation = true,
   } = {}) {
     this._kafka = kafka
     this._log = kafka.logger().namespace('Producer')
@@ -84,11 +102,17 @@ class Producer {
         "Partitioners.LegacyPartitioner is not supported by kafkit: use Partitioners.DefaultPartitioner (Java's murmur2, KafkaJS's default since 2.0)"
       )
     }
+    // As KafkaJS: the producer's own retry option (not the client's) decides.
+    if (idempotent && retry && retry.retries < 1) {
+      throw new KafkaJSNonRetriableError('Idempotent producer must allow retries to protect against transient errors')
+    }
     this._partitioner = createPartitioner && !createPartitioner.kafkit ? createPartitioner() : null
     if (idempotent && maxInFlightRequests > 5) {
       throw new KafkaJSNonRetriableError('an idempotent producer allows at most 5 requests in flight (maxInFlightRequests)')
     }
-    this._idempotent = transactionalId ? true : idempotent
+    // KafkaJS's `idempotent` (default false) governs the sends outside a transaction, with a
+    // transactionalId too; a transaction's sends are always idempotent.
+    this._idempotent = !!idempotent
     this._options = {
       idempotent: this._idempotent,
       transactionalId,
@@ -97,6 +121,7 @@ class Producer {
       compressionLevels: checkLevels(compressionLevels),
     }
     this._transactionalId = transactionalId
+    this._allowAutoTopicCreation = allowAutoTopicCreation
     this._native = null
     this._transaction = null
   }
@@ -113,22 +138,46 @@ class Producer {
     return !!this._idempotent
   }
 
-  async connect() {
-    if (this._native) return
-    const options = await this._kafka._clientOptions(this._retry)
-    this._native = await call(native.NativeProducer.connect(options, this._options))
-    if (this._instr.has(events.REQUEST) || this._instr.has(events.REQUEST_QUEUE_SIZE)) this._native.wantRequests(true)
-    this._pump = this._instr.pump(this._native, fromNative)
-    this._instr.emit(events.CONNECT, null)
+  // connect and disconnect take turns and are idempotent: overlapping calls share one.
+  _serial(fn) {
+    const p = (this._queue || Promise.resolve()).then(() => fn())
+    this._queue = p.catch(() => {})
+    return p
   }
 
-  async disconnect() {
-    if (!this._native) return
-    const n = this._native
-    this._native = null
-    await call(n.disconnect())
-    await this._pump
-    this._instr.emit(events.DISCONNECT, null)
+  connect() {
+    if (!this._connecting) {
+      this._connecting = this._serial(async () => {
+        if (this._native) return
+        const options = await this._kafka._clientOptions(this._retry, this._allowAutoTopicCreation)
+        this._native = await call(native.NativeProducer.connect(options, this._options))
+        if (this._instr.has(events.REQUEST) || this._instr.has(events.REQUEST_QUEUE_SIZE)) this._native.wantRequests(true)
+        this._pump = this._instr.pump(this._native, fromNative)
+        this._instr.emit(events.CONNECT, null)
+      }).finally(() => {
+        this._connecting = null
+      })
+    }
+    return this._connecting
+  }
+
+  disconnect() {
+    if (!this._disconnecting) {
+      this._disconnecting = this._serial(async () => {
+        if (!this._native) return
+        const n = this._native
+        this._native = null
+        try {
+          await call(n.disconnect())
+        } finally {
+          await this._pump
+          this._instr.emit(events.DISCONNECT, null)
+        }
+      }).finally(() => {
+        this._disconnecting = null
+      })
+    }
+    return this._disconnecting
   }
 
   _connected() {
@@ -137,30 +186,47 @@ class Producer {
   }
 
   async send({ topic, messages, acks = -1, timeout = 30000, compression = 0 } = {}) {
-    if (this._transaction && this._transaction._active) {
-      throw new KafkaJSNonRetriableError('a transaction is open on this producer: send with transaction.send, or commit or abort it first')
-    }
-    return this._send({ topic, messages, acks, timeout, compression })
+    return this.sendBatch({ topicMessages: [{ topic, messages }], acks, timeout, compression })
   }
 
   async sendBatch({ topicMessages = [], acks = -1, timeout = 30000, compression = 0 } = {}) {
-    const results = await Promise.all(
-      topicMessages.map(({ topic, messages }) => this._send({ topic, messages, acks, timeout, compression }))
-    )
-    return results.flat()
+    return this._sendBatch({ topicMessages, acks, timeout, compression, inTransaction: false })
   }
 
-  async _send({ topic, messages, acks, timeout, compression }) {
-    if (typeof topic !== 'string' || topic.length === 0) {
-      throw new KafkaJSNonRetriableError(`Invalid topic ${topic}`)
-    }
-    if (this._idempotent && acks !== -1) {
+  // KafkaJS's checks (arguments before the connection state), then one send per topic, two
+  // entries of one topic merged. With acks 0 the broker answers nothing: the result is [].
+  async _sendBatch({ topicMessages, acks, timeout, compression, inTransaction }) {
+    if (!Array.isArray(topicMessages)) throw new KafkaJSNonRetriableError(`Invalid topicMessages ${topicMessages}`)
+    if (topicMessages.some(tm => !tm || !tm.topic)) throw new KafkaJSNonRetriableError('Invalid topic')
+    if ((this._idempotent || inTransaction) && acks !== -1) {
       throw new KafkaJSNonRetriableError("Not requiring ack for all messages invalidates the idempotent producer's EoS guarantees")
     }
+    for (const { topic, messages } of topicMessages) {
+      if (typeof topic !== 'string') throw new KafkaJSNonRetriableError(`Invalid topic ${topic}`)
+      checkTopicName(topic)
+      if (!messages) throw new KafkaJSNonRetriableError(`Invalid messages array [${messages}] for topic "${topic}"`)
+      const noValue = messages.find(m => !m || m.value === undefined)
+      if (noValue !== undefined) {
+        throw new KafkaJSNonRetriableError(`Invalid message without value for topic "${topic}": ${JSON.stringify(noValue)}`)
+      }
+    }
+    if (this._disconnecting) {
+      throw new KafkaJSNonRetriableError("The producer is disconnecting; therefore, it can't safely accept messages anymore")
+    }
+    this._connected()
+    const merged = new Map()
+    for (const { topic, messages } of topicMessages) merged.set(topic, (merged.get(topic) || []).concat(messages))
+    const results = await Promise.all(
+      [...merged].map(([topic, messages]) => this._send({ topic, messages, acks, timeout, compression, inTransaction }))
+    )
+    return acks === 0 ? [] : results.flat()
+  }
+
+  async _send({ topic, messages, acks, timeout, compression, inTransaction }) {
     const n = this._connected()
     if (this._partitioner) messages = await this._partition(topic, messages)
     const { data, layout, timestamps } = encode(topic, messages)
-    return call(n.send(topic, data, layout, timestamps, { acks, compression, timeout }))
+    return call(n.send(topic, data, layout, timestamps, { acks, compression, timeout, inTransaction }))
   }
 
   // A custom partitioner picks each message's partition from the topic's metadata.
@@ -186,13 +252,13 @@ class Producer {
     const tx = {
       _active: true,
       isActive: () => tx._active,
-      send: async args => {
+      send: async ({ topic, messages, acks = -1, timeout = 30000, compression = 0 } = {}) => {
         tx._check()
-        return producer._send({ acks: -1, timeout: 30000, compression: 0, ...args })
+        return producer._sendBatch({ topicMessages: [{ topic, messages }], acks, timeout, compression, inTransaction: true })
       },
-      sendBatch: async ({ topicMessages = [], ...rest }) => {
+      sendBatch: async ({ topicMessages = [], acks = -1, timeout = 30000, compression = 0 } = {}) => {
         tx._check()
-        return Promise.all(topicMessages.map(({ topic, messages }) => producer._send({ acks: -1, timeout: 30000, compression: 0, ...rest, topic, messages }))).then(r => r.flat())
+        return producer._sendBatch({ topicMessages, acks, timeout, compression, inTransaction: true })
       },
       sendOffsets: async ({ consumerGroupId, topics = [] }) => {
         tx._check()

@@ -13,8 +13,10 @@ function backoff({ initialRetryTime = 300, maxRetryTime = 30000, factor = 0.2, m
 }
 
 // Calls `fn` until it succeeds or the retries are spent; `failed` is the error of a first
-// call already made (the caller's fast path), which counts as attempt 0.
-async function retrying(policy, fn, logger, failed) {
+// call already made (the caller's fast path), which counts as attempt 0. `abandon()` true
+// between attempts (the consumer stopped, the partition was paused) gives up quietly: the
+// error thrown then has `abandoned` set.
+async function retrying(policy, fn, logger, failed, abandon) {
   const started = Date.now()
   for (let attempt = 0; ; attempt++) {
     try {
@@ -28,6 +30,7 @@ async function retrying(policy, fn, logger, failed) {
       const wait = backoff(policy, attempt)
       if (logger) logger.error(`Error in the handler, retrying in ${wait}ms: ${e && e.message}`, { retryCount: attempt, retryTime: wait })
       await new Promise(r => setTimeout(r, wait))
+      if (abandon && abandon()) throw Object.assign(new Error('retry abandoned'), { abandoned: true })
     }
   }
 }

@@ -55,6 +55,12 @@ pub struct ClientOptions {
     pub retry: Option<RetryOptions>,
     pub ssl: Option<TlsOptions>,
     pub sasl: Option<SaslOptions>,
+    /// KafkaJS's `allowAutoTopicCreation` of the producer, consumer or admin (default true
+    /// there): metadata requests let the broker create missing topics.
+    pub allow_auto_topic_creation: Option<bool>,
+    /// A topic the broker says this client may not describe fails a send or subscribe at once
+    /// (KafkaJS's behaviour) instead of being waited for.
+    pub unauthorized_topics_final: Option<bool>,
 }
 
 pub(crate) fn kafka_config(o: ClientOptions) -> Result<KafkaConfig> {
@@ -134,7 +140,13 @@ pub(crate) struct Link {
 
 impl Link {
     pub(crate) async fn connect(options: ClientOptions) -> Result<Arc<Link>> {
+        let auto_create = options.allow_auto_topic_creation.unwrap_or(false);
+        let unauthorized_final = options.unauthorized_topics_final.unwrap_or(false);
         let kafka = Kafka::connect(kafka_config(options)?).await.js()?;
+        kafka.cluster().set_auto_topic_creation(auto_create);
+        kafka
+            .cluster()
+            .set_unauthorized_topics_final(unauthorized_final);
         let events = Mutex::new(kafka.events());
         Ok(Arc::new(Link {
             kafka,

@@ -10,7 +10,7 @@ use kafkit::consumer::{
     BatchContext, Consumer, ConsumerConfig, GroupProtocol, IsolationLevel, RunOptions,
 };
 use kafkit::{Error, ErrorKind, TopicPartition};
-use napi::bindgen_prelude::Promise;
+use napi::bindgen_prelude::{Buffer, Promise};
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::Status;
 use napi_derive::napi;
@@ -146,6 +146,8 @@ pub fn validate_consumer(options: ConsumerOptions) -> Result<()> {
 pub struct NativeConsumer {
     link: Arc<Link>,
     consumer: Mutex<Option<Consumer>>,
+    /// JavaScript assigners (`addAssigner`), offered at the next `start`.
+    assigners: Mutex<Vec<Arc<dyn kafkit::consumer::assignor::PartitionAssigner>>>,
 }
 
 impl NativeConsumer {
@@ -192,7 +194,28 @@ impl NativeConsumer {
         Ok(NativeConsumer {
             link: Link::connect(client).await?,
             consumer: Mutex::new(None),
+            assigners: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Offers a JavaScript assigner (KafkaJS's custom `partitionAssigners`) at the next
+    /// `start`, under `name`; `user_data` goes in this member's subscription.
+    #[napi]
+    pub fn add_assigner(
+        &self,
+        name: String,
+        user_data: Option<Buffer>,
+        assign: crate::assigners::AssignFn,
+    ) {
+        let user_data = user_data
+            .filter(|b| !b.is_empty())
+            .map(|b| bytes::Bytes::copy_from_slice(&b));
+        if let Ok(mut list) = self.assigners.lock() {
+            list.retain(|a| a.name() != name);
+            list.push(Arc::new(crate::assigners::JsAssigner::new(
+                name, user_data, assign,
+            )));
+        }
     }
 
     /// Builds the consumer, subscribes it and connects it; returns the warnings its options
@@ -203,7 +226,11 @@ impl NativeConsumer {
         options: ConsumerOptions,
         subscriptions: Vec<TopicSubscription>,
     ) -> Result<Vec<String>> {
-        let consumer = self.link.kafka.consumer(consumer_config(options)?).js()?;
+        let mut config = consumer_config(options)?;
+        if let Ok(list) = self.assigners.lock() {
+            config.custom_assigners.extend(list.iter().cloned());
+        }
+        let consumer = self.link.kafka.consumer(config).js()?;
         for from_beginning in [false, true] {
             let topics: Vec<&str> = subscriptions
                 .iter()

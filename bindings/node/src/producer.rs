@@ -41,6 +41,10 @@ pub struct SendOptions {
     pub acks: i32,
     pub compression: i32,
     pub timeout: u32,
+    /// The send is a transaction's (`transaction.send`): it goes through the transactional
+    /// producer. A transactional producer's other sends go out as KafkaJS's do, outside any
+    /// transaction (idempotent only if `idempotent` was set).
+    pub in_transaction: Option<bool>,
 }
 
 /// One entry of `send`'s answer (KafkaJS's `RecordMetadata`).
@@ -62,13 +66,16 @@ pub struct TopicOffset {
     pub offset: String,
 }
 
-/// Producers differ by what KafkaJS sets per `send`: acks, compression and timeout.
-type Key = (i16, u8, u32);
+/// Producers differ by what KafkaJS sets per `send`: acks, compression and timeout (and the
+/// transactional one is apart).
+type Key = (bool, i16, u8, u32);
 
 #[napi]
 pub struct NativeProducer {
     link: Arc<Link>,
     base: ProducerConfig,
+    /// Whether sends outside a transaction are idempotent (KafkaJS's `idempotent`).
+    plain_idempotent: Option<bool>,
     producers: Mutex<HashMap<Key, Producer>>,
 }
 
@@ -120,6 +127,7 @@ impl NativeProducer {
     #[napi(factory)]
     pub async fn connect(client: ClientOptions, options: ProducerOptions) -> Result<Self> {
         let mut base = ProducerConfig::default();
+        let plain_idempotent = options.idempotent;
         if let Some(on) = options.idempotent {
             base = base.idempotence(on);
         }
@@ -148,31 +156,39 @@ impl NativeProducer {
         Ok(NativeProducer {
             link,
             base,
+            plain_idempotent,
             producers: Mutex::new(HashMap::new()),
         })
     }
 
-    async fn producer(&self, acks_code: i32, codec: i32, timeout: u32) -> Result<Producer> {
-        let transactional = self.base.transactional_id.is_some();
+    async fn producer(
+        &self,
+        acks_code: i32,
+        codec: i32,
+        timeout: u32,
+        in_transaction: bool,
+    ) -> Result<Producer> {
+        let transactional = in_transaction && self.base.transactional_id.is_some();
         // A transactional id belongs to one producer: every send of it uses that one (acks=all,
         // compression and timeout of the producer's first use).
         let key = if transactional {
             if acks_code != -1 {
                 return Err(config("a transactional producer sends with acks -1 (all)"));
             }
-            (-1, 0, 0)
+            (true, -1, 0, 0)
         } else {
-            (acks(acks_code)?.code(), codec as u8, timeout)
+            (false, acks(acks_code)?.code(), codec as u8, timeout)
         };
         let mut map = self.producers.lock().await;
         if let Some(p) = map.get(&key) {
             return Ok(p.clone());
         }
-        let mut c = self
-            .base
-            .clone()
-            .acks(acks(acks_code)?)
-            .compression(compression(codec)?);
+        let mut base = self.base.clone();
+        if !transactional && base.transactional_id.is_some() {
+            base.transactional_id = None;
+            base.idempotence = self.plain_idempotent;
+        }
+        let mut c = base.acks(acks(acks_code)?).compression(compression(codec)?);
         if timeout > 0 {
             c.request_timeout = Duration::from_millis(timeout.into());
         }
@@ -192,7 +208,12 @@ impl NativeProducer {
         options: SendOptions,
     ) -> Result<Vec<PartitionMetadata>> {
         let producer = self
-            .producer(options.acks, options.compression, options.timeout)
+            .producer(
+                options.acks,
+                options.compression,
+                options.timeout,
+                options.in_transaction.unwrap_or(false),
+            )
             .await?;
         let (data, layout, timestamps) = (&data[..], &layout[..], &timestamps[..]);
         let mut at = 0usize;
@@ -262,12 +283,12 @@ impl NativeProducer {
                 "transactions need a transactionalId: kafka.producer({ transactionalId: 'my-app-tx', idempotent: true, maxInFlightRequests: 1 })",
             ));
         }
-        self.producer(-1, 0, 0).await
+        self.producer(-1, 0, 0, true).await
     }
 
     #[napi]
     pub async fn begin_transaction(&self) -> Result<()> {
-        let fresh = self.producers.lock().await.is_empty();
+        let fresh = !self.producers.lock().await.contains_key(&(true, -1, 0, 0));
         let p = self.transactional().await?;
         if fresh {
             p.init_transactions().await.js()?;

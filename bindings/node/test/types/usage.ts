@@ -562,8 +562,10 @@ function consumerMistakes(consumer: Consumer) {
     assign: async () => [],
     protocol: ({ topics }: { topics: string[] }) => ({ name: 'Mine', metadata: Buffer.from(topics.join()) }),
   })
-  // @ts-expect-error custom partition assigners do not run in kafkit's core
+  // A custom KafkaJS assigner factory (classic protocol).
   kafka.consumer({ groupId: 'g', partitionAssigners: [custom] })
+  // @ts-expect-error an assigner is a factory function
+  kafka.consumer({ groupId: 'g', partitionAssigners: ['roundrobin'] })
   // @ts-expect-error subscribe needs topic or topics
   consumer.subscribe({ fromBeginning: true })
   // @ts-expect-error a topic is a string or a RegExp

@@ -7,6 +7,7 @@
 //! the one state, so they stay together.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -135,6 +136,10 @@ pub struct Cluster {
     refreshed: Notify,
     /// Serializes refreshes so a burst of errors triggers one request, not one each.
     refreshing: tokio::sync::Mutex<()>,
+    /// Metadata requests for named topics ask the broker to create missing ones.
+    auto_create: AtomicBool,
+    /// A topic this client may not describe ends a wait for it at once.
+    unauthorized_final: AtomicBool,
 }
 
 impl Cluster {
@@ -147,7 +152,40 @@ impl Cluster {
             refresh_now: Arc::new(Notify::new()),
             refreshed: Notify::new(),
             refreshing: tokio::sync::Mutex::new(()),
+            auto_create: AtomicBool::new(false),
+            unauthorized_final: AtomicBool::new(false),
         }
+    }
+
+    /// Whether waiting for a topic ([`wait_for_topic`](Self::wait_for_topic)) gives up at
+    /// once, with TOPIC_AUTHORIZATION_FAILED, when the broker says this client may not
+    /// describe it. Off by default: the wait goes on until its timeout, in case the
+    /// permission is granted meanwhile. KafkaJS fails at once; its Node API sets this.
+    ///
+    /// ```no_run
+    /// # fn demo(kafka: kafkit::Kafka) {
+    /// kafka.cluster().set_unauthorized_topics_final(true);
+    /// # }
+    /// ```
+    pub fn set_unauthorized_topics_final(&self, on: bool) {
+        self.unauthorized_final.store(on, Ordering::Relaxed);
+    }
+
+    pub(crate) fn unauthorized_topics_final(&self) -> bool {
+        self.unauthorized_final.load(Ordering::Relaxed)
+    }
+
+    /// Whether metadata requests for named topics let the broker create the missing ones
+    /// (`allow_auto_topic_creation`; the broker does so only with `auto.create.topics.enable`).
+    /// Off by default; KafkaJS's `allowAutoTopicCreation` (default on) sets it.
+    ///
+    /// ```no_run
+    /// # fn demo(kafka: kafkit::Kafka) {
+    /// kafka.cluster().set_auto_topic_creation(true);
+    /// # }
+    /// ```
+    pub fn set_auto_topic_creation(&self, on: bool) {
+        self.auto_create.store(on, Ordering::Relaxed);
     }
 
     /// The current snapshot.
@@ -179,9 +217,12 @@ impl Cluster {
         let ask = || {
             self.pool.first_answer(|conn| {
                 let selection = &selection;
+                let auto_create = self.auto_create.load(Ordering::Relaxed);
                 async move {
                     let version = conn.version::<MetadataRequest>()?;
-                    let req = build_request(selection, version)?;
+                    let mut req = build_request(selection, version)?;
+                    req.allow_auto_topic_creation =
+                        auto_create && matches!(selection, TopicSelection::Names(_));
                     conn.send_version(&req, version).await
                 }
             })

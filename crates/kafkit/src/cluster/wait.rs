@@ -93,6 +93,13 @@ impl Cluster {
                 }
                 Err(e) => return Err(e),
             };
+            if now_cause == Some(TopicWait::Unauthorized) && self.unauthorized_topics_final() {
+                return Err(Error::new(
+                    ErrorKind::Kafka(ResponseError::TopicAuthorizationFailed),
+                    "metadata",
+                    format!("topic '{name}' is not authorized for this client; grant DESCRIBE and READ/WRITE on it"),
+                ));
+            }
             if let Some(c) = now_cause {
                 // A new topic's leaders take a moment to be known everywhere: that is said
                 // only when it lasts.
