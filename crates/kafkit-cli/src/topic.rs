@@ -164,7 +164,11 @@ pub async fn metadata(kafka: &Kafka, topics: &[String], as_json: bool) -> kafkit
         for p in &t.partitions {
             outln!(
                 "  partition {} leader {} epoch {} replicas {:?} isr {:?}",
-                p.partition, p.leader, p.leader_epoch, p.replicas, p.isr
+                p.partition,
+                p.leader,
+                p.leader_epoch,
+                p.replicas,
+                p.isr
             );
         }
     }

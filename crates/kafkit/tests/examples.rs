@@ -99,10 +99,16 @@ impl Example {
     }
 
     /// Ctrl-C, as a user stops it: the example must leave cleanly, with status 0.
-    async fn interrupt(mut self) -> Vec<String> {
+    async fn interrupt(self) -> Vec<String> {
+        self.signal("INT").await
+    }
+
+    /// `kill -SIGNAL`: SIGINT (Ctrl-C) or SIGTERM (what `timeout`, docker, systemd and
+    /// Kubernetes send) must both leave the group cleanly, with status 0.
+    async fn signal(mut self, signal: &str) -> Vec<String> {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill")
-            .args(["-INT", &pid])
+            .args([format!("-{signal}").as_str(), &pid])
             .status()
             .expect("kill");
         assert!(sent.success());
@@ -114,7 +120,7 @@ impl Example {
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "{} did not stop within 40 s of Ctrl-C",
+                "{} did not stop within 40 s of SIG{signal}",
                 self.name
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -339,8 +345,14 @@ async fn auto_offset_management_reads_both_topics_and_commits_what_it_processed(
         &format!("Processing {payments}[0]: last"),
     )
     .await;
-    ex.interrupt().await;
-    // Everything processed was committed (on stop at the latest): nothing left behind.
+    ex.signal("TERM").await;
+    // SIGTERM stops it as Ctrl-C does: everything processed was committed (on stop at the
+    // latest), and the member left the group at once rather than at its session timeout.
+    let described = kafka.admin().describe_groups(&[&group]).await.unwrap();
+    assert!(
+        described.iter().all(|g| g.members.is_empty()),
+        "left at once: {described:?}"
+    );
     let offsets = kafka.admin().group_offsets(&group).await.unwrap();
     assert_eq!(offsets.len(), 2, "{offsets:?}");
     assert!(

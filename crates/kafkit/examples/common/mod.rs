@@ -1,6 +1,6 @@
 //! What every example shares: where the broker is, the names it uses (each overridable by an
 //! environment variable, so the test suite can run the examples on fresh topics), and a
-//! Ctrl-C that stops the consumer cleanly (commits, leaves the group).
+//! Ctrl-C or SIGTERM that stops the consumer cleanly (commits, leaves the group).
 #![allow(dead_code)]
 
 use kafkit::consumer::Consumer;
@@ -23,14 +23,30 @@ pub fn topics(default: &[&str]) -> Vec<String> {
     }
 }
 
-/// On Ctrl-C (SIGINT), stops the consumer: `run` then returns.
+/// On Ctrl-C (SIGINT) or SIGTERM (what `timeout`, docker, systemd and Kubernetes send),
+/// stops the consumer: it commits what was processed and leaves the group, and `run` returns.
 pub fn stop_on_ctrl_c(consumer: &Consumer) {
     let consumer = consumer.clone();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            if let Err(e) = consumer.disconnect().await {
-                eprintln!("disconnect: {e}");
-            }
+        shutdown_signal().await;
+        if let Err(e) = consumer.disconnect().await {
+            eprintln!("disconnect: {e}");
         }
     });
+}
+
+/// Waits for SIGINT or (on Unix) SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -101,7 +101,6 @@ impl ReconnectBackoff {
         self
     }
 
-
     /// As a retry policy: exponential, with ±20% jitter so many clients do not reconnect in
     /// step.
     fn policy(&self) -> RetryPolicy {
