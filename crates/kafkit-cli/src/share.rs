@@ -46,16 +46,20 @@ pub enum ShareCommand {
         #[arg(required = true)]
         groups: Vec<String>,
     },
-    /// Show a share group's start offsets, or move them with --reset-to (no active members).
+    /// Show a share group's start offsets, or plan a move with --reset-to (printed, not
+    /// applied) and, with --execute, apply it (the group must have no active members).
     Offsets {
         /// Share group id.
         group: String,
-        /// Move the start offsets of --topic to earliest or latest.
+        /// Plan moving the start offsets of --topic to earliest or latest.
         #[arg(long, requires = "topic")]
         reset_to: Option<String>,
         /// Topic whose start offsets --reset-to moves.
-        #[arg(long)]
+        #[arg(short = 't', long)]
         topic: Option<String>,
+        /// Apply the plan of --reset-to (without it, nothing changes: a dry run).
+        #[arg(long, requires = "reset_to")]
+        execute: bool,
     },
 }
 
@@ -205,6 +209,7 @@ pub async fn run(kafka: &Kafka, cmd: ShareCommand, as_json: bool) -> kafkit::Res
             group,
             reset_to,
             topic,
+            execute,
         } => {
             let offsets: Vec<(TopicPartition, i64)> = match (reset_to.as_deref(), topic) {
                 (Some(to), Some(topic)) => {
@@ -219,9 +224,29 @@ pub async fn run(kafka: &Kafka, cmd: ShareCommand, as_json: bool) -> kafkit::Res
                             ))
                         }
                     };
-                    admin
-                        .reset_share_group_offsets(&group, &topic, earliest)
-                        .await?
+                    if execute {
+                        admin
+                            .reset_share_group_offsets(&group, &topic, earliest)
+                            .await?
+                    } else {
+                        let spec = if earliest {
+                            kafkit::admin::OffsetSpec::Earliest
+                        } else {
+                            kafkit::admin::OffsetSpec::Latest
+                        };
+                        let parts = admin.partitions_of(&topic).await?;
+                        let mut plan: Vec<(TopicPartition, i64)> = admin
+                            .list_offsets(&parts, spec, false)
+                            .await?
+                            .into_iter()
+                            .map(|o| (o.partition, o.offset))
+                            .collect();
+                        plan.sort();
+                        eprintln!(
+                            "kafkit: dry run, nothing changed: add --execute to move the share group's start offsets to these"
+                        );
+                        plan
+                    }
                 }
                 _ => admin.share_group_offsets(&group).await?,
             };

@@ -31,7 +31,8 @@ fn share_consume_rejects_then_describe_and_delete() {
     let group = format!("sg-cli-{nanos:x}");
     kafkit(&["topic", "create", &topic, "--partitions", "1"]);
     kafkit(&["produce", "--topic", &topic, "--count", "3"]);
-    let offsets = kafkit(&[
+    // Without --execute, a plan: nothing is set (the group has no start offsets yet).
+    let plan = kafkit(&[
         "share",
         "offsets",
         &group,
@@ -40,7 +41,30 @@ fn share_consume_rejects_then_describe_and_delete() {
         "--topic",
         &topic,
     ]);
+    assert!(plan.contains(&format!("{topic}-0\t0")), "{plan}");
+    // The group may not exist yet (an error) or have no offsets: either way, none of topic's.
+    let before = Command::new(env!("CARGO_BIN_EXE_kafkit"))
+        .args(["--bootstrap", &bootstrap(), "share", "offsets", &group])
+        .output()
+        .expect("kafkit runs");
+    let before = String::from_utf8_lossy(&before.stdout);
+    assert!(
+        !before.contains(&topic),
+        "a dry run changes nothing: {before}"
+    );
+    let offsets = kafkit(&[
+        "share",
+        "offsets",
+        &group,
+        "--reset-to",
+        "earliest",
+        "--topic",
+        &topic,
+        "--execute",
+    ]);
     assert!(offsets.contains(&format!("{topic}-0\t0")), "{offsets}");
+    let after = kafkit(&["share", "offsets", &group]);
+    assert!(after.contains(&format!("{topic}-0\t0")), "{after}");
     let first = kafkit(&[
         "share",
         "consume",
