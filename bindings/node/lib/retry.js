@@ -5,11 +5,11 @@
 // KafkaJSNumberOfRetriesExceeded (what KafkaJS reports in CRASH).
 
 const { KafkaJSNumberOfRetriesExceeded } = require('./errors')
+const native = require('./native')
 
-function backoff({ initialRetryTime = 300, maxRetryTime = 30000, factor = 0.2, multiplier = 2 }, attempt) {
-  const base = initialRetryTime * Math.pow(multiplier, attempt)
-  const jitter = 1 - factor + 2 * factor * Math.random()
-  return Math.min(Math.round(base * jitter), maxRetryTime)
+// The wait is the core's own backoff (kafkit's RetryPolicy), not a second implementation.
+function backoff({ initialRetryTime, maxRetryTime, factor, multiplier } = {}, attempt) {
+  return native.retryBackoff({ initialRetryTime, maxRetryTime, factor, multiplier }, attempt)
 }
 
 // Calls `fn` until it succeeds or the retries are spent; `failed` is the error of a first

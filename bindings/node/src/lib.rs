@@ -17,4 +17,5 @@ mod error;
 mod events;
 mod oauth;
 mod producer;
+mod retry;
 mod share;
