@@ -258,21 +258,26 @@ impl NativeProducer {
         }
         let acked = producer.send_all(records).await.js()?;
         // KafkaJS answers per partition with the first offset written there.
-        let mut first: BTreeMap<i32, (i64, i64)> = BTreeMap::new();
+        let mut first: BTreeMap<i32, (i64, i64, i64)> = BTreeMap::new();
         for m in acked {
-            let e = first.entry(m.partition).or_insert((m.offset, -1));
+            let e = first
+                .entry(m.partition)
+                .or_insert((m.offset, -1, m.log_start_offset));
             e.0 = e.0.min(m.offset);
+            e.2 = e.2.max(m.log_start_offset);
         }
         Ok(first
             .into_iter()
-            .map(|(partition, (offset, append))| PartitionMetadata {
-                topic_name: topic.clone(),
-                partition,
-                error_code: 0,
-                base_offset: offset.to_string(),
-                log_append_time: append.to_string(),
-                log_start_offset: "-1".into(),
-            })
+            .map(
+                |(partition, (offset, append, log_start))| PartitionMetadata {
+                    topic_name: topic.clone(),
+                    partition,
+                    error_code: 0,
+                    base_offset: offset.to_string(),
+                    log_append_time: append.to_string(),
+                    log_start_offset: log_start.to_string(),
+                },
+            )
             .collect())
     }
 

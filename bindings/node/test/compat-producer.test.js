@@ -31,6 +31,8 @@ test('sendBatch: two entries of one topic are merged into one send (one result p
     assert.equal(results[0].baseOffset, '0')
     const next = await producer.send({ topic, messages: [{ value: 'd' }] })
     assert.equal(next[0].baseOffset, '3')
+    // The broker's log start offset, as KafkaJS reports it (a fresh topic keeps offset 0).
+    assert.equal(next[0].logStartOffset, '0')
   } finally {
     await producer.disconnect()
   }

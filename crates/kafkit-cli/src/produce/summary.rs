@@ -85,6 +85,7 @@ mod tests {
             partition: p,
             offset: o,
             timestamp: 0,
+            log_start_offset: 0,
         }
     }
 

@@ -114,6 +114,9 @@ pub struct RecordMetadata {
     pub offset: i64,
     /// The record's timestamp (the broker's, for topics with `LogAppendTime`).
     pub timestamp: i64,
+    /// The partition's log start offset when the broker wrote the record (its first offset
+    /// still kept); -1 when unknown (acks=none, or a retry found the record already written).
+    pub log_start_offset: i64,
 }
 
 /// A batch's outcome, shared by the futures of its records.
@@ -122,6 +125,8 @@ pub(crate) struct BatchOutcome {
     pub base_offset: i64,
     /// -1 unless the topic uses LogAppendTime.
     pub log_append_time: i64,
+    /// The partition's log start offset in the answer (-1: unknown).
+    pub log_start_offset: i64,
 }
 
 pub(crate) type BatchResult = Option<std::result::Result<BatchOutcome, Error>>;
@@ -197,6 +202,7 @@ impl DeliveryFuture {
             } else {
                 self.timestamp
             },
+            log_start_offset: o.log_start_offset,
         }
     }
 }

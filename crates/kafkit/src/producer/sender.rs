@@ -441,6 +441,7 @@ fn settle(shared: &Arc<Shared>, sent: Sent) {
                 BatchOutcome {
                     base_offset: -1,
                     log_append_time: -1,
+                    log_start_offset: -1,
                 },
             );
         }
@@ -485,6 +486,7 @@ fn settle(shared: &Arc<Shared>, sent: Sent) {
                 BatchOutcome {
                     base_offset: p.base_offset,
                     log_append_time: p.log_append_time_ms,
+                    log_start_offset: p.log_start_offset,
                 },
             ),
             // Already written by an earlier attempt whose response was lost.
@@ -493,6 +495,7 @@ fn settle(shared: &Arc<Shared>, sent: Sent) {
                 BatchOutcome {
                     base_offset: -1,
                     log_append_time: -1,
+                    log_start_offset: -1,
                 },
             ),
             Some(code) => {
