@@ -1,5 +1,5 @@
 //! The handle's commands, each handed to the owner of what it changes. A consumer of assigned
-//! partitions has no group session: commands about the membership answer as a member of no
+//! partitions has no group driver: commands about the membership answer as a member of no
 //! group would (no epoch, nothing to leave).
 
 use std::collections::BTreeSet;
@@ -42,7 +42,7 @@ impl Engine {
                 from_beginning,
                 reply,
             } => {
-                let Some(session) = self.session.as_mut() else {
+                let Some(group) = self.group.as_mut() else {
                     let _ = reply.send(Err(no_group("subscribe")));
                     return;
                 };
@@ -55,15 +55,15 @@ impl Engine {
                 if let Subscription::Topics(names) = &subscription {
                     waits::check_topics(&ctx, names.iter().cloned().collect());
                 }
-                session.subscribe(&ctx, subscription, now);
-                if session.answered() {
+                group.subscribe(&ctx, subscription, now);
+                if group.answered() {
                     let _ = reply.send(Ok(()));
                 } else {
                     self.subscribe_reply = Some(reply);
                 }
             }
             Command::Assign { partitions, reply } => {
-                if self.session.is_some() {
+                if self.group.is_some() {
                     let _ = reply.send(Err(Error::config(
                         "assign is for a consumer of assigned partitions (Kafka::assigned_consumer); a group consumer gets its partitions from the group: subscribe",
                     )));
@@ -153,7 +153,7 @@ impl Engine {
             }
             Command::Heartbeat { tp, reply } => {
                 let revoking = self.rebalance.revoking();
-                let (member_epoch, rebalancing) = match self.session.as_mut() {
+                let (member_epoch, rebalancing) = match self.group.as_mut() {
                     Some(s) => {
                         let member = s.membership();
                         (member.member_epoch(), member.is_rebalancing())
@@ -181,7 +181,7 @@ impl Engine {
                     }
                 }
             }
-            Command::Stale => match self.session.as_mut() {
+            Command::Stale => match self.group.as_mut() {
                 Some(s) => {
                     tracing::warn!(group = %self.config.group_id, "handler exceeded max_poll_interval: leaving the group until it returns");
                     s.membership().on_poll_stale(now.into());
@@ -191,14 +191,14 @@ impl Engine {
                 }
             },
             Command::Rejoin => {
-                if let Some(s) = self.session.as_mut() {
+                if let Some(s) = self.group.as_mut() {
                     s.membership().rejoin(now.into());
                 }
             }
             Command::Stop(reply) => self.begin_stop(reply),
             Command::Abort => self.exit = true,
             Command::SuspendHeartbeats(until) => {
-                if let Some(s) = self.session.as_mut() {
+                if let Some(s) = self.group.as_mut() {
                     s.suspend_heartbeats(until);
                 }
             }
@@ -206,7 +206,7 @@ impl Engine {
     }
 
     fn begin_stop(&mut self, reply: oneshot::Sender<Result<()>>) {
-        match self.session.as_mut() {
+        match self.group.as_mut() {
             // Never joined: nothing to leave.
             Some(s) if !s.is_subscribed() => {
                 let _ = reply.send(Ok(()));

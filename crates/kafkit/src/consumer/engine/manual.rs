@@ -1,4 +1,4 @@
-//! A consumer without a group session (`Kafka::assigned_consumer`): its partitions are those
+//! A consumer without a group driver (`Kafka::assigned_consumer`): its partitions are those
 //! `assign` names, each starts at the committed offset of the group that keeps its offsets
 //! (when one is named), else where `auto_offset_reset` says, else where the user seeks; and it
 //! stops once the handler is done, after a last commit. No coordinator, no heartbeats.

@@ -19,12 +19,12 @@ mod commands;
 mod commits;
 mod delivery;
 mod fetching;
+mod group_driver;
 mod group_io;
 mod manual;
 mod pacing;
 mod rebalance;
 mod report;
-mod session;
 pub use commands::MemberStatus;
 mod waits;
 
@@ -44,10 +44,10 @@ use crate::Kafka;
 use commits::{CommitCtx, Commits};
 use delivery::Deliveries;
 use fetching::Fetching;
+use group_driver::{GroupDriver, Handoff};
 use manual::Manual;
 use rebalance::{AssignCtx, Assigned, Rebalance};
 use report::{Internal, Reporter};
-use session::{GroupSession, Step};
 use waits::Waits;
 
 pub(crate) use delivery::Delivery;
@@ -120,7 +120,7 @@ pub(crate) struct Engine {
     internal_rx: mpsc::UnboundedReceiver<Internal>,
     commands: mpsc::UnboundedReceiver<Command>,
     /// The group membership; `None` in a consumer of assigned partitions.
-    session: Option<GroupSession>,
+    group: Option<GroupDriver>,
     /// The assigned partitions of a consumer without a session.
     manual: Manual,
     waits: Waits,
@@ -163,8 +163,8 @@ impl Engine {
         let (report, internal_rx) = Reporter::new();
         let rebalance = Rebalance::new(hooks).for_group(&config.group_id);
         Engine {
-            session: (!assigned)
-                .then(|| GroupSession::new(&config, member_id, epoch_out, member_id_out)),
+            group: (!assigned)
+                .then(|| GroupDriver::new(&config, member_id, epoch_out, member_id_out)),
             manual: Manual::default(),
             waits: Waits::default(),
             kafka,
@@ -206,7 +206,7 @@ impl Engine {
                 _ = tokio::time::sleep_until(deadline) => {}
             }
         }
-        if let Some(lane) = self.session.as_ref().and_then(|s| s.classic_lane()) {
+        if let Some(lane) = self.group.as_ref().and_then(|s| s.classic_lane()) {
             self.kafka
                 .pool()
                 .close_lane(lane, Duration::from_secs(1))
@@ -232,7 +232,7 @@ impl Engine {
     /// Where commits go: the coordinator of the member's group, or, without a session, the
     /// group that keeps the offsets (none without a group).
     fn commit_ctx(&self) -> Option<CommitCtx> {
-        match &self.session {
+        match &self.group {
             Some(s) => Some(s.commit_ctx(&self.ctx())),
             None => manual::commit_ctx(&self.kafka, &self.config.group_id),
         }
@@ -241,7 +241,7 @@ impl Engine {
     /// Whether commits may be sent now: the member has joined, or offsets are kept in a group
     /// without a session.
     fn may_commit(&self) -> bool {
-        match &self.session {
+        match &self.group {
             Some(s) => s.epoch() > 0,
             None => !self.config.group_id.is_empty(),
         }
@@ -249,7 +249,7 @@ impl Engine {
 
     fn finished(&mut self) -> bool {
         if let Some(reply) = self.subscribe_reply.take() {
-            let answered = self.session.as_ref().is_none_or(|s| s.answered());
+            let answered = self.group.as_ref().is_none_or(|s| s.answered());
             match &self.fatal {
                 Some(e) => {
                     let _ = reply.send(Err(e.clone()));
@@ -269,7 +269,7 @@ impl Engine {
             }
             return true;
         }
-        let done = match &mut self.session {
+        let done = match &mut self.group {
             _ if self.stopping.is_none() => false,
             Some(s) => s.membership().has_left(),
             None => {
@@ -301,7 +301,7 @@ impl Engine {
         self.commits.sync_progress(&mut self.parts);
         self.finish_revoke();
         self.drive_membership(now);
-        if let Some(s) = &self.session {
+        if let Some(s) = &self.group {
             s.publish();
             let joined = s.epoch() > 0;
             let waiting = self.parts.states.is_empty() && !s.is_rebalancing();
@@ -324,7 +324,7 @@ impl Engine {
     fn next_deadline(&self, now: Instant) -> Instant {
         [
             Some(now + Duration::from_secs(1)),
-            self.session.as_ref().and_then(|s| s.next_deadline(now)),
+            self.group.as_ref().and_then(|s| s.next_deadline(now)),
             self.commits.next_deadline(&self.config),
             self.fetching.next_deadline(&self.parts),
             self.waits.next_deadline(),
@@ -339,10 +339,10 @@ impl Engine {
     /// Runs what the membership asks, then sends its requests.
     fn drive_membership(&mut self, now: Instant) {
         loop {
-            let Some(session) = self.session.as_mut() else {
+            let Some(group) = self.group.as_mut() else {
                 return;
             };
-            let Some(action) = session.membership().poll_action() else {
+            let Some(action) = group.membership().poll_action() else {
                 break;
             };
             let ctx = Ctx {
@@ -350,10 +350,10 @@ impl Engine {
                 config: &self.config,
                 report: &self.report,
             };
-            match session.on_action(&ctx, action, now) {
+            match group.on_action(&ctx, action, now) {
                 None => {}
-                Some(Step::Fatal(e)) => self.crash(e),
-                Some(Step::Rebalance(action)) => self.on_rebalance(action),
+                Some(Handoff::Fatal(e)) => self.crash(e),
+                Some(Handoff::Rebalance(action)) => self.on_rebalance(action),
             }
         }
         let ctx = Ctx {
@@ -361,7 +361,7 @@ impl Engine {
             config: &self.config,
             report: &self.report,
         };
-        if let Some(s) = self.session.as_mut() {
+        if let Some(s) = self.group.as_mut() {
             s.drive(&ctx, now);
         }
     }
@@ -370,7 +370,7 @@ impl Engine {
         match action {
             Action::Revoke(tps) => {
                 let member_id = self
-                    .session
+                    .group
                     .as_mut()
                     .map(|s| s.membership().member_id().to_string());
                 self.kafka.emit(Event::Rebalancing {
@@ -489,7 +489,7 @@ impl Engine {
                 return;
             }
             Internal::TopicsChecked(res) => {
-                let waiting = match self.session {
+                let waiting = match self.group {
                     Some(_) => "the subscription waits for it, for as long as the consumer runs",
                     None => "its assigned partitions wait for it, for as long as the consumer runs",
                 };
@@ -498,7 +498,7 @@ impl Engine {
                     .on_topics_checked(&self.kafka, &self.config, res, waiting);
             }
             Internal::Standing(reply) => {
-                let _ = reply.send(self.session.as_ref().map(|s| s.standing()));
+                let _ = reply.send(self.group.as_ref().map(|s| s.standing()));
                 return;
             }
             Internal::Committed {
@@ -521,34 +521,34 @@ impl Engine {
             }
             other => other,
         };
-        // The rest is the group session's: none of it comes without one.
-        let Some(session) = self.session.as_mut() else {
+        // The rest is the group driver's: none of it comes without one.
+        let Some(group) = self.group.as_mut() else {
             return;
         };
         match msg {
-            Internal::Group(kind, res) => session.on_group_answer(kind, res, now),
+            Internal::Group(kind, res) => group.on_group_answer(kind, res, now),
             Internal::AssignmentComputed(generation, res) => {
-                session.on_assignment_computed(generation, res, now)
+                group.on_assignment_computed(generation, res, now)
             }
-            Internal::CountsChecked(changed) => session.on_counts_checked(&ctx, changed, now),
+            Internal::CountsChecked(changed) => group.on_counts_checked(&ctx, changed, now),
             Internal::PatternTopics(pattern, res) => {
-                if let Some(e) = session.on_pattern_topics(&ctx, pattern, res, now) {
+                if let Some(e) = group.on_pattern_topics(&ctx, pattern, res, now) {
                     self.crash(e);
                 }
             }
             Internal::Coordinator(res) => {
-                if let Some(e) = session.on_coordinator(&ctx, res, now) {
+                if let Some(e) = group.on_coordinator(&ctx, res, now) {
                     self.crash(e);
                 }
             }
-            Internal::TopicNames(ids, res) => session.on_topic_names(&ids, res, now),
+            Internal::TopicNames(ids, res) => group.on_topic_names(&ids, res, now),
             Internal::Revoked(generation) => {
                 if self.rebalance.is_current(generation) {
-                    session.membership().on_revoked(now.into());
+                    group.membership().on_revoked(now.into());
                 }
             }
             Internal::Assigned(generation, res) => {
-                let assigning = session.membership().assigning().to_vec();
+                let assigning = group.membership().assigning().to_vec();
                 let retry_ctx = self.assign_ctx();
                 match self.rebalance.on_assigned(
                     &self.report,
@@ -561,7 +561,7 @@ impl Engine {
                         for (reset, failed) in waiting {
                             self.fetching.wait_for_offsets(&ctx, failed, reset);
                         }
-                        if let Some(s) = self.session.as_mut() {
+                        if let Some(s) = self.group.as_mut() {
                             s.membership().on_assigned(now.into());
                         }
                     }
@@ -571,7 +571,7 @@ impl Engine {
             }
             Internal::Lost(generation) => {
                 if self.rebalance.is_current(generation) {
-                    session.membership().on_lost_handled(now.into());
+                    group.membership().on_lost_handled(now.into());
                 }
             }
             Internal::Fetched(_)

@@ -35,7 +35,7 @@ pub(super) enum Internal {
     Revoked(u64),
     Assigned(u64, Result<Prepared>),
     Lost(u64),
-    /// Where assigned partitions (no group session) start; `committed`: the group's committed
+    /// Where assigned partitions (no group driver) start; `committed`: the group's committed
     /// offsets, else the reset policy's.
     Started {
         positions: Vec<(TopicPartition, i64, Option<i32>)>,
@@ -157,7 +157,7 @@ impl Reporter {
     }
 
     /// The member's standing now, as the engine knows it (`None` once the engine has ended,
-    /// or without a group session).
+    /// or without a group driver).
     pub async fn standing(&self) -> Option<Standing> {
         let (tx, rx) = oneshot::channel();
         self.0.send(Internal::Standing(tx)).ok()?;

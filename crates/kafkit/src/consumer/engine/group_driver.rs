@@ -1,4 +1,4 @@
-//! The group session: finding the coordinator and keeping a connection to it, sending what the
+//! The group driver: finding the coordinator and keeping a connection to it, sending what the
 //! membership state machine asks (ConsumerGroupHeartbeat, or the classic Join/Sync/Heartbeat/
 //! Leave with fields the negotiated version lacks left out), feeding the answers back, the
 //! KIP-848 → classic fallback, and a classic member's leader duties. Rebalance steps the
@@ -31,15 +31,15 @@ use crate::groups::coordinator::CoordinatorLookup;
 use crate::net::{Connection, Lane};
 use crate::retry::{Backoff, PACING};
 
-/// What the engine must do about an action the session does not own.
-pub(super) enum Step {
+/// What the engine must do about an action the driver does not own.
+pub(super) enum Handoff {
     /// A rebalance step: revoke, assign or lose partitions.
     Rebalance(Action),
     /// The consumer cannot go on.
     Fatal(Error),
 }
 
-pub(super) struct GroupSession {
+pub(super) struct GroupDriver {
     membership: Box<dyn ConsumerMembership>,
     /// This member's own coordinator socket under the classic protocol.
     lane: Lane,
@@ -64,7 +64,7 @@ pub(super) struct GroupSession {
     epoch_out: Arc<AtomicI32>,
 }
 
-impl GroupSession {
+impl GroupDriver {
     pub fn new(
         config: &ConsumerConfig,
         member_id: String,
@@ -82,7 +82,7 @@ impl GroupSession {
             })),
             GroupProtocol::Classic => Box::new(classic_member(config)),
         };
-        GroupSession {
+        GroupDriver {
             membership,
             lane: Lane::private(),
             subscription: None,
@@ -284,7 +284,7 @@ impl GroupSession {
         }
     }
 
-    /// The earliest time the session has something to do.
+    /// The earliest time the driver has something to do.
     pub fn next_deadline(&self, now: Instant) -> Option<Instant> {
         [
             self.membership.next_deadline().map(Into::into),
@@ -298,7 +298,7 @@ impl GroupSession {
     }
 
     /// Handles an action of the membership; those the engine owns come back.
-    pub fn on_action(&mut self, ctx: &Ctx<'_>, action: Action, now: Instant) -> Option<Step> {
+    pub fn on_action(&mut self, ctx: &Ctx<'_>, action: Action, now: Instant) -> Option<Handoff> {
         match action {
             Action::ResolveTopicIds(ids) => {
                 let wait = self.name_lookup_wait(&ids, now);
@@ -312,7 +312,7 @@ impl GroupSession {
                 });
             }
             Action::Revoke(_) | Action::Assign(_) | Action::Lost(_) => {
-                return Some(Step::Rebalance(action));
+                return Some(Handoff::Rebalance(action));
             }
             Action::Joined {
                 member_id,
@@ -358,7 +358,7 @@ impl GroupSession {
             }
             Action::Fatal(e) => {
                 tracing::error!(group = %ctx.config.group_id, error = %e, "consumer group error");
-                return Some(Step::Fatal(e));
+                return Some(Handoff::Fatal(e));
             }
             Action::Warn(e) => {
                 tracing::warn!(group = %ctx.config.group_id, error = %e, "consumer group warning");
@@ -585,7 +585,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn lookups_of_a_topic_id_metadata_does_not_know_are_paced() {
         let config = ConsumerConfig::new("g").group_protocol(GroupProtocol::Consumer);
-        let mut s = GroupSession::new(&config, "m".into(), Default::default(), Default::default());
+        let mut s = GroupDriver::new(&config, "m".into(), Default::default(), Default::default());
         let (unknown, known) = (Uuid::from_u128(1), Uuid::from_u128(2));
         let mut now = Instant::now();
         assert_eq!(s.name_lookup_wait(&[unknown], now), Duration::ZERO);
