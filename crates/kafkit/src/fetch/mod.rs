@@ -8,6 +8,7 @@
 pub(crate) mod budget;
 pub(crate) mod decode;
 pub mod message;
+pub(crate) mod pace;
 pub(crate) mod position;
 pub(crate) mod session;
 

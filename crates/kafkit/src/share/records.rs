@@ -21,9 +21,9 @@ use super::session::{ShareSession, CLOSE};
 use super::{ShareConsumerConfig, ShareRecord};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, TopicPartition};
+use crate::fetch::pace::BrokerPace;
 use crate::fetch::Budget;
 use crate::net::Lane;
-use crate::retry::{Backoff, IDLE_FETCH_EVERY, PACING};
 use crate::Kafka;
 
 /// What the records' owner uses of the engine's.
@@ -50,10 +50,8 @@ struct Node {
     fetch_waiters: Vec<u64>,
     /// The fetch in flight carries acknowledgements.
     fetch_carries_acks: bool,
-    /// No fetch before then: the last one failed (backing off) or brought nothing at once.
-    not_before: Option<Instant>,
-    /// Fetches in a row that failed as a whole.
-    failures: Backoff,
+    /// When the next fetch may go (a failed one backs off, an empty one holds the next).
+    pace: BrokerPace,
 }
 
 struct Commit {
@@ -91,7 +89,10 @@ impl Records {
 
     /// The earliest time a paced fetch may go.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.nodes.values().filter_map(|n| n.not_before).min()
+        self.nodes
+            .values()
+            .filter_map(|n| n.pace.not_before())
+            .min()
     }
 
     /// The user's acknowledgement of a record it holds: decided now (it goes with the next
@@ -229,7 +230,7 @@ impl Records {
             if n.fetching || n.outstanding > 0 || n.acking > 0 {
                 continue;
             }
-            if n.not_before.is_some_and(|t| t > now) {
+            if !n.pace.may_fetch(now) {
                 continue; // paced (see `on_fetched`)
             }
             if parts.is_empty() && n.to_ack.is_empty() {
@@ -263,6 +264,7 @@ impl Records {
             };
             let req = requests::fetch(&who, ctx.config, &plan, &sent);
             n.fetching = true;
+            n.pace.sent(now);
             n.fetch_carries_acks = !sent.is_empty();
             tracing::trace!(node, epoch = plan.epoch, listed = ?plan.listed, forget = ?plan.forget, acks = sent.len(), "share fetch");
             let kafka = ctx.kafka.clone();
@@ -317,16 +319,13 @@ impl Records {
             self.commit_part_done(id, outcome.clone());
         }
         let n = self.nodes.entry(node).or_default();
-        // Paced: a failed fetch backs off; one that brought nothing at once (whatever max_wait
-        // says) holds the next until IDLE_FETCH_EVERY after it was sent.
+        // Paced as the group consumer's fetches are (fetch/pace.rs).
         let now = Instant::now();
         match &result {
-            Err(_) => n.not_before = Some(n.failures.tried(&PACING, now)),
-            Ok(a) => {
-                n.failures.reset();
-                let idle = a.partitions.iter().all(|p| p.records.is_empty());
-                n.not_before = Some(started + IDLE_FETCH_EVERY).filter(|t| idle && *t > now);
-            }
+            Err(_) => n.pace.failed(now),
+            Ok(a) => n
+                .pace
+                .answered(a.partitions.iter().all(|p| p.records.is_empty()), now),
         }
         let answer = match result {
             Ok(a) => a,

@@ -22,22 +22,13 @@ use super::super::config::AutoOffsetReset;
 use super::super::partitions::Partitions;
 use crate::error::{Error, Result};
 use crate::events::TopicPartition;
+use crate::fetch::pace::BrokerPace;
 use crate::fetch::FetchedPartition;
-use crate::retry::{Backoff, IDLE_FETCH_EVERY, PACING};
-
-#[derive(Default)]
-struct NodePace {
-    /// When the fetch in flight (or the last one) was sent.
-    sent: Option<Instant>,
-    /// No fetch to this broker before then.
-    not_before: Option<Instant>,
-    /// Fetches in a row that failed as a whole.
-    failures: Backoff,
-}
+use crate::retry::{Backoff, PACING};
 
 #[derive(Default)]
 pub(super) struct Pacing {
-    nodes: HashMap<i32, NodePace>,
+    nodes: HashMap<i32, BrokerPace>,
     /// Offset lookups of each partition since its position last moved.
     lookups: HashMap<TopicPartition, Backoff>,
     /// Partitions waiting for an offset lookup, with the policy it follows.
@@ -49,17 +40,12 @@ pub(super) struct Pacing {
 impl Pacing {
     /// Whether a fetch may be sent to `node` now.
     pub fn may_fetch(&self, node: i32, now: Instant) -> bool {
-        self.nodes
-            .get(&node)
-            .and_then(|n| n.not_before)
-            .is_none_or(|t| t <= now)
+        self.nodes.get(&node).is_none_or(|n| n.may_fetch(now))
     }
 
     /// A fetch to `node` is sent now.
     pub fn fetch_sent(&mut self, node: i32, now: Instant) {
-        let n = self.nodes.entry(node).or_default();
-        n.sent = Some(now);
-        n.not_before = None;
+        self.nodes.entry(node).or_default().sent(now);
     }
 
     /// `node` answered a fetch: a failure backs off, an answer that moved nothing holds the
@@ -69,17 +55,12 @@ impl Pacing {
         let n = self.nodes.entry(node).or_default();
         let moved = match outcome {
             FetchOutcome::Failed => {
-                n.not_before = Some(n.failures.tried(&PACING, now));
+                n.failed(now);
                 return;
             }
             FetchOutcome::Answered { moved } => moved,
         };
-        n.failures.reset();
-        n.not_before = if moved.is_empty() {
-            n.sent.map(|s| s + IDLE_FETCH_EVERY).filter(|t| *t > now)
-        } else {
-            None
-        };
+        n.answered(moved.is_empty(), now);
         for tp in &moved {
             self.lookups.remove(tp);
         }
@@ -146,7 +127,7 @@ impl Pacing {
 
     /// The earliest time a paced fetch or lookup may go.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let nodes = self.nodes.values().filter_map(|n| n.not_before);
+        let nodes = self.nodes.values().filter_map(BrokerPace::not_before);
         let lookups = self
             .waiting
             .keys()
@@ -185,6 +166,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::retry::IDLE_FETCH_EVERY;
 
     fn tp(p: i32) -> TopicPartition {
         TopicPartition::new("t", p)
