@@ -172,6 +172,7 @@ class Consumer {
     this._subscriptions = new Map()
     // RegExps the broker evaluates (groupProtocol 'consumer'): RE2/J source -> fromBeginning.
     this._patterns = new Map()
+    this._patternRegExps = []
     this._paused = new Map()
     this._native = null
     this._running = false
@@ -226,7 +227,8 @@ class Consumer {
   _checkUnsubscribed(join) {
     const assignedTopics = Object.keys(join.memberAssignment || {})
     const topicsSubscribed = [...this._subscriptions.keys()]
-    const topicsNotSubscribed = assignedTopics.filter(t => !this._subscriptions.has(t))
+    // A topic a broker-side RegExp matched is subscribed, though not by name.
+    const topicsNotSubscribed = assignedTopics.filter(t => !this._subscriptions.has(t) && !this._patternRegExps.some(re => re.test(t)))
     if (topicsNotSubscribed.length === 0) return
     const payload = { groupId: this._groupId, generationId: this._generationId, memberId: join.memberId, assignedTopics, topicsSubscribed, topicsNotSubscribed }
     this._instr.emit(events.RECEIVED_UNSUBSCRIBED_TOPICS, payload)
@@ -312,6 +314,7 @@ class Consumer {
       if (t instanceof RegExp && this._options.groupProtocol === 'consumer') {
         // Sent to the broker (lib/regex.js), so topics created later join the subscription.
         this._patterns.set(brokerRegex(t), fromBeginning)
+        this._patternRegExps.push(new RegExp(t.source, t.flags.replace(/[gy]/g, '')))
       } else if (t instanceof RegExp) {
         if (!this._native) throw new KafkaJSError('The consumer must be connected to subscribe to a RegExp', { retriable: false })
         // As KafkaJS: the RegExp is matched against the cluster's topics now.

@@ -61,6 +61,8 @@ test("groupProtocol 'consumer': a topic created after subscribe that matches the
   await produce(kafka, `${prefix}x-no`, 1)
   const consumer = kafka.consumer({ groupId: unique('g'), groupProtocol: 'consumer', maxWaitTimeInMs: 200 })
   const seen = []
+  const unsubscribed = []
+  consumer.on(consumer.events.RECEIVED_UNSUBSCRIBED_TOPICS, e => unsubscribed.push(e))
   await consumer.connect()
   try {
     // Subscribed before it is connected to any group, and before `later` exists.
@@ -73,6 +75,8 @@ test("groupProtocol 'consumer': a topic created after subscribe that matches the
     assert.deepEqual(seen.filter(s => s.startsWith(`${first}:`)).sort(), [`${first}:value-0`, `${first}:value-1`])
     assert.deepEqual(seen.filter(s => s.startsWith(`${later}:`)).sort(), [`${later}:value-0`, `${later}:value-1`, `${later}:value-2`])
     assert.ok(!seen.some(s => s.startsWith(`${prefix}x-no:`)), 'a topic the RegExp does not match is not consumed')
+    // Topics the RegExp matched are subscribed ones: no RECEIVED_UNSUBSCRIBED_TOPICS for them.
+    assert.deepEqual(unsubscribed, [])
   } finally {
     await consumer.disconnect()
   }
