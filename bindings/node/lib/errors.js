@@ -230,8 +230,10 @@ const byType = {
 }
 
 // The native core's error (see bindings/node/src/error.rs) as the KafkaJS error a KafkaJS user
-// catches. Anything else is returned as it is.
-function fromNative(err) {
+// catches. Anything else is returned as it is. `own`: an API KafkaJS does not have (the share
+// consumer), whose errors keep kafkit's text (there is no KafkaJS text to follow, and kafkit's
+// names the fix).
+function fromNative(err, own = false) {
   if (!err || typeof err.message !== 'string' || !err.message.startsWith(PREFIX)) return err
   let info
   try {
@@ -243,7 +245,7 @@ function fromNative(err) {
   let out
   switch (info.kind) {
     case 'kafka': {
-      const text = !settings.kafkitMessages && kafkajsMessages[info.type]
+      const text = !own && !settings.kafkitMessages && kafkajsMessages[info.type]
       out = (byType[info.type] || (x => new KafkaJSProtocolError(x)))(text ? { ...e, message: text } : e)
       if (text) out.detail = info.message
       break
@@ -286,12 +288,12 @@ function fromNative(err) {
   return out
 }
 
-// Runs a native call and rethrows its error as the KafkaJS error.
-async function call(promise) {
+// Runs a native call and rethrows its error as the KafkaJS error (`own`: see fromNative).
+async function call(promise, own = false) {
   try {
     return await promise
   } catch (err) {
-    throw fromNative(err)
+    throw fromNative(err, own)
   }
 }
 

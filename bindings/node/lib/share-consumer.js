@@ -9,7 +9,11 @@
 const native = require('./native')
 const { decodeWith } = require('./decode')
 const { Instrumentation } = require('./instrumentation')
-const { KafkaJSNonRetriableError, call, fromNative } = require('./errors')
+const { KafkaJSNonRetriableError, call: callNative, fromNative: fromNativeError } = require('./errors')
+
+// The share consumer is kafkit's own API: its errors keep kafkit's text (see errors.js).
+const call = promise => callNative(promise, true)
+const fromNative = err => fromNativeError(err, true)
 
 const events = {
   CONNECT: 'share_consumer.connect',
