@@ -15,7 +15,7 @@ use napi_derive::napi;
 use crate::acls::{self, AclSpec, AclsDeleted, AclsDescribed, Reassignments, ReplicaMove};
 use crate::client::{ClientOptions, Link};
 use crate::error::{config, to_js, IntoJs, Result};
-use crate::shapes::{self, GroupsShape, TopicsMetadataShape, Tp};
+use crate::shapes::{self, GroupsShape, PartitionOffset, TopicsMetadataShape, Tp};
 
 #[napi(object)]
 pub struct ConfigEntry {
@@ -38,13 +38,6 @@ pub struct PartitionsSpec {
     pub topic: String,
     pub count: i32,
     pub assignments: Option<Vec<Vec<i32>>>,
-}
-
-/// A partition and an offset (a string, as KafkaJS gives offsets).
-#[napi(object)]
-pub struct PartitionOffset {
-    pub partition: i32,
-    pub offset: String,
 }
 
 /// A resource of KafkaJS's `describeConfigs({ resources })`.
@@ -756,7 +749,7 @@ impl NativeAdmin {
     }
 
     #[napi]
-    pub async fn next_events(&self) -> Option<String> {
+    pub async fn next_events(&self) -> Option<Vec<crate::events::NativeEvent>> {
         self.link.next_events().await
     }
 

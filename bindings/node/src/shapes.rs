@@ -18,6 +18,13 @@ pub struct Tp {
     pub partition: i32,
 }
 
+/// A partition and an offset (a string, as KafkaJS gives offsets).
+#[napi(object)]
+pub struct PartitionOffset {
+    pub partition: i32,
+    pub offset: String,
+}
+
 /// A partition of a topic and an offset (a string, as KafkaJS gives offsets).
 #[napi(object)]
 pub struct TopicOffset {

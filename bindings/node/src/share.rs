@@ -379,7 +379,7 @@ impl NativeShareConsumer {
     }
 
     #[napi]
-    pub async fn next_events(&self) -> Option<String> {
+    pub async fn next_events(&self) -> Option<Vec<crate::events::NativeEvent>> {
         self.link.next_events().await
     }
 
