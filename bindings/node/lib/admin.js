@@ -142,17 +142,15 @@ class Admin {
       })
     }
     if (topics.length === 0) return true
-    const results = JSON.parse(
-      await call(
-        this._n().createTopics(
-          topics.map(t => ({
-            topic: t.topic,
-            numPartitions: t.numPartitions,
-            replicationFactor: t.replicationFactor,
-            configEntries: t.configEntries,
-          })),
-          !!validateOnly
-        )
+    const results = await call(
+      this._n().createTopics(
+        topics.map(t => ({
+          topic: t.topic,
+          numPartitions: t.numPartitions,
+          replicationFactor: t.replicationFactor,
+          configEntries: t.configEntries,
+        })),
+        !!validateOnly
       )
     )
     const failed = results.filter(r => r.error).map(r => ({ topic: r.topic, error: nativeError(r.error) }))
@@ -203,13 +201,13 @@ class Admin {
     for (const topic of topics || []) {
       if (!topic || !isString(topic)) throw new KafkaJSNonRetriableError(`Invalid topic ${topic}`)
     }
-    return JSON.parse(await call(this._n().fetchTopicMetadata(topics || [])))
+    return call(this._n().fetchTopicMetadata(topics || []))
   }
 
   // [{ partition, offset, high, low }], offsets as strings.
   async fetchTopicOffsets(topic) {
     if (!topic || !isString(topic)) throw new KafkaJSNonRetriableError(`Invalid topic ${topic}`)
-    return JSON.parse(await call(this._n().fetchTopicOffsets(topic)))
+    return call(this._n().fetchTopicOffsets(topic))
   }
 
   // [{ partition, offset }]: the first offset at or after `timestamp` (ms), else the end.
@@ -217,7 +215,7 @@ class Admin {
     if (!topic || !isString(topic)) throw new KafkaJSNonRetriableError(`Invalid topic ${topic}`)
     const ts = timestamp == null ? undefined : Number(timestamp)
     if (ts !== undefined && !(ts >= 0)) throw new KafkaJSNonRetriableError(`Invalid timestamp ${timestamp}`)
-    return JSON.parse(await call(this._n().fetchTopicOffsetsByTimestamp(topic, ts)))
+    return call(this._n().fetchTopicOffsetsByTimestamp(topic, ts))
   }
 
   // [{ topic, partitions: [{ partition, offset, metadata }] }]; `topics` omitted or empty: every
@@ -227,7 +225,7 @@ class Admin {
     if (!groupId) throw new KafkaJSNonRetriableError(`Invalid groupId ${groupId}`)
     if (topics == null) topics = []
     if (!Array.isArray(topics)) throw new KafkaJSNonRetriableError('Expected topics array to be set')
-    let answer = JSON.parse(await call(this._n().fetchOffsets(groupId, topics)))
+    let answer = await call(this._n().fetchOffsets(groupId, topics))
     if (resolveOffsets) {
       answer = await Promise.all(
         answer.map(async ({ topic, partitions }) => {
@@ -251,7 +249,7 @@ class Admin {
   }
 
   async _checkNoRunningInstances(groupId) {
-    const { groups } = JSON.parse(await call(this._n().describeGroups([groupId])))
+    const { groups } = await call(this._n().describeGroups([groupId]))
     const state = groups[0] && groups[0].state
     if (state !== 'Empty' && state !== 'Dead') {
       throw new KafkaJSNonRetriableError(`The consumer group must have no running instances, current state: ${state}`)
@@ -287,12 +285,10 @@ class Admin {
   async deleteTopicRecords({ topic, partitions } = {}) {
     if (!topic || !isString(topic)) throw new KafkaJSNonRetriableError(`Invalid topic "${topic}"`)
     if (!partitions || partitions.length === 0) throw new KafkaJSNonRetriableError('Invalid partitions')
-    const results = JSON.parse(
-      await call(
-        this._n().deleteTopicRecords(
-          topic,
-          partitions.map(({ partition, offset }) => ({ partition: Number(partition), offset: String(offset) }))
-        )
+    const results = await call(
+      this._n().deleteTopicRecords(
+        topic,
+        partitions.map(({ partition, offset }) => ({ partition: Number(partition), offset: String(offset) }))
       )
     )
     const failed = results
@@ -306,12 +302,12 @@ class Admin {
   }
 
   async listGroups() {
-    return JSON.parse(await call(this._n().listGroups()))
+    return call(this._n().listGroups())
   }
 
   async describeGroups(groupIds) {
     if (!Array.isArray(groupIds)) throw new KafkaJSNonRetriableError(`Invalid groupIds array ${groupIds}`)
-    const { groups } = JSON.parse(await call(this._n().describeGroups(groupIds)))
+    const { groups } = await call(this._n().describeGroups(groupIds))
     return { groups: groups.map(toKafkaJSGroup) }
   }
 
@@ -323,7 +319,7 @@ class Admin {
     const invalid = groupIds.find(g => !isString(g))
     if (invalid !== undefined) throw new KafkaJSNonRetriableError(`Invalid groupId name: ${JSON.stringify(invalid)}`)
     if (groupIds.length === 0) return []
-    const results = JSON.parse(await call(this._n().deleteGroups(groupIds)))
+    const results = await call(this._n().deleteGroups(groupIds))
     const failed = results
       .filter(r => r.errorCode !== 0)
       .map(({ groupId, errorCode, error }) => ({ groupId, errorCode, error: nativeError(error) }))
@@ -332,7 +328,7 @@ class Admin {
   }
 
   async describeCluster() {
-    return JSON.parse(await call(this._n().describeCluster()))
+    return call(this._n().describeCluster())
   }
 
   // ACLs (the brokers need an authorizer; without one they answer SECURITY_DISABLED).
@@ -344,12 +340,12 @@ class Admin {
 
   async describeAcls(filter) {
     const checked = checkAclFilter(filter)
-    return JSON.parse(await call(this._n().describeAcls(checked)))
+    return call(this._n().describeAcls(checked))
   }
 
   async deleteAcls({ filters } = {}) {
     const list = checkAclList(filters, { filter: true })
-    return JSON.parse(await call(this._n().deleteAcls(list)))
+    return call(this._n().deleteAcls(list))
   }
 
   // `timeout` is accepted as in KafkaJS; the broker is given the client's requestTimeout.
@@ -368,7 +364,7 @@ class Admin {
 
   async listPartitionReassignments({ topics = null } = {}) {
     const query = checkReassignmentQuery(topics)
-    return JSON.parse(await call(this._n().listPartitionReassignments(query)))
+    return call(this._n().listPartitionReassignments(query))
   }
 
   _checkResources(resources) {
@@ -389,12 +385,10 @@ class Admin {
     if (badNames) {
       throw new KafkaJSNonRetriableError(`Invalid resource configNames ${badNames.configNames}: ${JSON.stringify(badNames)}`)
     }
-    return JSON.parse(
-      await call(
-        this._n().describeConfigs(
-          resources.map(r => ({ resourceType: r.type, name: r.name, configNames: r.configNames || undefined })),
-          !!includeSynonyms
-        )
+    return call(
+      this._n().describeConfigs(
+        resources.map(r => ({ resourceType: r.type, name: r.name, configNames: r.configNames || undefined })),
+        !!includeSynonyms
       )
     )
   }
@@ -411,12 +405,10 @@ class Admin {
     }
     const badValue = resources.find(r => r.configEntries.some(e => !e || !isString(e.name) || !isString(e.value)))
     if (badValue) throw new KafkaJSNonRetriableError(`Invalid resource config value: ${JSON.stringify(badValue)}`)
-    return JSON.parse(
-      await call(
-        this._n().alterConfigs(
-          resources.map(r => ({ resourceType: r.type, name: r.name, configEntries: r.configEntries.map(({ name, value }) => ({ name, value })) })),
-          !!validateOnly
-        )
+    return call(
+      this._n().alterConfigs(
+        resources.map(r => ({ resourceType: r.type, name: r.name, configEntries: r.configEntries.map(({ name, value }) => ({ name, value })) })),
+        !!validateOnly
       )
     )
   }

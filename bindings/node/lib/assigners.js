@@ -141,33 +141,32 @@ function resolveAssigners(list, { cluster, groupId, logger }) {
   return { names, custom }
 }
 
-// Runs a custom assigner for the native core: `input` is JSON `{ members: [{ memberId, topics,
-// userData (base64) }], partitions: { topic: count } }`; the answer is JSON `[{ memberId,
-// partitions: [[topic, partition]], userData (base64) }]`.
+// Runs a custom assigner for the native core: `input` is `{ members: [{ memberId, topics,
+// userData (Buffer or null) }], partitions: { topic: count } }`; the answer is `[{ memberId,
+// partitions: [{ topic, partition }], userData (Buffer or null) }]`.
 async function runAssigner(assigner, input, setCounts) {
-  const { members, partitions } = JSON.parse(input)
+  const { members, partitions } = input
   setCounts(partitions)
   const kafkajsMembers = members.map(m => ({
     memberId: m.memberId,
     memberMetadata: MemberMetadata.encode({
       version: assigner.version || 0,
       topics: m.topics,
-      userData: m.userData ? Buffer.from(m.userData, 'base64') : Buffer.alloc(0),
+      userData: m.userData || Buffer.alloc(0),
     }),
   }))
   const result = await assigner.assign({ members: kafkajsMembers, topics: Object.keys(partitions) })
   if (!Array.isArray(result)) throw new Error(`assigner ${assigner.name}: assign must resolve an array of { memberId, memberAssignment }`)
-  return JSON.stringify(
-    result.map(({ memberId, memberAssignment }) => {
-      const d = MemberAssignment.decode(memberAssignment)
-      const assignment = (d && d.assignment) || {}
-      return {
-        memberId,
-        partitions: Object.entries(assignment).flatMap(([t, ps]) => ps.map(p => [t, p])),
-        userData: d && d.userData && d.userData.length > 0 ? Buffer.from(d.userData).toString('base64') : null,
-      }
-    })
-  )
+  return result.map(({ memberId, memberAssignment }) => {
+    if (typeof memberId !== 'string') throw new Error(`assigner ${assigner.name}: a memberId is missing`)
+    const d = MemberAssignment.decode(memberAssignment)
+    const assignment = (d && d.assignment) || {}
+    return {
+      memberId,
+      partitions: Object.entries(assignment).flatMap(([topic, ps]) => ps.map(partition => ({ topic, partition }))),
+      userData: d && d.userData && d.userData.length > 0 ? Buffer.from(d.userData) : null,
+    }
+  })
 }
 
 // The userData a custom assigner puts in this member's subscription (its protocol()'s

@@ -728,7 +728,7 @@ class Consumer {
   }
 
   async describeGroup() {
-    const { groups } = JSON.parse(await call(this._connected().describeGroup(this._groupId)))
+    const { groups } = await call(this._connected().describeGroup(this._groupId))
     return toKafkaJSGroup(groups[0])
   }
 

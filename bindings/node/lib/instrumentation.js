@@ -55,7 +55,7 @@ class Instrumentation {
           return
         }
         if (batch == null) return
-        for (const { name, payload } of JSON.parse(batch)) {
+        for (const { name, payload } of batch) {
           if (name === 'WARNING') {
             this.logger.warn(payload.message)
             continue

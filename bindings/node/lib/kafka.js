@@ -32,7 +32,7 @@ const mechanisms = {
 }
 
 // KafkaJS's oauthBearerProvider (async or not) resolves { value, extensions? }; the native
-// side gets that as JSON, or the provider's own error.
+// side gets that (extensions: an object of strings), or the provider's own error.
 function tokenProvider(provider) {
   return async () => {
     let token
@@ -44,7 +44,11 @@ function tokenProvider(provider) {
     if (!token || typeof token.value !== 'string' || token.value === '') {
       throw new Error('the oauthBearerProvider must resolve { value: token } with a non-empty string token')
     }
-    return JSON.stringify({ value: token.value, extensions: token.extensions || undefined })
+    const extensions = token.extensions && typeof token.extensions === 'object' && !Array.isArray(token.extensions) ? token.extensions : undefined
+    for (const [k, v] of Object.entries(extensions || {})) {
+      if (typeof v !== 'string') throw new Error(`oauthBearerProvider: extension '${k}' must be a string`)
+    }
+    return { value: token.value, extensions }
   }
 }
 

@@ -231,7 +231,7 @@ class Producer {
 
   // A custom partitioner picks each message's partition from the topic's metadata.
   async _partition(topic, messages) {
-    const metadata = JSON.parse(await call(this._native.partitionMetadata(topic)))
+    const metadata = await call(this._native.partitionMetadata(topic))
     return messages.map(message => {
       if (message.partition !== undefined && message.partition !== null) return message
       const partition = this._partitioner({ topic, partitionMetadata: metadata, message })

@@ -8,7 +8,6 @@ use kafkit::admin::{
 };
 use kafkit::TopicPartition;
 use napi_derive::napi;
-use serde_json::{json, Value};
 
 /// An ACL of `createAcls({ acl })`, or a filter of `describeAcls`/`deleteAcls` (names,
 /// principals and hosts left out match any).
@@ -21,6 +20,87 @@ pub struct AclSpec {
     pub host: Option<String>,
     pub operation: i32,
     pub permission_type: i32,
+}
+
+/// An ACL of a resource in `describeAcls`'s answer.
+#[napi(object, object_from_js = false)]
+pub struct AclEntry {
+    pub principal: String,
+    pub host: String,
+    pub operation: i32,
+    pub permission_type: i32,
+}
+
+/// A resource and its ACLs in `describeAcls`'s answer.
+#[napi(object, object_from_js = false)]
+pub struct AclResource {
+    pub resource_type: i32,
+    pub resource_name: String,
+    pub resource_pattern_type: i32,
+    pub acls: Vec<AclEntry>,
+}
+
+/// `describeAcls`'s answer.
+#[napi(object, object_from_js = false)]
+pub struct AclsDescribed {
+    pub throttle_time: i32,
+    pub error_code: i32,
+    pub resources: Vec<AclResource>,
+}
+
+/// An ACL a filter of `deleteAcls` deleted (`errorMessage` always null).
+#[napi(object, use_nullable = true, object_from_js = false)]
+pub struct DeletedAcl {
+    pub error_code: i32,
+    pub error_message: Option<String>,
+    pub resource_type: i32,
+    pub resource_name: String,
+    pub resource_pattern_type: i32,
+    pub principal: String,
+    pub host: String,
+    pub operation: i32,
+    pub permission_type: i32,
+}
+
+/// A filter's answer in `deleteAcls` (`errorMessage` always null).
+#[napi(object, use_nullable = true, object_from_js = false)]
+pub struct FilterResponse {
+    pub error_code: i32,
+    pub error_message: Option<String>,
+    pub matching_acls: Vec<DeletedAcl>,
+}
+
+/// `deleteAcls`'s answer.
+#[napi(object, object_from_js = false)]
+pub struct AclsDeleted {
+    pub throttle_time: i32,
+    pub filter_responses: Vec<FilterResponse>,
+}
+
+/// A partition being reassigned. KafkaJS's runtime names it `partition`, its types
+/// `partitionIndex`: both are given.
+#[napi(object, object_from_js = false)]
+pub struct PartitionReassignment {
+    pub partition: i32,
+    pub partition_index: i32,
+    pub replicas: Vec<i32>,
+    pub adding_replicas: Vec<i32>,
+    pub removing_replicas: Vec<i32>,
+}
+
+/// A topic's partitions being reassigned. KafkaJS's runtime names the topic `name`, its
+/// types `topic`: both are given.
+#[napi(object, object_from_js = false)]
+pub struct TopicReassignments {
+    pub topic: String,
+    pub name: String,
+    pub partitions: Vec<PartitionReassignment>,
+}
+
+/// `listPartitionReassignments`'s answer.
+#[napi(object, object_from_js = false)]
+pub struct Reassignments {
+    pub topics: Vec<TopicReassignments>,
 }
 
 /// A partition's new replicas of `alterPartitionReassignments`.
@@ -60,69 +140,68 @@ pub(crate) fn filter(a: AclSpec) -> AclBindingFilter {
     }
 }
 
-fn acl_fields(a: &AclBinding) -> Value {
-    json!({
-        "principal": a.principal,
-        "host": a.host,
-        "operation": a.operation.code(),
-        "permissionType": a.permission.code(),
-    })
+fn acl_entry(a: &AclBinding) -> AclEntry {
+    AclEntry {
+        principal: a.principal.clone(),
+        host: a.host.clone(),
+        operation: a.operation.code().into(),
+        permission_type: a.permission.code().into(),
+    }
 }
 
 /// `describeAcls`'s answer: the ACLs grouped by resource.
-pub(crate) fn described(acls: Vec<AclBinding>) -> Value {
-    let mut resources: Vec<(ResourceType, String, PatternType, Vec<Value>)> = Vec::new();
+pub(crate) fn described(acls: Vec<AclBinding>) -> AclsDescribed {
+    let mut resources: Vec<AclResource> = Vec::new();
     for a in &acls {
-        let key = (a.resource_type, &a.resource_name, a.pattern_type);
-        match resources.iter_mut().find(|r| (r.0, &r.1, r.2) == key) {
-            Some(r) => r.3.push(acl_fields(a)),
-            None => resources.push((
-                a.resource_type,
-                a.resource_name.clone(),
-                a.pattern_type,
-                vec![acl_fields(a)],
-            )),
+        let found = resources.iter_mut().find(|r| {
+            r.resource_type == i32::from(a.resource_type.code())
+                && r.resource_name == a.resource_name
+                && r.resource_pattern_type == i32::from(a.pattern_type.code())
+        });
+        match found {
+            Some(r) => r.acls.push(acl_entry(a)),
+            None => resources.push(AclResource {
+                resource_type: a.resource_type.code().into(),
+                resource_name: a.resource_name.clone(),
+                resource_pattern_type: a.pattern_type.code().into(),
+                acls: vec![acl_entry(a)],
+            }),
         }
     }
-    let resources: Vec<Value> = resources
-        .into_iter()
-        .map(|(t, name, p, acls)| {
-            json!({
-                "resourceType": t.code(),
-                "resourceName": name,
-                "resourcePatternType": p.code(),
-                "acls": acls,
-            })
-        })
-        .collect();
-    json!({ "throttleTime": 0, "errorCode": 0, "resources": resources })
+    AclsDescribed {
+        throttle_time: 0,
+        error_code: 0,
+        resources,
+    }
 }
 
 /// `deleteAcls`'s answer: per filter, the ACLs it deleted.
-pub(crate) fn deleted(per_filter: Vec<Vec<AclBinding>>) -> Value {
-    let responses: Vec<Value> = per_filter
+pub(crate) fn deleted(per_filter: Vec<Vec<AclBinding>>) -> AclsDeleted {
+    let filter_responses = per_filter
         .into_iter()
-        .map(|acls| {
-            let matching: Vec<Value> = acls
-                .iter()
-                .map(|a| {
-                    json!({
-                        "errorCode": 0,
-                        "errorMessage": null,
-                        "resourceType": a.resource_type.code(),
-                        "resourceName": a.resource_name,
-                        "resourcePatternType": a.pattern_type.code(),
-                        "principal": a.principal,
-                        "host": a.host,
-                        "operation": a.operation.code(),
-                        "permissionType": a.permission.code(),
-                    })
+        .map(|acls| FilterResponse {
+            error_code: 0,
+            error_message: None,
+            matching_acls: acls
+                .into_iter()
+                .map(|a| DeletedAcl {
+                    error_code: 0,
+                    error_message: None,
+                    resource_type: a.resource_type.code().into(),
+                    resource_name: a.resource_name,
+                    resource_pattern_type: a.pattern_type.code().into(),
+                    principal: a.principal,
+                    host: a.host,
+                    operation: a.operation.code().into(),
+                    permission_type: a.permission.code().into(),
                 })
-                .collect();
-            json!({ "errorCode": 0, "errorMessage": null, "matchingAcls": matching })
+                .collect(),
         })
         .collect();
-    json!({ "throttleTime": 0, "filterResponses": responses })
+    AclsDeleted {
+        throttle_time: 0,
+        filter_responses,
+    }
 }
 
 pub(crate) fn moves(list: Vec<ReplicaMove>) -> Vec<(TopicPartition, Option<Vec<i32>>)> {
@@ -131,26 +210,25 @@ pub(crate) fn moves(list: Vec<ReplicaMove>) -> Vec<(TopicPartition, Option<Vec<i
         .collect()
 }
 
-/// `listPartitionReassignments`'s answer, by topic. KafkaJS's runtime names a topic `name`
-/// and a partition `partition`, its types `topic` and `partitionIndex`: both are given.
-pub(crate) fn ongoing(list: Vec<Reassignment>) -> Value {
-    let mut topics: Vec<(String, Vec<Value>)> = Vec::new();
+/// `listPartitionReassignments`'s answer, by topic.
+pub(crate) fn ongoing(list: Vec<Reassignment>) -> Reassignments {
+    let mut topics: Vec<TopicReassignments> = Vec::new();
     for r in list {
-        let p = json!({
-            "partition": r.partition.partition,
-            "partitionIndex": r.partition.partition,
-            "replicas": r.replicas,
-            "addingReplicas": r.adding,
-            "removingReplicas": r.removing,
-        });
-        match topics.iter_mut().find(|t| t.0 == r.partition.topic) {
-            Some(t) => t.1.push(p),
-            None => topics.push((r.partition.topic.clone(), vec![p])),
+        let p = PartitionReassignment {
+            partition: r.partition.partition,
+            partition_index: r.partition.partition,
+            replicas: r.replicas,
+            adding_replicas: r.adding,
+            removing_replicas: r.removing,
+        };
+        match topics.iter_mut().find(|t| t.topic == r.partition.topic) {
+            Some(t) => t.partitions.push(p),
+            None => topics.push(TopicReassignments {
+                topic: r.partition.topic.clone(),
+                name: r.partition.topic,
+                partitions: vec![p],
+            }),
         }
     }
-    let topics: Vec<Value> = topics
-        .into_iter()
-        .map(|(name, partitions)| json!({ "topic": name, "name": name, "partitions": partitions }))
-        .collect();
-    json!({ "topics": topics })
+    Reassignments { topics }
 }

@@ -1,4 +1,5 @@
-//! The admin client behind KafkaJS's `kafka.admin()`; answers in KafkaJS's shapes (JSON).
+//! The admin client behind KafkaJS's `kafka.admin()`; answers in KafkaJS's shapes, as typed
+//! objects (offsets as strings, as KafkaJS gives them).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,14 +9,13 @@ use kafkit::admin::{
     AlterConfigOp, ConfigResource, ConfigResourceType, ConfigSource, OffsetReset, OffsetSpec,
 };
 use kafkit::error::ResponseError;
-use kafkit::{Error, ErrorKind, Kafka, NewTopic, TopicPartition};
+use kafkit::{Error, ErrorKind, NewTopic, TopicPartition};
 use napi_derive::napi;
-use serde_json::{json, Value};
 
-use crate::acls::{self, AclSpec, ReplicaMove};
+use crate::acls::{self, AclSpec, AclsDeleted, AclsDescribed, Reassignments, ReplicaMove};
 use crate::client::{ClientOptions, Link};
-use crate::consumer::Tp;
 use crate::error::{config, to_js, IntoJs, Result};
+use crate::shapes::{self, GroupsShape, PartitionOffset, TopicsMetadataShape, Tp};
 
 #[napi(object)]
 pub struct ConfigEntry {
@@ -40,13 +40,6 @@ pub struct PartitionsSpec {
     pub assignments: Option<Vec<Vec<i32>>>,
 }
 
-/// A partition and an offset (a string, as KafkaJS gives offsets).
-#[napi(object)]
-pub struct PartitionOffset {
-    pub partition: i32,
-    pub offset: String,
-}
-
 /// A resource of KafkaJS's `describeConfigs({ resources })`.
 #[napi(object)]
 pub struct ConfigQuery {
@@ -61,6 +54,134 @@ pub struct ConfigChange {
     pub resource_type: i32,
     pub name: String,
     pub config_entries: Vec<ConfigEntry>,
+}
+
+/// A topic of `createTopics` and its error (a native error reason `lib/errors.js` decodes), if
+/// it failed.
+#[napi(object, use_nullable = true, object_from_js = false)]
+pub struct TopicResult {
+    pub topic: String,
+    pub error: Option<String>,
+}
+
+/// A partition of `deleteTopicRecords` and its error (a native error reason), if it failed.
+#[napi(object, use_nullable = true, object_from_js = false)]
+pub struct PartitionResult {
+    pub partition: i32,
+    pub offset: String,
+    pub error: Option<String>,
+}
+
+/// A partition of KafkaJS's `fetchTopicOffsets`.
+#[napi(object, object_from_js = false)]
+pub struct PartitionOffsets {
+    pub partition: i32,
+    pub offset: String,
+    pub high: String,
+    pub low: String,
+}
+
+/// A partition's committed offset in KafkaJS's `fetchOffsets` (`metadata` always null).
+#[napi(object, use_nullable = true, object_from_js = false)]
+pub struct CommittedOffset {
+    pub partition: i32,
+    pub offset: String,
+    pub metadata: Option<String>,
+}
+
+/// A topic of KafkaJS's `fetchOffsets`.
+#[napi(object, object_from_js = false)]
+pub struct TopicCommitted {
+    pub topic: String,
+    pub partitions: Vec<CommittedOffset>,
+}
+
+/// A group of KafkaJS's `listGroups`.
+#[napi(object, object_from_js = false)]
+pub struct ListedGroup {
+    pub group_id: String,
+    pub protocol_type: String,
+}
+
+/// KafkaJS's `listGroups` answer.
+#[napi(object, object_from_js = false)]
+pub struct ListedGroups {
+    pub groups: Vec<ListedGroup>,
+}
+
+/// A group of `deleteGroups` and its error (a native error reason), if it failed.
+#[napi(object, use_nullable = true, object_from_js = false)]
+pub struct GroupResult {
+    pub group_id: String,
+    pub error_code: i32,
+    pub error: Option<String>,
+}
+
+/// A broker of KafkaJS's `describeCluster`.
+#[napi(object, object_from_js = false)]
+pub struct BrokerShape {
+    pub node_id: i32,
+    pub host: String,
+    pub port: i32,
+}
+
+/// KafkaJS's `describeCluster` answer (`controller` null when the cluster names none).
+#[napi(object, use_nullable = true, object_from_js = false)]
+pub struct ClusterShape {
+    pub brokers: Vec<BrokerShape>,
+    pub controller: Option<i32>,
+    pub cluster_id: Option<String>,
+}
+
+/// A synonym of a config entry in KafkaJS's `describeConfigs`.
+#[napi(object, use_nullable = true, object_from_js = false)]
+pub struct ConfigSynonym {
+    pub config_name: String,
+    pub config_value: Option<String>,
+    pub config_source: i32,
+}
+
+/// A config entry in KafkaJS's `describeConfigs`.
+#[napi(object, use_nullable = true, object_from_js = false)]
+pub struct ConfigDescribed {
+    pub config_name: String,
+    pub config_value: Option<String>,
+    pub read_only: bool,
+    pub is_default: bool,
+    pub config_source: i32,
+    pub is_sensitive: bool,
+    pub config_synonyms: Vec<ConfigSynonym>,
+}
+
+/// A resource of KafkaJS's `describeConfigs` answer.
+#[napi(object, object_from_js = false)]
+pub struct ResourceConfigs {
+    pub error_code: i32,
+    pub error_message: String,
+    pub resource_type: i32,
+    pub resource_name: String,
+    pub config_entries: Vec<ConfigDescribed>,
+}
+
+/// KafkaJS's `describeConfigs` answer.
+#[napi(object, object_from_js = false)]
+pub struct ConfigsDescribed {
+    pub resources: Vec<ResourceConfigs>,
+}
+
+/// A resource of KafkaJS's `alterConfigs` answer (`errorMessage` always null).
+#[napi(object, use_nullable = true, object_from_js = false)]
+pub struct ResourceAltered {
+    pub error_code: i32,
+    pub error_message: Option<String>,
+    pub resource_type: i32,
+    pub resource_name: String,
+}
+
+/// KafkaJS's `alterConfigs` answer.
+#[napi(object, object_from_js = false)]
+pub struct ConfigsAltered {
+    pub resources: Vec<ResourceAltered>,
 }
 
 #[napi]
@@ -83,8 +204,7 @@ impl NativeAdmin {
 
     /// Creates topics (or, with `validate_only`, asks whether they could be created), one
     /// request each (the broker treats them independently anyway), so
-    /// that every topic's error is known: the answer is a JSON array of
-    /// `{ topic, error }`, `error` a native error reason or null; `lib/admin.js` turns it into
+    /// that every topic's error is known: the answer is a list of `{ topic, error }`; `lib/admin.js` turns it into
     /// KafkaJS's answer (`true`, `false` when every failure is TOPIC_ALREADY_EXISTS, or a
     /// KafkaJSAggregateError of KafkaJSCreateTopicError).
     #[napi]
@@ -92,7 +212,7 @@ impl NativeAdmin {
         &self,
         topics: Vec<TopicSpec>,
         validate_only: bool,
-    ) -> Result<String> {
+    ) -> Result<Vec<TopicResult>> {
         let admin = self.admin();
         let calls = topics.into_iter().map(|t| {
             let admin = admin.clone();
@@ -118,10 +238,13 @@ impl NativeAdmin {
                 } else {
                     admin.create_topics(std::slice::from_ref(&n)).await
                 };
-                json!({ "topic": t.topic, "error": result.err().map(reason) })
+                TopicResult {
+                    topic: t.topic,
+                    error: result.err().map(reason),
+                }
             }
         });
-        Ok(Value::Array(join_all(calls).await).to_string())
+        Ok(join_all(calls).await)
     }
 
     /// Raises partition counts, topic by topic (`assignments`: the brokers of each new
@@ -158,23 +281,22 @@ impl NativeAdmin {
         self.admin().list_topics().await.js()
     }
 
-    /// KafkaJS's `fetchTopicMetadata`, as JSON.
+    /// KafkaJS's `fetchTopicMetadata`.
     #[napi]
-    pub async fn fetch_topic_metadata(&self, topics: Vec<String>) -> Result<String> {
-        Ok(topic_metadata_json(&self.link.kafka, &topics)
-            .await?
-            .to_string())
+    pub async fn fetch_topic_metadata(&self, topics: Vec<String>) -> Result<TopicsMetadataShape> {
+        shapes::topic_metadata(&self.link.kafka, &topics).await
     }
 
-    /// KafkaJS's `describeGroups`, as JSON.
+    /// KafkaJS's `describeGroups`, before `lib/consumer.js` (`toKafkaJSGroup`) encodes each
+    /// member's subscription and assignment as KafkaJS's classic buffers.
     #[napi]
-    pub async fn describe_groups(&self, groups: Vec<String>) -> Result<String> {
-        describe_groups_json(&self.link.kafka, &groups).await
+    pub async fn describe_groups(&self, groups: Vec<String>) -> Result<GroupsShape> {
+        shapes::describe_groups(&self.link.kafka, &groups).await
     }
 
-    /// KafkaJS's `fetchTopicOffsets`: `[{ partition, offset, high, low }]` (JSON).
+    /// KafkaJS's `fetchTopicOffsets`: `[{ partition, offset, high, low }]`.
     #[napi]
-    pub async fn fetch_topic_offsets(&self, topic: String) -> Result<String> {
+    pub async fn fetch_topic_offsets(&self, topic: String) -> Result<Vec<PartitionOffsets>> {
         let admin = self.admin();
         let parts = admin.partitions_of(&topic).await.js()?;
         let high = admin
@@ -189,19 +311,18 @@ impl NativeAdmin {
             .into_iter()
             .map(|o| (o.partition.partition, o.offset))
             .collect();
-        let out: Vec<Value> = high
+        Ok(high
             .into_iter()
             .map(|o| {
                 let p = o.partition.partition;
-                json!({
-                    "partition": p,
-                    "offset": o.offset.to_string(),
-                    "high": o.offset.to_string(),
-                    "low": low.get(&p).copied().unwrap_or(0).to_string(),
-                })
+                PartitionOffsets {
+                    partition: p,
+                    offset: o.offset.to_string(),
+                    high: o.offset.to_string(),
+                    low: low.get(&p).copied().unwrap_or(0).to_string(),
+                }
             })
-            .collect();
-        Ok(Value::Array(out).to_string())
+            .collect())
     }
 
     /// KafkaJS's `fetchTopicOffsetsByTimestamp`: the first offset at or after `timestamp` on
@@ -211,7 +332,7 @@ impl NativeAdmin {
         &self,
         topic: String,
         timestamp: Option<f64>,
-    ) -> Result<String> {
+    ) -> Result<Vec<PartitionOffset>> {
         let admin = self.admin();
         let parts = admin.partitions_of(&topic).await.js()?;
         let high: BTreeMap<i32, i64> = admin
@@ -231,7 +352,7 @@ impl NativeAdmin {
                 .collect(),
             None => high.clone(),
         };
-        let out: Vec<Value> = found
+        Ok(found
             .into_iter()
             .map(|(p, o)| {
                 let o = if o >= 0 {
@@ -239,17 +360,23 @@ impl NativeAdmin {
                 } else {
                     high.get(&p).copied().unwrap_or(0)
                 };
-                json!({ "partition": p, "offset": o.to_string() })
+                PartitionOffset {
+                    partition: p,
+                    offset: o.to_string(),
+                }
             })
-            .collect();
-        Ok(Value::Array(out).to_string())
+            .collect())
     }
 
     /// KafkaJS's `fetchOffsets` (before `resolveOffsets`, which `lib/admin.js` applies): the
     /// committed offset of every partition of each topic (`-1` where none), or of every
     /// partition the group committed when `topics` is empty.
     #[napi]
-    pub async fn fetch_offsets(&self, group_id: String, topics: Vec<String>) -> Result<String> {
+    pub async fn fetch_offsets(
+        &self,
+        group_id: String,
+        topics: Vec<String>,
+    ) -> Result<Vec<TopicCommitted>> {
         let admin = self.admin();
         let committed: BTreeMap<TopicPartition, i64> = admin
             .group_offsets(&group_id)
@@ -279,20 +406,20 @@ impl NativeAdmin {
                 out.push((topic, offsets));
             }
         }
-        let out: Vec<Value> = out
+        Ok(out
             .into_iter()
-            .map(|(topic, parts)| {
-                json!({
-                    "topic": topic,
-                    "partitions": parts.into_iter().map(|(p, o)| json!({
-                        "partition": p,
-                        "offset": o.to_string(),
-                        "metadata": null,
-                    })).collect::<Vec<_>>(),
-                })
+            .map(|(topic, parts)| TopicCommitted {
+                topic,
+                partitions: parts
+                    .into_iter()
+                    .map(|(p, o)| CommittedOffset {
+                        partition: p,
+                        offset: o.to_string(),
+                        metadata: None,
+                    })
+                    .collect(),
             })
-            .collect();
-        Ok(Value::Array(out).to_string())
+            .collect())
     }
 
     /// KafkaJS's `setOffsets`: commits these offsets for the group (which `lib/admin.js` has
@@ -365,14 +492,13 @@ impl NativeAdmin {
     }
 
     /// KafkaJS's `deleteTopicRecords`, a request per partition so that each partition's error
-    /// is known: a JSON array of `{ partition, offset, error }` (`error` a native error reason
-    /// or null).
+    /// is known: a list of `{ partition, offset, error }`.
     #[napi]
     pub async fn delete_topic_records(
         &self,
         topic: String,
         partitions: Vec<PartitionOffset>,
-    ) -> Result<String> {
+    ) -> Result<Vec<PartitionResult>> {
         let admin = self.admin();
         let calls = partitions.into_iter().map(|p| {
             let admin = admin.clone();
@@ -383,20 +509,27 @@ impl NativeAdmin {
                     Err(_) => Err(Error::new(
                         ErrorKind::Config,
                         "delete_records",
-                        format!("offset '{}' of partition {} is not a number", p.offset, p.partition),
+                        format!(
+                            "offset '{}' of partition {} is not a number",
+                            p.offset, p.partition
+                        ),
                     )),
                 };
-                json!({ "partition": p.partition, "offset": p.offset, "error": result.err().map(reason) })
+                PartitionResult {
+                    partition: p.partition,
+                    offset: p.offset,
+                    error: result.err().map(reason),
+                }
             }
         });
-        Ok(Value::Array(join_all(calls).await).to_string())
+        Ok(join_all(calls).await)
     }
 
-    /// KafkaJS's `listGroups`: `{ groups: [{ groupId, protocolType }] }` (JSON).
+    /// KafkaJS's `listGroups`: `{ groups: [{ groupId, protocolType }] }`.
     #[napi]
-    pub async fn list_groups(&self) -> Result<String> {
+    pub async fn list_groups(&self) -> Result<ListedGroups> {
         let groups = self.admin().list_groups(&[], &[]).await.js()?;
-        let groups: Vec<Value> = groups
+        let groups = groups
             .into_iter()
             .map(|g| {
                 // KIP-848 groups have no embedded protocol type; their members speak `consumer`.
@@ -405,16 +538,18 @@ impl NativeAdmin {
                 } else {
                     g.protocol_type
                 };
-                json!({ "groupId": g.group_id, "protocolType": protocol_type })
+                ListedGroup {
+                    group_id: g.group_id,
+                    protocol_type,
+                }
             })
             .collect();
-        Ok(json!({ "groups": groups }).to_string())
+        Ok(ListedGroups { groups })
     }
 
-    /// KafkaJS's `deleteGroups`, group by group: a JSON array of `{ groupId, errorCode, error }`
-    /// (`error` a native error reason or null).
+    /// KafkaJS's `deleteGroups`, group by group: a list of `{ groupId, errorCode, error }`.
     #[napi]
-    pub async fn delete_groups(&self, group_ids: Vec<String>) -> Result<String> {
+    pub async fn delete_groups(&self, group_ids: Vec<String>) -> Result<Vec<GroupResult>> {
         let admin = self.admin();
         let calls = group_ids.into_iter().map(|g| {
             let admin = admin.clone();
@@ -423,40 +558,43 @@ impl NativeAdmin {
                 let code = result.as_ref().err().and_then(Error::code).unwrap_or(0);
                 match result {
                     Err(e) if e.kafka_error().is_none() => Err(to_js(e)),
-                    r => {
-                        Ok(json!({ "groupId": g, "errorCode": code, "error": r.err().map(reason) }))
-                    }
+                    r => Ok(GroupResult {
+                        group_id: g,
+                        error_code: code.into(),
+                        error: r.err().map(reason),
+                    }),
                 }
             }
         });
-        let results: Vec<Value> = join_all(calls).await.into_iter().collect::<Result<_>>()?;
-        Ok(Value::Array(results).to_string())
+        join_all(calls).await.into_iter().collect()
     }
 
     /// KafkaJS's `describeCluster`: `{ brokers: [{ nodeId, host, port }], controller, clusterId }`.
     #[napi]
-    pub async fn describe_cluster(&self) -> Result<String> {
+    pub async fn describe_cluster(&self) -> Result<ClusterShape> {
         let c = self.admin().describe_cluster().await.js()?;
-        let brokers: Vec<Value> = c
-            .brokers
-            .iter()
-            .map(|b| json!({ "nodeId": b.node_id, "host": b.host, "port": b.port }))
-            .collect();
-        Ok(json!({
-            "brokers": brokers,
-            "controller": (c.controller_id >= 0).then_some(c.controller_id),
-            "clusterId": c.cluster_id,
+        Ok(ClusterShape {
+            brokers: c
+                .brokers
+                .into_iter()
+                .map(|b| BrokerShape {
+                    node_id: b.node_id,
+                    host: b.host,
+                    port: b.port,
+                })
+                .collect(),
+            controller: (c.controller_id >= 0).then_some(c.controller_id),
+            cluster_id: c.cluster_id,
         })
-        .to_string())
     }
 
-    /// KafkaJS's `describeConfigs` (JSON), a resource at a time (each has its own names).
+    /// KafkaJS's `describeConfigs`, a resource at a time (each has its own names).
     #[napi]
     pub async fn describe_configs(
         &self,
         resources: Vec<ConfigQuery>,
         include_synonyms: bool,
-    ) -> Result<String> {
+    ) -> Result<ConfigsDescribed> {
         let admin = self.admin();
         let mut out = Vec::with_capacity(resources.len());
         for q in resources {
@@ -467,38 +605,42 @@ impl NativeAdmin {
                 .describe_configs(std::slice::from_ref(&r), &keys)
                 .await
                 .js()?;
-            let entries: Vec<Value> = described
+            let entries = described
                 .into_iter()
                 .flat_map(|d| d.entries)
                 .map(|e| {
-                    let synonyms: Vec<Value> = if include_synonyms {
+                    let synonyms = if include_synonyms {
                         e.synonyms
-                            .iter()
-                            .map(|(n, v, s)| json!({ "configName": n, "configValue": v, "configSource": s.code() }))
+                            .into_iter()
+                            .map(|(n, v, s)| ConfigSynonym {
+                                config_name: n,
+                                config_value: v,
+                                config_source: s.code().into(),
+                            })
                             .collect()
                     } else {
                         Vec::new()
                     };
-                    json!({
-                        "configName": e.name,
-                        "configValue": e.value,
-                        "readOnly": e.read_only,
-                        "isDefault": e.source == ConfigSource::Default,
-                        "configSource": e.source.code(),
-                        "isSensitive": e.sensitive,
-                        "configSynonyms": synonyms,
-                    })
+                    ConfigDescribed {
+                        config_name: e.name,
+                        config_value: e.value,
+                        read_only: e.read_only,
+                        is_default: e.source == ConfigSource::Default,
+                        config_source: e.source.code().into(),
+                        is_sensitive: e.sensitive,
+                        config_synonyms: synonyms,
+                    }
                 })
                 .collect();
-            out.push(json!({
-                "errorCode": 0,
-                "errorMessage": "",
-                "resourceType": q.resource_type,
-                "resourceName": q.name,
-                "configEntries": entries,
-            }));
+            out.push(ResourceConfigs {
+                error_code: 0,
+                error_message: String::new(),
+                resource_type: q.resource_type,
+                resource_name: q.name,
+                config_entries: entries,
+            });
         }
-        Ok(json!({ "resources": out }).to_string())
+        Ok(ConfigsDescribed { resources: out })
     }
 
     /// KafkaJS's `alterConfigs`: each resource's configs become the ones given, as with Kafka's
@@ -509,7 +651,7 @@ impl NativeAdmin {
         &self,
         resources: Vec<ConfigChange>,
         validate_only: bool,
-    ) -> Result<String> {
+    ) -> Result<ConfigsAltered> {
         let admin = self.admin();
         let mut out = Vec::with_capacity(resources.len());
         for c in resources {
@@ -545,14 +687,14 @@ impl NativeAdmin {
                     .await
                     .js()?;
             }
-            out.push(json!({
-                "errorCode": 0,
-                "errorMessage": null,
-                "resourceType": c.resource_type,
-                "resourceName": c.name,
-            }));
+            out.push(ResourceAltered {
+                error_code: 0,
+                error_message: None,
+                resource_type: c.resource_type,
+                resource_name: c.name,
+            });
         }
-        Ok(json!({ "resources": out }).to_string())
+        Ok(ConfigsAltered { resources: out })
     }
 
     /// KafkaJS's `createAcls({ acl })`.
@@ -562,28 +704,28 @@ impl NativeAdmin {
         self.admin().create_acls(&acls).await.js()
     }
 
-    /// KafkaJS's `describeAcls(filter)` (JSON).
+    /// KafkaJS's `describeAcls(filter)`.
     #[napi]
-    pub async fn describe_acls(&self, filter: AclSpec) -> Result<String> {
+    pub async fn describe_acls(&self, filter: AclSpec) -> Result<AclsDescribed> {
         let found = self
             .admin()
             .describe_acls(&acls::filter(filter))
             .await
             .js()?;
-        Ok(acls::described(found).to_string())
+        Ok(acls::described(found))
     }
 
-    /// KafkaJS's `deleteAcls({ filters })` (JSON): a filter at a time, so that each one's
-    /// answer lists what it deleted.
+    /// KafkaJS's `deleteAcls({ filters })`: a filter at a time, so that each one's answer
+    /// lists what it deleted.
     #[napi]
-    pub async fn delete_acls(&self, filters: Vec<AclSpec>) -> Result<String> {
+    pub async fn delete_acls(&self, filters: Vec<AclSpec>) -> Result<AclsDeleted> {
         let admin = self.admin();
         let mut per_filter = Vec::with_capacity(filters.len());
         for f in filters {
             let f = acls::filter(f);
             per_filter.push(admin.delete_acls(std::slice::from_ref(&f)).await.js()?);
         }
-        Ok(acls::deleted(per_filter).to_string())
+        Ok(acls::deleted(per_filter))
     }
 
     /// KafkaJS's `alterPartitionReassignments({ topics })`, flattened to partitions.
@@ -595,19 +737,19 @@ impl NativeAdmin {
             .js()
     }
 
-    /// KafkaJS's `listPartitionReassignments({ topics })` (JSON); no partitions: all.
+    /// KafkaJS's `listPartitionReassignments({ topics })`; no partitions: all.
     #[napi]
-    pub async fn list_partition_reassignments(&self, partitions: Vec<Tp>) -> Result<String> {
+    pub async fn list_partition_reassignments(&self, partitions: Vec<Tp>) -> Result<Reassignments> {
         let tps: Vec<TopicPartition> = partitions
             .into_iter()
             .map(|t| TopicPartition::new(t.topic, t.partition))
             .collect();
         let ongoing = self.admin().list_partition_reassignments(&tps).await.js()?;
-        Ok(acls::ongoing(ongoing).to_string())
+        Ok(acls::ongoing(ongoing))
     }
 
     #[napi]
-    pub async fn next_events(&self) -> Option<String> {
+    pub async fn next_events(&self) -> Option<Vec<crate::events::NativeEvent>> {
         self.link.next_events().await
     }
 
@@ -636,88 +778,4 @@ fn config_resource(kind: i32, name: &str) -> Result<ConfigResource> {
         .filter(|k| !matches!(k, ConfigResourceType::Unknown(_)))
         .ok_or_else(|| config(format!("Invalid resource type {kind}")))?;
     Ok(ConfigResource::new(kind, name))
-}
-
-/// Groups described in KafkaJS's `describeGroups` shape; `lib/admin.js` encodes each member's
-/// assignment as the classic `MemberAssignment` buffer KafkaJS returns. A group that does not
-/// exist is `Dead` without members, as brokers before Kafka 4.0 (which KafkaJS knows) answer.
-pub(crate) async fn describe_groups_json(kafka: &Kafka, groups: &[String]) -> Result<String> {
-    let admin = kafka.admin();
-    let calls = groups.iter().map(|g| {
-        let admin = admin.clone();
-        async move {
-            match admin.describe_groups(&[g.as_str()]).await {
-                Ok(mut d) if !d.is_empty() => Ok(group_json(d.remove(0))),
-                Ok(_) => Ok(dead_group_json(g)),
-                Err(e) if e.kafka_error() == Some(ResponseError::GroupIdNotFound) => {
-                    Ok(dead_group_json(g))
-                }
-                Err(e) => Err(to_js(e)),
-            }
-        }
-    });
-    let groups: Vec<Value> = join_all(calls).await.into_iter().collect::<Result<_>>()?;
-    Ok(json!({ "groups": groups }).to_string())
-}
-
-fn dead_group_json(group: &str) -> Value {
-    json!({
-        "errorCode": 0,
-        "groupId": group,
-        "state": "Dead",
-        "protocolType": "",
-        "protocol": "",
-        "groupProtocol": null,
-        "groupEpoch": -1,
-        "members": [],
-    })
-}
-
-fn group_json(g: kafkit::admin::GroupDescription) -> Value {
-    json!({
-        "errorCode": 0,
-        "groupId": g.group_id,
-        "state": g.state,
-        "protocolType": "consumer",
-        "protocol": g.assignor,
-        "groupProtocol": format!("{:?}", g.kind).to_lowercase(),
-        "groupEpoch": g.group_epoch,
-        "members": g.members.into_iter().map(|m| json!({
-            "memberId": m.member_id,
-            "groupInstanceId": m.instance_id,
-            "clientId": m.client_id,
-            "clientHost": m.client_host,
-            "rackId": m.rack_id,
-            "memberEpoch": m.member_epoch,
-            "subscribedTopics": m.subscribed_topics,
-            "assignment": m.assignment.iter().map(|t| json!({"topic": t.topic, "partition": t.partition})).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-    })
-}
-
-/// Topic metadata in KafkaJS's `fetchTopicMetadata` shape.
-pub(crate) async fn topic_metadata_json(
-    kafka: &Kafka,
-    topics: &[String],
-) -> Result<serde_json::Value> {
-    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-    let infos = kafka.admin().describe_topics(&names).await.js()?;
-    let topics: Vec<_> = infos
-        .iter()
-        .map(|t| {
-            json!({
-                "name": t.name,
-                "partitions": t.partitions.iter().map(|p| json!({
-                    "partitionErrorCode": p.error_code,
-                    "partitionId": p.partition,
-                    "leader": p.leader,
-                    "leaderEpoch": p.leader_epoch,
-                    "replicas": p.replicas,
-                    "isr": p.isr,
-                    "offlineReplicas": [],
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    Ok(json!({ "topics": topics }))
 }

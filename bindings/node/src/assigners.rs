@@ -6,17 +6,17 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
 use bytes::Bytes;
 use kafkit::consumer::assignor::{
     GroupMember, MemberAssignment, PartitionAssigner, RebalanceProtocol, RoundRobinAssigner,
 };
 use kafkit::{ErrorKind, TopicPartition};
-use napi::bindgen_prelude::Promise;
+use napi::bindgen_prelude::{Buffer, Promise};
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::Status;
-use serde_json::json;
+use napi_derive::napi;
+
+use crate::shapes::Tp;
 
 /// KafkaJS's protocol name for round-robin.
 pub(crate) const KAFKAJS_ROUND_ROBIN: &str = "RoundRobinAssigner";
@@ -57,12 +57,36 @@ pub(crate) fn kafkajs_round_robin() -> Arc<dyn PartitionAssigner> {
     })
 }
 
+/// A member of the group, as a JavaScript assigner is told it.
+#[napi(object, object_from_js = false)]
+pub struct AssignMember {
+    pub member_id: String,
+    pub topics: Vec<String>,
+    pub user_data: Option<Buffer>,
+}
+
+/// What a JavaScript assigner is asked: the members and each subscribed topic's partition
+/// count (`{ topic: count }`).
+#[napi(object, object_from_js = false)]
+pub struct AssignInput {
+    pub members: Vec<AssignMember>,
+    pub partitions: BTreeMap<String, i32>,
+}
+
+/// A member's partitions (and user data) in a JavaScript assigner's answer.
+#[napi(object, object_to_js = false)]
+pub struct AssignedMember {
+    pub member_id: String,
+    pub partitions: Vec<Tp>,
+    pub user_data: Option<Buffer>,
+}
+
 /// A JavaScript assigner (KafkaJS's `partitionAssigners` factory): the core calls it when this
 /// member leads a classic group. `assign` gets the members (id, topics, user data) and the
-/// partition counts as JSON and answers each member's partitions as JSON; `lib/consumer.js`
-/// turns both into KafkaJS's `assign({ members, topics })` call and its MemberAssignment
-/// buffers.
-pub(crate) type AssignFn = ThreadsafeFunction<String, Promise<String>, String, Status, false>;
+/// partition counts and answers each member's partitions; `lib/assigners.js` turns both into
+/// KafkaJS's `assign({ members, topics })` call and its MemberAssignment buffers.
+pub(crate) type AssignFn =
+    ThreadsafeFunction<AssignInput, Promise<Vec<AssignedMember>>, AssignInput, Status, false>;
 
 pub(crate) struct JsAssigner {
     name: String,
@@ -106,15 +130,17 @@ impl PartitionAssigner for JsAssigner {
         members: &[GroupMember],
         partitions: &BTreeMap<String, i32>,
     ) -> kafkit::Result<BTreeMap<String, MemberAssignment>> {
-        let input = json!({
-            "members": members.iter().map(|m| json!({
-                "memberId": m.member_id,
-                "topics": m.topics,
-                "userData": m.user_data.as_ref().map(|b| B64.encode(b)),
-            })).collect::<Vec<_>>(),
-            "partitions": partitions,
-        })
-        .to_string();
+        let input = AssignInput {
+            members: members
+                .iter()
+                .map(|m| AssignMember {
+                    member_id: m.member_id.clone(),
+                    topics: m.topics.clone(),
+                    user_data: m.user_data.as_ref().map(|b| Buffer::from(b.to_vec())),
+                })
+                .collect(),
+            partitions: partitions.clone(),
+        };
         let call = self.call.clone();
         let handle = tokio::runtime::Handle::try_current()
             .map_err(|_| assign_error("a JavaScript assigner needs the Node runtime"))?;
@@ -133,35 +159,24 @@ impl PartitionAssigner for JsAssigner {
             })
         })
         .map_err(|e| assign_error(format!("assigner '{}' failed: {e}", self.name)))?;
-        let bad =
-            |what: String| assign_error(format!("assigner '{}' answered badly: {what}", self.name));
-        let list: serde_json::Value =
-            serde_json::from_str(&answer).map_err(|e| bad(e.to_string()))?;
         let mut out: BTreeMap<String, MemberAssignment> = members
             .iter()
             .map(|m| (m.member_id.clone(), MemberAssignment::default()))
             .collect();
-        for a in list.as_array().ok_or_else(|| bad("not an array".into()))? {
-            let member_id = a["memberId"]
-                .as_str()
-                .ok_or_else(|| bad("a memberId is missing".into()))?;
-            let mut tps = Vec::new();
-            for tp in a["partitions"].as_array().into_iter().flatten() {
-                let (Some(t), Some(p)) = (tp[0].as_str(), tp[1].as_i64()) else {
-                    return Err(bad(format!("bad partition {tp}")));
-                };
-                tps.push(TopicPartition::new(t.to_string(), p as i32));
-            }
-            let user_data = match a["userData"].as_str() {
-                Some(s) if !s.is_empty() => Some(Bytes::from(
-                    B64.decode(s).map_err(|e| bad(format!("userData: {e}")))?,
-                )),
-                _ => None,
-            };
+        for a in answer {
+            let partitions = a
+                .partitions
+                .into_iter()
+                .map(|tp| TopicPartition::new(tp.topic, tp.partition))
+                .collect();
+            let user_data = a
+                .user_data
+                .filter(|b| !b.is_empty())
+                .map(|b| Bytes::copy_from_slice(&b));
             out.insert(
-                member_id.to_string(),
+                a.member_id,
                 MemberAssignment {
-                    partitions: tps,
+                    partitions,
                     user_data,
                 },
             );

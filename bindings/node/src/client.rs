@@ -160,9 +160,9 @@ impl Link {
         self.want_requests.store(on, Ordering::Release);
     }
 
-    /// The events since the last call as a JSON array, waiting for at least one; `None` once
+    /// The events since the last call, waiting for at least one; `None` once
     /// the client closed (the JavaScript pump then ends, letting Node exit).
-    pub(crate) async fn next_events(&self) -> Option<String> {
+    pub(crate) async fn next_events(&self) -> Option<Vec<events::NativeEvent>> {
         let mut closed = self.closed.subscribe();
         let mut rx = self.events.lock().await;
         let mut out = Vec::new();
@@ -190,7 +190,7 @@ impl Link {
                 }
             }
             if !out.is_empty() {
-                return Some(serde_json::Value::Array(out).to_string());
+                return Some(out);
             }
         }
     }

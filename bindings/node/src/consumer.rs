@@ -18,7 +18,7 @@ use napi_derive::napi;
 use crate::batch::NativeBatch;
 use crate::client::{ClientOptions, Link};
 use crate::error::{config, IntoJs, Result};
-use crate::producer::TopicOffset;
+use crate::shapes::{self, GroupsShape, TopicOffset, Tp};
 
 /// KafkaJS's consumer options and `run` options, as `lib/consumer.js` passes them (unset
 /// options keep kafkit's defaults; the JavaScript side applies KafkaJS's).
@@ -50,12 +50,6 @@ pub struct TopicSubscription {
     pub from_beginning: bool,
     /// `topic` is a regular expression the broker evaluates (KIP-848, from a RegExp).
     pub pattern: Option<bool>,
-}
-
-#[napi(object)]
-pub struct Tp {
-    pub topic: String,
-    pub partition: i32,
 }
 
 #[napi(object)]
@@ -364,12 +358,12 @@ impl NativeConsumer {
 
     /// The group, described (KafkaJS's `consumer.describeGroup()`), as JSON.
     #[napi]
-    pub async fn describe_group(&self, group_id: String) -> Result<String> {
-        crate::admin::describe_groups_json(&self.link.kafka, &[group_id]).await
+    pub async fn describe_group(&self, group_id: String) -> Result<GroupsShape> {
+        shapes::describe_groups(&self.link.kafka, &[group_id]).await
     }
 
     #[napi]
-    pub async fn next_events(&self) -> Option<String> {
+    pub async fn next_events(&self) -> Option<Vec<crate::events::NativeEvent>> {
         self.link.next_events().await
     }
 

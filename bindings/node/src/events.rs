@@ -1,30 +1,173 @@
 //! kafkit's instrumentation events in the names and payload shapes of KafkaJS's
-//! `consumer.events` / `producer.events`; `lib/events.js` adds the namespace and timestamp.
-//! Events JavaScript raises itself (CONNECT, DISCONNECT, STOP, CRASH, START/END_BATCH_PROCESS,
-//! which it sees first-hand) are not forwarded.
+//! `consumer.events` / `producer.events`, as typed objects; `lib/events.js` adds the namespace
+//! and timestamp. Events JavaScript raises itself (CONNECT, DISCONNECT, STOP, CRASH,
+//! START/END_BATCH_PROCESS, which it sees first-hand) are not forwarded.
 
 use std::collections::BTreeMap;
 
 use kafkit::{Event, TopicPartition};
-use serde_json::{json, Value};
+use napi::bindgen_prelude::{ToNapiValue, TypeName, ValueType};
+use napi::sys;
+use napi_derive::napi;
+
+use crate::shapes::PartitionOffset;
+
+/// An event for `lib/instrumentation.js`: KafkaJS's event name without its namespace, and
+/// its payload.
+#[napi(object, object_from_js = false)]
+pub struct NativeEvent {
+    pub name: String,
+    pub payload: Payload,
+}
 
 /// KafkaJS's `{ topic: [partitions] }` assignment shape.
-fn assignment(tps: &[TopicPartition]) -> Value {
-    let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+type Assignment = BTreeMap<String, Vec<i32>>;
+
+#[napi(object, use_nullable = true, object_from_js = false)]
+pub struct GroupJoinPayload {
+    pub duration: i64,
+    pub group_id: String,
+    pub is_leader: bool,
+    pub leader_id: Option<String>,
+    pub group_protocol: String,
+    pub member_id: String,
+    pub member_epoch: i32,
+    pub member_assignment: Assignment,
+}
+
+#[napi(object, object_from_js = false)]
+pub struct HeartbeatPayload {
+    pub group_id: String,
+    pub member_id: String,
+    pub group_generation_id: i32,
+    pub member_epoch: i32,
+    pub group_protocol: String,
+    pub assigned_partitions: Assignment,
+    pub revoked_partitions: Assignment,
+}
+
+#[napi(object, object_from_js = false)]
+pub struct RebalancingPayload {
+    pub group_id: String,
+    pub member_id: String,
+}
+
+#[napi(object, object_from_js = false)]
+pub struct CommittedTopic {
+    pub topic: String,
+    pub partitions: Vec<PartitionOffset>,
+}
+
+#[napi(object, object_from_js = false)]
+pub struct CommitOffsetsPayload {
+    pub group_id: String,
+    pub topics: Vec<CommittedTopic>,
+}
+
+#[napi(object, object_from_js = false)]
+pub struct FetchStartPayload {
+    pub node_id: i32,
+}
+
+#[napi(object, object_from_js = false)]
+pub struct FetchPayload {
+    pub node_id: i32,
+    pub number_of_batches: i64,
+    pub duration: i64,
+}
+
+#[napi(object, object_from_js = false)]
+pub struct RequestPayload {
+    pub broker: String,
+    pub api_name: String,
+    pub api_version: i32,
+    pub duration: i64,
+    pub size: i64,
+}
+
+#[napi(object, object_from_js = false)]
+pub struct RequestTimeoutPayload {
+    pub broker: String,
+    pub api_name: String,
+    pub timeout: i64,
+}
+
+#[napi(object, object_from_js = false)]
+pub struct RequestQueueSizePayload {
+    pub broker: String,
+    pub queue_size: i64,
+}
+
+#[napi(object, object_from_js = false)]
+pub struct WarningPayload {
+    pub message: String,
+}
+
+/// The payload of one of the events above; JavaScript receives the inner object.
+pub enum Payload {
+    GroupJoin(GroupJoinPayload),
+    Heartbeat(HeartbeatPayload),
+    Rebalancing(RebalancingPayload),
+    CommitOffsets(CommitOffsetsPayload),
+    FetchStart(FetchStartPayload),
+    Fetch(FetchPayload),
+    Request(RequestPayload),
+    RequestTimeout(RequestTimeoutPayload),
+    RequestQueueSize(RequestQueueSizePayload),
+    Warning(WarningPayload),
+}
+
+impl TypeName for Payload {
+    fn type_name() -> &'static str {
+        "Payload"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ToNapiValue for Payload {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        // SAFETY: called by napi-rs on the JavaScript thread with its `env`, as each inner
+        // object's own conversion is.
+        unsafe {
+            match val {
+                Payload::GroupJoin(p) => ToNapiValue::to_napi_value(env, p),
+                Payload::Heartbeat(p) => ToNapiValue::to_napi_value(env, p),
+                Payload::Rebalancing(p) => ToNapiValue::to_napi_value(env, p),
+                Payload::CommitOffsets(p) => ToNapiValue::to_napi_value(env, p),
+                Payload::FetchStart(p) => ToNapiValue::to_napi_value(env, p),
+                Payload::Fetch(p) => ToNapiValue::to_napi_value(env, p),
+                Payload::Request(p) => ToNapiValue::to_napi_value(env, p),
+                Payload::RequestTimeout(p) => ToNapiValue::to_napi_value(env, p),
+                Payload::RequestQueueSize(p) => ToNapiValue::to_napi_value(env, p),
+                Payload::Warning(p) => ToNapiValue::to_napi_value(env, p),
+            }
+        }
+    }
+}
+
+fn assignment(tps: &[TopicPartition]) -> Assignment {
+    let mut by_topic = Assignment::new();
     for tp in tps {
         by_topic
-            .entry(tp.topic.as_str())
+            .entry(tp.topic.clone())
             .or_default()
             .push(tp.partition);
     }
-    json!(by_topic)
+    by_topic
 }
 
-fn ms(d: std::time::Duration) -> u64 {
-    d.as_millis() as u64
+fn ms(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-pub(crate) fn push(out: &mut Vec<Value>, e: &Event, want_requests: bool) {
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn push(out: &mut Vec<NativeEvent>, e: &Event, want_requests: bool) {
     let (name, payload) = match e {
         Event::GroupJoin {
             group_id,
@@ -37,15 +180,15 @@ pub(crate) fn push(out: &mut Vec<Value>, e: &Event, want_requests: bool) {
             is_leader,
         } => (
             "GROUP_JOIN",
-            json!({
-                "duration": ms(*duration),
-                "groupId": group_id,
-                "isLeader": is_leader,
-                "leaderId": leader_id,
-                "groupProtocol": group_protocol.to_string(),
-                "memberId": member_id,
-                "memberEpoch": member_epoch,
-                "memberAssignment": assignment(a),
+            Payload::GroupJoin(GroupJoinPayload {
+                duration: ms(*duration),
+                group_id: group_id.clone(),
+                is_leader: *is_leader,
+                leader_id: leader_id.clone(),
+                group_protocol: group_protocol.to_string(),
+                member_id: member_id.clone(),
+                member_epoch: *member_epoch,
+                member_assignment: assignment(a),
             }),
         ),
         Event::Heartbeat {
@@ -57,14 +200,14 @@ pub(crate) fn push(out: &mut Vec<Value>, e: &Event, want_requests: bool) {
             removed,
         } => (
             "HEARTBEAT",
-            json!({
-                "groupId": group_id,
-                "memberId": member_id,
-                "groupGenerationId": member_epoch,
-                "memberEpoch": member_epoch,
-                "groupProtocol": group_protocol.to_string(),
-                "assignedPartitions": assignment(added),
-                "revokedPartitions": assignment(removed),
+            Payload::Heartbeat(HeartbeatPayload {
+                group_id: group_id.clone(),
+                member_id: member_id.clone(),
+                group_generation_id: *member_epoch,
+                member_epoch: *member_epoch,
+                group_protocol: group_protocol.to_string(),
+                assigned_partitions: assignment(added),
+                revoked_partitions: assignment(removed),
             }),
         ),
         Event::Rebalancing {
@@ -72,33 +215,52 @@ pub(crate) fn push(out: &mut Vec<Value>, e: &Event, want_requests: bool) {
             member_id,
         } => (
             "REBALANCING",
-            json!({ "groupId": group_id, "memberId": member_id }),
+            Payload::Rebalancing(RebalancingPayload {
+                group_id: group_id.clone(),
+                member_id: member_id.clone(),
+            }),
         ),
         Event::CommitOffsets { group_id, offsets } => {
-            let mut by_topic: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+            let mut by_topic: BTreeMap<&str, Vec<PartitionOffset>> = BTreeMap::new();
             for (tp, o) in offsets {
                 by_topic
                     .entry(tp.topic.as_str())
                     .or_default()
-                    .push(json!({ "partition": tp.partition, "offset": o.to_string() }));
+                    .push(PartitionOffset {
+                        partition: tp.partition,
+                        offset: o.to_string(),
+                    });
             }
-            let topics: Vec<Value> = by_topic
+            let topics = by_topic
                 .into_iter()
-                .map(|(t, ps)| json!({ "topic": t, "partitions": ps }))
+                .map(|(t, partitions)| CommittedTopic {
+                    topic: t.to_string(),
+                    partitions,
+                })
                 .collect();
             (
                 "COMMIT_OFFSETS",
-                json!({ "groupId": group_id, "topics": topics }),
+                Payload::CommitOffsets(CommitOffsetsPayload {
+                    group_id: group_id.clone(),
+                    topics,
+                }),
             )
         }
-        Event::FetchStart { node_id } => ("FETCH_START", json!({ "nodeId": node_id })),
+        Event::FetchStart { node_id } => (
+            "FETCH_START",
+            Payload::FetchStart(FetchStartPayload { node_id: *node_id }),
+        ),
         Event::Fetch {
             node_id,
             records,
             duration,
         } => (
             "FETCH",
-            json!({ "nodeId": node_id, "numberOfBatches": records, "duration": ms(*duration) }),
+            Payload::Fetch(FetchPayload {
+                node_id: *node_id,
+                number_of_batches: count(*records),
+                duration: ms(*duration),
+            }),
         ),
         Event::Request {
             broker,
@@ -108,12 +270,12 @@ pub(crate) fn push(out: &mut Vec<Value>, e: &Event, want_requests: bool) {
             size,
         } if want_requests => (
             "REQUEST",
-            json!({
-                "broker": broker,
-                "apiName": api,
-                "apiVersion": api_version,
-                "duration": ms(*duration),
-                "size": size,
+            Payload::Request(RequestPayload {
+                broker: broker.clone(),
+                api_name: api.to_string(),
+                api_version: (*api_version).into(),
+                duration: ms(*duration),
+                size: count(*size),
             }),
         ),
         Event::RequestTimeout {
@@ -122,22 +284,41 @@ pub(crate) fn push(out: &mut Vec<Value>, e: &Event, want_requests: bool) {
             timeout,
         } => (
             "REQUEST_TIMEOUT",
-            json!({ "broker": broker, "apiName": api, "timeout": ms(*timeout) }),
+            Payload::RequestTimeout(RequestTimeoutPayload {
+                broker: broker.clone(),
+                api_name: api.to_string(),
+                timeout: ms(*timeout),
+            }),
         ),
         Event::RequestQueueSize { broker, queue_size } if want_requests => (
             "REQUEST_QUEUE_SIZE",
-            json!({ "broker": broker, "queueSize": queue_size }),
+            Payload::RequestQueueSize(RequestQueueSizePayload {
+                broker: broker.clone(),
+                queue_size: count(*queue_size),
+            }),
         ),
-        Event::Warning { message } => ("WARNING", json!({ "message": message })),
+        Event::Warning { message } => (
+            "WARNING",
+            Payload::Warning(WarningPayload {
+                message: message.clone(),
+            }),
+        ),
         _ => return,
     };
-    out.push(json!({ "name": name, "payload": payload }));
+    out.push(NativeEvent {
+        name: name.to_string(),
+        payload,
+    });
 }
 
 /// JavaScript read events too slowly and `n` were dropped: said, not hidden.
-pub(crate) fn push_lagged(out: &mut Vec<Value>, n: u64) {
-    out.push(json!({
-        "name": "WARNING",
-        "payload": { "message": format!("{n} instrumentation events were dropped: listeners ran behind the client") },
-    }));
+pub(crate) fn push_lagged(out: &mut Vec<NativeEvent>, n: u64) {
+    out.push(NativeEvent {
+        name: "WARNING".into(),
+        payload: Payload::Warning(WarningPayload {
+            message: format!(
+                "{n} instrumentation events were dropped: listeners ran behind the client"
+            ),
+        }),
+    });
 }

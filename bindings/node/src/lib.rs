@@ -18,4 +18,5 @@ mod events;
 mod oauth;
 mod producer;
 mod retry;
+mod shapes;
 mod share;

@@ -1,7 +1,8 @@
 //! OAUTHBEARER with KafkaJS's `oauthBearerProvider`: the core asks for a token when it
 //! authenticates a connection and its cached one nears expiry; the JavaScript function is
-//! called on Node's thread and its answer crosses back as JSON.
+//! called on Node's thread and its answer crosses back as a typed object.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -12,13 +13,22 @@ use kafkit::{Error, ErrorKind};
 use napi::bindgen_prelude::Promise;
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::Status;
+use napi_derive::napi;
 use serde_json::Value;
 
-/// lib/kafka.js's wrapper of the user's provider: resolves `{"value": .., "extensions": ..}`.
+/// A token as KafkaJS's `oauthBearerProvider` resolves it (lib/kafka.js has checked that the
+/// value is a non-empty string and every extension a string).
+#[napi(object, object_to_js = false)]
+pub struct OAuthAnswer {
+    pub value: String,
+    pub extensions: Option<HashMap<String, String>>,
+}
+
+/// lib/kafka.js's wrapper of the user's provider: resolves an [`OAuthAnswer`].
 /// Weak: the client holds it as long as it lives, and a strong one would keep Node's event
 /// loop alive after `disconnect()` (the process never exited). A call made while a request
 /// is pending is still served: the pending promise keeps the loop alive.
-pub type TokenFn = ThreadsafeFunction<(), Promise<String>, (), Status, false, true>;
+pub type TokenFn = ThreadsafeFunction<(), Promise<OAuthAnswer>, (), Status, false, true>;
 
 /// How long a token without an `exp` claim is kept before the provider is asked again
 /// (KafkaJS asks on every authentication; a provider is expected to cache).
@@ -33,8 +43,7 @@ pub(crate) fn sasl(f: TokenFn) -> SaslConfig {
                 Ok(p) => p.await,
                 Err(e) => Err(e),
             };
-            let json = answer.map_err(|e| failed(e.reason.clone()))?;
-            token(&json)
+            token(answer.map_err(|e| failed(e.reason.clone()))?)
         }
     })
 }
@@ -44,28 +53,21 @@ fn failed(why: String) -> Error {
     Error::new(ErrorKind::Auth, "oauthBearerProvider", why)
 }
 
-fn token(json: &str) -> kafkit::Result<OAuthToken> {
-    let v: Value = serde_json::from_str(json)
-        .map_err(|e| failed(format!("the provider's answer is not an object: {e}")))?;
-    let value =
-        match v.get("value") {
-            Some(Value::String(s)) if !s.is_empty() => s.clone(),
-            _ => return Err(failed(
-                "oauthBearerProvider must resolve { value: token } with a non-empty string token"
-                    .into(),
-            )),
-        };
-    let expires_at = jwt_expiry(&value).unwrap_or_else(|| SystemTime::now() + NO_EXPIRY_LIFETIME);
-    let mut t = OAuthToken::new(value, expires_at);
-    if let Some(Value::Object(ext)) = v.get("extensions") {
-        for (k, v) in ext {
-            let Value::String(v) = v else {
-                return Err(failed(format!(
-                    "oauthBearerProvider: extension '{k}' must be a string"
-                )));
-            };
-            t = t.extension(k.clone(), v.clone());
-        }
+fn token(answer: OAuthAnswer) -> kafkit::Result<OAuthToken> {
+    if answer.value.is_empty() {
+        return Err(failed(
+            "oauthBearerProvider must resolve { value: token } with a non-empty string token"
+                .into(),
+        ));
+    }
+    let expires_at =
+        jwt_expiry(&answer.value).unwrap_or_else(|| SystemTime::now() + NO_EXPIRY_LIFETIME);
+    let mut t = OAuthToken::new(answer.value, expires_at);
+    // Sorted, so that the token's extensions do not depend on a hash order.
+    let mut extensions: Vec<_> = answer.extensions.unwrap_or_default().into_iter().collect();
+    extensions.sort();
+    for (k, v) in extensions {
+        t = t.extension(k, v);
     }
     Ok(t)
 }

@@ -14,6 +14,7 @@ use tokio::sync::Mutex;
 
 use crate::client::{ClientOptions, Link};
 use crate::error::{config, IntoJs, Result};
+use crate::shapes::{self, PartitionMetadataShape, TopicOffset};
 
 /// KafkaJS's producer options that reach kafkit.
 #[napi(object)]
@@ -56,14 +57,6 @@ pub struct PartitionMetadata {
     pub base_offset: String,
     pub log_append_time: String,
     pub log_start_offset: String,
-}
-
-/// An offset to commit inside a transaction.
-#[napi(object)]
-pub struct TopicOffset {
-    pub topic: String,
-    pub partition: i32,
-    pub offset: String,
 }
 
 /// Producers differ by what KafkaJS sets per `send`: acks, compression and timeout (and the
@@ -326,16 +319,16 @@ impl NativeProducer {
         self.transactional().await?.abort_transaction().await.js()
     }
 
-    /// The topic's partitions in KafkaJS's `partitionMetadata` shape (JSON), for a custom
+    /// The topic's partitions in KafkaJS's `partitionMetadata` shape, for a custom
     /// partitioner.
     #[napi]
-    pub async fn partition_metadata(&self, topic: String) -> Result<String> {
-        let v = crate::admin::topic_metadata_json(&self.link.kafka, &[topic]).await?;
-        Ok(v["topics"][0]["partitions"].to_string())
+    pub async fn partition_metadata(&self, topic: String) -> Result<Vec<PartitionMetadataShape>> {
+        let mut v = shapes::topic_metadata(&self.link.kafka, &[topic]).await?;
+        Ok(v.topics.pop().map(|t| t.partitions).unwrap_or_default())
     }
 
     #[napi]
-    pub async fn next_events(&self) -> Option<String> {
+    pub async fn next_events(&self) -> Option<Vec<crate::events::NativeEvent>> {
         self.link.next_events().await
     }
 

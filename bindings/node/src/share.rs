@@ -22,8 +22,8 @@ use napi_derive::napi;
 
 use crate::batch::{pack_messages, PackedRecords};
 use crate::client::{ClientOptions, Link};
-use crate::consumer::Tp;
 use crate::error::{config, to_js, IntoJs, Result};
+use crate::shapes::Tp;
 
 /// The share consumer's options, as `lib/share-consumer.js` passes them (unset ones keep
 /// kafkit's defaults).
@@ -379,7 +379,7 @@ impl NativeShareConsumer {
     }
 
     #[napi]
-    pub async fn next_events(&self) -> Option<String> {
+    pub async fn next_events(&self) -> Option<Vec<crate::events::NativeEvent>> {
         self.link.next_events().await
     }
 
