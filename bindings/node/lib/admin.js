@@ -15,6 +15,7 @@ const {
   call,
   fromNative,
 } = require('./errors')
+const { Turns } = require('./turns')
 
 const { checkAclList, checkAclFilter, checkReassignments, checkReassignmentQuery } = require('./acls')
 
@@ -53,6 +54,7 @@ class Admin {
     this._instr = new Instrumentation(events, this._log)
     this._retry = { ...kafka._retry, ...retry }
     this._native = null
+    this._turns = new Turns()
   }
 
   on(eventName, listener) {
@@ -64,45 +66,29 @@ class Admin {
   }
 
   // connect and disconnect take turns and are idempotent: overlapping calls share one.
-  _serial(fn) {
-    const p = (this._queue || Promise.resolve()).then(() => fn())
-    this._queue = p.catch(() => {})
-    return p
-  }
-
   connect() {
-    if (!this._connecting) {
-      this._connecting = this._serial(async () => {
-        if (this._native) return
-        const options = await this._kafka._clientOptions(this._retry)
-        this._native = await call(native.NativeAdmin.connect(options))
-        if (this._instr.has(events.REQUEST)) this._native.wantRequests(true)
-        this._pump = this._instr.pump(this._native, nativeEvents)
-        this._instr.emit(events.CONNECT, null)
-      }).finally(() => {
-        this._connecting = null
-      })
-    }
-    return this._connecting
+    return this._turns.once('connect', async () => {
+      if (this._native) return
+      const options = await this._kafka._clientOptions(this._retry)
+      this._native = await call(native.NativeAdmin.connect(options))
+      if (this._instr.has(events.REQUEST)) this._native.wantRequests(true)
+      this._pump = this._instr.pump(this._native, nativeEvents)
+      this._instr.emit(events.CONNECT, null)
+    })
   }
 
   disconnect() {
-    if (!this._disconnecting) {
-      this._disconnecting = this._serial(async () => {
-        if (!this._native) return
-        const n = this._native
-        this._native = null
-        try {
-          await call(n.disconnect())
-        } finally {
-          await this._pump
-          this._instr.emit(events.DISCONNECT, null)
-        }
-      }).finally(() => {
-        this._disconnecting = null
-      })
-    }
-    return this._disconnecting
+    return this._turns.once('disconnect', async () => {
+      if (!this._native) return
+      const n = this._native
+      this._native = null
+      try {
+        await call(n.disconnect())
+      } finally {
+        await this._pump
+        this._instr.emit(events.DISCONNECT, null)
+      }
+    })
   }
 
   _n() {

@@ -18,6 +18,7 @@ const {
   callSync,
   fromNative: nativeError,
 } = require('./errors')
+const { Turns } = require('./turns')
 
 // The consumer whose handler is running in this async context: stop() and disconnect() called
 // from inside a handler must not wait for that handler (it would wait for itself).
@@ -176,11 +177,11 @@ class Consumer {
     this._paused = new Map()
     this._native = null
     this._running = false
-    // Lifecycle: connect, disconnect, stop and the start of a run take turns (_serial), so
+    // Lifecycle: connect, disconnect, stop and the start of a run take turns (lib/turns.js), so
     // overlapping calls never see a half-built or half-torn-down client. _runState is
     // 'starting' from the moment run() is called (KafkaJS's consumerGroup exists from then:
     // seek and pause are accepted) and 'running' once the group is joined.
-    this._queue = Promise.resolve()
+    this._turns = new Turns()
     this._runState = null
     this._pendingSeeks = new Map()
     this._restartTimer = null
@@ -236,9 +237,7 @@ class Consumer {
   }
 
   _serial(fn) {
-    const p = this._queue.then(() => fn())
-    this._queue = p.catch(() => {})
-    return p
+    return this._turns.run(fn)
   }
 
   _inOwnHandler() {
@@ -282,24 +281,19 @@ class Consumer {
       }
       return Promise.resolve()
     }
-    if (!this._disconnecting) {
-      this._disconnecting = this._serial(async () => {
-        if (!this._native) return
-        await this._stopNow()
-        const n = this._native
-        this._native = null
-        this._pendingSeeks.clear()
-        try {
-          await call(n.disconnect())
-        } finally {
-          await this._pump
-          this._instr.emit(events.DISCONNECT, null)
-        }
-      }).finally(() => {
-        this._disconnecting = null
-      })
-    }
-    return this._disconnecting
+    return this._turns.once('disconnect', async () => {
+      if (!this._native) return
+      await this._stopNow()
+      const n = this._native
+      this._native = null
+      this._pendingSeeks.clear()
+      try {
+        await call(n.disconnect())
+      } finally {
+        await this._pump
+        this._instr.emit(events.DISCONNECT, null)
+      }
+    })
   }
 
   async subscribe({ topic, topics, fromBeginning = false } = {}) {
@@ -351,7 +345,7 @@ class Consumer {
         throw new KafkaJSNonRetriableError(`consumer.run: ${name} must be a function, got ${typeof fn}`)
       }
     }
-    if (!this._native && !this._disconnecting) {
+    if (!this._native && !this._turns.pending('disconnect')) {
       throw new KafkaJSNonRetriableError('The consumer is not connected: call consumer.connect() before consumer.run()')
     }
     if (this._subscriptions.size === 0 && this._patterns.size === 0) {

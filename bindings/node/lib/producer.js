@@ -6,6 +6,7 @@ const native = require('./native')
 const { encode } = require('./encode')
 const { Instrumentation } = require('./instrumentation')
 const { KafkaJSError, KafkaJSNonRetriableError, KafkaJSProtocolError, call } = require('./errors')
+const { Turns } = require('./turns')
 
 const events = {
   CONNECT: 'producer.connect',
@@ -123,6 +124,7 @@ class Producer {
     this._transactionalId = transactionalId
     this._allowAutoTopicCreation = allowAutoTopicCreation
     this._native = null
+    this._turns = new Turns()
     this._transaction = null
   }
 
@@ -139,45 +141,29 @@ class Producer {
   }
 
   // connect and disconnect take turns and are idempotent: overlapping calls share one.
-  _serial(fn) {
-    const p = (this._queue || Promise.resolve()).then(() => fn())
-    this._queue = p.catch(() => {})
-    return p
-  }
-
   connect() {
-    if (!this._connecting) {
-      this._connecting = this._serial(async () => {
-        if (this._native) return
-        const options = await this._kafka._clientOptions(this._retry, this._allowAutoTopicCreation)
-        this._native = await call(native.NativeProducer.connect(options, this._options))
-        if (this._instr.has(events.REQUEST) || this._instr.has(events.REQUEST_QUEUE_SIZE)) this._native.wantRequests(true)
-        this._pump = this._instr.pump(this._native, fromNative)
-        this._instr.emit(events.CONNECT, null)
-      }).finally(() => {
-        this._connecting = null
-      })
-    }
-    return this._connecting
+    return this._turns.once('connect', async () => {
+      if (this._native) return
+      const options = await this._kafka._clientOptions(this._retry, this._allowAutoTopicCreation)
+      this._native = await call(native.NativeProducer.connect(options, this._options))
+      if (this._instr.has(events.REQUEST) || this._instr.has(events.REQUEST_QUEUE_SIZE)) this._native.wantRequests(true)
+      this._pump = this._instr.pump(this._native, fromNative)
+      this._instr.emit(events.CONNECT, null)
+    })
   }
 
   disconnect() {
-    if (!this._disconnecting) {
-      this._disconnecting = this._serial(async () => {
-        if (!this._native) return
-        const n = this._native
-        this._native = null
-        try {
-          await call(n.disconnect())
-        } finally {
-          await this._pump
-          this._instr.emit(events.DISCONNECT, null)
-        }
-      }).finally(() => {
-        this._disconnecting = null
-      })
-    }
-    return this._disconnecting
+    return this._turns.once('disconnect', async () => {
+      if (!this._native) return
+      const n = this._native
+      this._native = null
+      try {
+        await call(n.disconnect())
+      } finally {
+        await this._pump
+        this._instr.emit(events.DISCONNECT, null)
+      }
+    })
   }
 
   _connected() {
@@ -210,7 +196,7 @@ class Producer {
         throw new KafkaJSNonRetriableError(`Invalid message without value for topic "${topic}": ${JSON.stringify(noValue)}`)
       }
     }
-    if (this._disconnecting) {
+    if (this._turns.pending('disconnect')) {
       throw new KafkaJSNonRetriableError("The producer is disconnecting; therefore, it can't safely accept messages anymore")
     }
     this._connected()
