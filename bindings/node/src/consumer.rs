@@ -325,10 +325,7 @@ impl NativeConsumer {
             .await
             .js()?
             .into_iter()
-            .map(|t| Tp {
-                topic: t.topic,
-                partition: t.partition,
-            })
+            .map(Tp::from)
             .collect())
     }
 

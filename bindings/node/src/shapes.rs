@@ -18,6 +18,15 @@ pub struct Tp {
     pub partition: i32,
 }
 
+impl From<kafkit::TopicPartition> for Tp {
+    fn from(t: kafkit::TopicPartition) -> Self {
+        Tp {
+            topic: t.topic,
+            partition: t.partition,
+        }
+    }
+}
+
 /// A partition and an offset (a string, as KafkaJS gives offsets).
 #[napi(object)]
 pub struct PartitionOffset {
@@ -146,14 +155,7 @@ fn group(g: GroupDescription) -> GroupShape {
                 rack_id: m.rack_id,
                 member_epoch: m.member_epoch,
                 subscribed_topics: m.subscribed_topics,
-                assignment: m
-                    .assignment
-                    .into_iter()
-                    .map(|t| Tp {
-                        topic: t.topic,
-                        partition: t.partition,
-                    })
-                    .collect(),
+                assignment: m.assignment.into_iter().map(Tp::from).collect(),
             })
             .collect(),
     }

@@ -360,10 +360,7 @@ impl NativeShareConsumer {
             .await
             .js()?
             .into_iter()
-            .map(|t| Tp {
-                topic: t.topic,
-                partition: t.partition,
-            })
+            .map(Tp::from)
             .collect())
     }
 
