@@ -241,7 +241,10 @@ function fromNative(err, own = false) {
   } catch (_) {
     return err
   }
-  const e = { message: info.message, type: info.type, code: info.code, retriable: info.retriable }
+  // The core names its own options; here the user gave `brokers` (KafkaJS's name for them).
+  const message = typeof info.message === 'string' ? info.message.replace(/`bootstrap`/g, '`brokers`') : info.message
+  info.message = message
+  const e = { message, type: info.type, code: info.code, retriable: info.retriable }
   let out
   switch (info.kind) {
     case 'kafka': {

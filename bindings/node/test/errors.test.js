@@ -26,6 +26,8 @@ test('a broker that is down gives a retriable KafkaJSConnectionError naming it',
     assert.ok(err instanceof kafkit.KafkaJSError)
     assert.equal(err.retriable, true)
     assert.match(err.message, /127\.0\.0\.1:1/)
+    // The fix names this surface's option, not the Rust core's.
+    assert.match(err.message, /`brokers` lists its host:port/)
     return true
   })
 })
