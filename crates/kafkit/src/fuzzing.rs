@@ -109,10 +109,10 @@ pub fn frames(data: &[u8], max_size: usize) -> Result<usize> {
 pub fn fetch_response(version: i16, frame: Bytes, read_committed: bool) -> Result<usize> {
     use std::collections::HashMap;
 
-    use crate::consumer::config::IsolationLevel;
-    use crate::consumer::fetcher::parse_response;
     use crate::events::TopicPartition;
+    use crate::fetch::wire::fetch::parse_response;
     use crate::fetch::Budget;
+    use crate::fetch::IsolationLevel;
 
     let frame_len = frame.len();
     let resp = crate::net::connection::decode_response::<FetchRequest>(

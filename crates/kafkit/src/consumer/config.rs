@@ -34,14 +34,8 @@ impl std::str::FromStr for AutoOffsetReset {
     }
 }
 
-/// Whether records of open or aborted transactions are read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IsolationLevel {
-    /// Every record, committed or not.
-    ReadUncommitted = 0,
-    /// Only records of committed transactions, up to the last stable offset (the default).
-    ReadCommitted = 1,
-}
+use crate::fetch::wire::fetch::FetchParams;
+pub use crate::fetch::IsolationLevel;
 
 /// Classic session timeout when none is set (KafkaJS's `sessionTimeout`).
 pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(30);
@@ -132,6 +126,17 @@ pub struct ConsumerConfig {
 }
 
 impl ConsumerConfig {
+    /// What each Fetch asks of the broker beside the partitions.
+    pub(crate) fn fetch_params(&self) -> FetchParams<'_> {
+        FetchParams {
+            max_wait: self.max_wait,
+            min_bytes: self.min_bytes,
+            max_bytes: self.max_bytes,
+            isolation: self.isolation_level,
+            rack_id: self.rack_id.as_deref(),
+        }
+    }
+
     /// Defaults for `group_id`.
     pub fn new(group_id: impl Into<String>) -> Self {
         ConsumerConfig {
@@ -570,5 +575,43 @@ mod tests {
         let mut bad = ConsumerConfig::without_group();
         bad.max_bytes = 0;
         assert!(bad.validate_assigned().is_err());
+    }
+
+    #[test]
+    fn the_fetch_options_are_what_the_request_carries() {
+        use crate::fetch::wire::fetch::build_request;
+        use crate::fetch::{FetchPosition, FetchTarget};
+        use crate::TopicPartition;
+        use uuid::Uuid;
+        let target = FetchTarget {
+            partition: TopicPartition::new("t", 0),
+            topic_id: Uuid::nil(),
+            position: FetchPosition {
+                offset: 0,
+                current_leader_epoch: -1,
+                last_fetched_epoch: -1,
+            },
+            max_bytes: 2 * 1024 * 1024,
+        };
+        let mut config = ConsumerConfig::new("g").rack_id("rack-2");
+        config.max_bytes_per_partition = 2 * 1024 * 1024;
+        config.min_bytes = 1000;
+        config.max_bytes = 5_000_000;
+        config.max_wait = std::time::Duration::from_millis(250);
+        let req = build_request(
+            17,
+            &config.fetch_params(),
+            std::slice::from_ref(&target),
+            None,
+        );
+        assert_eq!(req.max_wait_ms, 250, "maxWaitTimeInMs");
+        assert_eq!(req.min_bytes, 1000, "minBytes");
+        assert_eq!(req.max_bytes, 5_000_000, "maxBytes");
+        assert_eq!(req.rack_id.as_str(), "rack-2", "rackId");
+        assert_eq!(
+            req.topics[0].partitions[0].partition_max_bytes,
+            2 * 1024 * 1024,
+            "maxBytesPerPartition"
+        );
     }
 }

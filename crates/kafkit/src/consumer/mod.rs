@@ -27,7 +27,6 @@
 mod assign;
 pub mod config;
 mod engine;
-pub(crate) mod fetcher;
 pub(crate) mod group;
 mod lookup;
 mod partitions;

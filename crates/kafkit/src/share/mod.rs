@@ -29,12 +29,10 @@
 mod acks;
 mod builders;
 mod engine;
-mod fetch;
 mod membership;
 mod records;
 mod report;
 mod requests;
-mod session;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};

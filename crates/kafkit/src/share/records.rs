@@ -14,14 +14,14 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::acks::{AcknowledgeType, GAP, RENEW};
-use super::fetch::ShareAnswer;
 use super::report::{CommitResult, Delivered, Internal};
 use super::requests::{self, AckSet, Who};
-use super::session::{ShareSession, CLOSE};
 use super::{ShareConsumerConfig, ShareRecord};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, TopicPartition};
 use crate::fetch::pace::BrokerPace;
+use crate::fetch::share_session::{ShareSession, CLOSE};
+use crate::fetch::wire::share_fetch::ShareAnswer;
 use crate::fetch::Budget;
 use crate::net::Lane;
 use crate::Kafka;

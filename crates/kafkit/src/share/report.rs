@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::fetch::ShareAnswer;
 use super::requests::AckSet;
 use super::ShareRecord;
 use crate::error::{Error, Result};
 use crate::events::TopicPartition;
+use crate::fetch::wire::share_fetch::ShareAnswer;
 use crate::net::Connection;
 use crate::protocol::messages::ShareGroupHeartbeatResponse;
 

@@ -18,11 +18,11 @@ use crate::protocol::messages::{
 use uuid::Uuid;
 
 use super::acks::{ranges, AckRange};
-use super::fetch::{self, ShareAnswer};
-use super::session::{by_topic, FetchPlan};
 use super::ShareConsumerConfig;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::TopicPartition;
+use crate::fetch::share_session::{by_topic, FetchPlan};
+use crate::fetch::wire::share_fetch::{self, ShareAnswer};
 use crate::fetch::Budget;
 use crate::net::{Connection, Lane};
 use crate::Kafka;
@@ -160,7 +160,7 @@ pub(crate) async fn send_fetch(
     let v = conn.version::<ShareFetchRequest>()?;
     check_acquire_mode(req, v, conn.addr())?;
     let resp = conn.send_timeout(req, v, timeout).await?;
-    fetch::parse(resp, names, &mut { budget })
+    share_fetch::parse(resp, names, &mut { budget })
 }
 
 /// The strict record limit is ShareFetch v2's: at v1 the field would be dropped (it is

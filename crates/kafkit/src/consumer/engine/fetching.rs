@@ -1,6 +1,6 @@
 //! Fetching: which partitions to ask each leader for, one fetch in flight per broker, and what
 //! an answer does to each partition (records buffered, position moved, new leader followed,
-//! offsets reset, a truncated log detected). Requests and decoding are in `fetcher.rs`.
+//! offsets reset, a truncated log detected). Requests and decoding are in `fetch::wire::fetch`.
 //!
 //! Planning (`Fetching::plan`) needs no broker: a metadata snapshot and the partitions in, one
 //! fetch per broker out; its tests are in `fetching_tests.rs`. Just over 600 lines: planning and
@@ -14,7 +14,6 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::super::config::{AutoOffsetReset, ConsumerConfig, IsolationLevel};
-use super::super::fetcher;
 use super::super::partitions::{Failure, PartitionState, Partitions};
 use super::pacing::{FetchOutcome, Pacing};
 use super::report::{FetchAnswer, Internal, ResetResult};
@@ -24,7 +23,7 @@ use crate::error::{Error, ErrorKind, ResponseError, Result};
 use crate::events::{Event, TopicPartition};
 use crate::fetch::message::Batch;
 use crate::fetch::session::{FetchSession, SessionFetch};
-use crate::fetch::{Budget, FetchPosition, FetchTarget, FetchedPartition};
+use crate::fetch::{wire, Budget, FetchPosition, FetchTarget, FetchedPartition};
 use crate::groups::offsets;
 use crate::net::Lane;
 use crate::Kafka;
@@ -485,7 +484,7 @@ impl Fetching {
             }
             st.fetch_max_bytes = None;
             if let Some(e) = fp.failure {
-                // Records before the failure (none here: see fetcher::unreadable) went on;
+                // Records before the failure (none here: see fetch::decode) went on;
                 // the position stays at the records that cannot be read.
                 st.position = Some(fp.next_offset);
                 if fp.next_epoch.is_some() {
@@ -705,7 +704,7 @@ async fn fetch_once(
 ) -> Result<(Vec<FetchedPartition>, i32)> {
     let conn = kafka.pool().get(node, Lane::Fetch).await?;
     let version = conn.version::<FetchRequest>()?;
-    let req = fetcher::build_request(version, config, targets, session);
+    let req = wire::fetch::build_request(version, &config.fetch_params(), targets, session);
     let timeout = config.max_wait + kafka.config().request_timeout;
     let resp = tokio::select! {
         r = conn.send_timeout(&req, version, timeout) => r?,
@@ -731,7 +730,7 @@ async fn fetch_once(
         .map(|t| (t.partition.clone(), t.position.offset))
         .collect();
     let parts =
-        fetcher::parse_response(resp, &names, &offsets, config.isolation_level, &mut budget)?;
+        wire::fetch::parse_response(resp, &names, &offsets, config.isolation_level, &mut budget)?;
     Ok((parts, session_id))
 }
 

@@ -5,28 +5,40 @@
 //! skipped, as the broker's aborted-transaction list says.
 //!
 //! The response walk also keeps what decoded records may cost within the fetch's [`Budget`]
-//! and stops a partition at records that cannot be read. Tests are in `fetcher_tests.rs`.
+//! and stops a partition at records that cannot be read. Tests are in `fetch_tests.rs`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
 use crate::protocol::messages::{FetchRequest, FetchResponse};
 use bytes::Bytes;
 use uuid::Uuid;
 
-use super::config::{ConsumerConfig, IsolationLevel};
 use crate::error::{Error, Result};
-use crate::events::TopicPartition;
 use crate::fetch::decode::decode_records;
 use crate::fetch::session::SessionFetch;
-use crate::fetch::{Budget, FetchTarget, FetchedPartition};
+use crate::fetch::{Budget, FetchTarget, FetchedPartition, IsolationLevel};
+use crate::topic_partition::TopicPartition;
+
+/// What a Fetch asks of the broker beside the partitions: the reader's settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FetchParams<'a> {
+    pub max_wait: Duration,
+    pub min_bytes: i32,
+    /// The whole answer's size limit (a partition's own may raise it, see `build_request`).
+    pub max_bytes: i32,
+    pub isolation: IsolationLevel,
+    /// KIP-392: the reader's rack, so the leader may name a replica in it.
+    pub rack_id: Option<&'a str>,
+}
 
 /// Builds a Fetch request: within `session` when one is given and the version has topic ids
 /// (v13+; sessions need v7+), otherwise full and sessionless.
 pub(crate) fn build_request(
     version: i16,
-    config: &ConsumerConfig,
+    config: &FetchParams<'_>,
     targets: &[FetchTarget],
     session: Option<&SessionFetch>,
 ) -> FetchRequest {
@@ -41,7 +53,7 @@ pub(crate) fn build_request(
         .iter()
         .map(|t| t.max_bytes)
         .fold(config.max_bytes, i32::max);
-    req.isolation_level = config.isolation_level as i8;
+    req.isolation_level = config.isolation as i8;
     let session = session.filter(|_| version >= 13);
     let targets = match session {
         Some(s) => {
@@ -69,7 +81,7 @@ pub(crate) fn build_request(
             targets
         }
     };
-    req.rack_id = config.rack_id.clone().unwrap_or_default();
+    req.rack_id = config.rack_id.unwrap_or_default().to_string();
     let mut topics: BTreeMap<&str, FetchTopic> = BTreeMap::new();
     for t in targets {
         let topic = topics.entry(t.partition.topic.as_str()).or_insert_with(|| {
@@ -101,7 +113,7 @@ pub(crate) fn build_request(
 
 /// Decodes a Fetch response. `names` resolves topic ids (v13+); `offsets` are the positions
 /// the request asked for. Unknown topics or partitions in the response are ignored.
-pub fn parse_response(
+pub(crate) fn parse_response(
     resp: FetchResponse,
     names: &HashMap<Uuid, String>,
     offsets: &HashMap<TopicPartition, i64>,
@@ -182,5 +194,5 @@ pub fn parse_response(
 }
 
 #[cfg(test)]
-#[path = "fetcher_tests.rs"]
+#[path = "fetch_tests.rs"]
 mod tests;

@@ -295,35 +295,6 @@ fn a_diverging_epoch_is_reported_and_its_records_are_not_read() {
 }
 
 #[test]
-fn the_fetch_options_are_what_the_request_carries() {
-    let target = FetchTarget {
-        partition: TopicPartition::new("t", 0),
-        topic_id: Uuid::nil(),
-        position: FetchPosition {
-            offset: 0,
-            current_leader_epoch: -1,
-            last_fetched_epoch: -1,
-        },
-        max_bytes: 2 * 1024 * 1024,
-    };
-    let mut config = ConsumerConfig::new("g").rack_id("rack-2");
-    config.max_bytes_per_partition = 2 * 1024 * 1024;
-    config.min_bytes = 1000;
-    config.max_bytes = 5_000_000;
-    config.max_wait = std::time::Duration::from_millis(250);
-    let req = build_request(17, &config, std::slice::from_ref(&target), None);
-    assert_eq!(req.max_wait_ms, 250, "maxWaitTimeInMs");
-    assert_eq!(req.min_bytes, 1000, "minBytes");
-    assert_eq!(req.max_bytes, 5_000_000, "maxBytes");
-    assert_eq!(req.rack_id.as_str(), "rack-2", "rackId");
-    assert_eq!(
-        req.topics[0].partitions[0].partition_max_bytes,
-        2 * 1024 * 1024,
-        "maxBytesPerPartition"
-    );
-}
-
-#[test]
 fn the_last_fetched_epoch_is_sent_from_fetch_v12() {
     let target = FetchTarget {
         partition: TopicPartition::new("t", 0),
@@ -335,7 +306,13 @@ fn the_last_fetched_epoch_is_sent_from_fetch_v12() {
         },
         max_bytes: 1024,
     };
-    let config = ConsumerConfig::new("g");
+    let config = FetchParams {
+        max_wait: std::time::Duration::from_millis(500),
+        min_bytes: 1,
+        max_bytes: 1 << 20,
+        isolation: IsolationLevel::ReadCommitted,
+        rack_id: None,
+    };
     let sent = |v| {
         build_request(v, &config, std::slice::from_ref(&target), None).topics[0].partitions[0]
             .last_fetched_epoch
