@@ -8,6 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::budget::{Budget, HEADER_COST, MESSAGE_COST};
+use super::leader::LeaderHint;
 use super::message::{Message, MessageHeader};
 use crate::error::{Error, ErrorKind};
 use crate::events::TopicPartition;
@@ -55,7 +56,7 @@ pub struct FetchedPartition {
     pub retained: usize,
     /// With a leadership error, the new leader the broker named (KIP-951): node id, leader
     /// epoch and, when the response gave it, its address.
-    pub leader_hint: Option<(i32, i32, Option<String>)>,
+    pub leader_hint: Option<LeaderHint>,
     /// The leader asks this consumer to read from that replica instead (KIP-392: a replica
     /// in the consumer's rack). No records come with it.
     pub preferred_read_replica: Option<i32>,

@@ -1,19 +1,30 @@
 //! The fetch core: what the group consumer and the share consumer share about reading records
-//! from brokers. Positions and targets, the KIP-227 fetch session, the memory budget of one
-//! answer, and the walk from record batches to messages.
+//! from brokers.
 //!
-//! What each kind of fetch sends and how its answer is read is in [`wire`]; the sessions are
-//! [`session`] (Fetch, KIP-227) and [`share_session`] (ShareFetch, KIP-932). Both kinds decode
-//! through [`decode`].
+//! - [`source`]: each broker's source, one fetch in flight, its memory reserved, its pace
+//!   ([`pace`]) and its session: [`session`] (Fetch, KIP-227) or [`share_session`] (ShareFetch,
+//!   KIP-932); metadata asked again, paced, for partitions without a leader.
+//! - [`send`]: one fetch of either kind on the wire and back, observed the same way;
+//!   [`leader`]: leaders followed from answers' hints, and hung brokers given up.
+//! - [`wire`]: what each kind puts on the wire and how its answer is read; [`decode`]: the walk
+//!   from record batches to messages, both kinds, within an answer's memory [`budget`].
+//! - Positions and targets ([`position`]), [`message`]s and batches handed to the user.
+//!
+//! Which partitions to ask each broker for is the front's: `consumer/engine/fetching.rs`
+//! (positions, read replicas, pauses) and `share/records.rs` (acquired records and their
+//! acknowledgements).
 
 pub(crate) mod budget;
 pub(crate) mod decode;
 mod isolation;
+pub(crate) mod leader;
 pub mod message;
 pub(crate) mod pace;
 pub(crate) mod position;
+pub(crate) mod send;
 pub(crate) mod session;
 pub(crate) mod share_session;
+pub(crate) mod source;
 pub(crate) mod wire;
 
 pub(crate) use budget::Budget;

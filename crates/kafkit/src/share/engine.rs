@@ -435,14 +435,9 @@ impl Engine {
                 }
             }
             Internal::Names(ids, res) => self.on_names(&ids, res, now),
-            Internal::Fetched {
-                node,
-                started,
-                sent,
-                result,
-            } => {
+            Internal::Fetched { node, sent, result } => {
                 let ctx = ctx!(self);
-                self.records.on_fetched(&ctx, node, started, sent, result);
+                self.records.on_fetched(&ctx, node, sent, result);
             }
             Internal::Acked {
                 node,

@@ -1,5 +1,7 @@
-//! The records' owner: one share session per broker, the fetches and acknowledgements sent to
-//! each, and every acquired record from its fetch until its fate is sent to the broker.
+//! The records' owner: which partitions each broker's ShareFetch asks for, the acknowledgements
+//! sent to each broker, and every acquired record from its fetch until its fate is sent to the
+//! broker. Each broker's fetch in flight, pace and share session are its source's
+//! (`fetch/source.rs`, the group consumer's rule too).
 //!
 //! A broker is fetched from again only once every record of its last answer has been decided
 //! (processed, acknowledged or released): the next ShareFetch then carries those
@@ -19,11 +21,14 @@ use super::requests::{self, AckSet, Who};
 use super::{ShareConsumerConfig, ShareRecord};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, TopicPartition};
-use crate::fetch::pace::BrokerPace;
+use crate::fetch::leader::Watched;
+use crate::fetch::send::{self, Observed};
 use crate::fetch::share_session::{ShareSession, CLOSE};
-use crate::fetch::wire::share_fetch::ShareAnswer;
+use crate::fetch::source::{Ended, Sources};
+use crate::fetch::wire::share_fetch::{self, ShareAnswer};
 use crate::fetch::Budget;
 use crate::net::Lane;
+use crate::protocol::messages::ShareFetchRequest;
 use crate::Kafka;
 
 /// What the records' owner uses of the engine's.
@@ -36,10 +41,9 @@ pub(super) struct Ctx<'a> {
     pub deliver: &'a mpsc::UnboundedSender<Delivered>,
 }
 
+/// What this member owes one broker: decisions on the records it acquired there.
 #[derive(Default)]
 struct Node {
-    session: ShareSession,
-    fetching: bool,
     /// Records of the last answer not decided yet: no fetch before they are.
     outstanding: usize,
     /// Decided, not sent yet.
@@ -50,8 +54,6 @@ struct Node {
     fetch_waiters: Vec<u64>,
     /// The fetch in flight carries acknowledgements.
     fetch_carries_acks: bool,
-    /// When the next fetch may go (a failed one backs off, an empty one holds the next).
-    pace: BrokerPace,
 }
 
 struct Commit {
@@ -63,6 +65,8 @@ struct Commit {
 pub(super) struct Records {
     /// The member's own socket to each broker (long polls must not hold up others').
     lane: Lane,
+    /// Each broker's fetch in flight, pace and share session.
+    sources: Sources<ShareSession>,
     nodes: HashMap<i32, Node>,
     /// Records with the user, by the broker they came from.
     in_hand: HashMap<TopicPartition, BTreeMap<i64, i32>>,
@@ -75,6 +79,7 @@ impl Records {
     pub fn new() -> Self {
         Records {
             lane: Lane::private(),
+            sources: Sources::default(),
             nodes: HashMap::new(),
             in_hand: HashMap::new(),
             lock_timeout: Duration::from_secs(30),
@@ -87,12 +92,9 @@ impl Records {
         self.lane
     }
 
-    /// The earliest time a paced fetch may go.
+    /// The earliest time a paced fetch may go, or metadata be asked again.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.nodes
-            .values()
-            .filter_map(|n| n.pace.not_before())
-            .min()
+        self.sources.next_deadline()
     }
 
     /// The user's acknowledgement of a record it holds: decided now (it goes with the next
@@ -130,8 +132,7 @@ impl Records {
             )));
             return;
         };
-        let n = self.nodes.entry(node).or_default();
-        let Some(epoch) = n.session.next_ack() else {
+        let Some(epoch) = self.sources.get_mut(node).session.next_ack() else {
             let _ = reply.send(Err(Error::new(
                 ErrorKind::Closed,
                 "renew",
@@ -194,8 +195,12 @@ impl Records {
         if assigned.is_empty() && self.nodes.values().all(|n| n.to_ack.is_empty()) {
             return;
         }
+        let now = Instant::now();
         let snapshot = ctx.kafka.cluster().snapshot();
         let mut wanted: BTreeMap<i32, BTreeSet<TopicPartition>> = BTreeMap::new();
+        // The leader epoch each partition is asked at (a hung broker's fetch is given up once
+        // a newer leader is named).
+        let mut epochs: HashMap<TopicPartition, i32> = HashMap::new();
         let mut missing_leader = false;
         for tp in assigned.keys() {
             match snapshot
@@ -205,18 +210,24 @@ impl Records {
             {
                 Some(p) => {
                     wanted.entry(p.leader).or_default().insert(tp.clone());
+                    epochs.insert(tp.clone(), p.leader_epoch);
                 }
                 None => missing_leader = true,
             }
         }
-        if missing_leader {
+        if missing_leader && self.sources.leaderless(now) {
             ctx.kafka.cluster().invalidate();
         }
         // Brokers that lead nothing now but hold acknowledgements get a fetch too (it forgets
         // the partitions and carries the acknowledgements).
         for (node, n) in &self.nodes {
-            if !n.to_ack.is_empty() || n.session.is_open() {
+            if !n.to_ack.is_empty() {
                 wanted.entry(*node).or_default();
+            }
+        }
+        for (node, source) in self.sources.iter() {
+            if source.session.is_open() {
+                wanted.entry(node).or_default();
             }
         }
         let ids: BTreeMap<String, Uuid> = snapshot
@@ -224,19 +235,16 @@ impl Records {
             .values()
             .map(|t| (t.name.clone(), t.id))
             .collect();
-        let now = Instant::now();
         for (node, parts) in wanted {
             let n = self.nodes.entry(node).or_default();
-            if n.fetching || n.outstanding > 0 || n.acking > 0 {
-                continue;
+            if n.outstanding > 0 || n.acking > 0 || !self.sources.ready(node, now) {
+                continue; // busy, or paced (see `on_fetched`)
             }
-            if !n.pace.may_fetch(now) {
-                continue; // paced (see `on_fetched`)
-            }
+            let session = &mut self.sources.get_mut(node).session;
             if parts.is_empty() && n.to_ack.is_empty() {
-                if n.session.is_open() {
+                if session.is_open() {
                     // Nothing left to read there: let the session go.
-                    n.session.reset();
+                    session.reset();
                 }
                 continue;
             }
@@ -245,7 +253,7 @@ impl Records {
             // forgotten by the next one if it is no longer assigned).
             let mut parts = parts;
             parts.extend(acked.iter().cloned());
-            let plan = n.session.next_fetch(&parts, &acked);
+            let plan = session.next_fetch(&parts, &acked);
             let sent: AckSet = if plan.acks_allowed {
                 std::mem::take(&mut n.to_ack)
             } else {
@@ -263,30 +271,55 @@ impl Records {
                 ids: &ids,
             };
             let req = requests::fetch(&who, ctx.config, &plan, &sent);
-            n.fetching = true;
-            n.pace.sent(now);
             n.fetch_carries_acks = !sent.is_empty();
-            tracing::trace!(node, epoch = plan.epoch, listed = ?plan.listed, forget = ?plan.forget, acks = sent.len(), "share fetch");
-            let kafka = ctx.kafka.clone();
-            let lane = self.lane;
-            let names = ctx.names.clone();
-            let tx = ctx.report.clone();
-            let timeout = ctx.kafka.config().request_timeout + ctx.config.max_wait;
-            // What the answer's records may take decoded: the bytes the fetch asks for.
+            // What the answer's records may take decoded: the bytes the fetch asks for. No
+            // broker is fetched from again before its records are decided, so what is held is
+            // at most this per broker.
             let budget = Budget::whole(ctx.config.max_bytes.max(1) as usize)
                 .check_crcs(ctx.config.check_crcs);
-            kafka.emit(Event::FetchStart { node_id: node });
-            let started = Instant::now();
-            tokio::spawn(async move {
-                let result =
-                    requests::send_fetch(&kafka, node, lane, &req, &names, timeout, budget).await;
-                let _ = tx.send(Internal::Fetched {
-                    node,
-                    started,
-                    sent,
-                    result,
-                });
-            });
+            self.sources.begin(node, budget.total(), now);
+            tracing::trace!(node, epoch = plan.epoch, listed = ?plan.listed, forget = ?plan.forget, acks = sent.len(), "share fetch");
+            let watched: Vec<Watched> = parts
+                .iter()
+                .filter_map(|tp| {
+                    epochs.get(tp).map(|e| Watched {
+                        partition: tp.clone(),
+                        leader_epoch: *e,
+                    })
+                })
+                .collect();
+            let kafka = ctx.kafka.clone();
+            let (lane, max_wait) = (self.lane, ctx.config.max_wait);
+            let names = ctx.names.clone();
+            let tx = ctx.report.clone();
+            let observed = Observed::start(ctx.kafka, node);
+            let span = send::span(
+                &ctx.config.group_id,
+                node,
+                parts.first().map(|tp| tp.topic.as_str()),
+            );
+            tokio::spawn(tracing::Instrument::instrument(
+                async move {
+                    let fetch = send::Fetch {
+                        node,
+                        lane,
+                        max_wait,
+                        watched: &watched,
+                    };
+                    let result = send::send(&kafka, &fetch, |conn, v| {
+                        requests::check_acquire_mode(&req, v, conn.addr())?;
+                        Ok::<ShareFetchRequest, Error>(req)
+                    })
+                    .await
+                    .and_then(|(resp, _)| share_fetch::parse(resp, &names, &mut { budget }));
+                    if let Ok(a) = &result {
+                        observed
+                            .answered(&kafka, a.partitions.iter().map(|p| p.records.len()).sum());
+                    }
+                    let _ = tx.send(Internal::Fetched { node, sent, result });
+                },
+                span,
+            ));
         }
     }
 
@@ -294,12 +327,10 @@ impl Records {
         &mut self,
         ctx: &Ctx<'_>,
         node: i32,
-        started: Instant,
         sent: AckSet,
         result: Result<ShareAnswer>,
     ) {
         let n = self.nodes.entry(node).or_default();
-        n.fetching = false;
         let waiters = std::mem::take(&mut n.fetch_waiters);
         let outcome: CommitResult = match &result {
             Ok(a) => sent
@@ -318,15 +349,14 @@ impl Records {
         for id in waiters {
             self.commit_part_done(id, outcome.clone());
         }
-        let n = self.nodes.entry(node).or_default();
-        // Paced as the group consumer's fetches are (fetch/pace.rs).
-        let now = Instant::now();
-        match &result {
-            Err(_) => n.pace.failed(now),
-            Ok(a) => n
-                .pace
-                .answered(a.partitions.iter().all(|p| p.records.is_empty()), now),
-        }
+        // Paced as the group consumer's fetches are (fetch/source.rs).
+        let ended = match &result {
+            Err(_) => Ended::Failed,
+            Ok(a) => Ended::Answered {
+                idle: a.partitions.iter().all(|p| p.records.is_empty()),
+            },
+        };
+        let session = self.sources.end(node, ended, Instant::now());
         let answer = match result {
             Ok(a) => a,
             Err(e) => {
@@ -343,7 +373,7 @@ impl Records {
                 // The session's state is unknown now: start a new one. Acknowledgements it
                 // carried may not have arrived; the broker releases those records when their
                 // lock runs out, so they are delivered again (at least once).
-                n.session.reset();
+                session.reset();
                 if e.needs_metadata_refresh() {
                     ctx.kafka.cluster().invalidate();
                 }
@@ -367,7 +397,6 @@ impl Records {
                 .sum::<usize>(),
             "share fetch answer"
         );
-        let mut records = 0;
         for part in answer.partitions {
             if let Some(e) = &part.ack_error {
                 if sent.contains_key(&part.partition) {
@@ -396,7 +425,12 @@ impl Records {
             }
             if let Some(e) = &part.error {
                 tracing::debug!(partition = %part.partition, error = %e, "share fetch partition error");
-                if e.needs_metadata_refresh() {
+                // KIP-951: the broker names the new leader; fetch from it at once.
+                let hinted = part
+                    .leader_hint
+                    .as_ref()
+                    .is_some_and(|h| h.follow(ctx.kafka, &part.partition));
+                if e.needs_metadata_refresh() && !hinted {
                     ctx.kafka.cluster().invalidate();
                 }
                 continue;
@@ -421,18 +455,12 @@ impl Records {
                     delivery_count,
                 });
             }
-            records += batch.len();
             n.outstanding += batch.len();
             let _ = ctx.deliver.send(Delivered {
                 partition: part.partition,
                 records: batch,
             });
         }
-        ctx.kafka.emit(Event::Fetch {
-            node_id: node,
-            records,
-            duration: started.elapsed(),
-        });
     }
 
     fn warn_acks_lost(ctx: &Ctx<'_>, e: &Error) {
@@ -475,8 +503,8 @@ impl Records {
             .map(|(k, _)| *k)
             .collect();
         // Acknowledgements riding on a fetch in flight are part of this commit too.
-        for n in self.nodes.values_mut() {
-            if n.fetching && n.fetch_carries_acks {
+        for (node, n) in self.nodes.iter_mut() {
+            if self.sources.get(*node).is_some_and(|s| s.in_flight()) && n.fetch_carries_acks {
                 n.fetch_waiters.push(id);
                 waiting += 1;
             }
@@ -515,16 +543,17 @@ impl Records {
         close: bool,
         commit: Option<u64>,
     ) -> Option<()> {
-        let n = self.nodes.entry(node).or_default();
+        let session = &mut self.sources.get_mut(node).session;
         let epoch = if close {
-            if !n.session.is_open() {
+            if !session.is_open() {
                 return None;
             }
-            n.session.reset();
+            session.reset();
             CLOSE
         } else {
-            n.session.next_ack()?
+            session.next_ack()?
         };
+        let n = self.nodes.entry(node).or_default();
         let sent = std::mem::take(&mut n.to_ack);
         n.acking += 1;
         let ids: BTreeMap<String, Uuid> = ctx
@@ -581,7 +610,7 @@ impl Records {
                     .collect()
             }
             Err(e) => {
-                n.session.reset();
+                self.sources.get_mut(node).session.reset();
                 sent.into_keys().map(|tp| (tp, Err(e.clone()))).collect()
             }
         };
@@ -612,16 +641,19 @@ impl Records {
         }
     }
 
-    /// Closing: once no request is out at a broker, its acknowledgements go with the end of
-    /// its session; once all are out, the member leaves.
     /// Closing: once no request is out anywhere, each broker's acknowledgements go with the
     /// end of its session. Returns whether that happened (the member may leave then).
     pub fn close_sessions(&mut self, ctx: &Ctx<'_>) -> bool {
-        let busy = self.nodes.values().any(|n| n.fetching || n.acking > 0);
+        let busy = self.sources.any_in_flight() || self.nodes.values().any(|n| n.acking > 0);
         if busy {
             return false;
         }
-        let nodes: Vec<i32> = self.nodes.keys().copied().collect();
+        let nodes: BTreeSet<i32> = self
+            .nodes
+            .keys()
+            .copied()
+            .chain(self.sources.iter().map(|(node, _)| node))
+            .collect();
         for node in nodes {
             if self.send_acks(ctx, node, true, None).is_none() {
                 let n = self.nodes.entry(node).or_default();

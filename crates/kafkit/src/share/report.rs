@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::requests::AckSet;
@@ -30,7 +29,6 @@ pub(super) enum Internal {
     Names(Vec<Uuid>, Result<HashMap<Uuid, String>>),
     Fetched {
         node: i32,
-        started: Instant,
         sent: AckSet,
         result: Result<ShareAnswer>,
     },

@@ -1,6 +1,6 @@
 //! The share protocol's requests as the broker gets them: ShareFetch (with the acknowledgements
-//! riding along) and ShareAcknowledge built from a session's plan, and sent on the member's
-//! own socket; ShareGroupHeartbeat on the coordinator's.
+//! riding along; sent through the fetch core, `fetch/send.rs`) and ShareAcknowledge built from a
+//! session's plan, sent on the member's own socket; ShareGroupHeartbeat on the coordinator's.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
@@ -22,8 +22,6 @@ use super::ShareConsumerConfig;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::TopicPartition;
 use crate::fetch::share_session::{by_topic, FetchPlan};
-use crate::fetch::wire::share_fetch::{self, ShareAnswer};
-use crate::fetch::Budget;
 use crate::net::{Connection, Lane};
 use crate::Kafka;
 
@@ -146,26 +144,9 @@ pub(crate) fn acknowledge(who: &Who<'_>, epoch: i32, acks: &AckSet) -> ShareAckn
     req
 }
 
-/// Sends a ShareFetch to `node` on the member's socket and decodes the answer.
-pub(crate) async fn send_fetch(
-    kafka: &Kafka,
-    node: i32,
-    lane: Lane,
-    req: &ShareFetchRequest,
-    names: &HashMap<Uuid, String>,
-    timeout: Duration,
-    budget: Budget,
-) -> Result<ShareAnswer> {
-    let conn = kafka.pool().get(node, lane).await?;
-    let v = conn.version::<ShareFetchRequest>()?;
-    check_acquire_mode(req, v, conn.addr())?;
-    let resp = conn.send_timeout(req, v, timeout).await?;
-    share_fetch::parse(resp, names, &mut { budget })
-}
-
 /// The strict record limit is ShareFetch v2's: at v1 the field would be dropped (it is
 /// ignorable) and fetches would quietly hand out whole batches.
-fn check_acquire_mode(req: &ShareFetchRequest, version: i16, addr: &str) -> Result<()> {
+pub(crate) fn check_acquire_mode(req: &ShareFetchRequest, version: i16, addr: &str) -> Result<()> {
     if version < 2 && req.share_acquire_mode != 0 {
         return Err(Error::new(
             ErrorKind::Unsupported,

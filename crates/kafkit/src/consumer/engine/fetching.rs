@@ -15,14 +15,17 @@ use uuid::Uuid;
 
 use super::super::config::{AutoOffsetReset, ConsumerConfig, IsolationLevel};
 use super::super::partitions::{Failure, PartitionState, Partitions};
-use super::pacing::{FetchOutcome, Pacing};
+use super::pacing::Pacing;
 use super::report::{FetchAnswer, Internal, ResetResult};
 use super::Ctx;
 use crate::cluster::ClusterMetadata;
 use crate::error::{Error, ErrorKind, ResponseError, Result};
 use crate::events::{Event, TopicPartition};
+use crate::fetch::leader::Watched;
 use crate::fetch::message::Batch;
+use crate::fetch::send::{self, Observed};
 use crate::fetch::session::{FetchSession, SessionFetch};
+use crate::fetch::source::{Ended, Sources};
 use crate::fetch::{wire, Budget, FetchPosition, FetchTarget, FetchedPartition};
 use crate::groups::offsets;
 use crate::net::Lane;
@@ -35,23 +38,13 @@ const FETCH_ERROR_BACKOFF: Duration = Duration::from_millis(100);
 /// (Java: `metadata.max.age.ms`).
 const READ_REPLICA_FOR: Duration = Duration::from_secs(300);
 
-/// How soon metadata is asked again while a partition has no leader.
-const NO_LEADER_RETRY: Duration = Duration::from_millis(200);
-
 /// The fetches in flight.
 #[derive(Default)]
 pub(super) struct Fetching {
-    /// Brokers with a fetch in flight (one at a time each: a broker answers a connection's
-    /// requests in order).
-    in_flight: HashSet<i32>,
-    /// The prefetch space each fetch in flight may fill (its budget): not free until it is
-    /// answered, or two fetches could each be given the same free space.
-    reserved: HashMap<i32, usize>,
-    /// A partition had no leader: metadata is asked again at this time at the earliest.
-    metadata_retry_at: Option<Instant>,
-    /// Each broker's incremental fetch session (KIP-227).
-    sessions: HashMap<i32, FetchSession>,
-    /// Fetches that move nothing and offset lookups that keep failing, paced (`pacing.rs`).
+    /// Each broker's source (`fetch/source.rs`): the fetch in flight, the prefetch space it
+    /// may fill, its pace and its incremental fetch session (KIP-227).
+    sources: Sources<FetchSession>,
+    /// Offset lookups that keep failing, paced (`pacing.rs`).
     pacing: Pacing,
 }
 
@@ -103,31 +96,18 @@ impl Fetching {
             let kafka = ctx.kafka.clone();
             let config = ctx.config.clone();
             let budget = plan.budget.check_crcs(ctx.config.check_crcs);
-            ctx.kafka.emit(Event::FetchStart { node_id: node });
-            let span = tracing::debug_span!(
-                "kafka.fetch",
-                otel.name = "receive",
-                messaging.system = "kafka",
-                messaging.operation.type = "receive",
-                messaging.operation.name = "poll",
-                messaging.kafka.consumer.group = %ctx.config.group_id,
-                messaging.destination.name = targets.first().map(|t| t.partition.topic.as_str()),
-                messaging.batch.message_count = tracing::field::Empty,
-                kafka.node_id = node,
+            let observed = Observed::start(ctx.kafka, node);
+            let span = send::span(
+                &ctx.config.group_id,
+                node,
+                targets.first().map(|t| t.partition.topic.as_str()),
             );
             ctx.report.spawn(tracing::Instrument::instrument(
                 async move {
-                    let started = Instant::now();
                     let result =
                         fetch_once(&kafka, node, &config, &targets, session.as_ref(), budget).await;
                     if let Ok((parts, _)) = &result {
-                        let records = parts.iter().map(|p| p.messages.len()).sum::<usize>();
-                        tracing::Span::current().record("messaging.batch.message_count", records);
-                        kafka.emit(Event::Fetch {
-                            node_id: node,
-                            records,
-                            duration: started.elapsed(),
-                        });
+                        observed.answered(&kafka, parts.iter().map(|p| p.messages.len()).sum());
                     }
                     Internal::Fetched(FetchAnswer {
                         node,
@@ -159,7 +139,7 @@ impl Fetching {
             budget: Budget::new(0),
             refresh_metadata: false,
         };
-        let reserved: usize = self.reserved.values().sum();
+        let reserved = self.sources.reserved();
         let free = config
             .max_prefetch_bytes
             .saturating_sub(parts.buffered_bytes + reserved);
@@ -184,7 +164,7 @@ impl Fetching {
         // No room: no fetch starts, but partitions without a leader are still seen to.
         let mut room = free > 0;
         let only = match whole {
-            Some(_) if parts.buffered_bytes > 0 || !self.in_flight.is_empty() => {
+            Some(_) if parts.buffered_bytes > 0 || self.sources.any_in_flight() => {
                 room = false;
                 None
             }
@@ -236,7 +216,7 @@ impl Fetching {
                     *until > now && p.replicas.contains(r) && snapshot.brokers.contains_key(r)
                 })
                 .map_or(p.leader, |(r, _)| r);
-            if !room || self.in_flight.contains(&node) || !self.pacing.may_fetch(node, now) {
+            if !room || !self.sources.ready(node, now) {
                 continue;
             }
             by_leader.entry(node).or_default().push(FetchTarget {
@@ -258,21 +238,14 @@ impl Fetching {
             }
         }
         by_leader.retain(|node, _| !busy.contains(node) || eager.contains(node));
-        if missing_leader && self.metadata_retry_at.is_none_or(|r| r <= now) {
-            plan.refresh_metadata = true;
-            self.metadata_retry_at = Some(now + NO_LEADER_RETRY);
-        }
+        plan.refresh_metadata = missing_leader && self.sources.leaderless(now);
         // The free prefetch space, shared by the fetches that start now.
         if only.is_none() {
             plan.budget = Budget::new((free / by_leader.len().max(1)).max(1));
         }
         for (node, targets) in by_leader {
-            self.in_flight.insert(node);
-            self.reserved.insert(node, plan.budget.total());
-            self.pacing.fetch_sent(node, now);
-            let session = config
-                .fetch_sessions
-                .then(|| self.sessions.entry(node).or_default().prepare(&targets));
+            let session = self.sources.begin(node, plan.budget.total(), now);
+            let session = config.fetch_sessions.then(|| session.prepare(&targets));
             plan.fetches.push(PlannedFetch {
                 node,
                 generations: generations.remove(&node).unwrap_or_default(),
@@ -283,17 +256,16 @@ impl Fetching {
         plan
     }
 
-    /// `node`'s fetch ended: another may start, and its session moves on (`Some`: the id the
-    /// broker answered with) or closes (`None`: failed).
+    /// Test helper: `node`'s fetch ended, answered (`Some`: with that session id) or not,
+    /// without pacing the next (the pace is `fetch/source.rs`'s, tested there).
+    #[cfg(test)]
     fn settle(&mut self, node: i32, session_id: Option<i32>) {
-        self.in_flight.remove(&node);
-        self.reserved.remove(&node);
-        if let Some(s) = self.sessions.get_mut(&node) {
-            match session_id {
-                Some(id) => s.on_answer(id),
-                // The broker's view of the session is unknown now: the next fetch opens anew.
-                None => s.on_error(),
-            }
+        let s = self
+            .sources
+            .end(node, Ended::Answered { idle: false }, Instant::now());
+        match session_id {
+            Some(id) => s.on_answer(id),
+            None => s.on_error(),
         }
     }
 
@@ -304,7 +276,7 @@ impl Fetching {
             .states
             .values()
             .filter_map(|st| st.backoff_until)
-            .chain(self.metadata_retry_at)
+            .chain(self.sources.next_deadline())
             .chain(self.pacing.next_deadline())
             .min()
     }
@@ -358,15 +330,20 @@ impl Fetching {
             result,
             generations,
         } = answer;
-        self.pacing
-            .fetch_answered(node, FetchOutcome::of(&result), now);
         let fetched = match result {
             Ok((p, session_id)) => {
-                self.settle(node, Some(session_id));
+                let moved = moved(&p);
+                // A partition that moved looks its offsets up at once again next time.
+                self.pacing.moved(&moved);
+                let idle = moved.is_empty();
+                self.sources
+                    .end(node, Ended::Answered { idle }, now)
+                    .on_answer(session_id);
                 p
             }
             Err(e) => {
-                self.settle(node, None);
+                // The broker's view of the session is unknown now: the next fetch opens anew.
+                self.sources.end(node, Ended::Failed, now).on_error();
                 tracing::debug!(error = %e, "fetch failed");
                 // A replica that fails is left for the leader (KIP-392 falls back to it).
                 for tp in generations.keys() {
@@ -445,15 +422,10 @@ impl Fetching {
                     Some(ResponseError::OffsetOutOfRange) => resets.push(fp.partition.clone()),
                     _ => {
                         // KIP-951: the broker names the new leader; fetch from it at once.
-                        let hinted = fp.leader_hint.is_some_and(|(leader, epoch, addr)| {
-                            ctx.kafka.cluster().apply_leader_hint(
-                                &fp.partition.topic,
-                                fp.partition.partition,
-                                leader,
-                                epoch,
-                                addr,
-                            )
-                        });
+                        let hinted = fp
+                            .leader_hint
+                            .as_ref()
+                            .is_some_and(|h| h.follow(ctx.kafka, &fp.partition));
                         if e.needs_metadata_refresh() && !hinted {
                             ctx.kafka.cluster().invalidate();
                         }
@@ -647,49 +619,14 @@ fn spawn_reset(ctx: &Ctx<'_>, tps: Vec<TopicPartition>, reset: AutoOffsetReset) 
     });
 }
 
-/// How long past `max_wait` a fetch may go unanswered before it asks whether the leadership of
-/// its partitions moved, and how often it asks again then.
-const LEADER_CHECK_AFTER: Duration = Duration::from_secs(2);
-const LEADER_CHECK_EVERY: Duration = Duration::from_secs(1);
-
-/// Resolves once metadata names a newer leader for one of `targets` while their fetch from
-/// `node` is still unanswered: a hung broker (frozen process, socket open) would otherwise
-/// hold the fetch for the whole request timeout, long after the controller moved its
-/// partitions. Giving up a fetch is always safe: nothing was consumed. Never resolves while
-/// the leadership stays.
-async fn leadership_moved(
-    kafka: &Kafka,
-    node: i32,
-    config: &ConsumerConfig,
-    targets: &[FetchTarget],
-) -> Error {
-    let started = Instant::now();
-    tokio::time::sleep(config.max_wait + LEADER_CHECK_AFTER).await;
-    loop {
-        let snapshot = kafka.cluster().snapshot();
-        let moved = targets.iter().find(|t| {
-            snapshot
-                .topic(&t.partition.topic)
-                .and_then(|topic| topic.partition(t.partition.partition))
-                .is_some_and(|p| {
-                    p.leader >= 0
-                        && p.leader != node
-                        && p.leader_epoch > t.position.current_leader_epoch
-                })
-        });
-        if let Some(t) = moved {
-            return Error::new(
-                ErrorKind::Timeout(started.elapsed()),
-                "fetch",
-                format!(
-                    "the leader of {} moved away from broker {node} while its fetch waited for an answer; fetching from the new leader",
-                    t.partition
-                ),
-            );
-        }
-        kafka.cluster().invalidate();
-        tokio::time::sleep(LEADER_CHECK_EVERY).await;
-    }
+/// The partitions of an answer that got anywhere: records, or a position that moved (records
+/// skipped as aborted, or control records, count).
+fn moved(parts: &[FetchedPartition]) -> Vec<TopicPartition> {
+    parts
+        .iter()
+        .filter(|fp| !fp.messages.is_empty() || fp.next_offset != fp.fetch_offset)
+        .map(|fp| fp.partition.clone())
+        .collect()
 }
 
 /// One fetch from `node`: the partitions and the session id the broker answered with (0: no
@@ -702,19 +639,26 @@ async fn fetch_once(
     session: Option<&SessionFetch>,
     mut budget: Budget,
 ) -> Result<(Vec<FetchedPartition>, i32)> {
-    let conn = kafka.pool().get(node, Lane::Fetch).await?;
-    let version = conn.version::<FetchRequest>()?;
-    let req = wire::fetch::build_request(version, &config.fetch_params(), targets, session);
-    let timeout = config.max_wait + kafka.config().request_timeout;
-    let resp = tokio::select! {
-        r = conn.send_timeout(&req, version, timeout) => r?,
-        e = leadership_moved(kafka, node, config, targets) => {
-            // Frozen, and its partitions are elsewhere now: fetch them there at once.
-            kafka.pool().mark_suspect(conn.addr());
-            conn.abandon(e.clone());
-            return Err(e);
-        }
+    let watched: Vec<Watched> = targets
+        .iter()
+        .map(|t| Watched {
+            partition: t.partition.clone(),
+            leader_epoch: t.position.current_leader_epoch,
+        })
+        .collect();
+    let fetch = send::Fetch {
+        node,
+        lane: Lane::Fetch,
+        max_wait: config.max_wait,
+        watched: &watched,
     };
+    let params = config.fetch_params();
+    let (resp, version) = send::send(kafka, &fetch, |_, version| {
+        Ok::<FetchRequest, Error>(wire::fetch::build_request(
+            version, &params, targets, session,
+        ))
+    })
+    .await?;
     // Before v13 the request went sessionless (see build_request).
     let session_id = if version >= 13 && session.is_some() {
         resp.session_id

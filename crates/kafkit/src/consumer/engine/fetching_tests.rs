@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::cluster::{BrokerInfo, PartitionInfo, TopicInfo};
+use crate::fetch::source::NO_LEADER_RETRY;
 
 const TOPIC_ID: Uuid = Uuid::from_u128(0x70);
 
@@ -236,7 +237,7 @@ async fn a_broker_with_records_at_the_handler_gets_no_long_poll_of_caught_up_par
     let p = plan(&mut f, &m, &config(), &parts, &[]);
     assert_eq!(asked(&p), vec![(2, vec![2])]);
     assert!(
-        !f.in_flight.contains(&1),
+        f.sources.ready(1, Instant::now()),
         "a broker left out is free to fetch"
     );
 
@@ -293,7 +294,7 @@ async fn a_full_prefetch_buffer_starts_no_fetch() {
     parts.buffered_bytes = c.max_prefetch_bytes;
     let mut f = Fetching::default();
     assert!(plan(&mut f, &m, &c, &parts, &[]).fetches.is_empty());
-    assert!(f.in_flight.is_empty());
+    assert!(!f.sources.any_in_flight());
     // Room again: one fetch gets all of what is free.
     parts.buffered_bytes = c.max_prefetch_bytes - 1000;
     let p = plan(&mut f, &m, &c, &parts, &[]);
@@ -387,7 +388,7 @@ async fn without_fetch_sessions_every_fetch_is_sessionless() {
         f.settle(1, Some(0));
         f.settle(2, Some(0));
     }
-    assert!(f.sessions.is_empty());
+    assert!(f.sources.iter().all(|(_, s)| s.session.id() == 0));
 }
 
 #[tokio::test(start_paused = true)]

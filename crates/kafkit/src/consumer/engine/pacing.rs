@@ -1,10 +1,7 @@
-//! Pacing of the fetch path: what keeps a request that an error makes repeat from going out
-//! in a loop as fast as the broker answers.
+//! Pacing of offset lookups: what keeps a lookup that an error makes repeat from going out in a
+//! loop as fast as the broker answers. (Fetches are paced per broker by their source,
+//! `fetch/source.rs`.)
 //!
-//! - Per broker, a fetch whose answer moves nothing (no records, no position moved: a broker
-//!   answering at once whatever `max_wait` says) is followed by the next one no sooner than
-//!   [`IDLE_FETCH_EVERY`] after it was sent. A broker's long poll (`max_wait` of at least that)
-//!   is never slowed down. A fetch that fails as a whole backs off ([`PACING`]).
 //! - Per partition, offset lookups (the start position of a newly assigned partition, or a
 //!   reset after OFFSET_OUT_OF_RANGE) back off from the second one on, until the partition's
 //!   position moves again: a reset that fails, or finds an offset that is out of range again,
@@ -20,15 +17,12 @@ use tokio::time::Instant;
 
 use super::super::config::AutoOffsetReset;
 use super::super::partitions::Partitions;
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::events::TopicPartition;
-use crate::fetch::pace::BrokerPace;
-use crate::fetch::FetchedPartition;
 use crate::retry::{Backoff, PACING};
 
 #[derive(Default)]
 pub(super) struct Pacing {
-    nodes: HashMap<i32, BrokerPace>,
     /// Offset lookups of each partition since its position last moved.
     lookups: HashMap<TopicPartition, Backoff>,
     /// Partitions waiting for an offset lookup, with the policy it follows.
@@ -38,30 +32,10 @@ pub(super) struct Pacing {
 }
 
 impl Pacing {
-    /// Whether a fetch may be sent to `node` now.
-    pub fn may_fetch(&self, node: i32, now: Instant) -> bool {
-        self.nodes.get(&node).is_none_or(|n| n.may_fetch(now))
-    }
-
-    /// A fetch to `node` is sent now.
-    pub fn fetch_sent(&mut self, node: i32, now: Instant) {
-        self.nodes.entry(node).or_default().sent(now);
-    }
-
-    /// `node` answered a fetch: a failure backs off, an answer that moved nothing holds the
-    /// next fetch until [`IDLE_FETCH_EVERY`] after this one was sent, and a partition whose
-    /// position moved looks its offsets up at once again next time.
-    pub fn fetch_answered(&mut self, node: i32, outcome: FetchOutcome, now: Instant) {
-        let n = self.nodes.entry(node).or_default();
-        let moved = match outcome {
-            FetchOutcome::Failed => {
-                n.failed(now);
-                return;
-            }
-            FetchOutcome::Answered { moved } => moved,
-        };
-        n.answered(moved.is_empty(), now);
-        for tp in &moved {
+    /// These partitions' positions moved (records came, or records were skipped): their next
+    /// lookup goes at once again.
+    pub fn moved(&mut self, tps: &[TopicPartition]) {
+        for tp in tps {
             self.lookups.remove(tp);
         }
     }
@@ -125,39 +99,12 @@ impl Pacing {
         warnings
     }
 
-    /// The earliest time a paced fetch or lookup may go.
+    /// The earliest time a paced lookup may go.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let nodes = self.nodes.values().filter_map(BrokerPace::not_before);
-        let lookups = self
-            .waiting
+        self.waiting
             .keys()
-            .filter_map(|tp| self.lookups.get(tp).and_then(|b| b.until()));
-        nodes.chain(lookups).min()
-    }
-}
-
-/// What a fetch's answer did, as pacing sees it.
-#[derive(Debug)]
-pub(super) enum FetchOutcome {
-    /// The fetch failed as a whole.
-    Failed,
-    /// The partitions that got anywhere: records, or a position that moved (records skipped
-    /// as aborted, or control records, count).
-    Answered { moved: Vec<TopicPartition> },
-}
-
-impl FetchOutcome {
-    pub fn of(result: &Result<(Vec<FetchedPartition>, i32)>) -> FetchOutcome {
-        match result {
-            Err(_) => FetchOutcome::Failed,
-            Ok((parts, _)) => FetchOutcome::Answered {
-                moved: parts
-                    .iter()
-                    .filter(|fp| !fp.messages.is_empty() || fp.next_offset != fp.fetch_offset)
-                    .map(|fp| fp.partition.clone())
-                    .collect(),
-            },
-        }
+            .filter_map(|tp| self.lookups.get(tp).and_then(|b| b.until()))
+            .min()
     }
 }
 
@@ -166,74 +113,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::retry::IDLE_FETCH_EVERY;
 
     fn tp(p: i32) -> TopicPartition {
         TopicPartition::new("t", p)
-    }
-
-    fn idle() -> FetchOutcome {
-        FetchOutcome::Answered { moved: Vec::new() }
-    }
-
-    fn moved(p: i32) -> FetchOutcome {
-        FetchOutcome::Answered { moved: vec![tp(p)] }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn answers_that_move_nothing_space_the_fetches_to_a_broker() {
-        let mut p = Pacing::default();
-        let t0 = Instant::now();
-        assert!(p.may_fetch(1, t0));
-        p.fetch_sent(1, t0);
-        // Answered at once with nothing.
-        let at = t0 + Duration::from_millis(3);
-        p.fetch_answered(1, idle(), at);
-        assert!(!p.may_fetch(1, at));
-        assert!(p.may_fetch(2, at), "another broker is not held");
-        assert_eq!(p.next_deadline(), Some(t0 + IDLE_FETCH_EVERY));
-        assert!(p.may_fetch(1, t0 + IDLE_FETCH_EVERY));
-        // A long poll that ran its max_wait is not held at all.
-        let t1 = t0 + Duration::from_secs(1);
-        p.fetch_sent(1, t1);
-        let at = t1 + Duration::from_millis(500);
-        p.fetch_answered(1, idle(), at);
-        assert!(p.may_fetch(1, at));
-        // Records: the next fetch goes at once.
-        let t2 = t0 + Duration::from_secs(2);
-        p.fetch_sent(1, t2);
-        p.fetch_answered(1, moved(0), t2);
-        assert!(p.may_fetch(1, t2));
-        assert_eq!(p.next_deadline(), None);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn fetches_that_fail_back_off_until_one_is_answered() {
-        let mut p = Pacing::default();
-        let mut now = Instant::now();
-        let mut waits = Vec::new();
-        for _ in 0..8 {
-            p.fetch_sent(1, now);
-            p.fetch_answered(1, FetchOutcome::Failed, now);
-            let until = p.next_deadline().unwrap();
-            assert!(!p.may_fetch(1, now));
-            waits.push(until - now);
-            now = until;
-        }
-        assert!(waits[0] <= Duration::from_millis(120), "{waits:?}");
-        assert!(waits[3] >= Duration::from_millis(640), "{waits:?}");
-        assert!(
-            waits.iter().all(|w| *w <= Duration::from_secs(1)),
-            "{waits:?}"
-        );
-        p.fetch_sent(1, now);
-        p.fetch_answered(1, moved(0), now);
-        p.fetch_sent(1, now);
-        p.fetch_answered(1, FetchOutcome::Failed, now);
-        assert!(
-            p.next_deadline().unwrap() - now <= Duration::from_millis(120),
-            "an answer starts the backoff over"
-        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -253,8 +135,7 @@ mod tests {
         assert!(at > t0 + Duration::from_millis(70), "{:?}", at - t0);
         assert_eq!(p.due_lookups(&parts, at).len(), 1);
         // Once it has moved, the next reset goes at once.
-        p.fetch_sent(1, at);
-        p.fetch_answered(1, moved(0), at);
+        p.moved(&[tp(0)]);
         p.look_up([tp(0)], AutoOffsetReset::Earliest);
         assert_eq!(p.due_lookups(&parts, at).len(), 1);
         // A partition sought or revoked meanwhile is not looked up.

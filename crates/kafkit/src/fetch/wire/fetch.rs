@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::fetch::decode::decode_records;
+use crate::fetch::leader::LeaderHint;
 use crate::fetch::session::SessionFetch;
 use crate::fetch::{Budget, FetchTarget, FetchedPartition, IsolationLevel};
 use crate::topic_partition::TopicPartition;
@@ -167,14 +168,12 @@ pub(crate) fn parse_response(
                 failure: None,
                 needs_whole_budget: false,
                 retained: 0,
-                leader_hint: (p.error_code != 0 && p.current_leader.leader_id >= 0).then(|| {
-                    let leader = p.current_leader.leader_id;
-                    (
-                        leader,
-                        p.current_leader.leader_epoch,
-                        endpoints.get(&leader).cloned(),
-                    )
-                }),
+                leader_hint: LeaderHint::of(
+                    p.error_code,
+                    p.current_leader.leader_id,
+                    p.current_leader.leader_epoch,
+                    &endpoints,
+                ),
             };
             if fp.error.is_none() && fp.diverging.is_none() {
                 if let Some(records) = p.records {

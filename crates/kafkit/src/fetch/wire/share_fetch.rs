@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::events::TopicPartition;
+use crate::fetch::leader::LeaderHint;
 use crate::fetch::message::Message;
 use crate::fetch::{decode_all, Budget};
 
@@ -26,6 +27,8 @@ pub(crate) struct SharePartition {
     pub error: Option<Error>,
     /// The acknowledgements this request carried for the partition failed.
     pub ack_error: Option<Error>,
+    /// The leader the broker named with a leadership error (KIP-951).
+    pub leader_hint: Option<LeaderHint>,
     /// Acquired records and their delivery counts, in offset order.
     pub records: Vec<(Message, i16)>,
     /// Acquired offsets with no record (control records, compacted away).
@@ -58,6 +61,11 @@ pub(crate) fn parse(
                 .unwrap_or_default()
         )
     })?;
+    let endpoints = crate::cluster::metadata::hinted_endpoints(
+        resp.node_endpoints
+            .iter()
+            .map(|e| (e.node_id, e.host.as_str(), e.port)),
+    );
     let mut out = Vec::new();
     for t in resp.responses {
         let Some(name) = names.get(&t.topic_id) else {
@@ -79,6 +87,12 @@ pub(crate) fn parse(
                             .map(|m| format!(": {m}"))
                             .unwrap_or_default()
                     ),
+                ),
+                leader_hint: LeaderHint::of(
+                    p.error_code,
+                    p.current_leader.leader_id,
+                    p.current_leader.leader_epoch,
+                    &endpoints,
                 ),
                 partition: tp,
                 records: Vec::new(),
