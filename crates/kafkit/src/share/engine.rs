@@ -18,6 +18,7 @@ use super::requests::{check_share_protocol, send_heartbeat};
 use super::ShareConsumerConfig;
 use crate::cluster::coordinator::connect_coordinator;
 use crate::cluster::CoordinatorType;
+use crate::engine_loop::{self, Inbox, Turns};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, TopicPartition};
 use crate::groups::coordinator::CoordinatorLookup;
@@ -80,9 +81,9 @@ pub(crate) struct Engine {
     name_misses: HashMap<Uuid, u32>,
     records: Records,
     deliver: mpsc::UnboundedSender<Delivered>,
-    commands: mpsc::UnboundedReceiver<Command>,
     report: mpsc::UnboundedSender<Internal>,
-    internal: mpsc::UnboundedReceiver<Internal>,
+    /// Taken by the loop when it starts (`engine_loop.rs`).
+    inbox: Option<Inbox<Command, Internal>>,
     subscribe_reply: Option<oneshot::Sender<Result<()>>>,
     answered: bool,
     closing: Option<oneshot::Sender<Result<()>>>,
@@ -117,9 +118,11 @@ impl Engine {
             name_misses: HashMap::new(),
             records: Records::new(),
             deliver,
-            commands,
             report,
-            internal,
+            inbox: Some(Inbox {
+                commands,
+                reports: internal,
+            }),
             subscribe_reply: None,
             answered: false,
             closing: None,
@@ -129,25 +132,8 @@ impl Engine {
     }
 
     pub(crate) async fn run(mut self) -> Option<Error> {
-        loop {
-            let now = Instant::now();
-            self.step(now);
-            if self.finished() {
-                break;
-            }
-            let deadline = self.next_deadline(now);
-            tokio::select! {
-                biased;
-                Some(msg) = self.internal.recv() => self.on_internal(msg),
-                cmd = self.commands.recv() => match cmd {
-                    Some(c) => self.on_command(c),
-                    None => if self.closing.is_none() {
-                        let (tx, _) = oneshot::channel();
-                        self.begin_close(tx);
-                    },
-                },
-                _ = tokio::time::sleep_until(deadline) => {}
-            }
+        if let Some(mut inbox) = self.inbox.take() {
+            engine_loop::run(&mut self, &mut inbox).await;
         }
         self.kafka
             .pool()
@@ -445,6 +431,32 @@ impl Engine {
                 sent,
                 result,
             } => self.records.on_acked(node, commit, sent, result),
+        }
+    }
+}
+
+/// The loop's view of the engine; each turn's work is in the engine's own methods .
+impl Turns<Command, Internal> for Engine {
+    fn step(&mut self, now: Instant) {
+        Engine::step(self, now)
+    }
+    fn finished(&mut self) -> bool {
+        Engine::finished(self)
+    }
+    fn next_deadline(&self, now: Instant) -> Instant {
+        Engine::next_deadline(self, now)
+    }
+    fn on_report(&mut self, report: Internal) {
+        self.on_internal(report)
+    }
+    fn on_command(&mut self, command: Command) {
+        Engine::on_command(self, command)
+    }
+    /// Every handle dropped: the member closes.
+    fn on_handles_gone(&mut self) {
+        if self.closing.is_none() {
+            let (tx, _) = oneshot::channel();
+            self.begin_close(tx);
         }
     }
 }

@@ -38,6 +38,7 @@ use super::config::{AutoOffsetReset, ConsumerConfig, IsolationLevel};
 use super::group::{Action, Subscription};
 use super::partitions::Partitions;
 use super::subscription::FromBeginning;
+use crate::engine_loop::{self, Inbox, Turns};
 use crate::error::{Error, Result};
 use crate::events::{Event, TopicPartition};
 use crate::Kafka;
@@ -117,8 +118,8 @@ pub(crate) struct Engine {
     kafka: Kafka,
     config: ConsumerConfig,
     report: Reporter,
-    internal_rx: mpsc::UnboundedReceiver<Internal>,
-    commands: mpsc::UnboundedReceiver<Command>,
+    /// Taken by the loop when it starts (`engine_loop.rs`).
+    inbox: Option<Inbox<Command, Internal>>,
     /// The group membership; `None` in a consumer of assigned partitions.
     group: Option<GroupDriver>,
     /// The assigned partitions of a consumer without a session.
@@ -170,8 +171,10 @@ impl Engine {
             kafka,
             config,
             report,
-            internal_rx,
-            commands,
+            inbox: Some(Inbox {
+                commands,
+                reports: internal_rx,
+            }),
             rebalance,
             commits: Commits::new(Instant::now()),
             fetching: Fetching::default(),
@@ -188,23 +191,8 @@ impl Engine {
 
     /// Runs until stopped (or a fatal error). Returns the fatal error, if any.
     pub(crate) async fn run(mut self) -> Option<Error> {
-        loop {
-            let now = Instant::now();
-            self.step(now);
-            if self.finished() {
-                break;
-            }
-            let deadline = self.next_deadline(now);
-            tokio::select! {
-                biased;
-                Some(msg) = self.internal_rx.recv() => self.on_internal(msg),
-                cmd = self.commands.recv() => match cmd {
-                    Some(cmd) => self.on_command(cmd),
-                    // Every handle dropped: leave the group.
-                    None => self.on_handles_gone(),
-                },
-                _ = tokio::time::sleep_until(deadline) => {}
-            }
+        if let Some(mut inbox) = self.inbox.take() {
+            engine_loop::run(&mut self, &mut inbox).await;
         }
         if let Some(lane) = self.group.as_ref().and_then(|s| s.classic_lane()) {
             self.kafka
@@ -581,5 +569,28 @@ impl Engine {
             | Internal::Committed { .. }
             | Internal::Standing(_) => {}
         }
+    }
+}
+
+/// The loop's view of the engine; each turn's work is in the engine's own methods (the
+/// commands' in `commands.rs`).
+impl Turns<Command, Internal> for Engine {
+    fn step(&mut self, now: Instant) {
+        Engine::step(self, now)
+    }
+    fn finished(&mut self) -> bool {
+        Engine::finished(self)
+    }
+    fn next_deadline(&self, now: Instant) -> Instant {
+        Engine::next_deadline(self, now)
+    }
+    fn on_report(&mut self, report: Internal) {
+        self.on_internal(report)
+    }
+    fn on_command(&mut self, command: Command) {
+        Engine::on_command(self, command)
+    }
+    fn on_handles_gone(&mut self) {
+        Engine::on_handles_gone(self)
     }
 }
