@@ -66,3 +66,19 @@ impl Budget {
         self.spent = true;
     }
 }
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    #[test]
+    fn a_message_costs_at_least_its_struct() {
+        // The decoder reserves room for a batch's messages up to what the budget could take,
+        // so the budget must count at least what each slot takes.
+        assert!(
+            MESSAGE_COST >= std::mem::size_of::<super::super::message::Message>(),
+            "{}",
+            std::mem::size_of::<super::super::message::Message>()
+        );
+    }
+}

@@ -210,6 +210,11 @@ pub(crate) fn decode_records(
             batch.wire_len()
         };
         let leader_epoch = batch.partition_leader_epoch();
+        // Room for the batch's records at once, rather than growing (and copying) the vector
+        // as they come: the count is untrusted, so no more than the budget could take.
+        let count = usize::try_from(batch.record_count()).unwrap_or(0);
+        out.messages
+            .reserve(count.min(budget.left / MESSAGE_COST).min(1 << 16));
         let mut took: Option<i64> = None;
         for record in recs {
             let r = match record {
