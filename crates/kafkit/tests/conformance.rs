@@ -118,6 +118,9 @@ fn uuid_like(s: &str) -> bool {
 
 #[tokio::test]
 async fn group_join_names_its_topics_and_heartbeat_fires_for_every_answer() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-events", 3).await;
@@ -278,6 +281,9 @@ async fn classic_events_carry_the_generation_and_the_leader() {
 
 #[tokio::test]
 async fn each_batch_heartbeat_reports_the_member_and_resolved_offsets_are_committed() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-batch", 1).await;
@@ -340,6 +346,9 @@ async fn each_batch_heartbeat_reports_the_member_and_resolved_offsets_are_commit
 
 #[tokio::test]
 async fn is_stale_turns_true_after_a_seek_and_reading_resumes_there() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-stale-seek", 1).await;
@@ -394,6 +403,9 @@ async fn is_stale_turns_true_after_a_seek_and_reading_resumes_there() {
 
 #[tokio::test]
 async fn is_stale_turns_true_when_a_rebalance_takes_the_partition() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-stale-rebalance", 2).await;
@@ -445,6 +457,9 @@ async fn is_stale_turns_true_when_a_rebalance_takes_the_partition() {
 
 #[tokio::test]
 async fn a_backward_seek_is_what_gets_committed_next() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-seek-back", 1).await;
@@ -474,6 +489,9 @@ async fn a_backward_seek_is_what_gets_committed_next() {
 
 #[tokio::test]
 async fn commit_offsets_if_necessary_commits_with_auto_commit_off() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-if-necessary", 1).await;
@@ -507,6 +525,9 @@ async fn commit_offsets_if_necessary_commits_with_auto_commit_off() {
 
 #[tokio::test]
 async fn auto_commit_off_commits_nothing_unless_asked() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-no-auto", 1).await;
@@ -534,6 +555,9 @@ async fn auto_commit_off_commits_nothing_unless_asked() {
 
 #[tokio::test]
 async fn auto_commit_by_interval_commits_while_running() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-interval", 1).await;
@@ -551,6 +575,9 @@ async fn auto_commit_by_interval_commits_while_running() {
 
 #[tokio::test]
 async fn auto_commit_by_threshold_commits_before_the_interval() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-threshold", 1).await;
@@ -580,6 +607,9 @@ async fn auto_commit_by_threshold_commits_before_the_interval() {
 
 #[tokio::test]
 async fn remote_assignor_unset_means_uniform() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-uniform", 2).await;
@@ -594,6 +624,9 @@ async fn remote_assignor_unset_means_uniform() {
 
 #[tokio::test]
 async fn the_range_assignor_gives_co_partitioned_ranges() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let t1 = common::topic(&kafka, "cf-range-a", 4).await;
@@ -642,6 +675,9 @@ async fn the_range_assignor_gives_co_partitioned_ranges() {
 
 #[tokio::test]
 async fn the_rebalance_timeout_reaches_the_broker() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-rebalance-timeout", 2).await;
@@ -691,6 +727,9 @@ async fn the_rebalance_timeout_reaches_the_broker() {
 
 #[tokio::test]
 async fn the_rack_id_is_sent_to_the_broker() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-rack", 1).await;
@@ -704,6 +743,9 @@ async fn the_rack_id_is_sent_to_the_broker() {
 
 #[tokio::test]
 async fn deprecated_options_warn_once_each_even_for_a_listener_added_later() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-deprecated", 1).await;
@@ -758,6 +800,9 @@ async fn deprecated_options_warn_once_each_even_for_a_listener_added_later() {
 
 #[tokio::test]
 async fn a_later_subscribe_adds_and_replace_subscription_replaces() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let a = common::topic(&kafka, "cf-sub-a", 1).await;
@@ -777,6 +822,9 @@ async fn a_later_subscribe_adds_and_replace_subscription_replaces() {
 
 #[tokio::test]
 async fn a_pattern_added_to_topics_reads_both() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let a = common::topic(&kafka, "cf-mix-a", 1).await;
@@ -804,6 +852,9 @@ async fn a_pattern_added_to_topics_reads_both() {
 
 #[tokio::test]
 async fn hooks_set_after_subscribe_take_effect() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let a = common::topic(&kafka, "cf-hook-a", 1).await;
@@ -853,6 +904,9 @@ async fn hooks_set_after_subscribe_take_effect() {
 
 #[tokio::test]
 async fn an_unknown_remote_assignor_fails_naming_the_broker_setting() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-bad-assignor", 1).await;
@@ -870,6 +924,9 @@ async fn an_unknown_remote_assignor_fails_naming_the_broker_setting() {
 
 #[tokio::test]
 async fn offline_migration_keeps_the_committed_offsets() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-offline", 1).await;
@@ -911,6 +968,9 @@ async fn offline_migration_keeps_the_committed_offsets() {
 
 #[tokio::test]
 async fn a_thousand_partitions_split_across_twenty_members() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-scale", 1000).await;

@@ -96,6 +96,9 @@ async fn bad_group_protocol_string_gives_the_exact_message() {
 
 #[tokio::test]
 async fn one_member_gets_every_partition_and_reads_every_record() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "c-one", 6).await;
@@ -128,6 +131,9 @@ async fn one_member_gets_every_partition_and_reads_every_record() {
 
 #[tokio::test]
 async fn three_members_split_disjointly_then_a_fourth_joins_without_stalling_the_others() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "c-split", 12).await;
@@ -212,6 +218,9 @@ async fn three_members_split_disjointly_then_a_fourth_joins_without_stalling_the
 /// handler reached that batch, after the other partitions' batches: 4,000 of 6,000 records.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_does_not_wait_behind_a_slow_handlers_other_partitions() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "slow-revoke", 3).await;
@@ -267,6 +276,9 @@ async fn a_revocation_does_not_wait_behind_a_slow_handlers_other_partitions() {
 
 #[tokio::test]
 async fn a_member_that_leaves_hands_over_with_nothing_processed_twice() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "c-handover", 6).await;
@@ -308,6 +320,9 @@ async fn a_member_that_leaves_hands_over_with_nothing_processed_twice() {
 
 #[tokio::test]
 async fn a_member_that_dies_loses_its_partitions_after_the_session_timeout() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "c-crash", 4).await;
@@ -337,6 +352,9 @@ async fn a_member_that_dies_loses_its_partitions_after_the_session_timeout() {
 
 #[tokio::test]
 async fn a_fenced_member_loses_its_partitions_and_rejoins() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "c-fenced", 3).await;
@@ -376,6 +394,9 @@ async fn a_fenced_member_loses_its_partitions_and_rejoins() {
 
 #[tokio::test]
 async fn a_regex_subscription_picks_up_a_topic_created_later() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let prefix = common::unique("c-regex");
@@ -439,6 +460,9 @@ fn regex_escape(s: &str) -> String {
 
 #[tokio::test]
 async fn a_java_consumer_in_the_same_group_gets_a_disjoint_share() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "c-java", 6).await;
@@ -519,6 +543,9 @@ async fn a_broker_without_the_consumer_protocol_gives_an_error_naming_both_fixes
 
 #[tokio::test]
 async fn added_partitions_are_assigned_without_revoking_the_others() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "c-grow", 2).await;
@@ -554,6 +581,9 @@ async fn added_partitions_are_assigned_without_revoking_the_others() {
 
 #[tokio::test]
 async fn a_topic_deleted_while_assigned_is_dropped_without_a_crash() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let keep = common::topic(&kafka, "c-keep", 2).await;
@@ -589,6 +619,9 @@ async fn a_topic_deleted_while_assigned_is_dropped_without_a_crash() {
 
 #[tokio::test]
 async fn batches_larger_than_max_bytes_per_partition_are_still_read() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "c-bigbatch", 2).await;
@@ -620,6 +653,9 @@ async fn batches_larger_than_max_bytes_per_partition_are_still_read() {
 /// response is cut at the free prefetch space and the rest fetched again, every record once.
 #[tokio::test]
 async fn a_fetch_that_inflates_past_the_prefetch_budget_is_cut_and_refetched() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     use kafkit::producer::Compression;
     use kafkit::producer::{ProducerConfig, Record};
     let kafka = common::connect().await;
@@ -678,6 +714,9 @@ async fn a_fetch_that_inflates_past_the_prefetch_budget_is_cut_and_refetched() {
 /// lists every partition in each one. Both read every record.
 #[tokio::test]
 async fn fetch_sessions_send_only_what_changed() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     let mut median = BTreeMap::new();
     let setup = common::connect().await;
     let topic = common::topic(&setup, "sessions", 64).await;
@@ -739,6 +778,9 @@ async fn fetch_sessions_send_only_what_changed() {
 /// dies after a rebalance repeats only what it processed since.
 #[tokio::test]
 async fn a_reassignment_commits_every_partition_processed_not_only_the_revoked_ones() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "c-reassign-commit", 4).await;

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::StreamExt;
-use kafkit::consumer::{ConsumerConfig, GroupProtocol};
+use kafkit::consumer::ConsumerConfig;
 use kafkit::metrics as m;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use metrics_util::{CompositeKey, MetricKind};
@@ -131,7 +131,7 @@ async fn producing_and_consuming_record_the_documented_metrics() {
 
     let group = common::unique("g-metrics");
     let c = kafka
-        .consumer(ConsumerConfig::new(&group).group_protocol(GroupProtocol::Consumer))
+        .consumer(ConsumerConfig::new(&group).group_protocol(common::group_protocol(&kafka).await))
         .expect("consumer");
     c.subscribe(&[&topic], true).await.expect("subscribe");
     let mut stream = Box::pin(c.stream());
