@@ -1,6 +1,8 @@
 //! The KIP-848 group consumer against the real broker: assignment, rebalances without stalls or
 //! duplicates, session expiry, fencing, regex subscriptions, a Java member in the same group,
-//! and a broker without the protocol.
+//! and a broker without the protocol. On Kafka 3.x (scripts/test-legacy) the fetch tests
+//! (batch sizes, prefetch budget, fetch sessions, a deleted topic) run with a classic member
+//! and the rest are skipped (`common::needs_kafka4`).
 
 mod common;
 
@@ -581,15 +583,13 @@ async fn added_partitions_are_assigned_without_revoking_the_others() {
 
 #[tokio::test]
 async fn a_topic_deleted_while_assigned_is_dropped_without_a_crash() {
-    if common::needs_kafka4("KIP-848 consumer groups").await {
-        return;
-    }
     common::init_tracing();
     let kafka = common::connect().await;
     let keep = common::topic(&kafka, "c-keep", 2).await;
     let doomed = common::topic(&kafka, "c-doomed", 2).await;
     let group = common::unique("g-doomed");
-    let (c, seen) = member_of(&kafka, &group, &[&keep, &doomed]).await;
+    let cfg = config(&group).group_protocol(common::group_protocol(&kafka).await);
+    let (c, seen) = member_with(&kafka, cfg, &[&keep, &doomed]).await;
     common::eventually(Duration::from_secs(30), "four partitions", || async {
         c.assignment().await.unwrap_or_default().len() == 4
     })
@@ -619,14 +619,12 @@ async fn a_topic_deleted_while_assigned_is_dropped_without_a_crash() {
 
 #[tokio::test]
 async fn batches_larger_than_max_bytes_per_partition_are_still_read() {
-    if common::needs_kafka4("KIP-848 consumer groups").await {
-        return;
-    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "c-bigbatch", 2).await;
     common::produce(&kafka, &topic, 3000).await;
-    let mut cfg = config(&common::unique("g-bigbatch"));
+    let mut cfg =
+        config(&common::unique("g-bigbatch")).group_protocol(common::group_protocol(&kafka).await);
     cfg.max_bytes_per_partition = 1024;
     let c = kafka.consumer(cfg).unwrap();
     c.subscribe(&[&topic], true).await.unwrap();
@@ -653,9 +651,6 @@ async fn batches_larger_than_max_bytes_per_partition_are_still_read() {
 /// response is cut at the free prefetch space and the rest fetched again, every record once.
 #[tokio::test]
 async fn a_fetch_that_inflates_past_the_prefetch_budget_is_cut_and_refetched() {
-    if common::needs_kafka4("KIP-848 consumer groups").await {
-        return;
-    }
     use kafkit::producer::Compression;
     use kafkit::producer::{ProducerConfig, Record};
     let kafka = common::connect().await;
@@ -677,7 +672,8 @@ async fn a_fetch_that_inflates_past_the_prefetch_budget_is_cut_and_refetched() {
         a.await.unwrap();
     }
     // 20 MB of records in well under 1 MB on the wire; 2 MB of prefetch space.
-    let mut cfg = config(&common::unique("inflate"));
+    let mut cfg =
+        config(&common::unique("inflate")).group_protocol(common::group_protocol(&kafka).await);
     cfg.max_prefetch_bytes = 2 * 1024 * 1024;
     cfg.max_bytes_per_partition = 1024 * 1024;
     let mut events = kafka.events();
@@ -714,9 +710,6 @@ async fn a_fetch_that_inflates_past_the_prefetch_budget_is_cut_and_refetched() {
 /// lists every partition in each one. Both read every record.
 #[tokio::test]
 async fn fetch_sessions_send_only_what_changed() {
-    if common::needs_kafka4("KIP-848 consumer groups").await {
-        return;
-    }
     let mut median = BTreeMap::new();
     let setup = common::connect().await;
     let topic = common::topic(&setup, "sessions", 64).await;
@@ -741,8 +734,14 @@ async fn fetch_sessions_send_only_what_changed() {
             })
         };
         let group = common::unique("g-sessions");
-        let (c, seen) =
-            member_with(&kafka, config(&group).fetch_sessions(sessions), &[&topic]).await;
+        let (c, seen) = member_with(
+            &kafka,
+            config(&group)
+                .fetch_sessions(sessions)
+                .group_protocol(common::group_protocol(&kafka).await),
+            &[&topic],
+        )
+        .await;
         common::eventually(Duration::from_secs(60), "every record read", || {
             let n = seen.lock().unwrap().len();
             async move { n >= 640 }
