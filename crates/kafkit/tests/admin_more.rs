@@ -61,6 +61,24 @@ async fn topic_broker_group_and_client_metrics_configs_are_described_and_altered
         )
         .await
         .unwrap();
+    // The broker applies it from its metadata log: soon, not at once (seen on Kafka 3.9).
+    let (a, tt) = (admin.clone(), t.clone());
+    common::eventually(
+        Duration::from_secs(30),
+        "the topic config is set",
+        move || {
+            let (a, tt) = (a.clone(), tt.clone());
+            async move {
+                a.describe_configs(std::slice::from_ref(&tt), &["retention.ms"])
+                    .await
+                    .ok()
+                    .and_then(|d| d[0].entries.first().and_then(|e| e.value.clone()))
+                    .as_deref()
+                    == Some("3600000")
+            }
+        },
+    )
+    .await;
     let d = &admin
         .describe_configs(std::slice::from_ref(&t), &[])
         .await
