@@ -107,6 +107,16 @@ async fn topic_broker_group_and_client_metrics_configs_are_described_and_altered
         )
         .await
         .unwrap();
+    let (a, tt) = (admin.clone(), t.clone());
+    common::eventually(Duration::from_secs(30), "retention.ms deleted", move || {
+        let (a, tt) = (a.clone(), tt.clone());
+        async move {
+            a.describe_configs(std::slice::from_ref(&tt), &["retention.ms"])
+                .await
+                .is_ok_and(|d| d[0].entries[0].source != ConfigSource::DynamicTopic)
+        }
+    })
+    .await;
     let d = &admin
         .describe_configs(
             std::slice::from_ref(&t),
@@ -533,6 +543,17 @@ async fn a_scram_user_is_created_logs_in_and_is_refused_after_delete() {
         .upsert_user_scram_credential(&user, ScramMechanism::ScramSha512, "other", Some(8192))
         .await
         .unwrap();
+    // Described from the broker's metadata image: soon, not at once (seen on Kafka 3.9).
+    let (a, u) = (admin.clone(), user.clone());
+    common::eventually(Duration::from_secs(30), "both credentials", move || {
+        let (a, u) = (a.clone(), u.clone());
+        async move {
+            a.describe_user_scram_credentials(&[&u])
+                .await
+                .is_ok_and(|users| users.len() == 1 && users[0].credentials.len() == 2)
+        }
+    })
+    .await;
     let users = admin
         .describe_user_scram_credentials(&[&user])
         .await
