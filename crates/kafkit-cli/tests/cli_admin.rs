@@ -2,6 +2,8 @@
 //! the default broker, and `acl` on the `acl` profile's broker (SASL PLAIN as the super user
 //! admin; `KAFKIT_ACL_BOOTSTRAP`, default 127.0.0.1:9192), with --json read back.
 
+mod common;
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -173,16 +175,22 @@ fn config_offsets_records_cluster_and_user_commands() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("RESOURCE_NOT_FOUND"));
     // The default broker has no authorizer: the ACL commands say which setting turns one on.
+    // (The legacy profile's Kafka 3.9 runs one, with every client a super user: the list
+    // answers there.)
     let out = command(&bootstrap())
         .args(["acl", "list"])
         .output()
         .unwrap();
-    assert!(!out.status.success());
     let e = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        e.contains("no authorizer") && e.contains("authorizer.class.name"),
-        "{e}"
-    );
+    if common::is_kafka4() {
+        assert!(!out.status.success());
+        assert!(
+            e.contains("no authorizer") && e.contains("authorizer.class.name"),
+            "{e}"
+        );
+    } else {
+        assert!(out.status.success(), "{e}");
+    }
     kafkit(&["topic", "delete", &topic]);
 }
 

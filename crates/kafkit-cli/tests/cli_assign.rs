@@ -1,6 +1,8 @@
 //! `kafkit consume --partition` reads a partition with no group, from where it is told; and
 //! `kafkit produce` / `kafkit consume` say at once that their topic does not exist.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
@@ -117,6 +119,8 @@ fn consume_says_its_topic_does_not_exist() {
         "consume",
         "--group",
         &group,
+        "--group-protocol",
+        common::group_protocol(),
         "--topic",
         &topic,
         "--idle-timeout-secs",

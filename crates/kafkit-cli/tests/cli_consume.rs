@@ -1,6 +1,8 @@
 //! `kafkit consume --events` as a new user runs it: on a topic the handle has never seen, the
 //! group events name the topic (never a topic id) and carry the join's fields.
 
+mod common;
+
 use std::process::Command;
 
 fn bootstrap() -> String {
@@ -23,6 +25,9 @@ fn kafkit(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn consume_events_name_the_topic_and_the_join() {
+    if common::needs_kafka4("KIP-848 consumer groups: the join event's member epoch") {
+        return;
+    }
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

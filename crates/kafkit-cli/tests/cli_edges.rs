@@ -3,6 +3,8 @@
 //! checked before they are used (sizes before allocation, times without overflow, partitions
 //! against the topic). Needs the default broker (`KAFKIT_BOOTSTRAP`, default 127.0.0.1:9092).
 
+mod common;
+
 use std::process::{Command, Output};
 
 use base64::Engine as _;
@@ -179,6 +181,8 @@ fn names_from_list_results_and_errors_are_escaped() {
         "consume",
         "--group",
         &group,
+        "--group-protocol",
+        common::group_protocol(),
         "--topic",
         &topic,
         "--idle-timeout-secs",

@@ -2,6 +2,8 @@
 //! and sends each line as it arrives; `consume` leaves its group and commits what it printed on
 //! SIGTERM as on Ctrl-C.
 
+mod common;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -145,6 +147,8 @@ fn consume_leaves_its_group_and_commits_on_sigterm() {
             &topic,
             "--group",
             &group,
+            "--group-protocol",
+            common::group_protocol(),
             "--from-beginning",
         ])
         .stdout(Stdio::piped())

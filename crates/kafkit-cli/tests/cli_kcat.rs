@@ -3,6 +3,8 @@
 //! JSON both ways, produce's delimiters, headers and summary, group offset moves planned before
 //! they are applied, and errors printed once.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Output, Stdio};
 
@@ -357,6 +359,8 @@ fn group_offsets_are_planned_and_moved_only_with_execute() {
         "consume",
         "-g",
         &group,
+        "--group-protocol",
+        common::group_protocol(),
         "-t",
         &topic,
         "--from-beginning",
@@ -520,6 +524,8 @@ fn errors_print_once_and_records_alone_reach_stdout() {
         "consume",
         "-g",
         &group,
+        "--group-protocol",
+        common::group_protocol(),
         "-t",
         &topic,
         "--from-beginning",

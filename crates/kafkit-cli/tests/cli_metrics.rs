@@ -1,6 +1,8 @@
 //! `kafkit --metrics-addr`: a running consume serves the client's metrics to a Prometheus
 //! scrape.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -68,6 +70,8 @@ fn a_running_consume_serves_its_metrics_to_prometheus() {
                 "consume",
                 "--group",
                 &format!("g-{topic}"),
+                "--group-protocol",
+                common::group_protocol(),
                 "--topic",
                 &topic,
             ])

@@ -1,6 +1,8 @@
 //! `kafkit share` as a new user runs it: start a share group at the beginning, consume with an
 //! acknowledgement type, describe it, delete it.
 
+mod common;
+
 use std::process::Command;
 
 fn bootstrap() -> String {
@@ -23,6 +25,9 @@ fn kafkit(args: &[&str]) -> String {
 
 #[test]
 fn share_consume_rejects_then_describe_and_delete() {
+    if common::needs_kafka4("share groups, KIP-932") {
+        return;
+    }
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -1,4 +1,5 @@
-//! Group administration against the real broker: list, describe, offsets, reset, delete.
+//! Group administration against the real broker: list, describe, offsets, reset, delete. A
+//! KIP-848 group on Kafka 4.x, a classic one on an older broker (scripts/test-legacy).
 
 mod common;
 
@@ -17,8 +18,23 @@ async fn a_consumer_group_is_listed_described_reset_and_deleted() {
     let topic = common::topic(&kafka, "a-groups", 2).await;
     common::produce(&kafka, &topic, 20).await;
     let group = common::unique("g-admin");
+    let protocol = common::group_protocol(&kafka).await;
+    let (kind, group_type, other_type, type_name) = match protocol {
+        GroupProtocol::Consumer => (
+            GroupKind::Consumer,
+            GroupType::Consumer,
+            GroupType::Classic,
+            "consumer",
+        ),
+        GroupProtocol::Classic => (
+            GroupKind::Classic,
+            GroupType::Classic,
+            GroupType::Consumer,
+            "classic",
+        ),
+    };
     let c = kafka
-        .consumer(ConsumerConfig::new(&group).group_protocol(GroupProtocol::Consumer))
+        .consumer(ConsumerConfig::new(&group).group_protocol(protocol))
         .unwrap();
     c.subscribe(&[&topic], true).await.unwrap();
     let mut stream = Box::pin(c.stream());
@@ -31,23 +47,20 @@ async fn a_consumer_group_is_listed_described_reset_and_deleted() {
     }
 
     let d = &admin.describe_groups(&[&group]).await.unwrap()[0];
-    assert_eq!(d.kind, GroupKind::Consumer);
+    assert_eq!(d.kind, kind);
     assert_eq!(d.members.len(), 1);
     assert_eq!(d.members[0].member_id, c.member_id());
     assert_eq!(d.members[0].assignment.len(), 2, "{d:?}");
     assert_eq!(d.members[0].subscribed_topics, vec![topic.clone()]);
-    let listed = admin
-        .list_groups(&[GroupType::Consumer], &[])
-        .await
-        .unwrap();
+    let listed = admin.list_groups(&[group_type], &[]).await.unwrap();
     assert!(
         listed
             .iter()
-            .any(|g| g.group_id == group && g.group_type == "consumer"),
+            .any(|g| g.group_id == group && g.group_type == type_name),
         "{listed:?}"
     );
     assert!(!admin
-        .list_groups(&[GroupType::Classic], &[])
+        .list_groups(&[other_type], &[])
         .await
         .unwrap()
         .iter()
@@ -64,7 +77,7 @@ async fn a_consumer_group_is_listed_described_reset_and_deleted() {
         let group = group.clone();
         async move {
             admin
-                .list_groups(&[GroupType::Consumer], &states)
+                .list_groups(&[group_type], &states)
                 .await
                 .unwrap()
                 .iter()

@@ -385,7 +385,10 @@ async fn a_consumer_says_at_once_that_its_topic_does_not_exist() {
     let mut events = kafka.events();
     let topic = common::unique("a-missing-sub");
     let member = kafka
-        .consumer(ConsumerConfig::new(common::unique("g-missing")))
+        .consumer(
+            ConsumerConfig::new(common::unique("g-missing"))
+                .group_protocol(common::group_protocol(&kafka).await),
+        )
         .unwrap();
     member.subscribe(&[&topic], false).await.unwrap();
     let message = warning(&mut events, &[&topic, "does not exist"]).await;

@@ -381,6 +381,9 @@ async fn group_type(kafka: &Kafka, group: &str) -> String {
 
 #[tokio::test]
 async fn a_kafkit_group_rolls_from_classic_to_consumer_and_back_with_every_record_once() {
+    if common::needs_kafka4("KIP-848 consumer groups, to migrate to").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cl-roll", 6).await;
@@ -466,6 +469,9 @@ async fn a_kafkit_group_rolls_from_classic_to_consumer_and_back_with_every_recor
 
 #[tokio::test]
 async fn java_classic_members_stay_while_kafkit_members_migrate_and_back() {
+    if common::needs_kafka4("KIP-848 consumer groups, to migrate to").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     for assignor in ["range", "cooperative-sticky"] {

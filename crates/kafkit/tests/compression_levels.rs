@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::StreamExt;
-use kafkit::consumer::{ConsumerConfig, GroupProtocol};
+use kafkit::consumer::ConsumerConfig;
 use kafkit::producer::{Compression, ProducerConfig, Record};
 use kafkit::ErrorKind;
 
@@ -82,7 +82,8 @@ async fn log_size(kafka: &kafkit::Kafka, topic: &str) -> i64 {
 async fn read_back(kafka: &kafkit::Kafka, topic: &str) -> BTreeMap<i64, String> {
     let c = kafka
         .consumer(
-            ConsumerConfig::new(common::unique("g-level")).group_protocol(GroupProtocol::Consumer),
+            ConsumerConfig::new(common::unique("g-level"))
+                .group_protocol(common::group_protocol(kafka).await),
         )
         .expect("consumer");
     c.subscribe(&[topic], true).await.expect("subscribe");

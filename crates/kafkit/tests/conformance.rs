@@ -26,6 +26,12 @@ fn config(group: &str) -> ConsumerConfig {
 }
 
 /// Every event the handle publishes from now on.
+/// `config` with the broker's protocol, for what does not depend on it (commits, seeks,
+/// subscriptions): KIP-848 on Kafka 4.x, a classic member on Kafka 3.x (scripts/test-legacy).
+async fn any_config(kafka: &Kafka, group: &str) -> ConsumerConfig {
+    config(group).group_protocol(common::group_protocol(kafka).await)
+}
+
 fn record_events(kafka: &Kafka) -> Arc<Mutex<Vec<Event>>> {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let mut rx = kafka.events();
@@ -118,6 +124,9 @@ fn uuid_like(s: &str) -> bool {
 
 #[tokio::test]
 async fn group_join_names_its_topics_and_heartbeat_fires_for_every_answer() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-events", 3).await;
@@ -283,7 +292,7 @@ async fn each_batch_heartbeat_reports_the_member_and_resolved_offsets_are_commit
     let topic = common::topic(&kafka, "cf-batch", 1).await;
     common::produce(&kafka, &topic, 10).await;
     let group = common::unique("g-cf-batch");
-    let c = kafka.consumer(config(&group)).unwrap();
+    let c = kafka.consumer(any_config(&kafka, &group).await).unwrap();
     c.subscribe(&[&topic], true).await.unwrap();
     let statuses: Arc<Mutex<Vec<MemberStatus>>> = Arc::default();
     type Uncommitted = Option<(TopicPartition, i64)>;
@@ -345,7 +354,7 @@ async fn is_stale_turns_true_after_a_seek_and_reading_resumes_there() {
     let topic = common::topic(&kafka, "cf-stale-seek", 1).await;
     common::produce(&kafka, &topic, 10).await;
     let group = common::unique("g-cf-stale-seek");
-    let c = kafka.consumer(config(&group)).unwrap();
+    let c = kafka.consumer(any_config(&kafka, &group).await).unwrap();
     c.subscribe(&[&topic], true).await.unwrap();
     let firsts: Arc<Mutex<Vec<i64>>> = Arc::default();
     let stale_seen = Arc::new(AtomicBool::new(false));
@@ -399,7 +408,7 @@ async fn is_stale_turns_true_when_a_rebalance_takes_the_partition() {
     let topic = common::topic(&kafka, "cf-stale-rebalance", 2).await;
     common::produce(&kafka, &topic, 20).await;
     let group = common::unique("g-cf-stale-rebalance");
-    let a = kafka.consumer(config(&group)).unwrap();
+    let a = kafka.consumer(any_config(&kafka, &group).await).unwrap();
     a.subscribe(&[&topic], true).await.unwrap();
     let stale = Arc::new(AtomicUsize::new(0));
     let held = Arc::new(AtomicUsize::new(0));
@@ -427,7 +436,7 @@ async fn is_stale_turns_true_when_a_rebalance_takes_the_partition() {
         .await
     });
     wait_count(&held, 2).await;
-    let b = kafka.consumer(config(&group)).unwrap();
+    let b = kafka.consumer(any_config(&kafka, &group).await).unwrap();
     b.subscribe(&[&topic], true).await.unwrap();
     let _n = count_records(&b);
     common::eventually(WAIT, "the joiner gets a partition", || {
@@ -450,7 +459,7 @@ async fn a_backward_seek_is_what_gets_committed_next() {
     let topic = common::topic(&kafka, "cf-seek-back", 1).await;
     common::produce(&kafka, &topic, 10).await;
     let group = common::unique("g-cf-seek-back");
-    let c = kafka.consumer(config(&group)).unwrap();
+    let c = kafka.consumer(any_config(&kafka, &group).await).unwrap();
     c.subscribe(&[&topic], true).await.unwrap();
     let n = count_records(&c);
     wait_count(&n, 10).await;
@@ -479,7 +488,9 @@ async fn commit_offsets_if_necessary_commits_with_auto_commit_off() {
     let topic = common::topic(&kafka, "cf-if-necessary", 1).await;
     common::produce(&kafka, &topic, 10).await;
     let group = common::unique("g-cf-if-necessary");
-    let c = kafka.consumer(config(&group).auto_commit(false)).unwrap();
+    let c = kafka
+        .consumer(any_config(&kafka, &group).await.auto_commit(false))
+        .unwrap();
     c.subscribe(&[&topic], true).await.unwrap();
     let c2 = c.clone();
     tokio::spawn(async move {
@@ -512,7 +523,9 @@ async fn auto_commit_off_commits_nothing_unless_asked() {
     let topic = common::topic(&kafka, "cf-no-auto", 1).await;
     common::produce(&kafka, &topic, 10).await;
     let group = common::unique("g-cf-no-auto");
-    let a = kafka.consumer(config(&group).auto_commit(false)).unwrap();
+    let a = kafka
+        .consumer(any_config(&kafka, &group).await.auto_commit(false))
+        .unwrap();
     a.subscribe(&[&topic], true).await.unwrap();
     wait_count(&count_records(&a), 10).await;
     a.stop().await.unwrap();
@@ -523,7 +536,9 @@ async fn auto_commit_off_commits_nothing_unless_asked() {
     );
 
     // Asked: `commit` stores everything processed.
-    let b = kafka.consumer(config(&group).auto_commit(false)).unwrap();
+    let b = kafka
+        .consumer(any_config(&kafka, &group).await.auto_commit(false))
+        .unwrap();
     b.subscribe(&[&topic], true).await.unwrap();
     wait_count(&count_records(&b), 10).await;
     b.commit().await.unwrap();
@@ -539,7 +554,7 @@ async fn auto_commit_by_interval_commits_while_running() {
     let topic = common::topic(&kafka, "cf-interval", 1).await;
     common::produce(&kafka, &topic, 10).await;
     let group = common::unique("g-cf-interval");
-    let mut cfg = config(&group);
+    let mut cfg = any_config(&kafka, &group).await;
     cfg.auto_commit_interval = Duration::from_millis(300);
     let c = kafka.consumer(cfg).unwrap();
     c.subscribe(&[&topic], true).await.unwrap();
@@ -556,7 +571,7 @@ async fn auto_commit_by_threshold_commits_before_the_interval() {
     let topic = common::topic(&kafka, "cf-threshold", 1).await;
     common::produce(&kafka, &topic, 12).await;
     let group = common::unique("g-cf-threshold");
-    let mut cfg = config(&group);
+    let mut cfg = any_config(&kafka, &group).await;
     cfg.auto_commit_interval = Duration::from_secs(3600);
     cfg.auto_commit_threshold = Some(5);
     let c = kafka.consumer(cfg).unwrap();
@@ -580,6 +595,9 @@ async fn auto_commit_by_threshold_commits_before_the_interval() {
 
 #[tokio::test]
 async fn remote_assignor_unset_means_uniform() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-uniform", 2).await;
@@ -594,6 +612,9 @@ async fn remote_assignor_unset_means_uniform() {
 
 #[tokio::test]
 async fn the_range_assignor_gives_co_partitioned_ranges() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let t1 = common::topic(&kafka, "cf-range-a", 4).await;
@@ -642,6 +663,9 @@ async fn the_range_assignor_gives_co_partitioned_ranges() {
 
 #[tokio::test]
 async fn the_rebalance_timeout_reaches_the_broker() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-rebalance-timeout", 2).await;
@@ -691,6 +715,9 @@ async fn the_rebalance_timeout_reaches_the_broker() {
 
 #[tokio::test]
 async fn the_rack_id_is_sent_to_the_broker() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-rack", 1).await;
@@ -704,6 +731,9 @@ async fn the_rack_id_is_sent_to_the_broker() {
 
 #[tokio::test]
 async fn deprecated_options_warn_once_each_even_for_a_listener_added_later() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-deprecated", 1).await;
@@ -763,7 +793,7 @@ async fn a_later_subscribe_adds_and_replace_subscription_replaces() {
     let a = common::topic(&kafka, "cf-sub-a", 1).await;
     let b = common::topic(&kafka, "cf-sub-b", 1).await;
     let group = common::unique("g-cf-sub");
-    let c = kafka.consumer(config(&group)).unwrap();
+    let c = kafka.consumer(any_config(&kafka, &group).await).unwrap();
     c.subscribe(&[&a], true).await.unwrap();
     let _n = count_records(&c);
     let (ta, tb) = (TopicPartition::new(&a, 0), TopicPartition::new(&b, 0));
@@ -786,7 +816,7 @@ async fn a_pattern_added_to_topics_reads_both() {
     common::produce(&kafka, &a, 3).await;
     common::produce(&kafka, &matched, 3).await;
     let group = common::unique("g-cf-mix");
-    let c = kafka.consumer(config(&group)).unwrap();
+    let c = kafka.consumer(any_config(&kafka, &group).await).unwrap();
     c.subscribe(&[&a], true).await.unwrap();
     c.subscribe_pattern(&format!("{prefix}\\..*"), true)
         .await
@@ -804,6 +834,9 @@ async fn a_pattern_added_to_topics_reads_both() {
 
 #[tokio::test]
 async fn hooks_set_after_subscribe_take_effect() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let a = common::topic(&kafka, "cf-hook-a", 1).await;
@@ -853,6 +886,9 @@ async fn hooks_set_after_subscribe_take_effect() {
 
 #[tokio::test]
 async fn an_unknown_remote_assignor_fails_naming_the_broker_setting() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-bad-assignor", 1).await;
@@ -870,6 +906,9 @@ async fn an_unknown_remote_assignor_fails_naming_the_broker_setting() {
 
 #[tokio::test]
 async fn offline_migration_keeps_the_committed_offsets() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-offline", 1).await;
@@ -911,6 +950,9 @@ async fn offline_migration_keeps_the_committed_offsets() {
 
 #[tokio::test]
 async fn a_thousand_partitions_split_across_twenty_members() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "cf-scale", 1000).await;

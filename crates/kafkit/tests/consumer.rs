@@ -1,6 +1,8 @@
 //! The KIP-848 group consumer against the real broker: assignment, rebalances without stalls or
 //! duplicates, session expiry, fencing, regex subscriptions, a Java member in the same group,
-//! and a broker without the protocol.
+//! and a broker without the protocol. On Kafka 3.x (scripts/test-legacy) the fetch tests
+//! (batch sizes, prefetch budget, fetch sessions, a deleted topic) run with a classic member
+//! and the rest are skipped (`common::needs_kafka4`).
 
 mod common;
 
@@ -96,6 +98,9 @@ async fn bad_group_protocol_string_gives_the_exact_message() {
 
 #[tokio::test]
 async fn one_member_gets_every_partition_and_reads_every_record() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "c-one", 6).await;
@@ -128,6 +133,9 @@ async fn one_member_gets_every_partition_and_reads_every_record() {
 
 #[tokio::test]
 async fn three_members_split_disjointly_then_a_fourth_joins_without_stalling_the_others() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "c-split", 12).await;
@@ -212,6 +220,9 @@ async fn three_members_split_disjointly_then_a_fourth_joins_without_stalling_the
 /// handler reached that batch, after the other partitions' batches: 4,000 of 6,000 records.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_does_not_wait_behind_a_slow_handlers_other_partitions() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "slow-revoke", 3).await;
@@ -267,6 +278,9 @@ async fn a_revocation_does_not_wait_behind_a_slow_handlers_other_partitions() {
 
 #[tokio::test]
 async fn a_member_that_leaves_hands_over_with_nothing_processed_twice() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "c-handover", 6).await;
@@ -308,6 +322,9 @@ async fn a_member_that_leaves_hands_over_with_nothing_processed_twice() {
 
 #[tokio::test]
 async fn a_member_that_dies_loses_its_partitions_after_the_session_timeout() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "c-crash", 4).await;
@@ -337,6 +354,9 @@ async fn a_member_that_dies_loses_its_partitions_after_the_session_timeout() {
 
 #[tokio::test]
 async fn a_fenced_member_loses_its_partitions_and_rejoins() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "c-fenced", 3).await;
@@ -376,6 +396,9 @@ async fn a_fenced_member_loses_its_partitions_and_rejoins() {
 
 #[tokio::test]
 async fn a_regex_subscription_picks_up_a_topic_created_later() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let prefix = common::unique("c-regex");
@@ -439,6 +462,9 @@ fn regex_escape(s: &str) -> String {
 
 #[tokio::test]
 async fn a_java_consumer_in_the_same_group_gets_a_disjoint_share() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "c-java", 6).await;
@@ -519,6 +545,9 @@ async fn a_broker_without_the_consumer_protocol_gives_an_error_naming_both_fixes
 
 #[tokio::test]
 async fn added_partitions_are_assigned_without_revoking_the_others() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "c-grow", 2).await;
@@ -559,7 +588,8 @@ async fn a_topic_deleted_while_assigned_is_dropped_without_a_crash() {
     let keep = common::topic(&kafka, "c-keep", 2).await;
     let doomed = common::topic(&kafka, "c-doomed", 2).await;
     let group = common::unique("g-doomed");
-    let (c, seen) = member_of(&kafka, &group, &[&keep, &doomed]).await;
+    let cfg = config(&group).group_protocol(common::group_protocol(&kafka).await);
+    let (c, seen) = member_with(&kafka, cfg, &[&keep, &doomed]).await;
     common::eventually(Duration::from_secs(30), "four partitions", || async {
         c.assignment().await.unwrap_or_default().len() == 4
     })
@@ -593,7 +623,8 @@ async fn batches_larger_than_max_bytes_per_partition_are_still_read() {
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "c-bigbatch", 2).await;
     common::produce(&kafka, &topic, 3000).await;
-    let mut cfg = config(&common::unique("g-bigbatch"));
+    let mut cfg =
+        config(&common::unique("g-bigbatch")).group_protocol(common::group_protocol(&kafka).await);
     cfg.max_bytes_per_partition = 1024;
     let c = kafka.consumer(cfg).unwrap();
     c.subscribe(&[&topic], true).await.unwrap();
@@ -641,7 +672,8 @@ async fn a_fetch_that_inflates_past_the_prefetch_budget_is_cut_and_refetched() {
         a.await.unwrap();
     }
     // 20 MB of records in well under 1 MB on the wire; 2 MB of prefetch space.
-    let mut cfg = config(&common::unique("inflate"));
+    let mut cfg =
+        config(&common::unique("inflate")).group_protocol(common::group_protocol(&kafka).await);
     cfg.max_prefetch_bytes = 2 * 1024 * 1024;
     cfg.max_bytes_per_partition = 1024 * 1024;
     let mut events = kafka.events();
@@ -702,8 +734,14 @@ async fn fetch_sessions_send_only_what_changed() {
             })
         };
         let group = common::unique("g-sessions");
-        let (c, seen) =
-            member_with(&kafka, config(&group).fetch_sessions(sessions), &[&topic]).await;
+        let (c, seen) = member_with(
+            &kafka,
+            config(&group)
+                .fetch_sessions(sessions)
+                .group_protocol(common::group_protocol(&kafka).await),
+            &[&topic],
+        )
+        .await;
         common::eventually(Duration::from_secs(60), "every record read", || {
             let n = seen.lock().unwrap().len();
             async move { n >= 640 }
@@ -739,6 +777,9 @@ async fn fetch_sessions_send_only_what_changed() {
 /// dies after a rebalance repeats only what it processed since.
 #[tokio::test]
 async fn a_reassignment_commits_every_partition_processed_not_only_the_revoked_ones() {
+    if common::needs_kafka4("KIP-848 consumer groups").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "c-reassign-commit", 4).await;

@@ -205,6 +205,11 @@ async fn committed(kafka: &Kafka, group: &str) -> BTreeMap<TopicPartition, i64> 
 
 #[tokio::test]
 async fn basic_configuration_prints_each_value() {
+    if common::needs_kafka4("KIP-848 consumer groups: the examples are KafkaJS's KIP-848 examples")
+        .await
+    {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "ex-basic", 1).await;
@@ -229,6 +234,11 @@ async fn basic_configuration_prints_each_value() {
 
 #[tokio::test]
 async fn server_side_assignor_is_the_one_named_and_uniform_by_default() {
+    if common::needs_kafka4("KIP-848 consumer groups: the examples are KafkaJS's KIP-848 examples")
+        .await
+    {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "ex-assignor", 3).await;
@@ -261,6 +271,11 @@ async fn server_side_assignor_is_the_one_named_and_uniform_by_default() {
 
 #[tokio::test]
 async fn live_migration_rolls_a_classic_member_over_to_the_consumer_protocol() {
+    if common::needs_kafka4("KIP-848 consumer groups: the examples are KafkaJS's KIP-848 examples")
+        .await
+    {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "ex-migrate", 1).await;
@@ -285,6 +300,11 @@ async fn live_migration_rolls_a_classic_member_over_to_the_consumer_protocol() {
 
 #[tokio::test]
 async fn monitoring_prints_the_join_and_every_heartbeat() {
+    if common::needs_kafka4("KIP-848 consumer groups: the examples are KafkaJS's KIP-848 examples")
+        .await
+    {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "ex-monitor", 2).await;
@@ -321,6 +341,11 @@ async fn monitoring_prints_the_join_and_every_heartbeat() {
 
 #[tokio::test]
 async fn auto_offset_management_reads_both_topics_and_commits_what_it_processed() {
+    if common::needs_kafka4("KIP-848 consumer groups: the examples are KafkaJS's KIP-848 examples")
+        .await
+    {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let orders = common::topic(&kafka, "ex-orders", 1).await;
@@ -363,6 +388,11 @@ async fn auto_offset_management_reads_both_topics_and_commits_what_it_processed(
 
 #[tokio::test]
 async fn manual_offset_control_commits_each_offset_plus_one() {
+    if common::needs_kafka4("KIP-848 consumer groups: the examples are KafkaJS's KIP-848 examples")
+        .await
+    {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "ex-manual", 1).await;
@@ -393,6 +423,11 @@ async fn manual_offset_control_commits_each_offset_plus_one() {
 
 #[tokio::test]
 async fn batch_processing_resolves_each_record_and_commits_the_batch() {
+    if common::needs_kafka4("KIP-848 consumer groups: the examples are KafkaJS's KIP-848 examples")
+        .await
+    {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "ex-batch", 1).await;

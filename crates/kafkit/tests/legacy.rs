@@ -177,6 +177,17 @@ async fn cluster_topics_configs_offsets_and_records() {
         )
         .await
         .expect("alter configs");
+    // Applied from the metadata log a moment after the call returns.
+    let (a, tt) = (admin.clone(), t.clone());
+    common::eventually(Duration::from_secs(30), "retention.ms set", move || {
+        let (a, tt) = (a.clone(), tt.clone());
+        async move {
+            a.describe_configs(std::slice::from_ref(&tt), &["retention.ms"])
+                .await
+                .is_ok_and(|cfg| format!("{cfg:?}").contains("3600000"))
+        }
+    })
+    .await;
     let cfg = admin
         .describe_configs(&[t], &["retention.ms"])
         .await

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use futures::StreamExt;
-use kafkit::consumer::{ConsumerConfig, GroupProtocol};
+use kafkit::consumer::ConsumerConfig;
 use kafkit::producer::partitioner::partition_for_key;
 use kafkit::producer::Compression;
 use kafkit::producer::{Acks, Header, ProducerConfig, Record};
@@ -180,7 +180,7 @@ async fn every_codec_is_read_back_by_the_java_client_and_by_kafkit() {
         let c = kafka
             .consumer(
                 ConsumerConfig::new(common::unique("g-codec"))
-                    .group_protocol(GroupProtocol::Consumer),
+                    .group_protocol(common::group_protocol(&kafka).await),
             )
             .unwrap();
         c.subscribe(&[&topic], true).await.unwrap();
@@ -248,7 +248,8 @@ async fn twenty_thousand_lz4_records_are_written_once_each_with_dense_offsets() 
     }
     let c = kafka
         .consumer(
-            ConsumerConfig::new(common::unique("g-many")).group_protocol(GroupProtocol::Consumer),
+            ConsumerConfig::new(common::unique("g-many"))
+                .group_protocol(common::group_protocol(&kafka).await),
         )
         .unwrap();
     c.subscribe(&[&topic], true).await.unwrap();

@@ -110,6 +110,9 @@ async fn wait_seen(seen: &Seen, what: &str, f: impl Fn(&[(usize, i32, i64, i16)]
 
 #[tokio::test]
 async fn more_members_than_partitions_all_get_records_and_each_is_accepted_once() {
+    if common::needs_kafka4("share groups, KIP-932").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "sh-spread", 2).await;
@@ -153,6 +156,9 @@ async fn more_members_than_partitions_all_get_records_and_each_is_accepted_once(
 
 #[tokio::test]
 async fn a_released_record_comes_back_with_a_higher_delivery_count_and_a_rejected_one_never() {
+    if common::needs_kafka4("share groups, KIP-932").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "sh-release", 1).await;
@@ -215,6 +221,9 @@ async fn a_released_record_comes_back_with_a_higher_delivery_count_and_a_rejecte
 
 #[tokio::test]
 async fn a_record_that_keeps_failing_is_archived_at_the_delivery_limit() {
+    if common::needs_kafka4("share groups, KIP-932").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "sh-poison", 1).await;
@@ -261,6 +270,9 @@ async fn a_record_that_keeps_failing_is_archived_at_the_delivery_limit() {
 
 #[tokio::test]
 async fn records_a_dead_member_held_go_to_the_others_after_the_lock_timeout() {
+    if common::needs_kafka4("share groups, KIP-932").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "sh-dead", 1).await;
@@ -307,6 +319,9 @@ async fn records_a_dead_member_held_go_to_the_others_after_the_lock_timeout() {
 
 #[tokio::test]
 async fn a_java_share_consumer_shares_the_work_with_kafkit_members() {
+    if common::needs_kafka4("share groups, KIP-932").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "sh-java", 2).await;
@@ -389,6 +404,9 @@ async fn a_broker_without_share_groups_gives_an_error_naming_the_feature() {
 
 #[tokio::test]
 async fn explicit_acknowledgements_from_a_stream_are_committed_with_a_result_per_partition() {
+    if common::needs_kafka4("share groups, KIP-932").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "sh-stream", 1).await;
@@ -444,6 +462,9 @@ async fn explicit_acknowledgements_from_a_stream_are_committed_with_a_result_per
 
 #[tokio::test]
 async fn share_groups_are_listed_described_moved_and_deleted() {
+    if common::needs_kafka4("share groups, KIP-932").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let admin = kafka.admin();
@@ -489,6 +510,9 @@ async fn share_groups_are_listed_described_moved_and_deleted() {
 
 #[tokio::test]
 async fn a_renewed_record_stays_with_its_member_past_the_lock_timeout() {
+    if common::needs_kafka4("share groups, KIP-932").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "sh-renew", 1).await;
@@ -551,6 +575,9 @@ async fn a_renewed_record_stays_with_its_member_past_the_lock_timeout() {
 
 #[tokio::test]
 async fn a_failed_batch_is_released_and_comes_back_once() {
+    if common::needs_kafka4("share groups, KIP-932").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "sh-batch", 1).await;
@@ -602,6 +629,9 @@ async fn a_failed_batch_is_released_and_comes_back_once() {
 /// most 3 at a time, where batch-optimized fetching would acquire it whole.
 #[tokio::test]
 async fn a_strict_record_limit_splits_a_batch() {
+    if common::needs_kafka4("share groups, KIP-932").await {
+        return;
+    }
     common::init_tracing();
     let kafka = common::connect().await;
     let topic = common::topic(&kafka, "sh-limit", 1).await;

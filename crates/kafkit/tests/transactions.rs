@@ -10,7 +10,7 @@ mod common;
 use std::time::Duration;
 
 use futures::StreamExt;
-use kafkit::consumer::{ConsumerConfig, GroupProtocol, IsolationLevel, Message};
+use kafkit::consumer::{ConsumerConfig, IsolationLevel, Message};
 use kafkit::producer::{Producer, ProducerConfig, Record, TransactionVersion};
 use kafkit::{ErrorKind, Kafka, NewTopic, TopicPartition};
 
@@ -34,7 +34,7 @@ async fn read(kafka: &Kafka, topic: &str, n: usize, isolation: IsolationLevel) -
     let c = kafka
         .consumer(
             ConsumerConfig::new(common::unique("g-txn-read"))
-                .group_protocol(GroupProtocol::Consumer)
+                .group_protocol(common::group_protocol(kafka).await)
                 .isolation_level(isolation),
         )
         .unwrap();
@@ -207,7 +207,7 @@ async fn offsets_sent_to_a_transaction_count_only_if_it_commits() {
     let consumer = kafka
         .consumer(
             ConsumerConfig::new(&group)
-                .group_protocol(GroupProtocol::Consumer)
+                .group_protocol(common::group_protocol(&kafka).await)
                 .auto_commit(false),
         )
         .unwrap();

@@ -147,3 +147,64 @@ pub async fn cluster_transaction_version(kafka: &Kafka) -> kafkit::producer::Tra
         kafkit::producer::TransactionVersion::V1
     }
 }
+
+/// Whether the test broker runs Kafka 4.x: its `metadata.version` (from ApiVersions' features)
+/// reaches Kafka 4.0's first level. The legacy profile's Kafka 3.9 does not.
+pub async fn is_kafka4(kafka: &Kafka) -> bool {
+    metadata_version(kafka).await >= KAFKA_4_0_METADATA_VERSION
+}
+
+async fn metadata_version(kafka: &Kafka) -> i16 {
+    kafka
+        .admin()
+        .describe_features()
+        .await
+        .expect("describe features")
+        .supported
+        .iter()
+        .find(|f| f.name == "metadata.version")
+        .map_or(0, |f| f.max)
+}
+
+/// The protocol of a group that is not what a test is about (a reader, a group whose offsets
+/// a test commits): KIP-848 on Kafka 4.x, classic on an older broker.
+pub async fn group_protocol(kafka: &Kafka) -> kafkit::consumer::GroupProtocol {
+    if is_kafka4(kafka).await {
+        kafkit::consumer::GroupProtocol::Consumer
+    } else {
+        kafkit::consumer::GroupProtocol::Classic
+    }
+}
+
+/// The one rule by which a test (or a part of one) that needs what Kafka 3.x lacks (KIP-848
+/// consumer groups, share groups, group configs, transactions V2, KIP-1251, ...) is skipped on
+/// an older broker (the legacy profile's Kafka 3.9, `scripts/test-legacy`): the test broker is
+/// not Kafka 4.x ([`is_kafka4`]). Returns `true` when the test must skip `what`, after saying
+/// so on stderr ("skipped: needs Kafka 4.x (what)") and, when `KAFKIT_SKIPPED_LOG` names a
+/// file, adding a line to it (the suite, the test, what it needs), so the pass counts what it
+/// skipped. A skipped test never passes silently.
+pub async fn needs_kafka4(what: &str) -> bool {
+    let kafka = connect().await;
+    let level = metadata_version(&kafka).await;
+    if level >= KAFKA_4_0_METADATA_VERSION {
+        return false;
+    }
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    eprintln!(
+        "skipped: needs Kafka 4.x ({what}); the broker at {} runs an older Kafka (metadata.version up to {level})",
+        bootstrap()
+    );
+    if let Ok(path) = std::env::var("KAFKIT_SKIPPED_LOG") {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .expect("KAFKIT_SKIPPED_LOG");
+        writeln!(f, "{}\t{test}\t{what}", env!("CARGO_CRATE_NAME")).expect("write skip log");
+    }
+    true
+}
+
+/// `metadata.version` 4.0-IV0, the first level of Kafka 4.0 (3.9-IV0 is 21).
+const KAFKA_4_0_METADATA_VERSION: i16 = 22;
