@@ -272,6 +272,20 @@ impl Partitions {
         }
     }
 
+    /// A seek whose offset is still to be looked up (earliest or latest): as `seek`, but the
+    /// partition waits without a position, and no offset is stored for it until records are
+    /// processed from the one found.
+    pub fn seek_unresolved(&mut self, tp: &TopicPartition) -> bool {
+        if !self.seek(tp, 0) {
+            return false;
+        }
+        if let Some(st) = self.states.get_mut(tp) {
+            st.processed = None;
+            st.position = None;
+        }
+        true
+    }
+
     /// Moves a partition's position (seek): buffered records are dropped, the batch with the
     /// handler becomes obsolete (its later progress is not taken), and `offset` is what the
     /// next commit stores, backwards as well as forwards (as KafkaJS's seek).
