@@ -94,6 +94,13 @@ export interface KafkaConfig {
    * instead, until the request times out.
    */
   kafkitWaitForTopicAuthorization?: boolean
+  /**
+   * kafkit's extension. KafkaJS's special offsets -2 (earliest) and -1 (latest): by default
+   * `consumer.seek` moves to them and `admin.resetOffsets` / `admin.setOffsets` commit them as
+   * they are, as KafkaJS does; `true` follows kafkit's core instead: `seek` refuses them and the
+   * admin calls commit the offsets they stand for, looked up.
+   */
+  kafkitStrictOffsets?: boolean
 }
 
 export class Kafka {

@@ -51,7 +51,7 @@ class Admin {
     this._log = kafka.logger().namespace('Admin')
     this.logger = () => this._log
     this.events = events
-    this._instr = new Instrumentation(events, this._log)
+    this._instr = new Instrumentation(events, this._log, kafka._clientId)
     this._retry = { ...kafka._retry, ...retry }
     this._native = null
     this._turns = new Turns()
@@ -242,8 +242,9 @@ class Admin {
     }
   }
 
-  // Commits these offsets for the group, which must have no live members. An offset of -2
-  // stands for the earliest offset, -1 for the latest (KafkaJS's seek).
+  // Commits these offsets for the group, which must have no live members. -2 (earliest) and
+  // -1 (latest) are committed as they are, as KafkaJS does: every client reads them as no
+  // committed offset and starts by its own fromBeginning (kafkitStrictOffsets: looked up).
   async setOffsets({ groupId, topic, partitions } = {}) {
     if (!groupId) throw new KafkaJSNonRetriableError(`Invalid groupId ${groupId}`)
     if (!topic) throw new KafkaJSNonRetriableError(`Invalid topic ${topic}`)
@@ -253,7 +254,8 @@ class Admin {
       this._n().setOffsets(
         groupId,
         topic,
-        partitions.map(({ partition, offset }) => ({ partition: Number(partition), offset: String(offset) }))
+        partitions.map(({ partition, offset }) => ({ partition: Number(partition), offset: String(offset) })),
+        this._kafka._strictOffsets
       )
     )
   }
@@ -262,7 +264,7 @@ class Admin {
     if (!groupId) throw new KafkaJSNonRetriableError(`Invalid groupId ${groupId}`)
     if (!topic) throw new KafkaJSNonRetriableError(`Invalid topic ${topic}`)
     await this._checkNoRunningInstances(groupId)
-    await call(this._n().resetOffsets(groupId, topic, !!earliest))
+    await call(this._n().resetOffsets(groupId, topic, !!earliest, this._kafka._strictOffsets))
   }
 
   // Deletes the records before each offset ('-1': every record). Partitions that fail are

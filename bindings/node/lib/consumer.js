@@ -52,6 +52,9 @@ const fromNative = {
   COMMIT_OFFSETS: events.COMMIT_OFFSETS,
   FETCH_START: events.FETCH_START,
   FETCH: events.FETCH,
+  // Only for a batch of a transaction marker alone, which JavaScript never sees.
+  START_BATCH_PROCESS: events.START_BATCH_PROCESS,
+  END_BATCH_PROCESS: events.END_BATCH_PROCESS,
   REQUEST: events.REQUEST,
   REQUEST_TIMEOUT: events.REQUEST_TIMEOUT,
   REQUEST_QUEUE_SIZE: events.REQUEST_QUEUE_SIZE,
@@ -119,7 +122,7 @@ class Consumer {
     this.logger = () => this._log
     this._log = kafka.logger().namespace('Consumer')
     this.events = events
-    this._instr = new Instrumentation(events, this._log)
+    this._instr = new Instrumentation(events, this._log, kafka._clientId)
     this._retry = { retries: 5, initialRetryTime: 300, maxRetryTime: 30000, factor: 0.2, multiplier: 2, ...kafka._retry, ...retry }
     this._restartOnFailure = retry.restartOnFailure || (async () => true)
     this._groupId = groupId
@@ -209,6 +212,10 @@ class Consumer {
       if (generation !== undefined) this._generationId = generation
       if (name === 'GROUP_JOIN') this._checkUnsubscribed(payload)
       return payload
+    }
+    if (name === 'START_BATCH_PROCESS') {
+      const { duration, ...start } = payload
+      return start
     }
     if (name === 'FETCH' || name === 'FETCH_START') {
       return payload.nodeId == null ? payload : { ...payload, nodeId: String(payload.nodeId) }
@@ -463,7 +470,7 @@ class Consumer {
     const s = this._pendingSeeks.get(key)
     if (!s) return false
     this._pendingSeeks.delete(key)
-    callSync(() => this._native.seek(s.topic, s.partition, s.offset))
+    callSync(() => this._native.seek(s.topic, s.partition, s.offset, this._kafka._strictOffsets))
     return true
   }
 
@@ -471,7 +478,7 @@ class Consumer {
   // batch ended early for a pause).
   _rewind(nb, offset) {
     try {
-      if (this._native) callSync(() => this._native.seek(nb.topic, nb.partition, String(offset)))
+      if (this._native) callSync(() => this._native.seek(nb.topic, nb.partition, String(offset), true))
     } catch (e) {
       this._log.warn(`Could not keep the rest of the batch for after the pause: ${e.message}`, { topic: nb.topic, partition: nb.partition })
     }
@@ -672,7 +679,7 @@ class Consumer {
     // Before the group is joined the partition is not assigned yet: the seek waits for the
     // partition's first batch.
     if (this._runState === 'starting' || !this._native) this._pendingSeeks.set(`${s.partition}:${s.topic}`, s)
-    else callSync(() => this._native.seek(s.topic, s.partition, s.offset))
+    else callSync(() => this._native.seek(s.topic, s.partition, s.offset, this._kafka._strictOffsets))
   }
 
   pause(topicPartitions = []) {

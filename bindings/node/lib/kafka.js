@@ -87,6 +87,7 @@ class Kafka {
     logCreator,
     kafkitErrorMessages = false,
     kafkitWaitForTopicAuthorization = false,
+    kafkitStrictOffsets = false,
   } = {}) {
     if (!brokers || !(Array.isArray(brokers) || typeof brokers === 'function')) {
       throw new KafkaJSNonRetriableError('Failed to connect: "config.brokers" must be an array or a function returning one')
@@ -106,6 +107,10 @@ class Kafka {
     // KafkaJS fails at once on a topic this client may not describe; kafkit's core can wait
     // for the permission instead (opt-in).
     this._waitForTopicAuthorization = !!kafkitWaitForTopicAuthorization
+    // KafkaJS's -2/-1 (earliest/latest): seek looks them up, setOffsets and resetOffsets commit
+    // them as they are. kafkit's core refuses seeks to them and commits only offsets it
+    // looked up (opt-in).
+    this._strictOffsets = !!kafkitStrictOffsets
   }
 
   // The options of the native client, brokers resolved (KafkaJS accepts an async function).

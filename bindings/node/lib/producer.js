@@ -96,7 +96,7 @@ class Producer {
     this._log = kafka.logger().namespace('Producer')
     this.logger = () => this._log
     this.events = events
-    this._instr = new Instrumentation(events, this._log)
+    this._instr = new Instrumentation(events, this._log, kafka._clientId)
     this._retry = { ...kafka._retry, ...retry }
     if (createPartitioner && createPartitioner.kafkit === 'legacy') {
       throw new KafkaJSNonRetriableError(

@@ -147,7 +147,7 @@ class ShareConsumer {
     this._log = kafka.logger().namespace('ShareConsumer')
     this.logger = () => this._log
     this.events = events
-    this._instr = new Instrumentation(events, this._log)
+    this._instr = new Instrumentation(events, this._log, kafka._clientId)
     this._groupId = groupId
     this._explicit = acknowledgementMode === 'explicit'
     this._options = { groupId, acknowledgementMode, maxRecords, acquireMode, maxWaitTimeInMs, minBytes, maxBytes, rackId }

@@ -423,14 +423,16 @@ impl NativeAdmin {
     }
 
     /// KafkaJS's `setOffsets`: commits these offsets for the group (which `lib/admin.js` has
-    /// checked has no live members); `-2` means the earliest offset, `-1` the latest, as in
-    /// KafkaJS's `seek`.
+    /// checked has no live members); `-2` (earliest) and `-1` (latest) are committed as they
+    /// are, as KafkaJS does, or with `resolve` (`kafkitStrictOffsets`) looked up and
+    /// committed as offsets.
     #[napi]
     pub async fn set_offsets(
         &self,
         group_id: String,
         topic: String,
         partitions: Vec<PartitionOffset>,
+        resolve: bool,
     ) -> Result<()> {
         let admin = self.admin();
         let mut wanted = Vec::with_capacity(partitions.len());
@@ -448,6 +450,14 @@ impl NativeAdmin {
                 )));
             }
             wanted.push((TopicPartition::new(topic.clone(), p.partition), o));
+        }
+        if !resolve {
+            // KafkaJS's way: -2 and -1 committed as they are (each consumer then starts by
+            // its own `fromBeginning`).
+            return admin
+                .set_group_offsets_keeping_sentinels(&group_id, &wanted)
+                .await
+                .js();
         }
         for (special, spec) in [(-1, OffsetSpec::Latest), (-2, OffsetSpec::Earliest)] {
             let parts: Vec<TopicPartition> = wanted
@@ -470,15 +480,33 @@ impl NativeAdmin {
         admin.set_group_offsets(&group_id, &wanted).await.js()
     }
 
-    /// KafkaJS's `resetOffsets`: the group's offsets on every partition of `topic` to the
-    /// earliest or the latest offset.
+    /// KafkaJS's `resetOffsets`: the group's offsets on every partition of `topic` to -2
+    /// (earliest) or -1 (latest), as KafkaJS commits them; with `resolve`
+    /// (`kafkitStrictOffsets`), to the earliest or latest offset looked up.
     #[napi]
     pub async fn reset_offsets(
         &self,
         group_id: String,
         topic: String,
         earliest: bool,
+        resolve: bool,
     ) -> Result<()> {
+        if !resolve {
+            // As KafkaJS: the sentinel (-2 earliest, -1 latest) on every partition.
+            let admin = self.admin();
+            let sentinel = if earliest { -2 } else { -1 };
+            let wanted: Vec<(TopicPartition, i64)> = admin
+                .partitions_of(&topic)
+                .await
+                .js()?
+                .into_iter()
+                .map(|tp| (tp, sentinel))
+                .collect();
+            return admin
+                .set_group_offsets_keeping_sentinels(&group_id, &wanted)
+                .await
+                .js();
+        }
         let to = if earliest {
             OffsetReset::Earliest
         } else {
@@ -751,6 +779,12 @@ impl NativeAdmin {
     #[napi]
     pub async fn next_events(&self) -> Option<Vec<crate::events::NativeEvent>> {
         self.link.next_events().await
+    }
+
+    /// The events already received, without waiting (those of connecting).
+    #[napi]
+    pub fn take_events(&self) -> Vec<crate::events::NativeEvent> {
+        self.link.take_events()
     }
 
     #[napi]

@@ -142,12 +142,15 @@ impl Link {
     pub(crate) async fn connect(options: ClientOptions) -> Result<Arc<Link>> {
         let auto_create = options.allow_auto_topic_creation.unwrap_or(false);
         let unauthorized_final = options.unauthorized_topics_final.unwrap_or(false);
-        let kafka = Kafka::connect(kafka_config(options)?).await.js()?;
+        // Subscribed before the first request: KafkaJS's `network.request` covers connecting.
+        let (kafka, events) = Kafka::connect_with_events(kafka_config(options)?)
+            .await
+            .js()?;
         kafka.cluster().set_auto_topic_creation(auto_create);
         kafka
             .cluster()
             .set_unauthorized_topics_final(unauthorized_final);
-        let events = Mutex::new(kafka.events());
+        let events = Mutex::new(events);
         Ok(Arc::new(Link {
             kafka,
             events,
@@ -180,19 +183,25 @@ impl Link {
                 Err(broadcast::error::RecvError::Lagged(n)) => events::push_lagged(&mut out, n),
                 Err(broadcast::error::RecvError::Closed) => return None,
             }
-            while out.len() < 1000 {
-                match rx.try_recv() {
-                    Ok(e) => events::push(&mut out, &e, want),
-                    Err(broadcast::error::TryRecvError::Lagged(n)) => {
-                        events::push_lagged(&mut out, n)
-                    }
-                    Err(_) => break,
-                }
-            }
+            drain(&mut rx, &mut out, want);
             if !out.is_empty() {
                 return Some(out);
             }
         }
+    }
+
+    /// The events already received, without waiting: JavaScript dispatches those of
+    /// connecting before its CONNECT event, as KafkaJS's requests come before it.
+    pub(crate) fn take_events(&self) -> Vec<events::NativeEvent> {
+        let mut out = Vec::new();
+        if let Ok(mut rx) = self.events.try_lock() {
+            drain(
+                &mut rx,
+                &mut out,
+                self.want_requests.load(Ordering::Acquire),
+            );
+        }
+        out
     }
 
     pub(crate) async fn close(&self) {
@@ -200,5 +209,20 @@ impl Link {
             return;
         }
         self.kafka.close(Duration::from_secs(5)).await;
+    }
+}
+
+/// Moves the events waiting in `rx` to `out`, up to a thousand per call.
+fn drain(
+    rx: &mut broadcast::Receiver<kafkit::Event>,
+    out: &mut Vec<events::NativeEvent>,
+    want: bool,
+) {
+    while out.len() < 1000 {
+        match rx.try_recv() {
+            Ok(e) => events::push(out, &e, want),
+            Err(broadcast::error::TryRecvError::Lagged(n)) => events::push_lagged(out, n),
+            Err(_) => break,
+        }
     }
 }

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kafkit::consumer::{
-    BatchContext, Consumer, ConsumerConfig, GroupProtocol, IsolationLevel, RunOptions,
+    AutoOffsetReset, BatchContext, Consumer, ConsumerConfig, GroupProtocol, IsolationLevel,
+    RunOptions,
 };
 use kafkit::{Error, ErrorKind, TopicPartition};
 use napi::bindgen_prelude::{Buffer, Promise};
@@ -297,14 +298,21 @@ impl NativeConsumer {
         consumer.commit_offsets(&list).await.js()
     }
 
+    /// KafkaJS's `seek`; -2 (earliest) and -1 (latest) are looked up by the consumer, unless
+    /// `strict` (`kafkitStrictOffsets`), where the core refuses them.
     #[napi]
-    pub fn seek(&self, topic: String, partition: i32, offset: String) -> Result<()> {
+    pub fn seek(&self, topic: String, partition: i32, offset: String, strict: bool) -> Result<()> {
         let offset = offset
             .parse::<i64>()
             .map_err(|_| config(format!("seek: offset '{offset}' is not an integer")))?;
-        self.consumer()?
-            .seek(TopicPartition::new(topic, partition), offset)
-            .js()
+        let tp = TopicPartition::new(topic, partition);
+        let c = self.consumer()?;
+        match offset {
+            -2 if !strict => c.seek_reset(tp, AutoOffsetReset::Earliest),
+            -1 if !strict => c.seek_reset(tp, AutoOffsetReset::Latest),
+            _ => c.seek(tp, offset),
+        }
+        .js()
     }
 
     #[napi]
@@ -362,6 +370,12 @@ impl NativeConsumer {
     #[napi]
     pub async fn next_events(&self) -> Option<Vec<crate::events::NativeEvent>> {
         self.link.next_events().await
+    }
+
+    /// The events already received, without waiting (those of connecting).
+    #[napi]
+    pub fn take_events(&self) -> Vec<crate::events::NativeEvent> {
+        self.link.take_events()
     }
 
     #[napi]

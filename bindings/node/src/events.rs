@@ -1,7 +1,8 @@
 //! kafkit's instrumentation events in the names and payload shapes of KafkaJS's
 //! `consumer.events` / `producer.events`, as typed objects; `lib/events.js` adds the namespace
 //! and timestamp. Events JavaScript raises itself (CONNECT, DISCONNECT, STOP, CRASH,
-//! START/END_BATCH_PROCESS, which it sees first-hand) are not forwarded.
+//! START/END_BATCH_PROCESS, which it sees first-hand) are not forwarded, but for the batch
+//! events of a batch it never sees (only a transaction marker).
 
 use std::collections::BTreeMap;
 
@@ -76,13 +77,57 @@ pub struct FetchPayload {
     pub duration: i64,
 }
 
+/// KafkaJS's `network.request` payload but `clientId`, which `lib/` adds. Times are epoch
+/// milliseconds; `size` is the response's, as KafkaJS counts it.
 #[napi(object, object_from_js = false)]
 pub struct RequestPayload {
     pub broker: String,
-    pub api_name: String,
-    pub api_version: i32,
-    pub duration: i64,
+    pub correlation_id: i32,
     pub size: i64,
+    pub created_at: i64,
+    pub sent_at: i64,
+    pub pending_duration: i64,
+    pub duration: i64,
+    pub api_name: String,
+    pub api_key: i32,
+    pub api_version: i32,
+}
+
+/// KafkaJS's `START_BATCH_PROCESS` / `END_BATCH_PROCESS` payload (offsets as strings), for
+/// the batches JavaScript never sees: those of only left-out records (a transaction marker),
+/// which get their events without a handler call.
+#[napi(object, object_from_js = false)]
+pub struct BatchProcessPayload {
+    pub topic: String,
+    pub partition: i32,
+    pub high_watermark: String,
+    pub offset_lag: String,
+    pub offset_lag_low: String,
+    pub batch_size: i64,
+    pub first_offset: String,
+    pub last_offset: String,
+    pub duration: Option<i64>,
+}
+
+fn batch_process(
+    tp: &TopicPartition,
+    first: i64,
+    last: i64,
+    high_watermark: i64,
+    duration: Option<i64>,
+) -> Payload {
+    let lag = |o: i64| (high_watermark - 1 - o).max(0).to_string();
+    Payload::BatchProcess(BatchProcessPayload {
+        topic: tp.topic.clone(),
+        partition: tp.partition,
+        high_watermark: high_watermark.to_string(),
+        offset_lag: lag(last),
+        offset_lag_low: lag(first),
+        batch_size: 0,
+        first_offset: first.to_string(),
+        last_offset: last.to_string(),
+        duration,
+    })
 }
 
 #[napi(object, object_from_js = false)]
@@ -112,6 +157,7 @@ pub enum Payload {
     FetchStart(FetchStartPayload),
     Fetch(FetchPayload),
     Request(RequestPayload),
+    BatchProcess(BatchProcessPayload),
     RequestTimeout(RequestTimeoutPayload),
     RequestQueueSize(RequestQueueSizePayload),
     Warning(WarningPayload),
@@ -140,6 +186,7 @@ impl ToNapiValue for Payload {
                 Payload::FetchStart(p) => ToNapiValue::to_napi_value(env, p),
                 Payload::Fetch(p) => ToNapiValue::to_napi_value(env, p),
                 Payload::Request(p) => ToNapiValue::to_napi_value(env, p),
+                Payload::BatchProcess(p) => ToNapiValue::to_napi_value(env, p),
                 Payload::RequestTimeout(p) => ToNapiValue::to_napi_value(env, p),
                 Payload::RequestQueueSize(p) => ToNapiValue::to_napi_value(env, p),
                 Payload::Warning(p) => ToNapiValue::to_napi_value(env, p),
@@ -161,6 +208,10 @@ fn assignment(tps: &[TopicPartition]) -> Assignment {
 
 fn ms(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn epoch_ms(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH).map_or(0, ms)
 }
 
 fn count(n: usize) -> i64 {
@@ -265,18 +316,68 @@ pub(crate) fn push(out: &mut Vec<NativeEvent>, e: &Event, want_requests: bool) {
         Event::Request {
             broker,
             api,
+            api_key,
             api_version,
+            correlation_id,
+            sent_at,
+            pending,
             duration,
-            size,
-        } if want_requests => (
-            "REQUEST",
-            Payload::Request(RequestPayload {
-                broker: broker.clone(),
-                api_name: api.to_string(),
-                api_version: (*api_version).into(),
-                duration: ms(*duration),
-                size: count(*size),
-            }),
+            response_size,
+            ..
+        } if want_requests => {
+            let sent_at = epoch_ms(*sent_at);
+            let pending_duration = ms(*pending);
+            (
+                "REQUEST",
+                Payload::Request(RequestPayload {
+                    broker: broker.clone(),
+                    correlation_id: *correlation_id,
+                    size: count(*response_size),
+                    created_at: sent_at - pending_duration,
+                    sent_at,
+                    pending_duration,
+                    duration: ms(*duration),
+                    api_name: api.to_string(),
+                    api_key: (*api_key).into(),
+                    api_version: (*api_version).into(),
+                }),
+            )
+        }
+        // The batches JavaScript handles it reports itself; these it never sees.
+        Event::StartBatchProcess {
+            partition,
+            first_offset,
+            last_offset,
+            batch_size: 0,
+            high_watermark,
+            ..
+        } => (
+            "START_BATCH_PROCESS",
+            batch_process(
+                partition,
+                *first_offset,
+                *last_offset,
+                *high_watermark,
+                None,
+            ),
+        ),
+        Event::EndBatchProcess {
+            partition,
+            first_offset,
+            last_offset,
+            batch_size: 0,
+            high_watermark,
+            duration,
+            ..
+        } => (
+            "END_BATCH_PROCESS",
+            batch_process(
+                partition,
+                *first_offset,
+                *last_offset,
+                *high_watermark,
+                Some(ms(*duration)),
+            ),
         ),
         Event::RequestTimeout {
             broker,

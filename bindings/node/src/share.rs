@@ -380,6 +380,12 @@ impl NativeShareConsumer {
         self.link.next_events().await
     }
 
+    /// The events already received, without waiting (those of connecting).
+    #[napi]
+    pub fn take_events(&self) -> Vec<crate::events::NativeEvent> {
+        self.link.take_events()
+    }
+
     #[napi]
     pub fn want_requests(&self, on: bool) {
         self.link.want_requests(on)

@@ -252,23 +252,31 @@ test('setOffsets then fetchOffsets returns them; resetOffsets moves them to the 
     },
   ])
 
-  await admin.resetOffsets({ groupId, topic })
-  assert.deepEqual(
-    (await admin.fetchOffsets({ groupId, topics: [topic] }))[0].partitions.map(p => p.offset),
-    ['20', '7', '0']
-  )
-  await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '5' }] })
-  await admin.resetOffsets({ groupId, topic, earliest: true })
-  assert.deepEqual(
-    (await admin.fetchOffsets({ groupId, topics: [topic] }))[0].partitions.map(p => p.offset),
-    ['5', '0', '0']
-  )
-  // -1 and -2 stand for the latest and the earliest offset, as in KafkaJS's seek.
-  await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '-1' }, { partition: 1, offset: -2 }] })
-  assert.deepEqual(
-    (await admin.fetchOffsets({ groupId, topics: [topic] }))[0].partitions.map(p => p.offset),
-    ['20', '0', '0']
-  )
+  // kafkitStrictOffsets: resetOffsets and setOffsets look -2/-1 up and commit offsets (by
+  // default they commit KafkaJS's sentinels: compat-admin.test.js).
+  const strict = newKafka({ kafkitStrictOffsets: true }).admin()
+  await strict.connect()
+  try {
+    await strict.resetOffsets({ groupId, topic })
+    assert.deepEqual(
+      (await strict.fetchOffsets({ groupId, topics: [topic] }))[0].partitions.map(p => p.offset),
+      ['20', '7', '0']
+    )
+    await strict.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '5' }] })
+    await strict.resetOffsets({ groupId, topic, earliest: true })
+    assert.deepEqual(
+      (await strict.fetchOffsets({ groupId, topics: [topic] }))[0].partitions.map(p => p.offset),
+      ['5', '0', '0']
+    )
+    // -1 and -2 stand for the latest and the earliest offset, as in KafkaJS's seek.
+    await strict.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '-1' }, { partition: 1, offset: -2 }] })
+    assert.deepEqual(
+      (await strict.fetchOffsets({ groupId, topics: [topic] }))[0].partitions.map(p => p.offset),
+      ['20', '0', '0']
+    )
+  } finally {
+    await strict.disconnect()
+  }
 })
 
 test('fetchOffsets with resolveOffsets commits the high watermark where the group has no offset', async () => {

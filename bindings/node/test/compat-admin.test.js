@@ -4,7 +4,7 @@
 // errors carry KafkaJS's class and message, and failures of several resources come as a
 // KafkaJSAggregateError. Against the real broker where an answer is needed.
 
-const { test } = require('node:test')
+const { test, after } = require('node:test')
 const assert = require('node:assert/strict')
 const {
   KafkaJSAggregateError,
@@ -12,7 +12,8 @@ const {
   KafkaJSProtocolError,
   AclResourceTypes,
 } = require('..')
-const { unique, newKafka } = require('./helpers')
+const { unique, newKafka, createTopic, produce, waitFor } = require('./helpers')
+const { committed, closeOracle } = require('./support/oracle')
 
 test('argument validation before connection checks: a never-connected admin names the bad argument', async () => {
   const admin = newKafka().admin()
@@ -89,4 +90,47 @@ test('connect/disconnect: overlapping calls are safe and idempotent', async () =
   await admin.disconnect()
   await new Promise(r => setImmediate(r))
   assert.deepEqual(seen, ['connect', 'disconnect'])
+})
+
+after(closeOracle)
+
+test('resetOffsets commits the -2 (earliest) and -1 (latest) sentinels as KafkaJS; a consumer then starts by its fromBeginning', async () => {
+  const kafka = newKafka()
+  const topic = unique('reset')
+  await createTopic(kafka, topic, 2)
+  await produce(kafka, topic, 3, { partition: 0 })
+  const groupId = unique('g')
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '2' }, { partition: 1, offset: '0' }] })
+    await admin.resetOffsets({ groupId, topic, earliest: true })
+    // Read back by genuine KafkaJS: the sentinels, as its own resetOffsets leaves them.
+    assert.deepEqual(await committed(groupId, topic), { 0: '-2', 1: '-2' })
+    // A negative committed offset is none: a consumer with fromBeginning reads from the start.
+    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 300 })
+    await consumer.connect()
+    await consumer.subscribe({ topic, fromBeginning: true })
+    const seen = []
+    await consumer.run({ eachMessage: async ({ message }) => { seen.push(message.offset) } })
+    await waitFor(() => seen.length >= 3, 'partition 0 from its first record')
+    assert.deepEqual(seen, ['0', '1', '2'])
+    await consumer.disconnect()
+    await admin.resetOffsets({ groupId, topic })
+    assert.deepEqual(await committed(groupId, topic), { 0: '-1', 1: '-1' })
+    // setOffsets takes them too, as KafkaJS's (a seek of its own consumer).
+    await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '-2' }, { partition: 1, offset: '1' }] })
+    assert.deepEqual(await committed(groupId, topic), { 0: '-2', 1: '1' })
+  } finally {
+    await admin.disconnect()
+  }
+  // kafkitStrictOffsets: the offsets are looked up and committed instead.
+  const strict = newKafka({ kafkitStrictOffsets: true }).admin()
+  await strict.connect()
+  try {
+    await strict.resetOffsets({ groupId, topic })
+    assert.deepEqual(await committed(groupId, topic), { 0: '3', 1: '0' })
+  } finally {
+    await strict.disconnect()
+  }
 })

@@ -242,6 +242,59 @@ for (const groupProtocol of protocols) {
   })
 }
 
+for (const groupProtocol of protocols) {
+  test(`seek (${groupProtocol}): offset '-2' moves to the earliest offset, records from there come again`, async () => {
+    const { topic, consumer } = await setup({ groupProtocol }, 5)
+    const seen = []
+    await consumer.run({ eachMessage: async ({ message }) => { seen.push(message.offset) } })
+    await waitFor(() => seen.length >= 5, 'the 5 records')
+    consumer.seek({ topic, partition: 0, offset: '-2' })
+    await waitFor(() => seen.length >= 10, 'the records again from the earliest offset')
+    assert.deepEqual(seen, ['0', '1', '2', '3', '4', '0', '1', '2', '3', '4'])
+    await consumer.disconnect()
+  })
+
+  test(`seek (${groupProtocol}): offset '-1' moves past the last record: only records written later come`, async () => {
+    const kafka = newKafka()
+    const topic = unique('compat')
+    await createTopic(kafka, topic, 1)
+    await produce(kafka, topic, 5)
+    const groupId = unique('g')
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '0' }] })
+    await admin.disconnect()
+    const consumer = kafka.consumer({ groupId, groupProtocol, maxWaitTimeInMs: 300 })
+    await consumer.connect()
+    await consumer.subscribe({ topic })
+    const starts = collect(consumer, consumer.events.FETCH_START)
+    const seen = []
+    const running = consumer.run({ eachMessage: async ({ message }) => { seen.push(message.offset) } })
+    consumer.seek({ topic, partition: 0, offset: '-1' })
+    await running
+    // The first batch (records 0-4, from the committed offset) meets the seek and is dropped;
+    // the fetches after it wait for the position the seek looks up.
+    await waitFor(() => starts.length >= 5, 'fetches after the seek')
+    await produce(kafka, topic, 2)
+    await waitFor(() => seen.length >= 2, 'the records written after the seek')
+    assert.deepEqual(seen, ['5', '6'])
+    await consumer.disconnect()
+  })
+}
+
+test('seek: kafkitStrictOffsets refuses -1 and -2 (the core takes offsets only)', async () => {
+  const kafka = newKafka({ kafkitStrictOffsets: true })
+  const topic = unique('compat')
+  await createTopic(kafka, topic, 1)
+  const consumer = kafka.consumer({ groupId: unique('g'), maxWaitTimeInMs: 300 })
+  await consumer.connect()
+  await consumer.subscribe({ topic })
+  await consumer.run({ eachMessage: async () => {} })
+  await waitFor(async () => (await consumer.describeGroup()).state === 'Stable', 'the group to be stable')
+  assert.throws(() => consumer.seek({ topic, partition: 0, offset: '-2' }), { message: /seek offset -2 is negative/ })
+  await consumer.disconnect()
+})
+
 test('pause timing: pause(), resume() and seek() before run() throw as in KafkaJS; paused() is []', async () => {
   const { topic, consumer } = await setup({}, 0)
   const notInitialized = { name: 'KafkaJSNonRetriableError', message: 'Consumer group was not initialized, consumer#run must be called first' }

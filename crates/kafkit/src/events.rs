@@ -48,18 +48,30 @@ pub enum Event {
         /// Why, if it broke.
         reason: Option<String>,
     },
-    /// A request completed.
+    /// A request completed (every request, those of connecting too: ApiVersions, the SASL
+    /// exchange, the first Metadata; subscribe with [`crate::Kafka::connect_with_events`] to
+    /// see those).
     Request {
         /// `host:port` of the broker.
         broker: String,
         /// The API name, e.g. `Produce`.
         api: &'static str,
+        /// The API key, e.g. 0 for `Produce`.
+        api_key: i16,
         /// Version used.
         api_version: i16,
-        /// Round-trip time.
+        /// The request's correlation id on its connection.
+        correlation_id: i32,
+        /// Wall-clock time the request was written to the connection's queue.
+        sent_at: std::time::SystemTime,
+        /// Time it waited for an in-flight slot before that (`max_in_flight`).
+        pending: Duration,
+        /// Round-trip time, from `sent_at` to the decoded response.
         duration: Duration,
         /// Bytes sent.
         size: usize,
+        /// Bytes of the response (without its length prefix).
+        response_size: usize,
     },
     /// A request got no answer in time.
     RequestTimeout {
@@ -144,16 +156,23 @@ pub enum Event {
         /// Round-trip time.
         duration: Duration,
     },
-    /// The handler starts on a batch.
+    /// The handler starts on a batch. A fetch that brought only records the application never
+    /// sees (a transaction's commit or abort marker, an aborted transaction's records) makes a
+    /// batch of none (`batch_size` 0, the offsets those of the records left out): its events
+    /// come, the position moves past it, and no handler is called (as KafkaJS).
     StartBatchProcess {
         /// Partition.
         partition: TopicPartition,
         /// First offset of the batch.
         first_offset: i64,
+        /// Last offset of the batch.
+        last_offset: i64,
         /// Records in the batch.
         batch_size: usize,
         /// Records between the batch's last offset and the high watermark.
         offset_lag: i64,
+        /// The partition's high watermark when the batch was fetched.
+        high_watermark: i64,
     },
     /// The handler finished a batch.
     EndBatchProcess {
@@ -161,10 +180,14 @@ pub enum Event {
         partition: TopicPartition,
         /// First offset of the batch.
         first_offset: i64,
+        /// Last offset of the batch.
+        last_offset: i64,
         /// Records in the batch.
         batch_size: usize,
         /// Records between the batch's last offset and the high watermark.
         offset_lag: i64,
+        /// The partition's high watermark when the batch was fetched.
+        high_watermark: i64,
         /// Time the handler took.
         duration: Duration,
     },

@@ -313,8 +313,35 @@ impl Kafka {
     /// brokers. Fails with a connection error naming every address tried if none answers
     /// within `connect_timeout`.
     pub async fn connect(config: KafkaConfig) -> Result<Kafka> {
-        config.validate()?;
         let (events, _) = broadcast::channel(1024);
+        Kafka::connect_on(config, events).await
+    }
+
+    /// [`connect`](Self::connect), with a receiver of [`events`](Self::events) subscribed
+    /// before the first request: it also holds the events of connecting (the bootstrap
+    /// broker's ApiVersions, SASL exchange and first Metadata), which a receiver subscribed
+    /// after `connect` cannot see.
+    ///
+    /// ```no_run
+    /// # async fn f() -> kafkit::Result<()> {
+    /// use kafkit::{Event, Kafka, KafkaConfig};
+    /// let (kafka, mut events) = Kafka::connect_with_events(KafkaConfig::new(["localhost:9092"])).await?;
+    /// while let Ok(e) = events.try_recv() {
+    ///     if let Event::Request { api, api_version, .. } = e {
+    ///         println!("connecting sent {api} v{api_version}");
+    ///     }
+    /// }
+    /// # drop(kafka); Ok(()) }
+    /// ```
+    pub async fn connect_with_events(
+        config: KafkaConfig,
+    ) -> Result<(Kafka, broadcast::Receiver<Event>)> {
+        let (events, rx) = broadcast::channel(1024);
+        Ok((Kafka::connect_on(config, events).await?, rx))
+    }
+
+    async fn connect_on(config: KafkaConfig, events: broadcast::Sender<Event>) -> Result<Kafka> {
+        config.validate()?;
         let pool = Arc::new(BrokerPool::new(
             config.bootstrap.clone(),
             config.connection_config()?,

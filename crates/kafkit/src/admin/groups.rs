@@ -582,6 +582,40 @@ impl Admin {
         if let Some((tp, o)) = offsets_to_set.iter().find(|(_, o)| *o < 0) {
             return Err(Error::config(format!("offset {o} for {tp} is negative")));
         }
+        self.commit_group_offsets(group, offsets_to_set).await
+    }
+
+    /// [`set_group_offsets`](Self::set_group_offsets), where -2 and -1 are committed as they
+    /// are, as KafkaJS's `setOffsets` and `resetOffsets` commit their earliest and latest:
+    /// kafkit, the Java client and KafkaJS all read a negative committed offset as none, so
+    /// each consumer then starts the partition by its own reset policy (kafkit's
+    /// `auto_offset_reset`, KafkaJS's `fromBeginning`), and the group's offsets read back as
+    /// -2 or -1. Offsets below -2 are refused.
+    ///
+    /// ```no_run
+    /// # async fn f(admin: kafkit::Admin) -> kafkit::Result<()> {
+    /// let tp = kafkit::TopicPartition::new("orders", 0);
+    /// admin.set_group_offsets_keeping_sentinels("billing", &[(tp, -2)]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_group_offsets_keeping_sentinels(
+        &self,
+        group: &str,
+        offsets_to_set: &[(TopicPartition, i64)],
+    ) -> Result<()> {
+        if let Some((tp, o)) = offsets_to_set.iter().find(|(_, o)| *o < -2) {
+            return Err(Error::config(format!(
+                "offset {o} for {tp} is invalid: give an offset >= 0, -1 (latest) or -2 (earliest)"
+            )));
+        }
+        self.commit_group_offsets(group, offsets_to_set).await
+    }
+
+    async fn commit_group_offsets(
+        &self,
+        group: &str,
+        offsets_to_set: &[(TopicPartition, i64)],
+    ) -> Result<()> {
         let conn = self.coordinator(group).await?;
         let who = Committer {
             group_id: group,

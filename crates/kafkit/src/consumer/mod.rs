@@ -476,6 +476,26 @@ impl Consumer {
         self.command(Command::Seek(partition, offset))
     }
 
+    /// Moves the position of an assigned partition to its earliest or latest offset (KafkaJS's
+    /// `seek` to -2 or -1), looked up by the consumer before it reads the partition again, as
+    /// for a partition without a committed offset; returns at once. Buffered records are
+    /// dropped and a batch the handler holds becomes stale, as with [`seek`](Self::seek).
+    ///
+    /// ```no_run
+    /// # async fn demo(consumer: kafkit::consumer::Consumer) -> kafkit::Result<()> {
+    /// use kafkit::consumer::AutoOffsetReset;
+    /// consumer.seek_reset(kafkit::TopicPartition::new("orders", 0), AutoOffsetReset::Earliest)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn seek_reset(&self, partition: TopicPartition, to: config::AutoOffsetReset) -> Result<()> {
+        if to == config::AutoOffsetReset::None {
+            return Err(Error::config(
+                "seek_reset goes to Earliest or Latest; give one of them (or seek to an offset)",
+            ));
+        }
+        self.command(Command::SeekReset(partition, to))
+    }
+
     /// The partitions assigned to this member now.
     pub async fn assignment(&self) -> Result<Vec<TopicPartition>> {
         let (tx, rx) = oneshot::channel();

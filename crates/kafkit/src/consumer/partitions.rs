@@ -272,6 +272,20 @@ impl Partitions {
         }
     }
 
+    /// A seek whose offset is still to be looked up (earliest or latest): as `seek`, but the
+    /// partition waits without a position, and no offset is stored for it until records are
+    /// processed from the one found.
+    pub fn seek_unresolved(&mut self, tp: &TopicPartition) -> bool {
+        if !self.seek(tp, 0) {
+            return false;
+        }
+        if let Some(st) = self.states.get_mut(tp) {
+            st.processed = None;
+            st.position = None;
+        }
+        true
+    }
+
     /// Moves a partition's position (seek): buffered records are dropped, the batch with the
     /// handler becomes obsolete (its later progress is not taken), and `offset` is what the
     /// next commit stores, backwards as well as forwards (as KafkaJS's seek).
@@ -448,6 +462,45 @@ mod tests {
             Some(3),
             "a seek moves it back"
         );
+    }
+
+    #[test]
+    fn a_seek_to_look_up_leaves_no_position_no_progress_and_an_obsolete_batch() {
+        let mut p = Partitions::default();
+        let a = TopicPartition::new("t", 0);
+        p.assign([(a.clone(), 0, None)]);
+        let g = p.states[&a].generation;
+        let hand = InHand::new();
+        {
+            let st = p.states.get_mut(&a).unwrap();
+            st.buffered.push_back(Batch::of(0, 10..15));
+            st.processed = Some((10, 1));
+            st.position = Some(15);
+            st.progress = Some((hand.clone(), 1));
+        }
+        p.buffered_bytes = batch_bytes(&p.states[&a].buffered);
+        assert!(p.seek_unresolved(&a));
+        let st = &p.states[&a];
+        assert!(st.buffered.is_empty() && p.buffered_bytes == 0);
+        assert_eq!(
+            (st.position, st.processed, st.committed),
+            (None, None, None)
+        );
+        assert!(st.generation > g);
+        assert!(hand.is_obsolete(), "the batch with the handler is stale");
+        assert_eq!(st.next_to_process(), None, "still looked up");
+        assert!(!p.seek_unresolved(&TopicPartition::new("x", 0)));
+    }
+
+    #[test]
+    fn a_batch_of_left_out_records_spans_them_and_holds_none() {
+        let b = Batch::skipped(Arc::from("t"), 0, 10, 7, 8);
+        assert!(b.is_empty());
+        assert_eq!(
+            (b.first_offset(), b.last_offset(), b.offset_lag()),
+            (7, 8, 1)
+        );
+        assert_eq!(b.approx_bytes(), 0);
     }
 
     #[test]

@@ -311,12 +311,13 @@ impl Consumer {
         let resolved = Arc::new(AtomicI64::new(-1));
         let stale = Arc::new(AtomicBool::new(false));
         let tp = TopicPartition::new(d.batch.topic.to_string(), d.batch.partition);
-        let (first, size, lag, last, epoch) = (
+        let (first, size, lag, last, epoch, high_watermark) = (
             d.batch.first_offset(),
             d.batch.messages.len(),
             d.batch.offset_lag(),
             d.batch.last_offset(),
             d.batch.messages.last().map_or(-1, |m| m.leader_epoch),
+            d.batch.high_watermark,
         );
         let ctx = BatchContext {
             batch: d.batch,
@@ -327,30 +328,40 @@ impl Consumer {
         };
         let consumer = self.clone();
         let generation = d.generation;
-        let fut = HANDLER_OF.scope(self.id(), handler(ctx));
+        // A batch of records the fetch left out (control records, aborted transactions) gets
+        // its events and moves the position, without a handler call (as KafkaJS).
+        let skipped = ctx.batch.skipped.is_some();
+        let fut = (!skipped).then(|| HANDLER_OF.scope(self.id(), handler(ctx)));
         async move {
             consumer.inner.kafka.emit(Event::StartBatchProcess {
                 partition: tp.clone(),
                 first_offset: first,
+                last_offset: last,
                 batch_size: size,
                 offset_lag: lag,
+                high_watermark,
             });
             let started = Instant::now();
-            tokio::pin!(fut);
-            // Watch for a handler that outlives max_poll_interval (KafkaJS's isStale).
-            let res = loop {
-                tokio::select! {
-                    r = &mut fut => break r,
-                    _ = tokio::time::sleep(max_poll), if !stale.load(Ordering::Acquire) => {
-                        stale.store(true, Ordering::Release);
-                        let _ = consumer.command(Command::Stale);
+            let res = match fut {
+                None => Ok(()),
+                Some(fut) => {
+                    tokio::pin!(fut);
+                    // Watch for a handler that outlives max_poll_interval (KafkaJS's isStale).
+                    loop {
+                        tokio::select! {
+                            r = &mut fut => break r,
+                            _ = tokio::time::sleep(max_poll), if !stale.load(Ordering::Acquire) => {
+                                stale.store(true, Ordering::Release);
+                                let _ = consumer.command(Command::Stale);
+                            }
+                        }
                     }
                 }
             };
             if stale.load(Ordering::Acquire) {
                 let _ = consumer.command(Command::Rejoin);
             }
-            let next = if res.is_ok() && auto_resolve && last >= 0 {
+            let next = if skipped || (res.is_ok() && auto_resolve && last >= 0) {
                 Some((last + 1, epoch))
             } else {
                 let r = resolved.load(Ordering::Acquire);
@@ -365,8 +376,10 @@ impl Consumer {
             consumer.inner.kafka.emit(Event::EndBatchProcess {
                 partition: tp,
                 first_offset: first,
+                last_offset: last,
                 batch_size: size,
                 offset_lag: lag,
+                high_watermark,
                 duration: started.elapsed(),
             });
             res.map_err(|e| {
@@ -497,8 +510,13 @@ impl Consumer {
                     return Some((Err(e), st));
                 }
                 let tp = TopicPartition::new(d.batch.topic.to_string(), d.batch.partition);
-                let first = d.batch.first_offset();
-                st.open = Some((tp, d.generation, first, -1));
+                // Nothing taken yet: the next offset is the batch's first (past a batch of
+                // left-out records, after its last).
+                let next = match d.batch.skipped {
+                    Some((_, last)) => last + 1,
+                    None => d.batch.first_offset(),
+                };
+                st.open = Some((tp, d.generation, next, -1));
                 st.progress = d.progress;
                 st.current = d.batch.messages.into_iter();
             }

@@ -68,6 +68,10 @@ pub struct Batch {
     /// Bytes these records keep alive (the buffers they slice and their structs): what the
     /// consumer's prefetch budget counts for the batch.
     pub(crate) retained: usize,
+    /// For a batch without records: the first and last offsets of the records the fetch left
+    /// out (control records, aborted transactions), which the position moves past. KafkaJS
+    /// reports such a batch (batch events, offset resolved) without calling the handler.
+    pub(crate) skipped: Option<(i64, i64)>,
 }
 
 #[cfg(test)]
@@ -76,6 +80,7 @@ impl Batch {
     pub(crate) fn of(partition: i32, offsets: std::ops::Range<i64>) -> Batch {
         let topic: Arc<str> = Arc::from("t");
         Batch {
+            skipped: None,
             retained: 129 * offsets.clone().count(),
             topic: topic.clone(),
             partition,
@@ -111,17 +116,43 @@ impl Batch {
             high_watermark,
             messages,
             retained,
+            skipped: None,
         }
     }
 
-    /// Offset of the first record (or -1 if empty).
-    pub fn first_offset(&self) -> i64 {
-        self.messages.first().map_or(-1, |m| m.offset)
+    /// A batch of no records standing for the records `first..=last` that a fetch left out
+    /// (control records, aborted transactions).
+    pub(crate) fn skipped(
+        topic: Arc<str>,
+        partition: i32,
+        high_watermark: i64,
+        first: i64,
+        last: i64,
+    ) -> Batch {
+        Batch {
+            skipped: Some((first, last)),
+            ..Batch::new(topic, partition, high_watermark, Vec::new(), 0)
+        }
     }
 
-    /// Offset of the last record (or -1 if empty).
+    /// Offset of the first record (for a batch of left-out records, the first of those; -1
+    /// if empty).
+    pub fn first_offset(&self) -> i64 {
+        self.messages
+            .first()
+            .map(|m| m.offset)
+            .or(self.skipped.map(|s| s.0))
+            .unwrap_or(-1)
+    }
+
+    /// Offset of the last record (for a batch of left-out records, the last of those; -1 if
+    /// empty).
     pub fn last_offset(&self) -> i64 {
-        self.messages.last().map_or(-1, |m| m.offset)
+        self.messages
+            .last()
+            .map(|m| m.offset)
+            .or(self.skipped.map(|s| s.1))
+            .unwrap_or(-1)
     }
 
     /// Records between the last one here and the high watermark.

@@ -441,6 +441,8 @@ impl Connection {
             .start_roundtrip(frame, correlation_id, api)
             .instrument(span.clone())
             .await?;
+        let sent = Instant::now();
+        let sent_at = std::time::SystemTime::now();
         let broker = self.inner.broker_label.clone();
         metrics::in_flight(&broker, 1.0);
         let conn = self.clone();
@@ -456,14 +458,18 @@ impl Connection {
                 conn.inner.config.max_response_size,
             )
             .inspect_err(|e| metrics::request_failed(&broker, api, e))?;
-            let duration = started.elapsed();
-            metrics::request_done(&broker, api, duration, size, received);
+            metrics::request_done(&broker, api, started.elapsed(), size, received);
             conn.emit(|addr| Event::Request {
                 broker: addr,
                 api,
+                api_key: R::KEY,
                 api_version: version,
-                duration,
+                correlation_id,
+                sent_at,
+                pending: sent.duration_since(started),
+                duration: sent.elapsed(),
                 size,
+                response_size: received,
             });
             Ok(resp)
         }
@@ -495,17 +501,34 @@ impl Connection {
         version: i16,
     ) -> Result<R::Response> {
         let (frame, correlation_id) = self.encode(req, version)?;
+        let size = frame.iter().map(Bytes::len).sum();
         let api = api_name(R::KEY);
         let waiting = self.queue_frame(frame, correlation_id, api, None).await?;
+        let (sent, sent_at) = (Instant::now(), std::time::SystemTime::now());
         let frame = self
             .finish_roundtrip(waiting, api, self.inner.config.request_timeout)
             .await?;
-        decode_response::<R>(
+        let response_size = frame.len();
+        let resp = decode_response::<R>(
             frame,
             version,
             &self.inner.addr,
             self.inner.config.max_response_size,
-        )
+        )?;
+        // Requests of connecting (SASL) are requests too, for the `Request` event.
+        self.emit(|addr| Event::Request {
+            broker: addr,
+            api,
+            api_key: R::KEY,
+            api_version: version,
+            correlation_id,
+            sent_at,
+            pending: Duration::ZERO,
+            duration: sent.elapsed(),
+            size,
+            response_size,
+        });
+        Ok(resp)
     }
 
     /// Re-authenticates before the broker's session ends (KIP-368): waits until nothing is

@@ -284,9 +284,14 @@ mod tests {
             s.observe(&Event::Request {
                 broker: "b:1".into(),
                 api,
+                api_key: 0,
                 api_version: 0,
+                correlation_id: 1,
+                sent_at: std::time::SystemTime::now(),
+                pending: Duration::ZERO,
                 duration: Duration::from_millis(3),
                 size: 10,
+                response_size: 0,
             });
         }
         s

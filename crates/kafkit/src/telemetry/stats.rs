@@ -247,9 +247,14 @@ mod tests {
         Event::Request {
             broker: "b:1".into(),
             api,
+            api_key: 0,
             api_version: 0,
+            correlation_id: 1,
+            sent_at: std::time::SystemTime::now(),
+            pending: Duration::ZERO,
             duration: Duration::from_millis(ms),
             size: 100,
+            response_size: 0,
         }
     }
 
@@ -327,8 +332,10 @@ mod tests {
         s.observe(&Event::EndBatchProcess {
             partition: tp(0),
             first_offset: 0,
+            last_offset: 0,
             batch_size: 1,
             offset_lag: 0,
+            high_watermark: 1,
             duration: Duration::from_millis(250),
         });
         let one_second_later = start + 1_000_000_000;

@@ -93,6 +93,13 @@ impl Engine {
                     tracing::warn!(partition = %tp, "seek on a partition not assigned to this consumer is ignored");
                 }
             }
+            Command::SeekReset(tp, reset) => {
+                if self.parts.seek_unresolved(&tp) {
+                    self.fetching.look_up(tp, reset);
+                } else {
+                    tracing::warn!(partition = %tp, "seek on a partition not assigned to this consumer is ignored");
+                }
+            }
             Command::Position(tps, reply) => {
                 self.commits.sync_progress(&mut self.parts);
                 let found = tps

@@ -69,6 +69,11 @@ struct PlannedFetch {
 }
 
 impl Fetching {
+    /// Looks up `tp`'s position by `reset` (a seek to the earliest or latest offset).
+    pub fn look_up(&mut self, tp: TopicPartition, reset: AutoOffsetReset) {
+        self.pacing.look_up([tp], reset);
+    }
+
     /// Starts a fetch from every leader with a partition to read that has none in flight
     /// (what to ask is [`Fetching::plan`]'s; this starts the tasks).
     pub fn start(
@@ -504,6 +509,16 @@ impl Fetching {
                 );
                 parts.buffered_bytes += batch.approx_bytes();
                 st.buffered.push_back(batch);
+            } else if fp.next_offset > fp.fetch_offset {
+                // Only records the application never sees (a transaction marker, an aborted
+                // transaction): reported as a batch of none, as KafkaJS does.
+                st.buffered.push_back(Batch::skipped(
+                    topic,
+                    fp.partition.partition,
+                    fp.high_watermark,
+                    fp.fetch_offset,
+                    fp.next_offset - 1,
+                ));
             }
         }
         if resets.is_empty() {

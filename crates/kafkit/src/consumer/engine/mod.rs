@@ -70,6 +70,9 @@ pub(crate) enum Command {
     },
     Pause(Vec<TopicPartition>, bool),
     Seek(TopicPartition, i64),
+    /// A seek to the earliest or latest offset, which the engine looks up as for a partition
+    /// without a committed offset.
+    SeekReset(TopicPartition, crate::consumer::config::AutoOffsetReset),
     /// The next offset the application gets from each partition (`None`: not assigned, or
     /// its start is still being looked up).
     Position(
