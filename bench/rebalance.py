@@ -305,7 +305,7 @@ def churn_run(client, kill, shape):
     time.sleep(CHURN_STEP)
     producer = Proc("producer", [MEMBER, "kafkit", "produce-count", BOOT, topic, str(PARTITIONS),
                                  str(CHURN_RECORDS), str(CHURN_RATE)], produced)
-    kills, removals, leaving = 0, 0, []
+    kills, removals, leaving, killed = 0, 0, [], {}
     steps = CHURN_MAX - CHURN_MIN
     # `once`: the whole scale-out in one step, the scale-in as many steps later (the same span
     # as `steps`), so both shapes churn over the same part of the load.
@@ -326,6 +326,7 @@ def churn_run(client, kill, shape):
             m.p.kill()
             m.p.wait()
             kills += 1
+            killed[m.name] = now_ms()
         else:
             # Told to stop; the scale-in goes on while it leaves.
             t = threading.Thread(target=m.stop, kwargs={"wait": 60}, daemon=True)
@@ -363,11 +364,21 @@ def churn_run(client, kill, shape):
     dropped = len(re.findall(r"no longer this member's", text))
     stale = (None if stale_before is None or stale_after is None
              else stale_after - stale_before)
+    # Per SIGKILL: the records the killed member processed that another member processed
+    # again, and how long before the kill it processed the first of them (about the age of
+    # its last commit then: at most the 5 s auto-commit interval when its clock works).
+    by_others = {(int(p[2]), int(p[3])) for who, p in lines if p[0] == "REC" and who not in killed}
+    kill_windows = []
+    for name, at in killed.items():
+        again = [int(p[1]) for who, p in lines if who == name and p[0] == "REC"
+                 and (int(p[2]), int(p[3])) in by_others]
+        kill_windows.append([len(again), round((at - min(again)) / 1000, 1) if again else 0])
     return {"client": client, "shape": shape, "mode": removal, "produced": expected, "processed": len(recs),
             "duplicates": len(recs) - len(distinct), "missing": missing, "kills": kills,
             "stale_answers": stale, "failed_commits": failed if client == "kafkit" else None,
             "stale_failed": stale_failed if client == "kafkit" else None,
-            "dropped_warnings": dropped if client == "kafkit" else None}
+            "dropped_warnings": dropped if client == "kafkit" else None,
+            "kill_windows": kill_windows}
 
 
 def churn():
