@@ -247,7 +247,7 @@ if PROTOCOLS:
 # for each shape, graceful then kill, each for every client in turn, so the clients alternate on
 # the same broker. Shapes: `steps` adds or removes one member every CHURN_STEP s; `once` adds
 # the six members in one step and, six steps later, removes six in one step (an autoscaler's
-# jump). CHURN_JMX: the broker's JMX HOST:PORT (bench/run-rebalance --churn opens it); without
+# jump). CHURN_MODES (graceful,kill) picks the removals. CHURN_JMX: the broker's JMX HOST:PORT (bench/run-rebalance --churn opens it); without
 # it no stale count. KAFKIT_BROKER_VERSION (scripts/kafka) names the broker in the table's note.
 CHURN_RECORDS = int(os.environ.get("CHURN_RECORDS", "300000"))
 CHURN_RATE = int(os.environ.get("CHURN_RATE", "2000"))
@@ -258,6 +258,9 @@ CHURN_SHAPES = [x for x in os.environ.get("CHURN_SHAPES", "steps,once").split(",
 if any(x not in ("steps", "once") for x in CHURN_SHAPES):
     sys.exit(f"CHURN_SHAPES: steps and/or once (got {CHURN_SHAPES})")
 BROKER = os.environ.get("KAFKIT_BROKER_VERSION") or "4.4.0"
+CHURN_MODES = [x for x in os.environ.get("CHURN_MODES", "graceful,kill").split(",") if x]
+if any(x not in ("graceful", "kill") for x in CHURN_MODES):
+    sys.exit(f"CHURN_MODES: graceful and/or kill (got {CHURN_MODES})")
 CHURN_MIN, CHURN_MAX = 2, 8
 STALE_METER = ("kafka.network:type=RequestMetrics,name=ErrorsPerSec,request=OffsetCommit,"
                "error=STALE_MEMBER_EPOCH")
@@ -385,7 +388,7 @@ def churn():
     results = []
     for r in range(CHURN_ROUNDS):
         for shape in CHURN_SHAPES:
-            for kill in (False, True):
+            for kill in [m == "kill" for m in CHURN_MODES]:
                 for c in CLIENTS:
                     print(f"churn: round {r + 1}, {c}, {shape}, "
                           f"{'kill' if kill else 'graceful'} ...", file=sys.stderr, flush=True)
