@@ -28,6 +28,7 @@ Usage: bench/rebalance.py CLASSPATH [--protocols | --node | --churn] [clients...
        (run through bench/run-rebalance, or bench/run-rebalance-node for --node; CLASSPATH is
        only used by Java members)
 """
+import json
 import os
 import re
 import subprocess
@@ -242,14 +243,24 @@ if PROTOCOLS:
 # ---- churn: commits under autoscaling (--churn) ------------------------------------------
 
 # Environment: CHURN_RECORDS (default 300000), CHURN_RATE records/s (2000), CHURN_STEP seconds
-# between membership changes (8), CHURN_ROUNDS (1): each round runs graceful then kill, each
-# for every client in turn, so the clients alternate on the same broker. CHURN_JMX: the
-# broker's JMX HOST:PORT (bench/run-rebalance --churn opens it); without it no stale count.
+# between membership changes (8), CHURN_ROUNDS (1), CHURN_SHAPES (steps,once): each round runs,
+# for each shape, graceful then kill, each for every client in turn, so the clients alternate on
+# the same broker. Shapes: `steps` adds or removes one member every CHURN_STEP s; `once` adds
+# the six members in one step and, six steps later, removes six in one step (an autoscaler's
+# jump). CHURN_MODES (graceful,kill) picks the removals. CHURN_JMX: the broker's JMX HOST:PORT (bench/run-rebalance --churn opens it); without
+# it no stale count. KAFKIT_BROKER_VERSION (scripts/kafka) names the broker in the table's note.
 CHURN_RECORDS = int(os.environ.get("CHURN_RECORDS", "300000"))
 CHURN_RATE = int(os.environ.get("CHURN_RATE", "2000"))
 CHURN_STEP = float(os.environ.get("CHURN_STEP", "8"))
 CHURN_ROUNDS = int(os.environ.get("CHURN_ROUNDS", "1"))
 CHURN_JMX = os.environ.get("CHURN_JMX")
+CHURN_SHAPES = [x for x in os.environ.get("CHURN_SHAPES", "steps,once").split(",") if x]
+if any(x not in ("steps", "once") for x in CHURN_SHAPES):
+    sys.exit(f"CHURN_SHAPES: steps and/or once (got {CHURN_SHAPES})")
+BROKER = os.environ.get("KAFKIT_BROKER_VERSION") or "4.4.0"
+CHURN_MODES = [x for x in os.environ.get("CHURN_MODES", "graceful,kill").split(",") if x]
+if any(x not in ("graceful", "kill") for x in CHURN_MODES):
+    sys.exit(f"CHURN_MODES: graceful and/or kill (got {CHURN_MODES})")
 CHURN_MIN, CHURN_MAX = 2, 8
 STALE_METER = ("kafka.network:type=RequestMetrics,name=ErrorsPerSec,request=OffsetCommit,"
                "error=STALE_MEMBER_EPOCH")
@@ -271,16 +282,17 @@ def churn_member(client, topic, group, name, lines, log):
     return Proc(name, member_cmd(client, topic, group), lines, env=env, stderr=log)
 
 
-def churn_run(client, kill):
-    """One run: members 2 -> 8 -> 2, one change every CHURN_STEP s, while the producer writes
-    CHURN_RECORDS records; with `kill` every third removal is a SIGKILL."""
+def churn_run(client, kill, shape):
+    """One run: members 2 -> 8 -> 2 while the producer writes CHURN_RECORDS records, one change
+    every CHURN_STEP s (shape `steps`) or six at once each way (`once`); with `kill` every third
+    removal is a SIGKILL."""
     mode = "kill" if kill else "graceful"
     removal = "every 3rd a SIGKILL" if kill else "all graceful"
-    topic = f"churn-{client}-{mode}-{os.getpid()}-{int(time.time())}"
+    topic = f"churn-{client}-{shape}-{mode}-{os.getpid()}-{int(time.time())}"
     group = f"g-{topic}"
     subprocess.run([MEMBER, "kafkit", "topic-create", BOOT, topic, str(PARTITIONS)], check=True)
     os.makedirs(LOGS, exist_ok=True)
-    log_path = os.path.join(LOGS, f"{client}-{mode}.log")
+    log_path = os.path.join(LOGS, f"{client}-{shape}-{mode}.log")
     log = open(log_path, "w")
     stale_before = stale_answers()
     lines, produced = [], []
@@ -296,18 +308,28 @@ def churn_run(client, kill):
     time.sleep(CHURN_STEP)
     producer = Proc("producer", [MEMBER, "kafkit", "produce-count", BOOT, topic, str(PARTITIONS),
                                  str(CHURN_RECORDS), str(CHURN_RATE)], produced)
-    kills, removals, leaving = 0, 0, []
+    kills, removals, leaving, killed = 0, 0, [], {}
+    steps = CHURN_MAX - CHURN_MIN
+    # `once`: the whole scale-out in one step, the scale-in as many steps later (the same span
+    # as `steps`), so both shapes churn over the same part of the load.
+    if shape == "once":
+        time.sleep(CHURN_STEP)
     while len(members) < CHURN_MAX:
-        time.sleep(CHURN_STEP)
+        if shape == "steps":
+            time.sleep(CHURN_STEP)
         add()
+    if shape == "once":
+        time.sleep(CHURN_STEP * steps)
     while len(members) > CHURN_MIN:
-        time.sleep(CHURN_STEP)
+        if shape == "steps":
+            time.sleep(CHURN_STEP)
         m = members.pop()  # the newest goes first, as a scale-in would take it
         removals += 1
         if kill and removals % 3 == 0:
             m.p.kill()
             m.p.wait()
             kills += 1
+            killed[m.name] = now_ms()
         else:
             # Told to stop; the scale-in goes on while it leaves.
             t = threading.Thread(target=m.stop, kwargs={"wait": 60}, daemon=True)
@@ -345,43 +367,60 @@ def churn_run(client, kill):
     dropped = len(re.findall(r"no longer this member's", text))
     stale = (None if stale_before is None or stale_after is None
              else stale_after - stale_before)
-    return {"client": client, "mode": removal, "produced": expected, "processed": len(recs),
+    # Per SIGKILL: the records the killed member processed that another member processed
+    # again, and how long before the kill it processed the first of them (about the age of
+    # its last commit then: at most the 5 s auto-commit interval when its clock works).
+    by_others = {(int(p[2]), int(p[3])) for who, p in lines if p[0] == "REC" and who not in killed}
+    kill_windows = []
+    for name, at in killed.items():
+        again = [int(p[1]) for who, p in lines if who == name and p[0] == "REC"
+                 and (int(p[2]), int(p[3])) in by_others]
+        kill_windows.append([len(again), round((at - min(again)) / 1000, 1) if again else 0])
+    return {"client": client, "shape": shape, "mode": removal, "produced": expected, "processed": len(recs),
             "duplicates": len(recs) - len(distinct), "missing": missing, "kills": kills,
             "stale_answers": stale, "failed_commits": failed if client == "kafkit" else None,
             "stale_failed": stale_failed if client == "kafkit" else None,
-            "dropped_warnings": dropped if client == "kafkit" else None}
+            "dropped_warnings": dropped if client == "kafkit" else None,
+            "kill_windows": kill_windows}
 
 
 def churn():
     results = []
     for r in range(CHURN_ROUNDS):
-        for kill in (False, True):
-            for c in CLIENTS:
-                print(f"churn: round {r + 1}, {c}, {'kill' if kill else 'graceful'} ...",
-                      file=sys.stderr, flush=True)
-                try:
-                    res = churn_run(c, kill)
-                except Exception as e:  # a member that crashed leaves no lines to analyze
-                    print(f"churn: {c} failed: {e!r}", file=sys.stderr, flush=True)
-                    continue
-                print(f"churn: {res}", file=sys.stderr, flush=True)
-                results.append(res)
+        for shape in CHURN_SHAPES:
+            for kill in [m == "kill" for m in CHURN_MODES]:
+                for c in CLIENTS:
+                    print(f"churn: round {r + 1}, {c}, {shape}, "
+                          f"{'kill' if kill else 'graceful'} ...", file=sys.stderr, flush=True)
+                    try:
+                        res = churn_run(c, kill, shape)
+                    except Exception as e:  # a member that crashed leaves no lines to analyze
+                        print(f"churn: {c} failed: {e!r}", file=sys.stderr, flush=True)
+                        continue
+                    print(f"churn: {res}", file=sys.stderr, flush=True)
+                    results.append(res)
+                    # Each run's numbers kept as they come, should a long run be cut short.
+                    with open(os.path.join(LOGS, "results.jsonl"), "a") as f:
+                        f.write(json.dumps(res) + "\n")
     show = lambda v: "-" if v is None else str(v)
-    rows = [f"| {NAMES.get(x['client'], x['client'])} | {x['mode']} | {x['kills']} | {x['produced']} "
+    shapes = {"steps": "one every step", "once": "all at once"}
+    rows = [f"| {NAMES.get(x['client'], x['client'])} | {shapes[x['shape']]} | {x['mode']} "
+            f"| {x['kills']} | {x['produced']} "
             f"| {x['duplicates']} | {x['missing']} | {show(x['stale_answers'])} "
             f"| {show(x['stale_failed'])} | {show(x['failed_commits'])} | {show(x['dropped_warnings'])} |"
             for x in results]
     table = "\n".join([
-        "| client | removals (6 per run) | SIGKILLs | records | processed twice | never processed "
-        "| OffsetCommit STALE_MEMBER_EPOCH partition errors (broker) | commits lost to a stale epoch "
-        "| commits failed (all causes) | partitions dropped as no longer owned |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| client | 2 → 8 → 2 | removals (6 per run) | SIGKILLs | records | processed twice "
+        "| never processed | OffsetCommit STALE_MEMBER_EPOCH partition errors (broker) "
+        "| commits lost to a stale epoch | commits failed (all causes) "
+        "| partitions dropped as no longer owned |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
     ])
     print(table)
     stamp = time.strftime("%Y-%m-%d")
-    setup = (f"{CHURN_RECORDS} records at {CHURN_RATE}/s, a membership change every "
-             f"{CHURN_STEP:g} s, {CHURN_ROUNDS} round(s)")
+    setup = (f"broker Apache Kafka {BROKER}, {CHURN_RECORDS} records at {CHURN_RATE}/s, a "
+             f"membership change every {CHURN_STEP:g} s, {CHURN_ROUNDS} round(s)")
     write_table(f"{table}\n\n({setup}; run {stamp})")
 
 

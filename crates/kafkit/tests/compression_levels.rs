@@ -3,7 +3,9 @@
 //! level (the level reaches the wire, and the broker keeps the producer's batches as
 //! written), and records produced at
 //! non-default levels of gzip, lz4 and zstd are read back by kafkit's consumer and by the Java
-//! client. Needs the default broker (`KAFKIT_BOOTSTRAP`) and a JDK (`scripts/kafka classpath`).
+//! client; with the `lz4-hc` feature, lz4's HC levels too (`cargo test -p kafkit --features
+//! lz4-hc --test compression_levels`, which `scripts/test` runs). Needs the default broker
+//! (`KAFKIT_BOOTSTRAP`) and a JDK (`scripts/kafka classpath`).
 
 mod common;
 
@@ -142,8 +144,8 @@ async fn a_chosen_level_reaches_the_broker_and_is_read_back_by_kafkit_and_java()
         "zstd level 19 ({zbest_size} bytes in the log) must be smaller than level -5 ({zfast_size})"
     );
 
-    // Non-default levels of each codec with levels (lz4 compresses at the one level its
-    // pure-Rust codec has) are valid batches for every reader.
+    // Non-default levels of each codec with levels (lz4 at level 1: liblz4's HC with the
+    // `lz4-hc` feature, the fast compressor without) are valid batches for every reader.
     let lz4 = produce(
         &kafka,
         "level-lz4",
@@ -152,38 +154,69 @@ async fn a_chosen_level_reaches_the_broker_and_is_read_back_by_kafkit_and_java()
             .compression_level(Compression::Lz4, 1),
     )
     .await;
-    let expected: BTreeMap<i64, String> = (0..RECORDS).map(|i| (i as i64, value(i))).collect();
     for topic in [&best, &zstd, &lz4] {
-        assert_eq!(
-            read_back(&kafka, topic).await,
-            expected,
-            "kafkit read of {topic}"
-        );
-        // The Java client reads exactly what was written ("partition offset key value", hex).
-        let out = common::java_peer(&[
-            "read",
-            &common::bootstrap(),
-            topic,
-            &RECORDS.to_string(),
-            "60000",
-        ])
-        .output()
-        .expect("java (install a JDK 17+)");
+        read_by_kafkit_and_java(&kafka, topic).await;
+    }
+}
+
+/// kafkit's consumer and the Java client read back exactly the records `produce` wrote.
+async fn read_by_kafkit_and_java(kafka: &kafkit::Kafka, topic: &str) {
+    let expected: BTreeMap<i64, String> = (0..RECORDS).map(|i| (i as i64, value(i))).collect();
+    assert_eq!(
+        read_back(kafka, topic).await,
+        expected,
+        "kafkit read of {topic}"
+    );
+    // The Java client reads exactly what was written ("partition offset key value", hex).
+    let out = common::java_peer(&[
+        "read",
+        &common::bootstrap(),
+        topic,
+        &RECORDS.to_string(),
+        "60000",
+    ])
+    .output()
+    .expect("java (install a JDK 17+)");
+    assert!(
+        out.status.success(),
+        "the Java client could not read {topic}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = String::from_utf8_lossy(&out.stdout);
+    let java: Vec<&str> = lines.lines().collect();
+    assert_eq!(java.len(), RECORDS, "Java read of {topic}");
+    let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    for (i, line) in java.iter().enumerate() {
         assert!(
-            out.status.success(),
-            "the Java client could not read {topic}: {}",
-            String::from_utf8_lossy(&out.stderr)
+            line.contains(&hex(&value(i))),
+            "Java read of {topic}: record {i} is {line}"
         );
-        let lines = String::from_utf8_lossy(&out.stdout);
-        let java: Vec<&str> = lines.lines().collect();
-        assert_eq!(java.len(), RECORDS, "Java read of {topic}");
-        let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
-        for (i, line) in java.iter().enumerate() {
-            assert!(
-                line.contains(&hex(&value(i))),
-                "Java read of {topic}: record {i} is {line}"
-            );
-        }
+    }
+}
+
+/// With the `lz4-hc` feature an lz4 level other than the default (9) is liblz4's HC
+/// compressor, as in the Java client: the batches are smaller in the broker's log (which
+/// validated them) and kafkit's consumer and the Java client read them back.
+#[cfg(feature = "lz4-hc")]
+#[tokio::test]
+async fn lz4_hc_levels_reach_the_broker_and_are_read_back_by_kafkit_and_java() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let lz4_at = |level| {
+        ProducerConfig::default()
+            .compression(Compression::Lz4)
+            .compression_level(Compression::Lz4, level)
+    };
+    let fast = produce(&kafka, "level-lz4-9", lz4_at(9)).await;
+    let hc = produce(&kafka, "level-lz4-12", lz4_at(12)).await;
+    let (fast_size, hc_size) = (log_size(&kafka, &fast).await, log_size(&kafka, &hc).await);
+    eprintln!("log bytes: lz4 9 (fast) {fast_size}, lz4 12 (HC) {hc_size}");
+    assert!(
+        hc_size < fast_size,
+        "lz4 level 12 ({hc_size} bytes in the log) must be smaller than the default 9 ({fast_size})"
+    );
+    for topic in [&fast, &hc] {
+        read_by_kafkit_and_java(&kafka, topic).await;
     }
 }
 

@@ -35,8 +35,8 @@ pub struct ProduceArgs {
     compression: String,
     /// Level of the --compression codec (KIP-390, Java compression.<codec>.level): gzip 1..=9
     /// (default 6), lz4 1..=17 (default 9), zstd -131072..=22 (default 3); snappy and none take
-    /// none. gzip and zstd honour every level; lz4 accepts its range but its pure-Rust codec
-    /// compresses at one level (LZ4's fast one).
+    /// none. gzip and zstd honour every level; lz4's HC levels (all but 9) need a binary built
+    /// with `--features lz4-hc` (C liblz4), without which every lz4 level is LZ4's fast one.
     #[arg(long, allow_hyphen_values = true)]
     compression_level: Option<i32>,
     /// Acks: all, leader, none.

@@ -54,8 +54,9 @@ pub struct ProducerConfig {
     /// `compression.zstd.level`). Unset levels are Java's defaults (gzip 6, lz4 9, zstd 3);
     /// before levels existed kafkit wrote gzip at level 1 (about 4x faster, 35% more bytes on
     /// JSON records: `docs/benchmarks.md`), which `.compression_level(Compression::Gzip, 1)`
-    /// brings back. gzip and zstd honour every level; lz4 accepts Java's range but its
-    /// pure-Rust codec has one level (see [`Compression::effective_level`]). Set with
+    /// brings back. gzip and zstd honour every level; lz4's HC levels need the opt-in
+    /// `lz4-hc` feature (C), without which every lz4 level is LZ4's fast compressor, Java's
+    /// default (see [`Compression::effective_level`]). Set with
     /// [`ProducerConfig::compression_level`]; checked by [`ProducerConfig::validate`].
     pub compression_levels: CompressionLevels,
     /// Time a batch waits for more records before it is sent (Java `linger.ms`). Default 5 ms.

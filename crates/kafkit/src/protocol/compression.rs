@@ -6,8 +6,9 @@
 //! decompresses). Decompression is bounded: a batch that would inflate past the limit is an
 //! error, never unbounded memory.
 //!
-//! Levels (KIP-390) are described on [`CompressionLevels`]: gzip and zstd honour them, lz4 has
-//! one level in its pure-Rust crate.
+//! Levels (KIP-390) are described on [`CompressionLevels`]: gzip and zstd honour them; lz4
+//! honours them with the opt-in `lz4-hc` feature (liblz4's HC compressor, C), and has one level,
+//! its fast compressor, in the default pure-Rust build.
 
 use std::io::{Read, Write};
 
@@ -158,8 +159,11 @@ impl Compression {
 
     /// The level a batch is really compressed at, given the configured one (`None` = the
     /// default): gzip and zstd honour every level (gzip's -1 is 6, zstd's 0 is 3, as in zlib
-    /// and zstd); lz4 has one level in its pure-Rust crate (lz4_flex: LZ4's fast compressor,
-    /// level 1), so any lz4 level maps there. `None` for codecs without levels.
+    /// and zstd). lz4 does what the Java client does: the default (9) is LZ4's fast
+    /// compressor, reported as level 1; with the `lz4-hc` feature any other level is liblz4's
+    /// HC compressor at that level (1 is HC's 2, the same parameters, and 13 to 17 are HC's
+    /// top, 12); without it, the pure-Rust build has the fast compressor only, so every lz4
+    /// level is 1. `None` for codecs without levels.
     ///
     /// ```
     /// use kafkit::producer::Compression;
@@ -167,13 +171,16 @@ impl Compression {
     /// assert_eq!(Compression::Gzip.effective_level(None), Some(6));
     /// assert_eq!(Compression::Zstd.effective_level(Some(19)), Some(19));
     /// assert_eq!(Compression::Zstd.effective_level(None), Some(3));
-    /// assert_eq!(Compression::Lz4.effective_level(Some(12)), Some(1));
+    /// // lz4's default is its fast compressor, in the Java client too.
+    /// assert_eq!(Compression::Lz4.effective_level(Some(9)), Some(1));
+    /// let hc = if cfg!(feature = "lz4-hc") { 12 } else { 1 };
+    /// assert_eq!(Compression::Lz4.effective_level(Some(17)), Some(hc));
     /// ```
     pub fn effective_level(self, level: Option<i32>) -> Option<i32> {
         match self {
             Compression::None | Compression::Snappy => None,
             Compression::Gzip => Some(gzip_level(level) as i32),
-            Compression::Lz4 => Some(1),
+            Compression::Lz4 => Some(lz4_hc_level(level).map_or(LZ4_FAST, |l| l as i32)),
             Compression::Zstd => Some(zstd_level(level)),
         }
     }
@@ -184,6 +191,23 @@ const GZIP_MAX: i32 = 9;
 /// Java's `Deflater.DEFAULT_COMPRESSION`: zlib's default, level 6.
 const GZIP_DEFAULT: i32 = -1;
 const GZIP_DEFAULT_IS: u32 = 6;
+
+/// The Java client's default lz4 level, at which it (and kafkit) use LZ4's fast compressor.
+const LZ4_DEFAULT: i32 = 9;
+/// How [`Compression::effective_level`] reports LZ4's fast compressor (the C library's level 1).
+const LZ4_FAST: i32 = 1;
+
+/// The liblz4 HC level for a configured lz4 level, or `None` for LZ4's fast compressor. As the
+/// Java client (`Lz4BlockOutputStream`): its default level takes the fast compressor, every
+/// other its HC compressor at that level, which liblz4 clamps to 12. Level 1 is sent as 2:
+/// liblz4's HC levels 1 and 2 are the same parameters, and its frame API takes levels below 2
+/// as the fast compressor. Without the `lz4-hc` feature there is no HC compressor: `None`.
+fn lz4_hc_level(level: Option<i32>) -> Option<u32> {
+    match level {
+        Some(l) if cfg!(feature = "lz4-hc") && l != LZ4_DEFAULT => Some(l.clamp(2, 12) as u32),
+        _ => None,
+    }
+}
 
 const ZSTD_MIN: i32 = -131_072;
 const ZSTD_MAX: i32 = 22;
@@ -209,21 +233,23 @@ fn gzip_level(level: Option<i32>) -> u32 {
 
 /// A compression level per codec: KIP-390's `compression.gzip.level`,
 /// `compression.lz4.level` and `compression.zstd.level`, with the Java client's ranges; unset
-/// levels are the Java client's defaults ([`Compression::default_level`]). What each pure-Rust
-/// codec does with a level:
+/// levels are the Java client's defaults ([`Compression::default_level`]). What each codec
+/// does with a level:
 ///
 /// | codec | Java option | range | default | what kafkit's codec does |
 /// | --- | --- | --- | --- | --- |
 /// | gzip | `compression.gzip.level` | 1..=9, or -1 | -1 (= 6) | every level, as zlib's (miniz_oxide) |
 /// | zstd | `compression.zstd.level` | -131072..=22 | 3 | every level, as zstd's (structured-zstd; 0 = 3) |
-/// | lz4 | `compression.lz4.level` | 1..=17 | 9 | one level: lz4_flex has only LZ4's fast compressor (no high-compression levels) |
+/// | lz4 | `compression.lz4.level` | 1..=17 | 9 | as the Java client: 9 is LZ4's fast compressor (lz4_flex); with the `lz4-hc` feature every other level is liblz4's HC compressor at that level (13 to 17 are its top, 12); without it, the fast compressor at every level |
 /// | snappy, none | none | none | none | no levels; setting one is an error |
 ///
 /// A level outside its range is a configuration error naming the option, the range and the
-/// fix. An lz4 level within its range is accepted and compresses at the one level lz4_flex
-/// has (the nearest it can do): the batch is valid for every reader, only its size differs
-/// from what the Java client writes (no maintained pure-Rust crate has LZ4's high-compression
-/// levels). [`Compression::effective_level`] says which level a batch gets. Levels 16 and up
+/// fix. lz4's HC levels need C: no maintained pure-Rust crate has LZ4 HC, so they come with
+/// the opt-in `lz4-hc` cargo feature (the `lz4` crate, liblz4 1.10), which writes Kafka's lz4
+/// frame (independent 64 KiB blocks) as the fast path does. Without the feature the library is
+/// pure Rust and an lz4 level within its range is accepted and compressed with the fast
+/// compressor, the Java client's default: the batch is valid for every reader, only larger
+/// than Java's at that level. [`Compression::effective_level`] says which level a batch gets. Levels 16 and up
 /// of zstd are slow (about 2 MB/s at 19 on JSON records); measured sizes and speeds per level
 /// are in `docs/benchmarks.md`.
 ///
@@ -278,6 +304,27 @@ fn codec_err(c: Compression, e: impl std::error::Error + Send + Sync + 'static) 
     Error::protocol("compression", format!("{c} codec: {e}")).with_source(e)
 }
 
+/// LZ4 HC at liblz4 level `level` into the frame Kafka's `Lz4BlockOutputStream` writes (and
+/// lz4_flex writes above): independent 64 KiB blocks, no block or content checksum, no content
+/// size; an incompressible block is stored raw, as both do.
+#[cfg(feature = "lz4-hc")]
+fn lz4_hc(level: u32, input: &[u8], out: &mut BytesMut) -> Result<()> {
+    let c = Compression::Lz4;
+    let mut enc = lz4::EncoderBuilder::new()
+        .level(level)
+        .block_size(lz4::BlockSize::Max64KB)
+        .block_mode(lz4::BlockMode::Independent)
+        .block_checksum(lz4::liblz4::BlockChecksum::NoBlockChecksum)
+        .checksum(lz4::ContentChecksum::NoChecksum)
+        .build(Vec::with_capacity(input.len() / 2))
+        .map_err(|e| codec_err(c, e))?;
+    enc.write_all(input).map_err(|e| codec_err(c, e))?;
+    let (v, done) = enc.finish();
+    done.map_err(|e| codec_err(c, e))?;
+    out.extend_from_slice(&v);
+    Ok(())
+}
+
 fn codec_msg(c: Compression, what: &str) -> Error {
     Error::protocol("compression", format!("{c} codec: {what}"))
 }
@@ -326,7 +373,12 @@ pub fn compress_at(
             }
         }
         Compression::Lz4 => {
-            // lz4_flex has LZ4's fast compressor only: every lz4 level compresses there.
+            #[cfg(feature = "lz4-hc")]
+            if let Some(hc) = lz4_hc_level(level) {
+                return lz4_hc(hc, input, out);
+            }
+            // LZ4's fast compressor (lz4_flex, pure Rust): the default level, and every level
+            // without the `lz4-hc` feature.
             let mut info = lz4_flex::frame::FrameInfo::new();
             info.block_size = lz4_flex::frame::BlockSize::Max64KB;
             info.block_mode = lz4_flex::frame::BlockMode::Independent;
@@ -645,6 +697,69 @@ mod tests {
         }
     }
 
+    /// The frame liblz4's HC path writes is the one Kafka's `Lz4BlockOutputStream` and
+    /// lz4_flex write (magic, FLG 0x60: version 1, independent blocks, no checksums or content
+    /// size; BD 0x40: 64 KiB blocks; its header checksum), so every Kafka reader takes it; it is
+    /// smaller at HC levels and the default stays the fast compressor's bytes.
+    #[cfg(feature = "lz4-hc")]
+    #[test]
+    fn lz4_hc_levels_write_kafkas_frame_and_fewer_bytes() {
+        let data = json_records(4_000);
+        let size_at = |level: Option<i32>| {
+            let mut out = BytesMut::new();
+            compress_at(Compression::Lz4, level, &data, &mut out).unwrap();
+            let back = decompress(Compression::Lz4, &out, data.len()).unwrap();
+            assert_eq!(&back[..], &data[..], "lz4 at {level:?}");
+            out
+        };
+        let fast = size_at(None);
+        let header = [0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, 0x82];
+        assert_eq!(fast[..7], header, "lz4_flex's frame header");
+        assert_eq!(
+            size_at(Some(9)),
+            fast,
+            "Java's default level is the fast compressor"
+        );
+        let (hc1, hc6, hc12) = (size_at(Some(1)), size_at(Some(6)), size_at(Some(12)));
+        for hc in [&hc1, &hc6, &hc12] {
+            assert_eq!(hc[..7], header, "liblz4's frame header");
+            assert_eq!(
+                hc[hc.len() - 4..],
+                [0, 0, 0, 0],
+                "the end mark, no content checksum"
+            );
+        }
+        assert!(
+            hc6.len() < fast.len(),
+            "HC 6 ({}) vs fast ({})",
+            hc6.len(),
+            fast.len()
+        );
+        assert!(
+            hc12.len() <= hc6.len(),
+            "HC 12 ({}) vs HC 6 ({})",
+            hc12.len(),
+            hc6.len()
+        );
+        assert_eq!(size_at(Some(17)), hc12, "liblz4's top level is 12");
+        assert_eq!(size_at(Some(2)), hc1, "HC levels 1 and 2 are one");
+        // Incompressible input: blocks stored raw (high bit of the block size), read back.
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let noise: Vec<u8> = (0..200_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let mut out = BytesMut::new();
+        compress_at(Compression::Lz4, Some(12), &noise, &mut out).unwrap();
+        assert_ne!(out[10] & 0x80, 0, "the first block is stored raw");
+        let back = decompress(Compression::Lz4, &out, noise.len()).unwrap();
+        assert_eq!(&back[..], &noise[..]);
+    }
+
     #[test]
     fn gzip_levels_change_the_output_and_9_is_smallest() {
         let data = json_records(5_000);
@@ -687,7 +802,15 @@ mod tests {
         // What each codec really does.
         assert_eq!(Gzip.effective_level(Some(-1)), Some(6));
         assert_eq!(Gzip.effective_level(Some(3)), Some(3));
-        assert_eq!(Lz4.effective_level(Some(17)), Some(1));
+        assert_eq!(Lz4.effective_level(Some(9)), Some(1));
+        assert_eq!(Lz4.effective_level(Option::None), Some(1));
+        if cfg!(feature = "lz4-hc") {
+            assert_eq!(Lz4.effective_level(Some(17)), Some(12));
+            assert_eq!(Lz4.effective_level(Some(1)), Some(2));
+            assert_eq!(Lz4.effective_level(Some(8)), Some(8));
+        } else {
+            assert_eq!(Lz4.effective_level(Some(17)), Some(1));
+        }
         assert_eq!(Zstd.effective_level(Option::None), Some(3));
         assert_eq!(Zstd.effective_level(Some(0)), Some(3));
         assert_eq!(Zstd.effective_level(Some(-5)), Some(-5));
