@@ -675,11 +675,22 @@ class Consumer {
     }
     if (o < 0n && o !== -1n && o !== -2n) throw new KafkaJSNonRetriableError('Offset must not be a negative number')
     if (!this._runState) throw new KafkaJSNonRetriableError(NOT_INITIALIZED)
+    // As KafkaJS: -1 and -2 both mean "no offset", resolved as the topic's subscription says
+    // (fromBeginning: the earliest offset, else the latest). kafkitStrictOffsets refuses them.
+    if (o < 0n && !this._kafka._strictOffsets) o = this._fromBeginning(topic) ? -2n : -1n
     const s = { topic, partition: Number(partition), offset: String(o) }
     // Before the group is joined the partition is not assigned yet: the seek waits for the
     // partition's first batch.
     if (this._runState === 'starting' || !this._native) this._pendingSeeks.set(`${s.partition}:${s.topic}`, s)
     else callSync(() => this._native.seek(s.topic, s.partition, s.offset, this._kafka._strictOffsets))
+  }
+
+  // The fromBeginning of the subscription that holds `topic` (by name, or by a RegExp the
+  // broker evaluates).
+  _fromBeginning(topic) {
+    if (this._subscriptions.has(topic)) return this._subscriptions.get(topic)
+    const i = this._patternRegExps.findIndex(re => re.test(topic))
+    return i >= 0 ? [...this._patterns.values()][i] : false
   }
 
   pause(topicPartitions = []) {

@@ -282,6 +282,17 @@ for (const groupProtocol of protocols) {
   })
 }
 
+test("seek: as KafkaJS, '-1' on a fromBeginning subscription goes to the earliest offset (both sentinels follow fromBeginning)", async () => {
+  const { topic, consumer } = await setup({}, 3)
+  const seen = []
+  await consumer.run({ eachMessage: async ({ message }) => { seen.push(message.offset) } })
+  await waitFor(() => seen.length >= 3, 'the 3 records')
+  consumer.seek({ topic, partition: 0, offset: '-1' })
+  await waitFor(() => seen.length >= 6, 'the records again from the earliest offset')
+  assert.deepEqual(seen, ['0', '1', '2', '0', '1', '2'])
+  await consumer.disconnect()
+})
+
 test('seek: kafkitStrictOffsets refuses -1 and -2 (the core takes offsets only)', async () => {
   const kafka = newKafka({ kafkitStrictOffsets: true })
   const topic = unique('compat')
