@@ -15,7 +15,7 @@ const {
   call,
   fromNative,
 } = require('./errors')
-const { Turns } = require('./turns')
+const { Turns, disconnectClient } = require('./turns')
 
 const { checkAclList, checkAclFilter, checkReassignments, checkReassignmentQuery } = require('./acls')
 
@@ -78,17 +78,7 @@ class Admin {
   }
 
   disconnect() {
-    return this._turns.once('disconnect', async () => {
-      if (!this._native) return
-      const n = this._native
-      this._native = null
-      try {
-        await call(n.disconnect())
-      } finally {
-        await this._pump
-        this._instr.emit(events.DISCONNECT, null)
-      }
-    })
+    return disconnectClient(this, events.DISCONNECT, call)
   }
 
   _n() {

@@ -6,7 +6,7 @@ const native = require('./native')
 const { encode } = require('./encode')
 const { Instrumentation } = require('./instrumentation')
 const { KafkaJSError, KafkaJSNonRetriableError, KafkaJSProtocolError, call } = require('./errors')
-const { Turns } = require('./turns')
+const { Turns, disconnectClient } = require('./turns')
 
 const events = {
   CONNECT: 'producer.connect',
@@ -153,17 +153,7 @@ class Producer {
   }
 
   disconnect() {
-    return this._turns.once('disconnect', async () => {
-      if (!this._native) return
-      const n = this._native
-      this._native = null
-      try {
-        await call(n.disconnect())
-      } finally {
-        await this._pump
-        this._instr.emit(events.DISCONNECT, null)
-      }
-    })
+    return disconnectClient(this, events.DISCONNECT, call)
   }
 
   _connected() {

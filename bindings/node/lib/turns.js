@@ -33,4 +33,22 @@ class Turns {
   }
 }
 
-module.exports = { Turns }
+// The producer's and the admin client's disconnect: once, in turn; the native handle is let go
+// first so no call starts on it meanwhile, and DISCONNECT is emitted once its events are out.
+// (`client` has `_turns`, `_native`, `_pump`, `_instr`; `call` turns a native failure into
+// the package's error; `event` is the client's DISCONNECT event name.)
+function disconnectClient(client, event, call) {
+  return client._turns.once('disconnect', async () => {
+    if (!client._native) return
+    const n = client._native
+    client._native = null
+    try {
+      await call(n.disconnect())
+    } finally {
+      await client._pump
+      client._instr.emit(event, null)
+    }
+  })
+}
+
+module.exports = { Turns, disconnectClient }
