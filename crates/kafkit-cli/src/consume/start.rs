@@ -76,15 +76,19 @@ pub fn parse_time(s: &str, now_ms: i64) -> kafkit::Result<i64> {
         ))
     };
     if let Some(ago) = s.strip_prefix('-') {
-        let (n, unit) = ago.split_at(ago.len().saturating_sub(1));
+        // The unit is the last character, which need not be one byte (`-1µ`): split on chars.
+        let Some(unit) = ago.chars().last() else {
+            return Err(bad());
+        };
+        let n = &ago[..ago.len() - unit.len_utf8()];
         if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad());
         }
         let ms: i64 = match unit {
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
+            's' => 1_000,
+            'm' => 60_000,
+            'h' => 3_600_000,
+            'd' => 86_400_000,
             _ => return Err(bad()),
         };
         let before_epoch = || {
@@ -183,6 +187,9 @@ mod tests {
         // earliest (-2) to the broker.
         assert!(parse_time("-20000d", now).is_err());
         assert_eq!(parse_time("-0s", now).unwrap(), now);
+        // A unit of more than one byte is refused, not a panic (found by the property test).
+        assert!(parse_time("-¡", now).is_err());
+        assert!(parse_time("-5µ", now).is_err());
         let e = parse_time("99999999999999999999", now).unwrap_err();
         assert!(e.to_string().contains("largest time"), "{e}");
     }
