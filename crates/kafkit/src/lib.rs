@@ -292,6 +292,7 @@
 // order, which reads better than struct literals with `..Default::default()`.
 #![allow(clippy::field_reassign_with_default)]
 
+pub(crate) mod delivery;
 pub(crate) mod engine_loop;
 pub mod error;
 pub mod events;

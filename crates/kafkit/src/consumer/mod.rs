@@ -53,6 +53,7 @@ use engine::{Command, Delivery, Engine, Hooks, SharedHooks};
 use group::kip848::{generate_member_id, Subscription};
 use subscription::{Addition, FromBeginning};
 
+use crate::delivery::DeliveryQueue;
 use crate::error::{Error, Result};
 use crate::events::TopicPartition;
 use crate::Kafka;
@@ -68,7 +69,7 @@ struct Inner {
     /// The member id in use (classic ids come from the coordinator).
     member_id_now: Arc<Mutex<String>>,
     commands: mpsc::UnboundedSender<Command>,
-    delivery: Arc<tokio::sync::Mutex<mpsc::Receiver<Delivery>>>,
+    delivery: DeliveryQueue<mpsc::Receiver<Delivery>>,
     engine: Mutex<Option<tokio::task::JoinHandle<Option<Error>>>>,
     hooks: SharedHooks,
     /// What `subscribe` calls added up to.
@@ -134,7 +135,7 @@ impl Consumer {
                 member_id_now: Arc::new(Mutex::new(String::new())),
                 config,
                 commands,
-                delivery: Arc::new(tokio::sync::Mutex::new(delivery_rx)),
+                delivery: DeliveryQueue::new(delivery_rx, "consumer"),
                 engine: Mutex::new(None),
                 hooks: SharedHooks::default(),
                 subscription: Mutex::new((None, FromBeginning::default())),
@@ -402,7 +403,7 @@ impl Consumer {
             self.inner.member_id_now.clone(),
             hooks,
             delivery,
-            self.inner.delivery.clone(),
+            self.inner.delivery.shared(),
             commands,
             self.inner.assigned,
             self.inner.failed.clone(),

@@ -12,6 +12,7 @@ use futures::Stream;
 use super::engine::{Command, Delivery, MemberStatus};
 use super::partitions::InHand;
 use super::Consumer;
+use crate::delivery::stream::{self, Feed, Opened};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, TopicPartition};
 use crate::fetch::message::{Batch, Message};
@@ -210,13 +211,7 @@ impl Consumer {
         H: Fn(BatchContext) -> F + Send + Sync + 'static,
         F: Future<Output = Result<()>> + Send + 'static,
     {
-        let mut rx = self.inner.delivery.try_lock().map_err(|_| {
-            Error::new(
-                ErrorKind::Config,
-                "run",
-                "the consumer is already running (one run or stream per consumer)",
-            )
-        })?;
+        let mut rx = self.inner.delivery.take("run")?;
         if let Some(e) = self.failure() {
             return Err(e);
         }
@@ -402,126 +397,86 @@ impl Consumer {
     /// other partitions. A consumer that stopped on an error, or whose `subscribe` failed,
     /// yields that error, then the stream ends.
     pub fn stream(&self) -> impl Stream<Item = Result<Message>> + Send + 'static {
-        struct State {
-            consumer: Consumer,
-            rx: Option<tokio::sync::OwnedMutexGuard<tokio::sync::mpsc::Receiver<Delivery>>>,
-            current: std::vec::IntoIter<Message>,
-            open: Option<(TopicPartition, u64, i64, i32)>,
-            progress: Arc<InHand>,
-            /// The consumer's failure was given (once; the stream ends after it).
-            failure_told: bool,
-        }
-        impl Drop for State {
-            // A dropped stream releases its partition: what the caller took counts as processed,
-            // and the receiver is unlocked first so the engine can reclaim queued batches.
-            fn drop(&mut self) {
-                self.rx.take();
-                if let Some((tp, generation, next, epoch)) = self.open.take() {
-                    let _ = self.consumer.command(Command::Processed {
-                        tp,
-                        generation,
-                        next: Some((next, epoch)),
-                        done: true,
-                    });
-                }
-            }
-        }
-        let state = State {
-            consumer: self.clone(),
-            rx: None,
-            current: Vec::new().into_iter(),
-            open: None,
-            progress: InHand::new(),
-            failure_told: false,
-        };
         self.inner.running.store(true, Ordering::Release);
-        futures::stream::unfold(state, |mut st| async move {
-            loop {
-                if st.progress.is_obsolete() && st.open.is_some() {
-                    // A seek or a rebalance took the rest of this batch away: it is not handed
-                    // over; what the caller took counts as processed (as when the stream drops).
-                    st.current = Vec::new().into_iter();
-                    if let Some((tp, generation, next, epoch)) = st.open.take() {
-                        let _ = st.consumer.command(Command::Processed {
-                            tp,
-                            generation,
-                            next: Some((next, epoch)),
-                            done: true,
-                        });
-                    }
-                }
-                if let Some(m) = st.current.next() {
-                    if let Some(open) = st.open.as_mut() {
-                        // Everything before this record has been taken by the caller.
-                        // (Offsets only grow within a batch, and the stream is the only
-                        // writer: a plain store does.)
-                        st.progress.next.store(m.offset, Ordering::Release);
-                        open.2 = m.offset + 1;
-                        open.3 = m.leader_epoch;
-                    }
-                    return Some((Ok(m), st));
-                }
-                if let Some((tp, generation, next, epoch)) = st.open.take() {
-                    let _ = st.consumer.command(Command::Processed {
-                        tp,
-                        generation,
-                        next: Some((next, epoch)),
-                        done: true,
-                    });
-                }
-                if st.rx.is_none() {
-                    match st.consumer.inner.delivery.clone().try_lock_owned() {
-                        Ok(g) => st.rx = Some(g),
-                        Err(_) => {
-                            let e = Error::new(
-                                ErrorKind::Config,
-                                "stream",
-                                "the consumer is already running (one run or stream per consumer)",
-                            );
-                            return Some((Err(e), st));
-                        }
-                    }
-                }
-                match st.consumer.failure() {
-                    Some(e) if !st.failure_told => {
-                        st.failure_told = true;
-                        return Some((Err(e), st));
-                    }
-                    // It cannot deliver: the stream ends after the error.
-                    Some(_) => return None,
-                    None => {}
-                }
-                let rx = st.rx.as_mut()?;
-                let Some(d) = rx.recv().await else {
-                    // Closed: the consumer stopped; on an error, that error comes first.
-                    if let Some(e) = st.consumer.failure().filter(|_| !st.failure_told) {
-                        st.failure_told = true;
-                        return Some((Err(e), st));
-                    }
-                    return None;
-                };
-                if !d.progress.take() {
-                    continue; // dropped while queued (its partition revoked)
-                }
-                // A partition stopped at records that cannot be read: an error item; the
-                // stream goes on with the other partitions.
-                let mut d = d;
-                if let Some(e) = st.consumer.stopped_partition(&mut d) {
-                    return Some((Err(e), st));
-                }
-                let tp = TopicPartition::new(d.batch.topic.to_string(), d.batch.partition);
-                // Nothing taken yet: the next offset is the batch's first (past a batch of
-                // left-out records, after its last).
-                let next = match d.batch.skipped {
-                    Some((_, last)) => last + 1,
-                    None => d.batch.first_offset(),
-                };
-                st.open = Some((tp, d.generation, next, -1));
-                st.progress = d.progress;
-                st.current = d.batch.messages.into_iter();
-            }
-        })
-        // Fused: polled again after its end it stays ended (an unfused unfold panics).
-        .fuse()
+        stream::records(
+            self.inner.delivery.handle(),
+            RecordFeed {
+                consumer: self.clone(),
+            },
+        )
+    }
+}
+
+/// How the group consumer's stream opens and settles its batches.
+struct RecordFeed {
+    consumer: Consumer,
+}
+
+/// The batch a stream is taking records from.
+struct OpenBatch {
+    tp: TopicPartition,
+    generation: u64,
+    /// The offset after the last record taken (the batch's first while none was).
+    next: i64,
+    epoch: i32,
+    /// Shared with the engine: what was taken, and whether the batch is obsolete.
+    progress: Arc<InHand>,
+}
+
+impl Feed for RecordFeed {
+    type Delivery = Delivery;
+    type Record = Message;
+    type Open = OpenBatch;
+
+    fn open(&mut self, mut d: Delivery) -> Result<Opened<Self>> {
+        if !d.progress.take() {
+            return Ok(None); // dropped while queued (its partition revoked)
+        }
+        // A partition stopped at records that cannot be read: an error item; the stream goes
+        // on with the other partitions.
+        if let Some(e) = self.consumer.stopped_partition(&mut d) {
+            return Err(e);
+        }
+        // Nothing taken yet: the next offset is the batch's first (past a batch of left-out
+        // records, after its last).
+        let next = match d.batch.skipped {
+            Some((_, last)) => last + 1,
+            None => d.batch.first_offset(),
+        };
+        let open = OpenBatch {
+            tp: TopicPartition::new(d.batch.topic.to_string(), d.batch.partition),
+            generation: d.generation,
+            next,
+            epoch: -1,
+            progress: d.progress,
+        };
+        Ok(Some((open, d.batch.messages)))
+    }
+
+    fn taken(&mut self, open: &mut OpenBatch, m: &Message) {
+        // Everything before this record has been taken by the caller. (Offsets only grow
+        // within a batch, and the stream is the only writer: a plain store does.)
+        open.progress.next.store(m.offset, Ordering::Release);
+        open.next = m.offset + 1;
+        open.epoch = m.leader_epoch;
+    }
+
+    fn obsolete(&self, open: &OpenBatch) -> bool {
+        open.progress.is_obsolete()
+    }
+
+    /// What the caller took counts as processed (also when the batch became obsolete, or
+    /// the stream dropped).
+    fn settle(&mut self, open: OpenBatch) {
+        let _ = self.consumer.command(Command::Processed {
+            tp: open.tp,
+            generation: open.generation,
+            next: Some((open.next, open.epoch)),
+            done: true,
+        });
+    }
+
+    fn failure(&self) -> Option<Error> {
+        self.consumer.failure()
     }
 }

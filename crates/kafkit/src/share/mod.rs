@@ -39,14 +39,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use tokio::sync::{mpsc, oneshot};
 
 pub use acks::AcknowledgeType;
 use engine::{Command, Engine};
 use report::Delivered;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::delivery::stream::{self, Feed, Opened};
+use crate::delivery::DeliveryQueue;
+use crate::error::{Error, Result};
 use crate::events::TopicPartition;
 use crate::fetch::message::Message;
 use crate::groups::generate_member_id;
@@ -236,7 +238,7 @@ struct Inner {
     config: ShareConsumerConfig,
     member_id: String,
     commands: mpsc::UnboundedSender<Command>,
-    delivery: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Delivered>>>,
+    delivery: DeliveryQueue<mpsc::UnboundedReceiver<Delivered>>,
     pending: Mutex<
         Option<(
             mpsc::UnboundedReceiver<Command>,
@@ -280,7 +282,7 @@ impl Kafka {
                 member_id: generate_member_id(),
                 config,
                 commands,
-                delivery: Arc::new(tokio::sync::Mutex::new(delivery)),
+                delivery: DeliveryQueue::new(delivery, "share consumer"),
                 pending: Mutex::new(Some((commands_rx, deliver))),
                 engine: Mutex::new(None),
                 running: AtomicBool::new(false),
@@ -430,15 +432,7 @@ impl ShareConsumer {
         H: Fn(ShareRecord) -> F + Send + Sync + 'static,
         F: Future<Output = Result<()>> + Send + 'static,
     {
-        let mut rx = self.inner.delivery.try_lock().map_err(|_| {
-            Error::new(
-                ErrorKind::Config,
-                "run",
-                "the share consumer is already running (one run or stream per consumer)",
-            )
-        })?;
-        self.inner.running.store(true, Ordering::Release);
-        while let Some(batch) = rx.recv().await {
+        self.drain(|batch| async {
             let mut decided = Vec::with_capacity(batch.records.len());
             for record in batch.records {
                 let offset = record.offset;
@@ -451,15 +445,9 @@ impl ShareConsumer {
                 };
                 decided.push((offset, kind));
             }
-            if self
-                .command(Command::Decided(batch.partition, decided))
-                .is_err()
-            {
-                break;
-            }
-        }
-        self.inner.running.store(false, Ordering::Release);
-        Ok(())
+            (batch.partition, decided)
+        })
+        .await
     }
 
     /// Runs `handler` for each batch of records (one partition's records from one fetch) until
@@ -486,15 +474,7 @@ impl ShareConsumer {
         H: Fn(ShareBatch) -> F + Send + Sync + 'static,
         F: Future<Output = Result<()>> + Send + 'static,
     {
-        let mut rx = self.inner.delivery.try_lock().map_err(|_| {
-            Error::new(
-                ErrorKind::Config,
-                "run",
-                "the share consumer is already running (one run or stream per consumer)",
-            )
-        })?;
-        self.inner.running.store(true, Ordering::Release);
-        while let Some(batch) = rx.recv().await {
+        self.drain(|batch| async {
             let offsets: Vec<i64> = batch.records.iter().map(|r| r.offset).collect();
             let partition = batch.partition.clone();
             let kind = match handler(ShareBatch {
@@ -510,7 +490,22 @@ impl ShareConsumer {
                     AcknowledgeType::Release
                 }
             };
-            let decided = offsets.into_iter().map(|o| (o, kind)).collect();
+            (partition, offsets.into_iter().map(|o| (o, kind)).collect())
+        })
+        .await
+    }
+
+    /// One run: each delivered batch goes through `handle`, whose decisions go back to the
+    /// engine, until the member closes.
+    async fn drain<'a, H, F>(&'a self, handle: H) -> Result<()>
+    where
+        H: Fn(Delivered) -> F,
+        F: Future<Output = (TopicPartition, Vec<(i64, AcknowledgeType)>)> + 'a,
+    {
+        let mut rx = self.inner.delivery.take("run")?;
+        self.inner.running.store(true, Ordering::Release);
+        while let Some(batch) = rx.recv().await {
+            let (partition, decided) = handle(batch).await;
             if self.command(Command::Decided(partition, decided)).is_err() {
                 break;
             }
@@ -524,76 +519,12 @@ impl ShareConsumer {
     /// with [`acknowledge`](Self::acknowledge) — records left unacknowledged when the next
     /// batch is taken are released.
     pub fn stream(&self) -> impl Stream<Item = Result<ShareRecord>> + Send + 'static {
-        struct State {
-            consumer: ShareConsumer,
-            rx: Option<tokio::sync::OwnedMutexGuard<mpsc::UnboundedReceiver<Delivered>>>,
-            current: std::vec::IntoIter<ShareRecord>,
-            open: Option<(TopicPartition, Vec<i64>)>,
-        }
-        impl State {
-            fn settle(&mut self) {
-                if let Some((tp, offsets)) = self.open.take() {
-                    let kind = match self.consumer.inner.config.acknowledgement_mode {
-                        AcknowledgementMode::Implicit => AcknowledgeType::Accept,
-                        AcknowledgementMode::Explicit => AcknowledgeType::Release,
-                    };
-                    let decided = offsets.into_iter().map(|o| (o, kind)).collect();
-                    let _ = self.consumer.command(Command::Decided(tp, decided));
-                }
-            }
-        }
-        impl Drop for State {
-            fn drop(&mut self) {
-                // Taken records count as the mode says; records not taken go back.
-                let rest: Vec<i64> = self.current.by_ref().map(|r| r.offset).collect();
-                if let Some((tp, _)) = &self.open {
-                    let tp = tp.clone();
-                    self.settle();
-                    if !rest.is_empty() {
-                        let decided = rest
-                            .into_iter()
-                            .map(|o| (o, AcknowledgeType::Release))
-                            .collect();
-                        let _ = self.consumer.command(Command::Decided(tp, decided));
-                    }
-                }
-            }
-        }
-        let state = State {
-            consumer: self.clone(),
-            rx: None,
-            current: Vec::new().into_iter(),
-            open: None,
-        };
-        futures::stream::unfold(state, |mut st| async move {
-            loop {
-                if let Some(r) = st.current.next() {
-                    return Some((Ok(r), st));
-                }
-                st.settle();
-                if st.rx.is_none() {
-                    match st.consumer.inner.delivery.clone().try_lock_owned() {
-                        Ok(g) => st.rx = Some(g),
-                        Err(_) => {
-                            let e = Error::new(
-                                ErrorKind::Config,
-                                "stream",
-                                "the share consumer is already running (one run or stream per consumer)",
-                            );
-                            return Some((Err(e), st));
-                        }
-                    }
-                }
-                let batch = st.rx.as_mut()?.recv().await?;
-                st.open = Some((
-                    batch.partition.clone(),
-                    batch.records.iter().map(|r| r.offset).collect(),
-                ));
-                st.current = batch.records.into_iter();
-            }
-        })
-        // Fused: polled again after its end it stays ended (an unfused unfold panics).
-        .fuse()
+        stream::records(
+            self.inner.delivery.handle(),
+            RecordFeed {
+                consumer: self.clone(),
+            },
+        )
     }
 
     /// Whether `run_each_message` is running.
@@ -615,5 +546,49 @@ impl ShareConsumer {
             let _ = tokio::time::timeout(Duration::from_secs(30), h).await;
         }
         res
+    }
+}
+
+/// How the share consumer's stream opens and settles its batches.
+struct RecordFeed {
+    consumer: ShareConsumer,
+}
+
+impl RecordFeed {
+    fn decide(&self, tp: TopicPartition, offsets: Vec<i64>, kind: AcknowledgeType) {
+        let decided = offsets.into_iter().map(|o| (o, kind)).collect();
+        let _ = self.consumer.command(Command::Decided(tp, decided));
+    }
+}
+
+impl Feed for RecordFeed {
+    type Delivery = Delivered;
+    type Record = ShareRecord;
+    /// The batch's partition and every offset in it.
+    type Open = (TopicPartition, Vec<i64>);
+
+    fn open(&mut self, batch: Delivered) -> Result<Opened<Self>> {
+        let offsets = batch.records.iter().map(|r| r.offset).collect();
+        Ok(Some(((batch.partition, offsets), batch.records)))
+    }
+
+    /// Taken records count as the mode says: accepted (implicit) or, left unacknowledged,
+    /// released (explicit).
+    fn settle(&mut self, (tp, offsets): Self::Open) {
+        let kind = match self.consumer.inner.config.acknowledgement_mode {
+            AcknowledgementMode::Implicit => AcknowledgeType::Accept,
+            AcknowledgementMode::Explicit => AcknowledgeType::Release,
+        };
+        self.decide(tp, offsets, kind);
+    }
+
+    /// Records never taken go back to the group.
+    fn dropped(&mut self, open: Self::Open, rest: Vec<ShareRecord>) {
+        let tp = open.0.clone();
+        self.settle(open);
+        if !rest.is_empty() {
+            let rest = rest.iter().map(|r| r.offset).collect();
+            self.decide(tp, rest, AcknowledgeType::Release);
+        }
     }
 }
