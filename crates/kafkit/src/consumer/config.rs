@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::group::classic::assignor::{self, PartitionAssigner};
+use crate::groups::consumer::classic::assignor::{self, PartitionAssigner};
 
 use crate::error::{Error, Result};
 

@@ -27,7 +27,6 @@
 mod assign;
 pub mod config;
 mod engine;
-pub(crate) mod group;
 mod lookup;
 mod partitions;
 mod run;
@@ -40,17 +39,17 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 pub use crate::fetch::message;
+pub use crate::groups::consumer::classic::assignor;
 pub use crate::groups::ConsumerGroupMetadata;
 pub use config::{AutoOffsetReset, ConsumerConfig, GroupProtocol, IsolationLevel};
 pub use engine::MemberStatus;
 pub use engine::{RebalanceHook, RebalanceKind};
-pub use group::classic::assignor;
 pub use lookup::OffsetAndTimestamp;
 pub use message::{Batch, Message, MessageHeader};
 pub use run::{BatchContext, RunOptions};
 
+use crate::groups::consumer::kip848::{generate_member_id, Subscription};
 use engine::{Command, Delivery, Engine, Hooks, SharedHooks};
-use group::kip848::{generate_member_id, Subscription};
 use subscription::{Addition, FromBeginning};
 
 use crate::delivery::DeliveryQueue;

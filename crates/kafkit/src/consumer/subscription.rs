@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use super::group::Subscription;
+use crate::groups::consumer::Subscription;
 
 /// Which subscribed topics start at the earliest offset when the group has no committed offset
 /// for them (`subscribe(.., from_beginning = true)`).

@@ -1,12 +1,16 @@
-//! What the producer, the consumer and the admin client share about consumer groups, below all
-//! three: a member's group metadata (for transactional offset commits), offset commits and
-//! lookups, and the Java consumer-protocol codec of classic groups' subscriptions and
-//! assignments.
+//! Group coordination, one home for every kind of group, below the producer, the consumers
+//! and the admin client: the members' state machines (`consumer`: classic and KIP-848
+//! consumer groups; `share`: KIP-932 share groups), what they share (the `Membership`
+//! interface, one reconciliation rule, coordinator lookup), a member's group metadata (for
+//! transactional offset commits), offset commits and lookups, and the Java consumer-protocol
+//! codec of classic groups' subscriptions and assignments.
 
+pub(crate) mod consumer;
 pub(crate) mod coordinator;
 pub(crate) mod membership;
 pub(crate) mod offsets;
 pub(crate) mod reconcile;
+pub(crate) mod share;
 pub(crate) mod wire;
 
 use crate::error::{Error, ErrorKind, ResponseError};

@@ -11,7 +11,6 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::acks::AcknowledgeType;
-use super::membership::{ShareAction, ShareMembership};
 use super::records::{self, Records};
 use super::report::{CommitResult, Delivered, Internal};
 use super::requests::{check_share_protocol, send_heartbeat};
@@ -23,6 +22,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, TopicPartition};
 use crate::groups::coordinator::CoordinatorLookup;
 use crate::groups::membership::Membership;
+use crate::groups::share::{ShareAction, ShareMembership};
 use crate::net::Lane;
 use crate::retry::{Backoff, PACING};
 use crate::Kafka;

@@ -29,7 +29,6 @@
 mod acks;
 mod builders;
 mod engine;
-mod membership;
 mod records;
 mod report;
 mod requests;

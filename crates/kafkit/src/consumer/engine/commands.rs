@@ -7,9 +7,9 @@ use std::collections::BTreeSet;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::super::group::Subscription;
 use super::{commits, waits, Command, Ctx, Engine};
 use crate::error::{Error, Result};
+use crate::groups::consumer::Subscription;
 
 /// The member's standing in its group, as [`BatchContext::heartbeat`](crate::consumer::BatchContext::heartbeat) reports it.
 ///

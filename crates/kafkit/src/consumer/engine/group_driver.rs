@@ -15,10 +15,6 @@ use uuid::Uuid;
 use super::super::config::{
     ConsumerConfig, GroupProtocol, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_SESSION_TIMEOUT,
 };
-use super::super::group::classic::leader::{self, LeaderChecks};
-use super::super::group::classic::{ClassicConfig, ClassicKind, ClassicMembership};
-use super::super::group::kip848::{Kip848Config, Kip848Membership};
-use super::super::group::{Action, ConsumerMembership, GroupRequest, GroupResponse, Subscription};
 use super::commits::CommitCtx;
 use super::group_io::{check_consumer_protocol, send_classic, send_heartbeat};
 use super::report::Internal;
@@ -27,6 +23,12 @@ use crate::cluster::coordinator::connect_coordinator;
 use crate::cluster::CoordinatorType;
 use crate::error::{Error, ErrorKind, ResponseError, Result};
 use crate::events::Event;
+use crate::groups::consumer::classic::leader::{self, LeaderChecks};
+use crate::groups::consumer::classic::{ClassicConfig, ClassicKind, ClassicMembership};
+use crate::groups::consumer::kip848::{Kip848Config, Kip848Membership};
+use crate::groups::consumer::{
+    Action, ConsumerMembership, GroupRequest, GroupResponse, Subscription,
+};
 use crate::groups::coordinator::CoordinatorLookup;
 use crate::net::{Connection, Lane};
 use crate::retry::{Backoff, PACING};

@@ -8,8 +8,8 @@ use crate::protocol::messages::{
     JoinGroupRequest, LeaveGroupRequest, SyncGroupRequest,
 };
 
-use super::super::group::classic::{ClassicRequest, ClassicResponse};
 use crate::error::{Error, ErrorKind, Result};
+use crate::groups::consumer::classic::{ClassicRequest, ClassicResponse};
 use crate::net::Connection;
 
 pub(super) async fn send_classic(

@@ -35,12 +35,12 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::config::{AutoOffsetReset, ConsumerConfig, IsolationLevel};
-use super::group::{Action, Subscription};
 use super::partitions::Partitions;
 use super::subscription::FromBeginning;
 use crate::engine_loop::{self, Inbox, Turns};
 use crate::error::{Error, Result};
 use crate::events::{Event, TopicPartition};
+use crate::groups::consumer::{Action, Subscription};
 use crate::Kafka;
 use commits::{CommitCtx, Commits};
 use delivery::Deliveries;

@@ -9,13 +9,13 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::super::config::AutoOffsetReset;
-use super::super::group::classic::leader::{Assignments, TopicCounts};
-use super::super::group::classic::ClassicKind;
-use super::super::group::GroupResponse;
 use crate::cluster::TopicWait;
 use crate::error::{Error, Result};
 use crate::events::TopicPartition;
 use crate::fetch::FetchedPartition;
+use crate::groups::consumer::classic::leader::{Assignments, TopicCounts};
+use crate::groups::consumer::classic::ClassicKind;
+use crate::groups::consumer::GroupResponse;
 use crate::net::Connection;
 
 /// What a task reports to the engine's loop.

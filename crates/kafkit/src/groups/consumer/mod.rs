@@ -1,6 +1,7 @@
-//! Group membership protocols: `kip848` is KIP-848 (ConsumerGroupHeartbeat), `classic` is
-//! JoinGroup/SyncGroup/Heartbeat with client-side assignors. Both are sans-IO state machines
-//! the consumer engine drives with the same actions.
+//! A consumer group member's protocols: `kip848` is KIP-848 (ConsumerGroupHeartbeat),
+//! `classic` is JoinGroup/SyncGroup/Heartbeat with client-side assignors. Both are sans-IO
+//! state machines the group consumer's engine drives through one interface
+//! ([`ConsumerMembership`]) with the same actions.
 
 pub mod classic;
 pub mod kip848;
