@@ -11,6 +11,7 @@ pub(crate) mod membership;
 pub(crate) mod offsets;
 pub(crate) mod reconcile;
 pub(crate) mod share;
+pub(crate) mod topic_ids;
 pub(crate) mod wire;
 
 use crate::error::{Error, ErrorKind, ResponseError};

@@ -23,12 +23,9 @@ use crate::events::{Event, TopicPartition};
 use crate::groups::coordinator::CoordinatorLookup;
 use crate::groups::membership::Membership;
 use crate::groups::share::{ShareAction, ShareMembership};
+use crate::groups::topic_ids::TopicIds;
 use crate::net::Lane;
-use crate::retry::{Backoff, PACING};
 use crate::Kafka;
-
-/// Lookups that found no name for an assigned topic id before the user is told.
-const NAME_LOOKUPS: u32 = 3;
 
 /// What the records' owner uses of the engine's state (a macro: the borrows stay per field).
 macro_rules! ctx {
@@ -37,7 +34,7 @@ macro_rules! ctx {
             kafka: &$e.kafka,
             config: &$e.config,
             member_id: $e.member.member_id(),
-            names: &$e.names,
+            names: $e.ids.names(),
             report: &$e.report,
             deliver: &$e.deliver,
         }
@@ -72,13 +69,9 @@ pub(crate) struct Engine {
     assigned: BTreeMap<TopicPartition, Uuid>,
     /// The latest assignment by id, until its names are known.
     target: Option<BTreeMap<Uuid, BTreeSet<i32>>>,
-    names: HashMap<Uuid, String>,
+    /// The assignment's topic ids: their names, and the lookups of those metadata did not know.
+    ids: TopicIds,
     resolving: bool,
-    /// Lookups of each assigned topic id metadata did not know, in a row: the next waits, and
-    /// the user is told once after a few.
-    name_lookups: HashMap<Uuid, Backoff>,
-    /// Lookups that found no name, per topic id (never reset: the warning is given once).
-    name_misses: HashMap<Uuid, u32>,
     records: Records,
     deliver: mpsc::UnboundedSender<Delivered>,
     report: mpsc::UnboundedSender<Internal>,
@@ -112,10 +105,8 @@ impl Engine {
             coordinator: CoordinatorLookup::default(),
             assigned: BTreeMap::new(),
             target: None,
-            names: HashMap::new(),
+            ids: TopicIds::default(),
             resolving: false,
-            name_lookups: HashMap::new(),
-            name_misses: HashMap::new(),
             records: Records::new(),
             deliver,
             report,
@@ -231,24 +222,21 @@ impl Engine {
     fn apply_target(&mut self) {
         let Some(target) = &self.target else { return };
         let snapshot = self.kafka.cluster().snapshot();
-        for (id, name) in &snapshot.topic_names {
-            self.names.entry(*id).or_insert_with(|| name.to_string());
-        }
+        self.ids.learn(
+            snapshot
+                .topic_names
+                .iter()
+                .map(|(id, name)| (id, name.as_ref())),
+        );
         let unknown: Vec<Uuid> = target
             .keys()
-            .filter(|id| !self.names.contains_key(id))
+            .filter(|id| !self.ids.is_named(id))
             .copied()
             .collect();
         let all_named = unknown.is_empty();
         if !all_named && !self.resolving {
             self.resolving = true;
-            let wait = unknown
-                .iter()
-                .filter_map(|id| self.name_lookups.get(id).and_then(Backoff::until))
-                .max()
-                .map_or(Duration::ZERO, |u| {
-                    u.saturating_duration_since(Instant::now())
-                });
+            let wait = self.ids.wait(&unknown, Instant::now());
             let kafka = self.kafka.clone();
             let tx = self.report.clone();
             tokio::spawn(async move {
@@ -261,7 +249,7 @@ impl Engine {
         }
         let mut assigned = BTreeMap::new();
         for (id, parts) in target {
-            let Some(name) = self.names.get(id) else {
+            let Some(name) = self.ids.name(id) else {
                 continue;
             };
             for p in parts {
@@ -286,30 +274,21 @@ impl Engine {
     /// after [`NAME_LOOKUPS`] lookups is named in a warning, once.
     fn on_names(&mut self, ids: &[Uuid], res: Result<HashMap<Uuid, String>>, now: Instant) {
         self.resolving = false;
-        match res {
-            Ok(found) => self.names.extend(found),
-            Err(e) => tracing::debug!(error = %e, "resolving topic ids failed"),
-        }
-        for id in ids {
-            if self.names.contains_key(id) {
-                self.name_lookups.remove(id);
-                continue;
-            }
-            let b = self.name_lookups.entry(*id).or_default();
-            b.tried(&PACING, now);
-            let misses = self.name_misses.entry(*id).or_default();
-            *misses += 1;
-            if *misses == NAME_LOOKUPS {
-                let partitions: Vec<i32> = self
-                    .target
-                    .as_ref()
-                    .and_then(|t| t.get(id))
-                    .map(|ps| ps.iter().copied().collect())
-                    .unwrap_or_default();
-                let message = format!("share group '{}': the assignment names topic id {id} (partitions {partitions:?}), which metadata does not know after {NAME_LOOKUPS} lookups; the member's other partitions are read meanwhile, and the id is looked up again, backing off to once a second, until metadata names it", self.config.group_id);
-                tracing::warn!(group = %self.config.group_id, "{message}");
-                self.kafka.emit(Event::Warning { message });
-            }
+        let found = res.unwrap_or_else(|e| {
+            tracing::debug!(error = %e, "resolving topic ids failed");
+            HashMap::new()
+        });
+        for id in self.ids.answered(ids, &found, now) {
+            let partitions: Vec<i32> = self
+                .target
+                .as_ref()
+                .and_then(|t| t.get(&id))
+                .map(|ps| ps.iter().copied().collect())
+                .unwrap_or_default();
+            let group = format!("share group '{}'", self.config.group_id);
+            let message = TopicIds::warning(&group, &id, &partitions);
+            tracing::warn!(group = %self.config.group_id, "{message}");
+            self.kafka.emit(Event::Warning { message });
         }
         self.apply_target();
     }

@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -31,7 +30,6 @@ use crate::groups::consumer::{
 };
 use crate::groups::coordinator::CoordinatorLookup;
 use crate::net::{Connection, Lane};
-use crate::retry::{Backoff, PACING};
 
 /// What the engine must do about an action the driver does not own.
 pub(super) enum Handoff {
@@ -56,9 +54,6 @@ pub(super) struct GroupDriver {
     joined: bool,
     /// The coordinator answered a group request at least once.
     answered: bool,
-    /// Lookups of each topic id of the assignment that metadata did not know: the next one
-    /// waits (an unknown id would otherwise be asked for as fast as metadata answers).
-    name_lookups: HashMap<Uuid, Backoff>,
     leader: LeaderChecks,
     /// Published member id (classic ids come from the coordinator).
     member_id_out: Arc<Mutex<String>>,
@@ -93,7 +88,6 @@ impl GroupDriver {
             heartbeats_suspended_until: None,
             joined: false,
             answered: false,
-            name_lookups: HashMap::new(),
             leader: LeaderChecks::default(),
             member_id_out,
             epoch_out,
@@ -302,8 +296,7 @@ impl GroupDriver {
     /// Handles an action of the membership; those the engine owns come back.
     pub fn on_action(&mut self, ctx: &Ctx<'_>, action: Action, now: Instant) -> Option<Handoff> {
         match action {
-            Action::ResolveTopicIds(ids) => {
-                let wait = self.name_lookup_wait(&ids, now);
+            Action::ResolveTopicIds(ids, wait) => {
                 let kafka = ctx.kafka.clone();
                 ctx.report.spawn(async move {
                     if !wait.is_zero() {
@@ -382,16 +375,8 @@ impl GroupDriver {
         None
     }
 
-    /// How long a lookup of `ids` waits: an id metadata did not know is asked again only
-    /// after its backoff.
-    fn name_lookup_wait(&self, ids: &[Uuid], now: Instant) -> Duration {
-        ids.iter()
-            .filter_map(|id| self.name_lookups.get(id).and_then(Backoff::until))
-            .max()
-            .map_or(Duration::ZERO, |u| u.saturating_duration_since(now))
-    }
-
-    /// A lookup of topic ids ended: ids still unknown back off, then the membership goes on.
+    /// A lookup of topic ids ended: the membership learns the names (and paces the next
+    /// lookup of those still unknown).
     pub fn on_topic_names(
         &mut self,
         ids: &[Uuid],
@@ -402,17 +387,7 @@ impl GroupDriver {
             tracing::debug!(error = %e, "resolving topic ids failed; retrying");
             Default::default()
         });
-        for id in ids {
-            if names.contains_key(id) {
-                self.name_lookups.remove(id);
-            } else {
-                self.name_lookups
-                    .entry(*id)
-                    .or_default()
-                    .tried(&PACING, now);
-            }
-        }
-        self.membership.on_topic_names(ids, &names);
+        self.membership.on_topic_names(ids, &names, now.into_std());
     }
 
     /// The coordinator answered a group request, or the request failed.
@@ -576,40 +551,4 @@ fn classic_member(config: &ConsumerConfig) -> ClassicMembership {
         // Checked by `ConsumerConfig::validate` when the consumer was made.
         assigners: config.resolve_assigners().unwrap_or_default(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn lookups_of_a_topic_id_metadata_does_not_know_are_paced() {
-        let config = ConsumerConfig::new("g").group_protocol(GroupProtocol::Consumer);
-        let mut s = GroupDriver::new(&config, "m".into(), Default::default(), Default::default());
-        let (unknown, known) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        let mut now = Instant::now();
-        assert_eq!(s.name_lookup_wait(&[unknown], now), Duration::ZERO);
-        let mut lookups = 0;
-        let end = now + Duration::from_secs(10);
-        while now < end {
-            lookups += 1;
-            s.on_topic_names(&[unknown], Ok(HashMap::new()), now);
-            let wait = s.name_lookup_wait(&[unknown], now);
-            assert!(wait >= Duration::from_millis(80) && wait <= Duration::from_secs(1));
-            assert_eq!(
-                s.name_lookup_wait(&[known], now),
-                Duration::ZERO,
-                "only the unknown id waits"
-            );
-            tokio::time::advance(wait).await;
-            now = Instant::now();
-        }
-        assert!((11..=16).contains(&lookups), "{lookups} lookups in 10 s");
-        // Named at last: no wait any more.
-        let names = [(unknown, "t".to_string())].into_iter().collect();
-        s.on_topic_names(&[unknown], Ok(names), now);
-        assert_eq!(s.name_lookup_wait(&[unknown], now), Duration::ZERO);
-    }
 }

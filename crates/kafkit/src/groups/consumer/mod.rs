@@ -27,8 +27,9 @@ pub enum Subscription {
 /// Something the driver must do.
 #[derive(Debug, Clone)]
 pub enum Action {
-    /// Look these topic ids up in metadata and report them with `on_topic_names`.
-    ResolveTopicIds(Vec<Uuid>),
+    /// Look these topic ids up in metadata after this wait (ids looked up in vain before
+    /// back off) and report them with `on_topic_names`.
+    ResolveTopicIds(Vec<Uuid>, Duration),
     /// Stop fetching these, commit what was processed (auto-commit), run the revoke hook, then `on_revoked`.
     Revoke(Vec<TopicPartition>),
     /// Fetch committed offsets, run the assign hook, start fetching, then `on_assigned`.
@@ -148,7 +149,7 @@ pub(crate) trait ConsumerMembership: Membership<Action = Action> + Send {
 
     /// KIP-848: the names found for the topic ids asked (ids missing from `names` were not
     /// found).
-    fn on_topic_names(&mut self, _asked: &[Uuid], _names: &HashMap<Uuid, String>) {}
+    fn on_topic_names(&mut self, _asked: &[Uuid], _names: &HashMap<Uuid, String>, _now: Instant) {}
 
     /// Classic leader: the assignment computed for `generation`.
     fn on_assignment_computed(

@@ -38,6 +38,7 @@ use crate::error::{Error, ResponseError};
 use crate::events::GroupProtocol;
 use crate::events::TopicPartition;
 use crate::groups::reconcile::{Reconciliation, Step};
+use crate::groups::topic_ids::TopicIds;
 use crate::retry::{Backoff, FENCED_REJOIN, HEARTBEAT_RETRY};
 
 /// Identity and settings of a member.
@@ -110,10 +111,6 @@ impl PendingEvent {
     }
 }
 
-/// Lookups that found no name for a topic id before events leave its partitions out (the
-/// topic was deleted, or metadata cannot name it).
-const NAME_LOOKUPS: u32 = 3;
-
 /// The membership of one consumer in a `consumer` group.
 pub struct Kip848Membership {
     cfg: Kip848Config,
@@ -137,7 +134,9 @@ pub struct Kip848Membership {
     parts: Reconciliation<(Uuid, i32)>,
     /// The broker's latest target, not yet fully applied.
     target: Option<BTreeMap<Uuid, BTreeSet<i32>>>,
-    names: HashMap<Uuid, String>,
+    /// The target's topic ids: their names, and the lookups of those metadata did not know.
+    ids: TopicIds,
+    /// Ids asked for and not answered yet.
     requested_ids: BTreeSet<Uuid>,
     actions: std::collections::VecDeque<Action>,
     joined_once: bool,
@@ -150,8 +149,6 @@ pub struct Kip848Membership {
     announced: BTreeSet<(Uuid, i32)>,
     /// Events waiting for topic names, in order.
     unnamed: std::collections::VecDeque<PendingEvent>,
-    /// Lookups that found no name, per topic id.
-    name_misses: HashMap<Uuid, u32>,
 }
 
 impl Kip848Membership {
@@ -171,7 +168,7 @@ impl Kip848Membership {
             sent: None,
             parts: Reconciliation::default(),
             target: None,
-            names: HashMap::new(),
+            ids: TopicIds::default(),
             requested_ids: BTreeSet::new(),
             actions: Default::default(),
             joined_once: false,
@@ -180,7 +177,6 @@ impl Kip848Membership {
             join_started: None,
             announced: BTreeSet::new(),
             unnamed: Default::default(),
-            name_misses: HashMap::new(),
         }
     }
 
@@ -381,10 +377,7 @@ impl Kip848Membership {
     /// Hands out the queued events whose topics all have names (or could not be named).
     fn flush_events(&mut self) {
         while let Some(front) = self.unnamed.front() {
-            let ready = front.ids().all(|id| {
-                self.names.contains_key(id)
-                    || self.name_misses.get(id).is_some_and(|n| *n >= NAME_LOOKUPS)
-            });
+            let ready = front.ids().all(|id| self.ids.settled(id));
             if !ready {
                 return;
             }
@@ -419,8 +412,8 @@ impl Kip848Membership {
     fn named_only(&self, set: &BTreeSet<(Uuid, i32)>) -> Vec<TopicPartition> {
         set.iter()
             .filter_map(|(id, p)| {
-                self.names
-                    .get(id)
+                self.ids
+                    .name(id)
                     .map(|n| TopicPartition::new(n.clone(), *p))
             })
             .collect()
@@ -504,7 +497,7 @@ impl Kip848Membership {
         let mut wanted: BTreeSet<(Uuid, i32)> = BTreeSet::new();
         let mut unknown = Vec::new();
         for (id, ps) in target {
-            if self.names.contains_key(id) {
+            if self.ids.is_named(id) {
                 wanted.extend(ps.iter().map(|p| (*id, *p)));
             } else {
                 unknown.push(*id);
@@ -527,7 +520,9 @@ impl Kip848Membership {
             .collect();
         if !new_ids.is_empty() {
             self.requested_ids.extend(new_ids.iter().copied());
-            self.actions.push_back(Action::ResolveTopicIds(new_ids));
+            let after = self.ids.wait(&new_ids, tokio::time::Instant::from_std(now));
+            self.actions
+                .push_back(Action::ResolveTopicIds(new_ids, after));
         }
         if let Some(step) = self.parts.step(revoke, assign) {
             self.state = MemberState::Reconciling;
@@ -556,10 +551,7 @@ impl Kip848Membership {
         set.iter()
             .map(|(id, p)| {
                 TopicPartition::new(
-                    self.names
-                        .get(id)
-                        .cloned()
-                        .unwrap_or_else(|| id.to_string()),
+                    self.ids.name(id).cloned().unwrap_or_else(|| id.to_string()),
                     *p,
                 )
             })
@@ -766,36 +758,29 @@ impl ConsumerMembership for Kip848Membership {
     }
 
     /// Topic names found in metadata for the ids `asked` (those missing were not found, or the
-    /// lookup failed: they are asked again at once, the driver pacing the lookups). An id
-    /// still unknown after [`NAME_LOOKUPS`] lookups is named in a warning, once; its partitions
-    /// wait while the others are read.
-    fn on_topic_names(&mut self, asked: &[Uuid], names: &HashMap<Uuid, String>) {
-        for (id, n) in names {
-            self.names.insert(*id, n.clone());
-        }
+    /// lookup failed: they are asked again, paced by [`TopicIds`]). An id still unknown after
+    /// `NAME_LOOKUPS` lookups is named in a warning, once; its partitions wait while the
+    /// others are read.
+    fn on_topic_names(&mut self, asked: &[Uuid], names: &HashMap<Uuid, String>, now: Instant) {
         for id in asked {
             self.requested_ids.remove(id);
-            if self.names.contains_key(id) {
-                continue;
-            }
-            let misses = self.name_misses.entry(*id).or_default();
-            *misses += 1;
-            if *misses == NAME_LOOKUPS {
-                let partitions: Vec<i32> = self
-                    .target
-                    .as_ref()
-                    .and_then(|t| t.get(id))
-                    .map(|ps| ps.iter().copied().collect())
-                    .unwrap_or_default();
-                self.actions.push_back(Action::Warn(Error::new(
-                    crate::error::ErrorKind::Kafka(ResponseError::UnknownTopicId),
-                    "assignment",
-                    format!(
-                        "group '{}': the assignment names topic id {id} (partitions {partitions:?}), which metadata does not know after {NAME_LOOKUPS} lookups; the member's other partitions are read meanwhile, and the id is looked up again, backing off to once a second, until metadata names it",
-                        self.cfg.group_id
-                    ),
-                )));
-            }
+        }
+        for id in self
+            .ids
+            .answered(asked, names, tokio::time::Instant::from_std(now))
+        {
+            let partitions: Vec<i32> = self
+                .target
+                .as_ref()
+                .and_then(|t| t.get(&id))
+                .map(|ps| ps.iter().copied().collect())
+                .unwrap_or_default();
+            let group = format!("group '{}'", self.cfg.group_id);
+            self.actions.push_back(Action::Warn(Error::new(
+                crate::error::ErrorKind::Kafka(ResponseError::UnknownTopicId),
+                "assignment",
+                TopicIds::warning(&group, &id, &partitions),
+            )));
         }
         if !self.parts.busy() {
             self.reconcile(Instant::now());

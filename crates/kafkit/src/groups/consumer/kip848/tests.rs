@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::*;
 use crate::error::ErrorKind;
+use crate::groups::topic_ids::NAME_LOOKUPS;
 
 const T1: Uuid = Uuid::from_u128(1);
 const T2: Uuid = Uuid::from_u128(2);
@@ -64,7 +65,7 @@ fn tp(t: &str, p: i32) -> TopicPartition {
 
 fn joined(now: Instant) -> Kip848Membership {
     let mut m = Kip848Membership::new(cfg());
-    m.on_topic_names(&[], &names());
+    m.on_topic_names(&[], &names(), Instant::now());
     m.subscribe(Subscription::Topics(["a".to_string()].into()), now);
     let req = m.poll_heartbeat(now).expect("join heartbeat");
     assert_eq!(req.member_epoch, 0);
@@ -202,13 +203,17 @@ fn unknown_topic_ids_wait_and_are_never_revoked() {
         now,
     );
     let _ = m.poll_heartbeat(now).unwrap();
-    m.on_topic_names(&[], &[(T1, "a".to_string())].into_iter().collect());
+    m.on_topic_names(
+        &[],
+        &[(T1, "a".to_string())].into_iter().collect(),
+        Instant::now(),
+    );
     m.on_heartbeat_response(resp(1, Some(&[(T1, &[0]), (T2, &[0])])), now);
     let actions = drain(&mut m);
     assert!(
         actions
             .iter()
-            .any(|a| matches!(a, Action::ResolveTopicIds(ids) if ids == &vec![T2])),
+            .any(|a| matches!(a, Action::ResolveTopicIds(ids, _) if ids == &vec![T2])),
         "{actions:?}"
     );
     assert!(actions
@@ -218,7 +223,7 @@ fn unknown_topic_ids_wait_and_are_never_revoked() {
     let ack = m.poll_heartbeat(now).unwrap();
     assert_eq!(owned_in(&ack).unwrap(), [(T1, 0)].into_iter().collect());
     m.on_heartbeat_response(resp(1, None), now);
-    m.on_topic_names(&[T2], &names());
+    m.on_topic_names(&[T2], &names(), Instant::now());
     let actions = drain(&mut m);
     assert!(
         actions
@@ -431,7 +436,7 @@ fn leave_revokes_first_then_sends_epoch_minus_one_or_minus_two_static() {
             c.instance_id = Some("i-1".into());
         }
         let mut m = Kip848Membership::new(c);
-        m.on_topic_names(&[], &names());
+        m.on_topic_names(&[], &names(), Instant::now());
         m.subscribe(Subscription::Topics(["a".to_string()].into()), now);
         let _ = m.poll_heartbeat(now).unwrap();
         m.on_heartbeat_response(resp(1, Some(&[(T1, &[0])])), now);
@@ -539,7 +544,7 @@ proptest! {
         let ids = [Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3)];
         let mut now = Instant::now();
         let mut m = Kip848Membership::new(cfg());
-        m.on_topic_names(&[], &[(ids[0], "a".into()), (ids[1], "b".into())].into_iter().collect());
+        m.on_topic_names(&[], &[(ids[0], "a".into()), (ids[1], "b".into())].into_iter().collect(), Instant::now());
         m.subscribe(Subscription::Topics(["a".to_string(), "b".to_string()].into()), now);
         let mut in_flight = false;
         // What the driver has been told to apply, by name.
@@ -606,8 +611,8 @@ fn the_join_event_waits_for_topic_names_and_says_how_long_the_join_took() {
     );
     assert!(actions
         .iter()
-        .any(|a| matches!(a, Action::ResolveTopicIds(ids) if ids == &vec![T1])));
-    m.on_topic_names(&[T1], &names());
+        .any(|a| matches!(a, Action::ResolveTopicIds(ids, _) if ids == &vec![T1])));
+    m.on_topic_names(&[T1], &names(), Instant::now());
     let actions = drain_all(&mut m);
     let Some(Action::Joined {
         epoch,
@@ -656,7 +661,11 @@ fn every_heartbeat_answer_is_an_event_with_the_changes_it_brought() {
         events.is_empty(),
         "topic c has no name yet: the event waits ({actions:?})"
     );
-    m.on_topic_names(&[t3], &[(t3, "c".to_string())].into_iter().collect());
+    m.on_topic_names(
+        &[t3],
+        &[(t3, "c".to_string())].into_iter().collect(),
+        Instant::now(),
+    );
     let events: Vec<Action> = drain_all(&mut m)
         .into_iter()
         .filter(|a| matches!(a, Action::HeartbeatEvent { .. }))
@@ -679,7 +688,7 @@ fn a_topic_id_that_cannot_be_named_is_left_out_of_events_after_a_few_lookups() {
     m.on_heartbeat_response(resp(2, Some(&[(T1, &[0]), (gone, &[3])])), now);
     drain_all(&mut m);
     for _ in 0..NAME_LOOKUPS {
-        m.on_topic_names(&[gone], &names());
+        m.on_topic_names(&[gone], &names(), Instant::now());
     }
     let events: Vec<Action> = drain_all(&mut m)
         .into_iter()
@@ -712,16 +721,16 @@ fn an_unknown_topic_id_holds_back_nothing_and_is_warned_about_once() {
     );
     assert!(actions
         .iter()
-        .any(|a| matches!(a, Action::ResolveTopicIds(ids) if ids == &vec![unknown])));
+        .any(|a| matches!(a, Action::ResolveTopicIds(ids, _) if ids == &vec![unknown])));
     m.on_assigned(now);
     let mut warnings = Vec::new();
     for _ in 0..10 {
-        m.on_topic_names(&[unknown], &HashMap::new());
+        m.on_topic_names(&[unknown], &HashMap::new(), Instant::now());
         let actions = drain(&mut m);
         assert!(
             actions
                 .iter()
-                .any(|a| matches!(a, Action::ResolveTopicIds(ids) if ids == &vec![unknown])),
+                .any(|a| matches!(a, Action::ResolveTopicIds(ids, _) if ids == &vec![unknown])),
             "asked again: {actions:?}"
         );
         warnings.extend(actions.into_iter().filter_map(|a| match a {
