@@ -58,8 +58,17 @@ def measure(cmd):
     return int(r.group(1)), float(r.group(2)), float(t.group(1)) + float(t.group(2)), int(t.group(3)) / 1024
 
 
+# An older kafkit build of this bench (KAFKIT_BENCH_OLD, a kafkit-bench binary built from an
+# earlier commit; KAFKIT_BENCH_OLD_LABEL names it) runs right after the current one, so a change
+# is measured against its base in the same run.
+OLD = os.environ.get("KAFKIT_BENCH_OLD")
+OLD_LABEL = os.environ.get("KAFKIT_BENCH_OLD_LABEL", "kafkit, older build")
+
+
 def clients(scenario, t, count, size, codec):
     yield "kafkit", [BENCH, "kafkit", scenario, BOOT, t, str(count), str(size), codec]
+    if OLD:
+        yield OLD_LABEL, [OLD, "kafkit", scenario, BOOT, t, str(count), str(size), codec]
     yield "rdkafka (librdkafka)", [BENCH, "rdkafka", scenario, BOOT, t, str(count), str(size), codec]
     yield f"krafka {crate_version('krafka')}", [BENCH, "krafka", scenario, BOOT, t, str(count), str(size), codec]
     yield f"confluent-kafka {crate_version('confluent-kafka')}", [BENCH, "confluent", scenario, BOOT, t, str(count), str(size), codec]
