@@ -1,4 +1,4 @@
-//! The loop both consumers' engines run (`consumer/engine/`, `share/engine.rs`): one task per
+//! The loop both consumers' engines run (`consumer/engine/`, `share/engine/mod.rs`): one task per
 //! consumer owns all of its state. Each turn it moves its state machines on
 //! ([`Turns::step`]), stops once [`Turns::finished`], then waits for the first of: a report
 //! from a task it started (a request, a hook, a lookup), a command from a handle, or its next

@@ -28,7 +28,6 @@ mod assign;
 pub mod config;
 mod engine;
 mod lookup;
-mod partitions;
 mod run;
 mod subscription;
 

@@ -11,7 +11,7 @@
 //! - Positions and targets ([`position`]), [`message`]s and batches handed to the user.
 //!
 //! Which partitions to ask each broker for is the front's: `consumer/engine/fetching.rs`
-//! (positions, read replicas, pauses) and `share/records.rs` (acquired records and their
+//! (positions, read replicas, pauses) and `share/engine/records.rs` (acquired records and their
 //! acknowledgements).
 
 pub(crate) mod budget;

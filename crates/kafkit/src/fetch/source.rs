@@ -5,7 +5,7 @@
 //! ShareFetch). And, for partitions with no leader, how often metadata is asked again.
 //!
 //! The group consumer's planner (`consumer/engine/fetching.rs`) and the share consumer's
-//! (`share/records.rs`) choose the partitions; what a broker may be sent, and when, is decided
+//! (`share/engine/records.rs`) choose the partitions; what a broker may be sent, and when, is decided
 //! here for both. Sans-IO: callers say what happened and when; the tests use a paused clock.
 
 use std::collections::HashMap;

@@ -29,9 +29,6 @@
 mod acks;
 mod builders;
 mod engine;
-mod records;
-mod report;
-mod requests;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,8 +39,8 @@ use futures::Stream;
 use tokio::sync::{mpsc, oneshot};
 
 pub use acks::AcknowledgeType;
+use engine::Delivered;
 use engine::{Command, Engine};
-use report::Delivered;
 
 use crate::delivery::stream::{self, Feed, Opened};
 use crate::delivery::DeliveryQueue;

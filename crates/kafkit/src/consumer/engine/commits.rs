@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::super::config::ConsumerConfig;
-use super::super::partitions::Partitions;
+use super::partitions::Partitions;
 use super::report::{Internal, Reporter, Standing};
 use crate::cluster::coordinator::connect_coordinator;
 use crate::cluster::CoordinatorType;
@@ -456,7 +456,7 @@ impl CommitCtx {
 mod tests {
     use std::time::Duration;
 
-    use crate::consumer::partitions::InHand;
+    use crate::consumer::engine::partitions::InHand;
 
     use super::*;
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::super::partitions::{InHand, Partitions};
+use super::partitions::{InHand, Partitions};
 use crate::error::Error;
 use crate::events::TopicPartition;
 use crate::fetch::message::Batch;

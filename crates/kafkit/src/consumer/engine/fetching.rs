@@ -14,8 +14,8 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::super::config::{AutoOffsetReset, ConsumerConfig, IsolationLevel};
-use super::super::partitions::{Failure, PartitionState, Partitions};
 use super::pacing::Pacing;
+use super::partitions::{Failure, PartitionState, Partitions};
 use super::report::{FetchAnswer, Internal, ResetResult};
 use super::Ctx;
 use crate::cluster::ClusterMetadata;

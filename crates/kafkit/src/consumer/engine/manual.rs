@@ -9,9 +9,9 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::super::config::{AutoOffsetReset, IsolationLevel};
-use super::super::partitions::Partitions;
 use super::commits::{self, CommitCtx};
 use super::delivery::Deliveries;
+use super::partitions::Partitions;
 use super::report::{Internal, Reporter, ResetResult};
 use super::Ctx;
 use crate::error::Result;

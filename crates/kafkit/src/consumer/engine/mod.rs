@@ -1,14 +1,14 @@
 //! The consumer engine: one task that owns a consumer's state and reacts to the handle's
 //! commands, to timers and to what its tasks report. Each piece of state has one owner:
 //!
-//! - [`session`]: the coordinator, the membership state machine and the requests it asks for
-//!   (absent in a consumer of assigned partitions, whose partitions [`manual`] owns);
+//! - [`group_driver`]: the coordinator, the membership state machine and the requests it asks
+//!   for (absent in a consumer of assigned partitions, whose partitions [`manual`] owns);
 //! - [`rebalance`]: revoke → commit → hook → acknowledge, assign, lost;
 //! - [`commits`]: the handler's progress and auto-commit;
 //! - [`fetching`]: fetch planning and what a fetch answer does to each partition;
 //! - [`delivery`]: batches to the handler and back;
 //! - [`waits`]: what the consumer waits for, said once per cause;
-//! - the partitions themselves (`partitions.rs`), which all of them read.
+//! - the partitions themselves ([`partitions`]), which all of them read.
 //!
 //! The handle's commands are dispatched in [`commands`].
 //!
@@ -23,6 +23,7 @@ mod group_driver;
 mod group_io;
 mod manual;
 mod pacing;
+pub(crate) mod partitions;
 mod rebalance;
 mod report;
 pub use commands::MemberStatus;
@@ -35,7 +36,6 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::config::{AutoOffsetReset, ConsumerConfig, IsolationLevel};
-use super::partitions::Partitions;
 use super::subscription::FromBeginning;
 use crate::engine_loop::{self, Inbox, Turns};
 use crate::error::{Error, Result};
@@ -47,12 +47,14 @@ use delivery::Deliveries;
 use fetching::Fetching;
 use group_driver::{GroupDriver, Handoff};
 use manual::Manual;
+use partitions::Partitions;
 use rebalance::{AssignCtx, Assigned, Rebalance};
 use report::{Internal, Reporter};
 use waits::Waits;
 
 pub(crate) use delivery::Delivery;
 pub(crate) use group_io::check_consumer_protocol;
+pub(crate) use partitions::InHand;
 pub(crate) use rebalance::{Hooks, SharedHooks};
 pub use rebalance::{RebalanceHook, RebalanceKind};
 

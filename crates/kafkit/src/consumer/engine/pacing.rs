@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use tokio::time::Instant;
 
 use super::super::config::AutoOffsetReset;
-use super::super::partitions::Partitions;
+use super::partitions::Partitions;
 use crate::error::Error;
 use crate::events::TopicPartition;
 use crate::retry::{Backoff, PACING};

@@ -13,10 +13,10 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::super::config::AutoOffsetReset;
-use super::super::partitions::Partitions;
 use super::super::subscription::FromBeginning;
 use super::commits::CommitCtx;
 use super::delivery::Deliveries;
+use super::partitions::Partitions;
 use super::report::{Internal, Prepared, Reporter, Waiting};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::TopicPartition;

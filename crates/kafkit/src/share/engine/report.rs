@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::requests::AckSet;
-use super::ShareRecord;
 use crate::error::{Error, Result};
 use crate::events::TopicPartition;
 use crate::fetch::wire::share_fetch::ShareAnswer;
 use crate::net::Connection;
 use crate::protocol::messages::ShareGroupHeartbeatResponse;
+use crate::share::ShareRecord;
 
 /// Records of one partition from one answer, handed to the user.
 pub(crate) struct Delivered {

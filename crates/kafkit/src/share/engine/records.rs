@@ -15,10 +15,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::acks::{AcknowledgeType, GAP, RENEW};
 use super::report::{CommitResult, Delivered, Internal};
 use super::requests::{self, AckSet, Who};
-use super::{ShareConsumerConfig, ShareRecord};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, TopicPartition};
 use crate::fetch::leader::Watched;
@@ -29,6 +27,8 @@ use crate::fetch::wire::share_fetch::{self, ShareAnswer};
 use crate::fetch::Budget;
 use crate::net::Lane;
 use crate::protocol::messages::ShareFetchRequest;
+use crate::share::acks::{AcknowledgeType, GAP, RENEW};
+use crate::share::{ShareConsumerConfig, ShareRecord};
 use crate::Kafka;
 
 /// What the records' owner uses of the engine's.

@@ -17,12 +17,12 @@ use crate::protocol::messages::{
 };
 use uuid::Uuid;
 
-use super::acks::{ranges, AckRange};
-use super::ShareConsumerConfig;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::TopicPartition;
 use crate::fetch::share_session::{by_topic, FetchPlan};
 use crate::net::{Connection, Lane};
+use crate::share::acks::{ranges, AckRange};
+use crate::share::ShareConsumerConfig;
 use crate::Kafka;
 
 /// Acknowledgements by partition: offset → wire type.
@@ -305,7 +305,7 @@ mod tests {
     fn a_strict_record_limit_is_refused_where_the_broker_would_drop_it() {
         let mut req = ShareFetchRequest::default();
         assert!(check_acquire_mode(&req, 1, "b:9092").is_ok());
-        req.share_acquire_mode = super::super::ShareAcquireMode::RecordLimit.code();
+        req.share_acquire_mode = crate::share::ShareAcquireMode::RecordLimit.code();
         assert!(check_acquire_mode(&req, 2, "b:9092").is_ok());
         let e = check_acquire_mode(&req, 1, "b:9092").unwrap_err();
         assert_eq!(e.kind(), &ErrorKind::Unsupported);

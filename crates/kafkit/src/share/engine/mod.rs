@@ -1,7 +1,13 @@
 //! The share consumer's task: it owns the membership, the coordinator connection, the
 //! assignment and the user's commands; the records themselves (sessions, fetches,
-//! acknowledgements) belong to [`super::records`]. Slow work (requests) runs in tasks that
+//! acknowledgements) belong to [`records`]. Slow work (requests) runs in tasks that
 //! report back, so heartbeats never wait behind a long poll.
+
+mod records;
+mod report;
+mod requests;
+
+pub(crate) use report::Delivered;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
@@ -10,11 +16,6 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::acks::AcknowledgeType;
-use super::records::{self, Records};
-use super::report::{CommitResult, Delivered, Internal};
-use super::requests::{check_share_protocol, send_heartbeat};
-use super::ShareConsumerConfig;
 use crate::cluster::coordinator::connect_coordinator;
 use crate::cluster::CoordinatorType;
 use crate::engine_loop::{self, Inbox, Turns};
@@ -25,7 +26,12 @@ use crate::groups::membership::Membership;
 use crate::groups::share::{ShareAction, ShareMembership};
 use crate::groups::topic_ids::TopicIds;
 use crate::net::Lane;
+use crate::share::acks::AcknowledgeType;
+use crate::share::ShareConsumerConfig;
 use crate::Kafka;
+use records::Records;
+use report::{CommitResult, Internal};
+use requests::{check_share_protocol, send_heartbeat};
 
 /// What the records' owner uses of the engine's state (a macro: the borrows stay per field).
 macro_rules! ctx {
