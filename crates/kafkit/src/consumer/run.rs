@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::Stream;
 
-use super::engine::InHand;
-use super::engine::{Command, Delivery, MemberStatus};
+use super::engine::{Command, Delivery, InHand, MemberStatus};
 use super::Consumer;
 use crate::delivery::stream::{self, Feed, Opened};
 use crate::error::{Error, ErrorKind, Result};
