@@ -20,8 +20,13 @@ function assigner(name, native) {
   return make
 }
 
-// The classic consumer protocol's member metadata and assignment (Kafka's ConsumerProtocol
-// schemas, the format KafkaJS's AssignerProtocol reads and writes).
+// KafkaJS's AssignerProtocol: the member metadata and assignment buffers KafkaJS's assigner API
+// hands to and takes from a custom assigner. This is KafkaJS's own variant of Kafka's
+// ConsumerProtocol format, not the wire's: it writes the version 0 layout under whatever version
+// the caller names and reads only the version 0 fields, where the core's codec
+// (kafkit's groups/wire.rs, the Java format) writes version 3 and refuses a buffer whose layout
+// does not match its version. So it stays here, for KafkaJS's API only; what goes to the broker
+// is always encoded by the core.
 function writeString(parts, s) {
   const b = Buffer.from(s)
   const len = Buffer.alloc(2)
