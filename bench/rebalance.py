@@ -433,7 +433,9 @@ def churn_run(client, kill, shape, rnd=0):
              else stale_after - stale_before)
     # Per SIGKILL: the records the killed member processed that another member processed
     # again, and how long before the kill it processed the first of them (about the age of
-    # its last commit then: at most the 5 s auto-commit interval when its clock works).
+    # its last commit then: at most the 5 s auto-commit interval when its clock works); the
+    # time from the previous change, and the member's last commit and what it processed
+    # after it (kill_commits).
     by_others = {(int(p[2]), int(p[3])) for who, p in lines if p[0] == "REC" and who not in killed}
     kill_windows = []
     for name, at in killed.items():
