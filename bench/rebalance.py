@@ -48,7 +48,9 @@ CLIENTS = [a for a in sys.argv[2:] if a not in ("--protocols", "--node", "--chur
     else NODE_CLIENTS if NODE
     else ["kafkit", "java"] if CHURN
     else ["kafkit", "rdkafka", "krafka", "confluent", "java"])
-MARK = ("protocols" if PROTOCOLS else "node-rebalance" if NODE else "churn" if CHURN
+# CHURN_MARK: the markers (<!-- NAME --> ... <!-- /NAME -->) a churn run writes its table between.
+MARK = ("protocols" if PROTOCOLS else "node-rebalance" if NODE
+        else os.environ.get("CHURN_MARK", "churn") if CHURN
         else "rebalance")
 CLASSIC = {"range": "range", "coop": "cooperative-sticky"}
 PARTITIONS = 12
@@ -243,7 +245,9 @@ if PROTOCOLS:
 # ---- churn: commits under autoscaling (--churn) ------------------------------------------
 
 # Environment: CHURN_RECORDS (default 300000), CHURN_RATE records/s (2000), CHURN_STEP seconds
-# between membership changes (8), CHURN_ROUNDS (1), CHURN_SHAPES (steps,once): each round runs,
+# between membership changes (8), CHURN_STEP_JITTER s (0: each pause is CHURN_STEP plus a
+# uniform draw from +-jitter, seeded by CHURN_SEED (1) and the round, so every client of a round
+# gets the same pauses), CHURN_ROUNDS (1), CHURN_SHAPES (steps,once): each round runs,
 # for each shape, graceful then kill, each for every client in turn, so the clients alternate on
 # the same broker. Shapes: `steps` adds or removes one member every CHURN_STEP s; `once` adds
 # the six members in one step and, six steps later, removes six in one step (an autoscaler's
@@ -252,6 +256,8 @@ if PROTOCOLS:
 CHURN_RECORDS = int(os.environ.get("CHURN_RECORDS", "300000"))
 CHURN_RATE = int(os.environ.get("CHURN_RATE", "2000"))
 CHURN_STEP = float(os.environ.get("CHURN_STEP", "8"))
+CHURN_STEP_JITTER = float(os.environ.get("CHURN_STEP_JITTER", "0"))
+CHURN_SEED = int(os.environ.get("CHURN_SEED", "1"))
 CHURN_ROUNDS = int(os.environ.get("CHURN_ROUNDS", "1"))
 CHURN_JMX = os.environ.get("CHURN_JMX")
 CHURN_SHAPES = [x for x in os.environ.get("CHURN_SHAPES", "steps,once").split(",") if x]
@@ -278,11 +284,60 @@ def stale_answers():
 
 
 def churn_member(client, topic, group, name, lines, log):
-    env = {"KAFKIT_PEER_RESET": "earliest", "KAFKIT_MEMBER_FLUSH": "1", "KAFKIT_MEMBER_LOG": "1"}
-    return Proc(name, member_cmd(client, topic, group), lines, env=env, stderr=log)
+    """A churn member; both clients print their successful commits (`COMMIT ms p:o,...`):
+    kafkit from its CommitOffsets event, Java from a ConsumerInterceptor (bench/java/ChurnPeer)."""
+    env = {"KAFKIT_PEER_RESET": "earliest", "KAFKIT_MEMBER_FLUSH": "1", "KAFKIT_MEMBER_LOG": "1",
+           "KAFKIT_MEMBER_COMMITS": "1"}
+    cmd = (["java", "-cp", CP, "ChurnPeer", BOOT, topic, group] if client == "java"
+           else member_cmd(client, topic, group))
+    return Proc(name, cmd, lines, env=env, stderr=log)
 
 
-def churn_run(client, kill, shape):
+def step_lengths(rnd):
+    """The pauses between membership changes of one run: CHURN_STEP each, or with
+    CHURN_STEP_JITTER, CHURN_STEP plus a uniform draw from [-jitter, +jitter], the same sequence
+    for every client of a round (seeded by CHURN_SEED and the round)."""
+    import random
+    r = random.Random(CHURN_SEED * 1000 + rnd)
+    while True:
+        yield CHURN_STEP + (r.uniform(-CHURN_STEP_JITTER, CHURN_STEP_JITTER)
+                            if CHURN_STEP_JITTER else 0.0)
+
+
+def kill_commits(lines, name, at):
+    """For a killed member: its last successful commit before the kill (wall-clock ms, or None),
+    the records it processed after that commit's answer (by time), and the records it
+    processed that no commit of its covered (by offset: at or above its last committed offset
+    of the partition), with the time of its last assignment change before the kill."""
+    last, committed, change = None, {}, None
+    for who, p in lines:
+        if who != name or len(p) < 2 or not p[1].isdigit() or int(p[1]) > at:
+            continue
+        if p[0] == "COMMIT":
+            last = int(p[1])
+            for x in (p[2].split(",") if len(p) > 2 and p[2] else []):
+                q, o = x.split(":")
+                committed[int(q)] = max(committed.get(int(q), 0), int(o))
+        elif p[0] in ("ASSIGN", "OWN"):
+            change = int(p[1])
+    recs = [(int(p[1]), int(p[2]), int(p[3])) for who, p in lines if who == name and p[0] == "REC"]
+    after = sum(1 for t, _, _ in recs if last is not None and t > last)
+    uncovered = sum(1 for _, q, o in recs if o >= committed.get(q, 0))
+    return {"last_commit_s_before_kill": None if last is None else round((at - last) / 1000, 2),
+            "processed_after_it": after, "processed_uncommitted": uncovered,
+            "last_change_s_before_kill": None if change is None else round((at - change) / 1000, 2)}
+
+
+def commit_gaps(lines):
+    """Every member's gaps between consecutive successful commits, in s (its commit rhythm)."""
+    times = {}
+    for who, p in lines:
+        if p[0] == "COMMIT":
+            times.setdefault(who, []).append(int(p[1]))
+    return sorted(round((b - a) / 1000, 2) for ts in times.values() for a, b in zip(ts, ts[1:]))
+
+
+def churn_run(client, kill, shape, rnd=0):
     """One run: members 2 -> 8 -> 2 while the producer writes CHURN_RECORDS records, one change
     every CHURN_STEP s (shape `steps`) or six at once each way (`once`); with `kill` every third
     removal is a SIGKILL."""
@@ -310,19 +365,23 @@ def churn_run(client, kill, shape):
                                  str(CHURN_RECORDS), str(CHURN_RATE)], produced)
     kills, removals, leaving, killed = 0, 0, [], {}
     steps = CHURN_MAX - CHURN_MIN
+    pause = step_lengths(rnd)
+    changes = []  # wall-clock ms of each membership change
     # `once`: the whole scale-out in one step, the scale-in as many steps later (the same span
     # as `steps`), so both shapes churn over the same part of the load.
     if shape == "once":
-        time.sleep(CHURN_STEP)
+        time.sleep(next(pause))
     while len(members) < CHURN_MAX:
         if shape == "steps":
-            time.sleep(CHURN_STEP)
+            time.sleep(next(pause))
         add()
+        changes.append(now_ms())
     if shape == "once":
-        time.sleep(CHURN_STEP * steps)
+        time.sleep(sum(next(pause) for _ in range(steps)))
     while len(members) > CHURN_MIN:
         if shape == "steps":
-            time.sleep(CHURN_STEP)
+            time.sleep(next(pause))
+        changes.append(now_ms())
         m = members.pop()  # the newest goes first, as a scale-in would take it
         removals += 1
         if kill and removals % 3 == 0:
@@ -357,6 +416,11 @@ def churn_run(client, kill, shape):
     log.close()
     stale_after = stale_answers()
     subprocess.run([MEMBER, "kafkit", "topic-delete", BOOT, topic])
+    # Every member line kept (member name first), with the kills and changes, for a closer look.
+    with open(os.path.join(LOGS, f"{client}-{shape}-{mode}-r{rnd + 1}.lines"), "w") as f:
+        f.writelines(f"{who} {' '.join(p)}\n" for who, p in lines)
+        f.writelines(f"driver KILL {at} {name}\n" for name, at in killed.items())
+        f.writelines(f"driver CHANGE {at}\n" for at in changes)
     recs = [(int(p[2]), int(p[3])) for _, p in lines if p[0] == "REC"]
     distinct = set(recs)
     missing = sum(1 for p, end in ends.items() for o in range(end) if (p, o) not in distinct)
@@ -369,19 +433,27 @@ def churn_run(client, kill, shape):
              else stale_after - stale_before)
     # Per SIGKILL: the records the killed member processed that another member processed
     # again, and how long before the kill it processed the first of them (about the age of
-    # its last commit then: at most the 5 s auto-commit interval when its clock works).
+    # its last commit then: at most the 5 s auto-commit interval when its clock works); the
+    # time from the previous change, and the member's last commit and what it processed
+    # after it (kill_commits).
     by_others = {(int(p[2]), int(p[3])) for who, p in lines if p[0] == "REC" and who not in killed}
     kill_windows = []
     for name, at in killed.items():
         again = [int(p[1]) for who, p in lines if who == name and p[0] == "REC"
                  and (int(p[2]), int(p[3])) in by_others]
-        kill_windows.append([len(again), round((at - min(again)) / 1000, 1) if again else 0])
+        prev = max((c for c in changes if c < at - 100), default=None)
+        kill_windows.append({
+            "again": len(again), "first_again_s_before_kill":
+                round((at - min(again)) / 1000, 1) if again else 0,
+            "previous_change_s_before_kill": None if prev is None else round((at - prev) / 1000, 2),
+            **kill_commits(lines, name, at)})
     return {"client": client, "shape": shape, "mode": removal, "produced": expected, "processed": len(recs),
             "duplicates": len(recs) - len(distinct), "missing": missing, "kills": kills,
             "stale_answers": stale, "failed_commits": failed if client == "kafkit" else None,
             "stale_failed": stale_failed if client == "kafkit" else None,
             "dropped_warnings": dropped if client == "kafkit" else None,
-            "kill_windows": kill_windows}
+            "kill_windows": kill_windows, "commit_gaps": commit_gaps(lines),
+            "step_jitter": CHURN_STEP_JITTER, "round": rnd + 1}
 
 
 def churn():
@@ -393,7 +465,7 @@ def churn():
                     print(f"churn: round {r + 1}, {c}, {shape}, "
                           f"{'kill' if kill else 'graceful'} ...", file=sys.stderr, flush=True)
                     try:
-                        res = churn_run(c, kill, shape)
+                        res = churn_run(c, kill, shape, r)
                     except Exception as e:  # a member that crashed leaves no lines to analyze
                         print(f"churn: {c} failed: {e!r}", file=sys.stderr, flush=True)
                         continue
@@ -419,8 +491,9 @@ def churn():
     ])
     print(table)
     stamp = time.strftime("%Y-%m-%d")
+    jitter = f" ± {CHURN_STEP_JITTER:g} s (seed {CHURN_SEED})" if CHURN_STEP_JITTER else ""
     setup = (f"broker Apache Kafka {BROKER}, {CHURN_RECORDS} records at {CHURN_RATE}/s, a "
-             f"membership change every {CHURN_STEP:g} s, {CHURN_ROUNDS} round(s)")
+             f"membership change every {CHURN_STEP:g} s{jitter}, {CHURN_ROUNDS} round(s)")
     write_table(f"{table}\n\n({setup}; run {stamp})")
 
 

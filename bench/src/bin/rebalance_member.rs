@@ -14,7 +14,9 @@
 //! committed offset at the earliest one (as the Java member does with the same variable);
 //! `KAFKIT_MEMBER_FLUSH=1` flushes every line at once (a member killed with SIGKILL then
 //! never loses a line of a record it counted as processed); `KAFKIT_MEMBER_LOG=1` writes the
-//! client's warnings to stderr (the churn benchmark counts failed commits there).
+//! client's warnings to stderr (the churn benchmark counts failed commits there);
+//! `KAFKIT_MEMBER_COMMITS=1` prints the member's commits and assignment changes (`COMMIT`,
+//! `OCREQ`, `ASSIGN`: see `log_commits`).
 //!
 //! A member prints `SUB <ms>` just before it subscribes, `REC <ms> <partition> <offset>` for every
 //! record, `STOP <ms>` when its stdin closes (the driver's signal to leave) and `DONE <ms>` once
@@ -108,6 +110,9 @@ async fn kafkit_member(bootstrap: &str, topic: &str, group: &str, assignor: Opti
             .init();
     }
     let kafka = kafkit::Kafka::connect(kafkit::KafkaConfig::new([bootstrap])).await.unwrap();
+    if std::env::var("KAFKIT_MEMBER_COMMITS").is_ok_and(|v| v == "1") {
+        log_commits(kafka.events());
+    }
     let config = match assignor {
         None => ConsumerConfig::new(group).group_protocol(GroupProtocol::Consumer),
         Some(a) => ConsumerConfig::new(group)
@@ -145,6 +150,46 @@ async fn kafkit_member(bootstrap: &str, topic: &str, group: &str, assignor: Opti
     consumer.stop().await.unwrap();
     out.line(format_args!("DONE {}", now_ms()));
     out.flush();
+}
+
+/// Prints, from the client's events, `COMMIT <ms> p:o,...` for each successful offset commit
+/// (when its answer came), `OCREQ <sent ms> <round trip ms>` for each OffsetCommit request and
+/// `ASSIGN <ms> <epoch> +p,.. -p,..` for each heartbeat answer that changed the assignment.
+/// Each line is flushed at once (one `write` of a whole line, so it never splits a `REC`).
+fn log_commits(mut events: tokio::sync::broadcast::Receiver<kafkit::Event>) {
+    use kafkit::Event;
+    let parts = |v: &[(kafkit::TopicPartition, i64)]| {
+        v.iter().map(|(tp, o)| format!("{}:{o}", tp.partition)).collect::<Vec<_>>().join(",")
+    };
+    let list = |v: &[kafkit::TopicPartition]| {
+        v.iter().map(|tp| tp.partition.to_string()).collect::<Vec<_>>().join(",")
+    };
+    tokio::spawn(async move {
+        loop {
+            let line = match events.recv().await {
+                Ok(Event::CommitOffsets { offsets, .. }) => {
+                    format!("COMMIT {} {}\n", now_ms(), parts(&offsets))
+                }
+                Ok(Event::Request { api_key: 8, sent_at, duration, .. }) => {
+                    let sent = sent_at.duration_since(UNIX_EPOCH).unwrap().as_millis();
+                    format!("OCREQ {sent} {}\n", duration.as_millis())
+                }
+                Ok(Event::Heartbeat { member_epoch, added, removed, .. })
+                    if !(added.is_empty() && removed.is_empty()) =>
+                {
+                    format!("ASSIGN {} {member_epoch} +{} -{}\n", now_ms(), list(&added), list(&removed))
+                }
+                Ok(_) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    format!("LAGGED {} {n}\n", now_ms())
+                }
+                Err(_) => return,
+            };
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(line.as_bytes());
+            let _ = out.flush();
+        }
+    });
 }
 
 async fn rd_member(bootstrap: &str, topic: &str, group: &str) {
