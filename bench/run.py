@@ -65,10 +65,15 @@ OLD = os.environ.get("KAFKIT_BENCH_OLD")
 OLD_LABEL = os.environ.get("KAFKIT_BENCH_OLD_LABEL", "kafkit, older build")
 
 
+# KAFKIT_BENCH_OLD_FIRST=1 runs the older build first (the first client of a scenario meets
+# the freshest broker state; two runs with the order swapped cancel that out).
+OLD_FIRST = os.environ.get("KAFKIT_BENCH_OLD_FIRST") == "1"
+
+
 def clients(scenario, t, count, size, codec):
-    yield "kafkit", [BENCH, "kafkit", scenario, BOOT, t, str(count), str(size), codec]
-    if OLD:
-        yield OLD_LABEL, [OLD, "kafkit", scenario, BOOT, t, str(count), str(size), codec]
+    ours = [("kafkit", BENCH)] + ([(OLD_LABEL, OLD)] if OLD else [])
+    for name, binary in (reversed(ours) if OLD_FIRST else ours):
+        yield name, [binary, "kafkit", scenario, BOOT, t, str(count), str(size), codec]
     yield "rdkafka (librdkafka)", [BENCH, "rdkafka", scenario, BOOT, t, str(count), str(size), codec]
     yield f"krafka {crate_version('krafka')}", [BENCH, "krafka", scenario, BOOT, t, str(count), str(size), codec]
     yield f"confluent-kafka {crate_version('confluent-kafka')}", [BENCH, "confluent", scenario, BOOT, t, str(count), str(size), codec]
