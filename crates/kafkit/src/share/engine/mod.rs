@@ -420,7 +420,7 @@ impl Engine {
     }
 }
 
-/// The loop's view of the engine; each turn's work is in the engine's own methods .
+/// The loop's view of the engine; each turn's work is in the engine's own methods.
 impl Turns<Command, Internal> for Engine {
     fn step(&mut self, now: Instant) {
         Engine::step(self, now)

@@ -41,6 +41,27 @@ pub(super) struct Ctx<'a> {
     pub deliver: &'a mpsc::UnboundedSender<Delivered>,
 }
 
+impl Ctx<'_> {
+    /// Who asks, for a request: requests name topics by id (`ids`, from [`ids_by_name`]).
+    fn who<'b>(&'b self, ids: &'b BTreeMap<String, Uuid>) -> Who<'b> {
+        Who {
+            group: &self.config.group_id,
+            member: self.member_id,
+            names: self.names,
+            ids,
+        }
+    }
+}
+
+/// Topic ids by name, as `snapshot` of metadata knows them.
+fn ids_by_name(snapshot: &crate::cluster::ClusterMetadata) -> BTreeMap<String, Uuid> {
+    snapshot
+        .topics
+        .values()
+        .map(|t| (t.name.clone(), t.id))
+        .collect()
+}
+
 /// What this member owes one broker: decisions on the records it acquired there.
 #[derive(Default)]
 struct Node {
@@ -140,20 +161,8 @@ impl Records {
             )));
             return;
         };
-        let ids: BTreeMap<String, Uuid> = ctx
-            .kafka
-            .cluster()
-            .snapshot()
-            .topics
-            .values()
-            .map(|t| (t.name.clone(), t.id))
-            .collect();
-        let who = Who {
-            group: &ctx.config.group_id,
-            member: ctx.member_id,
-            names: ctx.names,
-            ids: &ids,
-        };
+        let ids = ids_by_name(&ctx.kafka.cluster().snapshot());
+        let who = ctx.who(&ids);
         let mut acks = AckSet::new();
         acks.insert(tp.clone(), [(offset, RENEW)].into_iter().collect());
         let req = requests::acknowledge(&who, epoch, &acks);
@@ -230,11 +239,7 @@ impl Records {
                 wanted.entry(node).or_default();
             }
         }
-        let ids: BTreeMap<String, Uuid> = snapshot
-            .topics
-            .values()
-            .map(|t| (t.name.clone(), t.id))
-            .collect();
+        let ids = ids_by_name(&snapshot);
         for (node, parts) in wanted {
             let n = self.nodes.entry(node).or_default();
             if n.outstanding > 0 || n.acking > 0 || !self.sources.ready(node, now) {
@@ -264,12 +269,7 @@ impl Records {
                 }
                 AckSet::new()
             };
-            let who = Who {
-                group: &ctx.config.group_id,
-                member: ctx.member_id,
-                names: ctx.names,
-                ids: &ids,
-            };
+            let who = ctx.who(&ids);
             let req = requests::fetch(&who, ctx.config, &plan, &sent);
             n.fetch_carries_acks = !sent.is_empty();
             // What the answer's records may take decoded: the bytes the fetch asks for. No
@@ -556,20 +556,8 @@ impl Records {
         let n = self.nodes.entry(node).or_default();
         let sent = std::mem::take(&mut n.to_ack);
         n.acking += 1;
-        let ids: BTreeMap<String, Uuid> = ctx
-            .kafka
-            .cluster()
-            .snapshot()
-            .topics
-            .values()
-            .map(|t| (t.name.clone(), t.id))
-            .collect();
-        let who = Who {
-            group: &ctx.config.group_id,
-            member: ctx.member_id,
-            names: ctx.names,
-            ids: &ids,
-        };
+        let ids = ids_by_name(&ctx.kafka.cluster().snapshot());
+        let who = ctx.who(&ids);
         let req = requests::acknowledge(&who, epoch, &sent);
         let kafka = ctx.kafka.clone();
         let lane = self.lane;
