@@ -296,11 +296,7 @@ impl Fetching {
             reset,
         } = result;
         for (tp, offset) in found {
-            if let Some(st) = parts.states.get_mut(&tp) {
-                if st.position.is_none() {
-                    st.position = Some(offset);
-                }
-            }
+            parts.reset_to(&tp, offset);
         }
         self.wait_for_offsets(ctx, failed, reset);
     }

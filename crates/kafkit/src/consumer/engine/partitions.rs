@@ -286,6 +286,27 @@ impl Partitions {
         true
     }
 
+    /// A lookup found `offset` for a partition waiting without a position (its offset was out
+    /// of range, or it was assigned or sought to earliest/latest). Progress that stood for the
+    /// old position (a seek's offset, records processed before the range moved) no longer names
+    /// the next record: it moves to `offset` too, so `Consumer::position` and the next commit
+    /// say where reading goes on. (Without it, a seek below the log start left the position at
+    /// the seek's offset for ever, and `kafkit consume -o N -e` waited for an end it had passed.)
+    /// A partition that had no progress keeps none: nothing is stored until records are
+    /// processed from the offset found.
+    pub fn reset_to(&mut self, tp: &TopicPartition, offset: i64) {
+        let Some(st) = self.states.get_mut(tp) else {
+            return;
+        };
+        if st.position.is_some() {
+            return; // sought meanwhile: the seek wins
+        }
+        st.position = Some(offset);
+        if st.processed.is_some() {
+            st.processed = Some((offset, -1));
+        }
+    }
+
     /// Moves a partition's position (seek): buffered records are dropped, the batch with the
     /// handler becomes obsolete (its later progress is not taken), and `offset` is what the
     /// next commit stores, backwards as well as forwards (as KafkaJS's seek).
@@ -373,6 +394,33 @@ impl Batch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reset_after_a_seek_below_the_log_start_moves_the_position_the_user_sees() {
+        let mut p = Partitions::default();
+        let (a, b) = (TopicPartition::new("t", 0), TopicPartition::new("t", 1));
+        p.assign([(a.clone(), 0, None), (b.clone(), 0, None)]);
+        // `a`: sought to 1, below a log start of 2; the fetch answered OFFSET_OUT_OF_RANGE.
+        assert!(p.seek(&a, 1));
+        p.states.get_mut(&a).unwrap().position = None;
+        p.reset_to(&a, 2);
+        assert_eq!(p.states[&a].position, Some(2));
+        assert_eq!(p.states[&a].next_to_process(), Some(2));
+        assert_eq!(
+            p.states[&a].processed,
+            Some((2, -1)),
+            "the next commit says 2"
+        );
+        // `b`: sought to latest, still unresolved: nothing to store until records are read.
+        assert!(p.seek_unresolved(&b));
+        p.reset_to(&b, 7);
+        assert_eq!(p.states[&b].next_to_process(), Some(7));
+        assert_eq!(p.states[&b].processed, None);
+        // A partition sought while the lookup was out keeps the seek.
+        assert!(p.seek(&b, 3));
+        p.reset_to(&b, 9);
+        assert_eq!(p.states[&b].next_to_process(), Some(3));
+    }
 
     #[test]
     fn remove_returns_only_uncommitted_progress() {
