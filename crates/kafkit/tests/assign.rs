@@ -183,6 +183,49 @@ async fn seeks_to_the_beginning_the_end_and_a_timestamp() {
     c.stop().await.unwrap();
 }
 
+/// A position below the log start (records deleted by retention or `delete_records` before
+/// they were read) is out of range: the consumer reads on from where `auto_offset_reset` says,
+/// and says how many records it skipped, instead of skipping them silently.
+#[tokio::test]
+async fn a_position_below_the_log_start_reads_on_and_says_what_it_skipped() {
+    common::init_tracing();
+    let kafka = common::connect().await;
+    let topic = common::topic(&kafka, "a-oor", 1).await;
+    let tp = TopicPartition::new(&topic, 0);
+    produce_to(&kafka, &tp, &values("r", 10)).await;
+    kafka
+        .admin()
+        .delete_records(&[(tp.clone(), 6)])
+        .await
+        .expect("delete records before offset 6");
+
+    let mut events = kafka.events();
+    let c = kafka
+        .assigned_consumer(groupless().auto_offset_reset(AutoOffsetReset::Earliest))
+        .unwrap();
+    c.assign(from_ref(&tp)).await.unwrap();
+    c.seek(tp.clone(), 2).unwrap();
+    let mut stream = Box::pin(c.stream());
+    let m = next(&mut stream).await;
+    assert_eq!((m.offset, value(&m)), (6, "r-6".to_string()));
+    let message = warning(
+        &mut events,
+        &[
+            &format!("offset 2 of {topic}-0 is out of range"),
+            "4 records were skipped",
+        ],
+    )
+    .await;
+    assert!(message.contains("moved reading to 6"), "{message}");
+    let position = c.position(&tp).await.unwrap();
+    assert!(
+        matches!(position, Some(6..=7)),
+        "not left at the seek: {position:?}"
+    );
+    drop(stream);
+    c.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn paused_partitions_are_not_read_until_resumed() {
     common::init_tracing();

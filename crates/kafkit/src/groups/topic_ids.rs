@@ -4,7 +4,7 @@
 //! up again at the `PACING` pace, and after [`NAME_LOOKUPS`] lookups in vain is named in one
 //! warning (and events stop waiting for it).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -60,14 +60,16 @@ impl TopicIds {
     }
 
     /// A lookup of `asked` ended with `found`: the ids still unknown back off and count a
-    /// miss. Returns those that have just reached [`NAME_LOOKUPS`] misses, for one warning
-    /// each.
+    /// miss. Returns one warning for each id that has just reached [`NAME_LOOKUPS`] misses,
+    /// naming `group` ("group 'g'") and the partitions `target` assigns it.
     pub fn answered(
         &mut self,
         asked: &[Uuid],
         found: &HashMap<Uuid, String>,
         now: Instant,
-    ) -> Vec<Uuid> {
+        group: &str,
+        target: Option<&BTreeMap<Uuid, BTreeSet<i32>>>,
+    ) -> Vec<String> {
         for (id, name) in found {
             self.names.insert(*id, name.clone());
         }
@@ -81,18 +83,22 @@ impl TopicIds {
             let misses = self.misses.entry(*id).or_default();
             *misses += 1;
             if *misses == NAME_LOOKUPS {
-                give_up.push(*id);
+                let partitions: Vec<i32> = target
+                    .and_then(|t| t.get(id))
+                    .map(|ps| ps.iter().copied().collect())
+                    .unwrap_or_default();
+                give_up.push(warning(group, id, &partitions));
             }
         }
         give_up
     }
+}
 
-    /// The warning for an id given up on: `group` says which group ("group 'g'").
-    pub fn warning(group: &str, id: &Uuid, partitions: &[i32]) -> String {
-        format!(
-            "{group}: the assignment names topic id {id} (partitions {partitions:?}), which metadata does not know after {NAME_LOOKUPS} lookups; the member's other partitions are read meanwhile, and the id is looked up again, backing off to once a second, until metadata names it"
-        )
-    }
+/// The warning for an id given up on.
+fn warning(group: &str, id: &Uuid, partitions: &[i32]) -> String {
+    format!(
+        "{group}: the assignment names topic id {id} (partitions {partitions:?}), which metadata does not know after {NAME_LOOKUPS} lookups; the member's other partitions are read meanwhile, and the id is looked up again, backing off to once a second, until metadata names it"
+    )
 }
 
 #[cfg(test)]
@@ -106,17 +112,23 @@ mod tests {
         let now = Instant::now();
         assert_eq!(ids.wait(&[a, b], now), Duration::ZERO);
         let found: HashMap<Uuid, String> = [(a, "orders".to_string())].into_iter().collect();
+        let target: BTreeMap<Uuid, BTreeSet<i32>> = [(b, [2, 5].into_iter().collect())].into();
         let mut given_up = Vec::new();
         for i in 0..5 {
             let at = now + Duration::from_secs(i);
-            given_up.extend(ids.answered(&[a, b], &found, at));
+            given_up.extend(ids.answered(&[a, b], &found, at, "group 'g'", Some(&target)));
             assert!(ids.wait(&[b], at) > Duration::ZERO, "b backs off");
             assert_eq!(ids.wait(&[a], at), Duration::ZERO, "a is named");
             assert_eq!(ids.settled(&b), i + 1 >= u64::from(NAME_LOOKUPS));
         }
-        assert_eq!(given_up, vec![b], "warned once");
+        assert_eq!(given_up.len(), 1, "warned once: {given_up:?}");
+        assert!(
+            given_up[0].starts_with(&format!(
+                "group 'g': the assignment names topic id {b} (partitions [2, 5])"
+            )),
+            "{given_up:?}"
+        );
         assert_eq!(ids.name(&a).map(String::as_str), Some("orders"));
-        assert!(TopicIds::warning("group 'g'", &b, &[2, 5]).contains("(partitions [2, 5])"));
     }
 
     #[tokio::test(start_paused = true)]
@@ -128,7 +140,7 @@ mod tests {
         let end = now + Duration::from_secs(10);
         while now < end {
             lookups += 1;
-            ids.answered(&[unknown], &HashMap::new(), now);
+            ids.answered(&[unknown], &HashMap::new(), now, "group 'g'", None);
             let wait = ids.wait(&[unknown], now);
             assert!(wait >= Duration::from_millis(80) && wait <= Duration::from_secs(1));
             assert_eq!(
@@ -142,7 +154,7 @@ mod tests {
         assert!((11..=16).contains(&lookups), "{lookups} lookups in 10 s");
         // Named at last: no wait any more.
         let names = [(unknown, "t".to_string())].into_iter().collect();
-        ids.answered(&[unknown], &names, now);
+        ids.answered(&[unknown], &names, now, "group 'g'", None);
         assert_eq!(ids.wait(&[unknown], now), Duration::ZERO);
     }
 }

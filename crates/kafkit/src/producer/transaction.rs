@@ -25,7 +25,7 @@
 //! state and its retry rule; splitting them would pass that state around by hand. The choice of
 //! protocol (`TransactionVersion`) lives in `transaction_version.rs`.
 //!
-//! About 850 lines, one file: the transaction's state and the coordinator requests that move it
+//! One file: the transaction's state and the coordinator requests that move it
 //! (InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit, EndTxn) each read and
 //! change that state under the same retry rules; split by request, every file would reach into
 //! the others' state. The version choice already lives apart (`transaction_version.rs`).

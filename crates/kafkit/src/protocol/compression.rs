@@ -10,8 +10,8 @@
 //! honours them with the opt-in `lz4-hc` feature (liblz4's HC compressor, C), and has one level,
 //! its fast compressor, in the default pure-Rust build.
 //!
-//! One file: the codecs share the level rules and the bounded inflation; about 520 lines of
-//! code, the rest its tests (kept beside the code they pin, frame by frame).
+//! One file: the codecs share the level rules and the bounded inflation; most of its
+//! length is tests, kept beside the code they pin, frame by frame.
 
 use std::io::{Read, Write};
 

@@ -296,7 +296,11 @@ impl Fetching {
             reset,
         } = result;
         for (tp, offset) in found {
-            parts.reset_to(&tp, offset);
+            let from = parts.reset_to(&tp, offset);
+            if let Some(message) = from.and_then(|from| reset_warning(&tp, from, offset, reset)) {
+                tracing::warn!(group = %ctx.config.group_id, "{message}");
+                ctx.kafka.emit(Event::Warning { message });
+            }
         }
         self.wait_for_offsets(ctx, failed, reset);
     }
@@ -420,7 +424,9 @@ impl Fetching {
                     continue;
                 }
                 match e.kafka_error() {
-                    Some(ResponseError::OffsetOutOfRange) => resets.push(fp.partition.clone()),
+                    Some(ResponseError::OffsetOutOfRange) => {
+                        resets.push((fp.partition.clone(), fp.fetch_offset))
+                    }
                     _ => {
                         // KIP-951: the broker names the new leader; fetch from it at once.
                         let hinted = fp
@@ -591,23 +597,57 @@ fn on_diverging(
 fn reset_offsets(
     parts: &mut Partitions,
     pacing: &mut Pacing,
-    tps: Vec<TopicPartition>,
+    resets: Vec<(TopicPartition, i64)>,
     reset: AutoOffsetReset,
 ) -> Option<Error> {
     if reset == AutoOffsetReset::None {
+        let named: Vec<String> = resets
+            .iter()
+            .map(|(tp, offset)| format!("{tp} at offset {offset}"))
+            .collect();
         return Some(Error::new(
             ErrorKind::Kafka(ResponseError::OffsetOutOfRange),
             "fetch",
-            format!("offsets of {tps:?} are out of range and auto_offset_reset is none; seek to a valid offset or set auto_offset_reset"),
+            format!("offsets out of range ({}: deleted by retention, or past the log's end) and auto_offset_reset is none; seek to a valid offset or set auto_offset_reset", named.join(", ")),
         ));
     }
-    for tp in &tps {
-        if let Some(st) = parts.states.get_mut(tp) {
+    let mut tps = Vec::with_capacity(resets.len());
+    for (tp, offset) in resets {
+        if let Some(st) = parts.states.get_mut(&tp) {
             st.position = None;
+            st.out_of_range_at = Some(offset);
         }
+        tps.push(tp);
     }
     pacing.look_up(tps, reset);
     None
+}
+
+/// What a user is told when an out-of-range offset was reset: records were skipped (the log
+/// start passed them: retention or a delete) or will be read again. Nothing when it did not
+/// move. The Java client logs such resets; they are silent loss otherwise.
+fn reset_warning(
+    tp: &TopicPartition,
+    from: i64,
+    to: i64,
+    reset: AutoOffsetReset,
+) -> Option<String> {
+    let policy = match reset {
+        AutoOffsetReset::Earliest => "earliest",
+        AutoOffsetReset::Latest => "latest",
+        AutoOffsetReset::None => "none",
+    };
+    match to.cmp(&from) {
+        std::cmp::Ordering::Equal => None,
+        std::cmp::Ordering::Greater => Some(format!(
+            "offset {from} of {tp} is out of range; auto_offset_reset {policy} moved reading to {to}: {} records were skipped (deleted by retention or a delete before this consumer read them, or passed over by the reset); consume faster than the topic's retention, or set auto_offset_reset none to stop instead",
+            to - from
+        )),
+        std::cmp::Ordering::Less => Some(format!(
+            "offset {from} of {tp} is out of range (past the log's end: the log was truncated or recreated); auto_offset_reset {policy} moved reading back to {to}: up to {} records may be read again",
+            from - to
+        )),
+    }
 }
 
 /// Looks up the positions `reset` gives `tps`, in a task; each partition on its own (one

@@ -429,3 +429,38 @@ async fn a_batch_too_large_for_a_share_is_fetched_alone_with_all_the_space() {
     let p = plan(&mut f, &m, &c, &parts, &[]);
     assert_eq!(asked(&p), vec![(1, vec![0]), (2, vec![1])]);
 }
+
+#[test]
+fn an_out_of_range_reset_says_what_it_skipped_or_reads_again() {
+    let skipped = reset_warning(&tp(0), 5, 120, AutoOffsetReset::Earliest).unwrap();
+    assert!(skipped.contains("offset 5 of t-0"), "{skipped}");
+    assert!(
+        skipped.contains("moved reading to 120: 115 records were skipped"),
+        "{skipped}"
+    );
+    let again = reset_warning(&tp(1), 300, 100, AutoOffsetReset::Earliest).unwrap();
+    assert!(
+        again.contains("up to 200 records may be read again"),
+        "{again}"
+    );
+    assert_eq!(reset_warning(&tp(0), 7, 7, AutoOffsetReset::Latest), None);
+}
+
+#[test]
+fn an_out_of_range_fetch_keeps_its_offset_for_the_warning_or_names_it_in_the_error() {
+    let mut parts = assigned(2);
+    let mut pacing = Pacing::default();
+    let resets = vec![(tp(0), 42)];
+    assert!(reset_offsets(
+        &mut parts,
+        &mut pacing,
+        resets.clone(),
+        AutoOffsetReset::Earliest
+    )
+    .is_none());
+    assert_eq!(parts.states[&tp(0)].position, None);
+    assert_eq!(parts.states[&tp(0)].out_of_range_at, Some(42));
+    assert_eq!(parts.reset_to(&tp(0), 50), Some(42));
+    let e = reset_offsets(&mut parts, &mut pacing, resets, AutoOffsetReset::None).unwrap();
+    assert!(e.to_string().contains("t-0 at offset 42"), "{e}");
+}

@@ -108,6 +108,9 @@ pub(crate) struct PartitionState {
     /// The compressed batch at `position` inflates past one fetch's share of the prefetch
     /// space: it is fetched alone, with all of it, once nothing else is held.
     pub needs_whole_budget: bool,
+    /// The offset a fetch found out of range, while its reset is looked up: the reset's
+    /// warning says how far reading moved from it.
+    pub out_of_range_at: Option<i64>,
 }
 
 /// Why a partition stopped, and whether the application has been told.
@@ -294,17 +297,18 @@ impl Partitions {
     /// the seek's offset for ever, and `kafkit consume -o N -e` waited for an end it had passed.)
     /// A partition that had no progress keeps none: nothing is stored until records are
     /// processed from the offset found.
-    pub fn reset_to(&mut self, tp: &TopicPartition, offset: i64) {
-        let Some(st) = self.states.get_mut(tp) else {
-            return;
-        };
+    /// Returns the offset the broker had called out of range, when that is why the partition
+    /// was looked up.
+    pub fn reset_to(&mut self, tp: &TopicPartition, offset: i64) -> Option<i64> {
+        let st = self.states.get_mut(tp)?;
         if st.position.is_some() {
-            return; // sought meanwhile: the seek wins
+            return None; // sought meanwhile: the seek wins
         }
         st.position = Some(offset);
         if st.processed.is_some() {
             st.processed = Some((offset, -1));
         }
+        st.out_of_range_at.take()
     }
 
     /// Moves a partition's position (seek): buffered records are dropped, the batch with the
@@ -330,6 +334,7 @@ impl Partitions {
         // A seek is how the application goes past records that cannot be read.
         st.failure = None;
         st.needs_whole_budget = false;
+        st.out_of_range_at = None;
         true
     }
 
@@ -403,7 +408,13 @@ mod tests {
         // `a`: sought to 1, below a log start of 2; the fetch answered OFFSET_OUT_OF_RANGE.
         assert!(p.seek(&a, 1));
         p.states.get_mut(&a).unwrap().position = None;
-        p.reset_to(&a, 2);
+        p.states.get_mut(&a).unwrap().out_of_range_at = Some(1);
+        assert_eq!(
+            p.reset_to(&a, 2),
+            Some(1),
+            "the reset names where it came from"
+        );
+        assert_eq!(p.states[&a].out_of_range_at, None);
         assert_eq!(p.states[&a].position, Some(2));
         assert_eq!(p.states[&a].next_to_process(), Some(2));
         assert_eq!(
@@ -417,8 +428,9 @@ mod tests {
         assert_eq!(p.states[&b].next_to_process(), Some(7));
         assert_eq!(p.states[&b].processed, None);
         // A partition sought while the lookup was out keeps the seek.
+        p.states.get_mut(&b).unwrap().out_of_range_at = Some(8);
         assert!(p.seek(&b, 3));
-        p.reset_to(&b, 9);
+        assert_eq!(p.reset_to(&b, 9), None);
         assert_eq!(p.states[&b].next_to_process(), Some(3));
     }
 

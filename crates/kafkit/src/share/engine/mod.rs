@@ -284,15 +284,11 @@ impl Engine {
             tracing::debug!(error = %e, "resolving topic ids failed");
             HashMap::new()
         });
-        for id in self.ids.answered(ids, &found, now) {
-            let partitions: Vec<i32> = self
-                .target
-                .as_ref()
-                .and_then(|t| t.get(&id))
-                .map(|ps| ps.iter().copied().collect())
-                .unwrap_or_default();
-            let group = format!("share group '{}'", self.config.group_id);
-            let message = TopicIds::warning(&group, &id, &partitions);
+        let group = format!("share group '{}'", self.config.group_id);
+        for message in self
+            .ids
+            .answered(ids, &found, now, &group, self.target.as_ref())
+        {
             tracing::warn!(group = %self.config.group_id, "{message}");
             self.kafka.emit(Event::Warning { message });
         }

@@ -10,8 +10,8 @@
 //! SyncGroup. Heartbeats run on their own timer from the first SyncGroup answer on, whatever
 //! the handler does.
 //!
-//! About 890 lines (with its `Membership` and `ConsumerMembership` implementations): one state machine whose states and transitions read best together (its
-//! state is one owner's, so a split would cut transitions apart); its
+//! One file (with its `Membership` and `ConsumerMembership` implementations): one state
+//! machine whose states and transitions read best together (its state is one owner's, so a split would cut transitions apart); its
 //! requests, leader duties, assignors and tests have files of their own.
 
 pub mod assignor;

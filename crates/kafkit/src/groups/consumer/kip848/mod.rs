@@ -13,7 +13,7 @@
 //! ones are assigned, then the owned set is acknowledged at once. Topic ids not yet in metadata
 //! wait; they are never taken as revoked.
 //!
-//! About 830 lines: one state machine (membership, reconciliation, the events it tells) whose
+//! One file: one state machine (membership, reconciliation, the events it tells) whose
 //! states and transitions read best together, with its `Membership` and `ConsumerMembership`
 //! implementations; its request building (`heartbeat.rs`) and tests (`tests.rs`) are files of
 //! their own.
@@ -765,21 +765,16 @@ impl ConsumerMembership for Kip848Membership {
         for id in asked {
             self.requested_ids.remove(id);
         }
-        for id in self
+        let group = format!("group '{}'", self.cfg.group_id);
+        let now = tokio::time::Instant::from_std(now);
+        for message in self
             .ids
-            .answered(asked, names, tokio::time::Instant::from_std(now))
+            .answered(asked, names, now, &group, self.target.as_ref())
         {
-            let partitions: Vec<i32> = self
-                .target
-                .as_ref()
-                .and_then(|t| t.get(&id))
-                .map(|ps| ps.iter().copied().collect())
-                .unwrap_or_default();
-            let group = format!("group '{}'", self.cfg.group_id);
             self.actions.push_back(Action::Warn(Error::new(
                 crate::error::ErrorKind::Kafka(ResponseError::UnknownTopicId),
                 "assignment",
-                TopicIds::warning(&group, &id, &partitions),
+                message,
             )));
         }
         if !self.parts.busy() {
