@@ -624,7 +624,7 @@ fn reset_offsets(
 }
 
 /// What a user is told when an out-of-range offset was reset: records were skipped (the log
-/// start passed them: retention or a delete) or will be read again. Nothing when it did not
+/// start passed them: retention or a delete), or reading moved back. Nothing when it did not
 /// move. The Java client logs such resets; they are silent loss otherwise.
 fn reset_warning(
     tp: &TopicPartition,
@@ -643,9 +643,9 @@ fn reset_warning(
             "offset {from} of {tp} is out of range; auto_offset_reset {policy} moved reading to {to}: {} records were skipped (deleted by retention or a delete before this consumer read them, or passed over by the reset); consume faster than the topic's retention, or set auto_offset_reset none to stop instead",
             to - from
         )),
+        // Past the log's end: what lies between is gone, so no count of repeats is claimed.
         std::cmp::Ordering::Less => Some(format!(
-            "offset {from} of {tp} is out of range (past the log's end: the log was truncated or recreated); auto_offset_reset {policy} moved reading back to {to}: up to {} records may be read again",
-            from - to
+            "offset {from} of {tp} is past the log's end (the log was truncated, or the topic deleted and created again); auto_offset_reset {policy} moved reading back to {to}, and records from there on are read, including any this consumer may have read before"
         )),
     }
 }

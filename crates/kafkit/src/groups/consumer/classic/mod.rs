@@ -11,8 +11,9 @@
 //! the handler does.
 //!
 //! One file (with its `Membership` and `ConsumerMembership` implementations): one state
-//! machine whose states and transitions read best together (its state is one owner's, so a split would cut transitions apart); its
-//! requests, leader duties, assignors and tests have files of their own.
+//! machine whose states and transitions read best together (its state is one owner's, so a
+//! split would cut transitions apart); its requests, leader duties, assignors and tests have
+//! files of their own.
 
 pub mod assignor;
 pub(crate) mod leader;
